@@ -1,0 +1,98 @@
+// swift-tools-version:6.2
+// Moonmotion: a Swift runtime that embeds Lua 5.4 and drives VMware vCenter for mass migrations.
+// Module map and ownership: docs/ARCHITECTURE.md.
+import PackageDescription
+
+let package = Package(
+    name: "moonmotion",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "moonmotion", targets: ["moonmotion"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        // MARK: C libraries
+        .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
+        .target(name: "CLuaShim", dependencies: ["CLua"]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+
+        // MARK: Swift modules
+        .target(
+            name: "LuaHost",
+            dependencies: [
+                "CLuaShim",
+                .product(name: "Collections", package: "swift-collections"),
+            ]
+        ),
+        .target(name: "VimXML", dependencies: ["CLibXML2"]),
+        .target(name: "VCenterModel"),
+        .target(
+            name: "VSphereSOAP",
+            dependencies: [
+                "VimXML",
+                "VCenterModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "VCenterSimulator",
+            dependencies: [
+                "VCenterModel",
+                .product(name: "Collections", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "MigrationEngine",
+            dependencies: [
+                "VCenterModel",
+                .product(name: "Collections", package: "swift-collections"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "LuaBindings",
+            dependencies: ["LuaHost", "VCenterModel", "MigrationEngine"]
+        ),
+        .executableTarget(
+            name: "moonmotion",
+            dependencies: [
+                "LuaHost",
+                "LuaBindings",
+                "VCenterModel",
+                "VSphereSOAP",
+                "VCenterSimulator",
+                "MigrationEngine",
+                "CLibEdit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Tests (mirror Sources; IntegrationTests drive the built binary and the test vCenter)
+        .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLuaShim"]),
+        .testTarget(name: "VimXMLTests", dependencies: ["VimXML"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VSphereSOAPTests", dependencies: ["VSphereSOAP", "VCenterModel"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VCenterSimulatorTests", dependencies: ["VCenterSimulator", "VCenterModel"]),
+        .testTarget(name: "MigrationEngineTests", dependencies: ["MigrationEngine", "VCenterModel", "VCenterSimulator"]),
+        .testTarget(name: "LuaBindingsTests", dependencies: ["LuaBindings", "LuaHost", "VCenterModel", "VCenterSimulator", "MigrationEngine"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["VCenterModel"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

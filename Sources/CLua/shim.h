@@ -1,0 +1,6 @@
+#ifndef MOONMOTION_CLUA_SHIM_H
+#define MOONMOTION_CLUA_SHIM_H
+#include <lua.h>
+#include <lualib.h>
+#include <lauxlib.h>
+#endif

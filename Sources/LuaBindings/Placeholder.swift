@@ -1,0 +1,1 @@
+// Placeholder: the LuaBindings module is being written. See docs/ARCHITECTURE.md.

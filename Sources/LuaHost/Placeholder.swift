@@ -1,0 +1,1 @@
+// Placeholder: the LuaHost module is being written. See docs/ARCHITECTURE.md.

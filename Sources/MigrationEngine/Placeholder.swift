@@ -1,0 +1,1 @@
+// Placeholder: the MigrationEngine module is being written. See docs/ARCHITECTURE.md.

@@ -1,0 +1,44 @@
+/// An error from vCenter or from talking to it, as one value: a SOAP fault
+/// (`InvalidLogin`, `FileLocked`, …), a task's `info.error`, or a client-side
+/// failure (`ConnectionFailed`, `TLSThumbprintMismatch`, `NotVSphere`, `Timeout`, …).
+///
+/// `description` is one line, `Type: message`, suitable for a terminal. It never
+/// contains a password or a session cookie: producers must not put them in.
+public struct VCenterFault: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The fault's vSphere type (the `xsi:type` of the fault detail or of
+    /// `LocalizedMethodFault.fault`), or a client-side code for failures that
+    /// never reached vSphere.
+    public var type: String
+    /// A human-readable message: `localizedMessage`, `faultstring`, or what went wrong locally.
+    public var message: String
+    /// The SOAP `faultstring`, when it differs from `message`.
+    public var faultString: String?
+
+    /// Creates a fault value.
+    public init(type: String, message: String, faultString: String? = nil) {
+        self.type = type
+        self.message = message
+        self.faultString = faultString
+    }
+
+    public var description: String {
+        message.isEmpty ? type : "\(type): \(message)"
+    }
+
+    /// Fault types that, during a migration, mean "try again later": another
+    /// task holds the VM or its files, or the VM is briefly in the wrong state.
+    public static let retriableTypes: Set<String> = [
+        "TaskInProgress", "FileLocked", "InvalidState", "ResourceInUse",
+        "ConcurrentAccess", "HostCommunication", "NoPermissionOnHost"
+    ]
+
+    /// Whether this fault is retriable with backoff during a migration (see `retriableTypes`).
+    public var isRetriable: Bool { Self.retriableTypes.contains(type) }
+}
+
+extension VCenterFault {
+    /// The session is gone (expired or terminated); log in again.
+    public static let notAuthenticatedType = "NotAuthenticated"
+    /// The user name or password was rejected.
+    public static let invalidLoginType = "InvalidLogin"
+}

@@ -1,0 +1,149 @@
+import Foundation
+
+/// The JSON form of an inventory, as `moonmotion inventory --json` writes it and
+/// `moonmotion plan --inventory` reads it back. References appear twice: by name
+/// (`"host": "esx-01"`) for people and by id (`"host_moref": "host-12"`) for exact reloads.
+/// When the `_moref` keys are missing (a hand-written file), names are resolved instead.
+extension Inventory {
+    /// Encodes the inventory as one JSON document (sorted keys, pretty-printed when asked).
+    public func jsonData(pretty: Bool = false) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return try encoder.encode(InventoryDocument(self))
+    }
+
+    /// Decodes an inventory from `moonmotion inventory --json` output.
+    /// Throws an error naming the first reference that cannot be resolved.
+    public init(jsonData data: Data) throws {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let doc = try decoder.decode(InventoryDocument.self, from: data)
+        self = try doc.inventory()
+    }
+}
+
+/// An inventory that could not be read back from JSON.
+public struct InventoryDecodingError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+struct InventoryDocument: Codable {
+    struct Datacenter: Codable { var name: String; var moref: String }
+    struct Cluster: Codable {
+        var name: String; var moref: String; var datacenter: String?; var hosts: [String]
+    }
+    struct Host: Codable {
+        var name: String; var moref: String; var cluster: String?; var cluster_moref: String?
+        var connection_state: String?; var in_maintenance_mode: Bool?; var vmotion_link_speed_mbps: Int?
+    }
+    struct Datastore: Codable {
+        var name: String; var moref: String; var capacity_bytes: Int64; var free_bytes: Int64
+        var type: String?; var accessible: Bool?; var hosts: [String]?; var host_morefs: [String]?
+        var vm_count: Int?; var committed_bytes: Int64?
+    }
+    struct Snapshot: Codable { var name: String; var moref: String; var create_time: Date?; var parent: String? }
+    struct VM: Codable {
+        var name: String; var moref: String
+        var host: String?; var host_moref: String?
+        var cluster: String?; var cluster_moref: String?
+        var resource_pool: String?
+        var datastores: [String]?; var datastore_morefs: [String]?
+        var committed_bytes: Int64?; var uncommitted_bytes: Int64?; var memory_mb: Int?
+        var power_state: String?; var template: Bool?; var snapshots: [Snapshot]?
+        var consolidation_needed: Bool?
+    }
+    var about: AboutInfo?
+    var datacenters: [Datacenter]?
+    var clusters: [Cluster]
+    var hosts: [Host]
+    var datastores: [Datastore]
+    var vms: [VM]
+
+    init(_ inv: Inventory) {
+        about = inv.about
+        datacenters = inv.datacenters.map { Datacenter(name: $0.name, moref: $0.ref.value) }
+        clusters = inv.clusters.map { c in
+            Cluster(name: c.name, moref: c.ref.value, datacenter: c.datacenter.map { inv.name(of: $0) }, hosts: c.hosts.map { inv.name(of: $0) })
+        }
+        hosts = inv.hosts.map { h in
+            Host(name: h.name, moref: h.ref.value, cluster: h.cluster.map { inv.name(of: $0) }, cluster_moref: h.cluster?.value,
+                 connection_state: h.connectionState, in_maintenance_mode: h.inMaintenanceMode, vmotion_link_speed_mbps: h.vmotionLinkSpeedMbps)
+        }
+        var vmCount: [MoRef: Int] = [:]
+        var committed: [MoRef: Int64] = [:]
+        for vm in inv.vms {
+            for ds in vm.datastores {
+                vmCount[ds, default: 0] += 1
+                committed[ds, default: 0] += vm.committedBytes / Int64(max(vm.datastores.count, 1))
+            }
+        }
+        datastores = inv.datastores.map { d in
+            Datastore(name: d.name, moref: d.ref.value, capacity_bytes: d.capacityBytes, free_bytes: d.freeBytes, type: d.type,
+                      accessible: d.accessible, hosts: d.hosts.map { inv.name(of: $0) }, host_morefs: d.hosts.map(\.value),
+                      vm_count: vmCount[d.ref] ?? 0, committed_bytes: committed[d.ref] ?? 0)
+        }
+        vms = inv.vms.map { v in
+            VM(name: v.name, moref: v.ref.value,
+               host: v.host.map { inv.name(of: $0) }, host_moref: v.host?.value,
+               cluster: v.cluster.map { inv.name(of: $0) }, cluster_moref: v.cluster?.value,
+               resource_pool: v.resourcePool?.value,
+               datastores: v.datastores.map { inv.name(of: $0) }, datastore_morefs: v.datastores.map(\.value),
+               committed_bytes: v.committedBytes, uncommitted_bytes: v.uncommittedBytes, memory_mb: v.memoryMB,
+               power_state: v.powerState, template: v.isTemplate,
+               snapshots: v.snapshots.map { Snapshot(name: $0.name, moref: $0.ref.value, create_time: $0.createTime, parent: $0.parent?.value) },
+               consolidation_needed: v.consolidationNeeded)
+        }
+    }
+
+    func inventory() throws -> Inventory {
+        let dcs = (datacenters ?? []).map { DatacenterInfo(ref: MoRef("Datacenter", $0.moref), name: $0.name) }
+        let hostByName = Dictionary(hosts.map { ($0.name, MoRef("HostSystem", $0.moref)) }, uniquingKeysWith: { a, _ in a })
+        let clusterByName = Dictionary(clusters.map { ($0.name, MoRef("ClusterComputeResource", $0.moref)) }, uniquingKeysWith: { a, _ in a })
+        let dsByName = Dictionary(datastores.map { ($0.name, MoRef("Datastore", $0.moref)) }, uniquingKeysWith: { a, _ in a })
+        func resolve(_ name: String?, _ moref: String?, _ type: String, _ byName: [String: MoRef], _ what: String) throws -> MoRef? {
+            if let moref { return MoRef(type, moref) }
+            guard let name else { return nil }
+            guard let ref = byName[name] else { throw InventoryDecodingError(description: "inventory JSON: \(what) refers to unknown name '\(name)'") }
+            return ref
+        }
+        let cl = try clusters.map { c in
+            ClusterInfo(ref: MoRef("ClusterComputeResource", c.moref), name: c.name,
+                        datacenter: c.datacenter.flatMap { n in dcs.first(where: { $0.name == n })?.ref },
+                        hosts: try c.hosts.map { n in
+                            guard let r = hostByName[n] else { throw InventoryDecodingError(description: "inventory JSON: cluster '\(c.name)' lists unknown host '\(n)'") }
+                            return r
+                        })
+        }
+        let hs = try hosts.map { h in
+            HostInfo(ref: MoRef("HostSystem", h.moref), name: h.name,
+                     cluster: try resolve(h.cluster, h.cluster_moref, "ClusterComputeResource", clusterByName, "host '\(h.name)'"),
+                     connectionState: h.connection_state ?? "connected", inMaintenanceMode: h.in_maintenance_mode ?? false,
+                     vmotionLinkSpeedMbps: h.vmotion_link_speed_mbps)
+        }
+        let ds = try datastores.map { d in
+            DatastoreInfo(ref: MoRef("Datastore", d.moref), name: d.name, capacityBytes: d.capacity_bytes, freeBytes: d.free_bytes,
+                          type: d.type ?? "VMFS", accessible: d.accessible ?? true,
+                          hosts: try d.host_morefs.map { $0.map { MoRef("HostSystem", $0) } } ?? (d.hosts ?? []).map { n in
+                              guard let r = hostByName[n] else { throw InventoryDecodingError(description: "inventory JSON: datastore '\(d.name)' lists unknown host '\(n)'") }
+                              return r
+                          })
+        }
+        let vs = try vms.map { v in
+            let dsRefs: [MoRef] = try v.datastore_morefs.map { $0.map { MoRef("Datastore", $0) } } ?? (v.datastores ?? []).map { n in
+                guard let r = dsByName[n] else { throw InventoryDecodingError(description: "inventory JSON: VM '\(v.name)' is on unknown datastore '\(n)'") }
+                return r
+            }
+            return VMInfo(
+                ref: MoRef("VirtualMachine", v.moref), name: v.name,
+                host: try resolve(v.host, v.host_moref, "HostSystem", hostByName, "VM '\(v.name)'"),
+                cluster: try resolve(v.cluster, v.cluster_moref, "ClusterComputeResource", clusterByName, "VM '\(v.name)'"),
+                resourcePool: v.resource_pool.map { MoRef("ResourcePool", $0) },
+                datastores: dsRefs, committedBytes: v.committed_bytes ?? 0, uncommittedBytes: v.uncommitted_bytes ?? 0,
+                memoryMB: v.memory_mb ?? 0, powerState: v.power_state ?? "poweredOn", isTemplate: v.template ?? false,
+                snapshots: (v.snapshots ?? []).map { SnapshotInfo(ref: MoRef("VirtualMachineSnapshot", $0.moref), name: $0.name, createTime: $0.create_time, parent: $0.parent.map { MoRef("VirtualMachineSnapshot", $0) }) },
+                consolidationNeeded: v.consolidation_needed ?? false)
+        }
+        return Inventory(about: about, datacenters: dcs, clusters: cl, hosts: hs, datastores: ds, vms: vs)
+    }
+}

@@ -1,0 +1,97 @@
+/// Everything Moonmotion knows about one vCenter's objects at one moment, with
+/// lookups by reference and by name. Built from one batched retrieval per object
+/// type (never a call per object), or loaded from `moonmotion inventory --json`.
+public struct Inventory: Sendable {
+    public var about: AboutInfo?
+    public private(set) var datacenters: [DatacenterInfo]
+    public private(set) var clusters: [ClusterInfo]
+    public private(set) var hosts: [HostInfo]
+    public private(set) var datastores: [DatastoreInfo]
+    public private(set) var vms: [VMInfo]
+
+    private var clusterIndex: [MoRef: Int] = [:]
+    private var hostIndex: [MoRef: Int] = [:]
+    private var datastoreIndex: [MoRef: Int] = [:]
+    private var vmIndex: [MoRef: Int] = [:]
+    private var vmNameIndex: [String: Int] = [:]
+
+    /// Creates an inventory. A VM's `cluster` is filled from its host when missing.
+    public init(
+        about: AboutInfo? = nil, datacenters: [DatacenterInfo] = [], clusters: [ClusterInfo],
+        hosts: [HostInfo], datastores: [DatastoreInfo], vms: [VMInfo]
+    ) {
+        self.about = about
+        self.datacenters = datacenters
+        self.clusters = clusters
+        self.hosts = hosts
+        self.datastores = datastores
+        self.vms = vms
+        reindex()
+        for i in self.vms.indices where self.vms[i].cluster == nil {
+            if let host = self.vms[i].host, let h = hostIndex[host] { self.vms[i].cluster = self.hosts[h].cluster }
+        }
+    }
+
+    private mutating func reindex() {
+        clusterIndex = Dictionary(clusters.enumerated().map { ($1.ref, $0) }, uniquingKeysWith: { a, _ in a })
+        hostIndex = Dictionary(hosts.enumerated().map { ($1.ref, $0) }, uniquingKeysWith: { a, _ in a })
+        datastoreIndex = Dictionary(datastores.enumerated().map { ($1.ref, $0) }, uniquingKeysWith: { a, _ in a })
+        vmIndex = Dictionary(vms.enumerated().map { ($1.ref, $0) }, uniquingKeysWith: { a, _ in a })
+        vmNameIndex = Dictionary(vms.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    public func cluster(_ ref: MoRef) -> ClusterInfo? { clusterIndex[ref].map { clusters[$0] } }
+    public func host(_ ref: MoRef) -> HostInfo? { hostIndex[ref].map { hosts[$0] } }
+    public func datastore(_ ref: MoRef) -> DatastoreInfo? { datastoreIndex[ref].map { datastores[$0] } }
+    public func vm(_ ref: MoRef) -> VMInfo? { vmIndex[ref].map { vms[$0] } }
+
+    /// The VM called `name` (the first one, when names repeat across folders).
+    public func vm(named name: String) -> VMInfo? { vmNameIndex[name].map { vms[$0] } }
+    public func host(named name: String) -> HostInfo? { hosts.first { $0.name == name } }
+    public func datastore(named name: String) -> DatastoreInfo? { datastores.first { $0.name == name } }
+    public func cluster(named name: String) -> ClusterInfo? { clusters.first { $0.name == name } }
+
+    /// The hosts of `cluster`, in inventory order.
+    public func hosts(in cluster: MoRef) -> [HostInfo] { hosts.filter { $0.cluster == cluster } }
+
+    /// The VMs on `host`.
+    public func vms(on host: MoRef) -> [VMInfo] { vms.filter { $0.host == host } }
+
+    /// Replaces (or adds) one VM's record, for example after `refresh()` or a finished move.
+    public mutating func update(_ vm: VMInfo) {
+        if let i = vmIndex[vm.ref] {
+            if vms[i].name != vm.name { vmNameIndex[vms[i].name] = nil; vmNameIndex[vm.name] = i }
+            vms[i] = vm
+        } else {
+            vms.append(vm)
+            vmIndex[vm.ref] = vms.count - 1
+            if vmNameIndex[vm.name] == nil { vmNameIndex[vm.name] = vms.count - 1 }
+        }
+    }
+
+    /// Replaces (or adds) one datastore's record.
+    public mutating func update(_ ds: DatastoreInfo) {
+        if let i = datastoreIndex[ds.ref] { datastores[i] = ds } else {
+            datastores.append(ds)
+            datastoreIndex[ds.ref] = datastores.count - 1
+        }
+    }
+
+    /// Replaces (or adds) one host's record.
+    public mutating func update(_ host: HostInfo) {
+        if let i = hostIndex[host.ref] { hosts[i] = host } else {
+            hosts.append(host)
+            hostIndex[host.ref] = hosts.count - 1
+        }
+    }
+
+    /// Display name of any object in the inventory, or its id when unknown.
+    public func name(of ref: MoRef) -> String {
+        if let i = vmIndex[ref] { return vms[i].name }
+        if let i = hostIndex[ref] { return hosts[i].name }
+        if let i = datastoreIndex[ref] { return datastores[i].name }
+        if let i = clusterIndex[ref] { return clusters[i].name }
+        if let dc = datacenters.first(where: { $0.ref == ref }) { return dc.name }
+        return ref.value
+    }
+}

@@ -1,0 +1,112 @@
+import Synchronization
+
+/// A vCenter task whose `info` is always current: the backend's poller applies
+/// every update to it, and any number of waiters and observers see the change.
+///
+/// One `LiveTask` exists per task reference per connection (see `TaskBook`), so
+/// several coroutines waiting on the same task share it. Thread-safe.
+public final class LiveTask: Sendable {
+    /// The task's reference.
+    public let ref: MoRef
+
+    private struct State {
+        var info: TaskInfo
+        var waiters: [UInt64: CheckedContinuation<TaskInfo, any Error>] = [:]
+        var observers: [UInt64: @Sendable (TaskInfo) -> Void] = [:]
+        var nextID: UInt64 = 0
+    }
+    private let state: Mutex<State>
+
+    /// Creates a live task from its first known `info`.
+    public init(_ info: TaskInfo) {
+        self.ref = info.ref
+        self.state = Mutex(State(info: info))
+    }
+
+    /// The latest `info` the poller applied.
+    public var info: TaskInfo { state.withLock { $0.info } }
+
+    /// Whether the task has ended.
+    public var isDone: Bool { info.state.isTerminal }
+
+    /// Applies a newer `info`. Observers run after the change, outside the lock;
+    /// on a terminal state every waiter resumes. Updates after the task ended are ignored,
+    /// so a late or replayed update cannot bring a finished task back to life.
+    public func apply(_ newInfo: TaskInfo) {
+        let (observers, waiters, changed): ([@Sendable (TaskInfo) -> Void], [CheckedContinuation<TaskInfo, any Error>], Bool) =
+            state.withLock { s in
+                if s.info.state.isTerminal { return ([], [], false) }
+                if s.info == newInfo { return ([], [], false) }
+                s.info = newInfo
+                var resumed: [CheckedContinuation<TaskInfo, any Error>] = []
+                if newInfo.state.isTerminal {
+                    resumed = Array(s.waiters.values)
+                    s.waiters.removeAll()
+                }
+                return (Array(s.observers.values), resumed, true)
+            }
+        guard changed else { return }
+        for observer in observers { observer(newInfo) }
+        for waiter in waiters { waiter.resume(returning: newInfo) }
+    }
+
+    /// Updates `info` in place through `body` (for partial property changes) and applies the result.
+    public func update(_ body: (inout TaskInfo) -> Void) {
+        var copy = info
+        body(&copy)
+        apply(copy)
+    }
+
+    /// Waits until the task ends and returns its final `info`. Throws `CancellationError`
+    /// when the waiting Swift task is cancelled; the vCenter task itself goes on.
+    public func completion() async throws -> TaskInfo {
+        let id = state.withLock { s -> UInt64 in s.nextID += 1; return s.nextID }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<TaskInfo, any Error>) in
+                enum Outcome { case finished(TaskInfo), cancelled, registered }
+                let outcome: Outcome = state.withLock { s in
+                    if s.info.state.isTerminal { return .finished(s.info) }
+                    if Task.isCancelled { return .cancelled }
+                    s.waiters[id] = continuation
+                    return .registered
+                }
+                switch outcome {
+                case .finished(let info): continuation.resume(returning: info)
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .registered: break
+                }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Calls `observer` with every change of `info` from now on (on the poller's thread:
+    /// hop to your own executor inside). Keep the returned token; `cancel` it to stop.
+    @discardableResult
+    public func observe(_ observer: @escaping @Sendable (TaskInfo) -> Void) -> Observation {
+        let id = state.withLock { s -> UInt64 in
+            s.nextID += 1
+            s.observers[s.nextID] = observer
+            return s.nextID
+        }
+        return Observation { [weak self] in
+            _ = self?.state.withLock { $0.observers.removeValue(forKey: id) }
+        }
+    }
+
+    /// A registration made by `observe`; `cancel()` removes it.
+    public final class Observation: Sendable {
+        private let onCancel: Mutex<(@Sendable () -> Void)?>
+        init(_ onCancel: @escaping @Sendable () -> Void) { self.onCancel = Mutex(onCancel) }
+        /// Stops the observation. Idempotent.
+        public func cancel() {
+            let action = onCancel.withLock { value -> (@Sendable () -> Void)? in
+                defer { value = nil }
+                return value
+            }
+            action?()
+        }
+    }
+}

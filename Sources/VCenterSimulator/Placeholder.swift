@@ -1,0 +1,1 @@
+// Placeholder: the VCenterSimulator module is being written. See docs/ARCHITECTURE.md.

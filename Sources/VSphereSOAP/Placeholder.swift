@@ -1,0 +1,1 @@
+// Placeholder: the VSphereSOAP module is being written. See docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// Placeholder: the VimXML module is being written. See docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+print("moonmotion: not built yet")
