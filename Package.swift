@@ -86,13 +86,15 @@ let package = Package(
         ),
 
         // MARK: Tests (mirror Sources; IntegrationTests drive the built binary and the test vCenter)
+        // TestSupport: starts and stops the test vCenter (scripts/vcsim) and the built binary for tests.
+        .target(name: "TestSupport", dependencies: ["VCenterModel"], path: "Tests/TestSupport"),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLuaShim"]),
         .testTarget(name: "VimXMLTests", dependencies: ["VimXML"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VSphereSOAPTests", dependencies: ["VSphereSOAP", "VCenterModel"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VSphereSOAPTests", dependencies: ["VSphereSOAP", "VCenterModel", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VCenterSimulatorTests", dependencies: ["VCenterSimulator", "VCenterModel"]),
-        .testTarget(name: "MigrationEngineTests", dependencies: ["MigrationEngine", "VCenterModel", "VCenterSimulator"]),
-        .testTarget(name: "LuaBindingsTests", dependencies: ["LuaBindings", "LuaHost", "VCenterModel", "VCenterSimulator", "MigrationEngine"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["VCenterModel"]),
+        .testTarget(name: "MigrationEngineTests", dependencies: ["MigrationEngine", "VCenterModel", "VCenterSimulator", "TestSupport"]),
+        .testTarget(name: "LuaBindingsTests", dependencies: ["LuaBindings", "LuaHost", "VCenterModel", "VCenterSimulator", "MigrationEngine", "VSphereSOAP", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["VCenterModel", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,1 @@
+// Placeholder: TestVCenter launcher for tests (scripts/vcsim).
