@@ -1,1 +1,0 @@
-// Placeholder: the LuaHost module is being written. See docs/ARCHITECTURE.md.

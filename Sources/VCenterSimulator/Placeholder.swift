@@ -1,1 +1,0 @@
-// Placeholder: the VCenterSimulator module is being written. See docs/ARCHITECTURE.md.

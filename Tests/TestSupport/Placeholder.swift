@@ -1,1 +1,0 @@
-// Placeholder: TestVCenter launcher for tests (scripts/vcsim).

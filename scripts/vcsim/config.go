@@ -1,0 +1,202 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Config holds every command-line setting of the test vCenter.
+type Config struct {
+	// Topology (generated)
+	Datacenters         int
+	Clusters            int
+	Hosts               int
+	VMs                 int
+	Datastores          string
+	DSCapacityGB        float64
+	Seed                int64
+	SnapshotFraction    float64
+	ConsolidateFraction float64
+	PoweredOffFraction  float64
+	// Topology (loaded)
+	Inventory string
+
+	// Transport
+	Listen   string
+	TLS      bool
+	CertFile string
+	KeyFile  string
+	Username string
+	Password string
+
+	// Time model
+	RateMBps        float64
+	VMotionRateMBps float64
+	Speed           float64
+	ProgressSteps   int
+	MinTaskSeconds  float64
+
+	// Limits (vSphere "Limits on Simultaneous Migrations")
+	HostMaxCost           int
+	DatastoreMaxCost      int
+	NetworkMaxVMotions    int
+	HostCostVMotion       int
+	HostCostSVMotion      int
+	DatastoreCostVMotion  int
+	DatastoreCostSVMotion int
+
+	// Fault injection
+	FailEvery   int
+	FailFault   string
+	FailMethods string
+
+	// Process
+	ExitOnStdinEOF bool
+	Verbose        bool
+}
+
+// defaultConfig returns the documented defaults.
+func defaultConfig() Config {
+	return Config{
+		Datacenters: 1, Clusters: 3, Hosts: 8, VMs: 60,
+		Datastores: "legacy:4,new:4", Seed: 1,
+		SnapshotFraction: 0.1, ConsolidateFraction: 0.05,
+		Listen: "127.0.0.1:0", Username: "user", Password: "pass",
+		RateMBps: 100, VMotionRateMBps: 1000, Speed: 1, ProgressSteps: 4,
+		HostMaxCost: 8, DatastoreMaxCost: 128, NetworkMaxVMotions: 8,
+		HostCostVMotion: 1, HostCostSVMotion: 4, DatastoreCostVMotion: 1, DatastoreCostSVMotion: 16,
+		FailFault: "FileLocked", FailMethods: "RelocateVM_Task",
+		ExitOnStdinEOF: true,
+	}
+}
+
+// parseFlags parses args into a Config; errors and -help go to out.
+func parseFlags(args []string, out io.Writer) (Config, error) {
+	c := defaultConfig()
+	fs := flag.NewFlagSet("vcsim", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, `vcsim — Moonmotion's test vCenter (govmomi simulator 0.24 + asynchronous migrations).
+
+Prints one JSON line on stdout when ready:
+  {"url":..., "username":..., "password":..., "thumbprint_sha1":..., "thumbprint_sha256":..., "control":..., "pid":...}
+then logs only on stderr. Exits on SIGTERM/SIGINT or when stdin reaches EOF.
+See scripts/vcsim/README.md for the control API (/_mm/...) and the time model.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+
+	fs.IntVar(&c.Datacenters, "datacenters", c.Datacenters, "number of datacenters to generate")
+	fs.IntVar(&c.Clusters, "clusters", c.Clusters, "clusters per datacenter")
+	fs.IntVar(&c.Hosts, "hosts", c.Hosts, "hosts per cluster")
+	fs.IntVar(&c.VMs, "vms", c.VMs, "VMs per cluster (named vm-c<cluster>-<nnnn>, spread round-robin over the cluster's hosts and the first datastore prefix)")
+	fs.StringVar(&c.Datastores, "datastores", c.Datastores, "datastores per datacenter as prefix:count[,prefix:count...]; every datastore is mounted on every host of its datacenter; VMs start on the first prefix")
+	fs.Float64Var(&c.DSCapacityGB, "ds-capacity-gb", c.DSCapacityGB, "capacity of each datastore in GB (0 = automatic: room for the VMs with about 40% free)")
+	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed for the deterministic VM sizes, memory, snapshots and consolidation flags")
+	fs.Float64Var(&c.SnapshotFraction, "snapshot-fraction", c.SnapshotFraction, "fraction of VMs with 1-3 snapshots (createTime spread over the past 60 days)")
+	fs.Float64Var(&c.ConsolidateFraction, "consolidate-fraction", c.ConsolidateFraction, "fraction of VMs with runtime.consolidationNeeded=true")
+	fs.Float64Var(&c.PoweredOffFraction, "powered-off-fraction", c.PoweredOffFraction, "fraction of VMs powered off (the rest are powered on)")
+	fs.StringVar(&c.Inventory, "inventory", c.Inventory, "load the topology from Moonmotion's inventory JSON (moonmotion inventory --json) instead of generating it")
+
+	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on (port 0 = a free port)")
+	fs.BoolVar(&c.TLS, "tls", c.TLS, "serve HTTPS with a self-signed certificate generated at start (or -cert/-key)")
+	fs.StringVar(&c.CertFile, "cert", c.CertFile, "PEM certificate file for -tls (default: generate one)")
+	fs.StringVar(&c.KeyFile, "key", c.KeyFile, "PEM private key file for -tls")
+	fs.StringVar(&c.Username, "username", c.Username, "the only user name Login accepts")
+	fs.StringVar(&c.Password, "password", c.Password, "the only password Login accepts")
+
+	fs.Float64Var(&c.RateMBps, "rate-mbps", c.RateMBps, "simulated MB/s of one Storage vMotion (committed bytes / rate = duration)")
+	fs.Float64Var(&c.VMotionRateMBps, "vmotion-rate-mbps", c.VMotionRateMBps, "simulated MB/s of memory copied by a vMotion (memory size / rate = duration)")
+	fs.Float64Var(&c.Speed, "speed", c.Speed, "time compression: simulated seconds per real second")
+	fs.IntVar(&c.ProgressSteps, "progress-steps", c.ProgressSteps, "info.progress updates per task (each costs a WaitForUpdatesEx update in vcsim 0.24; keep few)")
+	fs.Float64Var(&c.MinTaskSeconds, "min-task-seconds", c.MinTaskSeconds, "minimum simulated duration of any task")
+
+	fs.IntVar(&c.HostMaxCost, "host-max-cost", c.HostMaxCost, "per-host migration cost limit (vSphere: 8)")
+	fs.IntVar(&c.DatastoreMaxCost, "datastore-max-cost", c.DatastoreMaxCost, "per-datastore migration cost limit (vSphere: 128)")
+	fs.IntVar(&c.NetworkMaxVMotions, "network-max-vmotions", c.NetworkMaxVMotions, "concurrent vMotions per host network (vSphere: 4 on 1 GbE, 8 on 10 GbE)")
+	fs.IntVar(&c.HostCostVMotion, "host-cost-vmotion", c.HostCostVMotion, "host cost of one vMotion")
+	fs.IntVar(&c.HostCostSVMotion, "host-cost-svmotion", c.HostCostSVMotion, "host cost of one Storage vMotion")
+	fs.IntVar(&c.DatastoreCostVMotion, "datastore-cost-vmotion", c.DatastoreCostVMotion, "datastore cost of one vMotion")
+	fs.IntVar(&c.DatastoreCostSVMotion, "datastore-cost-svmotion", c.DatastoreCostSVMotion, "datastore cost of one Storage vMotion (charged to source and destination)")
+
+	fs.IntVar(&c.FailEvery, "fail-every", c.FailEvery, "make every Nth task of -fail-methods end in error (0 = never)")
+	fs.StringVar(&c.FailFault, "fail-fault", c.FailFault, "fault type of the injected task errors (FileLocked, TaskInProgress, InvalidState, ...)")
+	fs.StringVar(&c.FailMethods, "fail-methods", c.FailMethods, "comma-separated task methods that -fail-every applies to")
+
+	fs.BoolVar(&c.ExitOnStdinEOF, "exit-on-stdin-eof", c.ExitOnStdinEOF, "exit when stdin reaches EOF (launchers keep a pipe open; use =false with </dev/null)")
+	fs.BoolVar(&c.Verbose, "verbose", c.Verbose, "log the simulator's own messages (chatty) on stderr")
+
+	fs.SetOutput(io.Discard) // errors are reported by the caller in one line
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			fs.SetOutput(out)
+			fs.Usage()
+		}
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q (all settings are -flags; see -help)", fs.Arg(0))
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Inventory == "" && (c.Datacenters < 1 || c.Clusters < 1 || c.Hosts < 1 || c.VMs < 0):
+		return fmt.Errorf("topology needs -datacenters, -clusters, -hosts >= 1 and -vms >= 0")
+	case c.RateMBps <= 0 || c.VMotionRateMBps <= 0:
+		return fmt.Errorf("-rate-mbps and -vmotion-rate-mbps must be > 0")
+	case c.Speed <= 0:
+		return fmt.Errorf("-speed must be > 0 (simulated seconds per real second)")
+	case c.ProgressSteps < 0:
+		return fmt.Errorf("-progress-steps must be >= 0")
+	case c.TLS && (c.CertFile == "") != (c.KeyFile == ""):
+		return fmt.Errorf("-cert and -key go together")
+	case c.Username == "" || c.Password == "":
+		return fmt.Errorf("-username and -password must not be empty")
+	}
+	if c.Inventory == "" {
+		if _, err := parseDatastoreSpec(c.Datastores); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// datastoreGroup is one prefix:count entry of -datastores.
+type datastoreGroup struct {
+	Prefix string
+	Count  int
+}
+
+func parseDatastoreSpec(s string) ([]datastoreGroup, error) {
+	var groups []datastoreGroup
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		kv := strings.SplitN(part, ":", 2)
+		n := 1
+		if len(kv) == 2 {
+			v, err := strconv.Atoi(kv[1])
+			if err != nil || v < 1 {
+				return nil, fmt.Errorf("-datastores: %q: count must be a positive integer (format prefix:count,...)", part)
+			}
+			n = v
+		}
+		if kv[0] == "" {
+			return nil, fmt.Errorf("-datastores: %q: empty prefix (format prefix:count,...)", part)
+		}
+		groups = append(groups, datastoreGroup{kv[0], n})
+	}
+	if len(groups) == 0 {
+		return nil, fmt.Errorf("-datastores: at least one prefix:count is needed")
+	}
+	return groups, nil
+}

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// Server is a running test vCenter: the simulator model, the task engine, the HTTP(S)
+// listener that serves /sdk (SOAP) and /_mm (control).
+type Server struct {
+	cfg      Config
+	logf     func(string, ...interface{})
+	model    *simulator.Model
+	world    *world
+	eng      *engine
+	stats    *soapStats
+	faults   *faultInjector
+	sessions *sessionTracker
+
+	inner    *http.ServeMux // the simulator's handlers
+	listener net.Listener
+	httpSrv  *http.Server
+
+	URL        string
+	ControlURL string
+	Thumb1     string
+	Thumb256   string
+	StartupSec float64
+}
+
+// Ready is the JSON line printed on stdout once the server accepts connections.
+type Ready struct {
+	URL              string  `json:"url"`
+	Username         string  `json:"username"`
+	Password         string  `json:"password"`
+	ThumbprintSHA1   string  `json:"thumbprint_sha1"`
+	ThumbprintSHA256 string  `json:"thumbprint_sha256"`
+	Control          string  `json:"control"`
+	PID              int     `json:"pid"`
+	StartupSeconds   float64 `json:"startup_seconds"`
+	VMs              int     `json:"vms"`
+}
+
+// startServer builds the inventory and starts serving. Only one Server may run per
+// process: govmomi's simulator keeps its objects in a global registry.
+func startServer(cfg Config, logf func(string, ...interface{})) (*Server, error) {
+	t0 := time.Now()
+	var p *plan
+	var err error
+	if cfg.Inventory != "" {
+		p, err = loadInventoryPlan(cfg.Inventory)
+	} else {
+		p, err = generatePlan(&cfg, time.Now())
+	}
+	if err != nil {
+		return nil, err
+	}
+	model, w, err := buildWorld(p, logf)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, logf: logf, model: model, world: w}
+	s.stats = newSOAPStats()
+	s.sessions = newSessionTracker()
+	s.faults = newFaultInjector(cfg)
+	s.eng = newEngine(&s.cfg, w, s.faults, logf)
+
+	// Service wiring that simulator.Service.NewServer would do, but on our own listener and mux.
+	svc := model.Service
+	s.listener, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		w.removeTempDirs()
+		return nil, fmt.Errorf("-listen %s: %v", cfg.Listen, err)
+	}
+	addr := s.listener.Addr().String()
+	scheme := "http"
+	var tlsConfig *tls.Config
+	if cfg.TLS {
+		scheme = "https"
+		var cert tls.Certificate
+		if cfg.CertFile != "" {
+			cert, err = tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		} else {
+			cert, err = selfSignedCertificate()
+		}
+		if err != nil {
+			s.listener.Close()
+			w.removeTempDirs()
+			return nil, fmt.Errorf("TLS certificate: %v", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		s.Thumb1, s.Thumb256 = thumbprints(cert.Certificate[0])
+	}
+	svc.Listen = &url.URL{Scheme: scheme, Host: addr, Path: "/sdk", User: url.UserPassword(cfg.Username, cfg.Password)}
+	svc.ServeMux = http.NewServeMux()
+	svc.RegisterSDK(simulator.Map)
+	svc.ServeMux.HandleFunc("/sdk/vimServiceVersions.xml", svc.ServiceVersions)
+	simulator.Map.SessionManager().ServiceHostName = addr
+	s.inner = svc.ServeMux
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/sdk", s.serveSDK)
+	mux.HandleFunc("/sdk/", s.serveSDK)
+	mux.Handle("/_mm/", s.controlHandler())
+	mux.Handle("/", s.inner)
+	s.httpSrv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          nil,
+		// vCenter speaks HTTP/1.1: an empty map disables HTTP/2 over TLS.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+	}
+	if tlsConfig != nil {
+		dual := newDualListener(s.listener, tlsConfig)
+		go func() { _ = s.httpSrv.Serve(dual.tls) }()
+		go func() { _ = s.httpSrv.Serve(dual.plain) }()
+	} else {
+		go func() { _ = s.httpSrv.Serve(s.listener) }()
+	}
+
+	s.URL = fmt.Sprintf("%s://%s/sdk", scheme, addr)
+	s.ControlURL = fmt.Sprintf("http://%s/_mm", addr)
+	s.StartupSec = time.Since(t0).Seconds()
+	return s, nil
+}
+
+// Ready returns the startup JSON line's content.
+func (s *Server) Ready(pid int) Ready {
+	return Ready{
+		URL: s.URL, Username: s.cfg.Username, Password: s.cfg.Password,
+		ThumbprintSHA1: s.Thumb1, ThumbprintSHA256: s.Thumb256,
+		Control: s.ControlURL, PID: pid, StartupSeconds: s.StartupSec, VMs: len(s.world.vmByRef),
+	}
+}
+
+// Close stops serving, ends every running task and removes the datastores' temp directories.
+func (s *Server) Close() {
+	_ = s.httpSrv.Close()
+	_ = s.listener.Close()
+	s.eng.stop()
+	s.world.removeTempDirs()
+}
+
+// sessionTracker knows which vmware_soap_session cookies are valid: those handed out by
+// Login (and the other login methods), minus logged-out and terminated ones.
+type sessionTracker struct {
+	mu    sync.Mutex
+	valid map[string]bool
+}
+
+func newSessionTracker() *sessionTracker { return &sessionTracker{valid: map[string]bool{}} }
+
+func (t *sessionTracker) add(key string) {
+	t.mu.Lock()
+	t.valid[key] = true
+	t.mu.Unlock()
+}
+
+func (t *sessionTracker) remove(key string) {
+	t.mu.Lock()
+	delete(t.valid, key)
+	t.mu.Unlock()
+}
+
+func (t *sessionTracker) isValid(key string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.valid[key]
+}
+
+// terminateAll invalidates every session and returns their keys.
+func (t *sessionTracker) terminateAll() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	keys := make([]string, 0, len(t.valid))
+	for k := range t.valid {
+		keys = append(keys, k)
+	}
+	t.valid = map[string]bool{}
+	return keys
+}
+
+// Methods a client may call without a session.
+var noSessionMethods = map[string]bool{
+	"RetrieveServiceContent": true, "Login": true, "LoginByToken": true, "LoginExtensionByCertificate": true,
+	"CloneSession": true, "LoginExtensionBySubjectName": true,
+}
+
+// cookieWatcher records the session cookie a login response sets.
+type cookieWatcher struct {
+	http.ResponseWriter
+	tracker *sessionTracker
+	status  int
+}
+
+func (c *cookieWatcher) WriteHeader(code int) {
+	c.status = code
+	for _, sc := range c.Header().Values("Set-Cookie") {
+		if strings.HasPrefix(sc, soap.SessionCookieName+"=") {
+			v := strings.TrimPrefix(sc, soap.SessionCookieName+"=")
+			if i := strings.IndexByte(v, ';'); i >= 0 {
+				v = v[:i]
+			}
+			c.tracker.add(v)
+		}
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *cookieWatcher) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.WriteHeader(http.StatusOK)
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+// serveSDK wraps the simulator's SOAP endpoint: it counts and times every call, applies
+// injected SOAP faults and delays, enforces sessions like vCenter (NotAuthenticated once a
+// session is terminated), and implements CancelTask, which vcsim 0.24 lacks.
+func (s *Server) serveSDK(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/sdk" {
+		s.inner.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	body, err := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	if err != nil {
+		http.Error(w, "reading request body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	method, this := soapRequestInfo(body)
+	if method == "" {
+		method = "(unparsed)"
+	}
+	defer func() { s.stats.record(method, time.Since(start)) }()
+
+	cookie := ""
+	if c, err := r.Cookie(soap.SessionCookieName); err == nil {
+		cookie = c.Value
+	}
+	authenticated := cookie != "" && s.sessions.isValid(cookie)
+	if !authenticated && !noSessionMethods[method] && !unauthenticatedReadAllowed(method, body) {
+		fault := &types.NotAuthenticated{NoPermission: types.NoPermission{
+			Object: types.ManagedObjectReference{Type: "Folder", Value: "group-d1"}, PrivilegeId: "System.View"}}
+		writeSOAPFault(w, fault, "The session is not authenticated.")
+		return
+	}
+	if !authenticated && cookie != "" {
+		// A terminated or unknown session: make the simulator see no session at all.
+		r.Header.Del("Cookie")
+	}
+
+	if act := s.faults.soapCall(method); act != nil {
+		if act.delay > 0 {
+			select {
+			case <-time.After(act.delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if act.fault != nil {
+			writeSOAPFault(w, act.fault, act.message)
+			return
+		}
+	}
+
+	switch method {
+	case "CancelTask":
+		if s.eng.cancelTask(this, w) {
+			return
+		}
+	case "Logout":
+		s.sessions.remove(cookie)
+	}
+
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	s.inner.ServeHTTP(&cookieWatcher{ResponseWriter: w, tracker: s.sessions}, r)
+}
+
+// unauthenticatedReadAllowed lets a client read SessionManager.currentSession without a
+// session (vCenter returns it empty; govmomi uses this to test a session).
+func unauthenticatedReadAllowed(method string, body []byte) bool {
+	if method != "RetrievePropertiesEx" && method != "RetrieveProperties" {
+		return false
+	}
+	return bytes.Contains(body, []byte(`"SessionManager"`)) && bytes.Contains(body, []byte("currentSession"))
+}
+
+// terminateSessions invalidates every session; clients get NotAuthenticated until they log in again.
+func (s *Server) terminateSessions() int {
+	keys := s.sessions.terminateAll()
+	sm := simulator.Map.SessionManager()
+	ctx := &simulator.Context{Session: &simulator.Session{UserSession: types.UserSession{Key: "mm-control"}}}
+	for _, k := range keys {
+		sm.TerminateSession(ctx, &types.TerminateSession{SessionId: []string{k}})
+	}
+	return len(keys)
+}
