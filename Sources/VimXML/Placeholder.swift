@@ -1,1 +1,0 @@
-// Placeholder: the VimXML module is being written. See docs/ARCHITECTURE.md.

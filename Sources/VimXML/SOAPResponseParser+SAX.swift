@@ -1,0 +1,229 @@
+internal import CLibXML2
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The SAX2 callbacks: libxml2 calls them with our parser as its user data.
+
+private let soapNamespace: StaticString = "http://schemas.xmlsoap.org/soap/envelope/"
+private let xsiNamespace: StaticString = "http://www.w3.org/2001/XMLSchema-instance"
+private let typeName: StaticString = "type"
+
+@inline(__always)
+private func parser(_ ctx: UnsafeMutableRawPointer?) -> SOAPResponseParser {
+    Unmanaged<SOAPResponseParser>.fromOpaque(ctx!).takeUnretainedValue()
+}
+
+@inline(__always)
+private func equals(_ value: UnsafePointer<xmlChar>?, _ constant: StaticString) -> Bool {
+    guard let value else { return false }
+    return xmlStrEqual(value, constant.utf8Start) != 0
+}
+
+extension SOAPResponseParser {
+    nonisolated(unsafe) static let saxHandler: xmlSAXHandler = {
+        var sax = xmlSAXHandler()
+        sax.initialized = UInt32(XML_SAX2_MAGIC)
+        sax.startElementNs = { ctx, localname, _, uri, _, _, attributeCount, _, attributes in
+            parser(ctx).startElement(localname!, uri, Int(attributeCount), attributes)
+        }
+        sax.endElementNs = { ctx, _, _, _ in
+            parser(ctx).endElement()
+        }
+        sax.characters = { ctx, bytes, length in
+            parser(ctx).characters(bytes, Int(length))
+        }
+        sax.cdataBlock = { ctx, bytes, length in
+            parser(ctx).characters(bytes, Int(length))
+        }
+        sax.internalSubset = { ctx, name, _, _ in
+            if let name, xmlStrcasecmp(name, "html") == 0 {
+                parser(ctx).fail(XMLParseError(.notSOAP, "not a SOAP response: the server sent an HTML page"))
+            } else {
+                parser(ctx).fail(XMLParseError(.forbiddenDTD, "refused a <!DOCTYPE> in the response: SOAP forbids DTDs (entity declarations are never expanded)"))
+            }
+        }
+        sax.getEntity = { _, _ in nil }
+        sax.serror = { ctx, error in
+            guard let ctx, let error else { return }
+            parser(ctx).recordLibXMLError(error.pointee)
+        }
+        return sax
+    }()
+
+    func recordLibXMLError(_ error: xmlError) {
+        guard error.level.rawValue >= XML_ERR_ERROR.rawValue, libxmlError == nil else { return }
+        var message = error.message.map { String(cString: $0) } ?? "XML error \(error.code)"
+        while let last = message.last, last == "\n" || last == " " { message.removeLast() }
+        libxmlError = XMLParseError(.malformed, "malformed XML: " + message, line: error.line > 0 ? Int(error.line) : nil, column: Int(error.int2))
+    }
+
+    func startElement(_ localname: UnsafePointer<xmlChar>, _ uri: UnsafePointer<xmlChar>?, _ attributeCount: Int, _ attributes: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?) {
+        depth += 1
+        if depth > limits.maxDepth {
+            fail(XMLParseError(.tooDeep, "XML nested deeper than \(limits.maxDepth) elements"))
+            return
+        }
+        if skipDepth > 0 { return }
+        if collectDepth > 0 {
+            addNode(localname, attributeCount, attributes)
+            return
+        }
+        switch depth {
+        case 1:
+            guard equals(uri, soapNamespace), equals(localname, "Envelope") else {
+                // Read on (skipping everything) so that a cut document is still reported as cut.
+                foreignRoot = name(localname)
+                skipDepth = 1
+                return
+            }
+            sawEnvelope = true
+        case 2:
+            if equals(uri, soapNamespace), equals(localname, "Body") { sawBody = true } else { skipDepth = depth }
+        case 3:
+            guard sawBody else { skipDepth = depth; return }
+            if equals(uri, soapNamespace), equals(localname, "Fault") {
+                inFault = true
+                beginPiece(localname, attributeCount, attributes)
+            } else if responseName == nil {
+                responseName = name(localname)
+            } else {
+                skipDepth = depth
+            }
+        case 4:
+            if granularity == .returnValue { beginPiece(localname, attributeCount, attributes) }
+        default:
+            beginPiece(localname, attributeCount, attributes)
+        }
+    }
+
+    func endElement() {
+        defer { depth -= 1 }
+        if skipDepth > 0 {
+            if depth == skipDepth { skipDepth = 0 }
+            return
+        }
+        if collectDepth > 0 {
+            let index = Int(openNodes.removeLast())
+            if tree.nodes[index].firstChild < 0, !text.isEmpty {
+                tree.nodes[index].text = String(decoding: text, as: UTF8.self)
+            }
+            text.removeAll(keepingCapacity: true)
+            if depth == collectDepth {
+                collectDepth = 0
+                endPiece()
+            }
+            return
+        }
+        if depth == 2, sawBody { bodyClosed = true }
+    }
+
+    func characters(_ bytes: UnsafePointer<xmlChar>?, _ length: Int) {
+        guard collectDepth > 0, skipDepth == 0, let bytes, length > 0 else { return }
+        if text.count + length > limits.maxTextBytes {
+            fail(XMLParseError(.tooLarge, "an XML text node is larger than \(limits.maxTextBytes) bytes"))
+            return
+        }
+        text.append(contentsOf: UnsafeBufferPointer(start: bytes, count: length))
+    }
+
+    private func beginPiece(_ localname: UnsafePointer<xmlChar>, _ attributeCount: Int, _ attributes: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?) {
+        if !isKnownUniquelyReferenced(&tree) { tree = XMLTree() }
+        tree.reset()
+        openNodes.removeAll(keepingCapacity: true)
+        text.removeAll(keepingCapacity: true)
+        collectDepth = depth
+        addNode(localname, attributeCount, attributes)
+    }
+
+    private func endPiece() {
+        if inFault {
+            inFault = false
+            faultTree = tree
+            tree = XMLTree()
+            return
+        }
+        do {
+            try onPiece(tree.root)
+        } catch {
+            if pendingError == nil { pendingError = error }
+            if let context { xmlStopParser(context) }
+        }
+    }
+
+    private func addNode(_ localname: UnsafePointer<xmlChar>, _ attributeCount: Int, _ attributes: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?) {
+        if tree.nodes.count >= limits.maxPieceElements {
+            fail(XMLParseError(.tooLarge, "one piece of the response has more than \(limits.maxPieceElements) elements"))
+            return
+        }
+        var xsiType: String?
+        var typeAttribute: String?
+        if let attributes {
+            for i in 0..<attributeCount {
+                let base = attributes + 5 * i
+                guard equals(base[0], typeName), var value = base[3], let end = base[4] else { continue }
+                if equals(base[2], xsiNamespace) {
+                    // Drop the prefix: xsd:string → string, vim25:TraversalSpec → TraversalSpec.
+                    var p = value
+                    while p < end {
+                        if p.pointee == UInt8(ascii: ":") { value = p + 1 }
+                        p += 1
+                    }
+                    xsiType = attributeValue(value, end)
+                } else if base[2] == nil {
+                    typeAttribute = attributeValue(value, end)
+                }
+            }
+        }
+        text.removeAll(keepingCapacity: true)
+        let parent = openNodes.last ?? -1
+        let index = tree.append(name: name(localname), xsiType: xsiType, typeAttribute: typeAttribute, parent: parent)
+        openNodes.append(index)
+    }
+
+    /// The Swift string for an element name; libxml2 interns names in its dictionary,
+    /// so the pointer identifies the name for the whole parse.
+    func name(_ localname: UnsafePointer<xmlChar>) -> String {
+        let key = UnsafeRawPointer(localname)
+        if let known = namesByPointer[key] { return known }
+        let value = String(cString: localname)
+        namesByPointer[key] = value
+        return value
+    }
+
+    /// An attribute value as a string. Without entity substitution libxml2 hands over a
+    /// literal `&` (written `&amp;` or `&#38;`) as the five characters `&#38;`; they are
+    /// turned back into `&` here, which is exact because any other `&` would have been escaped.
+    private func attributeValue(_ start: UnsafePointer<xmlChar>, _ end: UnsafePointer<xmlChar>) -> String {
+        let count = end - start
+        guard memchr(start, Int32(UInt8(ascii: "&")), count) != nil else { return intern(start, count) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        var p = start
+        while p < end {
+            if p.pointee == UInt8(ascii: "&"), end - p >= 5, p[1] == UInt8(ascii: "#"), p[2] == UInt8(ascii: "3"), p[3] == UInt8(ascii: "8"), p[4] == UInt8(ascii: ";") {
+                bytes.append(UInt8(ascii: "&"))
+                p += 5
+            } else {
+                bytes.append(p.pointee)
+                p += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A shared string for a short attribute value (object types, `xsi:type`s repeat a lot).
+    private func intern(_ bytes: UnsafePointer<xmlChar>, _ count: Int) -> String {
+        let buffer = UnsafeBufferPointer(start: bytes, count: count)
+        guard count <= 64 else { return String(decoding: buffer, as: UTF8.self) }
+        var hash = 14_695_981_039_346_656_037 as UInt64
+        for byte in buffer { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
+        let key = Int(truncatingIfNeeded: hash)
+        if let known = internedValues[key], known.utf8.elementsEqual(buffer) { return known }
+        let value = String(decoding: buffer, as: UTF8.self)
+        internedValues[key] = value
+        return value
+    }
+}
