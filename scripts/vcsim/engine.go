@@ -1,13 +1,622 @@
 package main
 
-import "net/http"
+import (
+	"container/heap"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
 
-// engine runs the asynchronous tasks (first version: none yet).
-type engine struct{}
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/types"
+)
 
-func newEngine(cfg *Config, w *world, f *faultInjector, logf func(string, ...interface{})) *engine {
-	return &engine{}
+const mib = float64(1 << 20)
+
+type taskKind int
+
+const (
+	kindRelocate taskKind = iota
+	kindMigrate
+	kindConsolidate
+	kindRemoveSnapshot
+	kindRemoveAllSnapshots
+)
+
+// mmTask is one asynchronous task run by the engine. Its simulator Task object is what
+// clients see; this record holds the engine's side (resources, times, fate).
+type mmTask struct {
+	id     string
+	task   *simulator.Task
+	method string
+	kind   taskKind
+	vm     *VM
+	vmName string
+
+	// migrations
+	storage, hostMove bool
+	srcHost, dstHost  ref
+	srcDS             []ref
+	dstDS             ref
+	dstPool           ref
+	srcPool           ref
+	committed         int64
+	hostCost          map[ref]int
+	dsCost            map[ref]int
+	netHosts          []ref
+
+	// snapshot operations
+	snapshot       ref
+	removeChildren bool
+	consolidate    bool
+
+	duration  float64 // simulated seconds of running
+	failFault string  // injected fault type ("" = succeeds)
+	failMsg   string
+	immediate types.BaseMethodFault // ends in error as soon as the engine sees it
+
+	state                                   string
+	createdSim, startedSim, completedSim    float64
+	createdWall, startedWall, completedWall time.Time
+	queuedBy                                map[string]bool
+	errType, errMsg                         string
+	from, to                                []string
+
+	cancelReq    bool
+	cancelDone   chan struct{}
+	cancelResult string // "" ok, else fault type
 }
 
-func (e *engine) cancelTask(this string, w http.ResponseWriter) bool { return false }
-func (e *engine) stop()                                              {}
+// event is a scheduled progress update or completion of a running task.
+type event struct {
+	at  float64
+	t   *mmTask
+	pct int32 // progress to show
+	end bool  // the task ends
+}
+
+type eventHeap []event
+
+func (h eventHeap) Len() int            { return len(h) }
+func (h eventHeap) Less(i, j int) bool  { return h[i].at < h[j].at }
+func (h eventHeap) Swap(i, j int)       { h[i], h[j] = h[j], h[i] }
+func (h *eventHeap) Push(x interface{}) { *h = append(*h, x.(event)) }
+func (h *eventHeap) Pop() interface{} {
+	old := *h
+	n := len(old)
+	x := old[n-1]
+	*h = old[:n-1]
+	return x
+}
+
+// resourceStat is the cost accounting of one host or datastore.
+type resourceStat struct {
+	cost, peak, queued         int
+	vmotions, vmotionPeak, net int // hosts: concurrent vMotions, peak, queued by the network limit
+}
+
+// engine runs every asynchronous task. Decisions are taken under mu by one loop goroutine;
+// the resulting changes to simulator objects are applied by the same goroutine after mu is
+// released, in decision order (so a task never shows "running" after "success", and the
+// engine never holds mu while waiting for an object lock that a SOAP handler holds).
+type engine struct {
+	mu     sync.Mutex
+	cfg    *Config
+	w      *world
+	clock  *simClock
+	faults *faultInjector
+	logf   func(string, ...interface{})
+
+	tasks    map[string]*mmTask
+	order    []*mmTask
+	busy     map[ref]*mmTask
+	incoming []*mmTask
+	queue    []*mmTask
+	cancels  []*mmTask
+	events   eventHeap
+	hosts    map[ref]*resourceStat
+	dss      map[ref]*resourceStat
+	moves    map[string]int
+
+	wake   chan struct{}
+	stopCh chan struct{}
+	done   chan struct{}
+}
+
+func newEngine(cfg *Config, w *world, f *faultInjector, logf func(string, ...interface{})) *engine {
+	e := &engine{
+		cfg: cfg, w: w, clock: newSimClock(cfg.Speed), faults: f, logf: logf,
+		tasks: map[string]*mmTask{}, busy: map[ref]*mmTask{},
+		hosts: map[ref]*resourceStat{}, dss: map[ref]*resourceStat{}, moves: map[string]int{},
+		wake: make(chan struct{}, 1), stopCh: make(chan struct{}), done: make(chan struct{}),
+	}
+	for h := range w.hostName {
+		e.hosts[h] = &resourceStat{}
+	}
+	for d := range w.dsName {
+		e.dss[d] = &resourceStat{}
+	}
+	go e.loop()
+	return e
+}
+
+// config returns a copy of the current configuration.
+func (e *engine) config() Config {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return *e.cfg
+}
+
+func (e *engine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (e *engine) stop() {
+	select {
+	case <-e.stopCh:
+	default:
+		close(e.stopCh)
+	}
+	<-e.done
+}
+
+// submit registers a task created by a SOAP handler (which holds the VM's lock).
+// It decides the task's fate and cost; the loop starts it when the limits allow.
+func (e *engine) submit(t *mmTask) {
+	e.mu.Lock()
+	now := e.clock.now()
+	t.state = string(types.TaskInfoStateQueued)
+	t.createdSim, t.createdWall = now, time.Now()
+	t.queuedBy = map[string]bool{}
+	if other := e.busy[t.vm.Self]; other != nil && t.immediate == nil {
+		t.immediate = &types.TaskInProgress{Task: other.task.Self}
+		t.errMsg = fmt.Sprintf("Another task (%s, %s) is already in progress on %s.", other.id, other.method, t.vmName)
+	}
+	if t.immediate == nil {
+		e.busy[t.vm.Self] = t
+		fault, msg, extra := e.faults.taskFate(t.method, t.vmName)
+		t.failFault, t.failMsg = fault, msg
+		t.duration += extra
+		if t.duration < e.cfg.MinTaskSeconds {
+			t.duration = e.cfg.MinTaskSeconds
+		}
+	}
+	e.tasks[t.id] = t
+	e.order = append(e.order, t)
+	e.incoming = append(e.incoming, t)
+	e.mu.Unlock()
+	e.poke()
+}
+
+// cancelTask implements CancelTask for the engine's tasks. It returns false when the task is
+// not one of ours (the simulator then answers as it would).
+func (e *engine) cancelTask(id string, w http.ResponseWriter) bool {
+	e.mu.Lock()
+	t := e.tasks[id]
+	if t == nil {
+		e.mu.Unlock()
+		return false
+	}
+	if t.state == string(types.TaskInfoStateSuccess) || t.state == string(types.TaskInfoStateError) || t.cancelReq {
+		state := t.state
+		e.mu.Unlock()
+		writeSOAPFault(w, &types.InvalidState{}, fmt.Sprintf("The task %s is already %s and cannot be canceled.", id, state))
+		return true
+	}
+	t.cancelReq = true
+	t.cancelDone = make(chan struct{})
+	done := t.cancelDone
+	e.cancels = append(e.cancels, t)
+	e.mu.Unlock()
+	e.poke()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+	}
+	writeSOAPEmptyResponse(w, "CancelTask")
+	return true
+}
+
+// loop is the engine's only goroutine: it takes decisions under mu, then applies them.
+func (e *engine) loop() {
+	defer close(e.done)
+	timer := time.NewTimer(time.Hour)
+	for {
+		acts, wait := e.step()
+		for _, a := range acts {
+			a()
+		}
+		if wait < 0 {
+			wait = time.Hour
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-e.stopCh:
+			return
+		case <-e.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// step takes every decision due now and returns the actions to apply and how long to sleep.
+func (e *engine) step() ([]func(), time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var acts []func()
+	now := e.clock.now()
+
+	for _, t := range e.incoming {
+		if t.immediate != nil {
+			acts = append(acts, e.finishLocked(t, now, t.immediate, t.errMsg))
+			continue
+		}
+		e.queue = append(e.queue, t)
+	}
+	e.incoming = nil
+
+	for _, t := range e.cancels {
+		fault := &types.RequestCanceled{}
+		msg := "The task was canceled by a user."
+		switch t.state {
+		case string(types.TaskInfoStateQueued):
+			for i, q := range e.queue {
+				if q == t {
+					e.queue = append(e.queue[:i], e.queue[i+1:]...)
+					break
+				}
+			}
+			acts = append(acts, e.finishLocked(t, now, fault, msg))
+		case string(types.TaskInfoStateRunning):
+			e.releaseLocked(t)
+			acts = append(acts, e.finishLocked(t, now, fault, msg))
+		}
+		done := t.cancelDone
+		acts = append(acts, func() { close(done) })
+	}
+	e.cancels = nil
+
+	for e.events.Len() > 0 && e.events[0].at <= now {
+		ev := heap.Pop(&e.events).(event)
+		t := ev.t
+		if t.state != string(types.TaskInfoStateRunning) {
+			continue // canceled meanwhile
+		}
+		if !ev.end {
+			pct := ev.pct
+			acts = append(acts, func() { updateTask(t.task, []types.PropertyChange{{Name: "info.progress", Val: pct}}) })
+			continue
+		}
+		e.releaseLocked(t)
+		if t.failFault != "" {
+			msg := t.failMsg
+			var file string
+			if len(t.srcDS) > 0 {
+				file = fmt.Sprintf("[%s] %s/%s.vmdk", e.w.dsName[t.srcDS[0]], t.vmName, t.vmName)
+			}
+			if msg == "" {
+				msg = faultMessage(t.failFault, file)
+			}
+			acts = append(acts, e.finishLocked(t, ev.at, makeFault(t.failFault, file), msg))
+		} else {
+			acts = append(acts, e.succeedLocked(t, ev.at))
+		}
+	}
+
+	acts = append(acts, e.dispatchLocked(now)...)
+
+	wait := time.Duration(-1)
+	if e.events.Len() > 0 {
+		wait = e.clock.realDelay(e.events[0].at - e.clock.now())
+	}
+	return acts, wait
+}
+
+// dispatchLocked starts every queued task whose costs fit, in FIFO order.
+func (e *engine) dispatchLocked(now float64) []func() {
+	var acts []func()
+	kept := e.queue[:0]
+	for _, t := range e.queue {
+		if blocked := e.blockedLocked(t); len(blocked) > 0 {
+			for _, b := range blocked {
+				if !t.queuedBy[b.name] {
+					t.queuedBy[b.name] = true
+					*b.counter++
+				}
+			}
+			kept = append(kept, t)
+			continue
+		}
+		e.acquireLocked(t)
+		t.state = string(types.TaskInfoStateRunning)
+		t.startedSim, t.startedWall = now, time.Now()
+		steps := e.cfg.ProgressSteps
+		runFor := t.duration
+		if t.failFault != "" {
+			runFor = t.duration * 0.1 // an injected failure shows up early in the task
+			steps = 0
+		}
+		if steps > 0 && runFor > 0 {
+			for k := 1; k <= steps; k++ {
+				heap.Push(&e.events, event{at: now + runFor*float64(k)/float64(steps+1), t: t, pct: int32(k * 100 / (steps + 1))})
+			}
+		}
+		heap.Push(&e.events, event{at: now + runFor, t: t, end: true})
+		start := e.clock.time(now)
+		acts = append(acts, func() {
+			updateTask(t.task, []types.PropertyChange{
+				{Name: "info.state", Val: types.TaskInfoStateRunning},
+				{Name: "info.startTime", Val: start},
+				{Name: "info.progress", Val: int32(0)},
+			})
+		})
+	}
+	e.queue = kept
+	return acts
+}
+
+type blocker struct {
+	name    string
+	counter *int
+}
+
+// blockedLocked lists the resources that lack room for t (empty: t may start).
+func (e *engine) blockedLocked(t *mmTask) []blocker {
+	var out []blocker
+	for h, c := range t.hostCost {
+		if r := e.hosts[h]; r != nil && r.cost > 0 && r.cost+c > e.cfg.HostMaxCost {
+			out = append(out, blocker{"host " + e.w.hostName[h], &r.queued})
+		}
+	}
+	for d, c := range t.dsCost {
+		if r := e.dss[d]; r != nil && r.cost > 0 && r.cost+c > e.cfg.DatastoreMaxCost {
+			out = append(out, blocker{"datastore " + e.w.dsName[d], &r.queued})
+		}
+	}
+	for _, h := range t.netHosts {
+		if r := e.hosts[h]; r != nil && r.vmotions > 0 && r.vmotions+1 > e.cfg.NetworkMaxVMotions {
+			out = append(out, blocker{"network " + e.w.hostName[h], &r.net})
+		}
+	}
+	return out
+}
+
+func (e *engine) acquireLocked(t *mmTask) {
+	for h, c := range t.hostCost {
+		if r := e.hosts[h]; r != nil {
+			r.cost += c
+			if r.cost > r.peak {
+				r.peak = r.cost
+			}
+		}
+	}
+	for d, c := range t.dsCost {
+		if r := e.dss[d]; r != nil {
+			r.cost += c
+			if r.cost > r.peak {
+				r.peak = r.cost
+			}
+		}
+	}
+	for _, h := range t.netHosts {
+		if r := e.hosts[h]; r != nil {
+			r.vmotions++
+			if r.vmotions > r.vmotionPeak {
+				r.vmotionPeak = r.vmotions
+			}
+		}
+	}
+}
+
+func (e *engine) releaseLocked(t *mmTask) {
+	for h, c := range t.hostCost {
+		if r := e.hosts[h]; r != nil {
+			r.cost -= c
+		}
+	}
+	for d, c := range t.dsCost {
+		if r := e.dss[d]; r != nil {
+			r.cost -= c
+		}
+	}
+	for _, h := range t.netHosts {
+		if r := e.hosts[h]; r != nil {
+			r.vmotions--
+		}
+	}
+}
+
+// finishLocked ends t in error and returns the action that shows it.
+func (e *engine) finishLocked(t *mmTask, at float64, fault types.BaseMethodFault, msg string) func() {
+	t.state = string(types.TaskInfoStateError)
+	t.completedSim, t.completedWall = at, time.Now()
+	if t.startedWall.IsZero() {
+		t.startedSim, t.startedWall = at, t.completedWall
+	}
+	t.errType = typeName(fault)
+	t.errMsg = msg
+	if e.busy[t.vm.Self] == t {
+		delete(e.busy, t.vm.Self)
+	}
+	started := t.startedSim
+	start, end := e.clock.time(started), e.clock.time(at)
+	return func() {
+		updateTask(t.task, []types.PropertyChange{
+			{Name: "info.startTime", Val: start},
+			{Name: "info.completeTime", Val: end},
+			{Name: "info.state", Val: types.TaskInfoStateError},
+			{Name: "info.cancelable", Val: false},
+			{Name: "info.error", Val: &types.LocalizedMethodFault{Fault: fault, LocalizedMessage: msg}},
+		})
+	}
+}
+
+// succeedLocked ends t successfully: the returned action applies its effect on the
+// inventory, then marks the task done.
+func (e *engine) succeedLocked(t *mmTask, at float64) func() {
+	t.state = string(types.TaskInfoStateSuccess)
+	t.completedSim, t.completedWall = at, time.Now()
+	delete(e.busy, t.vm.Self)
+	if (t.kind == kindRelocate || t.kind == kindMigrate) && (t.storage || t.hostMove) {
+		e.moves[t.vmName]++
+	}
+	end := e.clock.time(at)
+	return func() {
+		e.applyEffect(t)
+		updateTask(t.task, []types.PropertyChange{
+			{Name: "info.completeTime", Val: end},
+			{Name: "info.state", Val: types.TaskInfoStateSuccess},
+			{Name: "info.progress", Val: int32(100)},
+			{Name: "info.cancelable", Val: false},
+		})
+	}
+}
+
+func typeName(v interface{}) string {
+	s := fmt.Sprintf("%T", v)
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '.' {
+			return s[i+1:]
+		}
+	}
+	return s
+}
+
+// updateTask applies changes to a task object under its lock, notifying property collectors.
+func updateTask(t *simulator.Task, changes []types.PropertyChange) {
+	simulator.Map.WithLock(t, func() { simulator.Map.Update(t, changes) })
+}
+
+func faultMessage(fault, file string) string {
+	switch fault {
+	case "FileLocked":
+		return fmt.Sprintf("Unable to access file %s since it is locked", file)
+	case "TaskInProgress":
+		return "Another task is already in progress."
+	case "InvalidState":
+		return "The operation is not allowed in the current state."
+	default:
+		return fmt.Sprintf("%s (injected by the test vCenter)", fault)
+	}
+}
+
+// ---- statistics -------------------------------------------------------------
+
+type resourceJSON struct {
+	Limit              int  `json:"limit"`
+	MaxCost            int  `json:"max_cost"`
+	Cost               int  `json:"cost"`
+	LimitQueued        int  `json:"limit_queued"`
+	MaxVMotions        *int `json:"max_vmotions,omitempty"`
+	VMotionLimit       *int `json:"vmotion_limit,omitempty"`
+	NetworkLimitQueued *int `json:"network_limit_queued,omitempty"`
+}
+
+type taskJSON struct {
+	ID            string   `json:"id"`
+	Method        string   `json:"method"`
+	VM            string   `json:"vm"`
+	State         string   `json:"state"`
+	ErrorType     string   `json:"error_type,omitempty"`
+	ErrorMessage  string   `json:"error_message,omitempty"`
+	CreatedSim    float64  `json:"created_sim"`
+	StartedSim    *float64 `json:"started_sim,omitempty"`
+	CompletedSim  *float64 `json:"completed_sim,omitempty"`
+	CreatedWall   float64  `json:"created_wall"`
+	StartedWall   *float64 `json:"started_wall,omitempty"`
+	CompletedWall *float64 `json:"completed_wall,omitempty"`
+	QueuedBy      []string `json:"queued_by,omitempty"`
+	From          []string `json:"from,omitempty"`
+	To            []string `json:"to,omitempty"`
+}
+
+type engineStats struct {
+	Hosts            map[string]resourceJSON `json:"hosts"`
+	Datastores       map[string]resourceJSON `json:"datastores"`
+	LimitQueuedTotal int                     `json:"limit_queued_total"`
+	Tasks            []taskJSON              `json:"tasks,omitempty"`
+	TaskCounts       map[string]int          `json:"task_counts"`
+	Moves            map[string]int          `json:"moves"`
+	SimNow           float64                 `json:"sim_now"`
+	WallNow          float64                 `json:"wall_now"`
+	Speed            float64                 `json:"speed"`
+}
+
+func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+func (e *engine) stats(withTasks bool) engineStats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := engineStats{
+		Hosts: map[string]resourceJSON{}, Datastores: map[string]resourceJSON{},
+		TaskCounts: map[string]int{}, Moves: map[string]int{},
+		SimNow: e.clock.now(), WallNow: unix(time.Now()), Speed: e.clock.getSpeed(),
+	}
+	for h, r := range e.hosts {
+		vp, vl, nq := r.vmotionPeak, e.cfg.NetworkMaxVMotions, r.net
+		s.Hosts[e.w.hostName[h]] = resourceJSON{Limit: e.cfg.HostMaxCost, MaxCost: r.peak, Cost: r.cost, LimitQueued: r.queued,
+			MaxVMotions: &vp, VMotionLimit: &vl, NetworkLimitQueued: &nq}
+		s.LimitQueuedTotal += r.queued + r.net
+	}
+	for d, r := range e.dss {
+		s.Datastores[e.w.dsName[d]] = resourceJSON{Limit: e.cfg.DatastoreMaxCost, MaxCost: r.peak, Cost: r.cost, LimitQueued: r.queued}
+		s.LimitQueuedTotal += r.queued
+	}
+	for k, v := range e.moves {
+		s.Moves[k] = v
+	}
+	for _, t := range e.order {
+		s.TaskCounts[t.state]++
+		if !withTasks {
+			continue
+		}
+		j := taskJSON{ID: t.id, Method: t.method, VM: t.vmName, State: t.state, ErrorType: t.errType, ErrorMessage: t.errMsg,
+			CreatedSim: t.createdSim, CreatedWall: unix(t.createdWall), From: t.from, To: t.to}
+		if !t.startedWall.IsZero() {
+			a, b := t.startedSim, unix(t.startedWall)
+			j.StartedSim, j.StartedWall = &a, &b
+		}
+		if !t.completedWall.IsZero() {
+			a, b := t.completedSim, unix(t.completedWall)
+			j.CompletedSim, j.CompletedWall = &a, &b
+		}
+		for q := range t.queuedBy {
+			j.QueuedBy = append(j.QueuedBy, q)
+		}
+		sort.Strings(j.QueuedBy)
+		s.Tasks = append(s.Tasks, j)
+	}
+	return s
+}
+
+// resetStats forgets finished tasks, peaks and moves (running and queued tasks stay).
+func (e *engine) resetStats() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	kept := e.order[:0]
+	for _, t := range e.order {
+		if t.state == string(types.TaskInfoStateQueued) || t.state == string(types.TaskInfoStateRunning) {
+			kept = append(kept, t)
+		} else {
+			delete(e.tasks, t.id)
+		}
+	}
+	e.order = kept
+	for _, r := range e.hosts {
+		r.peak, r.queued, r.vmotionPeak, r.net = r.cost, 0, r.vmotions, 0
+	}
+	for _, r := range e.dss {
+		r.peak, r.queued = r.cost, 0
+	}
+	e.moves = map[string]int{}
+}

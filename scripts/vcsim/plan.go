@@ -105,7 +105,7 @@ func generatePlan(cfg *Config, now time.Time) (*plan, error) {
 			}
 			dc.Clusters = append(dc.Clusters, cl)
 		}
-		sizeDatastores(&dc, cfg, len(from), len(dc.Datastores)-len(from))
+		sizeDatastores(&dc, cfg, len(dc.Datastores)-len(from))
 		p.Datacenters = append(p.Datacenters, dc)
 	}
 	return p, nil
@@ -146,7 +146,7 @@ func randomVM(rng *rand.Rand, cfg *Config, now time.Time) planVM {
 
 // sizeDatastores gives each datastore its capacity (-ds-capacity-gb, or automatic) and its
 // free space, consistent with the VMs placed on it.
-func sizeDatastores(dc *planDC, cfg *Config, nFrom, nTo int) {
+func sizeDatastores(dc *planDC, cfg *Config, nTo int) {
 	used := map[string]int64{}
 	var total int64
 	for _, vm := range dc.VMs {
@@ -182,5 +182,4 @@ func sizeDatastores(dc *planDC, cfg *Config, nFrom, nTo int) {
 		ds.CapacityBytes = capacity
 		ds.FreeBytes = capacity - used[ds.Name]
 	}
-	_ = nFrom
 }

@@ -76,6 +76,7 @@ func startServer(cfg Config, logf func(string, ...interface{})) (*Server, error)
 	s.sessions = newSessionTracker()
 	s.faults = newFaultInjector(cfg)
 	s.eng = newEngine(&s.cfg, w, s.faults, logf)
+	theEngine = s.eng
 
 	// Service wiring that simulator.Service.NewServer would do, but on our own listener and mux.
 	svc := model.Service

@@ -56,6 +56,13 @@ func buildWorld(p *plan, logf func(string, ...interface{})) (*simulator.Model, *
 			return nil, nil, err
 		}
 	}
+	// The tasks that built the inventory are not part of the scenario: a fresh vCenter
+	// shows no recent tasks.
+	tm := simulator.Map.Get(*simulator.Map.Get(vim25.ServiceInstance).(*simulator.ServiceInstance).Content.TaskManager).(*simulator.TaskManager)
+	for _, t := range tm.RecentTask {
+		simulator.Map.Remove(t)
+	}
+	tm.RecentTask = nil
 	return m, w, nil
 }
 
@@ -326,36 +333,7 @@ func setStorage(vm *mo.VirtualMachine, datastores []ref, committed, uncommitted 
 
 // addSnapshots gives vm a chain of snapshots (each the child of the previous one).
 func addSnapshots(vm *VM, snaps []planSnapshot) {
-	var roots []types.VirtualMachineSnapshotTree
-	var parentList *[]types.VirtualMachineSnapshotTree = &roots
-	var last ref
-	var prev *Snapshot
-	for i, ps := range snaps {
-		s := &Snapshot{}
-		s.Vm = vm.Self
-		if vm.Config != nil {
-			s.Config = *vm.Config
-		}
-		s.Self = ref{Type: "VirtualMachineSnapshot"}
-		simulator.Map.Put(s)
-		if prev != nil {
-			prev.ChildSnapshot = append(prev.ChildSnapshot, s.Self)
-		}
-		*parentList = append(*parentList, types.VirtualMachineSnapshotTree{
-			Snapshot:        s.Self,
-			Vm:              vm.Self,
-			Name:            ps.Name,
-			Description:     "",
-			Id:              int32(i + 1),
-			CreateTime:      ps.Created,
-			State:           vm.Runtime.PowerState,
-			ReplaySupported: types.NewBool(false),
-		})
-		parentList = &(*parentList)[len(*parentList)-1].ChildSnapshotList
-		last = s.Self
-		prev = s
+	for _, ps := range snaps {
+		appendSnapshot(vm, ps.Name, "", ps.Created)
 	}
-	cur := last
-	vm.Snapshot = &types.VirtualMachineSnapshotInfo{CurrentSnapshot: &cur, RootSnapshotList: roots}
-	vm.RootSnapshot = []ref{roots[0].Snapshot}
 }
