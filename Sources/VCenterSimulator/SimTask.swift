@@ -1,0 +1,111 @@
+import VCenterModel
+
+/// One task inside the simulator: what it charges, how much it copies, where it is.
+struct SimTask {
+    /// What a successful task changes in the inventory.
+    enum Effect {
+        case none
+        case move(host: Int, datastore: Int, pool: MoRef?)
+        case consolidate
+        case removeSnapshots(all: Bool, refs: Set<MoRef>, consolidate: Bool)
+        case power(on: Bool)
+    }
+
+    /// A cost charged to one resource while the task runs.
+    struct Charge {
+        var resource: Int32
+        var cost: Int32
+    }
+
+    let ref: MoRef
+    let kind: SimulatedTaskKind
+    let name: String
+    let vm: Int
+    let cancelable: Bool
+    let queueTime: Double
+    let live: LiveTask
+    let charges: [Charge]
+    let srcHost: Int
+    let dstHost: Int
+    let srcDS: [Int]
+    let dstDS: Int
+    /// Fixed time before the copy begins.
+    let overhead: Double
+    /// Bytes to copy after the overhead.
+    let totalBytes: Double
+    /// Copy rate on its own, bytes per second.
+    let baseRate: Double
+    /// Rate multiplier of slow hosts and datastores.
+    let multiplier: Double
+    /// Datastores whose bandwidth the copy shares (empty when not shared).
+    let bandwidthDS: [Int]
+    let effect: Effect
+
+    var state: TaskState = .queued
+    var progress: Int?
+    var error: VCenterFault?
+    var startTime: Double?
+    var completeTime: Double?
+    /// Bytes at which the task ends: `totalBytes`, or less when an injected failure strikes.
+    var endBytes: Double
+    var injected: VCenterFault?
+    var bytesDone = 0.0
+    var rate = 0.0
+    var lastUpdate = 0.0
+    /// Bytes at the pending milestone event.
+    var target = 0.0
+    var transferring = false
+    var acquired = false
+    /// Bumped whenever the pending event is replaced; events with an older epoch are stale.
+    var epoch: UInt32 = 0
+    var waitingOn: Int32 = -1
+    var queuedByLimit = false
+    var delayUntil = 0.0
+    /// Bytes reserved on the destination datastore while the copy runs.
+    var reservation: Int64 = 0
+}
+
+/// What an operation asks the core to run (validated, not yet a task).
+struct TaskPlan {
+    var kind: SimulatedTaskKind
+    var name: String
+    var vm: Int
+    var cancelable: Bool
+    var charges: [SimTask.Charge] = []
+    var srcHost = -1
+    var dstHost = -1
+    var srcDS: [Int] = []
+    var dstDS = -1
+    var overhead: Double
+    var totalBytes: Double = 0
+    var baseRate: Double = 1
+    var multiplier: Double = 1
+    var bandwidthDS: [Int] = []
+    var effect: SimTask.Effect = .none
+    /// A fault the task ends with right away (busy VM, wrong power state).
+    var immediateFault: VCenterFault?
+
+    /// Adds `cost` on `resource`, keeping the larger charge when the resource is already charged.
+    mutating func charge(_ resource: Int, _ cost: Int) {
+        if let i = charges.firstIndex(where: { $0.resource == Int32(resource) }) {
+            charges[i].cost = max(charges[i].cost, Int32(cost))
+        } else {
+            charges.append(SimTask.Charge(resource: Int32(resource), cost: Int32(cost)))
+        }
+    }
+}
+
+/// Accounting and queue of one limited (or counted) resource.
+struct ResourceState {
+    var limit: Int
+    var cost = 0
+    var count = 0
+    var peakCost = 0
+    var peakCount = 0
+    var busy = 0.0
+    var costTime = 0.0
+    var last = 0.0
+    var queued = 0
+    /// Tasks waiting for this resource, oldest first.
+    var waiters = BinaryHeap<Int32>()
+}

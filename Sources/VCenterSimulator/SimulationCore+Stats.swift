@@ -1,0 +1,41 @@
+import Foundation
+import VCenterModel
+
+extension SimulationCore {
+    /// The statistics as of `now` (busy and cost integrals include the time up to now).
+    func stats() -> SimulatorStats {
+        var usages: [SimulatorStats.ResourceUsage] = []
+        usages.reserveCapacity(res.count)
+        func usage(_ r: Int, _ resource: SimulatedResource, _ name: String) -> SimulatorStats.ResourceUsage {
+            let s = res[r]
+            let dt = max(0, now - s.last)
+            return SimulatorStats.ResourceUsage(
+                resource: resource, name: name, limit: s.limit == Int.max ? nil : s.limit,
+                peakCost: s.peakCost, peakTasks: s.peakCount,
+                busySeconds: s.busy + (s.count > 0 ? dt : 0), costSeconds: s.costTime + Double(s.cost) * dt,
+                tasksQueued: s.queued)
+        }
+        for (i, h) in inventory.hosts.enumerated() { usages.append(usage(hostBase + i, .host(h.ref), h.name)) }
+        for (i, d) in inventory.datastores.enumerated() { usages.append(usage(dsBase + i, .datastore(d.ref), d.name)) }
+        for (i, h) in inventory.hosts.enumerated() { usages.append(usage(netBase + i, .vMotionNetwork(host: h.ref), "\(h.name) vMotion network")) }
+        for (i, c) in inventory.clusters.enumerated() { usages.append(usage(clusterBase + i, .cluster(c.ref), c.name)) }
+        usages.append(usage(vcenterSlot, .vCenter, "vCenter"))
+
+        let records = tasks.map { t -> SimulatorStats.TaskRecord in
+            let vm = inventory.vms[t.vm]
+            return SimulatorStats.TaskRecord(
+                ref: t.ref, name: t.name, kind: t.kind, entity: vm.ref, entityName: vm.name, state: t.state, error: t.error,
+                queueTime: date(t.queueTime), startTime: t.startTime.map(date), completeTime: t.completeTime.map(date),
+                queuedByLimit: t.queuedByLimit,
+                sourceHost: t.srcHost >= 0 ? inventory.hosts[t.srcHost].ref : nil,
+                destinationHost: t.dstHost >= 0 ? inventory.hosts[t.dstHost].ref : nil,
+                sourceDatastores: t.srcDS.map { inventory.datastores[$0].ref },
+                destinationDatastore: t.dstDS >= 0 ? inventory.datastores[t.dstDS].ref : nil,
+                bytes: Int64(t.totalBytes))
+        }
+        var movesPerVM: [MoRef: Int] = [:]
+        for (v, n) in moves { movesPerVM[inventory.vms[v].ref] = n }
+        return SimulatorStats(startTime: startDate, now: date(now), resources: usages, tasksQueuedByLimit: tasksQueuedByLimit,
+                              tasksDelayed: tasksDelayed, movesPerVM: movesPerVM, tasks: records)
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import VCenterModel
+
+/// What happened in a simulator so far: peak concurrency per resource, what queued
+/// because of a limit, how often each VM moved, and every task's times. `moonmotion
+/// plan` prints it; the engine's tests use it to prove no limit was ever exceeded.
+public struct SimulatorStats: Sendable {
+    /// Use of one resource over the whole run.
+    public struct ResourceUsage: Sendable, Hashable {
+        /// The resource.
+        public var resource: SimulatedResource
+        /// Its display name (`esx-c1-01`, `legacy-03`, `cluster-2`, `vCenter`).
+        public var name: String
+        /// The maximum cost, nil for clusters and the vCenter (accounted, not limited).
+        public var limit: Int?
+        /// Highest total cost at any instant (for clusters and the vCenter: running tasks).
+        public var peakCost: Int
+        /// Highest number of tasks charging it at any instant.
+        public var peakTasks: Int
+        /// Total simulated time with at least one task charging it, seconds.
+        public var busySeconds: Double
+        /// Integral of its cost over time, cost × seconds (divide by `limit` × span for utilisation).
+        public var costSeconds: Double
+        /// Tasks that had to wait in state `queued` because this resource was full.
+        public var tasksQueued: Int
+
+        /// Whether the peak cost went above the limit (only possible for a single task
+        /// whose own charge is above the limit, which then runs alone).
+        public var exceedsLimit: Bool { limit.map { peakCost > $0 } ?? false }
+    }
+
+    /// One task's life.
+    public struct TaskRecord: Sendable, Hashable {
+        public var ref: MoRef
+        /// `VirtualMachine.relocate`, `VirtualMachine.migrate`, …
+        public var name: String
+        public var kind: SimulatedTaskKind
+        /// The VM.
+        public var entity: MoRef
+        public var entityName: String
+        public var state: TaskState
+        public var error: VCenterFault?
+        public var queueTime: Date
+        public var startTime: Date?
+        public var completeTime: Date?
+        /// Whether the task waited for a limit before it started.
+        public var queuedByLimit: Bool
+        /// The VM's host when the task was created, and the destination host of a vMotion.
+        public var sourceHost: MoRef?
+        public var destinationHost: MoRef?
+        /// The VM's datastores when the task was created, and the destination of a Storage vMotion.
+        public var sourceDatastores: [MoRef]
+        public var destinationDatastore: MoRef?
+        /// Bytes the task copies (committed size for a Storage vMotion, memory for a vMotion).
+        public var bytes: Int64
+    }
+
+    /// The simulated time the simulator started at.
+    public var startTime: Date
+    /// The simulated time of this snapshot.
+    public var now: Date
+    /// Every host, datastore, vMotion network, cluster and the vCenter, in inventory order.
+    public var resources: [ResourceUsage]
+    /// Tasks that waited in state `queued` because a limit was reached (each counted once).
+    public var tasksQueuedByLimit: Int
+    /// Tasks held back by an injected start delay.
+    public var tasksDelayed: Int
+    /// Completed moves (relocate / migrate successes) per VM.
+    public var movesPerVM: [MoRef: Int]
+    /// Every task, in creation order.
+    public var tasks: [TaskRecord]
+
+    /// The usage of one resource.
+    public func usage(_ resource: SimulatedResource) -> ResourceUsage? {
+        resources.first { $0.resource == resource }
+    }
+
+    /// Resources whose peak cost went above their limit.
+    public var exceededLimits: [ResourceUsage] { resources.filter(\.exceedsLimit) }
+
+    /// Highest number of completed moves of any one VM (1 when no VM moved twice).
+    public var maxMovesPerVM: Int { movesPerVM.values.max() ?? 0 }
+
+    /// Tasks in each state.
+    public var tasksByState: [TaskState: Int] {
+        tasks.reduce(into: [:]) { $0[$1.state, default: 0] += 1 }
+    }
+
+    /// From the first task's queue time to the last completion, seconds; nil before any task ended.
+    public var makespan: TimeInterval? {
+        guard let first = tasks.map(\.queueTime).min(), let last = tasks.compactMap(\.completeTime).max() else { return nil }
+        return last.timeIntervalSince(first)
+    }
+
+    /// Bytes copied by successful Storage vMotions.
+    public var bytesMoved: Int64 {
+        tasks.reduce(0) { $0 + ($1.state == .success && $1.kind.copiesDisks ? $1.bytes : 0) }
+    }
+}

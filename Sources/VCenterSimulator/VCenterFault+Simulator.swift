@@ -1,0 +1,25 @@
+import VCenterModel
+
+/// The faults the simulator raises, worded like vCenter's and saying what to do.
+extension VCenterFault {
+    static func notFound(_ ref: MoRef) -> VCenterFault {
+        VCenterFault(type: "ManagedObjectNotFound", message: "The object '\(ref)' has already been deleted or has not been completely created (simulated vCenter)")
+    }
+    static func invalidArgument(_ message: String) -> VCenterFault {
+        VCenterFault(type: "InvalidArgument", message: message)
+    }
+    static func invalidState(_ message: String) -> VCenterFault {
+        VCenterFault(type: "InvalidState", message: message)
+    }
+    static func notSupported(_ message: String) -> VCenterFault {
+        VCenterFault(type: "NotSupported", message: message)
+    }
+    static func taskInProgress(_ vmName: String, _ running: MoRef) -> VCenterFault {
+        VCenterFault(type: "TaskInProgress", message: "The VM '\(vmName)' is busy: \(running.value) is still running on it; retry when it ends")
+    }
+    static let requestCanceled = VCenterFault(type: "RequestCanceled", message: "The task was canceled by a user.")
+    static func noDiskSpace(_ datastore: String, need: Int64, free: Int64) -> VCenterFault {
+        VCenterFault(type: "NoDiskSpace", message: "Datastore '\(datastore)' has \(GenerateSpec.formatBytes(free)) free, the VM needs \(GenerateSpec.formatBytes(need)); choose another datastore")
+    }
+    static let sessionClosed = VCenterFault(type: "NotAuthenticated", message: "The simulated vCenter was closed; create a new one")
+}
