@@ -1,0 +1,92 @@
+import Foundation
+import VCenterModel
+
+extension ConnectionConfig {
+    /// Explicit connection settings, as the executable's flags or `mm.connect{…}` give them.
+    /// Every nil falls back to the environment.
+    public struct Flags: Sendable {
+        /// `--url`: `[https://][user[:password]@]host[:port][/sdk]`.
+        public var url: String?
+        /// `--username`.
+        public var username: String?
+        /// A password given directly (for example by `mm.connect{password=}`); prefer `passwordFile`.
+        public var password: String?
+        /// `--password-file`: a file whose first line is the password.
+        public var passwordFile: String?
+        /// `--insecure`.
+        public var insecure: Bool?
+        /// `--thumbprint`: SHA-1 or SHA-256, colon-separated hex as govc and vCenter show it.
+        public var thumbprint: String?
+        /// A govc known-hosts file (`host thumbprint` lines); `GOVC_TLS_KNOWN_HOSTS` when nil.
+        public var knownHostsFile: String?
+
+        /// Creates flags; nil means "not given".
+        public init(url: String? = nil, username: String? = nil, password: String? = nil, passwordFile: String? = nil,
+                    insecure: Bool? = nil, thumbprint: String? = nil, knownHostsFile: String? = nil) {
+            self.url = url
+            self.username = username
+            self.password = password
+            self.passwordFile = passwordFile
+            self.insecure = insecure
+            self.thumbprint = thumbprint
+            self.knownHostsFile = knownHostsFile
+        }
+    }
+
+    /// Whether a vCenter is configured at all (`--url` or `GOVC_URL`). When not, the
+    /// executable may fall back to the built-in simulator.
+    public static func isServerConfigured(_ flags: Flags = Flags(), environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        if let url = flags.url, !url.isEmpty { return true }
+        if let url = environment["GOVC_URL"], !url.trimmingCharacters(in: .whitespaces).isEmpty { return true }
+        return false
+    }
+
+    /// Resolves a configuration from `flags` and then `environment`; nil when no URL is
+    /// configured anywhere. Throws a `VCenterFault` (`ConfigurationError`) for an unusable
+    /// value, naming the value but never a password.
+    ///
+    /// Precedence: a flag wins; then the credentials inside the chosen URL; then
+    /// `GOVC_USERNAME`/`GOVC_PASSWORD` (which govc uses "if not specified in GOVC_URL").
+    public static func resolve(_ flags: Flags = Flags(), environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ConnectionConfig? {
+        guard isServerConfigured(flags, environment: environment) else { return nil }
+        let urlText = flags.url.flatMap { $0.isEmpty ? nil : $0 } ?? environment["GOVC_URL"]!
+        let parsed = try ServerURL(parsing: urlText)
+
+        let username = flags.username ?? parsed.username ?? environment["GOVC_USERNAME"]
+        var password = flags.password
+        if password == nil, let file = flags.passwordFile {
+            password = try readPasswordFile(file)
+        }
+        password = password ?? parsed.password ?? environment["GOVC_PASSWORD"]
+
+        let insecure = try flags.insecure ?? environment["GOVC_INSECURE"].map { try parseBool($0, name: "GOVC_INSECURE") } ?? false
+
+        var config = try ConnectionConfig(url: parsed.url.absoluteString, username: username, password: password ?? "", insecure: insecure)
+        if let thumbprint = flags.thumbprint, !thumbprint.isEmpty {
+            config.thumbprint = try Thumbprint(parsing: thumbprint)
+        } else if config.isTLS, let file = flags.knownHostsFile ?? environment["GOVC_TLS_KNOWN_HOSTS"], !file.isEmpty {
+            config.thumbprint = try KnownHosts(path: file).thumbprint(host: config.host, port: config.url.port)
+        }
+        return config
+    }
+
+    static func readPasswordFile(_ path: String) throws -> String {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw VCenterFault(type: "ConfigurationError", message: "cannot read password file \(path): \((error as NSError).localizedDescription)")
+        }
+        var text = String(decoding: data, as: UTF8.self)
+        if let newline = text.firstIndex(where: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) { text = String(text[..<newline]) }
+        return text
+    }
+
+    static func parseBool(_ text: String, name: String) throws -> Bool {
+        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "1", "true", "yes", "on", "t", "y": return true
+        case "0", "false", "no", "off", "f", "n", "": return false
+        default: throw VCenterFault(type: "ConfigurationError", message: "\(name)=\(text) is not a boolean: use 1 or 0")
+        }
+    }
+}

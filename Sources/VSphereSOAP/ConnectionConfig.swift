@@ -1,0 +1,148 @@
+import Foundation
+import VCenterModel
+
+/// Where and how to connect to vCenter, resolved the way govc users expect: explicit
+/// values (the executable's `--url --username --password-file --insecure --thumbprint`)
+/// win over the environment (`GOVC_URL`, `GOVC_USERNAME`, `GOVC_PASSWORD`,
+/// `GOVC_INSECURE`, `GOVC_TLS_KNOWN_HOSTS`).
+///
+/// The password is kept here only to log in: `description` and `redactedURL` never show it.
+public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// The SOAP endpoint without credentials, for example `https://vc01.example.com/sdk`.
+    public var url: URL
+    /// The user name to log in with.
+    public var username: String
+    /// The password to log in with. Never printed.
+    public var password: String
+    /// Skip certificate verification (`--insecure`, `GOVC_INSECURE=1`).
+    public var insecure: Bool
+    /// A pinned certificate thumbprint (SHA-1 or SHA-256), from `--thumbprint` or the known-hosts file.
+    public var thumbprint: Thumbprint?
+    /// Seconds to wait for a TCP (and TLS) connection.
+    public var connectTimeout: Double
+    /// Seconds a response may stay silent before the call fails. Long polls
+    /// (`WaitForUpdatesEx`) wait less than this.
+    public var readTimeout: Double
+    /// Seconds of idleness after which the session is kept alive with `CurrentTime`
+    /// (vCenter ends idle sessions after 30 minutes by default).
+    public var keepAliveInterval: Double
+    /// Objects per page asked of `RetrievePropertiesEx` (`maxObjects`); vCenter may send fewer.
+    public var pageSize: Int
+    /// `maxWaitSeconds` of the task poller's `WaitForUpdatesEx` (kept below `readTimeout`).
+    public var pollerMaxWaitSeconds: Int = 30
+    /// Pause after a `WaitForUpdatesEx` that returned changes, so one call carries more of them.
+    public var pollerCoalesceSeconds: Double = 0.2
+
+    /// Creates a configuration from explicit values. `url` may omit the scheme (https)
+    /// and the path (`/sdk`); credentials in it are used when `username`/`password` are nil.
+    public init(
+        url: String, username: String? = nil, password: String? = nil, insecure: Bool = false,
+        thumbprint: String? = nil, connectTimeout: Double = 15, readTimeout: Double = 120,
+        keepAliveInterval: Double = 300, pageSize: Int = 5000
+    ) throws {
+        let parsed = try ServerURL(parsing: url)
+        guard let user = username ?? parsed.username, !user.isEmpty else {
+            throw VCenterFault(type: "ConfigurationError", message: "no user name for \(parsed.redacted): give --username, GOVC_USERNAME or user@host in the URL")
+        }
+        self.url = parsed.url
+        self.username = user
+        self.password = password ?? parsed.password ?? ""
+        self.insecure = insecure
+        self.thumbprint = try thumbprint.map { try Thumbprint(parsing: $0) }
+        self.connectTimeout = connectTimeout
+        self.readTimeout = readTimeout
+        self.keepAliveInterval = keepAliveInterval
+        self.pageSize = pageSize
+    }
+
+    /// The URL with the user name but never the password: `https://admin@vc01/sdk`.
+    public var redactedURL: String {
+        var components = URLComponents(url: url, resolvingAgainstBaseURL: false)
+        components?.user = username
+        components?.password = nil
+        return components?.string ?? url.absoluteString
+    }
+
+    /// `host:port` of the endpoint (the port defaults from the scheme).
+    public var hostAndPort: String { "\(host):\(port)" }
+
+    /// The endpoint's host name or address.
+    public var host: String { url.host ?? "" }
+
+    /// The endpoint's port (443 for https, 80 for http unless given).
+    public var port: Int { url.port ?? (isTLS ? 443 : 80) }
+
+    /// Whether the endpoint uses TLS.
+    public var isTLS: Bool { url.scheme?.lowercased() == "https" }
+
+    public var description: String {
+        var parts = [redactedURL]
+        if insecure { parts.append("insecure") }
+        if let thumbprint { parts.append("thumbprint \(thumbprint)") }
+        return parts.joined(separator: ", ")
+    }
+
+    public var debugDescription: String { "ConnectionConfig(\(description))" }
+}
+
+/// A `GOVC_URL`-style address taken apart: scheme (https by default), credentials
+/// (percent-decoded), host, port and path (`/sdk` by default).
+struct ServerURL {
+    var url: URL
+    var username: String?
+    var password: String?
+
+    init(parsing text: String) throws {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw VCenterFault(type: "ConfigurationError", message: "empty vCenter URL") }
+        var rest = Substring(trimmed)
+        var scheme = "https"
+        if let range = rest.range(of: "://") {
+            scheme = rest[..<range.lowerBound].lowercased()
+            rest = rest[range.upperBound...]
+        }
+        guard scheme == "https" || scheme == "http" else {
+            throw VCenterFault(type: "ConfigurationError", message: "unsupported URL scheme '\(scheme)': use https:// or http://")
+        }
+        // The authority ends at the first '/', '?' or '#'; credentials end at its last '@'
+        // (so a password with an unescaped '@' still works).
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        var authority = rest[..<authorityEnd]
+        var path = String(rest[authorityEnd...])
+        if let at = authority.lastIndex(of: "@") {
+            let userinfo = authority[..<at]
+            authority = authority[authority.index(after: at)...]
+            if let colon = userinfo.firstIndex(of: ":") {
+                username = String(userinfo[..<colon]).removingPercentEncoding ?? String(userinfo[..<colon])
+                let pass = userinfo[userinfo.index(after: colon)...]
+                password = String(pass).removingPercentEncoding ?? String(pass)
+            } else {
+                username = String(userinfo).removingPercentEncoding ?? String(userinfo)
+            }
+        }
+        guard !authority.isEmpty else {
+            throw VCenterFault(type: "ConfigurationError", message: "no host in vCenter URL '\(ServerURL.redact(trimmed))'")
+        }
+        if path.isEmpty || path == "/" { path = "/sdk" }
+        guard let url = URL(string: "\(scheme)://\(authority)\(path)"), url.host != nil else {
+            throw VCenterFault(type: "ConfigurationError", message: "invalid vCenter URL '\(ServerURL.redact(trimmed))'")
+        }
+        self.url = url
+    }
+
+    /// The URL with any user name kept and the password dropped.
+    var redacted: String {
+        var components = URLComponents(url: url, resolvingAgainstBaseURL: false)
+        components?.user = username
+        return components?.string ?? url.absoluteString
+    }
+
+    /// Removes a password from URL-like text: `https://u:secret@h` → `https://u@h`.
+    static func redact(_ text: String) -> String {
+        guard let at = text.lastIndex(of: "@") else { return text }
+        let head = text[..<at]
+        let start = head.range(of: "://")?.upperBound ?? head.startIndex
+        guard let colon = head[start...].firstIndex(of: ":") else { return text }
+        return String(text[..<colon]) + String(text[at...])
+    }
+}

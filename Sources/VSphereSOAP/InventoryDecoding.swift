@@ -1,0 +1,144 @@
+import VCenterModel
+import VimXML
+
+/// The properties read for each inventory type and how an `ObjectContent` becomes a
+/// record. Pure functions over decoded pieces, so fixtures test them without a server.
+enum InventoryDecoding {
+    static let vmPaths = [
+        "name", "runtime.host", "runtime.powerState", "runtime.consolidationNeeded", "datastore", "resourcePool",
+        "summary.storage.committed", "summary.storage.uncommitted", "summary.config.memorySizeMB", "config.template", "snapshot",
+    ]
+    static let hostPaths = ["name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode"]
+    static let datastorePaths = [
+        "summary.name", "summary.capacity", "summary.freeSpace", "summary.type", "summary.accessible", "host",
+    ]
+    static let clusterPaths = ["name", "parent", "host"]
+    static let datacenterPaths = ["name"]
+    static let folderPaths = ["parent"]
+
+    static func vm(_ object: ObjectContent) -> VMInfo? {
+        guard let ref = object.ref else { return nil }
+        var vm = VMInfo(ref: ref, name: ref.value)
+        object.forEachProperty { name, val in
+            switch name {
+            case "name": vm.name = val.text
+            case "runtime.host": vm.host = val.moRef
+            case "runtime.powerState": vm.powerState = val.text
+            case "runtime.consolidationNeeded": vm.consolidationNeeded = val.bool ?? false
+            case "datastore": vm.datastores = val.children.compactMap(\.moRef)
+            case "resourcePool": vm.resourcePool = val.moRef
+            case "summary.storage.committed": vm.committedBytes = val.int64 ?? 0
+            case "summary.storage.uncommitted": vm.uncommittedBytes = val.int64 ?? 0
+            case "summary.config.memorySizeMB": vm.memoryMB = val.int ?? 0
+            case "config.template": vm.isTemplate = val.bool ?? false
+            case "snapshot": vm.snapshots = snapshots(val)
+            default: break
+            }
+        }
+        return vm
+    }
+
+    /// Flattens `VirtualMachineSnapshotInfo.rootSnapshotList` (a tree) in depth-first order.
+    static func snapshots(_ info: XMLElement) -> [SnapshotInfo] {
+        var out: [SnapshotInfo] = []
+        func visit(_ node: XMLElement, parent: MoRef?) {
+            var ref: MoRef?
+            var name = ""
+            var created: XMLElement?
+            for child in node.children {
+                switch child.name {
+                case "snapshot": ref = child.moRef
+                case "name": name = child.text
+                case "createTime": created = child
+                default: break
+                }
+            }
+            guard let ref else { return }
+            out.append(SnapshotInfo(ref: ref, name: name, createTime: created?.date, parent: parent))
+            for child in node.children where child.name == "childSnapshotList" { visit(child, parent: ref) }
+        }
+        for root in info.children where root.name == "rootSnapshotList" { visit(root, parent: nil) }
+        return out
+    }
+
+    static func host(_ object: ObjectContent) -> HostInfo? {
+        guard let ref = object.ref else { return nil }
+        var host = HostInfo(ref: ref, name: ref.value)
+        object.forEachProperty { name, val in
+            switch name {
+            case "name": host.name = val.text
+            case "parent":
+                if let parent = val.moRef, parent.type == "ClusterComputeResource" { host.cluster = parent }
+            case "runtime.connectionState": host.connectionState = val.text
+            case "runtime.inMaintenanceMode": host.inMaintenanceMode = val.bool ?? false
+            default: break
+            }
+        }
+        return host
+    }
+
+    static func datastore(_ object: ObjectContent) -> DatastoreInfo? {
+        guard let ref = object.ref else { return nil }
+        var ds = DatastoreInfo(ref: ref, name: ref.value, capacityBytes: 0, freeBytes: 0)
+        object.forEachProperty { name, val in
+            switch name {
+            case "summary.name": ds.name = val.text
+            case "summary.capacity": ds.capacityBytes = val.int64 ?? 0
+            case "summary.freeSpace": ds.freeBytes = val.int64 ?? 0
+            case "summary.type": ds.type = val.text
+            case "summary.accessible": ds.accessible = val.bool ?? false
+            case "host": ds.hosts = val.children.compactMap { $0.child("key")?.moRef }
+            default: break
+            }
+        }
+        return ds
+    }
+
+    /// The structure pass: datacenters, folders (for parent chains) and clusters.
+    struct Structure {
+        var datacenters: [DatacenterInfo] = []
+        var clusters: [(info: ClusterInfo, parent: MoRef?)] = []
+        var folderParents: [MoRef: MoRef] = [:]
+
+        mutating func add(_ object: ObjectContent) {
+            guard let ref = object.ref else { return }
+            switch ref.type {
+            case "Datacenter":
+                var name = ref.value
+                object.forEachProperty { p, val in if p == "name" { name = val.text } }
+                datacenters.append(DatacenterInfo(ref: ref, name: name))
+            case "Folder":
+                object.forEachProperty { p, val in if p == "parent", let parent = val.moRef { folderParents[ref] = parent } }
+            case "ClusterComputeResource":
+                var info = ClusterInfo(ref: ref, name: ref.value)
+                var parent: MoRef?
+                object.forEachProperty { p, val in
+                    switch p {
+                    case "name": info.name = val.text
+                    case "parent": parent = val.moRef
+                    case "host": info.hosts = val.children.compactMap(\.moRef)
+                    default: break
+                    }
+                }
+                clusters.append((info, parent))
+            default:
+                break
+            }
+        }
+
+        /// Clusters with their datacenter found by walking up the folder chain.
+        func resolvedClusters() -> [ClusterInfo] {
+            clusters.map { entry in
+                var info = entry.info
+                var cursor = entry.parent
+                var steps = 0
+                while let current = cursor, current.type != "Datacenter", steps < 64 {
+                    cursor = folderParents[current]
+                    steps += 1
+                }
+                info.datacenter = cursor?.type == "Datacenter" ? cursor : nil
+                return info
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Placeholder: the VSphereSOAP module is being written. See docs/ARCHITECTURE.md.

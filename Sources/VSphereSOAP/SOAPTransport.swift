@@ -1,0 +1,171 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+import VCenterModel
+import VimXML
+
+/// One vCenter endpoint over HTTP(S): AsyncHTTPClient with pooled keep-alive
+/// connections, connect and read timeouts, TLS verification or thumbprint pinning,
+/// and responses streamed chunk by chunk into `SOAPResponseParser`.
+///
+/// It knows nothing of sessions: the caller passes the cookie and gets back any new one.
+final class SOAPTransport: Sendable {
+    let config: ConnectionConfig
+    let client: HTTPClient
+    let logger: Logger
+    /// The certificate thumbprints of the server, when it was probed (pinning).
+    let pinnedCertificate: (sha1: Thumbprint, sha256: Thumbprint)?
+
+    private init(config: ConnectionConfig, client: HTTPClient, logger: Logger, pinned: (Thumbprint, Thumbprint)?) {
+        self.config = config
+        self.client = client
+        self.logger = logger
+        self.pinnedCertificate = pinned
+    }
+
+    /// Builds the HTTP client for `config`. With a pinned thumbprint the server's
+    /// certificate is read once and compared; on a match the client trusts exactly that
+    /// certificate (as its only root, without a hostname check), so every pooled
+    /// connection is held to it. Throws `TLSThumbprintMismatch` listing both thumbprints.
+    static func make(config: ConnectionConfig, logger: Logger) async throws -> SOAPTransport {
+        var httpConfig = HTTPClient.Configuration()
+        httpConfig.timeout = .init(connect: .milliseconds(Int64(config.connectTimeout * 1000)), read: .milliseconds(Int64(config.readTimeout * 1000)))
+        httpConfig.redirectConfiguration = .disallow
+        httpConfig.connectionPool = .init(idleTimeout: .seconds(120))
+        httpConfig.decompression = .disabled
+        var pinned: (Thumbprint, Thumbprint)?
+        if config.isTLS {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if config.insecure {
+                tls.certificateVerification = .none
+            } else if let expected = config.thumbprint {
+                let chain: [NIOSSLCertificate]
+                do {
+                    chain = try await CertificateProbe.presentedChain(host: config.host, port: config.port, connectTimeout: config.connectTimeout, group: MultiThreadedEventLoopGroup.singleton)
+                } catch {
+                    throw SOAPErrors.transportFault(error, config: config)
+                }
+                let der = try chain[0].toDERBytes()
+                let presented = Thumbprint.of(der: der, expected.algorithm)
+                guard presented == expected else {
+                    throw VCenterFault(
+                        type: "TLSThumbprintMismatch",
+                        message: "\(config.hostAndPort) presented a certificate with \(expected.algorithm.rawValue) thumbprint \(presented), expected \(expected); if the certificate was replaced on purpose, pin the new thumbprint")
+                }
+                pinned = (Thumbprint.of(der: der, .sha1), Thumbprint.of(der: der, .sha256))
+                tls.trustRoots = .certificates([chain[0]])
+                tls.certificateVerification = .noHostnameVerification
+                logger.debug("pinned server certificate", metadata: ["host": "\(config.hostAndPort)", "sha256": "\(Thumbprint.of(der: der, .sha256))"])
+            }
+            httpConfig.tlsConfiguration = tls
+        }
+        // One direct connection first: refusals and untrusted certificates are reported at once.
+        do {
+            try await CertificateProbe.preflight(
+                host: config.host, port: config.port, tls: config.isTLS ? httpConfig.tlsConfiguration : nil,
+                timeout: config.connectTimeout, group: MultiThreadedEventLoopGroup.singleton)
+        } catch {
+            let fault = SOAPErrors.transportFault(error, config: config)
+            if fault.type == SOAPErrors.tlsVerificationFailed {
+                throw await withPresentedThumbprint(fault, config: config)
+            }
+            throw fault
+        }
+        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: httpConfig, backgroundActivityLogger: logger)
+        return SOAPTransport(config: config, client: client, logger: logger, pinned: pinned)
+    }
+
+    /// Adds the presented certificate's thumbprints to a verification failure, so the
+    /// user can check it and pin it.
+    static func withPresentedThumbprint(_ fault: VCenterFault, config: ConnectionConfig) async -> VCenterFault {
+        guard let chain = try? await CertificateProbe.presentedChain(host: config.host, port: config.port, connectTimeout: config.connectTimeout, group: MultiThreadedEventLoopGroup.singleton),
+              let der = try? chain[0].toDERBytes() else { return fault }
+        return VCenterFault(type: fault.type, message: fault.message + "; the server's certificate has SHA-256 thumbprint \(Thumbprint.of(der: der, .sha256)) (SHA-1 \(Thumbprint.of(der: der, .sha1)))")
+    }
+
+    /// The result of one SOAP exchange.
+    struct Exchange {
+        var outcome: SOAPResponseParser.Outcome
+        /// The `vmware_soap_session` cookie the server set (`name=value`), if any.
+        var sessionCookie: String?
+    }
+
+    /// Posts `envelope` and streams the response into a parser calling `onPiece`.
+    /// Every failure is a `VCenterFault`, except errors thrown by `onPiece`, which pass through.
+    func exchange(
+        _ envelope: [UInt8], method: String, cookie: String?, soapAction: String,
+        granularity: SOAPResponseParser.Granularity, onPiece: @escaping (XMLElement) throws -> Void
+    ) async throws -> Exchange {
+        var request = HTTPClientRequest(url: config.url.absoluteString)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "text/xml; charset=utf-8")
+        request.headers.add(name: "SOAPAction", value: soapAction)
+        request.headers.add(name: "Accept", value: "text/xml")
+        if let cookie { request.headers.add(name: "Cookie", value: cookie) }
+        request.body = .bytes(ByteBuffer(bytes: envelope))
+
+        let response: HTTPClientResponse
+        do {
+            // The deadline bounds the whole exchange; the read timeout (idle time) is the usual limit.
+            response = try await client.execute(request, deadline: .now() + .seconds(Int64(max(config.readTimeout * 10, 900))), logger: nil)
+        } catch {
+            throw SOAPErrors.transportFault(error, config: config)
+        }
+        let status = response.status.code
+        let contentType = response.headers.first(name: "content-type")?.lowercased() ?? ""
+        guard status == 200 || status == 500, contentType.contains("xml") else {
+            throw SOAPErrors.notVSphere(config: config, status: response.status, contentType: contentType)
+        }
+        var sessionCookie: String?
+        for header in response.headers["set-cookie"] {
+            if let value = SOAPTransport.sessionCookie(fromSetCookie: header) { sessionCookie = value }
+        }
+        let parser = SOAPResponseParser(granularity: granularity, onPiece: onPiece)
+        let outcome: SOAPResponseParser.Outcome
+        do {
+            for try await chunk in response.body {
+                try chunk.withUnsafeReadableBytes { try parser.feed($0) }
+            }
+            outcome = try parser.finish()
+        } catch let error as XMLParseError {
+            if error.kind == .notSOAP {
+                throw VCenterFault(type: "NotVSphere", message: "\(config.redactedURL) is not a vSphere SOAP endpoint: \(error.message)")
+            }
+            throw VCenterFault(type: "InvalidResponse", message: "unreadable \(method) response from \(config.hostAndPort): \(error)")
+        } catch let error as VCenterFault {
+            throw error
+        } catch let error as HTTPClientError {
+            throw SOAPErrors.transportFault(error, config: config)
+        } catch let error as IOError {
+            throw SOAPErrors.transportFault(error, config: config)
+        } catch let error as NIOSSLError {
+            throw SOAPErrors.transportFault(error, config: config)
+        }
+        return Exchange(outcome: outcome, sessionCookie: sessionCookie)
+    }
+
+    /// `vmware_soap_session=value` from a `Set-Cookie` header, or nil for other cookies.
+    static func sessionCookie(fromSetCookie header: String) -> String? {
+        let first = header.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard first.hasPrefix("vmware_soap_session=") else { return nil }
+        return first
+    }
+
+    private let isShutDown = Mutex(false)
+
+    /// Stops the HTTP client (closes pooled connections). Idempotent.
+    func shutdown() async {
+        guard isShutDown.withLock({ s in defer { s = true }; return !s }) else { return }
+        try? await client.shutdown()
+    }
+
+    deinit {
+        // A connection dropped without `close()`: release the client without blocking.
+        if !isShutDown.withLock({ $0 }) { _ = client.shutdown() }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import VCenterModel
+@testable import VSphereSOAP
+
+@Suite struct ConnectionConfigTests {
+    @Test func govcURLDefaults() throws {
+        let c = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "user:pass@vc01.example.com"]))
+        #expect(c.url.absoluteString == "https://vc01.example.com/sdk")
+        #expect(c.username == "user")
+        #expect(c.password == "pass")
+        #expect(c.hostAndPort == "vc01.example.com:443")
+        #expect(!c.insecure)
+        #expect(c.thumbprint == nil)
+    }
+
+    @Test func schemePortPathAndPercentDecoding() throws {
+        let c = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "http://adm%40vsphere.local:p%3Ass%40w0rd@10.0.0.5:8989/custom"]))
+        #expect(c.url.absoluteString == "http://10.0.0.5:8989/custom")
+        #expect(c.username == "adm@vsphere.local")
+        #expect(c.password == "p:ss@w0rd")
+        #expect(c.hostAndPort == "10.0.0.5:8989")
+        #expect(!c.isTLS)
+    }
+
+    @Test func unescapedAtInPasswordUsesTheLastAt() throws {
+        let c = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "root:se@cret@esx01"]))
+        #expect(c.password == "se@cret")
+        #expect(c.host == "esx01")
+    }
+
+    @Test func precedence() throws {
+        let env = ["GOVC_URL": "envuser:envpass@vc-env", "GOVC_USERNAME": "govc-user", "GOVC_PASSWORD": "govc-pass", "GOVC_INSECURE": "1"]
+        // URL credentials win over GOVC_USERNAME/GOVC_PASSWORD (as in govc).
+        var c = try #require(try ConnectionConfig.resolve(environment: env))
+        #expect(c.username == "envuser" && c.password == "envpass" && c.insecure)
+        // Flags win over everything.
+        c = try #require(try ConnectionConfig.resolve(.init(url: "vc-flag", username: "flaguser", password: "flagpass", insecure: false), environment: env))
+        #expect(c.host == "vc-flag" && c.username == "flaguser" && c.password == "flagpass" && !c.insecure)
+        // A flag URL without credentials takes them from GOVC_USERNAME/GOVC_PASSWORD.
+        c = try #require(try ConnectionConfig.resolve(.init(url: "vc-flag"), environment: env))
+        #expect(c.username == "govc-user" && c.password == "govc-pass")
+    }
+
+    @Test func passwordFile() throws {
+        let path = NSTemporaryDirectory() + "mm-pass-\(UUID().uuidString)"
+        try "s3cr3t pass\nsecond line\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let c = try #require(try ConnectionConfig.resolve(.init(url: "vc01", username: "u", passwordFile: path), environment: [:]))
+        #expect(c.password == "s3cr3t pass")
+        #expect(throws: VCenterFault.self) {
+            try ConnectionConfig.resolve(.init(url: "vc01", username: "u", passwordFile: "/nonexistent/mm-pass"), environment: [:])
+        }
+    }
+
+    @Test func serverConfigured() throws {
+        #expect(!ConnectionConfig.isServerConfigured(environment: [:]))
+        #expect(!ConnectionConfig.isServerConfigured(environment: ["GOVC_URL": "  "]))
+        #expect(ConnectionConfig.isServerConfigured(environment: ["GOVC_URL": "vc01"]))
+        #expect(ConnectionConfig.isServerConfigured(.init(url: "vc01"), environment: [:]))
+        #expect(try ConnectionConfig.resolve(environment: [:]) == nil)
+    }
+
+    @Test func passwordNeverPrinted() throws {
+        let secret = "Sup3r-S3cret!"
+        let c = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "https://admin:\(secret)@vc01/sdk"]))
+        #expect(c.password == secret)
+        for text in [c.description, c.debugDescription, c.redactedURL, "\(c)", String(reflecting: c)] {
+            #expect(!text.contains(secret), "\(text)")
+        }
+        #expect(c.redactedURL == "https://admin@vc01/sdk")
+        // Errors about a URL never echo its password either.
+        do {
+            _ = try ConnectionConfig.resolve(environment: ["GOVC_URL": "ftp://admin:\(secret)@vc01"])
+            Issue.record("expected an error")
+        } catch {
+            #expect(!"\(error)".contains(secret))
+        }
+        do {
+            _ = try ConnectionConfig.resolve(environment: ["GOVC_URL": "https://admin:\(secret)@"])
+            Issue.record("expected an error")
+        } catch {
+            #expect(!"\(error)".contains(secret), "\(error)")
+        }
+    }
+
+    @Test func insecureValues() throws {
+        for (value, expected) in [("1", true), ("true", true), ("0", false), ("false", false), ("", false)] {
+            let c = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "u:p@vc", "GOVC_INSECURE": value]))
+            #expect(c.insecure == expected, "\(value)")
+        }
+        #expect(throws: VCenterFault.self) { try ConnectionConfig.resolve(environment: ["GOVC_URL": "u:p@vc", "GOVC_INSECURE": "maybe"]) }
+    }
+
+    @Test func thumbprints() throws {
+        let sha1 = try Thumbprint(parsing: "ab:CD:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:AB:CD:EF:01")
+        #expect(sha1.algorithm == .sha1)
+        #expect(sha1.description == "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01")
+        #expect(try Thumbprint(parsing: "abcdef0123456789abcdef0123456789abcdef01") == sha1)
+        let sha256 = try Thumbprint(parsing: String(repeating: "0a:", count: 31) + "FF")
+        #expect(sha256.algorithm == .sha256)
+        #expect(throws: VCenterFault.self) { try Thumbprint(parsing: "AB:CD") }
+        #expect(throws: VCenterFault.self) { try Thumbprint(parsing: String(repeating: "zz:", count: 19) + "zz") }
+        let flag = try #require(try ConnectionConfig.resolve(.init(url: "u:p@vc", thumbprint: sha1.description.lowercased()), environment: [:]))
+        #expect(flag.thumbprint == sha1)
+    }
+
+    @Test func knownHostsFile() throws {
+        let path = NSTemporaryDirectory() + "mm-known-\(UUID().uuidString)"
+        let sha1 = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01"
+        let other = "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67"
+        try "# govc known hosts\nvc01 \(other)\nvc01:8443 \(sha1)\n\nvc02 \(other)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var c = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "u:p@vc01:8443", "GOVC_TLS_KNOWN_HOSTS": path]))
+        #expect(c.thumbprint?.description == sha1)
+        c = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "u:p@vc02", "GOVC_TLS_KNOWN_HOSTS": path]))
+        #expect(c.thumbprint?.description == other)
+        c = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "u:p@vc03", "GOVC_TLS_KNOWN_HOSTS": path]))
+        #expect(c.thumbprint == nil)
+        // An explicit --thumbprint wins over the file.
+        c = try #require(try ConnectionConfig.resolve(.init(thumbprint: sha1), environment: ["GOVC_URL": "u:p@vc02", "GOVC_TLS_KNOWN_HOSTS": path]))
+        #expect(c.thumbprint?.description == sha1)
+    }
+
+    @Test func badURLs() {
+        #expect(throws: VCenterFault.self) { try ConnectionConfig(url: "ftp://vc01", username: "u") }
+        #expect(throws: VCenterFault.self) { try ConnectionConfig(url: "", username: "u") }
+        #expect(throws: VCenterFault.self) { try ConnectionConfig(url: "vc01") }  // no user name
+    }
+}

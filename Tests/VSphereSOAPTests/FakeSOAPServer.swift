@@ -1,0 +1,172 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A tiny HTTP/1.1 server on a free loopback port for what the test vCenter cannot show:
+/// paging with `ContinueRetrievePropertiesEx`, a server that is not vSphere, scripted
+/// faults. It answers each POST by asking `respond` with the SOAP method name (the first
+/// element inside `soapenv:Body`) and the request body. Keep-alive connections are served
+/// one request after another, each on its own thread.
+final class FakeSOAPServer: @unchecked Sendable {
+    /// One scripted answer.
+    struct Response {
+        var status: Int = 200
+        var contentType: String = "text/xml; charset=utf-8"
+        var headers: [(String, String)] = []
+        var body: [UInt8]
+
+        /// A SOAP response from a fixture file.
+        static func fixture(_ name: String, status: Int = 200, headers: [(String, String)] = []) -> Response {
+            Response(status: status, headers: headers, body: Fixtures.bytes(name))
+        }
+
+        /// `<MethodResponse>` with `inner` as its content.
+        static func soap(_ method: String, _ inner: String = "", headers: [(String, String)] = []) -> Response {
+            let xml = #"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><"# + method + #"Response xmlns="urn:vim25">"# + inner + "</" + method + "Response></soapenv:Body></soapenv:Envelope>"
+            return Response(headers: headers, body: Array(xml.utf8))
+        }
+
+        /// A SOAP fault of `type` with `message`, as vCenter sends it (HTTP 500).
+        static func fault(_ type: String, _ message: String) -> Response {
+            let xml = #"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>"# + message + #"</faultstring><detail><"# + type + #"Fault xmlns="urn:vim25" xsi:type=""# + type + #""></"# + type + "Fault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+            return Response(status: 500, body: Array(xml.utf8))
+        }
+    }
+
+    /// A request as received.
+    struct Request: Sendable {
+        var method: String
+        var body: String
+        var headers: [String: String]
+    }
+
+    let port: Int
+    private let listener: Int32
+    private let respond: @Sendable (Request) -> Response
+    private let lock = NSLock()
+    private var received: [Request] = []
+    private var stopped = false
+
+    init(_ respond: @escaping @Sendable (Request) -> Response) throws {
+        self.respond = respond
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        guard bound == 0, listen(fd, 64) == 0 else { close(fd); throw POSIXError(.EADDRINUSE) }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        port = Int(UInt16(bigEndian: addr.sin_port))
+        listener = fd
+        Thread.detachNewThread { [self] in acceptLoop() }
+    }
+
+    deinit { stop() }
+
+    /// `http://127.0.0.1:port/sdk`.
+    var url: String { "http://127.0.0.1:\(port)/sdk" }
+
+    /// The SOAP methods received so far, in order.
+    var methods: [String] { lock.withLock { received.map(\.method) } }
+
+    /// The requests received so far.
+    var requests: [Request] { lock.withLock { received } }
+
+    func stop() {
+        let first = lock.withLock { () -> Bool in defer { stopped = true }; return !stopped }
+        if first {
+            shutdown(listener, Int32(SHUT_RDWR))
+            close(listener)
+        }
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(listener, nil, nil)
+            if client < 0 { return }
+            Thread.detachNewThread { [self] in serve(client) }
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        defer { close(fd) }
+        var buffer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            // Read the head.
+            var headEnd: Int?
+            while headEnd == nil {
+                if let r = find(buffer, Array("\r\n\r\n".utf8)) { headEnd = r; break }
+                let n = read(fd, &chunk, chunk.count)
+                if n <= 0 { return }
+                buffer.append(contentsOf: chunk[0..<n])
+            }
+            let head = String(decoding: buffer[0..<headEnd!], as: UTF8.self)
+            var headers: [String: String] = [:]
+            for line in head.split(separator: "\r\n").dropFirst() {
+                if let colon = line.firstIndex(of: ":") {
+                    headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                }
+            }
+            let length = Int(headers["content-length"] ?? "0") ?? 0
+            let bodyStart = headEnd! + 4
+            while buffer.count < bodyStart + length {
+                let n = read(fd, &chunk, chunk.count)
+                if n <= 0 { return }
+                buffer.append(contentsOf: chunk[0..<n])
+            }
+            let body = String(decoding: buffer[bodyStart..<(bodyStart + length)], as: UTF8.self)
+            buffer.removeFirst(bodyStart + length)
+            let request = Request(method: FakeSOAPServer.soapMethod(body), body: body, headers: headers)
+            lock.withLock { received.append(request) }
+            let response = respond(request)
+            var out = "HTTP/1.1 \(response.status) \(response.status == 200 ? "OK" : response.status == 500 ? "Internal Server Error" : "Status")\r\n"
+            out += "Content-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\n"
+            for (name, value) in response.headers { out += "\(name): \(value)\r\n" }
+            out += "\r\n"
+            var bytes = Array(out.utf8)
+            bytes.append(contentsOf: response.body)
+            var sent = 0
+            while sent < bytes.count {
+                let n = bytes[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                if n <= 0 { return }
+                sent += n
+            }
+        }
+    }
+
+    private func find(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] {
+            if Array(haystack[i..<(i + needle.count)]) == needle { return i }
+        }
+        return nil
+    }
+
+    /// The local name of the first element inside `<soapenv:Body>`.
+    static func soapMethod(_ body: String) -> String {
+        guard let bodyTag = body.range(of: "Body>") else { return "" }
+        let rest = body[bodyTag.upperBound...]
+        guard let open = rest.firstIndex(of: "<") else { return "" }
+        let name = rest[rest.index(after: open)...].prefix { $0 != " " && $0 != ">" && $0 != "/" }
+        return String(name.split(separator: ":").last ?? "")
+    }
+}
+
+/// Reads fixtures from `Tests/VSphereSOAPTests/Fixtures`.
+enum Fixtures {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    static func bytes(_ name: String) -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path) else {
+            fatalError("missing fixture \(name) in \(directory.path)")
+        }
+        return Array(data)
+    }
+}

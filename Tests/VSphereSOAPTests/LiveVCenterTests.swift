@@ -1,0 +1,178 @@
+import Foundation
+import Logging
+import Testing
+import TestSupport
+import VCenterModel
+@testable import VSphereSOAP
+
+/// The client against the project's test vCenter (scripts/vcsim), over HTTP and HTTPS.
+@Suite(.timeLimit(.minutes(5))) struct LiveVCenterTests {
+    static let logger = Logger(label: "test.soap.live")
+
+    static func config(_ vc: TestVCenter, password: String? = nil, insecure: Bool = false, thumbprint: String? = nil) throws -> ConnectionConfig {
+        var config = try ConnectionConfig(url: vc.url.absoluteString, username: vc.username, password: password ?? vc.password, insecure: insecure, thumbprint: thumbprint)
+        config.connectTimeout = 5
+        config.readTimeout = 30
+        config.pollerMaxWaitSeconds = 5
+        return config
+    }
+
+    static let topology = TestVCenter.Options(clusters: 2, hosts: 3, vms: 5, datastores: "legacy:2,new:1", snapshotFraction: 0.5, consolidateFraction: 0.4)
+
+    @Test func inventoryMatchesTheTopology() async throws {
+        let server = try await TestVCenter.start(Self.topology)
+        defer { server.stop() }
+        let vc = try await SOAPVCenter.connect(config: try Self.config(server), logger: Self.logger)
+        try await server.resetStats()
+        let inventory = try await vc.inventory()
+        let stats = try await server.stats(includeTasks: false)
+        await vc.close()
+
+        #expect(vc.displayName.hasPrefix("vCenter "))
+        #expect(inventory.datacenters.count == 1)
+        #expect(inventory.clusters.count == 2)
+        #expect(inventory.hosts.count == 6)
+        #expect(inventory.vms.count == 10)
+        #expect(Set(inventory.datastores.map(\.name)).count == 3)
+        #expect(inventory.datastores.filter { $0.name.hasPrefix("legacy") }.count == 2)
+        for cluster in inventory.clusters {
+            #expect(cluster.hosts.count == 3, "\(cluster.name)")
+            #expect(cluster.datacenter == inventory.datacenters[0].ref, "\(cluster.name)")
+            #expect(inventory.hosts(in: cluster.ref).count == 3)
+        }
+        for host in inventory.hosts {
+            #expect(host.cluster != nil && host.connectionState == "connected" && !host.inMaintenanceMode, "\(host)")
+        }
+        for ds in inventory.datastores {
+            #expect(ds.capacityBytes > 0 && ds.freeBytes > 0 && ds.freeBytes <= ds.capacityBytes && ds.accessible, "\(ds)")
+            #expect(ds.hosts.count == 6, "\(ds.name) mounts")
+        }
+        for vm in inventory.vms {
+            #expect(vm.name.hasPrefix("vm-c"), "\(vm.name)")
+            #expect(vm.host != nil && vm.cluster != nil && vm.resourcePool != nil, "\(vm.name)")
+            #expect(inventory.host(vm.host!)?.cluster == vm.cluster)
+            #expect(!vm.datastores.isEmpty && vm.datastores.allSatisfy { inventory.datastore($0)?.name.hasPrefix("legacy") == true }, "\(vm.name)")
+            #expect(vm.committedBytes > 0 && vm.memoryMB > 0, "\(vm.name)")
+        }
+        // VMs of cluster N are named vm-cN-….
+        for cluster in inventory.clusters {
+            let vms = inventory.vms.filter { $0.cluster == cluster.ref }
+            #expect(vms.count == 5)
+            #expect(Set(vms.map { $0.name.split(separator: "-")[1] }).count == 1)
+        }
+        let withSnapshots = inventory.vms.filter(\.hasSnapshots)
+        #expect(!withSnapshots.isEmpty)
+        #expect(withSnapshots.allSatisfy { $0.snapshots.allSatisfy { $0.createTime != nil } })
+        #expect(inventory.vms.contains { $0.consolidationNeeded })
+        // One batched retrieval per object type (four, side by side), each over its own view.
+        #expect(stats.calls("RetrievePropertiesEx") == 4)
+        #expect(stats.calls("CreateContainerView") == 4)
+        #expect(stats.calls("DestroyView") == 4)
+        #expect(stats.soapCallsTotal == 12)
+    }
+
+    @Test func refreshVMsIsOneCall() async throws {
+        let server = try await TestVCenter.start(Self.topology)
+        defer { server.stop() }
+        let vc = try await SOAPVCenter.connect(config: try Self.config(server), logger: Self.logger)
+        let inventory = try await vc.inventory()
+        try await server.resetStats()
+        let refs = inventory.vms.prefix(7).map(\.ref)
+        let fresh = try await vc.refreshVMs(refs)
+        let stats = try await server.stats(includeTasks: false)
+        await vc.close()
+        #expect(fresh.map(\.ref) == refs)
+        #expect(fresh == Array(inventory.vms.prefix(7)))
+        #expect(stats.soapCallsTotal == 1)
+    }
+
+    @Test func wrongPasswordIsInvalidLogin() async throws {
+        let server = try await TestVCenter.start(.init(clusters: 1, hosts: 1, vms: 1))
+        defer { server.stop() }
+        let wrong = "not-the-password-\(UUID().uuidString.prefix(6))"
+        do {
+            _ = try await SOAPVCenter.connect(config: try Self.config(server, password: wrong), logger: Self.logger)
+            Issue.record("login should fail")
+        } catch let fault as VCenterFault {
+            #expect(fault.type == "InvalidLogin", "\(fault)")
+            #expect(fault.description.hasPrefix("InvalidLogin: "))
+            #expect(!fault.description.contains(wrong))
+            #expect(!fault.description.contains(server.password))
+        }
+    }
+
+    @Test func terminatedSessionLogsInAgainTransparently() async throws {
+        let server = try await TestVCenter.start(Self.topology)
+        defer { server.stop() }
+        let vc = try await SOAPVCenter.connect(config: try Self.config(server), logger: Self.logger)
+        let before = try await vc.inventory()
+        try await server.resetStats()
+        try await server.terminateSessions()
+        let after = try await vc.inventory()
+        let stats = try await server.stats(includeTasks: false)
+        await vc.close()
+        #expect(after.vms.map(\.ref) == before.vms.map(\.ref))
+        #expect(stats.calls("Login") == 1)
+    }
+
+    @Test func tlsVerificationPinningAndMismatch() async throws {
+        let server = try await TestVCenter.start(.init(clusters: 1, hosts: 1, vms: 2, tls: true))
+        defer { server.stop() }
+        #expect(server.url.scheme == "https")
+
+        // Verification is on by default: a self-signed certificate is refused, and the
+        // error shows its thumbprint so it can be pinned.
+        do {
+            _ = try await SOAPVCenter.connect(config: try Self.config(server), logger: Self.logger)
+            Issue.record("an unverified certificate must be refused")
+        } catch let fault as VCenterFault {
+            #expect(fault.type == "TLSVerificationFailed", "\(fault)")
+            #expect(fault.message.contains(server.thumbprintSHA256), "\(fault)")
+        }
+
+        // Insecure, SHA-256 pin, SHA-1 pin (lower case, as some tools print it).
+        for config in [
+            try Self.config(server, insecure: true),
+            try Self.config(server, thumbprint: server.thumbprintSHA256),
+            try Self.config(server, thumbprint: server.thumbprintSHA1.lowercased()),
+        ] {
+            let vc = try await SOAPVCenter.connect(config: config, logger: Self.logger)
+            let vms = try await vc.virtualMachines()
+            #expect(vms.count == 2)
+            await vc.close()
+        }
+
+        // A wrong pin lists both thumbprints.
+        let wrong = String(repeating: "AB:", count: 31) + "AB"
+        do {
+            _ = try await SOAPVCenter.connect(config: try Self.config(server, thumbprint: wrong), logger: Self.logger)
+            Issue.record("a mismatched pin must be refused")
+        } catch let fault as VCenterFault {
+            #expect(fault.type == "TLSThumbprintMismatch", "\(fault)")
+            #expect(fault.message.contains(wrong), "\(fault)")
+            #expect(fault.message.contains(server.thumbprintSHA256), "\(fault)")
+        }
+        let wrongSHA1 = String(repeating: "01:", count: 19) + "01"
+        do {
+            _ = try await SOAPVCenter.connect(config: try Self.config(server, thumbprint: wrongSHA1), logger: Self.logger)
+            Issue.record("a mismatched pin must be refused")
+        } catch let fault as VCenterFault {
+            #expect(fault.message.contains(wrongSHA1) && fault.message.contains(server.thumbprintSHA1), "\(fault)")
+        }
+    }
+
+    @Test func knownHostsFilePinsTheServer() async throws {
+        let server = try await TestVCenter.start(.init(clusters: 1, hosts: 1, vms: 1, tls: true))
+        defer { server.stop() }
+        let path = NSTemporaryDirectory() + "mm-known-hosts-\(UUID().uuidString)"
+        try "\(server.hostAndPort) \(server.thumbprintSHA1)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let env = ["GOVC_URL": server.urlWithCredentials.absoluteString, "GOVC_TLS_KNOWN_HOSTS": path]
+        let config = try #require(try ConnectionConfig.resolve(environment: env))
+        #expect(config.thumbprint?.description == server.thumbprintSHA1)
+        let vc = try await SOAPVCenter.connect(config: config, logger: Self.logger)
+        let about = try await vc.about()
+        #expect(!about.apiVersion.isEmpty)
+        await vc.close()
+    }
+}
