@@ -39,19 +39,20 @@ public enum InventoryGenerator {
         // Datastores: per cluster (legacy-01..04 for cluster 1, 05..08 for cluster 2, …) or shared.
         let groups = spec.sharedDatastores ? 1 : spec.clusters
         let dsWidth = max(2, digits(groups * spec.datastoresPerSide))
-        var fromRefs: [[MoRef]] = []   // per group
-        var toRefs: [[MoRef]] = []
-        var dsNames: [MoRef: String] = [:]
-        var dsHosts: [MoRef: [MoRef]] = [:]
+        var fromRefs: [[Int]] = []   // per group, indices into dsRefs
+        var toRefs: [[Int]] = []
+        var dsRefs: [MoRef] = []
+        var dsNames: [String] = []
+        var dsHosts: [[MoRef]] = []
         for g in 0..<groups {
             let mounting = spec.sharedDatastores ? hosts.map(\.ref) : clusters[g].hosts
             for (prefix, isFrom) in [(spec.fromPrefix, true), (spec.toPrefix, false)] {
-                var refs: [MoRef] = []
+                var refs: [Int] = []
                 for d in 1...spec.datastoresPerSide {
-                    let ref = MoRef("Datastore", id("datastore-"))
-                    dsNames[ref] = "\(prefix)-\(pad(g * spec.datastoresPerSide + d, dsWidth))"
-                    dsHosts[ref] = mounting
-                    refs.append(ref)
+                    refs.append(dsRefs.count)
+                    dsRefs.append(MoRef("Datastore", id("datastore-")))
+                    dsNames.append("\(prefix)-\(pad(g * spec.datastoresPerSide + d, dsWidth))")
+                    dsHosts.append(mounting)
                 }
                 if isFrom { fromRefs.append(refs) } else { toRefs.append(refs) }
             }
@@ -61,7 +62,7 @@ public enum InventoryGenerator {
         var vms: [VMInfo] = []
         vms.reserveCapacity(spec.vms)
         var perCluster = [Int](repeating: 0, count: spec.clusters)
-        var load: [MoRef: Int64] = [:]
+        var load = [Int64](repeating: 0, count: dsRefs.count)
         let vmWidth = max(4, digits((spec.vms + spec.clusters - 1) / spec.clusters))
         let minSize = Double(spec.minSizeBytes), maxSize = Double(spec.maxSizeBytes)
         let mib: Int64 = 1 << 20
@@ -75,7 +76,7 @@ public enum InventoryGenerator {
             let host = cluster.hosts[k % cluster.hosts.count]
             let group = spec.sharedDatastores ? 0 : c
             let dsList = fromRefs[group]
-            let ds: MoRef
+            let ds: Int
             if spec.sharedDatastores {
                 ds = dsList[dsRoundRobin % dsList.count]
                 dsRoundRobin += 1
@@ -105,21 +106,21 @@ public enum InventoryGenerator {
             }
             let consolidation = rng.nextUnit() < spec.consolidateFraction
 
-            load[ds, default: 0] += committed
+            load[ds] += committed
             vms.append(VMInfo(
                 ref: MoRef("VirtualMachine", id("vm-")), name: "app-c\(c + 1)-\(pad(k + 1, vmWidth))",
-                host: host, cluster: cluster.ref, resourcePool: pools[c], datastores: [ds],
+                host: host, cluster: cluster.ref, resourcePool: pools[c], datastores: [dsRefs[ds]],
                 committedBytes: committed, uncommittedBytes: uncommitted, memoryMB: memoryMB,
                 powerState: poweredOn ? "poweredOn" : "poweredOff", snapshots: snapshots,
                 consolidationNeeded: consolidation))
         }
 
         // Capacity: the same for every datastore; by default the fullest source is ~75% full.
-        let fullest = load.values.max() ?? 0
+        let fullest = load.max() ?? 0
         let capacity: Int64
         if let explicit = spec.capacityBytes {
-            if explicit < fullest, let (ref, _) = load.first(where: { $0.value == fullest }) {
-                throw GenerateSpecError("capacity=\(GenerateSpec.formatBytes(explicit)) is too small: \(dsNames[ref] ?? ref.value) would hold \(GenerateSpec.formatBytes(fullest)); give a larger capacity or more datastores")
+            if explicit < fullest, let i = load.firstIndex(of: fullest) {
+                throw GenerateSpecError("capacity=\(GenerateSpec.formatBytes(explicit)) is too small: \(dsNames[i]) would hold \(GenerateSpec.formatBytes(fullest)); give a larger capacity or more datastores")
             }
             capacity = explicit
         } else {
@@ -128,9 +129,9 @@ public enum InventoryGenerator {
         }
         var datastores: [DatastoreInfo] = []
         for g in 0..<groups {
-            for ref in fromRefs[g] + toRefs[g] {
-                datastores.append(DatastoreInfo(ref: ref, name: dsNames[ref]!, capacityBytes: capacity,
-                                                freeBytes: capacity - (load[ref] ?? 0), type: "VMFS", hosts: dsHosts[ref] ?? []))
+            for i in fromRefs[g] + toRefs[g] {
+                datastores.append(DatastoreInfo(ref: dsRefs[i], name: dsNames[i], capacityBytes: capacity,
+                                                freeBytes: capacity - load[i], type: "VMFS", hosts: dsHosts[i]))
             }
         }
 

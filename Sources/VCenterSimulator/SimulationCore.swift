@@ -76,6 +76,7 @@ struct SimulationCore {
             dsIndex[d.ref] = i
             dsMountedBy.append(d.hosts.isEmpty ? nil : Set(d.hosts.compactMap { hostIndex[$0] }))
         }
+        vmIndex.reserveCapacity(inventory.vms.count)
         vmBusy = Array(repeating: -1, count: inventory.vms.count)
         vmTasks = Array(repeating: [], count: inventory.vms.count)
         for (i, v) in inventory.vms.enumerated() {
