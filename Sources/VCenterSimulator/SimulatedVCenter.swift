@@ -94,8 +94,11 @@ public final class SimulatedVCenter: VirtualTimeVCenter {
     }
 
     /// Applies every event due by `time`, in time order; `now` becomes `time` (never
-    /// earlier than it was). With a scaled clock, real time cannot be skipped: only the
-    /// events due by the current simulated time are applied.
+    /// earlier than it was). Each event's task updates reach the `LiveTask`s (and their
+    /// observers) before the next event is applied, so an observer that starts a task
+    /// starts it at that event's time. One driver should advance the clock; an `advance`
+    /// called from inside an observer leaves delivery to the outer one. With a scaled
+    /// clock, real time cannot be skipped: only the events due by now are applied.
     public func advance(to time: Date) {
         var limit = time.timeIntervalSince(configuration.startTime)
         if let scaled = scaledSeconds() { limit = min(limit, scaled) }

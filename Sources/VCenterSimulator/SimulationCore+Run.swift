@@ -330,8 +330,13 @@ extension SimulationCore {
             return
         case .move(let host, let datastore, let pool):
             if host >= 0 {
+                let oldCluster = vm.cluster
                 vm.host = inventory.hosts[host].ref
                 vm.cluster = inventory.hosts[host].cluster
+                if pool == nil, vm.cluster != oldCluster {
+                    // Across clusters the VM lands in the destination cluster's pool, as vCenter puts it.
+                    vm.resourcePool = hostCluster[host] >= 0 ? clusterPool[hostCluster[host]] : nil
+                }
             }
             if let pool { vm.resourcePool = pool }
             if datastore >= 0 {

@@ -24,6 +24,8 @@ struct SimulationCore {
     var vmBusy: [Int32] = []
     var vmTasks: [[Int32]] = []
     var snapshotOwner: [MoRef: Int] = [:]
+    /// A resource pool of each cluster (the first one its VMs use), for moves across clusters.
+    var clusterPool: [Int: MoRef] = [:]
     var hostMultiplier: [Double] = []
     var dsMultiplier: [Double] = []
 
@@ -82,6 +84,7 @@ struct SimulationCore {
         for (i, v) in inventory.vms.enumerated() {
             vmIndex[v.ref] = i
             for s in v.snapshots { snapshotOwner[s.ref] = i }
+            if let pool = v.resourcePool, let c = v.cluster.flatMap({ clusterIndex[$0] }), clusterPool[c] == nil { clusterPool[c] = pool }
         }
 
         let hostCount = inventory.hosts.count, dsCount = inventory.datastores.count

@@ -74,6 +74,20 @@ import VCenterModel
         #expect(sim.vm("a").cluster == target.cluster)
     }
 
+    @Test func aMoveAcrossClustersLandsInTheDestinationClustersPool() async throws {
+        let sim = try Fixtures.generated("clusters=2,hosts=2,vms=4,datastores=1,shared=true")
+        let inv = sim.inventorySnapshot
+        let vm = inv.vms[0]
+        let otherHost = inv.clusters[1].hosts[0]
+        let otherPool = inv.vms.first { $0.cluster == inv.clusters[1].ref }!.resourcePool
+        #expect(vm.resourcePool != otherPool)
+        let task = try await sim.migrateVM(vm.ref, host: otherHost, pool: nil, priority: .defaultPriority)
+        sim.advanceUntilIdle()
+        #expect(task.state == .success)
+        #expect(sim.inventorySnapshot.vm(vm.ref)?.cluster == inv.clusters[1].ref)
+        #expect(sim.inventorySnapshot.vm(vm.ref)?.resourcePool == otherPool)
+    }
+
     @Test func relocateOfHostAndStorageTogether() async throws {
         let sim = try Fixtures.handmade(sizesGB: [10], hosts: 2, memoryMB: 2000)
         let spec = RelocateSpec(datastore: sim.datastore("D2").ref, host: sim.host("esx-2").ref)
