@@ -53,6 +53,10 @@ type Config struct {
 	FailFault   string
 	FailMethods string
 
+	// Stock vcsim 0.24 PropertyCollector updates (slow, can lose updates) instead of ours
+	VcsimPC       bool
+	UpdateBatchMS int
+
 	// Process
 	ExitOnStdinEOF bool
 	Verbose        bool
@@ -69,7 +73,7 @@ func defaultConfig() Config {
 		HostMaxCost: 8, DatastoreMaxCost: 128, NetworkMaxVMotions: 8,
 		HostCostVMotion: 1, HostCostSVMotion: 4, DatastoreCostVMotion: 1, DatastoreCostSVMotion: 16,
 		FailFault: "FileLocked", FailMethods: "RelocateVM_Task",
-		ExitOnStdinEOF: true,
+		UpdateBatchMS: 100, ExitOnStdinEOF: true,
 	}
 }
 
@@ -128,6 +132,8 @@ Flags:
 	fs.StringVar(&c.FailFault, "fail-fault", c.FailFault, "fault type of the injected task errors (FileLocked, TaskInProgress, InvalidState, ...)")
 	fs.StringVar(&c.FailMethods, "fail-methods", c.FailMethods, "comma-separated task methods that -fail-every applies to")
 
+	fs.BoolVar(&c.VcsimPC, "vcsim-property-collector", c.VcsimPC, "use vcsim 0.24's own WaitForUpdatesEx (re-collects every filter per update; can lose an update between a filter's first read and its registration) instead of the test vCenter's incremental one")
+	fs.IntVar(&c.UpdateBatchMS, "update-batch-ms", c.UpdateBatchMS, "after a change, WaitForUpdatesEx waits this long for more changes before answering (batches updates; vcsim's own ticks every 250 ms)")
 	fs.BoolVar(&c.ExitOnStdinEOF, "exit-on-stdin-eof", c.ExitOnStdinEOF, "exit when stdin reaches EOF (launchers keep a pipe open; use =false with </dev/null)")
 	fs.BoolVar(&c.Verbose, "verbose", c.Verbose, "log the simulator's own messages (chatty) on stderr")
 

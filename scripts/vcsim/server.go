@@ -71,6 +71,10 @@ func startServer(cfg Config, logf func(string, ...interface{})) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
+	if !cfg.VcsimPC {
+		updateBatch = time.Duration(cfg.UpdateBatchMS) * time.Millisecond
+		installPropertyCollector()
+	}
 	s := &Server{cfg: cfg, logf: logf, model: model, world: w}
 	s.stats = newSOAPStats()
 	s.sessions = newSessionTracker()
@@ -307,6 +311,7 @@ func (s *Server) terminateSessions() int {
 	sm := simulator.Map.SessionManager()
 	ctx := &simulator.Context{Session: &simulator.Session{UserSession: types.UserSession{Key: "mm-control"}}}
 	for _, k := range keys {
+		forgetSessionCollectors(k)
 		sm.TerminateSession(ctx, &types.TerminateSession{SessionId: []string{k}})
 	}
 	return len(keys)
