@@ -100,7 +100,7 @@ extension SimulationCore {
             plan.overhead = config.storageVMotionOverhead + (hostChange ? vMotionTime : 0)
             plan.totalBytes = Double(vm.committedBytes)
             plan.baseRate = config.storageVMotionRateMBps * Self.mib
-            plan.bandwidthDS = Array(Set(srcDS + [dstDS])).sorted()
+            if bandwidth != nil { plan.bandwidthDS = Array(Set(srcDS + [dstDS])).sorted() }
         } else if hostChange {
             plan.overhead = config.vMotionOverhead
             plan.totalBytes = memoryBytes
