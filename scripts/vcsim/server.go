@@ -293,7 +293,24 @@ func (s *Server) serveSDK(w http.ResponseWriter, r *http.Request) {
 
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
-	s.inner.ServeHTTP(&cookieWatcher{ResponseWriter: w, tracker: s.sessions}, r)
+	cw := &cookieWatcher{ResponseWriter: w, tracker: s.sessions}
+	defer func() {
+		// vcsim panics in a few places (Fetch of an unset property, e.g. pyVmomi reading
+		// vm.snapshot of a VM without snapshots). It writes nothing before the call returns,
+		// so answer here instead of dropping the connection.
+		if p := recover(); p != nil {
+			if cw.status != 0 {
+				panic(p)
+			}
+			if method == "Fetch" {
+				writeSOAPEmptyResponse(w, "Fetch")
+				return
+			}
+			s.logf("%s panicked in the simulator: %v", method, p)
+			writeSOAPFault(w, &types.SystemError{Reason: fmt.Sprint(p)}, fmt.Sprintf("The simulator failed in %s: %v", method, p))
+		}
+	}()
+	s.inner.ServeHTTP(cw, r)
 }
 
 // unauthenticatedReadAllowed lets a client read SessionManager.currentSession without a

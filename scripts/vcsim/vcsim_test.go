@@ -562,3 +562,71 @@ func TestReadyLineAndStdinEOF(t *testing.T) {
 		t.Fatalf("did not exit after stdin EOF")
 	}
 }
+
+func TestLoadInventoryPlan(t *testing.T) {
+	doc := `{"datacenters":[{"name":"DC-A","moref":"datacenter-1"}],
+ "clusters":[{"name":"prod","moref":"domain-c1","hosts":["h1","h2"]}],
+ "hosts":[{"name":"h1","moref":"host-1","cluster":"prod"},{"name":"h2","moref":"host-2","cluster":"prod"},{"name":"solo","moref":"host-3"}],
+ "datastores":[{"name":"old-ds","moref":"datastore-1","capacity_bytes":1000,"free_bytes":400,"hosts":["h1","h2","solo"]}],
+ "vms":[{"name":"db-01","moref":"vm-1","host":"h1","datastores":["old-ds"],"committed_bytes":600,"memory_mb":8192,
+         "snapshots":[{"name":"b","moref":"s2","create_time":"2026-10-02T10:00:00Z"},{"name":"a","moref":"s1","create_time":"2026-10-01T10:00:00Z"}],
+         "consolidation_needed":true,"power_state":"poweredOff"}]}`
+	f, _ := os.CreateTemp(t.TempDir(), "inv-*.json")
+	f.WriteString(doc)
+	f.Close()
+	p, err := loadInventoryPlan(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc := p.Datacenters[0]
+	if dc.Name != "DC-A" || len(dc.Clusters) != 1 || len(dc.Clusters[0].Hosts) != 2 || len(dc.Standalone) != 1 || dc.Standalone[0] != "solo" {
+		t.Errorf("datacenter/clusters/hosts: %+v", dc)
+	}
+	vm := dc.VMs[0]
+	if vm.Cluster != "prod" || vm.Host != "h1" || vm.Committed != 600 || vm.MemoryMB != 8192 || vm.PoweredOn || !vm.Consolidate ||
+		len(vm.Snapshots) != 2 || vm.Snapshots[0].Name != "a" {
+		t.Errorf("VM: %+v", vm)
+	}
+	if dc.Datastores[0].FreeBytes != 400 || len(dc.Datastores[0].Hosts) != 3 {
+		t.Errorf("datastore: %+v", dc.Datastores[0])
+	}
+	bad := strings.Replace(doc, `"datastores":["old-ds"]`, `"datastores":["nope"]`, 1)
+	os.WriteFile(f.Name(), []byte(bad), 0o644)
+	if _, err := loadInventoryPlan(f.Name()); err == nil || !strings.Contains(err.Error(), "unknown datastore \"nope\"") {
+		t.Errorf("unknown datastore: %v", err)
+	}
+}
+
+func TestGeneratedSizesAreDeterministicAndRealistic(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.Clusters, cfg.VMs = 4, 500
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, _ := generatePlan(&cfg, now)
+	b, _ := generatePlan(&cfg, now)
+	var total, min, max int64
+	min = 1 << 62
+	for i, vm := range a.Datacenters[0].VMs {
+		if vm.Name != b.Datacenters[0].VMs[i].Name || vm.Committed != b.Datacenters[0].VMs[i].Committed || vm.MemoryMB != b.Datacenters[0].VMs[i].MemoryMB {
+			t.Fatalf("same seed, different VM %d", i)
+		}
+		total += vm.Committed
+		if vm.Committed < min {
+			min = vm.Committed
+		}
+		if vm.Committed > max {
+			max = vm.Committed
+		}
+		if !strings.HasPrefix(vm.Datastores[0], "legacy-") {
+			t.Fatalf("%s starts on %s, not a legacy datastore", vm.Name, vm.Datastores[0])
+		}
+	}
+	mean := float64(total) / 2000 / float64(gib)
+	if mean < 120 || mean > 220 || min < 10*gib || max > 2048*gib {
+		t.Errorf("sizes: mean %.0f GiB, min %d GiB, max %d GiB", mean, min/gib, max/gib)
+	}
+	for _, ds := range a.Datacenters[0].Datastores {
+		if ds.FreeBytes < 0 || ds.FreeBytes > ds.CapacityBytes {
+			t.Errorf("datastore %s: free %d of %d", ds.Name, ds.FreeBytes, ds.CapacityBytes)
+		}
+	}
+}
