@@ -1,0 +1,82 @@
+import Foundation
+import VCenterModel
+
+/// One unit of work on one VM, as the engine tracks it through its life.
+public struct Job: Sendable, Hashable, Identifiable {
+    /// The job's id within the run.
+    public let id: JobID
+    /// The VM the job works on.
+    public let vm: MoRef
+    /// The VM's name when the job was created.
+    public var vmName: String
+    /// The VM's cluster when the job was created (nil for a standalone host).
+    public var cluster: MoRef?
+    /// What the job does.
+    public let kind: JobKind
+    /// A free-form label from the strategy (or the engine, for a pro-active vMotion).
+    public var label: String?
+    /// Committed bytes of the VM (what a Storage vMotion copies); memory bytes for a host move.
+    public var size: Int64
+    /// Where the job is in its life.
+    public var state: JobState
+    /// How many times the engine called vCenter for it (1 on the first try).
+    public var attempts: Int
+    /// The last error, one line (a fault's `Type: message`, or a hook's error text).
+    public var lastError: String?
+    /// The vCenter task of the current (or last) attempt.
+    public var taskRef: MoRef?
+    /// The datastore chosen for a storage move (set at dispatch).
+    public var target: MoRef?
+    /// The VM's host when the current attempt was dispatched (or when the job was created).
+    public var sourceHost: MoRef?
+    /// The VM's datastores when the current attempt was dispatched (or when the job was created).
+    public var sourceDatastores: [MoRef]
+    /// Task progress in percent, when vCenter reports it.
+    public var progress: Int?
+    /// When the job was created.
+    public var createdAt: Date
+    /// When the current attempt was dispatched.
+    public var dispatchedAt: Date?
+    /// When vCenter accepted the current attempt.
+    public var startedAt: Date?
+    /// When the job ended.
+    public var finishedAt: Date?
+    /// While pending after a failure: not before this time.
+    public var notBefore: Date?
+    /// For an engine-inserted pro-active vMotion: the storage move it clears the way for.
+    public var parent: JobID?
+
+    /// Creates a job record.
+    public init(
+        id: JobID, vm: MoRef, vmName: String, cluster: MoRef?, kind: JobKind, label: String? = nil,
+        size: Int64, state: JobState = .pending, attempts: Int = 0, lastError: String? = nil,
+        taskRef: MoRef? = nil, target: MoRef? = nil, sourceHost: MoRef? = nil, sourceDatastores: [MoRef] = [],
+        progress: Int? = nil, createdAt: Date, dispatchedAt: Date? = nil, startedAt: Date? = nil,
+        finishedAt: Date? = nil, notBefore: Date? = nil, parent: JobID? = nil
+    ) {
+        self.id = id
+        self.vm = vm
+        self.vmName = vmName
+        self.cluster = cluster
+        self.kind = kind
+        self.label = label
+        self.size = size
+        self.state = state
+        self.attempts = attempts
+        self.lastError = lastError
+        self.taskRef = taskRef
+        self.target = target
+        self.sourceHost = sourceHost
+        self.sourceDatastores = sourceDatastores
+        self.progress = progress
+        self.createdAt = createdAt
+        self.dispatchedAt = dispatchedAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.notBefore = notBefore
+        self.parent = parent
+    }
+
+    /// Whether the engine inserted this job (a pro-active vMotion) rather than the strategy.
+    public var isProactive: Bool { parent != nil }
+}

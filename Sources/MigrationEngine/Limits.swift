@@ -1,0 +1,78 @@
+/// The limits the engine never exceeds: vSphere's maximum costs per host,
+/// datastore and vMotion network, plus caps on concurrent jobs per cluster and
+/// per vCenter, and optional caps on the number of Storage vMotions per host or
+/// datastore. `Strategy.limits(cluster)` may override them per cluster.
+public struct Limits: Sendable, Hashable {
+    /// Maximum cost per host (vSphere: 8).
+    public var hostMaxCost: Int = 8
+    /// Maximum cost per datastore (vSphere: 128).
+    public var datastoreMaxCost: Int = 128
+    /// Maximum vMotion-network cost on a host with a 1 GbE vMotion link (vSphere: 4).
+    public var networkMaxCost1GbE: Int = 4
+    /// Maximum vMotion-network cost on a host with a 10 GbE or faster link, or an unknown one (vSphere: 8).
+    public var networkMaxCost10GbE: Int = 8
+    /// Maximum concurrent jobs per cluster; nil: only the resource costs limit a cluster.
+    public var clusterMaxJobs: Int?
+    /// Maximum concurrent jobs in the whole vCenter. vCenter 6.x keeps about 600 active
+    /// tasks; the default stays well below.
+    public var vcenterMaxJobs: Int = 256
+    /// Maximum concurrent Storage vMotions per host (a count, on top of the cost); nil: cost only.
+    public var storageMovesPerHost: Int?
+    /// Maximum concurrent Storage vMotions touching one datastore (a count); nil: cost only.
+    public var storageMovesPerDatastore: Int?
+
+    /// vSphere's documented limits, 256 concurrent jobs per vCenter, no cluster cap.
+    public init() {}
+
+    /// The vMotion-network limit for a host whose vMotion link runs at `mbps` (nil: assume 10 GbE).
+    public func networkMaxCost(linkSpeedMbps mbps: Int?) -> Int {
+        guard let mbps else { return networkMaxCost10GbE }
+        return mbps >= 10_000 ? networkMaxCost10GbE : networkMaxCost1GbE
+    }
+
+    /// These limits with a cluster's overrides applied.
+    public func applying(_ o: LimitOverrides) -> Limits {
+        var l = self
+        if let v = o.hostMaxCost { l.hostMaxCost = v }
+        if let v = o.datastoreMaxCost { l.datastoreMaxCost = v }
+        if let v = o.networkMaxCost { l.networkMaxCost1GbE = v; l.networkMaxCost10GbE = v }
+        if let v = o.maxConcurrent { l.clusterMaxJobs = v }
+        if let v = o.storageMovesPerHost { l.storageMovesPerHost = v }
+        if let v = o.storageMovesPerDatastore { l.storageMovesPerDatastore = v }
+        return l
+    }
+}
+
+/// A cluster's overrides of the engine's `Limits`, from `Strategy.limits(cluster)`.
+/// Every field is optional: nil keeps the engine's value. A datastore mounted by
+/// hosts of several clusters takes the smallest override among them.
+public struct LimitOverrides: Sendable, Hashable {
+    /// Maximum cost per host of the cluster.
+    public var hostMaxCost: Int?
+    /// Maximum cost per datastore mounted by the cluster's hosts.
+    public var datastoreMaxCost: Int?
+    /// Maximum vMotion-network cost per host of the cluster, whatever the link speed.
+    public var networkMaxCost: Int?
+    /// Maximum concurrent jobs in the cluster (for example hosts / 2).
+    public var maxConcurrent: Int?
+    /// Maximum concurrent Storage vMotions per host of the cluster.
+    public var storageMovesPerHost: Int?
+    /// Maximum concurrent Storage vMotions per datastore mounted by the cluster's hosts.
+    public var storageMovesPerDatastore: Int?
+
+    /// Creates overrides; nil fields keep the engine's limits.
+    public init(
+        hostMaxCost: Int? = nil, datastoreMaxCost: Int? = nil, networkMaxCost: Int? = nil,
+        maxConcurrent: Int? = nil, storageMovesPerHost: Int? = nil, storageMovesPerDatastore: Int? = nil
+    ) {
+        self.hostMaxCost = hostMaxCost
+        self.datastoreMaxCost = datastoreMaxCost
+        self.networkMaxCost = networkMaxCost
+        self.maxConcurrent = maxConcurrent
+        self.storageMovesPerHost = storageMovesPerHost
+        self.storageMovesPerDatastore = storageMovesPerDatastore
+    }
+
+    /// No override.
+    public static let none = LimitOverrides()
+}

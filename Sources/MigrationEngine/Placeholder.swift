@@ -1,1 +1,0 @@
-// Placeholder: the MigrationEngine module is being written. See docs/ARCHITECTURE.md.

@@ -1,0 +1,24 @@
+/// The kinds of resource the scheduler accounts for.
+public enum ResourceKind: String, Sendable, Hashable, CaseIterable, Codable {
+    /// A host's migration cost (limit 8).
+    case hostCost
+    /// A host's vMotion network (limit 4 or 8).
+    case hostNetwork
+    /// A host's count of concurrent Storage vMotions (only when capped).
+    case hostStorageMoves
+    /// A datastore's migration cost (limit 128).
+    case datastoreCost
+    /// A datastore's count of concurrent Storage vMotions (only when capped).
+    case datastoreStorageMoves
+    /// A cluster's concurrent jobs (only when capped).
+    case clusterJobs
+    /// The vCenter's concurrent jobs.
+    case vcenterJobs
+    /// Internal: a set of target datastores, none of which has room or space.
+    case targetGroup
+    /// Internal: the jobs of a cluster that wait only for their host.
+    case hostWait
+
+    /// Whether the kind is a real limit (as opposed to an internal wait list).
+    public var isLimit: Bool { self != .targetGroup && self != .hostWait }
+}

@@ -1,0 +1,404 @@
+import Foundation
+import HeapModule
+import VCenterModel
+
+extension Scheduler {
+    // MARK: Creating jobs
+
+    /// Creates the job for a request; returns its index when it is pending (to be ordered).
+    func createJob(_ request: JobRequest, now: Date) -> Int32? {
+        let j = Int32(jobs.count)
+        let info = inventory.vm(request.vm)
+        let v = vmSlot(request.vm, name: info?.name ?? request.vm.value)
+        var m = JobMeta(vm: v)
+        resolveKind(request.kind, into: &m)
+        let slot = vmSlots[Int(v)]
+        let size: Int64 = request.kind.movesHost && !request.kind.movesStorage ? slot.memoryBytes : slot.committed
+        var job = Job(
+            id: JobID(Int(j)), vm: request.vm, vmName: info?.name ?? request.vm.value, cluster: info?.cluster,
+            kind: request.kind, label: request.label, size: size,
+            sourceHost: info?.host, sourceDatastores: info?.datastores ?? [], createdAt: now)
+        var problem: (JobState, String)?
+        if info == nil {
+            problem = (.failed, "VM \(request.vm) is not in the inventory")
+        } else if request.kind.movesStorage {
+            let unknown = request.kind.candidates.filter { dsIndex[$0] == nil }
+            if request.kind.candidates.isEmpty {
+                problem = (.failed, "the storage move names no target datastore")
+            } else if !unknown.isEmpty {
+                problem = (.failed, "unknown target datastore \(unknown.map(\.description).joined(separator: ", "))")
+            } else if slot.hasStorageMove {
+                problem = (.skipped, "the VM already has a storage move in this run (a VM never moves twice)")
+            }
+        }
+        if problem == nil, let dest = request.kind.destinationHost, hostIndex[dest] == nil {
+            problem = (.failed, "unknown destination host \(dest)")
+        }
+        if request.kind.movesStorage, problem?.0 != .failed { vmSlots[Int(v)].hasStorageMove = true }
+        if problem == nil, let info, Self.isOnTarget(request.kind, vm: info) {
+            job.state = .done
+            job.finishedAt = now
+            job.label = job.label ?? "already on target"
+        } else if let (state, message) = problem {
+            job.state = state
+            job.lastError = message
+            job.finishedAt = now
+        }
+        jobs.append(job)
+        meta.append(m)
+        emit(.jobAdded(job), now)
+        guard job.state == .pending else { return nil }
+        pendingCount += 1
+        return j
+    }
+
+    /// Makes the VM's first job eligible when the VM is idle and the job's backoff is over.
+    func scheduleHead(_ v: Int32, now: Date) {
+        guard stopping == nil, outcome == nil else { return }
+        let slot = vmSlots[Int(v)]
+        guard slot.active < 0, slot.external == 0, let j = slot.queue.first else { return }
+        let i = Int(j)
+        guard jobs[i].state == .pending, !meta[i].queued else { return }
+        if let nb = jobs[i].notBefore, nb > now { return }
+        jobs[i].notBefore = nil
+        meta[i].queued = true
+        ready.insert(QueueEntry(rank: meta[i].rank, job: j, token: meta[i].token))
+    }
+
+    @inline(__always) func isValid(_ e: QueueEntry) -> Bool {
+        let m = meta[Int(e.job)]
+        return m.queued && m.token == e.token
+    }
+
+    /// Takes a job out of every waiting list it is in.
+    @inline(__always) func take(_ j: Int32) {
+        meta[Int(j)].queued = false
+        meta[Int(j)].token &+= 1
+    }
+
+    /// The best valid entry parked in bucket `b` of resource `r`, dropping stale ones.
+    func validTop(_ r: Int32, _ b: Int32) -> QueueEntry? {
+        while let top = ledger.parked[Int(r)][Int(b)].heap.min {
+            if isValid(top) { return top }
+            ledger.parked[Int(r)][Int(b)].heap.removeMin()
+        }
+        return nil
+    }
+
+    /// Parks a job on a resource until it frees room for `cost`.
+    @discardableResult
+    func park(_ j: Int32, _ r: Int32, cost: Int32) -> ParkSpot {
+        let b = ledger.bucket(r, cost: cost)
+        let m = meta[Int(j)]
+        ledger.parked[Int(r)][b].heap.insert(QueueEntry(rank: m.rank, job: j, token: m.token))
+        meta[Int(j)].queued = true
+        meta[Int(j)].blockedOn = r
+        return ParkSpot(resource: r, cost: cost)
+    }
+
+    /// Adds a parked job to a second waiting list (its entry there shares the job's token).
+    func alsoPark(_ j: Int32, _ r: Int32) {
+        let b = ledger.bucket(r, cost: 0)
+        let m = meta[Int(j)]
+        ledger.parked[Int(r)][b].heap.insert(QueueEntry(rank: m.rank, job: j, token: m.token))
+    }
+
+    /// Room was freed on `r` (or on what a wait list depends on): wake its parked jobs that may fit.
+    func freed(_ r: Int32) {
+        let room = ledger.room(r)
+        for b in ledger.parked[Int(r)].indices where Int(ledger.parked[Int(r)][b].cost) <= room {
+            if let top = validTop(r, Int32(b)) {
+                wake.insert(WakeEntry(rank: top.rank, job: top.job, resource: r, bucket: Int32(b)))
+            }
+        }
+        let owner = ledgerOwner[Int(r)]
+        switch ledger.kind[Int(r)] {
+        case .datastoreCost, .datastoreStorageMoves:
+            datastoreChanged(owner)
+        case .hostCost, .hostStorageMoves, .hostNetwork:
+            let c = hostSlots[Int(owner)].cluster
+            if c >= 0 { freed(clusterSlots[Int(c)].hostWait) }
+        default:
+            break
+        }
+    }
+
+    /// A datastore's room or free space changed: wake the target groups that include it.
+    func datastoreChanged(_ d: Int32) {
+        for g in dsSlots[Int(d)].groups { freed(g) }
+    }
+
+    // MARK: Dispatch
+
+    /// Dispatches eligible jobs, best rank first, until nothing else fits.
+    func dispatch(now: Date) {
+        guard stopping == nil, outcome == nil else { return }
+        while true {
+            while let top = ready.min, !isValid(top) { ready.removeMin() }
+            var wakeTop: WakeEntry?
+            while let w = wake.min {
+                let bucketCost = Int(ledger.parked[Int(w.resource)][Int(w.bucket)].cost)
+                guard ledger.room(w.resource) >= bucketCost, let top = validTop(w.resource, w.bucket) else {
+                    wake.removeMin()
+                    continue
+                }
+                if top.job != w.job || top.rank != w.rank {
+                    wake.removeMin()
+                    wake.insert(WakeEntry(rank: top.rank, job: top.job, resource: w.resource, bucket: w.bucket))
+                    continue
+                }
+                wakeTop = w
+                break
+            }
+            let readyTop = ready.min
+            if let w = wakeTop, readyTop.map({ ($0.rank, $0.job) > (w.rank, w.job) }) ?? true {
+                wake.removeMin()
+                let r = w.resource, b = w.bucket
+                ledger.parked[Int(r)][Int(b)].heap.removeMin()
+                take(w.job)
+                let cost = ledger.parked[Int(r)][Int(b)].cost
+                examine(w.job, now: now)
+                // Keep draining this list while it has room, unless the job just went
+                // back to the head of it (then nothing behind it can do better now).
+                if ledger.room(r) >= Int(cost), let next = validTop(r, b), next.job != w.job {
+                    wake.insert(WakeEntry(rank: next.rank, job: next.job, resource: r, bucket: b))
+                }
+            } else if let top = readyTop {
+                ready.removeMin()
+                take(top.job)
+                examine(top.job, now: now)
+            } else {
+                return
+            }
+            if stopping != nil || outcome != nil { return }
+        }
+    }
+
+    /// Decides one eligible job: dispatch it, park it on what blocks it, insert a
+    /// pro-active vMotion, or fail it. Returns where it was parked, if it was.
+    @discardableResult
+    func examine(_ j: Int32, now: Date) -> ParkSpot? {
+        let i = Int(j)
+        let v = meta[i].vm
+        let h = vmSlots[Int(v)].host
+        let kind = jobs[i].kind
+        guard h >= 0 else {
+            failPending(j, "the VM has no host (not registered, or disconnected); cannot move it", now: now)
+            return nil
+        }
+        if kind.movesHost, meta[i].destHost >= 0, !hostSlots[Int(meta[i].destHost)].usable {
+            failPending(j, "destination host \(inventory.name(of: hostSlots[Int(meta[i].destHost)].ref)) is disconnected or in maintenance mode", now: now)
+            return nil
+        }
+        let (other, hostCharges, _) = charges(kind: kind, vm: v, destHost: meta[i].destHost, target: -1)
+        for c in other where !ledger.fits(c) {
+            return parkOrFail(j, c, now: now)
+        }
+        var candidates: [Int32] = []
+        if kind.movesStorage {
+            let mountHost = kind.movesHost ? meta[i].destHost : h
+            switch targetCandidates(j, mountHost: mountHost) {
+            case .ready(let list): candidates = list
+            case .wait: return park(j, meta[i].group, cost: 0)
+            case .impossible(let message):
+                failPending(j, message, now: now)
+                return nil
+            }
+        }
+        for c in hostCharges where !ledger.fits(c) {
+            if Int(c.cost) > ledger.capacity[Int(c.resource)] { return parkOrFail(j, c, now: now) }
+            if case .storageMove = kind, !meta[i].proactiveTried, hostSlots[Int(h)].cluster >= 0 {
+                switch tryProactive(j, host: h, blocker: c, now: now) {
+                case .inserted, .failed: return nil
+                case .notPossible: break
+                }
+                let spot = park(j, c.resource, cost: c.cost)
+                alsoPark(j, clusterSlots[Int(hostSlots[Int(h)].cluster)].hostWait)
+                return spot
+            }
+            return park(j, c.resource, cost: c.cost)
+        }
+        var t: Int32 = -1
+        var targetCharges: [Charge] = []
+        if kind.movesStorage {
+            let chosen: MoRef?
+            do {
+                chosen = try strategy.target(jobs[i], candidates: candidates.map { datastoreInfo($0) })
+            } catch {
+                failPending(j, "the strategy's target hook failed: \(error)", now: now)
+                return nil
+            }
+            guard let chosen else { return park(j, meta[i].group, cost: 0) }
+            guard let ti = dsIndex[chosen], candidates.contains(ti) else {
+                let names = candidates.map { inventory.name(of: dsSlots[Int($0)].ref) }.joined(separator: ", ")
+                failPending(j, "the strategy's target hook returned \(inventory.name(of: chosen)), which is not one of the candidates (\(names))", now: now)
+                return nil
+            }
+            t = ti
+            targetCharges = charges(kind: kind, vm: v, destHost: meta[i].destHost, target: t).target
+        }
+        commit(j, charges: other + hostCharges + targetCharges, target: t, now: now)
+        return nil
+    }
+
+    func parkOrFail(_ j: Int32, _ c: Charge, now: Date) -> ParkSpot? {
+        if Int(c.cost) > ledger.capacity[Int(c.resource)] {
+            failPending(j, "needs \(c.cost) of \(describe(c.resource)), more than the limit allows; raise the limit or change the job", now: now)
+            return nil
+        }
+        return park(j, c.resource, cost: c.cost)
+    }
+
+    enum Candidates {
+        case ready([Int32])
+        case wait
+        case impossible(String)
+    }
+
+    /// The job's allowed targets usable from `mountHost` that have room for one more
+    /// Storage vMotion and the job's size plus the kept free share.
+    func targetCandidates(_ j: Int32, mountHost: Int32) -> Candidates {
+        let i = Int(j)
+        let v = meta[i].vm
+        let size = jobs[i].size
+        let costs = configuration.costs
+        var usable = 0
+        var withSpace = 0
+        var prospects = false
+        var list: [Int32] = []
+        for d in meta[i].candidates {
+            let ds = dsSlots[Int(d)]
+            if vmSlots[Int(v)].datastores.contains(d) { continue }
+            guard ds.accessible, ds.mounts.map({ $0.contains(mountHost) }) ?? true else { continue }
+            usable += 1
+            if ds.inflightTo > 0 || ds.inflightFrom > 0 { prospects = true }
+            let keep = Int64(configuration.minimumFreeFraction * Double(ds.capacity == .max ? 0 : ds.capacity))
+            guard ds.free >= size &+ keep else { continue }
+            withSpace += 1
+            guard ledger.room(ds.cost) >= costs.storageVMotionDatastore else { continue }
+            if ds.storageMoves >= 0, ledger.room(ds.storageMoves) < 1 { continue }
+            list.append(d)
+        }
+        if !list.isEmpty { return .ready(list) }
+        if usable == 0 {
+            let hostName = mountHost >= 0 ? inventory.name(of: hostSlots[Int(mountHost)].ref) : "?"
+            return .impossible("no target datastore is usable from host \(hostName) (inaccessible, not mounted, or already holding the VM)")
+        }
+        if withSpace > 0 || prospects { return .wait }
+        let gb = Double(size) / 1e9
+        return .impossible(String(format: "no target datastore has %.1f GB free (plus %.0f%% kept free)", gb, configuration.minimumFreeFraction * 100))
+    }
+
+    enum Proactive {
+        case inserted
+        case failed
+        case notPossible
+    }
+
+    /// The job is blocked only by its VM's host: if a vMotion off it fits and another
+    /// host of the cluster has room for the vMotion and the job, ask the strategy.
+    func tryProactive(_ j: Int32, host h: Int32, blocker: Charge, now: Date) -> Proactive {
+        let i = Int(j)
+        let v = meta[i].vm
+        let costs = configuration.costs
+        let hs = hostSlots[Int(h)]
+        let cluster = clusterSlots[Int(hs.cluster)]
+        // The vMotion itself must fit on the VM's host and its datastores.
+        guard ledger.room(hs.cost) >= costs.vmotionHost, ledger.room(hs.network) >= costs.vmotionNetwork else { return .notPossible }
+        for d in vmSlots[Int(v)].datastores where ledger.room(dsSlots[Int(d)].cost) < costs.vmotionDatastore { return .notPossible }
+        var hosts: [(Int32, Int)] = []
+        for h2 in cluster.hosts where h2 != h {
+            let s = hostSlots[Int(h2)]
+            guard s.usable else { continue }
+            let room = ledger.room(s.cost)
+            guard room >= costs.vmotionHost + costs.storageVMotionHost,
+                  ledger.room(s.network) >= costs.vmotionNetwork,
+                  s.storageMoves < 0 || ledger.room(s.storageMoves) >= 1 else { continue }
+            let mountsAll = vmSlots[Int(v)].datastores.allSatisfy { dsSlots[Int($0)].mounts?.contains(h2) ?? true }
+            let mountsTarget = meta[i].candidates.contains { dsSlots[Int($0)].mounts?.contains(h2) ?? true }
+            guard mountsAll, mountsTarget else { continue }
+            hosts.append((h2, room))
+        }
+        guard !hosts.isEmpty else { return .notPossible }
+        hosts.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+        let info = BlockedInfo(
+            host: hs.ref, hostName: inventory.name(of: hs.ref), reason: "\(describe(blocker.resource)); needs \(blocker.cost)",
+            candidateHosts: hosts.map { hostSlots[Int($0.0)].ref }, runningOnHost: hs.running)
+        let decision: BlockedDecision
+        do {
+            decision = try strategy.onBlocked(jobs[i], info)
+        } catch {
+            failPending(j, "the strategy's on_blocked hook failed: \(error)", now: now)
+            return .failed
+        }
+        guard decision == .vmotion else { return .notPossible }
+        meta[i].proactiveTried = true
+        let h2 = hosts[0].0
+        let vj = Int32(jobs.count)
+        let slot = vmSlots[Int(v)]
+        let vm = jobs[i].vm
+        let job = Job(
+            id: JobID(Int(vj)), vm: vm, vmName: jobs[i].vmName, cluster: jobs[i].cluster,
+            kind: .hostMove(host: hostSlots[Int(h2)].ref, pool: nil, method: configuration.proactiveMethod),
+            label: "pro-active vMotion before \(jobs[i].id)", size: slot.memoryBytes,
+            sourceHost: hs.ref, sourceDatastores: slot.datastores.map { dsSlots[Int($0)].ref }, createdAt: now, parent: jobs[i].id)
+        var m = JobMeta(vm: v)
+        m.rank = meta[i].rank
+        m.destHost = h2
+        jobs.append(job)
+        meta.append(m)
+        pendingCount += 1
+        vmSlots[Int(v)].queue.prepend(vj)
+        emit(.jobAdded(job), now)
+        emit(.proactiveVMotion(job: jobs[i].id, vmotion: job.id, from: hs.ref, to: hostSlots[Int(h2)].ref), now)
+        examine(vj, now: now)
+        return .inserted
+    }
+
+    /// Charges the job's resources and asks the driver to start it.
+    func commit(_ j: Int32, charges: [Charge], target t: Int32, now: Date) {
+        let i = Int(j)
+        let v = meta[i].vm
+        for c in charges { ledger.charge(c, external: false) }
+        countRunning(charges, +1)
+        meta[i].charges = charges
+        reserve(j, target: t)
+        let slot = vmSlots[Int(v)]
+        jobs[i].target = t >= 0 ? dsSlots[Int(t)].ref : nil
+        jobs[i].sourceHost = slot.host >= 0 ? hostSlots[Int(slot.host)].ref : nil
+        jobs[i].sourceDatastores = slot.datastores.map { dsSlots[Int($0)].ref }
+        jobs[i].attempts += 1
+        jobs[i].dispatchedAt = now
+        jobs[i].startedAt = nil
+        jobs[i].progress = nil
+        jobs[i].taskRef = nil
+        vmSlots[Int(v)].active = j
+        let verify = meta[i].verifyNext
+        meta[i].verifyNext = false
+        transition(j, to: .dispatching, now: now)
+        actions.append(.start(jobs[i].id, operation(j), verifyFirst: verify))
+    }
+
+    /// The vCenter call for the job's current attempt.
+    func operation(_ j: Int32) -> EngineOperation {
+        let job = jobs[Int(j)]
+        let priority = configuration.movePriority
+        switch job.kind {
+        case .storageMove:
+            return .relocate(vm: job.vm, spec: RelocateSpec(datastore: job.target), priority: priority)
+        case .hostMove(let host, let pool, let method):
+            switch method {
+            case .relocate: return .relocate(vm: job.vm, spec: RelocateSpec(host: host, pool: pool), priority: priority)
+            case .migrate: return .migrate(vm: job.vm, host: host, pool: pool, priority: priority)
+            }
+        case .storageAndHostMove(_, let host, let pool):
+            return .relocate(vm: job.vm, spec: RelocateSpec(datastore: job.target, host: host, pool: pool), priority: priority)
+        case .consolidate:
+            return .consolidate(vm: job.vm)
+        case .removeSnapshot(let selector, let removeChildren, let consolidate):
+            return .removeSnapshot(vm: job.vm, selector: selector, removeChildren: removeChildren, consolidate: consolidate)
+        case .custom(let task):
+            return .invoke(method: task.method, object: task.object ?? job.vm, arguments: task.arguments)
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import HeapModule
+import VCenterModel
+
+extension Scheduler {
+    /// Moves a job to `state`, keeping the counters and emitting the event.
+    func transition(_ j: Int32, to state: JobState, now: Date) {
+        let i = Int(j)
+        let from = jobs[i].state
+        guard from != state else { return }
+        if from == .pending { pendingCount -= 1 }
+        if from.isActive { activeCount -= 1 }
+        if state == .pending { pendingCount += 1 }
+        if state.isActive { activeCount += 1 }
+        jobs[i].state = state
+        if state.isTerminal { jobs[i].finishedAt = now }
+        emit(.jobChanged(jobs[i], from: from), now)
+    }
+
+    /// Gives back everything an attempt holds and wakes what the freed room can unblock.
+    func release(_ j: Int32, success: Bool) {
+        let i = Int(j)
+        let charges = meta[i].charges
+        for c in charges { ledger.release(c, external: false) }
+        countRunning(charges, -1)
+        meta[i].charges = []
+        let size = jobs[i].size
+        let sources = meta[i].inflightFrom
+        for d in sources {
+            dsSlots[Int(d)].inflightFrom -= 1
+            if success { dsSlots[Int(d)].free += size / Int64(sources.count) }
+        }
+        meta[i].inflightFrom = []
+        let t = meta[i].reservedOn
+        if t >= 0 {
+            dsSlots[Int(t)].inflightTo -= 1
+            if !success { dsSlots[Int(t)].free += meta[i].reservedBytes }
+            meta[i].reservedOn = -1
+            meta[i].reservedBytes = 0
+        }
+        vmSlots[Int(meta[i].vm)].active = -1
+        for c in charges { freed(c.resource) }
+        for d in sources { datastoreChanged(d) }
+        if t >= 0 { datastoreChanged(t) }
+    }
+
+    /// The job's task succeeded (or the VM was found on its target): record where the
+    /// VM is now, free the resources, run the VM's next job.
+    func succeed(_ j: Int32, now: Date, observed: VMInfo? = nil) {
+        let i = Int(j)
+        let v = meta[i].vm
+        let job = jobs[i]
+        release(j, success: true)
+        if let observed {
+            applyLocation(v, observed)
+        } else if var info = inventory.vm(job.vm) {
+            if job.kind.movesStorage, let t = job.target { info.datastores = [t] }
+            if let h = job.kind.destinationHost {
+                info.host = h
+                info.cluster = inventory.host(h)?.cluster ?? info.cluster
+            }
+            applyLocation(v, info)
+        }
+        jobs[i].lastError = nil
+        jobs[i].progress = 100
+        transition(j, to: .done, now: now)
+        popHead(v, j)
+        scheduleHead(v, now: now)
+        do {
+            try strategy.onDone(jobs[i])
+        } catch {
+            emit(.warning("the strategy's on_done hook failed for \(job.vmName): \(error)", job: job.id), now)
+        }
+    }
+
+    /// A call or task of the job failed: retry with backoff, or ask the strategy.
+    func handleFailure(_ j: Int32, fault: VCenterFault, now: Date) {
+        let i = Int(j)
+        release(j, success: false)
+        jobs[i].lastError = fault.description
+        let attempt = jobs[i].attempts
+        if jobs[i].parent != nil {
+            // A pro-active vMotion is the engine's own idea: no retry, and the storage move goes on waiting.
+            end(j, .failed, now: now)
+            return
+        }
+        if fault.isRetriable, attempt < configuration.retry.maxAttempts {
+            scheduleRetry(j, fault: fault, now: now)
+            return
+        }
+        let decision: FailureDecision
+        do {
+            decision = try strategy.onFailure(jobs[i], fault, attempt: attempt)
+        } catch {
+            jobs[i].lastError = "\(fault.description); the strategy's on_failure hook failed: \(error)"
+            end(j, .failed, now: now)
+            return
+        }
+        switch decision {
+        case .retry:
+            scheduleRetry(j, fault: fault, now: now)
+        case .skip:
+            end(j, .skipped, now: now)
+        case .abort:
+            end(j, .failed, now: now)
+            if stopping == nil { stopping = .aborted("the strategy aborted after \(jobs[i].vmName) failed: \(fault.description)") }
+        }
+    }
+
+    func scheduleRetry(_ j: Int32, fault: VCenterFault, now: Date) {
+        let i = Int(j)
+        let at = now.addingTimeInterval(configuration.retry.delay(afterAttempt: max(jobs[i].attempts, 1)))
+        jobs[i].notBefore = at
+        meta[i].verifyNext = jobs[i].kind.movesStorage || jobs[i].kind.movesHost
+        transition(j, to: .pending, now: now)
+        timers.insert(TimerEntry(date: at, job: j))
+        emit(.retryScheduled(jobs[i], at: at, fault: fault), now)
+    }
+
+    /// Fails a job that was being examined (no resources held).
+    func failPending(_ j: Int32, _ message: String, now: Date) {
+        jobs[Int(j)].lastError = message
+        end(j, .failed, now: now)
+    }
+
+    /// Ends a job that holds no resources, and runs its VM's next job.
+    func end(_ j: Int32, _ state: JobState, now: Date) {
+        let v = meta[Int(j)].vm
+        transition(j, to: state, now: now)
+        popHead(v, j)
+        scheduleHead(v, now: now)
+    }
+
+    func popHead(_ v: Int32, _ j: Int32) {
+        if vmSlots[Int(v)].queue.first == j {
+            vmSlots[Int(v)].queue.removeFirst()
+        } else if let k = vmSlots[Int(v)].queue.firstIndex(of: j) {
+            vmSlots[Int(v)].queue.remove(at: k)
+        }
+    }
+
+    /// Ends the run when nothing is left to do (or to wait for).
+    func checkFinished(now: Date) {
+        guard outcome == nil else { return }
+        if let stopping {
+            if activeCount == 0 { finish(stopping.outcome, now: now) }
+            return
+        }
+        guard activeCount == 0 else { return }
+        if pendingCount == 0 {
+            finish(.completed, now: now)
+            return
+        }
+        // Nothing runs, no backoff is pending and no outside task will free anything:
+        // what still waits can never get room. Fail it, saying what blocked it.
+        guard nextWake == nil, external.isEmpty else { return }
+        for i in jobs.indices where jobs[i].state == .pending {
+            let r = meta[i].blockedOn
+            let why = r >= 0 ? describe(r) : "the VM's earlier jobs"
+            jobs[i].lastError = "never got room: \(why), and nothing running would free it"
+            transition(Int32(i), to: .failed, now: now)
+        }
+        for v in vmSlots.indices { vmSlots[v].queue.removeAll() }
+        finish(.completed, now: now)
+    }
+
+    func finish(_ result: RunOutcome, now: Date) {
+        guard outcome == nil else { return }
+        outcome = result
+        emit(.runFinished(result), now)
+        actions.append(.finished(result))
+    }
+}

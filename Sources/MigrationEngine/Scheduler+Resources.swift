@@ -1,0 +1,278 @@
+import Foundation
+import VCenterModel
+
+extension Scheduler {
+    // MARK: Building the resource table
+
+    func buildResources() throws {
+        vcenterResource = addResource(.vcenterJobs, nil, capacity: baseLimits.vcenterMaxJobs, owner: -1)
+        var clusterLimits: [MoRef: Limits] = [:]
+        for cluster in inventory.clusters {
+            let overrides: LimitOverrides
+            do {
+                overrides = try strategy.limits(cluster)
+            } catch {
+                throw EngineError.hookFailed(hook: "limits", message: "cluster \(cluster.name): \(error)")
+            }
+            let limits = baseLimits.applying(overrides)
+            clusterLimits[cluster.ref] = limits
+            let c = Int32(clusterSlots.count)
+            let jobsRes = limits.clusterMaxJobs.map { addResource(.clusterJobs, cluster.ref, capacity: $0, owner: c) } ?? -1
+            let waitRes = addResource(.hostWait, cluster.ref, capacity: .max, owner: c)
+            clusterSlots.append(ClusterSlot(ref: cluster.ref, jobs: jobsRes, hostWait: waitRes, hosts: [], limits: limits))
+            clusterIndex[cluster.ref] = c
+        }
+        for host in inventory.hosts { _ = addHost(host) }
+        for ds in inventory.datastores {
+            // A datastore shared by several clusters takes the smallest of their limits.
+            var limits = baseLimits
+            var seen = Set<Int32>()
+            for h in ds.hosts {
+                guard let hi = hostIndex[h] else { continue }
+                let c = hostSlots[Int(hi)].cluster
+                guard c >= 0, seen.insert(c).inserted else { continue }
+                let cl = clusterSlots[Int(c)].limits
+                if seen.count == 1 {
+                    limits.datastoreMaxCost = cl.datastoreMaxCost
+                    limits.storageMovesPerDatastore = cl.storageMovesPerDatastore
+                } else {
+                    limits.datastoreMaxCost = min(limits.datastoreMaxCost, cl.datastoreMaxCost)
+                    if let n = cl.storageMovesPerDatastore { limits.storageMovesPerDatastore = min(limits.storageMovesPerDatastore ?? n, n) }
+                }
+            }
+            _ = addDatastore(ds, limits: limits)
+        }
+    }
+
+    func addResource(_ kind: ResourceKind, _ object: MoRef?, capacity: Int, owner: Int32) -> Int32 {
+        let r = ledger.add(kind, object, capacity: capacity)
+        ledgerOwner.append(owner)
+        return r
+    }
+
+    func addHost(_ host: HostInfo) -> Int32 {
+        let h = Int32(hostSlots.count)
+        let c = host.cluster.flatMap { clusterIndex[$0] } ?? -1
+        let limits = c >= 0 ? clusterSlots[Int(c)].limits : baseLimits
+        let cost = addResource(.hostCost, host.ref, capacity: limits.hostMaxCost, owner: h)
+        let net = addResource(.hostNetwork, host.ref, capacity: limits.networkMaxCost(linkSpeedMbps: host.vmotionLinkSpeedMbps), owner: h)
+        let count = limits.storageMovesPerHost.map { addResource(.hostStorageMoves, host.ref, capacity: $0, owner: h) } ?? -1
+        hostSlots.append(HostSlot(ref: host.ref, cluster: c, usable: host.isUsable, cost: cost, network: net, storageMoves: count))
+        hostIndex[host.ref] = h
+        if c >= 0 { clusterSlots[Int(c)].hosts.append(h) }
+        return h
+    }
+
+    func addDatastore(_ ds: DatastoreInfo, limits: Limits) -> Int32 {
+        let d = Int32(dsSlots.count)
+        let cost = addResource(.datastoreCost, ds.ref, capacity: limits.datastoreMaxCost, owner: d)
+        let count = limits.storageMovesPerDatastore.map { addResource(.datastoreStorageMoves, ds.ref, capacity: $0, owner: d) } ?? -1
+        let mounts: Set<Int32>? = ds.hosts.isEmpty ? nil : Set(ds.hosts.compactMap { hostIndex[$0] })
+        dsSlots.append(DatastoreSlot(ref: ds.ref, cost: cost, storageMoves: count, free: ds.freeBytes, capacity: ds.capacityBytes,
+                                     accessible: ds.accessible, mounts: mounts))
+        dsIndex[ds.ref] = d
+        return d
+    }
+
+    /// The host slot for `ref`, created with the engine's limits when the inventory lacks it.
+    func hostSlot(_ ref: MoRef) -> Int32 {
+        if let h = hostIndex[ref] { return h }
+        return addHost(HostInfo(ref: ref, name: ref.value))
+    }
+
+    /// The datastore slot for a VM's datastore, created (unlimited space) when the inventory lacks it.
+    func datastoreSlot(_ ref: MoRef) -> Int32 {
+        if let d = dsIndex[ref] { return d }
+        return addDatastore(DatastoreInfo(ref: ref, name: ref.value, capacityBytes: .max, freeBytes: .max), limits: baseLimits)
+    }
+
+    /// The VM slot for `ref`, created from the inventory (or empty) on first use.
+    func vmSlot(_ ref: MoRef, name: String) -> Int32 {
+        if let v = vmIndex[ref] { return v }
+        let info = inventory.vm(ref)
+        let v = Int32(vmSlots.count)
+        vmSlots.append(VMSlot(
+            ref: ref, host: info?.host.map { hostSlot($0) } ?? -1,
+            datastores: (info?.datastores ?? []).map { datastoreSlot($0) },
+            committed: info?.committedBytes ?? 0, memoryBytes: Int64(info?.memoryMB ?? 0) * 1_048_576))
+        vmIndex[ref] = v
+        return v
+    }
+
+    func applyLocation(_ v: Int32, _ info: VMInfo) {
+        vmSlots[Int(v)].host = info.host.map { hostSlot($0) } ?? -1
+        vmSlots[Int(v)].datastores = info.datastores.map { datastoreSlot($0) }
+        vmSlots[Int(v)].committed = info.committedBytes
+        inventory.update(info)
+    }
+
+    /// Fills the job's resolved candidates, target group and destination host.
+    func resolveKind(_ kind: JobKind, into m: inout JobMeta) {
+        let candidates = kind.candidates
+        if !candidates.isEmpty {
+            m.candidates = candidates.compactMap { dsIndex[$0] }
+            let key = m.candidates.sorted()
+            if let g = groupIndex[key] {
+                m.group = g
+            } else {
+                let g = addResource(.targetGroup, nil, capacity: .max, owner: -1)
+                groupIndex[key] = g
+                for d in key { dsSlots[Int(d)].groups.append(g) }
+                m.group = g
+            }
+        }
+        if let h = kind.destinationHost { m.destHost = hostSlot(h) }
+    }
+
+    // MARK: Charges
+
+    /// The charges of one attempt: `other` (vCenter, clusters, source datastores,
+    /// networks, destination host), `host` (the VM's current host: what a pro-active
+    /// vMotion can relieve) and `target` (the chosen datastore).
+    func charges(kind: JobKind, vm v: Int32, destHost h2: Int32, target t: Int32) -> (other: [Charge], host: [Charge], target: [Charge]) {
+        let costs = configuration.costs
+        let slot = vmSlots[Int(v)]
+        let h = slot.host
+        var other: [Charge] = []
+        var host: [Charge] = []
+        var target: [Charge] = []
+        other.reserveCapacity(6)
+        func add(_ list: inout [Charge], _ r: Int32, _ cost: Int) {
+            guard r >= 0, cost > 0 else { return }
+            if let i = list.firstIndex(where: { $0.resource == r }) { list[i].cost += Int32(cost) } else { list.append(Charge(resource: r, cost: Int32(cost))) }
+        }
+        add(&other, vcenterResource, 1)
+        let c1 = h >= 0 ? hostSlots[Int(h)].cluster : -1
+        if c1 >= 0 { add(&other, clusterSlots[Int(c1)].jobs, 1) }
+        let moving = h2 >= 0 && h2 != h
+        if moving {
+            let c2 = hostSlots[Int(h2)].cluster
+            if c2 >= 0, c2 != c1 { add(&other, clusterSlots[Int(c2)].jobs, 1) }
+        }
+        switch kind {
+        case .storageMove, .storageAndHostMove:
+            for d in slot.datastores {
+                add(&other, dsSlots[Int(d)].cost, costs.storageVMotionDatastore)
+                add(&other, dsSlots[Int(d)].storageMoves, 1)
+            }
+            if moving {
+                add(&other, hostSlots[Int(h)].network, costs.vmotionNetwork)
+                add(&other, hostSlots[Int(h2)].network, costs.vmotionNetwork)
+                add(&other, hostSlots[Int(h2)].cost, costs.storageVMotionHost)
+                add(&other, hostSlots[Int(h2)].storageMoves, 1)
+            }
+            if h >= 0 {
+                add(&host, hostSlots[Int(h)].storageMoves, 1)
+                add(&host, hostSlots[Int(h)].cost, costs.storageVMotionHost)
+            }
+            if t >= 0 {
+                add(&target, dsSlots[Int(t)].cost, costs.storageVMotionDatastore)
+                add(&target, dsSlots[Int(t)].storageMoves, 1)
+            }
+        case .hostMove:
+            for d in slot.datastores { add(&other, dsSlots[Int(d)].cost, costs.vmotionDatastore) }
+            if moving {
+                if h >= 0 { add(&other, hostSlots[Int(h)].network, costs.vmotionNetwork) }
+                add(&other, hostSlots[Int(h2)].network, costs.vmotionNetwork)
+                add(&other, hostSlots[Int(h2)].cost, costs.vmotionHost)
+            }
+            if h >= 0 { add(&host, hostSlots[Int(h)].cost, costs.vmotionHost) }
+        case .consolidate, .removeSnapshot:
+            for d in slot.datastores { add(&other, dsSlots[Int(d)].cost, costs.snapshotDatastore) }
+            if h >= 0 { add(&host, hostSlots[Int(h)].cost, costs.snapshotHost) }
+        case .custom(let task):
+            for d in slot.datastores { add(&other, dsSlots[Int(d)].cost, task.cost.datastore) }
+            if h >= 0 {
+                add(&other, hostSlots[Int(h)].network, task.cost.network)
+                add(&host, hostSlots[Int(h)].cost, task.cost.host)
+            }
+        }
+        return (other, host, target)
+    }
+
+    /// What a task started outside the run costs, judged by its name: a relocate is
+    /// charged as a Storage vMotion (the costlier case; its destination is unknown),
+    /// a migrate as a vMotion, a consolidation or snapshot removal as such; anything
+    /// else only keeps the VM busy.
+    func externalCharges(name: String, vm v: Int32) -> [Charge] {
+        let n = name.lowercased()
+        let kind: JobKind
+        if n.contains("relocate") {
+            kind = .storageMove(candidates: [])
+        } else if n.contains("migrate") {
+            kind = .hostMove(host: MoRef("HostSystem", "unknown"), pool: nil, method: .migrate)
+        } else if n.contains("consolidate") || n.contains("snapshot") {
+            kind = .consolidate
+        } else {
+            return []
+        }
+        let (other, host, _) = charges(kind: kind, vm: v, destHost: -1, target: -1)
+        // Engine caps (cluster, vCenter jobs) are this run's concurrency policy; only
+        // the vSphere resources count for outside tasks.
+        return (other + host).filter { ledger.kind[Int($0.resource)] != .vcenterJobs && ledger.kind[Int($0.resource)] != .clusterJobs }
+    }
+
+    /// Charges a running job found in the journal again (its task is real: no limit check).
+    func reattach(_ j: Int32) {
+        let job = jobs[Int(j)]
+        let v = meta[Int(j)].vm
+        // Charge from where the VM was when the attempt was dispatched.
+        if let h = job.sourceHost { vmSlots[Int(v)].host = hostSlot(h) }
+        if !job.sourceDatastores.isEmpty { vmSlots[Int(v)].datastores = job.sourceDatastores.map { datastoreSlot($0) } }
+        let t = job.target.flatMap { dsIndex[$0] } ?? -1
+        let (other, host, target) = charges(kind: job.kind, vm: v, destHost: meta[Int(j)].destHost, target: t)
+        let all = other + host + target
+        for c in all { ledger.charge(c, external: false) }
+        countRunning(all, +1)
+        meta[Int(j)].charges = all
+        reserve(j, target: t)
+        vmSlots[Int(v)].active = j
+    }
+
+    func reserve(_ j: Int32, target t: Int32) {
+        let job = jobs[Int(j)]
+        let v = meta[Int(j)].vm
+        if t >= 0 {
+            dsSlots[Int(t)].free -= job.size
+            dsSlots[Int(t)].inflightTo += 1
+            meta[Int(j)].reservedBytes = job.size
+            meta[Int(j)].reservedOn = t
+        }
+        if job.kind.movesStorage {
+            meta[Int(j)].inflightFrom = vmSlots[Int(v)].datastores
+            for d in vmSlots[Int(v)].datastores { dsSlots[Int(d)].inflightFrom += 1 }
+        }
+    }
+
+    func countRunning(_ charges: [Charge], _ delta: Int) {
+        for c in charges where ledger.kind[Int(c.resource)] == .hostCost {
+            hostSlots[Int(ledgerOwner[Int(c.resource)])].running += delta
+        }
+    }
+
+    /// The inventory record of datastore slot `d` with the scheduler's free space.
+    func datastoreInfo(_ d: Int32) -> DatastoreInfo {
+        let slot = dsSlots[Int(d)]
+        var info = inventory.datastore(slot.ref) ?? DatastoreInfo(ref: slot.ref, name: slot.ref.value, capacityBytes: slot.capacity, freeBytes: slot.free)
+        info.freeBytes = slot.free
+        return info
+    }
+
+    /// One line about a resource: `host esx-01: cost 8 of 8`.
+    func describe(_ r: Int32) -> String {
+        let i = Int(r)
+        let name = ledger.object[i].map { inventory.name(of: $0) } ?? ""
+        let use = ledger.capacity[i] == .max ? "" : ": \(ledger.used[i]) of \(ledger.capacity[i])"
+        switch ledger.kind[i] {
+        case .hostCost: return "host \(name) migration cost\(use)"
+        case .hostNetwork: return "host \(name) vMotion network\(use)"
+        case .hostStorageMoves: return "host \(name) Storage vMotions\(use)"
+        case .datastoreCost: return "datastore \(name) migration cost\(use)"
+        case .datastoreStorageMoves: return "datastore \(name) Storage vMotions\(use)"
+        case .clusterJobs: return "cluster \(name) concurrent jobs\(use)"
+        case .vcenterJobs: return "vCenter concurrent jobs\(use)"
+        case .targetGroup: return "target datastores (none with room or free space)"
+        case .hostWait: return "hosts of cluster \(name)"
+        }
+    }
+}

@@ -1,0 +1,332 @@
+import DequeModule
+import Foundation
+import HeapModule
+import VCenterModel
+
+/// The engine's decisions as a synchronous, deterministic state machine: no I/O,
+/// no clock. Every input carries `now`; every input returns the actions to perform
+/// (start this job with this operation, wake me at T, the run is over), and the
+/// events it produced wait in `drainEvents()`.
+///
+/// Dispatch is event-driven: each input that frees room immediately dispatches the
+/// best eligible jobs. Order comes from `Strategy.order` (a rank per job). Jobs that
+/// cannot start wait on the one resource that blocks them, in a rank-ordered heap per
+/// (resource, cost); when a resource frees room only the waiting lists it can unblock
+/// are looked at, best rank first across all of them, so an event costs
+/// O(jobs it dispatches or moves × log n), never a scan of every pending job.
+///
+/// Limits are never exceeded: a job is dispatched only when every resource it charges
+/// (see `CostModel`, `Limits`) has room for its cost, counting tasks started outside
+/// the run (`externalTaskStarted`).
+public final class Scheduler {
+    /// The configuration the scheduler was made with.
+    public let configuration: SchedulerConfiguration
+    /// The inventory, with VM locations updated as moves finish.
+    public internal(set) var inventory: Inventory
+    let strategy: any Strategy
+
+    /// Every job of the run, indexed by `JobID.rawValue`.
+    public internal(set) var jobs: [Job] = []
+    var meta: [JobMeta] = []
+
+    var ledger = ResourceLedger()
+    var ledgerOwner: [Int32] = []
+    var hostSlots: [HostSlot] = []
+    var hostIndex: [MoRef: Int32] = [:]
+    var dsSlots: [DatastoreSlot] = []
+    var dsIndex: [MoRef: Int32] = [:]
+    var clusterSlots: [ClusterSlot] = []
+    var clusterIndex: [MoRef: Int32] = [:]
+    var vcenterResource: Int32 = -1
+    var groupIndex: [[Int32]: Int32] = [:]
+    var vmSlots: [VMSlot] = []
+    var vmIndex: [MoRef: Int32] = [:]
+    var baseLimits: Limits
+
+    var ready = Heap<QueueEntry>()
+    var wake = Heap<WakeEntry>()
+    var timers = Heap<TimerEntry>()
+    var lastWakeRequest: Date?
+    var external: [MoRef: ExternalTask] = [:]
+
+    var pendingCount = 0
+    var activeCount = 0
+    var nextRank = 0
+    var stopping: StopReason?
+    /// How the run ended, once it has.
+    public internal(set) var outcome: RunOutcome?
+    var events: [EngineEvent] = []
+    var actions: [SchedulerAction] = []
+
+    /// Creates a scheduler over `inventory`. Asks the strategy for each cluster's
+    /// limits (an error there is thrown: nothing has started yet).
+    public init(inventory: Inventory, strategy: any Strategy, configuration: SchedulerConfiguration = SchedulerConfiguration()) throws {
+        self.inventory = inventory
+        self.strategy = strategy
+        self.configuration = configuration
+        self.baseLimits = configuration.limits
+        try buildResources()
+    }
+
+    // MARK: Inputs
+
+    /// Adds the strategy's jobs: records a second storage move of a VM as skipped,
+    /// a VM already on its target as done (no vCenter call), orders the rest with
+    /// `Strategy.order` and dispatches what fits. Throws only when `order` throws.
+    public func add(_ requests: [JobRequest], now: Date) throws -> [SchedulerAction] {
+        var fresh: [Int32] = []
+        for request in requests {
+            if let j = createJob(request, now: now) { fresh.append(j) }
+        }
+        let candidates = fresh.map { jobs[Int($0)] }
+        let ordered: [Job]
+        do {
+            ordered = try strategy.order(candidates)
+        } catch {
+            throw EngineError.hookFailed(hook: "order", message: String(describing: error))
+        }
+        let freshSet = Set(fresh)
+        var ranked = Set<Int32>()
+        for job in ordered {
+            let j = Int32(job.id.rawValue)
+            guard freshSet.contains(j), !ranked.contains(j) else { continue }
+            ranked.insert(j)
+            meta[Int(j)].rank = nextRank
+            nextRank += 1
+        }
+        for job in DefaultOrder.largestFirst(candidates) where !ranked.contains(Int32(job.id.rawValue)) {
+            meta[job.id.rawValue].rank = nextRank
+            nextRank += 1
+        }
+        var touched: [Int32] = []
+        for j in fresh {
+            let v = meta[Int(j)].vm
+            if vmSlots[Int(v)].queue.isEmpty { touched.append(v) }
+            vmSlots[Int(v)].queue.append(j)
+        }
+        for v in touched { scheduleHead(v, now: now) }
+        return finishStep(now: now)
+    }
+
+    /// Installs the jobs of an interrupted run, reconciled with vCenter by the runner:
+    /// ended jobs stay as they are, running ones hold their resources again (their
+    /// tasks are real, so they are charged even beyond a limit), pending ones wait for
+    /// their turn in their saved rank. `saved` must hold ids 0, 1, 2, … in order.
+    public func restore(_ saved: [Job], ranks: [Int], now: Date) -> [SchedulerAction] {
+        precondition(jobs.isEmpty, "restore must be the first input")
+        var touched: [Int32] = []
+        for (i, job) in saved.enumerated() {
+            precondition(job.id.rawValue == i, "restored jobs must be dense and in id order")
+            let v = vmSlot(job.vm, name: job.vmName)
+            var m = JobMeta(vm: v)
+            m.rank = i < ranks.count ? ranks[i] : Int.max / 2 + i
+            nextRank = max(nextRank, m.rank + 1)
+            resolveKind(job.kind, into: &m)
+            var job = job
+            if job.state == .dispatching { job.state = .pending; m.verifyNext = true }
+            if job.state == .pending, job.attempts > 0, job.kind.movesStorage || job.kind.movesHost { m.verifyNext = true }
+            if job.kind.movesStorage, job.parent == nil { vmSlots[Int(v)].hasStorageMove = true }
+            jobs.append(job)
+            meta.append(m)
+            emit(.jobAdded(job), now)
+            let j = Int32(i)
+            switch job.state {
+            case .pending:
+                pendingCount += 1
+                if vmSlots[Int(v)].queue.isEmpty { touched.append(v) }
+                vmSlots[Int(v)].queue.append(j)
+                if let nb = job.notBefore { timers.insert(TimerEntry(date: nb, job: j)) }
+            case .running, .dispatching:
+                activeCount += 1
+                reattach(j)
+                if vmSlots[Int(v)].queue.isEmpty { touched.append(v) }
+                vmSlots[Int(v)].queue.prepend(j)
+            case .done, .failed, .skipped:
+                break
+            }
+        }
+        for v in touched { scheduleHead(v, now: now) }
+        return finishStep(now: now)
+    }
+
+    /// vCenter accepted the job's call and returned its task.
+    public func taskStarted(_ id: JobID, task: MoRef, now: Date) -> [SchedulerAction] {
+        let j = id.rawValue
+        guard jobs.indices.contains(j), jobs[j].state == .dispatching else { return finishStep(now: now) }
+        jobs[j].taskRef = task
+        jobs[j].startedAt = now
+        transition(Int32(j), to: .running, now: now)
+        return finishStep(now: now)
+    }
+
+    /// The call for the job failed before any task existed.
+    public func startFailed(_ id: JobID, fault: VCenterFault, now: Date) -> [SchedulerAction] {
+        let j = id.rawValue
+        guard jobs.indices.contains(j), jobs[j].state == .dispatching else { return finishStep(now: now) }
+        handleFailure(Int32(j), fault: fault, now: now)
+        return finishStep(now: now)
+    }
+
+    /// A running task reported progress (an event only; nothing is dispatched).
+    public func taskProgress(_ id: JobID, percent: Int, now: Date) {
+        let j = id.rawValue
+        guard jobs.indices.contains(j), jobs[j].state == .running, jobs[j].progress != percent else { return }
+        jobs[j].progress = percent
+        if let ref = jobs[j].taskRef { emit(.taskProgress(id, task: ref, percent: percent), now) }
+    }
+
+    /// The job's task ended (success or error). Frees its resources and dispatches at once.
+    public func taskFinished(_ id: JobID, info: TaskInfo, now: Date) -> [SchedulerAction] {
+        let j = id.rawValue
+        guard jobs.indices.contains(j), jobs[j].state.isActive, info.state.isTerminal else { return finishStep(now: now) }
+        if jobs[j].taskRef == nil { jobs[j].taskRef = info.ref }
+        if info.state == .success {
+            succeed(Int32(j), now: now)
+        } else {
+            handleFailure(Int32(j), fault: info.error ?? VCenterFault(type: "TaskError", message: "the task ended in error without a fault"), now: now)
+        }
+        return finishStep(now: now)
+    }
+
+    /// The runner found the VM already on the job's target before calling vCenter
+    /// (after `verifyFirst`): the job is done without a call.
+    public func alreadyDone(_ id: JobID, vm: VMInfo? = nil, now: Date) -> [SchedulerAction] {
+        let j = id.rawValue
+        guard jobs.indices.contains(j), jobs[j].state == .dispatching else { return finishStep(now: now) }
+        jobs[j].lastError = nil
+        jobs[j].label = jobs[j].label ?? "already on target"
+        succeed(Int32(j), now: now, observed: vm)
+        return finishStep(now: now)
+    }
+
+    /// The wake time asked for by `.wake(at:)` has come: jobs whose backoff ended become eligible.
+    public func timerFired(now: Date) -> [SchedulerAction] {
+        lastWakeRequest = nil
+        while let top = timers.min, top.date <= now {
+            timers.removeMin()
+            let j = Int(top.job)
+            guard jobs[j].state == .pending, jobs[j].notBefore == top.date else { continue }
+            jobs[j].notBefore = nil
+            scheduleHead(meta[j].vm, now: now)
+        }
+        return finishStep(now: now)
+    }
+
+    /// Stops the run. Graceful: no new dispatches; running tasks finish, then the run
+    /// ends as `.stopped`. Not graceful (abandon): the run ends now and running tasks
+    /// are left running in vCenter (their jobs stay `running`).
+    public func stop(graceful: Bool, now: Date) -> [SchedulerAction] {
+        if outcome == nil {
+            if graceful {
+                if stopping == nil { stopping = .requested }
+            } else {
+                finish(.abandoned, now: now)
+            }
+        }
+        return finishStep(now: now)
+    }
+
+    /// A task started outside this run (found at start, or by the runner) runs on a VM
+    /// the inventory knows: its cost is charged to the VM's host and datastores until
+    /// `externalTaskFinished`, and the VM gets no job meanwhile. Returns whether it was
+    /// recorded (tasks on unknown objects, or already known, are ignored).
+    @discardableResult
+    public func externalTaskStarted(_ info: TaskInfo, now: Date) -> Bool {
+        guard external[info.ref] == nil, !info.state.isTerminal, let entity = info.entity,
+              inventory.vm(entity) != nil else { return false }
+        let v = vmSlot(entity, name: info.entityName ?? entity.value)
+        let charges = externalCharges(name: info.name, vm: v)
+        for c in charges { ledger.charge(c, external: true) }
+        external[info.ref] = ExternalTask(vm: v, charges: charges)
+        vmSlots[Int(v)].external += 1
+        emit(.externalTask(info), now)
+        return true
+    }
+
+    /// A task recorded by `externalTaskStarted` ended: its resources are free again.
+    public func externalTaskFinished(_ ref: MoRef, now: Date) -> [SchedulerAction] {
+        guard let task = external.removeValue(forKey: ref) else { return finishStep(now: now) }
+        for c in task.charges {
+            ledger.release(c, external: true)
+            freed(c.resource)
+        }
+        vmSlots[Int(task.vm)].external -= 1
+        scheduleHead(task.vm, now: now)
+        return finishStep(now: now)
+    }
+
+    /// Records a VM's fresh location (from `refreshVMs`), for VMs with no job in flight.
+    public func updateVM(_ info: VMInfo) {
+        guard let v = vmIndex[info.ref], vmSlots[Int(v)].active < 0 else { return }
+        applyLocation(v, info)
+    }
+
+    // MARK: Outputs
+
+    /// The events produced since the last call, oldest first.
+    public func drainEvents() -> [EngineEvent] {
+        defer { events.removeAll(keepingCapacity: true) }
+        return events
+    }
+
+    /// Whether the run is over.
+    public var isFinished: Bool { outcome != nil }
+
+    /// When the scheduler next needs `timerFired` (a retry's backoff end), if ever.
+    public var nextWake: Date? {
+        while let top = timers.min {
+            let j = Int(top.job)
+            if jobs[j].state == .pending, jobs[j].notBefore == top.date { return top.date }
+            timers.removeMin()
+        }
+        return nil
+    }
+
+    /// The job with this id.
+    public func job(_ id: JobID) -> Job { jobs[id.rawValue] }
+
+    /// The job's rank in the strategy's order (0 runs first).
+    public func rank(of id: JobID) -> Int { meta[id.rawValue].rank }
+
+    /// Whether `vm` is already where the job would put it (storage moves: every file on
+    /// one of the allowed targets; host moves: on the destination host).
+    public func isOnTarget(_ id: JobID, vm: VMInfo) -> Bool {
+        Self.isOnTarget(jobs[id.rawValue].kind, vm: vm)
+    }
+
+    /// Whether `vm` is already where a job of `kind` would put it.
+    public static func isOnTarget(_ kind: JobKind, vm: VMInfo) -> Bool {
+        switch kind {
+        case .storageMove(let candidates):
+            return !vm.datastores.isEmpty && vm.datastores.allSatisfy { candidates.contains($0) }
+        case .storageAndHostMove(let candidates, let host, _):
+            return vm.host == host && !vm.datastores.isEmpty && vm.datastores.allSatisfy { candidates.contains($0) }
+        case .hostMove(let host, _, _):
+            return vm.host == host
+        case .consolidate, .removeSnapshot, .custom:
+            return false
+        }
+    }
+
+    /// Jobs dispatching or running.
+    public var activeJobs: Int { activeCount }
+    /// Jobs pending (waiting for room, their turn, or a retry).
+    public var pendingJobs: Int { pendingCount }
+
+    // MARK: Step
+
+    func finishStep(now: Date) -> [SchedulerAction] {
+        dispatch(now: now)
+        checkFinished(now: now)
+        if outcome == nil, let next = nextWake, next != lastWakeRequest {
+            lastWakeRequest = next
+            actions.append(.wake(at: next))
+        }
+        defer { actions.removeAll(keepingCapacity: true) }
+        return actions
+    }
+
+    func emit(_ kind: EngineEvent.Kind, _ now: Date) {
+        events.append(EngineEvent(time: now, kind: kind))
+    }
+}

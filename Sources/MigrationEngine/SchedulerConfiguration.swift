@@ -1,0 +1,21 @@
+import Foundation
+import VCenterModel
+
+/// Everything that tunes the scheduler apart from the strategy.
+public struct SchedulerConfiguration: Sendable, Hashable {
+    /// The limits for every cluster before `Strategy.limits` overrides.
+    public var limits = Limits()
+    /// The cost of each operation on each resource.
+    public var costs = CostModel()
+    /// Backoff for retriable faults.
+    public var retry = RetryPolicy()
+    /// The priority passed to `RelocateVM_Task` / `MigrateVM_Task`.
+    public var movePriority: MovePriority = .defaultPriority
+    /// The share of a target datastore's capacity a storage move must leave free (0.05: keep 5% free).
+    public var minimumFreeFraction: Double = 0.05
+    /// How a pro-active vMotion is performed.
+    public var proactiveMethod: HostMoveMethod = .relocate
+
+    /// The defaults: vSphere's limits and costs, 30 s → 10 min backoff, 5% free space kept.
+    public init() {}
+}

@@ -1,0 +1,81 @@
+import VCenterModel
+
+/// The policy half of a migration: which jobs, in which order, to which datastore,
+/// under which limits, and what to do when a job is blocked or fails.
+///
+/// The engine calls every hook synchronously on the runner's executor (for a Lua
+/// strategy, the Lua executor thread), one at a time. Every hook has a default (see
+/// the protocol extension), so a strategy implements only what it changes. A per-job
+/// hook that throws fails that job with the error's text (a Lua traceback, for
+/// example), never the run; `select`, `order` and `limits` run before anything moves,
+/// and an error there stops the run before it starts.
+public protocol Strategy {
+    /// The jobs to run, given the whole inventory. Default: none.
+    func select(_ inventory: Inventory) throws -> [JobRequest]
+
+    /// The jobs in the order they should run, highest priority first (called once,
+    /// on every job). Jobs left out are appended in the default order. Default: largest first.
+    func order(_ jobs: [Job]) throws -> [Job]
+
+    /// The datastore for a storage move, chosen among `candidates` (the job's allowed
+    /// targets that have room for one more Storage vMotion and enough free space, with
+    /// moves in flight accounted for; `freeBytes` is reduced accordingly). nil: wait.
+    /// Default: the one with the most free space.
+    func target(_ job: Job, candidates: [DatastoreInfo]) throws -> MoRef?
+
+    /// Overrides of the engine's limits for one cluster (called once per cluster). Default: none.
+    func limits(_ cluster: ClusterInfo) throws -> LimitOverrides
+
+    /// The job is blocked only because its VM's host is full, and another host of the
+    /// cluster has room: vMotion the VM there first (`.vmotion`) or wait (`.wait`). Default: wait.
+    func onBlocked(_ job: Job, _ info: BlockedInfo) throws -> BlockedDecision
+
+    /// A call or task failed with a fault that is not retriable, or retriable faults
+    /// used up `RetryPolicy.maxAttempts`. `attempt` is the attempt that failed (1-based).
+    /// Default: skip the job.
+    func onFailure(_ job: Job, _ fault: VCenterFault, attempt: Int) throws -> FailureDecision
+
+    /// The job ended well. Default: nothing.
+    func onDone(_ job: Job) throws
+}
+
+/// The strategy's answer when a job is blocked only by its VM's host.
+public enum BlockedDecision: String, Sendable, Hashable {
+    /// vMotion the VM to a host of its cluster with room, then run the job from there.
+    case vmotion
+    /// Wait until the VM's host has room.
+    case wait
+}
+
+/// The strategy's answer to a failure.
+public enum FailureDecision: String, Sendable, Hashable {
+    /// Try the job again (after the retry policy's backoff).
+    case retry
+    /// Give up on this job; the run goes on.
+    case skip
+    /// Stop dispatching; running tasks finish, then the run ends.
+    case abort
+}
+
+extension Strategy {
+    public func select(_ inventory: Inventory) throws -> [JobRequest] { [] }
+    public func order(_ jobs: [Job]) throws -> [Job] { DefaultOrder.largestFirst(jobs) }
+    public func target(_ job: Job, candidates: [DatastoreInfo]) throws -> MoRef? { DefaultOrder.mostFreeSpace(candidates) }
+    public func limits(_ cluster: ClusterInfo) throws -> LimitOverrides { .none }
+    public func onBlocked(_ job: Job, _ info: BlockedInfo) throws -> BlockedDecision { .wait }
+    public func onFailure(_ job: Job, _ fault: VCenterFault, attempt: Int) throws -> FailureDecision { .skip }
+    public func onDone(_ job: Job) throws {}
+}
+
+/// The default policies, for strategies that want to call them explicitly.
+public enum DefaultOrder {
+    /// Largest committed size first; ties by job id (the order the strategy selected them).
+    public static func largestFirst(_ jobs: [Job]) -> [Job] {
+        jobs.sorted { a, b in a.size != b.size ? a.size > b.size : a.id < b.id }
+    }
+
+    /// The candidate with the most free space; ties by name.
+    public static func mostFreeSpace(_ candidates: [DatastoreInfo]) -> MoRef? {
+        candidates.max { a, b in a.freeBytes != b.freeBytes ? a.freeBytes < b.freeBytes : a.name > b.name }?.ref
+    }
+}

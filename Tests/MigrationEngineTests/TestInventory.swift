@@ -1,0 +1,59 @@
+import Foundation
+import MigrationEngine
+import VCenterModel
+
+/// Builds small inventories for engine tests: clusters of hosts, source ("old")
+/// and target ("new") datastores mounted everywhere, VMs spread over hosts.
+struct TestInventory {
+    var clusters = 1
+    var hostsPerCluster = 2
+    var vmsPerHost = 4
+    var oldDatastores = 2
+    var newDatastores = 2
+    var newCapacity: Int64 = 1 << 50
+    /// Committed bytes of VM number `i` (0-based, in creation order).
+    var size: (Int) -> Int64 = { i in Int64(10 + (i * 37) % 90) * 1_000_000_000 }
+    var linkSpeedMbps: Int? = nil
+
+    func make() -> Inventory {
+        var clusterInfos: [ClusterInfo] = []
+        var hosts: [HostInfo] = []
+        for c in 0..<clusters {
+            let cref = MoRef("ClusterComputeResource", "domain-c\(c)")
+            var hrefs: [MoRef] = []
+            for h in 0..<hostsPerCluster {
+                let href = MoRef("HostSystem", "host-\(c)-\(h)")
+                hrefs.append(href)
+                hosts.append(HostInfo(ref: href, name: "esx-\(c)-\(h)", cluster: cref, vmotionLinkSpeedMbps: linkSpeedMbps))
+            }
+            clusterInfos.append(ClusterInfo(ref: cref, name: "cl\(c)", hosts: hrefs))
+        }
+        let allHosts = hosts.map(\.ref)
+        var datastores: [DatastoreInfo] = []
+        for d in 0..<oldDatastores {
+            datastores.append(DatastoreInfo(ref: MoRef("Datastore", "datastore-old\(d)"), name: "old-\(d)", capacityBytes: 1 << 50, freeBytes: 1 << 48, hosts: allHosts))
+        }
+        for d in 0..<newDatastores {
+            datastores.append(DatastoreInfo(ref: MoRef("Datastore", "datastore-new\(d)"), name: "new-\(d)", capacityBytes: newCapacity, freeBytes: newCapacity, hosts: allHosts))
+        }
+        var vms: [VMInfo] = []
+        var i = 0
+        for host in hosts {
+            for _ in 0..<vmsPerHost {
+                let ds = MoRef("Datastore", "datastore-old\(i % max(oldDatastores, 1))")
+                vms.append(VMInfo(ref: MoRef("VirtualMachine", "vm-\(i)"), name: "vm\(i)", host: host.ref, cluster: host.cluster,
+                                  datastores: [ds], committedBytes: size(i), memoryMB: 4096))
+                i += 1
+            }
+        }
+        return Inventory(clusters: clusterInfos, hosts: hosts, datastores: datastores, vms: vms)
+    }
+
+    static func newDatastores(_ inv: Inventory) -> [MoRef] { inv.datastores.filter { $0.name.hasPrefix("new-") }.map(\.ref) }
+
+    /// A storage move of every VM to the new datastores.
+    static func moveAll(_ inv: Inventory) -> [JobRequest] {
+        let targets = newDatastores(inv)
+        return inv.vms.map { JobRequest.storageMove($0.ref, to: targets) }
+    }
+}
