@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Orchestrates the inventory benchmark (see run.sh): starts the test vCenter with the
+chosen topology, runs Moonmotion's and pyVmomi's VM retrieval alternately, reads the
+server's own time for each RetrievePropertiesEx from the test vCenter's stats, captures
+the same response bytes and times `xmllint --stream` on them, then prints a table.
+Every request goes to the loopback test vCenter only; runs are bounded in number."""
+import argparse, http.client, json, os, re, statistics, subprocess, sys, tempfile, time, urllib.request
+
+VM_PATHS = ["name", "runtime.host", "runtime.powerState", "runtime.consolidationNeeded", "datastore",
+            "resourcePool", "summary.storage.committed", "summary.storage.uncommitted",
+            "summary.config.memorySizeMB", "config.template", "snapshot"]
+
+
+def run_with_rusage(cmd):
+    """Like run_measured, but gets the child's own peak RSS from wait4."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        out.seek(0); err.seek(0)
+        o, e = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        sys.exit(f"bench: {os.path.basename(cmd[0])} failed ({proc.returncode}): {e[-2000:]}")
+    line = [l for l in o.splitlines() if l.startswith("{")][-1]
+    return json.loads(line), usage.ru_maxrss, wall
+
+
+class Control:
+    def __init__(self, base):
+        self.base = base
+
+    def post(self, path):
+        urllib.request.urlopen(urllib.request.Request(self.base + "/" + path, data=b"", method="POST"), timeout=60).read()
+
+    def stats(self):
+        return json.loads(urllib.request.urlopen(self.base + "/stats?tasks=0", timeout=60).read())
+
+
+def envelope(body):
+    return ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>' + body + '</soapenv:Body></soapenv:Envelope>').encode()
+
+
+def capture_response(host, port, path, user, password, target):
+    """The raw RetrievePropertiesEx response for the benchmark's VM properties, saved to target."""
+    conn = http.client.HTTPConnection(host, port, timeout=300)
+    cookie = None
+
+    def call(body):
+        nonlocal cookie
+        headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "urn:vim25/6.5"}
+        if cookie:
+            headers["Cookie"] = cookie
+        conn.request("POST", path, envelope(body), headers)
+        r = conn.getresponse()
+        data = r.read()
+        sc = r.getheader("Set-Cookie")
+        if sc and sc.startswith("vmware_soap_session="):
+            cookie = sc.split(";")[0]
+        return data
+
+    call('<Login xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this>'
+         f'<userName>{user}</userName><password>{password}</password></Login>')
+    view = call('<CreateContainerView xmlns="urn:vim25"><_this type="ViewManager">ViewManager</_this>'
+                '<container type="Folder">group-d1</container><type>VirtualMachine</type><recursive>true</recursive></CreateContainerView>')
+    view_id = re.search(rb'<returnval type="ContainerView">([^<]*)<', view).group(1).decode()
+    paths = "".join(f"<pathSet>{p}</pathSet>" for p in VM_PATHS)
+    data = call('<RetrievePropertiesEx xmlns="urn:vim25"><_this type="PropertyCollector">propertyCollector</_this><specSet>'
+                f'<propSet><type>VirtualMachine</type><all>false</all>{paths}</propSet>'
+                f'<objectSet><obj type="ContainerView">{view_id}</obj><skip>true</skip><selectSet xsi:type="TraversalSpec">'
+                '<name>traverse</name><type>ContainerView</type><path>view</path><skip>false</skip></selectSet></objectSet>'
+                '</specSet><options><maxObjects>5000</maxObjects></options></RetrievePropertiesEx>')
+    call(f'<DestroyView xmlns="urn:vim25"><_this type="ContainerView">{view_id}</_this></DestroyView>')
+    call('<Logout xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this></Logout>')
+    with open(target, "wb") as f:
+        f.write(data)
+    return len(data)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--vcsim", required=True)
+    p.add_argument("--swift-bench", required=True)
+    p.add_argument("--pyvmomi", required=True)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--clusters", type=int, default=10)
+    p.add_argument("--hosts", type=int, default=16)
+    p.add_argument("--vms", type=int, default=1000, help="VMs per cluster")
+    a = p.parse_args()
+    runs = max(1, min(a.runs, 10))
+
+    server = subprocess.Popen([a.vcsim, "-clusters", str(a.clusters), "-hosts", str(a.hosts), "-vms", str(a.vms)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        ready = json.loads(server.stdout.readline())
+        url, user, password = ready["url"], ready["username"], ready["password"]
+        m = re.match(r"http://([^:/]+):(\d+)(/.*)", url)
+        host, port, path = m.group(1), int(m.group(2)), m.group(3)
+        control = Control(ready["control"])
+        print(f"test vCenter: {ready['vms']} VMs ({a.clusters} clusters × {a.hosts} hosts × {a.vms} VMs), started in {ready.get('startup_seconds', 0):.1f} s")
+
+        swift, py = [], []
+        for i in range(runs):
+            for tool, out in (("moonmotion", swift), ("pyvmomi", py)):
+                control.post("reset-stats")
+                if tool == "moonmotion":
+                    res, rss, wall = run_with_rusage([a.swift_bench, "--url", url, "--username", user, "--password", password])
+                else:
+                    res, rss, wall = run_with_rusage([sys.executable, a.pyvmomi, "--host", host, "--port", str(port),
+                                                      "--username", user, "--password", password, "--http"])
+                st = control.stats()["soap_calls"].get("RetrievePropertiesEx", {})
+                res.update(process_peak_rss_kib=rss, process_wall=wall, server_seconds=st.get("seconds", 0.0))
+                out.append(res)
+                print(f"  run {i + 1} {tool:10s} {res['vms']} VMs  retrieval {res['seconds']:.3f} s  server {res['server_seconds']:.3f} s"
+                      f"  process {wall:.2f} s, peak RSS {rss / 1024:.0f} MB")
+        if swift[0]["vms"] != py[0]["vms"] or swift[0]["committed_bytes"] != py[0]["committed_bytes"]:
+            print(f"WARNING: results differ: moonmotion {swift[0]['vms']} VMs / {swift[0]['committed_bytes']} B, "
+                  f"pyvmomi {py[0]['vms']} VMs / {py[0]['committed_bytes']} B")
+
+        with tempfile.TemporaryDirectory() as tmp:
+            xml = os.path.join(tmp, "vms.xml")
+            size = capture_response(host, port, path, user, password, xml)
+            xt = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                subprocess.run(["xmllint", "--stream", "--noout", xml], check=True)
+                xt.append(time.perf_counter() - t)
+    finally:
+        server.stdin.close()
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+    med = lambda rs, k: statistics.median(r[k] for r in rs)
+    s_t, p_t = med(swift, "seconds"), med(py, "seconds")
+    s_srv = med(swift, "server_seconds")
+    x_t = statistics.median(xt)
+    s_rss = max(r["process_peak_rss_kib"] for r in swift) / 1024
+    p_rss = max(r["process_peak_rss_kib"] for r in py) / 1024
+    print()
+    print(f"VM retrieval of {swift[0]['vms']} VMs, response {size / 1e6:.1f} MB, median of {runs} runs:")
+    print(f"  {'':28s}{'wall s':>10s}{'peak RSS MB':>14s}")
+    print(f"  {'moonmotion (VSphereSOAP)':28s}{s_t:10.3f}{s_rss:14.0f}")
+    print(f"  {'pyVmomi':28s}{p_t:10.3f}{p_rss:14.0f}")
+    print(f"  {'server (RetrievePropertiesEx)':28s}{s_srv:10.3f}")
+    print(f"  {'xmllint --stream':28s}{x_t:10.3f}")
+    print()
+    ratio_py = s_t / p_t
+    ratio_floor = s_t / (s_srv + x_t)
+    print(f"moonmotion / pyVmomi            = {ratio_py:.3f}   (goal <= 0.2)   {'OK' if ratio_py <= 0.2 else 'MISSED'}")
+    print(f"moonmotion / (server + xmllint) = {ratio_floor:.3f}   (goal <= 1.3)   {'OK' if ratio_floor <= 1.3 else 'MISSED'}")
+    print(f"moonmotion peak RSS             = {s_rss:.0f} MB   (goal <= 100 MB) {'OK' if s_rss <= 100 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
