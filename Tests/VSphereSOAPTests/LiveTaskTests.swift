@@ -72,6 +72,35 @@ import VCenterModel
         #expect(stats.calls("RelocateVM_Task") == 12)
     }
 
+    @Test func thousandConcurrentTasksAreAllObservedCheaply() async throws {
+        let (server, vc, inventory) = try await Self.connect(.init(
+            clusters: 10, hosts: 8, vms: 100, datastores: "legacy:8,new:8", speed: 50_000, progressSteps: 1))
+        defer { server.stop() }
+        let targets = inventory.datastores.filter { $0.name.hasPrefix("new") }
+        try await server.resetStats()
+        let tasks = try await withThrowingTaskGroup(of: LiveTask.self) { group in
+            for (i, vm) in inventory.vms.enumerated() {
+                group.addTask {
+                    try await vc.relocateVM(vm.ref, spec: RelocateSpec(datastore: targets[i % targets.count].ref), priority: .defaultPriority)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(tasks.count == 1000)
+        let infos = try await withThrowingTaskGroup(of: TaskInfo.self) { group in
+            for task in tasks { group.addTask { try await Self.finish(task, within: 120) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let stats = try await server.stats(includeTasks: false)
+        let counters = vc.pollerCounters
+        await vc.close()
+        #expect(infos.filter { $0.state == .success }.count == 1000)
+        let monitoring = ["WaitForUpdatesEx", "ModifyListView", "CreatePropertyCollector", "CreateListView", "CreateFilter", "RetrievePropertiesEx", "CancelWaitForUpdates"]
+            .reduce(0) { $0 + stats.calls($1) }
+        print("1,000 relocations: \(monitoring) monitoring calls (\(stats.soapCalls.filter { !$0.key.hasPrefix("Relocate") }.mapValues(\.calls))), poller \(counters)")
+        #expect(Double(monitoring) / 1000 <= 0.25, "monitoring calls \(monitoring): \(stats.soapCalls) poller \(counters)")
+    }
+
     @Test func aFailedTaskCarriesItsFault() async throws {
         let (server, vc, inventory) = try await Self.connect(.init(clusters: 1, hosts: 2, vms: 3, speed: 20_000))
         defer { server.stop() }

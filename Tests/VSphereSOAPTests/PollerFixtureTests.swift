@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import VCenterModel
+import VimXML
+@testable import VSphereSOAP
+
+/// The poller against scripted answers in the form a real vCenter sends: whole `info`
+/// and partial `info.*` changes, `LocalizedMethodFault` errors, MoRef results.
+@Suite struct PollerFixtureTests {
+    @Test func taskInfoDecoding() throws {
+        let (_, pieces) = try SOAPResponseParser.parse(Fixtures.bytes("wait-for-updates.xml"), granularity: .returnValueMembers)
+        #expect(pieces.map(\.name) == ["version", "filterSet", "truncated"])
+        let objectSets = pieces[1].children("objectSet")
+        let failedVal = try #require(objectSets[0].path("changeSet", "val"))
+        let failed = try #require(TaskDecoding.info(failedVal))
+        #expect(failed.ref == MoRef("Task", "task-501"))
+        #expect(failed.name == "VirtualMachine.relocate")
+        #expect(failed.entity == MoRef("VirtualMachine", "vm-101") && failed.entityName == "db-01")
+        #expect(failed.state == .error)
+        #expect(failed.error == VCenterFault(type: "FileLocked", message: "Unable to access file [legacy-01] db-01/db-01.vmdk since it is locked"))
+        #expect(failed.queueTime == Date(timeIntervalSince1970: 1_709_544_000.5))
+        #expect(failed.completeTime == Date(timeIntervalSince1970: 1_709_544_060))
+
+        var partial = TaskInfo(ref: MoRef("Task", "task-502"), name: "RelocateVM_Task", state: .queued)
+        for change in objectSets[1].children("changeSet") {
+            TaskDecoding.apply(path: change.child("name")!.text, value: change.child("val"), to: &partial)
+        }
+        #expect(partial.state == .running && partial.progress == 42)
+
+        let doneVal = try #require(objectSets[2].path("changeSet", "val"))
+        let done = try #require(TaskDecoding.info(doneVal))
+        #expect(done.name == "CreateSnapshot_Task")
+        #expect(done.result == .moRef(MoRef("VirtualMachineSnapshot", "snapshot-77")))
+    }
+
+    @Test func pollerAppliesWholeAndPartialUpdates() async throws {
+        let waits = Mutex(0)
+        let started = Mutex(500)
+        let server = try FakeSOAPServer { request in
+            switch request.method {
+            case "RetrieveServiceContent": return .fixture("service-content.xml")
+            case "Login": return .fixture("login.xml", headers: [FakeServerTests.cookieHeader])
+            case "RelocateVM_Task", "CreateSnapshot_Task":
+                let id = started.withLock { n -> Int in n += 1; return n }
+                return .soap(request.method, #"<returnval type="Task">task-\#(id)</returnval>"#)
+            case "CreatePropertyCollector": return .soap(request.method, #"<returnval type="PropertyCollector">session[1]pc-1</returnval>"#)
+            case "CreateListView": return .soap(request.method, #"<returnval type="ListView">session[1]lv-1</returnval>"#)
+            case "CreateFilter": return .soap(request.method, #"<returnval type="PropertyFilter">session[1]f-1</returnval>"#)
+            case "ModifyListView", "RetrievePropertiesEx", "DestroyPropertyCollector", "DestroyView", "Logout": return .soap(request.method)
+            case "WaitForUpdatesEx":
+                let n = waits.withLock { n -> Int in n += 1; return n }
+                if n == 1 { return .fixture("wait-for-updates.xml") }
+                if n == 2 {
+                    // Task 502 finishes in a later update.
+                    return .soap("WaitForUpdatesEx", #"<returnval><version>1_3</version><filterSet><filter type="PropertyFilter">session[1]f-1</filter><objectSet><kind>modify</kind><obj type="Task">task-502</obj><changeSet><name>info.state</name><op>assign</op><val xsi:type="TaskInfoState">success</val></changeSet><changeSet><name>info.progress</name><op>assign</op><val xsi:type="xsd:int">100</val></changeSet></objectSet></filterSet><truncated>false</truncated></returnval>"#)
+                }
+                Thread.sleep(forTimeInterval: 0.2)
+                return .soap("WaitForUpdatesEx")
+            default: return .fault("MethodNotFound", request.method)
+            }
+        }
+        defer { server.stop() }
+        var config = try ConnectionConfig(url: server.url, username: "admin", password: "pw")
+        config.keepAliveInterval = 0
+        config.pollerMaxWaitSeconds = 1
+        config.pollerCoalesceSeconds = 0
+        let vc = try await SOAPVCenter.connect(config: config, logger: Logger(label: "test.poller"))
+        let vm = MoRef("VirtualMachine", "vm-101")
+        let t501 = try await vc.relocateVM(vm, spec: RelocateSpec(datastore: MoRef("Datastore", "datastore-12")), priority: .lowPriority)
+        let t502 = try await vc.relocateVM(MoRef("VirtualMachine", "vm-102"), spec: RelocateSpec(host: MoRef("HostSystem", "host-22")), priority: .highPriority)
+        guard case .task(let t503) = try await vc.invoke("CreateSnapshot_Task", on: vm, arguments: [
+            .init("name", .string("before <upgrade> & more")), .init("memory", .bool(false)), .init("quiesce", .bool(true)),
+        ]) else { Issue.record("expected a task"); return }
+
+        let i501 = try await LiveTaskTests.finish(t501, within: 20)
+        let i502 = try await LiveTaskTests.finish(t502, within: 20)
+        let i503 = try await LiveTaskTests.finish(t503, within: 20)
+        await vc.close()
+
+        #expect(i501.state == .error && i501.error?.type == "FileLocked")
+        #expect(i502.state == .success && i502.progress == 100)
+        #expect(i503.state == .success && i503.result == .moRef(MoRef("VirtualMachineSnapshot", "snapshot-77")))
+
+        // The requests as vim25 wants them.
+        let bodies = server.requests
+        let relocate = try #require(bodies.first { $0.method == "RelocateVM_Task" }).body
+        #expect(relocate.contains(#"<_this type="VirtualMachine">vm-101</_this><spec><datastore type="Datastore">datastore-12</datastore></spec><priority>lowPriority</priority>"#))
+        let snapshot = try #require(bodies.first { $0.method == "CreateSnapshot_Task" }).body
+        #expect(snapshot.contains("<name>before &lt;upgrade&gt; &amp; more</name><memory>false</memory><quiesce>true</quiesce>"))
+        let filter = try #require(bodies.first { $0.method == "CreateFilter" }).body
+        #expect(filter.contains(#"<propSet><type>Task</type><all>false</all><pathSet>info</pathSet></propSet>"#))
+        #expect(filter.contains(#"<selectSet xsi:type="TraversalSpec"><name>traverse</name><type>ListView</type><path>view</path>"#))
+        let firstWait = try #require(bodies.first { $0.method == "WaitForUpdatesEx" }).body
+        #expect(firstWait.contains("<options><maxWaitSeconds>1</maxWaitSeconds></options>"))
+        #expect(!firstWait.contains("<version>"))
+        let secondWait = bodies.filter { $0.method == "WaitForUpdatesEx" }[1].body
+        #expect(secondWait.contains("<version>1_2</version>"))
+        // Every task is in the view, whether it came with CreateListView or ModifyListView.
+        let inView = bodies.filter { $0.method == "CreateListView" || $0.method == "ModifyListView" }.map(\.body).joined()
+        for id in ["task-501", "task-502", "task-503"] { #expect(inView.contains(">\(id)<"), "\(id)") }
+    }
+
+    @Test func keepAliveCallsCurrentTimeWhileIdle() async throws {
+        let server = try FakeSOAPServer { request in
+            switch request.method {
+            case "RetrieveServiceContent": return .fixture("service-content.xml")
+            case "Login": return .fixture("login.xml", headers: [FakeServerTests.cookieHeader])
+            case "CurrentTime": return .soap("CurrentTime", "<returnval>2024-03-04T09:20:00Z</returnval>")
+            default: return .soap(request.method)
+            }
+        }
+        defer { server.stop() }
+        var config = try ConnectionConfig(url: server.url, username: "admin", password: "pw")
+        config.keepAliveInterval = 0.3
+        let vc = try await SOAPVCenter.connect(config: config, logger: Logger(label: "test.keepalive"))
+        try await Task.sleep(for: .seconds(1.2))
+        await vc.close()
+        let count = server.methods.filter { $0 == "CurrentTime" }.count
+        #expect(count >= 2 && count <= 5, "\(server.methods)")
+        #expect(server.methods.last == "Logout")
+    }
+}
