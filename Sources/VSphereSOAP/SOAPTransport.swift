@@ -29,9 +29,9 @@ final class SOAPTransport: Sendable {
     }
 
     /// Builds the HTTP client for `config`. With a pinned thumbprint the server's
-    /// certificate is read once and compared; on a match the client trusts exactly that
-    /// certificate (as its only root, without a hostname check), so every pooled
-    /// connection is held to it. Throws `TLSThumbprintMismatch` listing both thumbprints.
+    /// certificate is read once over NIOSSL and compared (a mismatch throws
+    /// `TLSThumbprintMismatch` listing both thumbprints); then every connection the client
+    /// opens is checked against the pin after its handshake.
     static func make(config: ConnectionConfig, logger: Logger) async throws -> SOAPTransport {
         var httpConfig = HTTPClient.Configuration()
         httpConfig.timeout = .init(connect: .milliseconds(Int64(config.connectTimeout * 1000)), read: .milliseconds(Int64(config.readTimeout * 1000)))
@@ -58,8 +58,27 @@ final class SOAPTransport: Sendable {
                         message: "\(config.hostAndPort) presented a certificate with \(expected.algorithm.rawValue) thumbprint \(presented), expected \(expected); if the certificate was replaced on purpose, pin the new thumbprint")
                 }
                 pinned = (Thumbprint.of(der: der, .sha1), Thumbprint.of(der: der, .sha256))
-                tls.trustRoots = .certificates([chain[0]])
-                tls.certificateVerification = .noHostnameVerification
+                // Every pooled connection is held to the pin: its certificate is compared once the
+                // TLS handshake is done, before the connection carries a request. (Trusting the
+                // certificate as the only root would refuse a pinned CA-issued certificate, such
+                // as vCenter's VMCA ones; like govc, a pin replaces chain, name and date checks.)
+                tls.certificateVerification = .none
+                httpConfig.httpVersion = .http1Only
+                let hostAndPort = config.hostAndPort
+                httpConfig.http1_1ConnectionDebugInitializer = { channel in
+                    channel.nioSSL_peerCertificate().flatMap { certificate in
+                        let presented = certificate.flatMap { try? Thumbprint.of(der: $0.toDERBytes(), expected.algorithm) }
+                        guard presented == expected else {
+                            // Refuse to use the connection: its first write fails with the mismatch and
+                            // closes it. (Failing this initializer instead confuses AHC's pool.)
+                            let fault = VCenterFault(
+                                type: "TLSThumbprintMismatch",
+                                message: "\(hostAndPort) presented a certificate with \(expected.algorithm.rawValue) thumbprint \(presented.map(String.init(describing:)) ?? "(none)"), expected \(expected)")
+                            return channel.pipeline.addHandler(RefusedConnection(fault), position: .first)
+                        }
+                        return channel.eventLoop.makeSucceededVoidFuture()
+                    }
+                }
                 logger.debug("pinned server certificate", metadata: ["host": "\(config.hostAndPort)", "sha256": "\(Thumbprint.of(der: der, .sha256))"])
             }
             httpConfig.tlsConfiguration = tls
@@ -167,5 +186,19 @@ final class SOAPTransport: Sendable {
     deinit {
         // A connection dropped without `close()`: release the client without blocking.
         if !isShutDown.withLock({ $0 }) { _ = client.shutdown() }
+    }
+}
+
+/// Sits at the network end of a connection whose certificate broke the pin: every write
+/// fails with the mismatch and the connection closes, so no request goes out on it.
+private final class RefusedConnection: ChannelOutboundHandler, Sendable {
+    typealias OutboundIn = Any
+    let fault: VCenterFault
+    init(_ fault: VCenterFault) { self.fault = fault }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        promise?.fail(fault)
+        context.fireErrorCaught(fault)
+        context.close(promise: nil)
     }
 }

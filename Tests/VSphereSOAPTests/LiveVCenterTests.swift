@@ -161,6 +161,52 @@ import VCenterModel
         }
     }
 
+    /// A CA-issued certificate (as vCenter's VMCA issues) for another host name, pinned by thumbprint.
+    @Test func pinnedCAIssuedCertificate() async throws {
+        let dir = NSTemporaryDirectory() + "mm-ca-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "subjectAltName=DNS:vc01.example.com\nbasicConstraints=CA:FALSE\n".write(toFile: dir + "/ext.cnf", atomically: true, encoding: .utf8)
+        for command in [
+            "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 30 -subj /CN=Test-VMCA",
+            "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout leaf.key -out leaf.csr -subj /CN=vc01.example.com",
+            "openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 30 -extfile ext.cnf",
+        ] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "cd '\(dir)' && \(command) 2>/dev/null"]
+            try p.run()
+            p.waitUntilExit()
+            try #require(p.terminationStatus == 0, "\(command)")
+        }
+        let server = try await TestVCenter.start(.init(clusters: 1, hosts: 1, vms: 2, tls: true, certFile: dir + "/leaf.pem", keyFile: dir + "/leaf.key"))
+        defer { server.stop() }
+        let vc = try await SOAPVCenter.connect(config: try Self.config(server, thumbprint: server.thumbprintSHA256), logger: Self.logger)
+        #expect(try await vc.virtualMachines().count == 2)
+        await vc.close()
+    }
+
+    /// Every new connection is held to the pin, not only the first one.
+    @Test func pinHoldsForLaterConnections() async throws {
+        let first = try await TestVCenter.start(.init(clusters: 1, hosts: 1, vms: 2, tls: true))
+        let vc = try await SOAPVCenter.connect(config: try Self.config(first, thumbprint: first.thumbprintSHA256), logger: Self.logger)
+        #expect(try await vc.virtualMachines().count == 2)
+        // Another server (another certificate) takes over the same port.
+        let port = first.url.port!
+        first.stop()
+        let second = try await TestVCenter.start(.init(clusters: 1, hosts: 1, vms: 2, tls: true, listen: "127.0.0.1:\(port)"))
+        defer { second.stop() }
+        #expect(second.thumbprintSHA256 != first.thumbprintSHA256)
+        do {
+            _ = try await vc.virtualMachines()
+            Issue.record("a connection to a server with another certificate must be refused")
+        } catch let fault as VCenterFault {
+            #expect(fault.type == "TLSThumbprintMismatch", "\(fault)")
+            #expect(fault.message.contains(first.thumbprintSHA256) && fault.message.contains(second.thumbprintSHA256), "\(fault)")
+        }
+        await vc.close()
+    }
+
     @Test func knownHostsFilePinsTheServer() async throws {
         let server = try await TestVCenter.start(.init(clusters: 1, hosts: 1, vms: 1, tls: true))
         defer { server.stop() }
