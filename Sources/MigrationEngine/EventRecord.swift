@@ -1,0 +1,116 @@
+import Foundation
+import VCenterModel
+
+/// The flat JSON form of an `EngineEvent`: one object per event, fields that do not
+/// apply left out. Written by the journal's event log and by `EventLogWriter`
+/// (`--events FILE`, JSON lines). Never contains credentials.
+public struct EventRecord: Codable, Sendable, Hashable {
+    /// ISO 8601 time of the event.
+    public var time: String
+    /// `run-started`, `job-added`, `job-changed`, `task-progress`, `retry-scheduled`,
+    /// `proactive-vmotion`, `external-task`, `warning`, `run-finished`.
+    public var type: String
+    public var job: Int?
+    public var vm: String?
+    public var vmName: String?
+    public var cluster: String?
+    public var kind: String?
+    public var label: String?
+    public var state: String?
+    public var from: String?
+    public var attempt: Int?
+    public var task: String?
+    public var target: String?
+    public var sourceHost: String?
+    public var sourceDatastores: [String]?
+    public var host: String?
+    public var size: Int64?
+    public var percent: Int?
+    public var error: String?
+    public var retryAt: String?
+    public var vmotionJob: Int?
+    public var message: String?
+    public var outcome: String?
+    public var jobs: Int?
+    public var bytes: Int64?
+    public var resumed: Bool?
+
+    /// The record of `event`.
+    public init(_ event: EngineEvent) {
+        time = Self.format(event.time)
+        switch event.kind {
+        case .runStarted(let s):
+            type = "run-started"
+            jobs = s.jobs
+            bytes = s.bytes
+            resumed = s.resumed
+        case .jobAdded(let j):
+            type = "job-added"
+            fill(j)
+        case .jobChanged(let j, let from):
+            type = "job-changed"
+            fill(j)
+            self.from = from.rawValue
+        case .taskProgress(let id, let task, let percent):
+            type = "task-progress"
+            job = id.rawValue
+            self.task = task.description
+            self.percent = percent
+        case .retryScheduled(let j, let at, let fault):
+            type = "retry-scheduled"
+            fill(j)
+            retryAt = Self.format(at)
+            error = fault.description
+        case .proactiveVMotion(let id, let vmotion, let from, let to):
+            type = "proactive-vmotion"
+            job = id.rawValue
+            vmotionJob = vmotion.rawValue
+            sourceHost = from.description
+            host = to.description
+        case .externalTask(let info):
+            type = "external-task"
+            task = info.ref.description
+            vm = info.entity?.description
+            vmName = info.entityName
+            message = info.name
+            state = info.state.rawValue
+        case .warning(let text, let id):
+            type = "warning"
+            message = text
+            job = id?.rawValue
+        case .runFinished(let o):
+            type = "run-finished"
+            outcome = o.name
+            if case .aborted(let reason) = o { message = reason }
+        }
+    }
+
+    private mutating func fill(_ j: Job) {
+        job = j.id.rawValue
+        vm = j.vm.description
+        vmName = j.vmName
+        cluster = j.cluster?.description
+        kind = j.kind.name
+        label = j.label
+        state = j.state.rawValue
+        attempt = j.attempts
+        task = j.taskRef?.description
+        target = j.target?.description
+        sourceHost = j.sourceHost?.description
+        sourceDatastores = j.sourceDatastores.isEmpty ? nil : j.sourceDatastores.map(\.description)
+        host = j.kind.destinationHost?.description
+        size = j.size
+        error = j.lastError
+    }
+
+    static func format(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+
+    /// One line of compact JSON with sorted keys.
+    public func jsonLine() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}

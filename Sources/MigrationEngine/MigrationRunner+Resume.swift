@@ -1,0 +1,136 @@
+import Foundation
+import VCenterModel
+
+extension MigrationRunner {
+    /// Continues an interrupted run: reconciles every job the journal left in flight
+    /// with vCenter (see the crash analysis at the top of Journal.swift), then runs on.
+    func resume(_ run: JournalRun, strategy: any Strategy) async throws {
+        guard let journal else { return }
+        runID = run.id
+        let saved = try wrapJournal { try journal.jobs(of: run.id) }
+        let refsByJob = try wrapJournal { try journal.taskRefs(of: run.id) }
+        var known = Set(refsByJob.values.flatMap { $0 })
+        calls += 1
+        let inventory = try await backendCall { try await self.vcenter.inventory() }
+        var jobs = saved.map(\.job)
+        var live: [(JobID, LiveTask)] = []
+        var adoptedRefs: [JournalBatch.TaskRef] = []
+        var changed: [(Job, JobState)] = []
+        let resumeTime = now
+
+        for (i, entry) in saved.enumerated() {
+            var job = entry.job
+            let before = job.state
+            switch job.state {
+            case .running, .dispatching:
+                var task: LiveTask?
+                if job.state == .running, let ref = job.taskRef {
+                    task = try await lookUp(ref)
+                } else if let found = try await findStartedTask(job, intentAt: entry.intentAt, excluding: known) {
+                    task = try await lookUp(found)
+                    if task != nil {
+                        known.insert(found)
+                        adoptedRefs.append(JournalBatch.TaskRef(job: job.id, ref: found, attempt: max(job.attempts, 1), at: resumeTime))
+                    }
+                }
+                if let task {
+                    job.taskRef = task.ref
+                    job.state = .running
+                    if job.startedAt == nil { job.startedAt = task.info.startTime ?? resumeTime }
+                    live.append((job.id, task))
+                } else {
+                    settle(&job, inventory: inventory, now: resumeTime,
+                           note: "resume: no task of attempt \(job.attempts) was found in vCenter")
+                }
+            case .pending:
+                if job.kind.movesStorage || job.kind.movesHost, let vm = inventory.vm(job.vm), Scheduler.isOnTarget(job.kind, vm: vm) {
+                    settle(&job, inventory: inventory, now: resumeTime, note: nil)
+                }
+            case .done, .failed, .skipped:
+                break
+            }
+            if job.state != before { changed.append((job, before)) }
+            jobs[i] = job
+        }
+
+        let scheduler = try Scheduler(inventory: inventory, strategy: strategy, configuration: configuration.scheduler)
+        self.scheduler = scheduler
+        try wrapJournal { try journal.resumeRun(run.id, at: resumeTime) }
+        for info in try await existingTasks(known: known) { await adoptExternal(info, scheduler: scheduler) }
+        let actions = scheduler.restore(jobs, ranks: saved.map(\.rank), now: resumeTime)
+        for (job, from) in changed {
+            pendingBatch.jobs[job.id] = scheduler.job(job.id)
+            emitDirect(.jobChanged(scheduler.job(job.id), from: from))
+        }
+        pendingBatch.taskRefs.append(contentsOf: adoptedRefs)
+        let bytes = scheduler.jobs.filter { $0.kind.movesStorage && !$0.state.isTerminal }.reduce(Int64(0)) { $0 + $1.size }
+        emitDirect(.runStarted(RunStart(jobs: scheduler.jobs.count, bytes: bytes, resumed: true, names: Self.names(scheduler.inventory))))
+        try flush()
+        for (id, task) in live { watch(id, task) }
+        try await perform(actions)
+    }
+
+    /// The live task for `ref`, or nil when vCenter no longer knows it.
+    func lookUp(_ ref: MoRef) async throws -> LiveTask? {
+        calls += 1
+        do {
+            return try await vcenter.task(ref)
+        } catch let fault as VCenterFault where fault.type.contains("NotFound") || fault.type == "ManagedObjectNotFound" {
+            return nil
+        } catch {
+            throw EngineError.backend("cannot read task \(ref) to resume: \(error)")
+        }
+    }
+
+    /// A task of the job's operation on its VM that started after the intent (less the
+    /// clock-skew tolerance) and is not one of the run's known tasks: the call made just
+    /// before a crash, whose reference never reached the journal.
+    func findStartedTask(_ job: Job, intentAt: Date?, excluding known: Set<MoRef>) async throws -> MoRef? {
+        guard let intentAt else { return nil }
+        let op = Self.operationShape(job)
+        calls += 1
+        let tasks = try await backendCall { try await self.vcenter.recentTasks(TaskQuery(entity: job.vm)) }
+        let earliest = intentAt.addingTimeInterval(-configuration.clockSkewTolerance)
+        let matches = tasks.filter { info in
+            guard !known.contains(info.ref), op.matchesTaskName(info.name) else { return false }
+            if let entity = info.entity, entity != job.vm { return false }
+            guard let t = info.startTime ?? info.queueTime ?? info.completeTime else { return true }
+            return t >= earliest
+        }
+        return matches.max { ($0.queueTime ?? $0.startTime ?? .distantPast) < ($1.queueTime ?? $1.startTime ?? .distantPast) }?.ref
+    }
+
+    /// An operation of the job's kind, for matching task names (targets do not matter).
+    static func operationShape(_ job: Job) -> EngineOperation {
+        switch job.kind {
+        case .storageMove, .storageAndHostMove:
+            return .relocate(vm: job.vm, spec: RelocateSpec(), priority: .defaultPriority)
+        case .hostMove(let host, let pool, let method):
+            return method == .migrate ? .migrate(vm: job.vm, host: host, pool: pool, priority: .defaultPriority)
+                : .relocate(vm: job.vm, spec: RelocateSpec(host: host), priority: .defaultPriority)
+        case .consolidate:
+            return .consolidate(vm: job.vm)
+        case .removeSnapshot(let s, let c, let k):
+            return .removeSnapshot(vm: job.vm, selector: s, removeChildren: c, consolidate: k)
+        case .custom(let t):
+            return .invoke(method: t.method, object: t.object ?? job.vm, arguments: t.arguments)
+        }
+    }
+
+    /// Decides a job whose task is unknown from where its VM is now: on its target →
+    /// done without a call; otherwise pending again (the next attempt re-checks first).
+    func settle(_ job: inout Job, inventory: Inventory, now: Date, note: String?) {
+        if let vm = inventory.vm(job.vm), Scheduler.isOnTarget(job.kind, vm: vm) {
+            job.state = .done
+            job.finishedAt = now
+            job.lastError = nil
+            if job.label == nil { job.label = "found on target at resume" }
+            if job.kind.movesStorage, job.target == nil { job.target = vm.datastores.first }
+        } else {
+            job.state = .pending
+            job.taskRef = nil
+            job.notBefore = nil
+            if let note { job.lastError = note }
+        }
+    }
+}

@@ -1,0 +1,449 @@
+import Foundation
+import Synchronization
+import VCenterModel
+
+/// Drives a `Scheduler` against a `VCenter`: performs its actions (journal the
+/// intent, call vCenter, journal the task reference), watches every task through
+/// its `LiveTask` and feeds each change back at once, runs retry timers, and writes
+/// every transition to the `Journal` and to event observers.
+///
+/// With a `VirtualTimeVCenter` backend it never waits in real time: when nothing is
+/// runnable it advances the backend to its next event or the scheduler's next timer,
+/// whichever is first (this is `moonmotion plan`, on the same runner and scheduler).
+///
+/// The runner is an actor that can live on an injected `SerialExecutor` (the Lua
+/// executor, so a Lua strategy's hooks are plain calls); by default it has its own.
+public actor MigrationRunner {
+    let executor: any SerialExecutor
+    /// The executor the runner (and so every strategy hook) runs on.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    let vcenter: any VCenter
+    let virtual: (any VirtualTimeVCenter)?
+    var strategy: (any Strategy)?
+    let configuration: RunConfiguration
+    let journal: Journal?
+    let onEvent: (@Sendable (EngineEvent) -> Void)?
+    let inbox = RunnerInbox()
+
+    var scheduler: Scheduler?
+    var runID: Int64?
+    var startedAt = Date()
+    /// vCenter calls made by this runner.
+    public internal(set) var calls = 0
+    var outstanding = 0
+    var observations: [JobID: LiveTask.Observation] = [:]
+    var externalObservations: [MoRef: LiveTask.Observation] = [:]
+    var timerGeneration: UInt64 = 0
+    var timerTask: Task<Void, Never>?
+    var pendingBatch = JournalBatch()
+    var newRanks: [Int] = []
+
+    /// Creates a runner. `strategy` is used only on the runner's executor.
+    /// `onEvent` is called on the runner's executor for every event, in order.
+    public init(
+        vcenter: any VCenter, strategy: sending any Strategy, configuration: RunConfiguration = RunConfiguration(),
+        journal: Journal? = nil, executor: (any SerialExecutor)? = nil,
+        onEvent: (@Sendable (EngineEvent) -> Void)? = nil
+    ) {
+        self.executor = executor ?? EngineExecutor()
+        self.vcenter = vcenter
+        self.virtual = vcenter as? any VirtualTimeVCenter
+        self.strategy = strategy
+        self.configuration = configuration
+        self.journal = journal
+        self.onEvent = onEvent
+    }
+
+    /// Asks the run to stop: graceful (Ctrl-C once) lets running tasks finish;
+    /// not graceful (twice) ends at once and leaves them running in vCenter. Thread-safe.
+    public nonisolated func requestStop(graceful: Bool) {
+        inbox.post(.stop(graceful: graceful))
+    }
+
+    var now: Date { virtual?.now ?? configuration.clock() }
+
+    // MARK: Running
+
+    /// Runs (or, with `configuration.resume`, continues) the migration to its end and
+    /// returns the summary. Throws when the run cannot start (a strategy hook that runs
+    /// before anything moves, the inventory, the journal) or when the journal can no
+    /// longer be written (nothing further is started then; `--resume` continues).
+    public func run() async throws -> RunSummary {
+        let strategy = try takeStrategy()
+        startedAt = now
+        defer { shutDown() }
+        let latest = try journal.flatMap { journal in try wrapJournal { try journal.latestRun() } }
+        if let latest, latest.state != RunOutcome.completed.name || configuration.resume {
+            guard configuration.resume else {
+                throw EngineError.cannotResume("the journal holds an unfinished run (\(latest.state), started \(latest.startedAt)); continue it with --resume, or use another journal file")
+            }
+            try await resume(latest, strategy: strategy)
+        } else {
+            try await startNew(strategy: strategy)
+        }
+        try await loop()
+        return try finishRun()
+    }
+
+    /// The ordered plan: which VM moves where, in which order, with which host moves,
+    /// starting nothing (`--dry-run`). Targets are predicted by the strategy's `target`
+    /// hook with free space accounted in order; slots are not simulated.
+    public func plan() async throws -> DryRunPlan {
+        let strategy = try takeStrategy()
+        calls += 1
+        let inventory = try await backendCall { try await self.vcenter.inventory() }
+        let requests = try selectJobs(strategy, inventory)
+        let scheduler = try Scheduler(inventory: inventory, strategy: strategy, configuration: configuration.scheduler)
+        return try scheduler.preview(requests, now: now)
+    }
+
+    static func names(_ inventory: Inventory) -> [MoRef: String] {
+        var names: [MoRef: String] = [:]
+        for c in inventory.clusters { names[c.ref] = c.name }
+        for h in inventory.hosts { names[h.ref] = h.name }
+        for d in inventory.datastores { names[d.ref] = d.name }
+        return names
+    }
+
+    func takeStrategy() throws -> any Strategy {
+        guard let strategy else { throw EngineError.cannotResume("this runner has already run; create a new one for another run") }
+        self.strategy = nil
+        return strategy
+    }
+
+    func selectJobs(_ strategy: any Strategy, _ inventory: Inventory) throws -> [JobRequest] {
+        do {
+            return try strategy.select(inventory)
+        } catch {
+            throw EngineError.hookFailed(hook: "select", message: String(describing: error))
+        }
+    }
+
+    func startNew(strategy: any Strategy) async throws {
+        calls += 1
+        let inventory = try await backendCall { try await self.vcenter.inventory() }
+        let requests = try selectJobs(strategy, inventory)
+        let scheduler = try Scheduler(inventory: inventory, strategy: strategy, configuration: configuration.scheduler)
+        self.scheduler = scheduler
+        if let journal {
+            runID = try wrapJournal {
+                try journal.beginRun(strategy: configuration.strategyName, parameters: configuration.parameters,
+                                     vcenter: vcenter.displayName, at: now)
+            }
+        }
+        let existing = try await existingTasks(known: [])
+        for info in existing { await adoptExternal(info, scheduler: scheduler) }
+        let actions = try scheduler.add(requests, now: now)
+        let bytes = scheduler.jobs.filter { $0.kind.movesStorage && $0.state == .pending }.reduce(Int64(0)) { $0 + $1.size }
+        emitDirect(.runStarted(RunStart(jobs: scheduler.jobs.count, bytes: bytes, resumed: false, names: Self.names(scheduler.inventory))))
+        try await perform(actions)
+    }
+
+    /// The vCenter's queued and running tasks, minus `known` (this run's own).
+    func existingTasks(known: Set<MoRef>) async throws -> [TaskInfo] {
+        guard configuration.countExistingTasks else { return [] }
+        calls += 1
+        let tasks = try await backendCall { try await self.vcenter.recentTasks(TaskQuery(states: [.queued, .running])) }
+        return tasks.filter { !known.contains($0.ref) && !$0.state.isTerminal }
+    }
+
+    /// Counts an outside task against the limits and watches it until it ends.
+    func adoptExternal(_ info: TaskInfo, scheduler: Scheduler) async {
+        guard scheduler.externalTaskStarted(info, now: now) else { return }
+        flushEvents()
+        let ref = info.ref
+        let inbox = self.inbox
+        let vcenter = self.vcenter
+        calls += 1
+        outstanding += 1
+        let work: @Sendable () async -> Void = {
+            do {
+                let live = try await vcenter.task(ref)
+                let observation = live.observe { info in
+                    if info.state.isTerminal { inbox.post(.externalUpdate(info)) }
+                }
+                inbox.post(.externalWatched(ref, observation))
+                if live.isDone { inbox.post(.externalUpdate(live.info)) }
+            } catch {
+                // Cannot watch it: treat it as ended rather than block its VM forever.
+                inbox.post(.externalWatched(ref, nil))
+                var ended = info
+                ended.state = .error
+                inbox.post(.externalUpdate(ended))
+            }
+        }
+        if virtual != nil { await work() } else { Task { await work() } }
+    }
+
+    // MARK: The loop
+
+    func loop() async throws {
+        guard let scheduler else { return }
+        while true {
+            let items = inbox.takeAll()
+            if !items.isEmpty {
+                for item in items { try await handle(item, scheduler) }
+                continue
+            }
+            if scheduler.isFinished, outstanding == 0 { return }
+            if let virtual, outstanding == 0 {
+                let target = [virtual.nextEventTime, scheduler.nextWake].compactMap { $0 }.min()
+                guard let target else {
+                    throw EngineError.backend("the simulated vCenter has \(scheduler.activeJobs) task(s) running but nothing scheduled; it will never finish them")
+                }
+                virtual.advance(to: max(target, virtual.now))
+                if inbox.isEmpty, let wake = scheduler.nextWake, wake <= virtual.now {
+                    try await perform(scheduler.timerFired(now: virtual.now))
+                }
+                continue
+            }
+            await inbox.wait()
+        }
+    }
+
+    func handle(_ item: RunnerInbox.Item, _ scheduler: Scheduler) async throws {
+        switch item {
+        case .started(let id, let task):
+            outstanding -= 1
+            try await started(id, task, scheduler)
+        case .startFailed(let id, let fault):
+            outstanding -= 1
+            try await perform(scheduler.startFailed(id, fault: fault, now: now))
+        case .alreadyOnTarget(let id, let vm):
+            outstanding -= 1
+            try await perform(scheduler.alreadyDone(id, vm: vm, now: now))
+        case .verified(let id):
+            outstanding -= 1
+            try await call(id, scheduler)
+        case .taskUpdate(let id, let info):
+            if info.state.isTerminal {
+                observations.removeValue(forKey: id)?.cancel()
+                try await perform(scheduler.taskFinished(id, info: info, now: now))
+            } else if let p = info.progress {
+                scheduler.taskProgress(id, percent: p, now: now)
+                try flush()
+            }
+        case .externalWatched(let ref, let observation):
+            outstanding -= 1
+            if let observation { externalObservations[ref] = observation }
+        case .externalUpdate(let info):
+            externalObservations.removeValue(forKey: info.ref)?.cancel()
+            try await perform(scheduler.externalTaskFinished(info.ref, now: now))
+        case .timer(let generation):
+            guard generation == timerGeneration else { return }
+            try await perform(scheduler.timerFired(now: now))
+        case .stop(let graceful):
+            try await perform(scheduler.stop(graceful: graceful, now: now))
+        }
+    }
+
+    // MARK: Actions
+
+    /// Journals the step's events (intents included) in one transaction, then performs
+    /// the actions: a vCenter call is only ever made after its intent is on disk.
+    func perform(_ actions: [SchedulerAction]) async throws {
+        guard let scheduler else { return }
+        for action in actions {
+            if case .start(let id, let op, _) = action {
+                pendingBatch.intents.append(JournalBatch.Intent(job: id, operation: op.methodName, attempt: scheduler.job(id).attempts, at: now))
+            }
+        }
+        try flush()
+        for action in actions {
+            switch action {
+            case .start(let id, _, let verify):
+                if verify {
+                    try await verifyThenCall(id, scheduler)
+                } else {
+                    try await call(id, scheduler)
+                }
+            case .wake(let at):
+                armTimer(at)
+            case .finished:
+                break
+            }
+        }
+    }
+
+    /// Before retrying a move, checks (one batched call) whether the VM already is on its target.
+    func verifyThenCall(_ id: JobID, _ scheduler: Scheduler) async throws {
+        let job = scheduler.job(id)
+        calls += 1
+        outstanding += 1
+        let inbox = self.inbox
+        let vcenter = self.vcenter
+        let kind = job.kind
+        let vm = job.vm
+        let work: @Sendable () async -> Void = {
+            do {
+                let fresh = try await vcenter.refreshVMs([vm])
+                if let info = fresh.first, Scheduler.isOnTarget(kind, vm: info) {
+                    inbox.post(.alreadyOnTarget(id, info))
+                } else {
+                    inbox.post(.verified(id))
+                }
+            } catch {
+                inbox.post(.verified(id))
+            }
+        }
+        if virtual != nil { await work() } else { Task { await work() } }
+    }
+
+    /// Makes the vCenter call of a dispatched job (its intent is journaled).
+    func call(_ id: JobID, _ scheduler: Scheduler) async throws {
+        guard scheduler.job(id).state == .dispatching else { return }
+        let op = scheduler.operation(Int32(id.rawValue))
+        calls += 1
+        outstanding += 1
+        let inbox = self.inbox
+        let vcenter = self.vcenter
+        let work: @Sendable () async -> Void = {
+            do {
+                let task = try await Self.invoke(op, on: vcenter)
+                inbox.post(.started(id, task))
+            } catch {
+                inbox.post(.startFailed(id, Self.fault(error)))
+            }
+        }
+        if virtual != nil { await work() } else { Task { await work() } }
+    }
+
+    /// The task of a call came back: journal its reference, then watch it.
+    func started(_ id: JobID, _ task: LiveTask, _ scheduler: Scheduler) async throws {
+        pendingBatch.taskRefs.append(JournalBatch.TaskRef(job: id, ref: task.ref, attempt: scheduler.job(id).attempts, at: now))
+        let actions = scheduler.taskStarted(id, task: task.ref, now: now)
+        try flush()
+        watch(id, task)
+        try await perform(actions)
+    }
+
+    func watch(_ id: JobID, _ task: LiveTask) {
+        let inbox = self.inbox
+        observations[id] = task.observe { info in inbox.post(.taskUpdate(id, info)) }
+        // The task may have changed before the observer was in place.
+        let info = task.info
+        if info.state.isTerminal || info.progress != nil { inbox.post(.taskUpdate(id, info)) }
+    }
+
+    static func invoke(_ op: EngineOperation, on vcenter: any VCenter) async throws -> LiveTask {
+        switch op {
+        case .relocate(let vm, let spec, let priority):
+            return try await vcenter.relocateVM(vm, spec: spec, priority: priority)
+        case .migrate(let vm, let host, let pool, let priority):
+            return try await vcenter.migrateVM(vm, host: host, pool: pool, priority: priority)
+        case .consolidate(let vm):
+            return try await vcenter.consolidateDisks(vm)
+        case .removeSnapshot(let vm, let selector, let removeChildren, let consolidate):
+            return try await vcenter.removeSnapshot(vm, selector, removeChildren: removeChildren, consolidate: consolidate)
+        case .invoke(let method, let object, let arguments):
+            switch try await vcenter.invoke(method, on: object, arguments: arguments) {
+            case .task(let task): return task
+            case .value(let value):
+                throw VCenterFault(type: "NotATask", message: "\(method) returned \(value) instead of a task; only task-returning methods can be jobs")
+            }
+        }
+    }
+
+    static func fault(_ error: any Error) -> VCenterFault {
+        if let fault = error as? VCenterFault { return fault }
+        return VCenterFault(type: "ClientError", message: String(describing: error))
+    }
+
+    func armTimer(_ at: Date) {
+        timerGeneration &+= 1
+        timerTask?.cancel()
+        guard virtual == nil else { return }
+        let generation = timerGeneration
+        let delay = max(0, at.timeIntervalSince(configuration.clock()))
+        let inbox = self.inbox
+        timerTask = Task {
+            try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+            if !Task.isCancelled { inbox.post(.timer(generation)) }
+        }
+    }
+
+    // MARK: Events and journal
+
+    /// Hands the scheduler's new events to the journal batch and to the observer.
+    func flushEvents() {
+        guard let scheduler else { return }
+        let events = scheduler.drainEvents()
+        guard !events.isEmpty else { return }
+        if journal != nil {
+            for event in events {
+                switch event.kind {
+                case .jobAdded(let job):
+                    pendingBatch.jobs[job.id] = job
+                    pendingBatch.ranks[job.id] = scheduler.rank(of: job.id)
+                case .jobChanged(let job, _), .retryScheduled(let job, _, _):
+                    pendingBatch.jobs[job.id] = job
+                case .taskProgress:
+                    continue
+                default:
+                    break
+                }
+                pendingBatch.events.append(event)
+            }
+        }
+        if let onEvent { for event in events { onEvent(event) } }
+    }
+
+    func emitDirect(_ kind: EngineEvent.Kind) {
+        let event = EngineEvent(time: now, kind: kind)
+        if journal != nil { pendingBatch.events.append(event) }
+        onEvent?(event)
+    }
+
+    /// Writes what the last step produced, in one transaction.
+    func flush() throws {
+        flushEvents()
+        guard let journal, let runID else {
+            pendingBatch = JournalBatch()
+            return
+        }
+        guard !pendingBatch.isEmpty else { return }
+        let batch = pendingBatch
+        pendingBatch = JournalBatch()
+        try wrapJournal { try journal.write(batch, run: runID) }
+    }
+
+    func finishRun() throws -> RunSummary {
+        guard let scheduler else { throw EngineError.backend("the run never started") }
+        let outcome = scheduler.outcome ?? .abandoned
+        try flush()
+        if let journal, let runID {
+            try wrapJournal { try journal.endRun(runID, outcome: outcome, at: now) }
+        }
+        return RunSummary(outcome: outcome, startedAt: startedAt, endedAt: now, jobs: scheduler.jobs, calls: calls,
+                          peakUsage: scheduler.resourceUsage())
+    }
+
+    func shutDown() {
+        timerTask?.cancel()
+        for o in observations.values { o.cancel() }
+        for o in externalObservations.values { o.cancel() }
+        observations.removeAll()
+        externalObservations.removeAll()
+    }
+
+    func wrapJournal<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as EngineError {
+            throw error
+        } catch {
+            throw EngineError.journal(String(describing: error))
+        }
+    }
+
+    func backendCall<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let fault as VCenterFault {
+            throw EngineError.backend(fault.description)
+        } catch {
+            throw EngineError.backend(String(describing: error))
+        }
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// How a `MigrationRunner` runs: the scheduler's configuration plus what the journal
+/// records about the run and how a resume reconciles with vCenter.
+public struct RunConfiguration: Sendable {
+    /// Limits, costs, retries, priority.
+    public var scheduler = SchedulerConfiguration()
+    /// The strategy's name, for the journal and displays (a script path, for example).
+    public var strategyName = "strategy"
+    /// The strategy's parameters (`name=value` on the command line), journaled with the run.
+    public var parameters: [String: String] = [:]
+    /// Continue the journal's unfinished run (a journal with no run starts a new one).
+    public var resume = false
+    /// The clock for a real backend (a virtual backend's own `now` is used otherwise).
+    public var clock: @Sendable () -> Date = { Date() }
+    /// When looking for a task started just before a crash, accept tasks whose start
+    /// time is up to this much before the journaled intent (vCenter's clock may differ from ours).
+    public var clockSkewTolerance: TimeInterval = 300
+    /// Read the vCenter's queued and running tasks at start and count them against the limits.
+    public var countExistingTasks = true
+
+    /// The defaults.
+    public init() {}
+}
