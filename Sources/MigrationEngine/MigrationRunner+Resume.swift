@@ -8,6 +8,13 @@ extension MigrationRunner {
         guard let journal else { return }
         runID = run.id
         let saved = try wrapJournal { try journal.jobs(of: run.id) }
+        if saved.isEmpty {
+            // Interrupted before its first step was written: nothing was called (every call
+            // follows its journaled intent), so select the jobs again under the same run.
+            try wrapJournal { try journal.resumeRun(run.id, at: now) }
+            try await startNew(strategy: strategy, existingRun: run.id)
+            return
+        }
         let refsByJob = try wrapJournal { try journal.taskRefs(of: run.id) }
         var known = Set(refsByJob.values.flatMap { $0 })
         calls += 1

@@ -120,13 +120,15 @@ public actor MigrationRunner {
         }
     }
 
-    func startNew(strategy: any Strategy) async throws {
+    func startNew(strategy: any Strategy, existingRun: Int64? = nil) async throws {
         calls += 1
         let inventory = try await backendCall { try await self.vcenter.inventory() }
         let requests = try selectJobs(strategy, inventory)
         let scheduler = try Scheduler(inventory: inventory, strategy: strategy, configuration: configuration.scheduler)
         self.scheduler = scheduler
-        if let journal {
+        if let existingRun {
+            runID = existingRun
+        } else if let journal {
             runID = try wrapJournal {
                 try journal.beginRun(strategy: configuration.strategyName, parameters: configuration.parameters,
                                      vcenter: vcenter.displayName, at: now)

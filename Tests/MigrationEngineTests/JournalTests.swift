@@ -1,0 +1,264 @@
+import Foundation
+import MigrationEngine
+import Synchronization
+import Testing
+import VCenterModel
+
+/// Where a simulated kill -9 hits, relative to the n-th journaled step of a kind.
+enum CrashPoint: String, CaseIterable, Sendable {
+    /// The intent of a call is on disk; the call is never made.
+    case afterIntent
+    /// The call was made; its task reference never reached the disk.
+    case beforeRef
+    /// The task reference is on disk.
+    case afterRef
+    /// A task ended; its end never reached the disk.
+    case beforeDone
+    /// A task's end is on disk.
+    case afterDone
+
+    func rule(nth: Int) -> @Sendable (JournalBatch) -> JournalCrash? {
+        let seen = Mutex(0)
+        return { batch in
+            let matches: Bool
+            switch self {
+            case .afterIntent: matches = !batch.intents.isEmpty
+            case .beforeRef, .afterRef: matches = !batch.taskRefs.isEmpty
+            case .beforeDone, .afterDone: matches = batch.jobs.values.contains { $0.state == .done && $0.attempts > 0 }
+            }
+            guard matches else { return nil }
+            let n = seen.withLock { $0 += 1; return $0 }
+            guard n == nth else { return nil }
+            switch self {
+            case .afterIntent, .afterRef, .afterDone: return .afterWrite
+            case .beforeRef, .beforeDone: return .beforeWrite
+            }
+        }
+    }
+}
+
+func temporaryJournalPath() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("mm-engine-\(UUID().uuidString).journal").path
+}
+
+func removeJournal(_ path: String) {
+    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+}
+
+@Suite("Journal")
+struct JournalTests {
+    static func inventory() -> Inventory {
+        var spec = TestInventory()
+        spec.clusters = 2
+        spec.hostsPerCluster = 2
+        spec.vmsPerHost = 5
+        spec.newDatastores = 2
+        return spec.make()
+    }
+
+    static func config(resume: Bool) -> RunConfiguration {
+        var c = RunConfiguration()
+        c.resume = resume
+        c.strategyName = "test-strategy"
+        c.parameters = ["from": "old-*", "to": "new-*"]
+        return c
+    }
+
+    @Test("a run is journaled: the run, every job with its task, the event log")
+    func journaledRun() async throws {
+        let path = temporaryJournalPath()
+        defer { removeJournal(path) }
+        let inv = Self.inventory()
+        let vc = FakeVCenter(inventory: inv)
+        let journal = try Journal(path: path)
+        let runner = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll),
+                                     configuration: Self.config(resume: false), journal: journal)
+        let summary = try await runner.run()
+        #expect(summary.outcome == .completed)
+        let run = try #require(try journal.latestRun())
+        #expect(run.state == "completed")
+        #expect(run.strategy == "test-strategy")
+        #expect(run.parameters == ["from": "old-*", "to": "new-*"])
+        let jobs = try journal.jobs(of: run.id)
+        #expect(jobs.count == inv.vms.count)
+        for j in jobs {
+            #expect(j.job.state == .done)
+            #expect(j.job.taskRef != nil)
+            #expect(j.intentOperation == "RelocateVM_Task")
+            #expect(j.intentAttempt == 1)
+            #expect(j.job.target.map { TestInventory.newDatastores(inv).contains($0) } == true)
+        }
+        #expect(Set(jobs.map(\.rank)).count == jobs.count)
+        let refs = try journal.taskRefs(of: run.id)
+        #expect(refs.values.map(\.count).reduce(0, +) == inv.vms.count)
+        let events = try journal.events(of: run.id)
+        #expect(events.first?.type == "run-started")
+        #expect(events.last?.type == "run-finished")
+        #expect(events.filter { $0.type == "job-changed" }.count == 3 * inv.vms.count)
+        // Every dispatch's intent was written before its task reference.
+        let dispatched = events.firstIndex { $0.type == "job-changed" && $0.detail.contains("\"state\":\"dispatching\"") }!
+        let running = events.firstIndex { $0.type == "job-changed" && $0.detail.contains("\"state\":\"running\"") }!
+        #expect(dispatched < running)
+    }
+
+    @Test("kill -9 at each point, then resume: every VM moved exactly once", arguments: CrashPoint.allCases)
+    func crashThenResume(_ point: CrashPoint) async throws {
+        for nth in [1, 3] {
+            let path = temporaryJournalPath()
+            defer { removeJournal(path) }
+            let inv = Self.inventory()
+            let vc = FakeVCenter(inventory: inv)
+            let journal = try Journal(path: path)
+            journal.injectCrash(point.rule(nth: nth))
+            let first = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll),
+                                        configuration: Self.config(resume: false), journal: journal)
+            await #expect(throws: EngineError.self) { try await first.run() }
+            #expect(journal.hasCrashed)
+
+            let reopened = try Journal(path: path)
+            let second = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll),
+                                         configuration: Self.config(resume: true), journal: reopened)
+            let summary = try await second.run()
+            #expect(summary.outcome == .completed, "\(point) #\(nth)")
+            #expect(summary.done.count == inv.vms.count, "\(point) #\(nth): \(summary.failed.map(\.lastError))")
+            #expect(vc.storageMoves.count == inv.vms.count, "\(point) #\(nth)")
+            #expect(vc.storageMoves.values.allSatisfy { $0 == 1 }, "\(point) #\(nth): \(vc.storageMoves)")
+            // No call was ever repeated: tasks started before the crash were found and adopted.
+            #expect(vc.calls["RelocateVM_Task"] == inv.vms.count, "\(point) #\(nth)")
+            if point == .beforeRef {
+                #expect((vc.calls["recentTasks"] ?? 0) > 2, "the unrecorded task was searched for among the VM's recent tasks")
+            }
+            let run = try #require(try reopened.latestRun())
+            #expect(run.state == "completed")
+            #expect(try reopened.jobs(of: run.id).allSatisfy { $0.job.state == .done })
+        }
+    }
+
+    @Test("repeated crashes at varied instants, resumed each time: every VM moved exactly once")
+    func repeatedCrashes() async throws {
+        let path = temporaryJournalPath()
+        defer { removeJournal(path) }
+        var spec = TestInventory()
+        spec.clusters = 3
+        spec.hostsPerCluster = 2
+        spec.vmsPerHost = 6
+        let inv = spec.make()
+        let vc = FakeVCenter(inventory: inv)
+        var crashes = 0
+        var outcome: RunOutcome?
+        for round in 0..<12 {
+            let journal = try Journal(path: path)
+            if round < 8 {
+                let nth = 2 + (round * 5) % 7
+                let mode: JournalCrash = round % 2 == 0 ? .beforeWrite : .afterWrite
+                let seen = Mutex(0)
+                journal.injectCrash { batch in
+                    guard !batch.intents.isEmpty || !batch.taskRefs.isEmpty || !batch.jobs.isEmpty else { return nil }
+                    let n = seen.withLock { $0 += 1; return $0 }
+                    return n == nth ? mode : nil
+                }
+            }
+            let runner = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll),
+                                         configuration: Self.config(resume: true), journal: journal)
+            do {
+                outcome = try await runner.run().outcome
+                break
+            } catch {
+                crashes += 1
+            }
+        }
+        #expect(outcome == .completed)
+        #expect(crashes == 8)
+        #expect(vc.storageMoves.count == inv.vms.count)
+        #expect(vc.storageMoves.values.allSatisfy { $0 == 1 }, "\(vc.storageMoves.filter { $0.value != 1 })")
+    }
+
+    @Test("an abandoned run's tasks are re-attached by reference on resume")
+    func abandonThenResume() async throws {
+        let path = temporaryJournalPath()
+        defer { removeJournal(path) }
+        let inv = Self.inventory()
+        let vc = FakeVCenter(inventory: inv)
+        let holder = Mutex<MigrationRunner?>(nil)
+        let abandoning = ClosureStrategy(select: TestInventory.moveAll, onDone: { _ in holder.withLock { $0 }?.requestStop(graceful: false) })
+        let first = MigrationRunner(vcenter: vc, strategy: abandoning, configuration: Self.config(resume: false), journal: try Journal(path: path))
+        holder.withLock { $0 = first }
+        let s1 = try await first.run()
+        #expect(s1.outcome == .abandoned)
+        #expect(!s1.leftRunning.isEmpty)
+        let journal = try Journal(path: path)
+        #expect(try journal.latestRun()?.state == "abandoned")
+        #expect(try journal.jobs(of: 1).filter { $0.job.state == .running }.count == s1.leftRunning.count)
+
+        let second = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll),
+                                     configuration: Self.config(resume: true), journal: journal)
+        let s2 = try await second.run()
+        #expect(s2.outcome == .completed)
+        #expect(s2.done.count == inv.vms.count)
+        #expect(vc.storageMoves.values.allSatisfy { $0 == 1 })
+        // Re-attached by reference: one task lookup per task left running, no search among recent tasks by VM.
+        #expect(vc.calls["task"] == s1.leftRunning.count)
+        #expect(vc.calls["RelocateVM_Task"] == inv.vms.count)
+    }
+
+    @Test("--resume with a journal that does not exist starts a new run; without --resume an unfinished run is refused")
+    func resumeEdges() async throws {
+        let path = temporaryJournalPath()
+        defer { removeJournal(path) }
+        let inv = Self.inventory()
+        let vc = FakeVCenter(inventory: inv)
+        let fresh = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll),
+                                    configuration: Self.config(resume: true), journal: try Journal(path: path))
+        #expect(try await fresh.run().outcome == .completed)
+
+        let path2 = temporaryJournalPath()
+        defer { removeJournal(path2) }
+        let vc2 = FakeVCenter(inventory: inv)
+        let journal = try Journal(path: path2)
+        journal.injectCrash(CrashPoint.afterRef.rule(nth: 2))
+        let crashing = MigrationRunner(vcenter: vc2, strategy: ClosureStrategy(select: TestInventory.moveAll),
+                                       configuration: Self.config(resume: false), journal: journal)
+        await #expect(throws: EngineError.self) { try await crashing.run() }
+        let again = MigrationRunner(vcenter: vc2, strategy: ClosureStrategy(select: TestInventory.moveAll),
+                                    configuration: Self.config(resume: false), journal: try Journal(path: path2))
+        do {
+            _ = try await again.run()
+            Issue.record("a new run over an unfinished one must be refused")
+        } catch let error as EngineError {
+            #expect(error.description.contains("--resume"))
+        }
+    }
+
+    @Test("every job kind survives the journal")
+    func kindsRoundTrip() async throws {
+        let path = temporaryJournalPath()
+        defer { removeJournal(path) }
+        var spec = TestInventory()
+        spec.hostsPerCluster = 2
+        spec.vmsPerHost = 3
+        let inv = spec.make()
+        let vms = inv.vms.map(\.ref)
+        let news = TestInventory.newDatastores(inv)
+        let requests: [JobRequest] = [
+            .storageMove(vms[0], to: news, label: "a label"),
+            .hostMove(vms[1], to: inv.hosts[1].ref, method: .migrate),
+            JobRequest(vm: vms[2], kind: .storageAndHostMove(candidates: [news[1]], host: inv.hosts[1].ref, pool: MoRef("ResourcePool", "resgroup-9"))),
+            JobRequest(vm: vms[3], kind: .consolidate),
+            JobRequest(vm: vms[4], kind: .removeSnapshot(.named("before upgrade"), removeChildren: true, consolidate: false)),
+            JobRequest(vm: vms[5], kind: .custom(CustomTask(method: "UpgradeVM_Task", arguments: [
+                .init("version", .string("vmx-19")),
+                .init("spec", .object(type: "Spec", fields: [.init("n", .int(3)), .init("on", .bool(true)), .init("r", .moRef(news[0]))])),
+                .init("list", .array([.double(1.5), .null])),
+            ], cost: DeclaredCost(host: 1, datastore: 2, network: 0)))),
+        ]
+        let vc = FakeVCenter(inventory: inv)
+        let journal = try Journal(path: path)
+        let runner = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: { _ in requests }), journal: journal)
+        let summary = try await runner.run()
+        #expect(summary.outcome == .completed)
+        let saved = try journal.jobs(of: 1)
+        #expect(saved.map(\.job.kind) == requests.map(\.kind))
+        #expect(saved[0].job.label == "a label")
+        #expect(saved.map(\.job.state) == Array(repeating: .done, count: requests.count))
+    }
+}
