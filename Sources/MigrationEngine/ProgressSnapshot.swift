@@ -1,0 +1,69 @@
+import Foundation
+import VCenterModel
+
+/// Counts and bytes for a set of jobs (one cluster, or the whole run).
+public struct ProgressTotals: Sendable, Hashable {
+    /// Jobs in all (pro-active vMotions excluded).
+    public var jobs = 0
+    public var done = 0
+    public var failed = 0
+    public var skipped = 0
+    public var running = 0
+    public var pending = 0
+    /// Bytes the storage moves copy (failed, skipped and already-placed VMs excluded).
+    public var bytesTotal: Int64 = 0
+    /// Bytes copied: finished moves plus the running ones' reported share.
+    public var bytesDone: Int64 = 0
+    /// Recent copy rate, bytes per second.
+    public var rate: Double = 0
+    /// Time left at `rate`, when it can be estimated.
+    public var eta: TimeInterval?
+
+    /// Creates empty totals.
+    public init() {}
+
+    /// Jobs that ended (done, failed or skipped).
+    public var ended: Int { done + failed + skipped }
+
+    /// Share of bytes copied, 0…1 (jobs ended when no bytes are involved).
+    public var fraction: Double {
+        if bytesTotal > 0 { return min(1, Double(bytesDone) / Double(bytesTotal)) }
+        return jobs == 0 ? 1 : Double(ended) / Double(jobs)
+    }
+}
+
+/// One running task, for the live display.
+public struct RunningTask: Sendable, Hashable {
+    public var job: JobID
+    public var vmName: String
+    public var cluster: String?
+    public var kind: String
+    public var percent: Int?
+    public var size: Int64
+    public var startedAt: Date?
+    /// `old-01 → new-03`, `esx-1 → esx-2`, or the operation's name.
+    public var route: String
+}
+
+/// The state of a run at one moment, as `ProgressTracker` aggregates it.
+public struct ProgressSnapshot: Sendable {
+    /// When the run started (nil before `runStarted`).
+    public var startedAt: Date?
+    /// The moment of the snapshot.
+    public var now: Date
+    /// How the run ended, once it has.
+    public var outcome: RunOutcome?
+    /// Whether this is a resumed run.
+    public var resumed: Bool
+    /// The whole run.
+    public var overall: ProgressTotals
+    /// Per cluster, by name.
+    public var clusters: [(name: String, totals: ProgressTotals)]
+    /// Running tasks, longest running first.
+    public var running: [RunningTask]
+    /// The latest failures, newest last: `vm: reason`.
+    public var recentFailures: [String]
+
+    /// Seconds since the start.
+    public var elapsed: TimeInterval { startedAt.map { now.timeIntervalSince($0) } ?? 0 }
+}
