@@ -115,7 +115,7 @@ final class SOAPTransport: Sendable {
     }
 
     /// Posts `envelope` and streams the response into a parser calling `onPiece`.
-    /// Every failure is a `VCenterFault`, except errors thrown by `onPiece`, which pass through.
+    /// Every failure is a `VCenterFault`; `onPiece` should throw only `VCenterFault`s.
     func exchange(
         _ envelope: [UInt8], method: String, cookie: String?, soapAction: String,
         granularity: SOAPResponseParser.Granularity, onPiece: @escaping (XMLElement) throws -> Void
@@ -158,11 +158,8 @@ final class SOAPTransport: Sendable {
             throw VCenterFault(type: "InvalidResponse", message: "unreadable \(method) response from \(config.hostAndPort): \(error)")
         } catch let error as VCenterFault {
             throw error
-        } catch let error as HTTPClientError {
-            throw SOAPErrors.transportFault(error, config: config)
-        } catch let error as IOError {
-            throw SOAPErrors.transportFault(error, config: config)
-        } catch let error as NIOSSLError {
+        } catch {
+            // The connection broke or timed out while the body streamed in.
             throw SOAPErrors.transportFault(error, config: config)
         }
         return Exchange(outcome: outcome, sessionCookie: sessionCookie)

@@ -115,6 +115,11 @@ def main():
                 out.append(res)
                 print(f"  run {i + 1} {tool:10s} {res['vms']} VMs  retrieval {res['seconds']:.3f} s  server {res['server_seconds']:.3f} s"
                       f"  process {wall:.2f} s, peak RSS {rss / 1024:.0f} MB")
+        control.post("reset-stats")
+        full, full_rss, _ = run_with_rusage([a.swift_bench, "--url", url, "--username", user, "--password", password, "--mode", "full"])
+        full_calls = control.stats()["soap_calls_total"]
+        print(f"  moonmotion whole inventory (datacenters, clusters, hosts, datastores, VMs): {full['seconds']:.3f} s,"
+              f" {full_calls} SOAP calls, peak RSS {full_rss / 1024:.0f} MB")
         if swift[0]["vms"] != py[0]["vms"] or swift[0]["committed_bytes"] != py[0]["committed_bytes"]:
             print(f"WARNING: results differ: moonmotion {swift[0]['vms']} VMs / {swift[0]['committed_bytes']} B, "
                   f"pyvmomi {py[0]['vms']} VMs / {py[0]['committed_bytes']} B")
