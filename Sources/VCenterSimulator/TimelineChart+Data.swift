@@ -1,0 +1,208 @@
+import Foundation
+import VCenterModel
+
+extension TimelineChart {
+    /// The chart's data as compact JSON, safe to embed in a `<script type="application/json">`
+    /// block (`<`, `>`, `&`, U+2028 and U+2029 are written as `\u` escapes, so no name can
+    /// close the block). Columnar: one array per field, one entry per task in creation order.
+    ///
+    /// Fields: `group` (initial grouping), `t0` (wall-clock milliseconds of offset 0),
+    /// `now` and `end` (seconds), name tables `kinds`, `clusters`, `hosts` with `hc` (each
+    /// host's cluster index), `datastores`, `vms`, `faults`; per task `k` (kind), `vm`,
+    /// `dq` (queue time minus the previous task's, deciseconds), `ds` (start − queue, -1 when
+    /// it never started), `de` (end − start, -1 when it has not ended), `mb` (MiB copied),
+    /// `f` (fault index or -1), `sh`/`dh` (source/destination host or -1), `sd` (source
+    /// datastore, an array when several), `dd` (destination datastore or -1), `cl` (cluster).
+    static func dataJSON(stats: SimulatorStats, inventory: Inventory, groupBy: Grouping, origin: Date, wallClock: Date) -> String {
+        var clusterNames = inventory.clusters.map(\.name)
+        var clusterIndex: [MoRef: Int] = [:]
+        for (i, c) in inventory.clusters.enumerated() { clusterIndex[c.ref] = i }
+        var standalone = -1
+        func clusterSlot(_ ref: MoRef?) -> Int {
+            if let ref {
+                if let i = clusterIndex[ref] { return i }
+                clusterNames.append(ref.value)
+                clusterIndex[ref] = clusterNames.count - 1
+                return clusterNames.count - 1
+            }
+            if standalone < 0 {
+                clusterNames.append("standalone hosts")
+                standalone = clusterNames.count - 1
+            }
+            return standalone
+        }
+
+        var hostNames: [String] = [], hostCluster: [Int] = []
+        var hostIndex: [MoRef: Int] = [:]
+        for h in inventory.hosts {
+            hostIndex[h.ref] = hostNames.count
+            hostNames.append(h.name)
+            hostCluster.append(clusterSlot(h.cluster))
+        }
+        func host(_ ref: MoRef?) -> Int {
+            guard let ref else { return -1 }
+            if let i = hostIndex[ref] { return i }
+            hostIndex[ref] = hostNames.count
+            hostNames.append(ref.value)
+            hostCluster.append(clusterSlot(nil))
+            return hostNames.count - 1
+        }
+        var dsNames = inventory.datastores.map(\.name)
+        var dsIndex: [MoRef: Int] = [:]
+        for (i, d) in inventory.datastores.enumerated() { dsIndex[d.ref] = i }
+        func datastore(_ ref: MoRef?) -> Int {
+            guard let ref else { return -1 }
+            if let i = dsIndex[ref] { return i }
+            dsIndex[ref] = dsNames.count
+            dsNames.append(ref.value)
+            return dsNames.count - 1
+        }
+
+        let kinds = SimulatedTaskKind.allCases
+        var kindIndex: [SimulatedTaskKind: Int] = [:]
+        for (i, k) in kinds.enumerated() { kindIndex[k] = i }
+        var vmNames: [String] = [], vmIndex: [MoRef: Int] = [:]
+        var faults: [String] = [], faultIndex: [String: Int] = [:]
+
+        let n = stats.tasks.count
+        var k = [Int](), vm = [Int](), dq = [Int](), ds = [Int](), de = [Int](), mb = [Int](), f = [Int]()
+        var sh = [Int](), dh = [Int](), dd = [Int](), cl = [Int]()
+        var sd: [[Int]] = []
+        k.reserveCapacity(n); vm.reserveCapacity(n); dq.reserveCapacity(n); ds.reserveCapacity(n); de.reserveCapacity(n)
+        mb.reserveCapacity(n); f.reserveCapacity(n); sh.reserveCapacity(n); dh.reserveCapacity(n); dd.reserveCapacity(n)
+        cl.reserveCapacity(n); sd.reserveCapacity(n)
+
+        func deci(_ date: Date) -> Int { Int((date.timeIntervalSince(origin) * 10).rounded()) }
+        var previousQueue = 0
+        var lastEnd = 0.0
+        for t in stats.tasks {
+            k.append(kindIndex[t.kind] ?? 0)
+            if let i = vmIndex[t.entity] { vm.append(i) } else {
+                vmIndex[t.entity] = vmNames.count
+                vm.append(vmNames.count)
+                vmNames.append(t.entityName)
+            }
+            let q = deci(t.queueTime)
+            dq.append(q - previousQueue)
+            previousQueue = q
+            if let s = t.startTime.map(deci) {
+                ds.append(max(0, s - q))
+                if let e = t.completeTime.map(deci) { de.append(max(0, e - max(s, q))) } else { de.append(-1) }
+            } else {
+                ds.append(-1)
+                de.append(-1)
+            }
+            if let end = t.completeTime { lastEnd = max(lastEnd, end.timeIntervalSince(origin)) }
+            mb.append(Int((Double(t.bytes) / 1_048_576).rounded()))
+            if t.state == .error {
+                let text = t.error?.description ?? "failed"
+                if let i = faultIndex[text] { f.append(i) } else {
+                    faultIndex[text] = faults.count
+                    f.append(faults.count)
+                    faults.append(text)
+                }
+            } else {
+                f.append(-1)
+            }
+            sh.append(host(t.sourceHost))
+            dh.append(host(t.destinationHost))
+            sd.append(t.sourceDatastores.map { datastore($0) })
+            dd.append(datastore(t.destinationDatastore))
+            cl.append(clusterSlot(PlanReport.cluster(of: t, in: inventory)))
+        }
+
+        var out = JSONText()
+        out.raw("{\"v\":1,\"group\":")
+        out.string(groupBy.rawValue)
+        out.raw(",\"t0\":")
+        out.raw(String(Int64((wallClock.timeIntervalSince1970 * 1000).rounded())))
+        out.raw(",\"now\":")
+        out.number(max(0, stats.now.timeIntervalSince(origin)))
+        out.raw(",\"end\":")
+        out.number(lastEnd)
+        out.raw(",\"kinds\":")
+        out.strings(kinds.map(\.rawValue))
+        out.raw(",\"clusters\":")
+        out.strings(clusterNames)
+        out.raw(",\"hosts\":")
+        out.strings(hostNames)
+        out.raw(",\"hc\":")
+        out.ints(hostCluster)
+        out.raw(",\"datastores\":")
+        out.strings(dsNames)
+        out.raw(",\"vms\":")
+        out.strings(vmNames)
+        out.raw(",\"faults\":")
+        out.strings(faults)
+        for (name, column) in [("k", k), ("vm", vm), ("dq", dq), ("ds", ds), ("de", de), ("mb", mb), ("f", f), ("sh", sh), ("dh", dh), ("dd", dd), ("cl", cl)] {
+            out.raw(",\"\(name)\":")
+            out.ints(column)
+        }
+        out.raw(",\"sd\":[")
+        for (i, list) in sd.enumerated() {
+            if i > 0 { out.raw(",") }
+            if list.count == 1 { out.raw(String(list[0])) } else if list.isEmpty { out.raw("-1") } else { out.ints(list) }
+        }
+        out.raw("]}")
+        return out.text
+    }
+}
+
+/// A minimal JSON writer for large columnar data, escaping for embedding in HTML.
+struct JSONText {
+    var text = ""
+
+    mutating func raw(_ s: String) { text += s }
+
+    mutating func number(_ x: Double) {
+        guard x.isFinite else { text += "0"; return }
+        let r = (x * 10).rounded() / 10
+        text += r == r.rounded() && abs(r) < 1e15 ? String(Int64(r)) : String(r)
+    }
+
+    mutating func ints(_ values: [Int]) {
+        text += "["
+        var first = true
+        for v in values {
+            if !first { text += "," }
+            first = false
+            text += String(v)
+        }
+        text += "]"
+    }
+
+    mutating func strings(_ values: [String]) {
+        text += "["
+        for (i, v) in values.enumerated() {
+            if i > 0 { text += "," }
+            string(v)
+        }
+        text += "]"
+    }
+
+    /// A JSON string with `"`, `\`, control characters, `<`, `>`, `&`, U+2028 and U+2029 escaped.
+    mutating func string(_ s: String) {
+        text += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\r": text += "\\r"
+            case "\t": text += "\\t"
+            case "<": text += "\\u003c"
+            case ">": text += "\\u003e"
+            case "&": text += "\\u0026"
+            case "\u{2028}": text += "\\u2028"
+            case "\u{2029}": text += "\\u2029"
+            default:
+                if u.value < 0x20 || u.value == 0x7F {
+                    text += String(format: "\\u%04x", u.value)
+                } else {
+                    text.unicodeScalars.append(u)
+                }
+            }
+        }
+        text += "\""
+    }
+}
