@@ -1,0 +1,253 @@
+import CLuaShim
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The signature of a Swift function callable from Lua (the fast form).
+///
+/// The function reads its arguments through `LuaCall` (raw stack access, no arrays), pushes
+/// its results and returns how many it pushed. A thrown error becomes a Lua error raised
+/// at the caller's location; `LuaArgumentError` becomes `bad argument #n to 'name' (...)`.
+public typealias LuaFunctionBody = (LuaCall) throws -> LuaReturn
+
+/// One Lua universe (`lua_State`) and the Swift side of it: the Swift function table,
+/// registry references, userdata types and modules.
+///
+/// A `LuaState` is confined to one thread: the thread that created it, or the executor
+/// thread of the `LuaRuntime` that owns it. Only `LuaRef` may be released elsewhere (the
+/// unref is deferred to the owner thread).
+public final class LuaState {
+    /// The main thread (`lua_State *`).
+    public let mainThread: OpaquePointer
+    /// The host block (`mm_host *`): owner pointer, interrupt flag, limits.
+    let host: OpaquePointer
+
+    /// Swift functions by index; the index is the upvalue of their trampoline closure.
+    @exclusivity(unchecked) var functions: ContiguousArray<LuaFunctionBox> = []
+    /// Registry references currently held by `LuaRef`s.
+    var liveReferences = 0
+    /// Unrefs requested off the owner thread, applied on it.
+    let deferredReleases = Mutex<[Int32]>([])
+    /// Called (from any thread) when a release was deferred, so the owner can drain soon.
+    var deferredReleaseNotifier: (@Sendable () -> Void)?
+    /// The owner thread (creator, or the runtime's executor thread).
+    var ownerThread: pthread_t
+    private let closed = Atomic<Bool>(false)
+
+    /// Userdata types by Swift type.
+    var types: [ObjectIdentifier: LuaTypeInfo] = [:]
+    /// Userdata Lua type names by type id (for "got moonmotion.VM" in errors).
+    var typeNamesByID: [UnsafeRawPointer: String] = [:]
+    /// Registry reference of the weak-valued table mapping Swift objects to their userdata.
+    var instanceCacheRef: Int32 = LUA_NOREF
+    /// Contributions to modules found by `require`, applied in order.
+    var moduleContributions: [String: [(LuaModuleBuilder) throws -> Void]] = [:]
+    /// The scheduler of the owning runtime, if any (for suspending Swift functions).
+    weak var scheduler: LuaScheduler?
+    /// The runtime that owns this state, if any.
+    public internal(set) weak var runtime: LuaRuntime?
+    /// Load mode for chunks: "bt" normally, "t" in the sandbox (binary chunks can crash Lua).
+    var loadMode = "bt"
+
+    /// Creates a state with the standard libraries open.
+    public init() {
+        guard let L = luaL_newstate() else {
+            fatalError("LuaState: luaL_newstate failed (out of memory)")
+        }
+        installDispatcher
+        mainThread = L
+        guard let host = mm_host_new(L, nil) else {
+            fatalError("LuaState: cannot allocate the host block (out of memory)")
+        }
+        self.host = host
+        ownerThread = pthread_self()
+        mm_host_set_owner(host, Unmanaged.passUnretained(self).toOpaque())
+        luaL_openlibs(L)
+        // The userdata instance cache: light userdata (object address) -> userdata, weak values.
+        lua_createtable(L, 0, 0)
+        lua_createtable(L, 0, 1)
+        lua_pushstring(L, "v")
+        lua_setfield(L, -2, "__mode")
+        lua_setmetatable(L, -2)
+        instanceCacheRef = luaL_ref(L, mm_registryindex())
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Closes the Lua state: runs every pending `__gc` (releasing Swift objects held by
+    /// userdata) and frees it. Later `LuaRef` releases are ignored. Idempotent.
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        lua_close(mainThread)
+        mm_host_free(host)
+        functions.removeAll()
+        moduleContributions.removeAll()
+        types.removeAll()
+        deferredReleases.withLock { $0.removeAll() }
+        liveReferences = 0
+    }
+
+    /// `true` after `close()`.
+    public var isClosed: Bool { closed.load(ordering: .acquiring) }
+
+    /// `true` when called on the thread that owns this state.
+    public var isOnOwnerThread: Bool { pthread_equal(pthread_self(), ownerThread) != 0 }
+
+    /// Hands the state to another thread (the runtime's executor). Call before that thread
+    /// uses it and never concurrently with any other use.
+    func transferOwnership(to thread: pthread_t) {
+        ownerThread = thread
+    }
+
+    // MARK: Globals
+
+    /// Sets global `name` to a plain value.
+    public func setGlobal(_ name: String, _ value: LuaValue) {
+        LuaStack.push(value, on: mainThread)
+        lua_setglobal(mainThread, name)
+    }
+
+    /// Sets global `name` to a Swift function.
+    public func setGlobal(_ name: String, function body: @escaping LuaFunctionBody) {
+        pushFunction(named: name, body, on: mainThread)
+        lua_setglobal(mainThread, name)
+    }
+
+    /// Reads global `name` (raw access to the globals table).
+    public func global(_ name: String) throws -> LuaValue {
+        let L = mainThread
+        lua_rawgeti(L, mm_registryindex(), mm_ridx_globals())
+        lua_pushstring(L, name)
+        lua_rawget(L, -2)
+        defer { lua_settop(L, -3) }
+        return try LuaStack.value(at: -1, on: L)
+    }
+
+    // MARK: Swift functions
+
+    /// Adds a Swift function to the function table and returns its index.
+    func addFunction(named name: String, _ body: @escaping LuaFunctionBody) -> lua_Integer {
+        functions.append(LuaFunctionBox(name: name, body: body))
+        return lua_Integer(functions.count - 1)
+    }
+
+    /// Pushes a Swift function on thread `L`. Each call adds an entry to the function table
+    /// for the state's lifetime: register functions once, not per call.
+    public func pushFunction(named name: String, _ body: @escaping LuaFunctionBody, on L: OpaquePointer? = nil) {
+        let index = addFunction(named: name, body)
+        mm_push_swift_function(L ?? mainThread, index)
+    }
+
+    /// Pushes a Swift function of the convenient form: arguments and results as plain values.
+    /// An argument that is not plain data (function, userdata, thread) is an argument error.
+    public func pushValueFunction(named name: String, _ body: @escaping ([LuaValue]) throws -> [LuaValue], on L: OpaquePointer? = nil) {
+        pushFunction(named: name, LuaState.valueFunctionBody(body), on: L)
+    }
+
+    /// Wraps a `[LuaValue] -> [LuaValue]` function as a fast function body.
+    static func valueFunctionBody(_ body: @escaping ([LuaValue]) throws -> [LuaValue]) -> LuaFunctionBody {
+        { call in
+            let values = try call.allArguments()
+            let results = try body(values)
+            return try call.returning(results)
+        }
+    }
+
+    /// The name a Swift function was registered with, by index.
+    func functionName(_ index: lua_Integer) -> String {
+        index >= 0 && index < functions.count ? functions[Int(index)].name : "?"
+    }
+
+    // MARK: Dispatch
+
+    /// Runs Swift function `index` for a call from Lua on thread `L`. Returns a result count,
+    /// `MM_RAISE` (error value pushed) or `MM_YIELD`.
+    @inline(__always)
+    func dispatch(_ L: OpaquePointer, _ index: lua_Integer) -> Int32 {
+        guard index >= 0, index < functions.count else {
+            mm_push_error_where(L, 1, "invalid Swift function index \(index)")
+            return MM_RAISE
+        }
+        let box = functions[Int(index)]
+        do {
+            return try box.body(LuaCall(L: L, state: self, functionIndex: index)).rawValue
+        } catch {
+            return LuaState.pushError(error, on: L)
+        }
+    }
+
+    /// Pushes the Lua form of a Swift error (with the caller's location unless the error is
+    /// already a Lua message) and returns `MM_RAISE`.
+    static func pushError(_ error: any Error, on L: OpaquePointer) -> Int32 {
+        switch error {
+        case let e as LuaArgumentError:
+            switch e.problem {
+            case .message(let text):
+                mm_push_argerror(L, e.index, text)
+            case .type(let expected, let actual):
+                if let actual {
+                    mm_push_typeerror(L, e.index, expected, actual)
+                } else {
+                    mm_push_typeerror(L, e.index, expected, nil)
+                }
+            }
+        case let e as LuaError:
+            lua_pushstring(L, e.message)
+        case let e as LuaRaise:
+            lua_pushstring(L, e.message)
+        default:
+            mm_push_error_where(L, 1, String(describing: error))
+        }
+        return MM_RAISE
+    }
+}
+
+/// A registered Swift function.
+final class LuaFunctionBox {
+    let name: String
+    let body: LuaFunctionBody
+    init(name: String, body: @escaping LuaFunctionBody) {
+        self.name = name
+        self.body = body
+    }
+}
+
+/// The result of a Swift function: how many values it pushed, or that it suspended.
+public struct LuaReturn: Sendable, Equatable {
+    /// The raw trampoline code: n >= 0 results, or `MM_YIELD`.
+    public let rawValue: Int32
+    init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// No results.
+    public static let none = LuaReturn(rawValue: 0)
+    /// `count` values were pushed.
+    public static func values(_ count: Int32) -> LuaReturn { LuaReturn(rawValue: count) }
+    /// The coroutine parks (returned by `LuaCall.suspend`).
+    static let suspend = LuaReturn(rawValue: MM_YIELD)
+}
+
+/// Installs the process-wide dispatcher once.
+private let installDispatcher: Void = {
+    mm_set_dispatcher(luaHostDispatch, luaHostForeignResume)
+}()
+
+private func luaHostDispatch(_ L: OpaquePointer?, _ index: lua_Integer) -> Int32 {
+    let L = L.unsafelyUnwrapped
+    let state = Unmanaged<LuaState>.fromOpaque(mm_owner(L)).takeUnretainedValue()
+    return state.dispatch(L, index)
+}
+
+private func luaHostForeignResume(_ L: OpaquePointer?, _ index: lua_Integer) {
+    let L = L.unsafelyUnwrapped
+    let state = Unmanaged<LuaState>.fromOpaque(mm_owner(L)).takeUnretainedValue()
+    let name = state.functionName(index)
+    state.scheduler?.coroutineResumedByLua(L)
+    mm_push_error_where(
+        L, 1,
+        "\(name) was waiting for native work and was resumed by coroutine.resume; a coroutine that waits in Moonmotion is resumed only by Moonmotion (use mm.spawn and handle:join() instead)")
+}

@@ -1,0 +1,38 @@
+/// What a sandboxed script may do: for scripts a customer hands over (`--sandbox`).
+///
+/// With `restrictsLibraries`, the script loses everything that runs programs, writes or
+/// deletes files, loads native code or bytecode, or reads the environment:
+/// `os.execute`, `os.exit`, `os.remove`, `os.rename`, `os.tmpname`, `os.getenv`,
+/// `os.setlocale`, `io.popen`, `io.tmpfile`, `package.loadlib`, the C module searchers
+/// (`package.cpath` is emptied), `debug` (and `require "debug"`), `string.dump`; `load`,
+/// `loadfile`, `dofile` and `require` accept source text only (crafted bytecode can crash
+/// Lua). `io.open` stays for reading (`"r"`, `"rb"`), so a strategy can read a CSV;
+/// `io.output` refuses file names. Configuration comes in through `params` instead of the
+/// environment (which may hold `GOVC_PASSWORD`).
+///
+/// The limits stop a script that runs too long: `instructionLimit` counts VM instructions
+/// (in steps of 1000) across all coroutines; `timeLimit` is wall-clock seconds from the
+/// start, enforced while Lua runs (hook) and while it waits (timer). Memory is not limited.
+public struct SandboxOptions: Sendable, Equatable {
+    /// Remove the dangerous library functions listed above.
+    public var restrictsLibraries: Bool
+    /// Maximum number of Lua VM instructions, or nil for no limit.
+    public var instructionLimit: Int?
+    /// Maximum wall-clock seconds, or nil for no limit.
+    public var timeLimit: Double?
+
+    /// Creates sandbox options.
+    public init(restrictsLibraries: Bool = false, instructionLimit: Int? = nil, timeLimit: Double? = nil) {
+        self.restrictsLibraries = restrictsLibraries
+        self.instructionLimit = instructionLimit
+        self.timeLimit = timeLimit
+    }
+
+    /// No restrictions, no limits.
+    public static let none = SandboxOptions()
+    /// Restricted libraries, no limits.
+    public static let restricted = SandboxOptions(restrictsLibraries: true)
+
+    /// `true` when any limit is set.
+    public var hasLimits: Bool { instructionLimit != nil || timeLimit != nil }
+}

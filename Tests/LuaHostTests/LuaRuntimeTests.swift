@@ -1,0 +1,312 @@
+import Synchronization
+import Testing
+@testable import LuaHost
+
+@Suite struct LuaRuntimeTests {
+    @Test func mainChunkReturnsValuesAfterSpawnedCoroutinesFinish() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        let refs = try await runtime.run(source: """
+            local mm = require "moonmotion"
+            local order = {}
+            local h = mm.spawn(function(a, b)
+              mm.sleep(0.02)
+              order[#order + 1] = "spawned"
+              return a + b, "done"
+            end, 1, 2)
+            order[#order + 1] = "main"
+            local sum, word = h:join()
+            order[#order + 1] = "joined"
+            return sum, word, table.concat(order, ","), h:status()
+            """, chunkName: "@main.lua")
+        let values = try await runtime.perform { _ in try refs.map { try $0.value() } }
+        #expect(values == [3, "done", "main,spawned,joined", "finished"])
+    }
+
+    @Test func tenThousandCoroutinesOnNativeSleeps() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        let refs = try await runtime.run(source: """
+            local mm = require "moonmotion"
+            local handles, results = {}, {}
+            for i = 1, 10000 do
+              handles[i] = mm.spawn(function()
+                local slept = mm.sleep(0.001 * (i % 50))
+                results[i] = i * 2
+                return i
+              end)
+            end
+            local sum, ok = 0, 0
+            for i = 1, 10000 do
+              local v = handles[i]:join()
+              if v == i and results[i] == i * 2 then ok = ok + 1 end
+              sum = sum + results[i]
+            end
+            return ok, sum
+            """)
+        let values = try await runtime.perform { _ in try refs.map { try $0.value() } }
+        #expect(values == [10000, .integer(10000 * 10001)])
+    }
+
+    @Test func tenThousandCoroutinesOnASwiftAsyncFunction() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        try runtime.registerAsync("double") { args in
+            let n = args.first?.intValue ?? 0
+            try await Task.sleep(for: .milliseconds(n % 5))
+            return [.integer(n * 2), .string("n=\(n)")]
+        }
+        let refs = try await runtime.run(source: """
+            local mm = require "moonmotion"
+            local ok = 0
+            for i = 1, 10000 do
+              mm.spawn(function()
+                local d, label = mm.double(i)
+                if d == 2 * i and label == "n=" .. i then ok = ok + 1 end
+              end)
+            end
+            while ok < 10000 and mm.now() do mm.sleep(0.005) end
+            return ok
+            """)
+        let values = try await runtime.perform { _ in try refs.map { try $0.value() } }
+        #expect(values == [10000])
+    }
+
+    @Test func asyncErrorsAreRaisedInTheWaitingCoroutine() async throws {
+        struct Refused: Error, CustomStringConvertible { var description: String { "the vCenter said no" } }
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        try runtime.registerAsync("refuse") { _ in throw Refused() }
+        let refs = try await runtime.run(source: """
+            local mm = require "moonmotion"
+            local ok, err = pcall(mm.refuse)
+            local ok2, err2 = pcall(function()
+              mm.refuse()
+            end)
+            return ok, err, err2
+            """, chunkName: "@refuse.lua")
+        let values = try await runtime.perform { _ in try refs.map { try $0.value() } }
+        #expect(values == [false, "the vCenter said no", "refuse.lua:4: the vCenter said no"])
+    }
+
+    @Test func registryReferencesReturnToZeroAfterAScript() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        try runtime.registerAsync("echo") { args in args }
+        let before = try await runtime.perform { state in state.liveReferenceCount }
+        var refs: [LuaRef]? = try await runtime.run(source: """
+            local mm = require "moonmotion"
+            local hs = {}
+            for i = 1, 200 do
+              hs[i] = mm.spawn(function() mm.sleep(0.001) return mm.echo(i, "x") end)
+            end
+            for i = 1, 200 do assert(hs[i]:join() == i) end
+            return "done"
+            """)
+        #expect(refs?.count == 1)
+        refs = nil
+        let after = try await runtime.perform { state in
+            _ = try state.run("collectgarbage() collectgarbage()")
+            return state.liveReferenceCount
+        }
+        #expect(before == 0)
+        #expect(after == 0)
+        #expect(try await runtime.perform { _ in runtime.liveCoroutineCount } == 0)
+    }
+
+    @Test func scriptErrorCancelsPendingWorkAndRunsCleanup() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        let cleanups = DeinitCounter()
+        let taskCancellations = DeinitCounter()
+        try runtime.extendMoonmotionModule { m in
+            m.function("wait_forever") { call in
+                try call.suspend { _ in { cleanups.increment() } }
+            }
+        }
+        try runtime.registerAsync("long") { _ in
+            do {
+                try await Task.sleep(for: .seconds(600))
+            } catch {
+                taskCancellations.increment()
+                throw error
+            }
+            return []
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = await #expect(throws: LuaError.self) {
+            try await runtime.run(source: """
+                local mm = require "moonmotion"
+                for i = 1, 3 do mm.spawn(function() mm.wait_forever() end) end
+                mm.spawn(function() mm.long() end)
+                mm.spawn(function() mm.sleep(600) end)
+                mm.sleep(0.01)
+                error("strategy failed")
+                """, chunkName: "@fail.lua")
+        }
+        #expect(error?.message == "fail.lua:6: strategy failed")
+        #expect(clock.now - start < .seconds(5))
+        #expect(cleanups.value == 3)
+        for _ in 0..<200 where taskCancellations.value == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(taskCancellations.value == 1)
+        #expect(try await runtime.perform { _ in runtime.liveCoroutineCount } == 0)
+    }
+
+    @Test func errorInSpawnedCoroutineFailsTheRunWithItsTraceback() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        let error = await #expect(throws: LuaError.self) {
+            try await runtime.run(source: """
+                local mm = require "moonmotion"
+                local function worker(n)
+                  mm.sleep(0.001)
+                  if n == 3 then error("worker " .. n .. " broke") end
+                end
+                for n = 1, 5 do mm.spawn(worker, n) end
+                mm.sleep(10)
+                """, chunkName: "@workers.lua")
+        }
+        #expect(error?.message == "workers.lua:4: worker 3 broke")
+        #expect(error?.line == 4)
+        #expect(error?.traceback?.contains("workers.lua:4: in") == true)
+    }
+
+    @Test func yieldAcrossACBoundaryIsAClearError() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        let refs = try await runtime.run(source: """
+            local mm = require "moonmotion"
+            local _, a = pcall(table.sort, { 3, 1, 2 }, function(x, y) mm.sleep(0) return x < y end)
+            local _, b = pcall(function()
+              return string.gsub("abc", "%w", function(ch) mm.sleep(0.01) end)
+            end)
+            -- (metamethods called from Lua may wait: Lua 5.4 lets them yield)
+            local _, c = pcall(coroutine.wrap(function() mm.sleep(0.01) end))
+            return a, b, c
+            """, chunkName: "@c.lua")
+        let values = try await runtime.perform { _ in try refs.map { try $0.value() } }
+        #expect(values.count == 3, "\(values)")
+        #expect(values[0].stringValue?.hasPrefix("c.lua:2: mm.sleep cannot wait here: it was called across a C boundary") == true)
+        #expect(values[1].stringValue?.hasPrefix("c.lua:4: mm.sleep cannot wait here: it was called across a C boundary") == true, "\(values[1])")
+        #expect(values[2].stringValue?.hasPrefix("c.lua:7: mm.sleep cannot wait here: it was called from a coroutine Moonmotion does not manage") == true, "\(values[2])")
+    }
+
+    @Test func resumingAParkedCoroutineFromLuaIsRefused() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let refs = try await runtime.run(source: """
+            local mm = require "moonmotion"
+            local co
+            local h = mm.spawn(function() co = coroutine.running() mm.sleep(600) end)
+            mm.yield()
+            local ok, err = coroutine.resume(co)
+            local jok, jerr = pcall(h.join, h)
+            return ok, err, jok, h:status()
+            """, chunkName: "@r.lua")
+        let values = try await runtime.perform { _ in try refs.map { try $0.value() } }
+        #expect(values.count == 4)
+        #expect(values[0] == false)
+        #expect(values[1].stringValue?.contains("mm.sleep was waiting for native work and was resumed by coroutine.resume") == true)
+        #expect(values[2] == false)
+        #expect(values[3] == "failed")
+        #expect(clock.now - start < .seconds(5))
+    }
+
+    @Test func plainCoroutineYieldInTheMainChunkActsLikeMmYield() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        let refs = try await runtime.run(source: """
+            local mm = require "moonmotion"
+            local seen = {}
+            mm.spawn(function() seen[#seen + 1] = "spawned" end)
+            local r = coroutine.yield("ignored")
+            seen[#seen + 1] = "main"
+            -- coroutines created by the script still work as usual
+            local gen = coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end)
+            return table.concat(seen, ","), r, gen() + gen() + gen()
+            """)
+        let values = try await runtime.perform { _ in try refs.map { try $0.value() } }
+        #expect(values == ["spawned,main", nil, 6])
+    }
+
+    @Test func interruptStopsABusyLoop() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        Task.detached {
+            try await Task.sleep(for: .milliseconds(100))
+            runtime.interrupt()
+        }
+        let error = await #expect(throws: LuaError.self) {
+            try await runtime.run(source: "local n = 0 while true do n = n + 1 end", chunkName: "@busy.lua")
+        }
+        #expect(error?.kind == .interrupted)
+        #expect(error?.message == "busy.lua:1: interrupted")
+    }
+
+    @Test func interruptStopsABusyLoopThatCatchesErrors() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        Task.detached {
+            try await Task.sleep(for: .milliseconds(100))
+            runtime.interrupt()
+        }
+        let error = await #expect(throws: LuaError.self) {
+            try await runtime.run(source: "while true do pcall(function() local x = 0 for i = 1, 1e6 do x = x + i end end) end")
+        }
+        #expect(error?.kind == .interrupted)
+    }
+
+    @Test func interruptWhileIdleCancelsWaits() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        let cleanups = DeinitCounter()
+        try runtime.extendMoonmotionModule { m in
+            m.function("wait_forever") { call in try call.suspend { _ in { cleanups.increment() } } }
+        }
+        Task.detached {
+            try await Task.sleep(for: .milliseconds(100))
+            runtime.interrupt()
+        }
+        let error = await #expect(throws: LuaError.self) {
+            try await runtime.run(source: "local mm = require 'moonmotion' mm.spawn(mm.wait_forever) mm.sleep(600)")
+        }
+        #expect(error?.kind == .interrupted)
+        #expect(error?.message == "interrupted")
+        #expect(cleanups.value == 1)
+    }
+
+    @Test func interactiveEvaluationKeepsBackgroundCoroutines() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        let background = ErrorBox()
+        let reported = DeinitCounter()
+        runtime.setBackgroundErrorHandler { error in
+            background.error = error
+            reported.increment()
+        }
+        func evaluate(_ line: String) async throws -> [LuaValue] {
+            let function = try await runtime.perform { state in try state.load(line, chunkName: "=stdin") }
+            let refs = try await runtime.evaluate(function)
+            return try await runtime.perform { _ in try refs.map { try $0.value() } }
+        }
+        // A line that spawns work returns at once; the work goes on between lines.
+        _ = try await evaluate("""
+            mm = require 'moonmotion' counter = 0 go = false
+            mm.spawn(function() while not go do mm.sleep(0.002) end for i = 1, 5 do mm.sleep(0.001) counter = counter + 1 end end)
+            """)
+        #expect(try await evaluate("mm.spawn(function() while not go do mm.sleep(0.002) end error('background boom') end) return counter") == [0])
+        #expect(try await evaluate("go = true return counter") == [0])
+        for _ in 0..<500 where try await evaluate("return counter") != [5] || reported.value == 0 {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(try await evaluate("return counter") == [5])
+        #expect(reported.value == 1)
+        #expect(background.error?.message == "stdin:1: background boom")
+        let failing = try await runtime.perform { state in try state.load("error('line failed')", chunkName: "=stdin") }
+        let error = await #expect(throws: LuaError.self) { try await runtime.evaluate(failing) }
+        #expect(error?.message == "stdin:1: line failed")
+    }
+}
