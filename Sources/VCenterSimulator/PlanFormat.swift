@@ -31,9 +31,10 @@ enum PlanFormat {
     static func bytes(_ value: Int64) -> String {
         let v = Double(value)
         let units: [(Double, String)] = [(0x1p50, "PB"), (0x1p40, "TB"), (0x1p30, "GB"), (0x1p20, "MB"), (0x1p10, "KB")]
-        for (size, name) in units where v >= size {
+        for (k, (size, name)) in units.enumerated() where v >= size {
             let x = v / size
-            return (x < 100 ? String(format: "%.1f", x) : String(Int(x.rounded()))) + " " + name
+            if x >= 999.5, k > 0 { return String(format: "%.2f", v / units[k - 1].0) + " " + units[k - 1].1 }   // 1012 GB → 0.99 TB
+            return (x < 99.95 ? String(format: "%.1f", x) : String(Int(x.rounded()))) + " " + name
         }
         return "\(value) B"
     }
@@ -68,6 +69,11 @@ enum PlanFormat {
         calendar.timeZone = zone
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
         return String(format: "%04d-%02d-%02d %02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0)
+    }
+
+    /// `06-01 22:00` (month-day and time), in `zone`: for table columns.
+    static func shortDate(_ date: Date, _ zone: TimeZone) -> String {
+        String(self.date(date, zone).dropFirst(5))
     }
 
     /// `name` cut to `width` characters with a trailing `…`.

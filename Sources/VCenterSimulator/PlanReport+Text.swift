@@ -49,29 +49,29 @@ extension PlanReport {
         out += Self.wrap("Clusters (times from the start; best = shortest span the slots allow)", width: width, indent: "")
         var table = TextTable([
             .init(header: "cluster", rightAligned: false),
-            .init(header: "hosts", rightAligned: true, dropPriority: 3),
+            .init(header: "hosts", rightAligned: true, dropPriority: 6),
             .init(header: "VMs", rightAligned: true),
             .init(header: "moved", rightAligned: true),
             .init(header: "slots", rightAligned: true),
-            .init(header: "start", rightAligned: true, dropPriority: 2),
+            .init(header: "start", rightAligned: true, dropPriority: 5),
             .init(header: "finish", rightAligned: true),
-            .init(header: "ETA", rightAligned: true, dropPriority: 4),
-            .init(header: "best", rightAligned: true, dropPriority: 1),
+            .init(header: "ETA", rightAligned: true, dropPriority: 1),
+            .init(header: "best", rightAligned: true, dropPriority: 2),
             .init(header: "ratio", rightAligned: true),
-            .init(header: "peak", rightAligned: true, dropPriority: 1),
-            .init(header: "failed", rightAligned: true, dropPriority: 2),
+            .init(header: "peak", rightAligned: true, dropPriority: 3),
+            .init(header: "failed", rightAligned: true, dropPriority: 4),
         ])
         for c in clusters {
             table.add([c.name, PlanFormat.count(c.hosts), PlanFormat.count(c.vmsMoved), PlanFormat.bytes(c.bytesMoved),
                        PlanFormat.count(c.slots), PlanFormat.duration(c.firstStart), PlanFormat.duration(c.finish),
-                       c.eta.map { PlanFormat.date($0, timeZone) } ?? "–", PlanFormat.duration(c.lowerBound),
+                       c.eta.map { PlanFormat.shortDate($0, timeZone) } ?? "–", PlanFormat.duration(c.lowerBound),
                        PlanFormat.ratio(c.ratio), "\(c.peakTasks)/\(c.slots)", PlanFormat.count(c.failedTasks)])
         }
         if clusters.count > 1 {
             table.add(["all", PlanFormat.count(clusters.reduce(0) { $0 + $1.hosts }), PlanFormat.count(totals.vmsMoved),
                        PlanFormat.bytes(totals.bytesMoved), PlanFormat.count(overall.slots),
                        PlanFormat.duration(clusters.map(\.firstStart).min() ?? 0), PlanFormat.duration(makespan),
-                       eta.map { PlanFormat.date($0, timeZone) } ?? "–", PlanFormat.duration(overall.lowerBound),
+                       eta.map { PlanFormat.shortDate($0, timeZone) } ?? "–", PlanFormat.duration(overall.lowerBound),
                        PlanFormat.ratio(overall.ratio), "\(overall.peakTasks)/\(overall.slots)", PlanFormat.count(totals.failed)])
         }
         if clusters.isEmpty {

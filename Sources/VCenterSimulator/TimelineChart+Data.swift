@@ -8,11 +8,14 @@ extension TimelineChart {
     ///
     /// Fields: `group` (initial grouping), `t0` (wall-clock milliseconds of offset 0),
     /// `now` and `end` (seconds), name tables `kinds`, `clusters`, `hosts` with `hc` (each
-    /// host's cluster index), `datastores`, `vms`, `faults`; per task `k` (kind), `vm`,
-    /// `dq` (queue time minus the previous task's, deciseconds), `ds` (start − queue, -1 when
-    /// it never started), `de` (end − start, -1 when it has not ended), `mb` (MiB copied),
-    /// `f` (fault index or -1), `sh`/`dh` (source/destination host or -1), `sd` (source
-    /// datastore, an array when several), `dd` (destination datastore or -1), `cl` (cluster).
+    /// host's cluster index), `datastores`, `vms`, `faults`; per task `k` (kind), `vmd` (VM
+    /// index minus the previous task's minus 1: 0 while each task moves the next VM), `dq`
+    /// (queue time minus the previous task's, deciseconds), `ds` (start − queue, -1 when it
+    /// never started), `de` (end − start, -1 when it has not ended), `mb` (MiB copied),
+    /// `sh`/`dh` (source/destination host or -1), `sd` (source datastore, an array when
+    /// several), `dd` (destination datastore or -1). Sparse, as flat pairs: `fail` (task,
+    /// fault index) and `clx` (task, cluster) for tasks whose cluster is not their source
+    /// host's (else destination host's) cluster.
     static func dataJSON(stats: SimulatorStats, inventory: Inventory, groupBy: Grouping, origin: Date, wallClock: Date) -> String {
         var clusterNames = inventory.clusters.map(\.name)
         var clusterIndex: [MoRef: Int] = [:]
@@ -65,23 +68,25 @@ extension TimelineChart {
         var faults: [String] = [], faultIndex: [String: Int] = [:]
 
         let n = stats.tasks.count
-        var k = [Int](), vm = [Int](), dq = [Int](), ds = [Int](), de = [Int](), mb = [Int](), f = [Int]()
-        var sh = [Int](), dh = [Int](), dd = [Int](), cl = [Int]()
+        var k = [Int](), vmd = [Int](), dq = [Int](), ds = [Int](), de = [Int](), mb = [Int](), fail = [Int]()
+        var sh = [Int](), dh = [Int](), dd = [Int](), clx = [Int]()
         var sd: [[Int]] = []
-        k.reserveCapacity(n); vm.reserveCapacity(n); dq.reserveCapacity(n); ds.reserveCapacity(n); de.reserveCapacity(n)
-        mb.reserveCapacity(n); f.reserveCapacity(n); sh.reserveCapacity(n); dh.reserveCapacity(n); dd.reserveCapacity(n)
-        cl.reserveCapacity(n); sd.reserveCapacity(n)
+        k.reserveCapacity(n); vmd.reserveCapacity(n); dq.reserveCapacity(n); ds.reserveCapacity(n); de.reserveCapacity(n)
+        mb.reserveCapacity(n); sh.reserveCapacity(n); dh.reserveCapacity(n); dd.reserveCapacity(n); sd.reserveCapacity(n)
 
         func deci(_ date: Date) -> Int { Int((date.timeIntervalSince(origin) * 10).rounded()) }
-        var previousQueue = 0
+        var previousQueue = 0, previousVM = -1
         var lastEnd = 0.0
-        for t in stats.tasks {
+        for (index, t) in stats.tasks.enumerated() {
             k.append(kindIndex[t.kind] ?? 0)
-            if let i = vmIndex[t.entity] { vm.append(i) } else {
-                vmIndex[t.entity] = vmNames.count
-                vm.append(vmNames.count)
+            let v: Int
+            if let i = vmIndex[t.entity] { v = i } else {
+                v = vmNames.count
+                vmIndex[t.entity] = v
                 vmNames.append(t.entityName)
             }
+            vmd.append(v - previousVM - 1)
+            previousVM = v
             let q = deci(t.queueTime)
             dq.append(q - previousQueue)
             previousQueue = q
@@ -96,19 +101,22 @@ extension TimelineChart {
             mb.append(Int((Double(t.bytes) / 1_048_576).rounded()))
             if t.state == .error {
                 let text = t.error?.description ?? "failed"
-                if let i = faultIndex[text] { f.append(i) } else {
-                    faultIndex[text] = faults.count
-                    f.append(faults.count)
+                let f: Int
+                if let i = faultIndex[text] { f = i } else {
+                    f = faults.count
+                    faultIndex[text] = f
                     faults.append(text)
                 }
-            } else {
-                f.append(-1)
+                fail += [index, f]
             }
-            sh.append(host(t.sourceHost))
-            dh.append(host(t.destinationHost))
+            let source = host(t.sourceHost), destination = host(t.destinationHost)
+            sh.append(source)
+            dh.append(destination)
             sd.append(t.sourceDatastores.map { datastore($0) })
             dd.append(datastore(t.destinationDatastore))
-            cl.append(clusterSlot(PlanReport.cluster(of: t, in: inventory)))
+            let cluster = clusterSlot(PlanReport.cluster(of: t, in: inventory))
+            let implied = source >= 0 ? hostCluster[source] : destination >= 0 ? hostCluster[destination] : -1
+            if cluster != implied { clx += [index, cluster] }
         }
 
         var out = JSONText()
@@ -134,7 +142,7 @@ extension TimelineChart {
         out.strings(vmNames)
         out.raw(",\"faults\":")
         out.strings(faults)
-        for (name, column) in [("k", k), ("vm", vm), ("dq", dq), ("ds", ds), ("de", de), ("mb", mb), ("f", f), ("sh", sh), ("dh", dh), ("dd", dd), ("cl", cl)] {
+        for (name, column) in [("k", k), ("vmd", vmd), ("dq", dq), ("ds", ds), ("de", de), ("mb", mb), ("sh", sh), ("dh", dh), ("dd", dd), ("fail", fail), ("clx", clx)] {
             out.raw(",\"\(name)\":")
             out.ints(column)
         }

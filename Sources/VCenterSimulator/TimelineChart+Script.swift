@@ -18,13 +18,20 @@ extension TimelineChart {
 
     var n = D.k.length, i;
     var Q = new Float64Array(n), S = new Float64Array(n), E = new Float64Array(n), C = new Uint8Array(n);
-    var acc = 0;
+    var VM = new Int32Array(n), F = new Int32Array(n).fill(-1), CL = new Int32Array(n);
+    var acc = 0, prev = -1;
+    for (i = 0; i < D.fail.length; i += 2) F[D.fail[i]] = D.fail[i + 1];
+    for (i = 0; i < n; i++) {
+      prev = VM[i] = prev + 1 + D.vmd[i];
+      CL[i] = D.sh[i] >= 0 ? D.hc[D.sh[i]] : D.dh[i] >= 0 ? D.hc[D.dh[i]] : -1;
+    }
+    for (i = 0; i < D.clx.length; i += 2) CL[D.clx[i]] = D.clx[i + 1];
     for (i = 0; i < n; i++) {
       acc += D.dq[i];
       Q[i] = acc / 10;
       S[i] = D.ds[i] < 0 ? -1 : (acc + D.ds[i]) / 10;
       E[i] = D.de[i] < 0 ? Math.max(D.now, S[i] < 0 ? Q[i] : S[i]) : (acc + D.ds[i] + D.de[i]) / 10;
-      C[i] = D.f[i] >= 0 ? FAILED : D.k[i];
+      C[i] = F[i] >= 0 ? FAILED : D.k[i];
     }
     var END = D.end;
     for (i = 0; i < n; i++) if (E[i] > END) END = E[i];
@@ -64,7 +71,7 @@ extension TimelineChart {
         }
       } else {
         for (c = 0; c < D.clusters.length; c++) { rowOfCluster[c] = list.length; list.push({label: D.clusters[c], ids: []}); }
-        for (t = 0; t < n; t++) if (D.cl[t] >= 0) list[rowOfCluster[D.cl[t]]].ids.push(t);
+        for (t = 0; t < n; t++) if (CL[t] >= 0) list[rowOfCluster[CL[t]]].ids.push(t);
       }
       var y = 0;
       for (r = 0; r < list.length; r++) {
@@ -263,7 +270,7 @@ extension TimelineChart {
     function showTip(id, cx, cy) {
       while (tip.firstChild) tip.removeChild(tip.firstChild);
       var name = document.createElement("b");
-      name.textContent = D.vms[D.vm[id]];
+      name.textContent = D.vms[VM[id]];
       tip.appendChild(name);
       var kind = D.kinds[D.k[id]];
       line(tip, (KIND_LABEL[kind] || kind) + " · " + size(D.mb[id]));
@@ -281,7 +288,7 @@ extension TimelineChart {
       } else {
         line(tip, "never started (still queued)");
       }
-      if (D.f[id] >= 0) line(tip, "FAILED: " + D.faults[D.f[id]]);
+      if (F[id] >= 0) line(tip, "FAILED: " + D.faults[F[id]]);
       tip.style.display = "block";
       var w = tip.offsetWidth, h = tip.offsetHeight;
       var x = cx + 14, y = cy + 14;

@@ -68,15 +68,19 @@ import VCenterModel
 
         // Times decode to the records': queue = Σ dq, start = queue + ds, end = start + de (deciseconds).
         let dq = try #require(d["dq"] as? [Int]), ds = try #require(d["ds"] as? [Int]), de = try #require(d["de"] as? [Int])
-        let vms = try #require(d["vms"] as? [String]), vm = try #require(d["vm"] as? [Int])
+        let vms = try #require(d["vms"] as? [String]), vmd = try #require(d["vmd"] as? [Int])
+        #expect(vmd.allSatisfy { $0 == 0 })   // each task moves the next VM
+        #expect(d["fail"] as? [Int] == [])
+        #expect(d["clx"] as? [Int] == [])
         let sh = try #require(d["sh"] as? [Int]), dd = try #require(d["dd"] as? [Int]), mb = try #require(d["mb"] as? [Int])
-        var queue = 0
+        var queue = 0, vm = -1
         for (i, t) in stats.tasks.enumerated() {
             queue += dq[i]
+            vm += 1 + vmd[i]
             let q = t.queueTime.timeIntervalSince(stats.startTime)
             #expect(abs(Double(queue) / 10 - q) < 0.051)
             #expect(abs(Double(queue + ds[i] + de[i]) / 10 - t.completeTime!.timeIntervalSince(stats.startTime)) < 0.051)
-            #expect(vms[vm[i]] == t.entityName)
+            #expect(vms[vm] == t.entityName)
             #expect(run.inventory.hosts[sh[i]].ref == t.sourceHost)
             #expect(run.inventory.datastores[dd[i]].ref == t.destinationDatastore)
             #expect(mb[i] == 102_400)
@@ -94,7 +98,10 @@ import VCenterModel
         let byCluster = TimelineChart.html(stats: run.sim.stats, inventory: run.inventory, groupBy: .cluster, title: "t")
         let d = try Self.data(byCluster)
         #expect(d["group"] as? String == "cluster")
-        let cl = try #require(d["cl"] as? [Int])
+        // Each task's cluster is its source host's: 20 tasks in each.
+        let hc = try #require(d["hc"] as? [Int]), sh = try #require(d["sh"] as? [Int])
+        #expect(d["clx"] as? [Int] == [])
+        let cl = sh.map { hc[$0] }
         #expect(cl.filter { $0 == 0 }.count == 20 && cl.filter { $0 == 1 }.count == 20)
     }
 
@@ -136,11 +143,32 @@ import VCenterModel
         #expect(d["datastores"] as? [String] == [sourceName, targetName])
         #expect(d["clusters"] as? [String] == ["<style>cluster</style>"])
         #expect(d["faults"] as? [String] == ["FileLocked: locked by <script>x()</script>"])
-        #expect(d["f"] as? [Int] == [0])
+        #expect(d["fail"] as? [Int] == [0, 0])
         #expect(html.contains("1 failed"))
 
         let report = PlanReport(stats: sim.stats, inventory: inventory, configuration: sim.configuration, title: title)
         #expect(report.renderText().contains("FileLocked 1"))
+    }
+
+    @Test func aTaskWithoutAHostKeepsItsVMsCluster() async throws {
+        // A VM with no host (an orphaned record): its task counts in the VM's cluster.
+        let cluster = MoRef("ClusterComputeResource", "domain-c7")
+        let host = MoRef("HostSystem", "host-11")
+        let source = DatastoreInfo(ref: MoRef("Datastore", "datastore-30"), name: "S", capacityBytes: 1 << 42, freeBytes: 1 << 41, hosts: [host])
+        let target = DatastoreInfo(ref: MoRef("Datastore", "datastore-31"), name: "D", capacityBytes: 1 << 42, freeBytes: 1 << 42, hosts: [host])
+        let vm = VMInfo(ref: MoRef("VirtualMachine", "vm-100"), name: "orphan", cluster: cluster, datastores: [source.ref],
+                        committedBytes: Fixtures.gib, memoryMB: 1024)
+        let inventory = Inventory(clusters: [ClusterInfo(ref: cluster, name: "c1", hosts: [host])],
+                                  hosts: [HostInfo(ref: host, name: "esx-1", cluster: cluster)], datastores: [source, target], vms: [vm])
+        let sim = try SimulatedVCenter(inventory: inventory, configuration: Fixtures.config(), source: "orphan")
+        _ = try await sim.relocateVM(vm.ref, spec: RelocateSpec(datastore: target.ref), priority: .defaultPriority)
+        sim.advanceUntilIdle()
+        let d = try Self.data(TimelineChart.html(stats: sim.stats, inventory: inventory, groupBy: .cluster, title: "orphan"))
+        #expect(d["sh"] as? [Int] == [-1])
+        #expect(d["clx"] as? [Int] == [0, 0])
+        let report = PlanReport(stats: sim.stats, inventory: inventory, configuration: sim.configuration)
+        #expect(report.clusters.map(\.name) == ["c1"])
+        #expect(report.clusters.first?.slots == 2)
     }
 
     @Test func unfinishedAndQueuedTasksAreMarked() async throws {
