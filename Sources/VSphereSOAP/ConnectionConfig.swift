@@ -7,7 +7,7 @@ import VCenterModel
 /// `GOVC_INSECURE`, `GOVC_TLS_KNOWN_HOSTS`).
 ///
 /// The password is kept here only to log in: `description` and `redactedURL` never show it.
-public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The SOAP endpoint without credentials, for example `https://vc01.example.com/sdk`.
     public var url: URL
     /// The user name to log in with.
@@ -83,6 +83,14 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
     }
 
     public var debugDescription: String { "ConnectionConfig(\(description))" }
+
+    /// A mirror without the password, so `dump(config)` cannot leak it.
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "url": redactedURL, "username": username, "password": "<redacted>", "insecure": insecure,
+            "thumbprint": thumbprint as Any, "connectTimeout": connectTimeout, "readTimeout": readTimeout,
+        ])
+    }
 }
 
 /// A `GOVC_URL`-style address taken apart: scheme (https by default), credentials

@@ -68,6 +68,9 @@ import VCenterModel
         for text in [c.description, c.debugDescription, c.redactedURL, "\(c)", String(reflecting: c)] {
             #expect(!text.contains(secret), "\(text)")
         }
+        var dumped = ""
+        dump(c, to: &dumped)
+        #expect(!dumped.contains(secret), "\(dumped)")
         #expect(c.redactedURL == "https://admin@vc01/sdk")
         // Errors about a URL never echo its password either.
         do {
