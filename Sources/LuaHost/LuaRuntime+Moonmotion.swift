@@ -1,4 +1,13 @@
 import CLuaShim
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The `moonmotion` module's core: `mm.sleep(seconds)`, `mm.yield()`, `mm.spawn(fn, ...)`,
+// `mm.now()` (epoch seconds), `mm.version`. LuaBindings may replace `now`/`sleep` for a
+// simulated clock with a later contribution.
 
 /// The handle `mm.spawn` returns (`moonmotion.Coroutine`): `h:join()` / `h:wait()` wait for
 /// the coroutine and return its results (or raise its error); `h:status()` tells where it is.
@@ -82,7 +91,9 @@ extension LuaRuntime {
             }
 
             m.function("now") { call in
-                call.push(mm_monotonic_seconds())
+                var ts = timespec()
+                clock_gettime(CLOCK_REALTIME, &ts)
+                call.push(Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9)
                 return .values(1)
             }
         }

@@ -133,6 +133,21 @@ extension LuaState {
         return try LuaState.values(from: base + 1, on: L)
     }
 
+    /// Calls `function` with the referenced values as arguments (any type) and returns its
+    /// results as plain values.
+    public func call(_ function: LuaRef, referenceArguments: [LuaRef], on L: OpaquePointer? = nil) throws -> [LuaValue] {
+        let L = L ?? mainThread
+        guard lua_checkstack(L, Int32(clamping: referenceArguments.count + 2)) != 0 else {
+            throw LuaError(message: "too many arguments (\(referenceArguments.count))")
+        }
+        let base = lua_gettop(L)
+        function.push(on: L)
+        for a in referenceArguments { a.push(on: L) }
+        try protectedCall(argumentCount: Int32(referenceArguments.count), resultCount: LUA_MULTRET, on: L)
+        defer { lua_settop(L, base) }
+        return try LuaState.values(from: base + 1, on: L)
+    }
+
     /// Calls `function` and returns its results as references (any type).
     public func callReturningReferences(_ function: LuaRef, _ arguments: [LuaValue] = [], on L: OpaquePointer? = nil) throws -> [LuaRef] {
         let L = L ?? mainThread

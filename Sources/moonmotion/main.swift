@@ -1,1 +1,0 @@
-print("moonmotion: not built yet")

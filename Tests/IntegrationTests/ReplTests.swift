@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+@Suite struct ReplTests {
+    @Test func printsExpressionsAndContinuesStatements() throws {
+        let input = """
+            1 + 1
+            =2 * 3
+            x = 10
+            x
+            function double(a)
+              return a * 2
+            end
+            double(21)
+            "text", nil, true
+            { 1, 2, name = "vm-01", nested = { a = 1 } }
+
+            """
+        let outcome = try runMoonmotion(["repl"], input: input)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout == """
+            2
+            6
+            10
+            42
+            text\tnil\ttrue
+            { 1, 2, name = "vm-01", nested = { a = 1 } }
+
+            """)
+        #expect(outcome.stderr.isEmpty)
+    }
+
+    @Test func errorsGoToStderrAndTheSessionGoesOn() throws {
+        let outcome = try runMoonmotion(["repl"], input: "error('oops')\nx = = 1\n'still here'\nfor i = 1,\n")
+        #expect(outcome.status == 1)
+        #expect(outcome.stdout == "still here\n")
+        #expect(outcome.stderr.contains("stdin:1: oops\nstack traceback:"))
+        #expect(outcome.stderr.contains("stdin:1: unexpected symbol near '='"))
+        #expect(outcome.stderr.hasSuffix("stdin:1: unexpected symbol near <eof>\n"))
+    }
+
+    @Test func spawnedCoroutinesRunBetweenLines() throws {
+        let input = """
+            counter = 0
+            mm.spawn(function() for i = 1, 5 do mm.sleep(0.01) counter = counter + 1 end end) and nil
+            counter
+            mm.sleep(0.5)
+            counter
+            mm.spawn(function() mm.sleep(0.01) error("background boom") end) and nil
+            mm.sleep(0.2)
+            "after"
+
+            """
+        let outcome = try runMoonmotion(["repl"], input: input)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout == "nil\n0\n5\nnil\nafter\n")
+        #expect(outcome.stderr.contains("background coroutine failed: stdin:1: background boom"))
+    }
+
+    @Test func prettyPrintsUserdataAndCycles() throws {
+        let outcome = try runMoonmotion(["repl"], input: "t = { list = {} }\nt.self = t\nt\nmm.spawn(function() end)\n")
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let lines = outcome.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "{ list = {}, self = <cycle> }")
+        #expect(lines.dropFirst().first?.hasPrefix("moonmotion.Coroutine #") == true)
+    }
+}

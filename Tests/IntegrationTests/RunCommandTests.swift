@@ -1,0 +1,200 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// What a finished `moonmotion` process left behind.
+struct ProcessOutcome {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs the built `moonmotion` with `arguments`, feeding `input` on stdin, in `directory`.
+/// `interruptAfter` sends SIGINT after that many seconds. Gives up after `timeout`.
+func runMoonmotion(_ arguments: [String], input: String = "", directory: URL? = nil,
+                   environment: [String: String] = [:], interruptAfter: Double? = nil,
+                   timeout: Double = 60) throws -> ProcessOutcome {
+    let process = Process()
+    process.executableURL = try moonmotionBinary()
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
+    var env = ProcessInfo.processInfo.environment
+    env.removeValue(forKey: "MOONMOTION_PATH")
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mm-run-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let inURL = scratch.appendingPathComponent("in"), outURL = scratch.appendingPathComponent("out"),
+        errURL = scratch.appendingPathComponent("err")
+    try input.write(to: inURL, atomically: true, encoding: .utf8)
+    FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    process.standardInput = try FileHandle(forReadingFrom: inURL)
+    process.standardOutput = try FileHandle(forWritingTo: outURL)
+    process.standardError = try FileHandle(forWritingTo: errURL)
+    try process.run()
+    let start = Date()
+    var interrupted = false
+    while process.isRunning {
+        let elapsed = Date().timeIntervalSince(start)
+        if let interruptAfter, !interrupted, elapsed >= interruptAfter {
+            kill(process.processIdentifier, SIGINT)
+            interrupted = true
+        }
+        if elapsed > timeout {
+            process.terminate()
+            Issue.record("moonmotion \(arguments) did not finish within \(timeout) s")
+            break
+        }
+        usleep(10_000)
+    }
+    process.waitUntilExit()
+    return ProcessOutcome(
+        status: process.terminationStatus,
+        stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+}
+
+/// A fresh directory with the given files, removed by the caller.
+func scriptDirectory(_ files: [String: String]) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mm-scripts-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    for (name, text) in files {
+        let url = dir.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+    return dir
+}
+
+@Suite struct RunCommandTests {
+    @Test func runsAScriptWithParamsAndArgs() throws {
+        let dir = try scriptDirectory([
+            "hello.lua": """
+                local mm = require "moonmotion"
+                local helper = require "helper"          -- next to the script
+                local pretty = require "moonmotion.pretty" -- the checkout's stdlib
+                local h = mm.spawn(function(n) mm.sleep(0.01) return n * 2 end, 21)
+                print(params.datastore, params.limit, arg[0], arg[1], arg[2], select("#", ...), helper.greet())
+                print(pretty.format({ joined = h:wait() }))
+                """,
+            "helper.lua": "return { greet = function() return 'hi' end }",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try runMoonmotion(["run", "hello.lua", "datastore=new-01", "limit=4", "--", "x", "--y"], directory: dir)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout == "new-01\t4\thello.lua\tx\t--y\t2\thi\n{ joined = 42 }\n")
+        #expect(outcome.stderr.isEmpty)
+    }
+
+    @Test func failureExitsOneWithLocationAndTraceback() throws {
+        let dir = try scriptDirectory([
+            "fail.lua": """
+                local mm = require "moonmotion"
+                local function check(n)
+                  if n > 2 then error("too many: " .. n) end
+                end
+                for i = 1, 5 do check(i) end
+                """,
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try runMoonmotion(["run", "fail.lua"], directory: dir)
+        #expect(outcome.status == 1)
+        let lines = outcome.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.first == "fail.lua:3: too many: 3")
+        #expect(lines.dropFirst().first == "stack traceback:")
+        #expect(outcome.stderr.contains("fail.lua:5: in main chunk"))
+    }
+
+    @Test func errorInSpawnedCoroutineFailsTheRun() throws {
+        let dir = try scriptDirectory([
+            "spawn.lua": """
+                local mm = require "moonmotion"
+                mm.spawn(function() mm.sleep(0.01) error("worker broke") end)
+                mm.sleep(30)
+                print("not reached")
+                """,
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try runMoonmotion(["run", "spawn.lua"], directory: dir, timeout: 20)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.hasPrefix("spawn.lua:2: worker broke\nstack traceback:"))
+        #expect(!outcome.stdout.contains("not reached"))
+    }
+
+    @Test func ctrlCInterruptsABusyLoop() throws {
+        let dir = try scriptDirectory(["busy.lua": "print('started') io.stdout:flush()\nlocal n = 0\nwhile true do n = n + 1 end\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try runMoonmotion(["run", "busy.lua"], directory: dir, interruptAfter: 1.0, timeout: 20)
+        #expect(outcome.status == 130)
+        #expect(outcome.stderr.hasPrefix("busy.lua:"))
+        #expect(outcome.stderr.contains(": interrupted\nstack traceback:"))
+    }
+
+    @Test func ctrlCInterruptsAWaitingScript() throws {
+        let dir = try scriptDirectory(["idle.lua": "local mm = require 'moonmotion'\nmm.spawn(function() mm.sleep(600) end)\nmm.sleep(600)\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try runMoonmotion(["run", "idle.lua"], directory: dir, interruptAfter: 1.0, timeout: 20)
+        #expect(outcome.status == 130)
+        #expect(outcome.stderr.contains("interrupted"))
+    }
+
+    @Test func sandboxAndLimits() throws {
+        let dir = try scriptDirectory([
+            "escape.lua": "os.execute('touch /tmp/mm-sandbox-escape')",
+            "spin.lua": "while true do end",
+            "ok.lua": "print(os.execute == nil, io.popen == nil, package.loadlib == nil, os.exit == nil, debug == nil, params.x)",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let escape = try runMoonmotion(["run", "--sandbox", "escape.lua"], directory: dir)
+        #expect(escape.status == 1)
+        #expect(escape.stderr.hasPrefix("escape.lua:1: attempt to call a nil value (field 'execute')"))
+        let ok = try runMoonmotion(["run", "--sandbox", "ok.lua", "x=1"], directory: dir)
+        #expect(ok.stdout == "true\ttrue\ttrue\ttrue\ttrue\t1\n")
+        let counted = try runMoonmotion(["run", "--max-instructions", "100000", "spin.lua"], directory: dir)
+        #expect(counted.status == 1)
+        #expect(counted.stderr.hasPrefix("spin.lua:1: instruction limit exceeded (100000 instructions, set by --max-instructions)"))
+        let timed = try runMoonmotion(["run", "--timeout", "0.5", "spin.lua"], directory: dir, timeout: 20)
+        #expect(timed.status == 1)
+        #expect(timed.stderr.hasPrefix("spin.lua:1: time limit exceeded (0.5 seconds, set by --timeout)"))
+    }
+
+    @Test func usageErrorsExplainThemselves() throws {
+        let dir = try scriptDirectory(["s.lua": "print(1)"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bare = try runMoonmotion(["run", "s.lua", "oops"], directory: dir)
+        #expect(bare.status == 64)
+        #expect(bare.stderr.contains("'oops' is not a name=value parameter"))
+        let late = try runMoonmotion(["run", "s.lua", "--sandbox"], directory: dir)
+        #expect(late.status == 64)
+        #expect(late.stderr.contains("options go before it"))
+        let missing = try runMoonmotion(["run", "nope.lua"], directory: dir)
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("cannot open nope.lua"))
+    }
+
+    @Test func moonmotionPathIsSearchedFirst() throws {
+        let lib = try scriptDirectory(["mylib/tools.lua": "return { answer = 42 }"])
+        let dir = try scriptDirectory(["use.lua": "print(require('mylib.tools').answer)"])
+        defer {
+            try? FileManager.default.removeItem(at: lib)
+            try? FileManager.default.removeItem(at: dir)
+        }
+        let outcome = try runMoonmotion(["run", "use.lua"], directory: dir, environment: ["MOONMOTION_PATH": lib.path + "/?.lua"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout == "42\n")
+    }
+
+    @Test func helpExplainsEveryCommand() throws {
+        let root = try runMoonmotion(["--help"])
+        #expect(root.status == 0)
+        for word in ["run", "repl", "MOONMOTION_PATH"] { #expect(root.stdout.contains(word)) }
+        let run = try runMoonmotion(["run", "--help"])
+        for word in ["name=value", "--sandbox", "--timeout", "--max-instructions", "Exit status", "130"] {
+            #expect(run.stdout.contains(word), "run --help lacks \(word)")
+        }
+        let repl = try runMoonmotion(["repl", "--help"])
+        for word in ["history", "Tab", "not a terminal"] { #expect(repl.stdout.contains(word), "repl --help lacks \(word)") }
+    }
+}
