@@ -132,6 +132,7 @@ def main():
                 t = time.perf_counter()
                 subprocess.run(["xmllint", "--stream", "--noout", xml], check=True)
                 xt.append(time.perf_counter() - t)
+            reader, _, _ = run_with_rusage([a.swift_bench, "--parse", xml])
     finally:
         server.stdin.close()
         server.terminate()
@@ -154,6 +155,7 @@ def main():
     print(f"  {'pyVmomi':28s}{p_t:10.3f}{p_rss:14.0f}")
     print(f"  {'server (RetrievePropertiesEx)':28s}{s_srv:10.3f}")
     print(f"  {'xmllint --stream':28s}{x_t:10.3f}")
+    print(f"  {'VimXML reader alone':28s}{reader['seconds']:10.3f}   ({reader['objects']} objects, {reader['properties']} properties, from memory)")
     print()
     ratio_py = s_t / p_t
     ratio_floor = s_t / (s_srv + x_t)

@@ -43,7 +43,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "inventory-bench", dependencies: [
-            "VSphereSOAP", "VCenterModel", .product(name: "Logging", package: "swift-log"),
+            "VSphereSOAP", "VimXML", "VCenterModel", .product(name: "Logging", package: "swift-log"),
         ]),
     ],
     swiftLanguageModes: [.v6]
