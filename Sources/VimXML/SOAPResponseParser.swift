@@ -39,21 +39,24 @@ public final class SOAPResponseParser {
     var bytesFed = 0
     var finished = false
 
+    // Parse state. A parser is used by one task at a time and libxml2 calls back on that
+    // task's thread, so the per-access exclusivity checks are switched off for these hot fields.
+
     // Position in the envelope.
-    var depth = 0
+    @exclusivity(unchecked) var depth = 0
     var sawEnvelope = false
     var foreignRoot: String?      // the root element's name when it is not a SOAP envelope
-    var sawBody = false
-    var bodyClosed = false
+    @exclusivity(unchecked) var sawBody = false
+    @exclusivity(unchecked) var bodyClosed = false
     var responseName: String?
-    var skipDepth = 0            // > 0 while inside an ignored subtree (soapenv:Header), its depth
-    var inFault = false
+    @exclusivity(unchecked) var skipDepth = 0            // > 0 while inside an ignored subtree (soapenv:Header), its depth
+    @exclusivity(unchecked) var inFault = false
 
     // The piece being collected.
-    var tree = XMLTree()
-    var collectDepth = 0          // depth of the piece's root element; 0 when not collecting
-    var openNodes: [Int32] = []   // node index of each open element of the piece
-    var text: [UInt8] = []
+    @exclusivity(unchecked) var tree = XMLTree()
+    @exclusivity(unchecked) var collectDepth = 0          // depth of the piece's root element; 0 when not collecting
+    @exclusivity(unchecked) var openNodes: [Int32] = []   // node index of each open element of the piece
+    @exclusivity(unchecked) var text: [UInt8] = []
     var faultTree: XMLTree?
 
     // Errors.
@@ -61,8 +64,8 @@ public final class SOAPResponseParser {
     var libxmlError: XMLParseError?
 
     // Interned names and attribute values.
-    var namesByPointer: [UnsafeRawPointer: String] = [:]
-    var internedValues: [Int: String] = [:]
+    @exclusivity(unchecked) var namesByPointer: [UnsafeRawPointer: String] = [:]
+    @exclusivity(unchecked) var internedValues: [Int: String] = [:]
 
     /// Creates a reader. `onPiece` is called synchronously from `feed`/`finish` with
     /// each piece; an error it throws ends the parse and is rethrown as it is.

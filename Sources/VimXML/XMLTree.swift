@@ -17,7 +17,8 @@ public final class XMLTree: @unchecked Sendable {
         var nextSibling: Int32 = -1
     }
 
-    var nodes: ContiguousArray<Node> = []
+    // Hot in the reader's inner loop; only the reader that owns the tree mutates it (see above).
+    @exclusivity(unchecked) var nodes: ContiguousArray<Node> = []
 
     init() {}
 

@@ -157,8 +157,12 @@ import Testing
         stat(path, &st)
         var printed = ""
         if st.st_size > 0, let f = fopen(path, "r") {
-            var buffer = [CChar](repeating: 0, count: 4096)
-            while fgets(&buffer, 4096, f) != nil { printed += String(cString: buffer) }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = fread(&buffer, 1, buffer.count, f)
+                if n <= 0 { break }
+                printed += String(decoding: buffer[0..<n], as: UTF8.self)
+            }
             fclose(f)
         }
         unlink(path)
