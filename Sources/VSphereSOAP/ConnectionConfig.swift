@@ -75,6 +75,7 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
     /// Whether the endpoint uses TLS.
     public var isTLS: Bool { url.scheme?.lowercased() == "https" }
 
+    /// The redacted URL and the TLS mode, never the password.
     public var description: String {
         var parts = [redactedURL]
         if insecure { parts.append("insecure") }
@@ -82,6 +83,7 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
         return parts.joined(separator: ", ")
     }
 
+    /// Like `description`.
     public var debugDescription: String { "ConnectionConfig(\(description))" }
 
     /// A mirror without the password, so `dump(config)` cannot leak it.

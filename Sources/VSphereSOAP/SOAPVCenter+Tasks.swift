@@ -41,6 +41,7 @@ extension SOAPVCenter {
         return trackNew(ref, name: method, entity: object)
     }
 
+    /// `RelocateVM_Task` (Storage vMotion, vMotion or both); the task is tracked by the poller.
     public func relocateVM(_ vm: MoRef, spec: RelocateSpec, priority: MovePriority) async throws -> LiveTask {
         guard !spec.isEmpty else {
             throw VCenterFault(type: "InvalidArgument", message: "relocate \(vm.value): give a datastore, a host or a pool")
@@ -56,6 +57,7 @@ extension SOAPVCenter {
         }
     }
 
+    /// `MigrateVM_Task` (vMotion to `host`); the task is tracked by the poller.
     public func migrateVM(_ vm: MoRef, host: MoRef, pool: MoRef?, priority: MovePriority) async throws -> LiveTask {
         try await startTask("MigrateVM_Task", on: vm) { w in
             if let pool { w.moRef("pool", pool) }
@@ -64,10 +66,13 @@ extension SOAPVCenter {
         }
     }
 
+    /// `ConsolidateVMDisks_Task`; the task is tracked by the poller.
     public func consolidateDisks(_ vm: MoRef) async throws -> LiveTask {
         try await startTask("ConsolidateVMDisks_Task", on: vm)
     }
 
+    /// `RemoveAllSnapshots_Task`, or `RemoveSnapshot_Task` on the snapshot chosen by reference or by name
+    /// (the first match in the tree; a missing name is a `NotFound` fault listing the VM's snapshots).
     public func removeSnapshot(_ vm: MoRef, _ which: SnapshotSelector, removeChildren: Bool, consolidate: Bool) async throws -> LiveTask {
         switch which {
         case .all:
@@ -97,6 +102,8 @@ extension SOAPVCenter {
         return task
     }
 
+    /// Calls `method` on `object` with `arguments` written as vim25 XML (objects with their
+    /// `xsi:type`); a returned task comes back live, anything else as a `PropertyValue`.
     public func invoke(_ method: String, on object: MoRef, arguments: [PropertyValue.Field]) async throws -> InvokeResult {
         let returned = try await session.call(method, on: object) { w in
             for argument in arguments { w.value(argument.name, argument.value) }
@@ -111,6 +118,7 @@ extension SOAPVCenter {
         }
     }
 
+    /// The live task for `ref`: the tracked one, or one read now (`info`) and tracked until it ends.
     public func task(_ ref: MoRef) async throws -> LiveTask {
         if let existing = taskBook.task(ref) { return existing }
         var found: TaskInfo?
@@ -127,6 +135,7 @@ extension SOAPVCenter {
         return task
     }
 
+    /// `CancelTask`; the task then ends in error (`RequestCanceled`) through the poller.
     public func cancelTask(_ ref: MoRef) async throws {
         try await session.call("CancelTask", on: ref)
     }

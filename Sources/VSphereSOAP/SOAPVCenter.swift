@@ -85,6 +85,7 @@ public final class SOAPVCenter: VCenter {
         session.removeReloginHook(token)
     }
 
+    /// `ServiceContent.about`, as read when connecting.
     public func about() async throws -> AboutInfo { content.about }
 
     /// Ends the session (Logout), stops the poller and the keep-alive. Idempotent.

@@ -31,6 +31,7 @@ public struct SOAPFault: Error, Sendable, CustomStringConvertible {
         return localizedMessages.first ?? ""
     }
 
+    /// `Type: message`, one line.
     public var description: String { message.isEmpty ? type : "\(type): \(message)" }
 
     /// Decodes a `soapenv:Fault` element.

@@ -34,6 +34,7 @@ public struct XMLParseError: Error, Sendable, Hashable, CustomStringConvertible 
         self.column = column
     }
 
+    /// The message with its line and column when known.
     public var description: String {
         var out = message
         if let line {
