@@ -109,7 +109,7 @@ extension Scheduler {
             entries.append(entry)
         }
         for e in entries {
-            for r in e.from + [e.to, e.hostFrom, e.hostTo].compactMap({ $0 }) { names[r] = inventory.name(of: r) }
+            for r in e.from + [e.to, e.hostFrom, e.hostTo].compactMap({ $0 }) { names[r] = baseInventory.name(of: r) }
         }
         return DryRunPlan(entries: entries, settled: settled, names: names)
     }

@@ -2,7 +2,11 @@ import Dispatch
 
 /// A serial executor on its own dispatch queue: the default home of a
 /// `MigrationRunner` when no executor (such as the Lua executor) is injected.
-public final class EngineExecutor: SerialExecutor, @unchecked Sendable {
+///
+/// It is also a `TaskExecutor`: the runner prefers it for the nonisolated async calls it
+/// makes (the backend's methods), so under virtual time those calls run on the same
+/// queue instead of hopping to the global pool and back for every call.
+public final class EngineExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     // @unchecked: the only state is an immutable DispatchQueue, which is thread-safe.
     private let queue: DispatchQueue
 
@@ -13,8 +17,9 @@ public final class EngineExecutor: SerialExecutor, @unchecked Sendable {
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
-        let executor = asUnownedSerialExecutor()
-        queue.async { unowned.runSynchronously(on: executor) }
+        let serial = asUnownedSerialExecutor()
+        let task = asUnownedTaskExecutor()
+        queue.async { unowned.runSynchronously(isolatedTo: serial, taskExecutor: task) }
     }
 
     public func checkIsolated() {

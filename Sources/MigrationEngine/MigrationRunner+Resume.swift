@@ -62,6 +62,7 @@ extension MigrationRunner {
 
         let scheduler = try Scheduler(inventory: inventory, strategy: strategy, configuration: configuration.scheduler)
         self.scheduler = scheduler
+        scheduler.recordsEvents = journal != nil || onEvent != nil
         try wrapJournal { try journal.resumeRun(run.id, at: resumeTime) }
         for info in try await existingTasks(known: known) { await adoptExternal(info, scheduler: scheduler) }
         let actions = scheduler.restore(jobs, ranks: saved.map(\.rank), now: resumeTime)

@@ -71,6 +71,13 @@ public actor MigrationRunner {
     /// longer be written (nothing further is started then; `--resume` continues).
     public func run() async throws -> RunSummary {
         let strategy = try takeStrategy()
+        if let preferred = executor as? any TaskExecutor {
+            return try await withTaskExecutorPreference(preferred) { try await self.runBody(strategy) }
+        }
+        return try await runBody(strategy)
+    }
+
+    func runBody(_ strategy: any Strategy) async throws -> RunSummary {
         startedAt = now
         defer { shutDown() }
         let latest = try journal.flatMap { journal in try wrapJournal { try journal.latestRun() } }
@@ -126,6 +133,7 @@ public actor MigrationRunner {
         let requests = try selectJobs(strategy, inventory)
         let scheduler = try Scheduler(inventory: inventory, strategy: strategy, configuration: configuration.scheduler)
         self.scheduler = scheduler
+        scheduler.recordsEvents = journal != nil || onEvent != nil
         if let existingRun {
             runID = existingRun
         } else if let journal {
@@ -246,9 +254,11 @@ public actor MigrationRunner {
     /// the actions: a vCenter call is only ever made after its intent is on disk.
     func perform(_ actions: [SchedulerAction]) async throws {
         guard let scheduler else { return }
-        for action in actions {
-            if case .start(let id, let op, _) = action {
-                pendingBatch.intents.append(JournalBatch.Intent(job: id, operation: op.methodName, attempt: scheduler.job(id).attempts, at: now))
+        if journal != nil {
+            for action in actions {
+                if case .start(let id, let op, _) = action {
+                    pendingBatch.intents.append(JournalBatch.Intent(job: id, operation: op.methodName, attempt: scheduler.attempts(of: id), at: now))
+                }
             }
         }
         try flush()
@@ -294,7 +304,7 @@ public actor MigrationRunner {
 
     /// Makes the vCenter call of a dispatched job (its intent is journaled).
     func call(_ id: JobID, _ scheduler: Scheduler) async throws {
-        guard scheduler.job(id).state == .dispatching else { return }
+        guard scheduler.state(of: id) == .dispatching else { return }
         let op = scheduler.operation(Int32(id.rawValue))
         calls += 1
         outstanding += 1
@@ -313,7 +323,9 @@ public actor MigrationRunner {
 
     /// The task of a call came back: journal its reference, then watch it.
     func started(_ id: JobID, _ task: LiveTask, _ scheduler: Scheduler) async throws {
-        pendingBatch.taskRefs.append(JournalBatch.TaskRef(job: id, ref: task.ref, attempt: scheduler.job(id).attempts, at: now))
+        if journal != nil {
+            pendingBatch.taskRefs.append(JournalBatch.TaskRef(job: id, ref: task.ref, attempt: scheduler.attempts(of: id), at: now))
+        }
         let actions = scheduler.taskStarted(id, task: task.ref, now: now)
         try flush()
         watch(id, task)

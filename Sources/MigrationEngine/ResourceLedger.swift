@@ -7,6 +7,23 @@ struct Charge: Hashable, Sendable {
     var cost: Int32
 }
 
+/// A job's charges in one array: other resources, then from `hostStart` the VM's
+/// current host, then from `targetStart` the target datastore.
+struct ChargeList {
+    var all: [Charge] = []
+    var hostStart = 0
+    var targetStart = 0
+
+    mutating func add(_ r: Int32, _ cost: Int) {
+        guard r >= 0, cost > 0 else { return }
+        if let i = all.firstIndex(where: { $0.resource == r }) {
+            all[i].cost += Int32(cost)
+        } else {
+            all.append(Charge(resource: r, cost: Int32(cost)))
+        }
+    }
+}
+
 /// A rank-ordered waiting list entry. `token` must match the job's current token
 /// for the entry to be valid (a job may leave several entries behind; only one counts).
 struct QueueEntry: Comparable {

@@ -34,8 +34,9 @@ final class RunnerInbox: Sendable {
 
     func takeAll() -> [Item] {
         state.withLock { s in
-            defer { s.items.removeAll(keepingCapacity: true) }
-            return s.items
+            let items = s.items
+            s.items = []
+            return items
         }
     }
 

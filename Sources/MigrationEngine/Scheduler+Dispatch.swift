@@ -8,34 +8,36 @@ extension Scheduler {
     /// Creates the job for a request; returns its index when it is pending (to be ordered).
     func createJob(_ request: JobRequest, now: Date) -> Int32? {
         let j = Int32(jobs.count)
-        let info = inventory.vm(request.vm)
-        let v = vmSlot(request.vm, name: info?.name ?? request.vm.value)
+        let known = vmIndex[request.vm] != nil || baseInventory.vm(request.vm) != nil
+        let v = vmSlot(request.vm, name: request.vm.value)
         var m = JobMeta(vm: v)
         resolveKind(request.kind, into: &m)
         let slot = vmSlots[Int(v)]
-        let size: Int64 = request.kind.movesHost && !request.kind.movesStorage ? slot.memoryBytes : slot.committed
+        let kind = request.kind
+        let size: Int64 = kind.movesHost && !kind.movesStorage ? slot.memoryBytes : slot.committed
         var job = Job(
-            id: JobID(Int(j)), vm: request.vm, vmName: info?.name ?? request.vm.value, cluster: info?.cluster,
-            kind: request.kind, label: request.label, size: size,
-            sourceHost: info?.host, sourceDatastores: info?.datastores ?? [], createdAt: now)
+            id: JobID(Int(j)), vm: request.vm, vmName: slot.name, cluster: slot.host >= 0 ? clusterRef(of: slot.host) ?? slot.cluster : slot.cluster,
+            kind: kind, label: request.label, size: size,
+            sourceHost: slot.host >= 0 ? hostSlots[Int(slot.host)].ref : nil,
+            sourceDatastores: slot.datastores.map { dsSlots[Int($0)].ref }, createdAt: now)
         var problem: (JobState, String)?
-        if info == nil {
+        if !known {
             problem = (.failed, "VM \(request.vm) is not in the inventory")
-        } else if request.kind.movesStorage {
-            let unknown = request.kind.candidates.filter { dsIndex[$0] == nil }
-            if request.kind.candidates.isEmpty {
+        } else if kind.movesStorage {
+            if kind.candidates.isEmpty {
                 problem = (.failed, "the storage move names no target datastore")
-            } else if !unknown.isEmpty {
+            } else if m.candidates.count != kind.candidates.count {
+                let unknown = kind.candidates.filter { dsIndex[$0] == nil }
                 problem = (.failed, "unknown target datastore \(unknown.map(\.description).joined(separator: ", "))")
             } else if slot.hasStorageMove {
                 problem = (.skipped, "the VM already has a storage move in this run (a VM never moves twice)")
             }
         }
-        if problem == nil, let dest = request.kind.destinationHost, hostIndex[dest] == nil {
+        if problem == nil, let dest = kind.destinationHost, hostIndex[dest] == nil {
             problem = (.failed, "unknown destination host \(dest)")
         }
-        if request.kind.movesStorage, problem?.0 != .failed { vmSlots[Int(v)].hasStorageMove = true }
-        if problem == nil, let info, Self.isOnTarget(request.kind, vm: info) {
+        if kind.movesStorage, problem?.0 != .failed { vmSlots[Int(v)].hasStorageMove = true }
+        if problem == nil, isOnTarget(m, slot: slot, kind: kind) {
             job.state = .done
             job.finishedAt = now
             job.label = job.label ?? "already on target"
@@ -50,6 +52,20 @@ extension Scheduler {
         guard job.state == .pending else { return nil }
         pendingCount += 1
         return j
+    }
+
+    /// `isOnTarget` on the scheduler's own record of where the VM is.
+    func isOnTarget(_ m: JobMeta, slot: VMSlot, kind: JobKind) -> Bool {
+        switch kind {
+        case .storageMove:
+            return !slot.datastores.isEmpty && slot.datastores.allSatisfy { m.candidates.contains($0) }
+        case .storageAndHostMove:
+            return slot.host == m.destHost && !slot.datastores.isEmpty && slot.datastores.allSatisfy { m.candidates.contains($0) }
+        case .hostMove:
+            return slot.host == m.destHost
+        case .consolidate, .removeSnapshot, .custom:
+            return false
+        }
     }
 
     /// Makes the VM's first job eligible when the VM is idle and the job's backoff is over.
@@ -187,12 +203,12 @@ extension Scheduler {
             return nil
         }
         if kind.movesHost, meta[i].destHost >= 0, !hostSlots[Int(meta[i].destHost)].usable {
-            failPending(j, "destination host \(inventory.name(of: hostSlots[Int(meta[i].destHost)].ref)) is disconnected or in maintenance mode", now: now)
+            failPending(j, "destination host \(baseInventory.name(of: hostSlots[Int(meta[i].destHost)].ref)) is disconnected or in maintenance mode", now: now)
             return nil
         }
-        let (other, hostCharges, _) = charges(kind: kind, vm: v, destHost: meta[i].destHost, target: -1)
-        for c in other where !ledger.fits(c) {
-            return parkOrFail(j, c, now: now)
+        var list = charges(kind: kind, vm: v, destHost: meta[i].destHost, target: -1)
+        for k in 0..<list.hostStart where !ledger.fits(list.all[k]) {
+            return parkOrFail(j, list.all[k], now: now)
         }
         var candidates: [Int32] = []
         if kind.movesStorage {
@@ -205,7 +221,8 @@ extension Scheduler {
                 return nil
             }
         }
-        for c in hostCharges where !ledger.fits(c) {
+        for k in list.hostStart..<list.targetStart where !ledger.fits(list.all[k]) {
+            let c = list.all[k]
             if Int(c.cost) > ledger.capacity[Int(c.resource)] { return parkOrFail(j, c, now: now) }
             if case .storageMove = kind, !meta[i].proactiveTried, hostSlots[Int(h)].cluster >= 0 {
                 switch tryProactive(j, host: h, blocker: c, now: now) {
@@ -219,7 +236,6 @@ extension Scheduler {
             return park(j, c.resource, cost: c.cost)
         }
         var t: Int32 = -1
-        var targetCharges: [Charge] = []
         if kind.movesStorage {
             let chosen: MoRef?
             do {
@@ -229,15 +245,16 @@ extension Scheduler {
                 return nil
             }
             guard let chosen else { return park(j, meta[i].group, cost: 0) }
-            guard let ti = dsIndex[chosen], candidates.contains(ti) else {
-                let names = candidates.map { inventory.name(of: dsSlots[Int($0)].ref) }.joined(separator: ", ")
-                failPending(j, "the strategy's target hook returned \(inventory.name(of: chosen)), which is not one of the candidates (\(names))", now: now)
+            guard let ti = candidates.first(where: { dsSlots[Int($0)].ref == chosen }) else {
+                let names = candidates.map { baseInventory.name(of: dsSlots[Int($0)].ref) }.joined(separator: ", ")
+                failPending(j, "the strategy's target hook returned \(baseInventory.name(of: chosen)), which is not one of the candidates (\(names))", now: now)
                 return nil
             }
             t = ti
-            targetCharges = charges(kind: kind, vm: v, destHost: meta[i].destHost, target: t).target
+            list.add(dsSlots[Int(t)].cost, configuration.costs.storageVMotionDatastore)
+            list.add(dsSlots[Int(t)].storageMoves, 1)
         }
-        commit(j, charges: other + hostCharges + targetCharges, target: t, now: now)
+        commit(j, charges: list.all, target: t, now: now)
         return nil
     }
 
@@ -281,7 +298,7 @@ extension Scheduler {
         }
         if !list.isEmpty { return .ready(list) }
         if usable == 0 {
-            let hostName = mountHost >= 0 ? inventory.name(of: hostSlots[Int(mountHost)].ref) : "?"
+            let hostName = mountHost >= 0 ? baseInventory.name(of: hostSlots[Int(mountHost)].ref) : "?"
             return .impossible("no target datastore is usable from host \(hostName) (inaccessible, not mounted, or already holding the VM)")
         }
         if withSpace > 0 || prospects { return .wait }
@@ -322,7 +339,7 @@ extension Scheduler {
         guard !hosts.isEmpty else { return .notPossible }
         hosts.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
         let info = BlockedInfo(
-            host: hs.ref, hostName: inventory.name(of: hs.ref), reason: "\(describe(blocker.resource)); needs \(blocker.cost)",
+            host: hs.ref, hostName: baseInventory.name(of: hs.ref), reason: "\(describe(blocker.resource)); needs \(blocker.cost)",
             candidateHosts: hosts.map { hostSlots[Int($0.0)].ref }, runningOnHost: hs.running)
         let decision: BlockedDecision
         do {

@@ -42,7 +42,6 @@ extension Scheduler {
     }
 
     private func costsNothing(_ i: Int) -> Bool {
-        let (o, h, t) = charges(kind: jobs[i].kind, vm: meta[i].vm, destHost: meta[i].destHost, target: -1)
-        return o.isEmpty && h.isEmpty && t.isEmpty
+        charges(kind: jobs[i].kind, vm: meta[i].vm, destHost: meta[i].destHost, target: -1).all.isEmpty
     }
 }

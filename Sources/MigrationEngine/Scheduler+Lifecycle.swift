@@ -50,16 +50,14 @@ extension Scheduler {
         let i = Int(j)
         let v = meta[i].vm
         let job = jobs[i]
+        let targetSlot = meta[i].reservedOn
         release(j, success: true)
         if let observed {
             applyLocation(v, observed)
-        } else if var info = inventory.vm(job.vm) {
-            if job.kind.movesStorage, let t = job.target { info.datastores = [t] }
-            if let h = job.kind.destinationHost {
-                info.host = h
-                info.cluster = inventory.host(h)?.cluster ?? info.cluster
-            }
-            applyLocation(v, info)
+        } else {
+            let t = job.kind.movesStorage && targetSlot >= 0 ? targetSlot : nil
+            let h = meta[i].destHost >= 0 ? meta[i].destHost : nil
+            if t != nil || h != nil { moved(v, host: h, datastore: t) }
         }
         jobs[i].lastError = nil
         jobs[i].progress = 100

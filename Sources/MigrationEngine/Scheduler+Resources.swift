@@ -7,7 +7,7 @@ extension Scheduler {
     func buildResources() throws {
         vcenterResource = addResource(.vcenterJobs, nil, capacity: baseLimits.vcenterMaxJobs, owner: -1)
         var clusterLimits: [MoRef: Limits] = [:]
-        for cluster in inventory.clusters {
+        for cluster in baseInventory.clusters {
             let overrides: LimitOverrides
             do {
                 overrides = try strategy.limits(cluster)
@@ -22,8 +22,8 @@ extension Scheduler {
             clusterSlots.append(ClusterSlot(ref: cluster.ref, jobs: jobsRes, hostWait: waitRes, hosts: [], limits: limits))
             clusterIndex[cluster.ref] = c
         }
-        for host in inventory.hosts { _ = addHost(host) }
-        for ds in inventory.datastores {
+        for host in baseInventory.hosts { _ = addHost(host) }
+        for ds in baseInventory.datastores {
             // A datastore shared by several clusters takes the smallest of their limits.
             var limits = baseLimits
             var seen = Set<Int32>()
@@ -68,7 +68,7 @@ extension Scheduler {
         let cost = addResource(.datastoreCost, ds.ref, capacity: limits.datastoreMaxCost, owner: d)
         let count = limits.storageMovesPerDatastore.map { addResource(.datastoreStorageMoves, ds.ref, capacity: $0, owner: d) } ?? -1
         let mounts: Set<Int32>? = ds.hosts.isEmpty ? nil : Set(ds.hosts.compactMap { hostIndex[$0] })
-        dsSlots.append(DatastoreSlot(ref: ds.ref, cost: cost, storageMoves: count, free: ds.freeBytes, capacity: ds.capacityBytes,
+        dsSlots.append(DatastoreSlot(ref: ds.ref, info: ds, cost: cost, storageMoves: count, free: ds.freeBytes, capacity: ds.capacityBytes,
                                      accessible: ds.accessible, mounts: mounts))
         dsIndex[ds.ref] = d
         return d
@@ -89,10 +89,10 @@ extension Scheduler {
     /// The VM slot for `ref`, created from the inventory (or empty) on first use.
     func vmSlot(_ ref: MoRef, name: String) -> Int32 {
         if let v = vmIndex[ref] { return v }
-        let info = inventory.vm(ref)
+        let info = baseInventory.vm(ref)
         let v = Int32(vmSlots.count)
         vmSlots.append(VMSlot(
-            ref: ref, host: info?.host.map { hostSlot($0) } ?? -1,
+            ref: ref, name: info?.name ?? name, cluster: info?.cluster, host: info?.host.map { hostSlot($0) } ?? -1,
             datastores: (info?.datastores ?? []).map { datastoreSlot($0) },
             committed: info?.committedBytes ?? 0, memoryBytes: Int64(info?.memoryMB ?? 0) * 1_048_576))
         vmIndex[ref] = v
@@ -103,13 +103,27 @@ extension Scheduler {
         vmSlots[Int(v)].host = info.host.map { hostSlot($0) } ?? -1
         vmSlots[Int(v)].datastores = info.datastores.map { datastoreSlot($0) }
         vmSlots[Int(v)].committed = info.committedBytes
-        inventory.update(info)
+        vmSlots[Int(v)].locationDirty = false
+        baseInventory.update(info)
+    }
+
+    /// Records that a finished job moved the VM (written to the inventory lazily).
+    func moved(_ v: Int32, host: Int32?, datastore: Int32?) {
+        if let host { vmSlots[Int(v)].host = host }
+        if let datastore { vmSlots[Int(v)].datastores = [datastore] }
+        if !vmSlots[Int(v)].locationDirty {
+            vmSlots[Int(v)].locationDirty = true
+            movedVMs.append(v)
+        }
     }
 
     /// Fills the job's resolved candidates, target group and destination host.
     func resolveKind(_ kind: JobKind, into m: inout JobMeta) {
         let candidates = kind.candidates
-        if !candidates.isEmpty {
+        if !candidates.isEmpty, candidates == candidateCache.refs {
+            m.candidates = candidateCache.slots
+            m.group = candidateCache.group
+        } else if !candidates.isEmpty {
             m.candidates = candidates.compactMap { dsIndex[$0] }
             let key = m.candidates.sorted()
             if let g = groupIndex[key] {
@@ -120,74 +134,74 @@ extension Scheduler {
                 for d in key { dsSlots[Int(d)].groups.append(g) }
                 m.group = g
             }
+            candidateCache = (candidates, m.candidates, m.group)
         }
         if let h = kind.destinationHost { m.destHost = hostSlot(h) }
     }
 
     // MARK: Charges
 
-    /// The charges of one attempt: `other` (vCenter, clusters, source datastores,
-    /// networks, destination host), `host` (the VM's current host: what a pro-active
-    /// vMotion can relieve) and `target` (the chosen datastore).
-    func charges(kind: JobKind, vm v: Int32, destHost h2: Int32, target t: Int32) -> (other: [Charge], host: [Charge], target: [Charge]) {
+    /// The charges of one attempt, in one array: first the `other` resources (vCenter,
+    /// clusters, source datastores, networks, destination host), from `hostStart` the VM's
+    /// current host (what a pro-active vMotion can relieve), from `targetStart` the chosen datastore.
+    func charges(kind: JobKind, vm v: Int32, destHost h2: Int32, target t: Int32) -> ChargeList {
         let costs = configuration.costs
-        let slot = vmSlots[Int(v)]
-        let h = slot.host
-        var other: [Charge] = []
-        var host: [Charge] = []
-        var target: [Charge] = []
-        other.reserveCapacity(6)
-        func add(_ list: inout [Charge], _ r: Int32, _ cost: Int) {
-            guard r >= 0, cost > 0 else { return }
-            if let i = list.firstIndex(where: { $0.resource == r }) { list[i].cost += Int32(cost) } else { list.append(Charge(resource: r, cost: Int32(cost))) }
-        }
-        add(&other, vcenterResource, 1)
+        var list = ChargeList()
+        list.all.reserveCapacity(8 + vmSlots[Int(v)].datastores.count * 2)
+        let h = vmSlots[Int(v)].host
         let c1 = h >= 0 ? hostSlots[Int(h)].cluster : -1
-        if c1 >= 0 { add(&other, clusterSlots[Int(c1)].jobs, 1) }
         let moving = h2 >= 0 && h2 != h
+        list.add(vcenterResource, 1)
+        if c1 >= 0 { list.add(clusterSlots[Int(c1)].jobs, 1) }
         if moving {
             let c2 = hostSlots[Int(h2)].cluster
-            if c2 >= 0, c2 != c1 { add(&other, clusterSlots[Int(c2)].jobs, 1) }
+            if c2 >= 0, c2 != c1 { list.add(clusterSlots[Int(c2)].jobs, 1) }
         }
         switch kind {
         case .storageMove, .storageAndHostMove:
-            for d in slot.datastores {
-                add(&other, dsSlots[Int(d)].cost, costs.storageVMotionDatastore)
-                add(&other, dsSlots[Int(d)].storageMoves, 1)
+            for d in vmSlots[Int(v)].datastores {
+                list.add(dsSlots[Int(d)].cost, costs.storageVMotionDatastore)
+                list.add(dsSlots[Int(d)].storageMoves, 1)
             }
             if moving {
-                add(&other, hostSlots[Int(h)].network, costs.vmotionNetwork)
-                add(&other, hostSlots[Int(h2)].network, costs.vmotionNetwork)
-                add(&other, hostSlots[Int(h2)].cost, costs.storageVMotionHost)
-                add(&other, hostSlots[Int(h2)].storageMoves, 1)
+                list.add(hostSlots[Int(h)].network, costs.vmotionNetwork)
+                list.add(hostSlots[Int(h2)].network, costs.vmotionNetwork)
+                list.add(hostSlots[Int(h2)].cost, costs.storageVMotionHost)
+                list.add(hostSlots[Int(h2)].storageMoves, 1)
             }
+            list.hostStart = list.all.count
             if h >= 0 {
-                add(&host, hostSlots[Int(h)].storageMoves, 1)
-                add(&host, hostSlots[Int(h)].cost, costs.storageVMotionHost)
+                list.add(hostSlots[Int(h)].storageMoves, 1)
+                list.add(hostSlots[Int(h)].cost, costs.storageVMotionHost)
             }
+            list.targetStart = list.all.count
             if t >= 0 {
-                add(&target, dsSlots[Int(t)].cost, costs.storageVMotionDatastore)
-                add(&target, dsSlots[Int(t)].storageMoves, 1)
+                list.add(dsSlots[Int(t)].cost, costs.storageVMotionDatastore)
+                list.add(dsSlots[Int(t)].storageMoves, 1)
             }
         case .hostMove:
-            for d in slot.datastores { add(&other, dsSlots[Int(d)].cost, costs.vmotionDatastore) }
+            for d in vmSlots[Int(v)].datastores { list.add(dsSlots[Int(d)].cost, costs.vmotionDatastore) }
             if moving {
-                if h >= 0 { add(&other, hostSlots[Int(h)].network, costs.vmotionNetwork) }
-                add(&other, hostSlots[Int(h2)].network, costs.vmotionNetwork)
-                add(&other, hostSlots[Int(h2)].cost, costs.vmotionHost)
+                if h >= 0 { list.add(hostSlots[Int(h)].network, costs.vmotionNetwork) }
+                list.add(hostSlots[Int(h2)].network, costs.vmotionNetwork)
+                list.add(hostSlots[Int(h2)].cost, costs.vmotionHost)
             }
-            if h >= 0 { add(&host, hostSlots[Int(h)].cost, costs.vmotionHost) }
+            list.hostStart = list.all.count
+            if h >= 0 { list.add(hostSlots[Int(h)].cost, costs.vmotionHost) }
+            list.targetStart = list.all.count
         case .consolidate, .removeSnapshot:
-            for d in slot.datastores { add(&other, dsSlots[Int(d)].cost, costs.snapshotDatastore) }
-            if h >= 0 { add(&host, hostSlots[Int(h)].cost, costs.snapshotHost) }
+            for d in vmSlots[Int(v)].datastores { list.add(dsSlots[Int(d)].cost, costs.snapshotDatastore) }
+            list.hostStart = list.all.count
+            if h >= 0 { list.add(hostSlots[Int(h)].cost, costs.snapshotHost) }
+            list.targetStart = list.all.count
         case .custom(let task):
-            for d in slot.datastores { add(&other, dsSlots[Int(d)].cost, task.cost.datastore) }
-            if h >= 0 {
-                add(&other, hostSlots[Int(h)].network, task.cost.network)
-                add(&host, hostSlots[Int(h)].cost, task.cost.host)
-            }
+            for d in vmSlots[Int(v)].datastores { list.add(dsSlots[Int(d)].cost, task.cost.datastore) }
+            if h >= 0 { list.add(hostSlots[Int(h)].network, task.cost.network) }
+            list.hostStart = list.all.count
+            if h >= 0 { list.add(hostSlots[Int(h)].cost, task.cost.host) }
+            list.targetStart = list.all.count
         }
-        return (other, host, target)
+        return list
     }
 
     /// What a task started outside the run costs, judged by its name: a relocate is
@@ -206,10 +220,10 @@ extension Scheduler {
         } else {
             return []
         }
-        let (other, host, _) = charges(kind: kind, vm: v, destHost: -1, target: -1)
+        let list = charges(kind: kind, vm: v, destHost: -1, target: -1)
         // Engine caps (cluster, vCenter jobs) are this run's concurrency policy; only
         // the vSphere resources count for outside tasks.
-        return (other + host).filter { ledger.kind[Int($0.resource)] != .vcenterJobs && ledger.kind[Int($0.resource)] != .clusterJobs }
+        return list.all.filter { ledger.kind[Int($0.resource)] != .vcenterJobs && ledger.kind[Int($0.resource)] != .clusterJobs }
     }
 
     /// Charges a running job found in the journal again (its task is real: no limit check).
@@ -220,8 +234,7 @@ extension Scheduler {
         if let h = job.sourceHost { vmSlots[Int(v)].host = hostSlot(h) }
         if !job.sourceDatastores.isEmpty { vmSlots[Int(v)].datastores = job.sourceDatastores.map { datastoreSlot($0) } }
         let t = job.target.flatMap { dsIndex[$0] } ?? -1
-        let (other, host, target) = charges(kind: job.kind, vm: v, destHost: meta[Int(j)].destHost, target: t)
-        let all = other + host + target
+        let all = charges(kind: job.kind, vm: v, destHost: meta[Int(j)].destHost, target: t).all
         for c in all { ledger.charge(c, external: false) }
         countRunning(all, +1)
         meta[Int(j)].charges = all
@@ -253,7 +266,7 @@ extension Scheduler {
     /// The inventory record of datastore slot `d` with the scheduler's free space.
     func datastoreInfo(_ d: Int32) -> DatastoreInfo {
         let slot = dsSlots[Int(d)]
-        var info = inventory.datastore(slot.ref) ?? DatastoreInfo(ref: slot.ref, name: slot.ref.value, capacityBytes: slot.capacity, freeBytes: slot.free)
+        var info = slot.info
         info.freeBytes = slot.free
         return info
     }
@@ -261,7 +274,7 @@ extension Scheduler {
     /// One line about a resource: `host esx-01: cost 8 of 8`.
     func describe(_ r: Int32) -> String {
         let i = Int(r)
-        let name = ledger.object[i].map { inventory.name(of: $0) } ?? ""
+        let name = ledger.object[i].map { baseInventory.name(of: $0) } ?? ""
         let use = ledger.capacity[i] == .max ? "" : ": \(ledger.used[i]) of \(ledger.capacity[i])"
         switch ledger.kind[i] {
         case .hostCost: return "host \(name) migration cost\(use)"

@@ -22,7 +22,15 @@ public final class Scheduler {
     /// The configuration the scheduler was made with.
     public let configuration: SchedulerConfiguration
     /// The inventory, with VM locations updated as moves finish.
-    public internal(set) var inventory: Inventory
+    public var inventory: Inventory {
+        flushLocations()
+        return baseInventory
+    }
+    /// The inventory as given, with the locations of VMs in `movedVMs` not yet written back.
+    var baseInventory: Inventory
+    var movedVMs: [Int32] = []
+    /// Whether events are recorded for `drainEvents` (off when nobody listens: `plan` without a display).
+    public var recordsEvents = true
     let strategy: any Strategy
 
     /// Every job of the run, indexed by `JobID.rawValue`.
@@ -39,6 +47,8 @@ public final class Scheduler {
     var clusterIndex: [MoRef: Int32] = [:]
     var vcenterResource: Int32 = -1
     var groupIndex: [[Int32]: Int32] = [:]
+    /// The last candidate list resolved (jobs of one strategy usually share one array).
+    var candidateCache: (refs: [MoRef], slots: [Int32], group: Int32) = ([], [], -1)
     var vmSlots: [VMSlot] = []
     var vmIndex: [MoRef: Int32] = [:]
     var baseLimits: Limits
@@ -61,7 +71,7 @@ public final class Scheduler {
     /// Creates a scheduler over `inventory`. Asks the strategy for each cluster's
     /// limits (an error there is thrown: nothing has started yet).
     public init(inventory: Inventory, strategy: any Strategy, configuration: SchedulerConfiguration = SchedulerConfiguration()) throws {
-        self.inventory = inventory
+        self.baseInventory = inventory
         self.strategy = strategy
         self.configuration = configuration
         self.baseLimits = configuration.limits
@@ -75,6 +85,10 @@ public final class Scheduler {
     /// `Strategy.order` and dispatches what fits. Throws only when `order` throws.
     public func add(_ requests: [JobRequest], now: Date) throws -> [SchedulerAction] {
         var fresh: [Int32] = []
+        fresh.reserveCapacity(requests.count)
+        jobs.reserveCapacity(jobs.count + requests.count)
+        meta.reserveCapacity(meta.count + requests.count)
+        if recordsEvents { events.reserveCapacity(events.count + requests.count) }
         for request in requests {
             if let j = createJob(request, now: now) { fresh.append(j) }
         }
@@ -94,9 +108,11 @@ public final class Scheduler {
             meta[Int(j)].rank = nextRank
             nextRank += 1
         }
-        for job in DefaultOrder.largestFirst(candidates) where !ranked.contains(Int32(job.id.rawValue)) {
-            meta[job.id.rawValue].rank = nextRank
-            nextRank += 1
+        if ranked.count < fresh.count {
+            for job in DefaultOrder.largestFirst(candidates) where !ranked.contains(Int32(job.id.rawValue)) {
+                meta[job.id.rawValue].rank = nextRank
+                nextRank += 1
+            }
         }
         var touched: [Int32] = []
         for j in fresh {
@@ -233,7 +249,7 @@ public final class Scheduler {
     @discardableResult
     public func externalTaskStarted(_ info: TaskInfo, now: Date) -> Bool {
         guard external[info.ref] == nil, !info.state.isTerminal, let entity = info.entity,
-              inventory.vm(entity) != nil else { return false }
+              baseInventory.vm(entity) != nil else { return false }
         let v = vmSlot(entity, name: info.entityName ?? entity.value)
         let charges = externalCharges(name: info.name, vm: v)
         for c in charges { ledger.charge(c, external: true) }
@@ -265,8 +281,9 @@ public final class Scheduler {
 
     /// The events produced since the last call, oldest first.
     public func drainEvents() -> [EngineEvent] {
-        defer { events.removeAll(keepingCapacity: true) }
-        return events
+        let out = events
+        events = []
+        return out
     }
 
     /// Whether the run is over.
@@ -284,6 +301,12 @@ public final class Scheduler {
 
     /// The job with this id.
     public func job(_ id: JobID) -> Job { jobs[id.rawValue] }
+
+    /// The job's state (cheaper than `job(_:)`).
+    public func state(of id: JobID) -> JobState { jobs[id.rawValue].state }
+
+    /// The job's attempts so far (cheaper than `job(_:)`).
+    public func attempts(of id: JobID) -> Int { jobs[id.rawValue].attempts }
 
     /// The job's rank in the strategy's order (0 runs first).
     public func rank(of id: JobID) -> Int { meta[id.rawValue].rank }
@@ -322,11 +345,35 @@ public final class Scheduler {
             lastWakeRequest = next
             actions.append(.wake(at: next))
         }
-        defer { actions.removeAll(keepingCapacity: true) }
-        return actions
+        let out = actions
+        actions = []
+        return out
     }
 
-    func emit(_ kind: EngineEvent.Kind, _ now: Date) {
-        events.append(EngineEvent(time: now, kind: kind))
+    func emit(_ kind: @autoclosure () -> EngineEvent.Kind, _ now: Date) {
+        guard recordsEvents else { return }
+        events.append(EngineEvent(time: now, kind: kind()))
+    }
+}
+
+extension Scheduler {
+    /// Writes the locations of VMs moved by finished jobs back into the inventory.
+    func flushLocations() {
+        guard !movedVMs.isEmpty else { return }
+        for v in movedVMs {
+            let slot = vmSlots[Int(v)]
+            guard slot.locationDirty, var info = baseInventory.vm(slot.ref) else { continue }
+            info.host = slot.host >= 0 ? hostSlots[Int(slot.host)].ref : nil
+            info.cluster = slot.host >= 0 ? clusterRef(of: slot.host) ?? info.cluster : info.cluster
+            info.datastores = slot.datastores.map { dsSlots[Int($0)].ref }
+            baseInventory.update(info)
+            vmSlots[Int(v)].locationDirty = false
+        }
+        movedVMs.removeAll()
+    }
+
+    func clusterRef(of h: Int32) -> MoRef? {
+        let c = hostSlots[Int(h)].cluster
+        return c >= 0 ? clusterSlots[Int(c)].ref : nil
     }
 }

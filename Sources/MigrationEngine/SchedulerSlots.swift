@@ -34,6 +34,10 @@ struct JobMeta {
 /// One VM the run touches.
 struct VMSlot {
     var ref: MoRef
+    var name: String
+    var cluster: MoRef?
+    /// Whether `host`/`datastores` changed since they were last written to the inventory.
+    var locationDirty = false
     var host: Int32
     var datastores: [Int32]
     var committed: Int64
@@ -62,6 +66,7 @@ struct HostSlot {
 /// One datastore.
 struct DatastoreSlot {
     var ref: MoRef
+    var info: DatastoreInfo
     var cost: Int32
     var storageMoves: Int32
     var free: Int64

@@ -71,7 +71,10 @@ extension Strategy {
 public enum DefaultOrder {
     /// Largest committed size first; ties by job id (the order the strategy selected them).
     public static func largestFirst(_ jobs: [Job]) -> [Job] {
-        jobs.sorted { a, b in a.size != b.size ? a.size > b.size : a.id < b.id }
+        // Sort positions, not the (large) job values.
+        let keys = jobs.map { ($0.size, $0.id) }
+        let order = keys.indices.sorted { a, b in keys[a].0 != keys[b].0 ? keys[a].0 > keys[b].0 : keys[a].1 < keys[b].1 }
+        return order.map { jobs[$0] }
     }
 
     /// The candidate with the most free space; ties by name.
