@@ -68,7 +68,7 @@ let package = Package(
         ),
         .target(
             name: "LuaBindings",
-            dependencies: ["LuaHost", "CLuaShim", "VCenterModel", "MigrationEngine"]
+            dependencies: ["LuaHost", "VCenterModel", "MigrationEngine"]
         ),
         .executableTarget(
             name: "moonmotion",
@@ -86,8 +86,6 @@ let package = Package(
         ),
         // Benchmark of the engine alone (scripts/bench/engine/run.sh).
         .executableTarget(name: "engine-bench", dependencies: ["MigrationEngine", "VCenterModel", "VCenterSimulator", .product(name: "Collections", package: "swift-collections")], path: "scripts/bench/engine/Sources"),
-        // Benchmark of Lua calls into Swift and coroutine round trips (scripts/bench/lua/run.sh).
-        .executableTarget(name: "lua-bench", dependencies: ["LuaHost"], path: "scripts/bench/lua/Sources"),
 
         // MARK: Tests (mirror Sources; IntegrationTests drive the built binary and the test vCenter)
         // TestSupport: starts and stops the test vCenter (scripts/vcsim) and the built binary for tests.
