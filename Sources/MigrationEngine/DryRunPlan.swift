@@ -57,15 +57,13 @@ public struct DryRunPlan: Sendable {
 }
 
 extension Scheduler {
-    /// Creates and orders the jobs like `add`, but dispatches nothing: predicts each
+    /// Creates and orders the jobs like `add`, but queues and dispatches nothing (the jobs stay
+    /// pending; use a fresh scheduler for a run): predicts each
     /// storage move's target with the strategy's `target` hook, in order, with the free
     /// space the earlier jobs will use taken off (room for concurrent moves is not simulated).
     public func preview(_ requests: [JobRequest], now: Date) throws -> DryRunPlan {
-        let saved = stopping
-        stopping = .requested
-        defer { stopping = saved }
         let first = jobs.count
-        _ = try add(requests, now: now)
+        _ = try createAndRank(requests, now: now)
         _ = drainEvents()
         var free = dsSlots.map(\.free)
         var entries: [DryRunPlan.Entry] = []

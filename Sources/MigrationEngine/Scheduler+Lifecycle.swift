@@ -64,6 +64,8 @@ extension Scheduler {
         transition(j, to: .done, now: now)
         popHead(v, j)
         scheduleHead(v, now: now)
+        // Pro-active vMotions are the engine's own; the strategy hears of the job they served.
+        guard job.parent == nil else { return }
         do {
             try strategy.onDone(jobs[i])
         } catch {

@@ -84,6 +84,20 @@ public final class Scheduler {
     /// a VM already on its target as done (no vCenter call), orders the rest with
     /// `Strategy.order` and dispatches what fits. Throws only when `order` throws.
     public func add(_ requests: [JobRequest], now: Date) throws -> [SchedulerAction] {
+        let fresh = try createAndRank(requests, now: now)
+        var touched: [Int32] = []
+        for j in fresh {
+            let v = meta[Int(j)].vm
+            if vmSlots[Int(v)].queue.isEmpty { touched.append(v) }
+            vmSlots[Int(v)].queue.append(j)
+        }
+        for v in touched { scheduleHead(v, now: now) }
+        return finishStep(now: now)
+    }
+
+    /// Creates the jobs of `requests` and ranks the pending ones with `Strategy.order`;
+    /// returns the pending jobs' indices, in creation order.
+    func createAndRank(_ requests: [JobRequest], now: Date) throws -> [Int32] {
         var fresh: [Int32] = []
         fresh.reserveCapacity(requests.count)
         jobs.reserveCapacity(jobs.count + requests.count)
@@ -114,14 +128,7 @@ public final class Scheduler {
                 nextRank += 1
             }
         }
-        var touched: [Int32] = []
-        for j in fresh {
-            let v = meta[Int(j)].vm
-            if vmSlots[Int(v)].queue.isEmpty { touched.append(v) }
-            vmSlots[Int(v)].queue.append(j)
-        }
-        for v in touched { scheduleHead(v, now: now) }
-        return finishStep(now: now)
+        return fresh
     }
 
     /// Installs the jobs of an interrupted run, reconciled with vCenter by the runner:
