@@ -25,6 +25,11 @@ extension PlanReport {
         if totals.unfinished > 0 {
             summary.append(("Unfinished", "\(PlanFormat.count(totals.unfinished)) task\(totals.unfinished == 1 ? "" : "s") still queued or running: the makespan is not final"))
         }
+        if overall.slotSeconds > 0 {
+            summary.append(("Idle slots", "\(PlanFormat.hours(overall.idleSlotSeconds)) of \(PlanFormat.hours(overall.slotSeconds)) slot time "
+                + "(\(PlanFormat.percent(overall.idleSlotSeconds, of: overall.slotSeconds))): \(PlanFormat.hours(overall.idleInTail)) in the tails, "
+                + "\(PlanFormat.hours(overall.idleWhileWaiting)) while work waited"))
+        }
         var rate = "\(Self.number(rateMBps)) MB/s per Storage vMotion + \(PlanFormat.duration(storageVMotionOverhead)) setup"
         rate += datastoreBandwidthMBps.map { "; \(Self.number($0)) MB/s per datastore, shared" } ?? "; datastore bandwidth not shared"
         summary.append(("Rate model", rate))

@@ -173,6 +173,8 @@ enum PlanFixtures {
             "Failures            none",
             "Rate model          100 MB/s per Storage vMotion + 10s setup; datastore bandwidth not shared",
             "Queued at vCenter   0 tasks waited for an ESXi limit",
+            // 4,136 + 20,680 s = 6h 54m idle of 24,816 + 41,360 s = 18h 23m slot time (37.5%); tails 2 × 4,136 s = 2h 18m.
+            "Idle slots          6h 54m of 18h 23m slot time (38%): 2h 18m in the tails, 4h 36m while work waited",
             "Clusters", "Idle slots", "Peak concurrency", "No limit exceeded.",
             "slots: 2 Storage vMotions per usable host (ESXi's host limit) for cluster-1, cluster-2",
             "hosts: 8 of 8 used, 4 reached their limit",
