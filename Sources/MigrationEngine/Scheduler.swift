@@ -147,6 +147,12 @@ public final class Scheduler {
             resolveKind(job.kind, into: &m)
             var job = job
             if job.state == .dispatching { job.state = .pending; m.verifyNext = true }
+            if job.state == .pending, job.parent != nil {
+                // A pro-active vMotion that never started: its storage move will decide afresh.
+                job.state = .skipped
+                job.lastError = "pro-active vMotion dropped on resume"
+                job.finishedAt = now
+            }
             if job.state == .pending, job.attempts > 0, job.kind.movesStorage || job.kind.movesHost { m.verifyNext = true }
             if job.kind.movesStorage, job.parent == nil { vmSlots[Int(v)].hasStorageMove = true }
             jobs.append(job)

@@ -229,6 +229,39 @@ struct JournalTests {
         }
     }
 
+    @Test("a crash right after a pro-active vMotion's intent: on resume the vMotion is dropped, each VM still moves once")
+    func crashDuringProactive() async throws {
+        let path = temporaryJournalPath()
+        defer { removeJournal(path) }
+        var spec = TestInventory()
+        spec.hostsPerCluster = 2
+        spec.vmsPerHost = 0
+        let base = spec.make()
+        let vms = (0..<4).map { i in
+            VMInfo(ref: MoRef("VirtualMachine", "vm-\(i)"), name: "vm\(i)", host: base.hosts[0].ref, datastores: [base.datastores[0].ref],
+                   committedBytes: Int64(100 - i) * 1_000_000_000, memoryMB: 4096)
+        }
+        let inv = Inventory(clusters: base.clusters, hosts: base.hosts, datastores: base.datastores, vms: vms)
+        let vc = FakeVCenter(inventory: inv)
+        func strategy() -> ClosureStrategy {
+            ClosureStrategy(select: TestInventory.moveAll, limits: { _ in LimitOverrides(storageMovesPerHost: 1) },
+                            onBlocked: { _, _ in .vmotion })
+        }
+        let journal = try Journal(path: path)
+        journal.injectCrash { batch in
+            batch.jobs.values.contains { $0.isProactive && $0.state == .dispatching } ? .afterWrite : nil
+        }
+        let first = MigrationRunner(vcenter: vc, strategy: strategy(), configuration: Self.config(resume: false), journal: journal)
+        await #expect(throws: EngineError.self) { try await first.run() }
+        let second = MigrationRunner(vcenter: vc, strategy: strategy(), configuration: Self.config(resume: true), journal: try Journal(path: path))
+        let summary = try await second.run()
+        #expect(summary.outcome == .completed)
+        #expect(summary.jobs.filter { !$0.isProactive }.allSatisfy { $0.state == .done })
+        #expect(summary.jobs.contains { $0.isProactive && $0.state == .skipped && $0.lastError?.contains("dropped on resume") == true })
+        #expect(vc.storageMoves.count == 4 && vc.storageMoves.values.allSatisfy { $0 == 1 })
+        #expect(vc.peakCost.filter { $0.key.type == "HostSystem" }.values.allSatisfy { $0 <= 8 })
+    }
+
     @Test("every job kind survives the journal")
     func kindsRoundTrip() async throws {
         let path = temporaryJournalPath()
