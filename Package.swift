@@ -22,7 +22,14 @@ let package = Package(
     targets: [
         // MARK: C libraries
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
-        .target(name: "CLuaShim", dependencies: ["CLua"]),
+        // Lua is linked statically as well (liblua5.4.a from liblua5.4-dev, whole archive, so its
+        // definitions win over the shared library's): API calls skip the PLT, about 3 of the
+        // ~20 ns a Swift function call from Lua costs (scripts/bench/lua/run.sh).
+        .target(
+            name: "CLuaShim",
+            dependencies: ["CLua"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--whole-archive", "-Xlinker", "-l:liblua5.4.a", "-Xlinker", "--no-whole-archive"])]
+        ),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
 
@@ -86,6 +93,8 @@ let package = Package(
         ),
         // Benchmark of the engine alone (scripts/bench/engine/run.sh).
         .executableTarget(name: "engine-bench", dependencies: ["MigrationEngine", "VCenterModel", "VCenterSimulator", .product(name: "Collections", package: "swift-collections")], path: "scripts/bench/engine/Sources"),
+        // Benchmark of Lua calls into Swift and coroutine round trips (scripts/bench/lua/run.sh).
+        .executableTarget(name: "lua-bench", dependencies: ["LuaHost"], path: "scripts/bench/lua/Sources"),
 
         // MARK: Tests (mirror Sources; IntegrationTests drive the built binary and the test vCenter)
         // TestSupport: starts and stops the test vCenter (scripts/vcsim) and the built binary for tests.

@@ -22,6 +22,21 @@ int mm_closethread(lua_State *co, lua_State *from) {
 #endif
 }
 
+// The host block (see "Host block" below); defined first because the trampoline reads it.
+struct mm_host {
+    void *owner;
+    _Atomic(lua_State *) running;   // thread executing Lua now (signal target)
+    _Atomic(lua_State *) managed;   // coroutine the scheduler resumed (may be yielded from a hook)
+    atomic_int interrupt;
+    atomic_int stop_reason;
+    long long instruction_limit;
+    long long instructions_used;
+    int hook_step;
+    double deadline;
+    double seconds;
+    char stop_message[200];
+};
+
 // MARK: - Trampoline
 
 static mm_dispatch_fn mm_dispatch = NULL;
@@ -68,7 +83,7 @@ static int mm_continue(lua_State *L, int status, lua_KContext ctx) {
 
 int mm_trampoline(lua_State *L) {
     lua_Integer index = lua_tointeger(L, lua_upvalueindex(1));
-    int r = mm_dispatch(L, index);
+    int r = mm_dispatch(L, ((mm_host *)mm_host_of(L))->owner, index);
     if (r >= 0) {
         return r;
     }
@@ -260,20 +275,7 @@ void mm_push_typeerror(lua_State *L, int arg, const char *expected, const char *
 
 // MARK: - Host block
 
-struct mm_host {
-    void *owner;
-    _Atomic(lua_State *) running;   // thread executing Lua now (signal target)
-    _Atomic(lua_State *) managed;   // coroutine the scheduler resumed (may be yielded from a hook)
-    atomic_int interrupt;
-    atomic_int stop_reason;
-    int watch;                       // keep a count hook on every thread (runtime)
-    long long instruction_limit;
-    long long instructions_used;
-    int hook_step;
-    double deadline;
-    double seconds;
-    char stop_message[200];
-};
+
 
 mm_host *mm_host_new(lua_State *L, void *owner) {
     mm_host *host = calloc(1, sizeof(mm_host));
@@ -295,6 +297,8 @@ void mm_host_free(mm_host *host) { free(host); }
 void mm_host_set_owner(mm_host *host, void *owner) { host->owner = owner; }
 
 void *mm_host_owner(mm_host *host) { return host->owner; }
+
+_Static_assert(offsetof(struct mm_host, owner) == 0, "mm_owner() reads the owner as the first field");
 
 void mm_host_set_running(mm_host *host, lua_State *running, lua_State *managed) {
     atomic_store_explicit(&host->managed, managed, memory_order_release);
@@ -405,16 +409,11 @@ int mm_host_interrupt_requested(mm_host *host) {
 void mm_host_apply_hook(mm_host *host, lua_State *L) {
     if (atomic_load(&host->interrupt)) {
         lua_sethook(L, mm_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
-    } else if (host->watch || host->instruction_limit > 0 || host->deadline > 0) {
+    } else if (host->instruction_limit > 0 || host->deadline > 0) {
         lua_sethook(L, mm_hook, LUA_MASKCOUNT, host->hook_step);
     } else {
         lua_sethook(L, NULL, 0, 0);
     }
-}
-
-void mm_host_set_watch(mm_host *host, lua_State *L, int watch) {
-    host->watch = watch;
-    mm_host_apply_hook(host, L);
 }
 
 void mm_host_clear_interrupt(mm_host *host, lua_State *L) {
@@ -458,6 +457,91 @@ int mm_thread_stop_report(lua_State *L) {
     lua_concat(L, 2);
     mm_build_report(L, co, -1, 0);
     return 1;
+}
+
+// MARK: - coroutine.resume / coroutine.wrap that keep `running` current
+
+// From lcorolib.c (MIT licence, Lua.org), with the running thread recorded around
+// lua_resume so that a Ctrl-C reaches a busy coroutine the script created itself.
+static int mm_auxresume(lua_State *L, lua_State *co, int narg) {
+    int status, nres;
+    if (!lua_checkstack(co, narg)) {
+        lua_pushliteral(L, "too many arguments to resume");
+        return -1;
+    }
+    lua_xmove(L, co, narg);
+    mm_host *host = mm_host_of(L);
+    lua_State *previous = atomic_load(&host->running);
+    atomic_store(&host->running, co);
+    if (atomic_load(&host->interrupt)) {
+        lua_sethook(co, mm_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+    }
+    status = lua_resume(co, L, narg, &nres);
+    atomic_store(&host->running, previous);
+    if (status == LUA_OK || status == LUA_YIELD) {
+        if (!lua_checkstack(L, nres + 1)) {
+            lua_pop(co, nres);
+            lua_pushliteral(L, "too many results to resume");
+            return -1;
+        }
+        lua_xmove(co, L, nres);
+        return nres;
+    }
+    lua_xmove(co, L, 1);
+    return -1;
+}
+
+static int mm_coroutine_resume(lua_State *L) {
+    lua_State *co = lua_tothread(L, 1);
+    luaL_argexpected(L, co, 1, "coroutine");
+    int r = mm_auxresume(L, co, lua_gettop(L) - 1);
+    if (r < 0) {
+        lua_pushboolean(L, 0);
+        lua_insert(L, -2);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    lua_insert(L, -(r + 1));
+    return r + 1;
+}
+
+static int mm_auxwrap(lua_State *L) {
+    lua_State *co = lua_tothread(L, lua_upvalueindex(1));
+    int r = mm_auxresume(L, co, lua_gettop(L));
+    if (r < 0) {
+        int stat = lua_status(co);
+        if (stat != LUA_OK && stat != LUA_YIELD) {
+            stat = mm_closethread(co, L);
+            lua_xmove(co, L, 1);
+        }
+        if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+            luaL_where(L, 1);
+            lua_insert(L, -2);
+            lua_concat(L, 2);
+        }
+        return lua_error(L);
+    }
+    return r;
+}
+
+static int mm_coroutine_wrap(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_State *co = lua_newthread(L);
+    lua_pushvalue(L, 1);
+    lua_xmove(L, co, 1);
+    lua_pushcclosure(L, mm_auxwrap, 1);
+    return 1;
+}
+
+void mm_install_coroutine_tracking(lua_State *L) {
+    lua_getglobal(L, "coroutine");
+    if (lua_istable(L, -1)) {
+        lua_pushcfunction(L, mm_coroutine_resume);
+        lua_setfield(L, -2, "resume");
+        lua_pushcfunction(L, mm_coroutine_wrap);
+        lua_setfield(L, -2, "wrap");
+    }
+    lua_pop(L, 1);
 }
 
 // MARK: - SIGINT

@@ -12,8 +12,9 @@ public struct LuaCall {
     /// The state this call belongs to.
     public unowned(unsafe) let state: LuaState
     /// Index of the called function in the state's function table.
-    let functionIndex: lua_Integer
+    @usableFromInline let functionIndex: lua_Integer
 
+    @usableFromInline
     init(L: OpaquePointer, state: LuaState, functionIndex: lua_Integer) {
         self.L = L
         self.state = state
@@ -24,21 +25,21 @@ public struct LuaCall {
     public var functionName: String { state.functionName(functionIndex) }
 
     /// Number of arguments (the stack top at entry, minus values pushed since).
-    @inline(__always)
+    @inlinable
     public var argumentCount: Int32 { lua_gettop(L) }
 
     /// The type of argument `i`.
-    @inline(__always)
-    public func type(_ i: Int32) -> LuaType { LuaStack.type(at: i, on: L) }
+    @inlinable
+    public func type(_ i: Int32) -> LuaType { LuaType(rawValue: lua_type(L, i)) ?? .none }
 
     /// `true` if argument `i` is absent or nil.
-    @inline(__always)
+    @inlinable
     public func isNoneOrNil(_ i: Int32) -> Bool { lua_type(L, i) <= LUA_TNIL }
 
     // MARK: Arguments
 
     /// Argument `i` as an integer (`luaL_checkinteger`).
-    @inline(__always)
+    @inlinable
     public func integer(_ i: Int32) throws -> Int {
         var isNumber: Int32 = 0
         let v = lua_tointegerx(L, i, &isNumber)
@@ -53,7 +54,7 @@ public struct LuaCall {
     }
 
     /// Argument `i` as a number (`luaL_checknumber`).
-    @inline(__always)
+    @inlinable
     public func number(_ i: Int32) throws -> Double {
         var isNumber: Int32 = 0
         let v = lua_tonumberx(L, i, &isNumber)
@@ -139,13 +140,13 @@ public struct LuaCall {
     // MARK: Results
 
     /// Pushes nil.
-    @inline(__always) public func pushNil() { lua_pushnil(L) }
+    @inlinable public func pushNil() { lua_pushnil(L) }
     /// Pushes an integer.
-    @inline(__always) public func push(_ value: Int) { lua_pushinteger(L, lua_Integer(value)) }
+    @inlinable public func push(_ value: Int) { lua_pushinteger(L, lua_Integer(value)) }
     /// Pushes a float.
-    @inline(__always) public func push(_ value: Double) { lua_pushnumber(L, value) }
+    @inlinable public func push(_ value: Double) { lua_pushnumber(L, value) }
     /// Pushes a boolean.
-    @inline(__always) public func push(_ value: Bool) { lua_pushboolean(L, value ? 1 : 0) }
+    @inlinable public func push(_ value: Bool) { lua_pushboolean(L, value ? 1 : 0) }
     /// Pushes a string.
     @inline(__always) public func push(_ value: String) { LuaStack.push(string: value, on: L) }
     /// Pushes a plain value.

@@ -24,10 +24,10 @@ final class LuaCoroutine {
 
     let thread: OpaquePointer
     /// Registry slot anchoring the thread object while the scheduler runs it.
-    var anchor: Int32
-    var status: Status
+    @exclusivity(unchecked) var anchor: Int32
+    @exclusivity(unchecked) var status: Status
     /// The native operation it is parked on.
-    var operation: LuaPendingOperation?
+    @exclusivity(unchecked) var operation: LuaPendingOperation?
     /// Whether its results are kept for `join` (spawned coroutines with a live handle).
     var keepsResults: Bool
     var outcome: Outcome?

@@ -7,7 +7,7 @@ final class LuaPendingOperation: @unchecked Sendable {
     private enum State { case pending, completed, cancelled }
     private let state = Mutex(State.pending)
     private let executor: LuaExecutor
-    private weak var scheduler: LuaScheduler?
+    private let scheduler: LuaScheduler
     /// The parked coroutine (executor-confined).
     let coroutine: LuaCoroutine
     /// Runs if the operation is cancelled (executor-confined).
@@ -31,11 +31,11 @@ final class LuaPendingOperation: @unchecked Sendable {
         }
         guard won else { return }
         if executor.isCurrent {
-            scheduler?.deliver(self, resumption)
+            scheduler.deliver(self, resumption)
         } else {
             let payload = UncheckedBox(resumption)
-            executor.executeConfined { [weak scheduler] in
-                scheduler?.deliver(self, payload.value)
+            executor.executeConfined { [scheduler] in
+                scheduler.deliver(self, payload.value)
             }
         }
     }

@@ -54,8 +54,8 @@ public final class LuaRuntime: @unchecked Sendable {
             }
             try self.installMoonmotionModule(in: state)
             try state.applySandbox(options.sandbox)
-            // A count hook on every thread, so Ctrl-C reaches a busy coroutine of any kind.
-            mm_host_set_watch(state.host, state.mainThread, 1)
+            // Ctrl-C reaches a busy coroutine the script created itself.
+            mm_install_coroutine_tracking(state.mainThread)
         }
         if let seconds = options.sandbox.timeLimit {
             deadlineTimer = executor.schedule(after: seconds) { [weak self] in
@@ -79,6 +79,9 @@ public final class LuaRuntime: @unchecked Sendable {
             self.scheduler.runCompletion = nil
             self.scheduler.abort(LuaError(.interrupted, message: "the Lua runtime shut down"))
             state.close()
+            state.scheduler = nil
+            state.deferredReleaseNotifier = nil
+            self.deferredDrain.detach()
         }
         executor.shutdown()
     }
@@ -236,7 +239,7 @@ public final class LuaRuntime: @unchecked Sendable {
 
 /// Coalesces deferred `LuaRef` releases into one executor job.
 private final class DeferredDrain: @unchecked Sendable {
-    private weak var state: LuaState?
+    private var state: LuaState?
     private let executor: LuaExecutor
     private let scheduled = Atomic<Bool>(false)
 
@@ -251,6 +254,11 @@ private final class DeferredDrain: @unchecked Sendable {
             scheduled.store(false, ordering: .releasing)
             state?.drainDeferredReleases()
         }
+    }
+
+    /// Breaks the state -> notifier -> drain -> state cycle at shutdown (executor only).
+    func detach() {
+        state = nil
     }
 }
 

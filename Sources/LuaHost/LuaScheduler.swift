@@ -10,16 +10,17 @@ import DequeModule
 /// * Interactive mode: a coroutine with an `onFinish` (a REPL line) reports its own
 ///   outcome; an uncaught error in a spawned coroutine goes to `backgroundErrorHandler`.
 final class LuaScheduler {
-    unowned let state: LuaState
+    unowned(unsafe) let state: LuaState
     let executor: LuaExecutor
 
+    // Executor-confined state: no dynamic exclusivity checks needed.
     /// The coroutine being resumed right now.
-    private(set) var current: LuaCoroutine?
-    private var ready = Deque<(LuaCoroutine, LuaResumption)>()
-    private var drainScheduled = false
-    private var draining = false
+    @exclusivity(unchecked) private(set) var current: LuaCoroutine?
+    @exclusivity(unchecked) private var ready = Deque<(LuaCoroutine, LuaResumption)>()
+    @exclusivity(unchecked) private var drainScheduled = false
+    @exclusivity(unchecked) private var draining = false
     /// Live coroutines by thread.
-    private var coroutines: [OpaquePointer: LuaCoroutine] = [:]
+    @exclusivity(unchecked) private var coroutines: [OpaquePointer: LuaCoroutine] = [:]
     private var nextID = 0
 
     /// Script mode: errors end the run.
@@ -151,7 +152,7 @@ final class LuaScheduler {
     private func scheduleDrain() {
         guard !draining, !drainScheduled else { return }
         drainScheduled = true
-        executor.executeConfined { [weak self] in self?.drain() }
+        executor.executeConfined { [self] in drain() }
     }
 
     private func drain() {

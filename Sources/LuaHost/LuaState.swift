@@ -25,8 +25,12 @@ public final class LuaState {
     /// The host block (`mm_host *`): owner pointer, interrupt flag, limits.
     let host: OpaquePointer
 
-    /// Swift functions by index; the index is the upvalue of their trampoline closure.
-    @exclusivity(unchecked) var functions: ContiguousArray<LuaFunctionBox> = []
+    /// Swift functions by index (the upvalue of their trampoline closure), each retained
+    /// once; a raw buffer so the dispatcher reads it without bounds or exclusivity checks
+    /// or reference counting.
+    private var functionTable: UnsafeMutablePointer<Unmanaged<LuaFunctionBox>>
+    private var functionCount = 0
+    private var functionCapacity = 64
     /// Registry references currently held by `LuaRef`s.
     var liveReferences = 0
     /// Unrefs requested off the owner thread, applied on it.
@@ -46,7 +50,9 @@ public final class LuaState {
     /// Contributions to modules found by `require`, applied in order.
     var moduleContributions: [String: [(LuaModuleBuilder) throws -> Void]] = [:]
     /// The scheduler of the owning runtime, if any (for suspending Swift functions).
-    weak var scheduler: LuaScheduler?
+    /// Unowned: the runtime owns both and clears this before the scheduler goes away (a weak
+    /// reference would put every retain of the scheduler on the slow path).
+    unowned(unsafe) var scheduler: LuaScheduler?
     /// The runtime that owns this state, if any.
     public internal(set) weak var runtime: LuaRuntime?
     /// Load mode for chunks: "bt" normally, "t" in the sandbox (binary chunks can crash Lua).
@@ -59,6 +65,7 @@ public final class LuaState {
         }
         installDispatcher
         mainThread = L
+        functionTable = .allocate(capacity: functionCapacity)
         guard let host = mm_host_new(L, nil) else {
             fatalError("LuaState: cannot allocate the host block (out of memory)")
         }
@@ -85,7 +92,9 @@ public final class LuaState {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         lua_close(mainThread)
         mm_host_free(host)
-        functions.removeAll()
+        for i in 0..<functionCount { functionTable[i].release() }
+        functionCount = 0
+        functionTable.deallocate()
         moduleContributions.removeAll()
         types.removeAll()
         deferredReleases.withLock { $0.removeAll() }
@@ -132,8 +141,17 @@ public final class LuaState {
 
     /// Adds a Swift function to the function table and returns its index.
     func addFunction(named name: String, _ body: @escaping LuaFunctionBody) -> lua_Integer {
-        functions.append(LuaFunctionBox(name: name, body: body))
-        return lua_Integer(functions.count - 1)
+        precondition(!isClosed, "LuaState: function registered after close()")
+        if functionCount == functionCapacity {
+            let bigger = UnsafeMutablePointer<Unmanaged<LuaFunctionBox>>.allocate(capacity: functionCapacity * 2)
+            bigger.moveInitialize(from: functionTable, count: functionCount)
+            functionTable.deallocate()
+            functionTable = bigger
+            functionCapacity *= 2
+        }
+        (functionTable + functionCount).initialize(to: .passRetained(LuaFunctionBox(name: name, body: body)))
+        functionCount += 1
+        return lua_Integer(functionCount - 1)
     }
 
     /// Pushes a Swift function on thread `L`. Each call adds an entry to the function table
@@ -160,7 +178,7 @@ public final class LuaState {
 
     /// The name a Swift function was registered with, by index.
     func functionName(_ index: lua_Integer) -> String {
-        index >= 0 && index < functions.count ? functions[Int(index)].name : "?"
+        index >= 0 && index < functionCount ? functionTable[Int(index)].takeUnretainedValue().name : "?"
     }
 
     // MARK: Dispatch
@@ -169,15 +187,16 @@ public final class LuaState {
     /// `MM_RAISE` (error value pushed) or `MM_YIELD`.
     @inline(__always)
     func dispatch(_ L: OpaquePointer, _ index: lua_Integer) -> Int32 {
-        guard index >= 0, index < functions.count else {
+        guard index >= 0, index < functionCount else {
             mm_push_error_where(L, 1, "invalid Swift function index \(index)")
             return MM_RAISE
         }
-        let box = functions[Int(index)]
-        do {
-            return try box.body(LuaCall(L: L, state: self, functionIndex: index)).rawValue
-        } catch {
-            return LuaState.pushError(error, on: L)
+        return functionTable[Int(index)]._withUnsafeGuaranteedRef { box in
+            do {
+                return try box.body(LuaCall(L: L, state: self, functionIndex: index)).rawValue
+            } catch {
+                return LuaState.pushError(error, on: L)
+            }
         }
     }
 
@@ -221,12 +240,12 @@ final class LuaFunctionBox {
 public struct LuaReturn: Sendable, Equatable {
     /// The raw trampoline code: n >= 0 results, or `MM_YIELD`.
     public let rawValue: Int32
-    init(rawValue: Int32) { self.rawValue = rawValue }
+    @usableFromInline init(rawValue: Int32) { self.rawValue = rawValue }
 
     /// No results.
     public static let none = LuaReturn(rawValue: 0)
     /// `count` values were pushed.
-    public static func values(_ count: Int32) -> LuaReturn { LuaReturn(rawValue: count) }
+    @inlinable public static func values(_ count: Int32) -> LuaReturn { LuaReturn(rawValue: count) }
     /// The coroutine parks (returned by `LuaCall.suspend`).
     static let suspend = LuaReturn(rawValue: MM_YIELD)
 }
@@ -236,10 +255,9 @@ private let installDispatcher: Void = {
     mm_set_dispatcher(luaHostDispatch, luaHostForeignResume)
 }()
 
-private func luaHostDispatch(_ L: OpaquePointer?, _ index: lua_Integer) -> Int32 {
+private func luaHostDispatch(_ L: OpaquePointer?, _ owner: UnsafeMutableRawPointer?, _ index: lua_Integer) -> Int32 {
     let L = L.unsafelyUnwrapped
-    let state = Unmanaged<LuaState>.fromOpaque(mm_owner(L)).takeUnretainedValue()
-    return state.dispatch(L, index)
+    return Unmanaged<LuaState>.fromOpaque(owner.unsafelyUnwrapped)._withUnsafeGuaranteedRef { $0.dispatch(L, index) }
 }
 
 private func luaHostForeignResume(_ L: OpaquePointer?, _ index: lua_Integer) {

@@ -75,7 +75,9 @@ import Testing
             try await busy.run(source: "while true do end", chunkName: "@busy.lua")
         }
         #expect(busyError?.kind == .timeLimit)
-        #expect(busyError?.message.hasPrefix("busy.lua:1: time limit exceeded") == true)
+        // Usually raised by the hook inside the loop (busy.lua:1: ...); on a loaded machine the
+        // executor's deadline timer may fire before the loop starts.
+        #expect(busyError?.message.hasSuffix("time limit exceeded (0.2 seconds, set by --timeout)") == true)
         #expect(clock.now - start < .seconds(3))
 
         let idle = try makeRuntime(SandboxOptions(timeLimit: 0.2))

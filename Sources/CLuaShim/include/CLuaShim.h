@@ -85,9 +85,10 @@ int mm_closethread(lua_State *co, lua_State *from);
 /// Raise the single result (a string), prefixed with the location of the Lua caller.
 #define MM_RESUME_RAISE_WHERE 2
 
-/// The one Swift entry point: `index` is the function's index in its state's function table.
+/// The one Swift entry point: `owner` is the state's Swift owner (read by C from the host
+/// block), `index` the function's index in its function table.
 /// Returns n >= 0 (n results on the stack top), MM_RAISE or MM_YIELD.
-typedef int (*mm_dispatch_fn)(lua_State *L, lua_Integer index);
+typedef int (*mm_dispatch_fn)(lua_State *L, void *owner, lua_Integer index);
 /// Called when a parked coroutine is resumed by someone other than the scheduler (e.g.
 /// `coroutine.resume` from Lua). Must push an error message; C raises it.
 typedef void (*mm_foreign_resume_fn)(lua_State *L, lua_Integer index);
@@ -139,14 +140,15 @@ void mm_host_free(mm_host *host);
 static inline mm_host *mm_host_of(lua_State *L) { return *(mm_host **)lua_getextraspace(L); }
 /// The Swift owner of any thread of the state.
 void *mm_host_owner(mm_host *host);
-static inline void *mm_owner(lua_State *L) { return mm_host_owner(mm_host_of(L)); }
+/// The Swift owner, read inline (the owner is the block's first field).
+static inline void *mm_owner(lua_State *L) { return *(void **)mm_host_of(L); }
 /// Records which thread is executing Lua right now (the signal handler hooks that one) and
 /// which coroutine the scheduler resumed (a stop inside it yields instead of raising, so no
 /// pcall in the script can catch it). Pass NULL as `managed` outside the scheduler.
 void mm_host_set_running(mm_host *host, lua_State *running, lua_State *managed);
-/// Keeps a count hook (every 1000 instructions) on `L` and the threads created from it, so
-/// an interrupt reaches even a busy coroutine the script created itself.
-void mm_host_set_watch(mm_host *host, lua_State *L, int watch);
+/// Replaces coroutine.resume and coroutine.wrap with versions that record the running
+/// thread, so a Ctrl-C reaches even a busy coroutine the script created itself.
+void mm_install_coroutine_tracking(lua_State *L);
 /// The message for the current stop reason ("interrupted", "instruction limit exceeded ...").
 const char *mm_host_stop_message(mm_host *host);
 /// Protected helper: argument 1 is a coroutine stopped by the hook (yielded), argument 2 the
