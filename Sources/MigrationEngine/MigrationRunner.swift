@@ -145,7 +145,7 @@ public actor MigrationRunner {
         let existing = try await existingTasks(known: [])
         for info in existing { await adoptExternal(info, scheduler: scheduler) }
         let actions = try scheduler.add(requests, now: now)
-        let bytes = scheduler.jobs.filter { $0.kind.movesStorage && $0.state == .pending }.reduce(Int64(0)) { $0 + $1.size }
+        let bytes = scheduler.jobs.filter { $0.kind.movesStorage && !$0.state.isTerminal }.reduce(Int64(0)) { $0 + $1.size }
         emitDirect(.runStarted(RunStart(jobs: scheduler.jobs.count, bytes: bytes, resumed: false, names: Self.names(scheduler.inventory))))
         try await perform(actions)
     }

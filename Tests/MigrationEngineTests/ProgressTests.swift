@@ -16,8 +16,10 @@ struct ProgressTests {
         let vc = FakeVCenter(inventory: inv)
         let tracker = ProgressTracker()
         let midRun = Mutex<ProgressSnapshot?>(nil)
+        let announced = Mutex<Int64>(0)
         let runner = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll), onEvent: { event in
             tracker.record(event)
+            if case .runStarted(let start) = event.kind { announced.withLock { $0 = start.bytes } }
             if case .taskProgress = event.kind, midRun.withLock({ $0 == nil }) {
                 let s = tracker.snapshot()
                 midRun.withLock { $0 = s }
@@ -37,6 +39,7 @@ struct ProgressTests {
         #expect(end.overall.jobs == inv.vms.count)
         #expect(end.overall.done == inv.vms.count)
         #expect(end.overall.bytesTotal == total)
+        #expect(announced.withLock { $0 } == total, "run-started announces every byte to move")
         #expect(end.overall.bytesDone == total)
         #expect(end.overall.fraction == 1)
         #expect(end.overall.eta == 0)
