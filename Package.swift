@@ -75,7 +75,7 @@ let package = Package(
         ),
         .target(
             name: "LuaBindings",
-            dependencies: ["LuaHost", "VCenterModel", "MigrationEngine"]
+            dependencies: ["LuaHost", "CLuaShim", "VCenterModel", "MigrationEngine"]
         ),
         .executableTarget(
             name: "moonmotion",

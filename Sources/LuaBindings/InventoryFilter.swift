@@ -1,0 +1,170 @@
+import LuaHost
+import VCenterModel
+
+/// One criterion of an inventory filter: a name glob, a specific object (a userdata of the
+/// right kind), or a list of those (any may match).
+enum ObjectMatcher: Sendable, Hashable {
+    case glob(Glob)
+    case ref(MoRef)
+    case any([ObjectMatcher])
+
+    /// Whether the object `ref` called `name` matches.
+    func matches(_ ref: MoRef, name: String) -> Bool {
+        switch self {
+        case .glob(let g): g.matches(name)
+        case .ref(let r): r == ref
+        case .any(let list): list.contains { $0.matches(ref, name: name) }
+        }
+    }
+}
+
+/// The criteria of `conn:vms{...}` / `inv:vms{...}` (and hosts, datastores, clusters):
+/// every given field must match; string fields are globs.
+struct InventoryFilter: Sendable, Hashable {
+    var name: ObjectMatcher?
+    var cluster: ObjectMatcher?
+    var host: ObjectMatcher?
+    var datastore: ObjectMatcher?
+    var power: Glob?
+    var template: Bool?
+
+    /// The filter keys each kind of listing accepts.
+    enum Kind: String {
+        case vms, hosts, datastores, clusters
+
+        var keys: [String] {
+            switch self {
+            case .vms: ["name", "cluster", "host", "datastore", "power", "template"]
+            case .hosts: ["name", "cluster"]
+            case .datastores: ["name", "host"]
+            case .clusters: ["name"]
+            }
+        }
+    }
+
+    /// Reads the filter argument at `index`: nil/absent (everything), a string (a name
+    /// glob) or a table of criteria. Unknown keys are errors, so a typo never silently
+    /// selects everything.
+    static func parse(_ call: LuaCall, at index: Int32, kind: Kind) throws -> InventoryFilter {
+        var filter = InventoryFilter()
+        switch call.type(index) {
+        case .none, .nil:
+            return filter
+        case .string:
+            filter.name = .glob(Glob(try call.string(index)))
+            return filter
+        case .table:
+            break
+        default:
+            throw LuaArgumentError(index, expected: "table of filters or a name pattern", actual: call.type(index).name)
+        }
+        for key in try call.stringKeys(of: index) where !kind.keys.contains(key) {
+            throw LuaArgumentError(index, "unknown filter '\(key)' (\(kind.rawValue) accepts \(kind.keys.joined(separator: ", ")))")
+        }
+        func matcher(_ key: String, _ objectKind: InventoryObjectKind) throws -> ObjectMatcher? {
+            try call.withField(key, of: index) { slot in try ObjectMatcher.read(call, at: slot, kind: objectKind, what: key, argument: index) }
+        }
+        filter.name = try matcher("name", kind.objectKind)
+        if kind.keys.contains("cluster") { filter.cluster = try matcher("cluster", .cluster) }
+        if kind.keys.contains("host") { filter.host = try matcher("host", .host) }
+        if kind.keys.contains("datastore") { filter.datastore = try matcher("datastore", .datastore) }
+        if kind.keys.contains("power") {
+            filter.power = try call.withField("power", of: index) { slot -> Glob? in
+                if call.isNoneOrNil(slot) { return nil }
+                guard let text = call.stringAt(slot) else { throw LuaArgumentError(index, "filter 'power' must be a string such as \"poweredOn\"") }
+                return Glob(text)
+            }
+        }
+        if kind.keys.contains("template") {
+            filter.template = try call.withField("template", of: index) { slot -> Bool? in
+                if call.isNoneOrNil(slot) { return nil }
+                guard call.type(slot) == .boolean else { throw LuaArgumentError(index, "filter 'template' must be true or false") }
+                return call.boolean(slot)
+            }
+        }
+        return filter
+    }
+
+    // MARK: Matching
+
+    func matches(_ vm: VMInfo, in inventory: Inventory) -> Bool {
+        if let name, !name.matches(vm.ref, name: vm.name) { return false }
+        if let power, !power.matches(vm.powerState) { return false }
+        if let template, template != vm.isTemplate { return false }
+        if let cluster {
+            guard let ref = vm.cluster, cluster.matches(ref, name: inventory.cluster(ref)?.name ?? ref.value) else { return false }
+        }
+        if let host {
+            guard let ref = vm.host, host.matches(ref, name: inventory.host(ref)?.name ?? ref.value) else { return false }
+        }
+        if let datastore {
+            guard vm.datastores.contains(where: { datastore.matches($0, name: inventory.datastore($0)?.name ?? $0.value) }) else { return false }
+        }
+        return true
+    }
+
+    func matches(_ host: HostInfo, in inventory: Inventory) -> Bool {
+        if let name, !name.matches(host.ref, name: host.name) { return false }
+        if let cluster {
+            guard let ref = host.cluster, cluster.matches(ref, name: inventory.cluster(ref)?.name ?? ref.value) else { return false }
+        }
+        return true
+    }
+
+    func matches(_ ds: DatastoreInfo, in inventory: Inventory) -> Bool {
+        if let name, !name.matches(ds.ref, name: ds.name) { return false }
+        if let host {
+            guard ds.hosts.contains(where: { host.matches($0, name: inventory.host($0)?.name ?? $0.value) }) else { return false }
+        }
+        return true
+    }
+
+    func matches(_ cluster: ClusterInfo, in inventory: Inventory) -> Bool {
+        if let name, !name.matches(cluster.ref, name: cluster.name) { return false }
+        return true
+    }
+}
+
+extension InventoryFilter.Kind {
+    var objectKind: InventoryObjectKind {
+        switch self {
+        case .vms: .vm
+        case .hosts: .host
+        case .datastores: .datastore
+        case .clusters: .cluster
+        }
+    }
+}
+
+extension ObjectMatcher {
+    /// Reads a criterion at stack `slot`: nil (none), a string glob, an object of `kind`,
+    /// or an array of those.
+    static func read(_ call: LuaCall, at slot: Int32, kind: InventoryObjectKind, what: String, argument: Int32) throws -> ObjectMatcher? {
+        switch call.type(slot) {
+        case .none, .nil:
+            return nil
+        case .string, .number:
+            return .glob(Glob(call.stringAt(slot) ?? ""))
+        case .userdata:
+            guard let ref = kind.ref(ofObjectAt: slot, access: call) else {
+                throw LuaArgumentError(argument, "filter '\(what)' must be a name pattern or a \(kind.typeName), not \(call.valueTypeName(slot))")
+            }
+            return .ref(ref)
+        case .table:
+            let n = call.rawLength(slot)
+            var list: [ObjectMatcher] = []
+            for i in stride(from: 1, through: n, by: 1) {
+                let item = try call.withElement(i, of: slot) { element -> ObjectMatcher? in
+                    guard call.type(element) != .table else {
+                        throw LuaArgumentError(argument, "filter '\(what)': a list may hold names and objects, not nested lists")
+                    }
+                    return try read(call, at: element, kind: kind, what: what, argument: argument)
+                }
+                if let item { list.append(item) }
+            }
+            return .any(list)
+        default:
+            throw LuaArgumentError(argument, "filter '\(what)' must be a name pattern, a \(kind.typeName) or a list of them, not a \(call.type(slot).name)")
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import LuaHost
+import VCenterModel
+
+/// The four kinds of inventory objects Lua sees as userdata.
+enum InventoryObjectKind: String, CaseIterable, Sendable {
+    case vm, host, datastore, cluster
+
+    /// The Lua type name after `moonmotion.`.
+    var typeName: String {
+        switch self {
+        case .vm: "VM"
+        case .host: "Host"
+        case .datastore: "Datastore"
+        case .cluster: "Cluster"
+        }
+    }
+
+    /// The vSphere managed object type.
+    var managedType: String {
+        switch self {
+        case .vm: "VirtualMachine"
+        case .host: "HostSystem"
+        case .datastore: "Datastore"
+        case .cluster: "ClusterComputeResource"
+        }
+    }
+
+    /// The reference of the object of this kind at stack `slot`, or nil when the value is
+    /// not such an object.
+    func ref(ofObjectAt slot: Int32, access call: some LuaStackAccess) -> MoRef? {
+        switch self {
+        case .vm: call.objectAt(slot, LuaVMObject.self)?.ref
+        case .host: call.objectAt(slot, LuaHostObject.self)?.ref
+        case .datastore: call.objectAt(slot, LuaDatastoreObject.self)?.ref
+        case .cluster: call.objectAt(slot, LuaClusterObject.self)?.ref
+        }
+    }
+
+    /// The kind of any inventory object at `slot`, with its reference.
+    static func object(at slot: Int32, access call: some LuaStackAccess) -> (InventoryObjectKind, MoRef)? {
+        for kind in allCases {
+            if let ref = kind.ref(ofObjectAt: slot, access: call) { return (kind, ref) }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,118 @@
+import CLuaShim
+import LuaHost
+import VCenterModel
+
+/// The Lua API for vCenter (docs/LUA.md): `mm.connect{...}` and the `Connection`, `VM`,
+/// `Host`, `Datastore`, `Cluster`, `Inventory` and `Task` userdata, plus `mm.wait_all` and
+/// `mm.wait_any`. The executable installs it into each runtime with its connector (flags,
+/// environment, simulator fallback); LuaBindings never talks to a backend module directly.
+public final class LuaBindings: Sendable {
+    private let registry = ConnectionRegistry()
+    private let connector: VCenterConnector
+
+    private init(connector: @escaping VCenterConnector) {
+        self.connector = connector
+    }
+
+    /// Adds `connect`, `wait_all` and `wait_any` to the runtime's `moonmotion` module.
+    /// Keep the returned value to log out every connection a script left open
+    /// (`closeAll()`) when the run ends.
+    @discardableResult
+    public static func install(into runtime: LuaRuntime, connector: @escaping VCenterConnector) throws -> LuaBindings {
+        let bindings = LuaBindings(connector: connector)
+        let executor = runtime.executor
+        try runtime.extendMoonmotionModule { module in
+            module.function("connect") { call in try bindings.connect(call, executor: executor) }
+            module.function("wait_all") { call in try TaskWaits.waitAll(call) }
+            module.function("wait_any") { call in try TaskWaits.waitAny(call) }
+        }
+        return bindings
+    }
+
+    /// Logs out every connection still open (the script ended without `conn:close()`).
+    public func closeAll() async {
+        for vcenter in registry.takeAll() { await vcenter.close() }
+    }
+
+    /// Wraps an already connected backend as a `moonmotion.Connection` and sets it as the
+    /// global `name` (the REPL's `conn`). Runs on the executor; blocks until done.
+    public func setGlobalConnection(_ connected: ConnectedVCenter, named name: String, in runtime: LuaRuntime) throws {
+        let registry = self.registry
+        let executor = runtime.executor
+        let box = ExecutorBound(connected)
+        try runtime.performSync { state in
+            let connection = LuaConnection(box.value, executor: executor, registry: registry)
+            LuaStackSlot(state: state).pushObject(connection)
+            lua_setglobal(state.mainThread, name)
+        }
+    }
+
+    /// `mm.connect{url=, username=, password=, insecure=, thumbprint=}` → `Connection`.
+    private func connect(_ call: LuaCall, executor: LuaExecutor) throws -> LuaReturn {
+        var request = ConnectRequest()
+        switch call.type(1) {
+        case .none, .nil: break
+        case .string: request.url = try call.string(1)
+        case .table:
+            let options = try call.table(1)
+            let allowed = ["url", "username", "password", "insecure", "thumbprint"]
+            for key in options.fields.keys where !allowed.contains(key) {
+                throw LuaArgumentError(1, "unknown option '\(key)' (connect takes \(allowed.joined(separator: ", ")))")
+            }
+            func text(_ key: String) throws -> String? {
+                switch options[key] {
+                case .nil: return nil
+                case .string(let s): return s
+                default: throw LuaArgumentError(1, "\(key) must be a string")
+                }
+            }
+            request.url = try text("url")
+            request.username = try text("username")
+            request.password = try text("password")
+            request.thumbprint = try text("thumbprint")
+            switch options["insecure"] {
+            case .nil: break
+            case .boolean(let b): request.insecure = b
+            default: throw LuaArgumentError(1, "insecure must be true or false")
+            }
+        default:
+            throw LuaArgumentError(1, expected: "table of connection options", actual: call.valueTypeName(1))
+        }
+        let connector = self.connector
+        let registry = self.registry
+        let finalRequest = request
+        let runtime = ExecutorBound(call.runtime)
+        return try call.suspend { completion in
+            let task = Task {
+                do {
+                    let connected = try await connector(finalRequest)
+                    if completion.isCancelled {
+                        await connected.vcenter.close()
+                        return
+                    }
+                    completion.resume(pushing: { call in
+                        let connection = LuaConnection(connected, executor: executor, registry: registry)
+                        if let clock = connected.vcenter as? any VirtualTimeVCenter, let runtime = runtime.value {
+                            try LuaBindings.useSimulatedClock(clock, in: runtime)
+                        }
+                        call.pushObject(connection)
+                        return .values(1)
+                    })
+                } catch {
+                    completion.resume(throwing: error)
+                }
+            }
+            return { task.cancel() }
+        }
+    }
+
+    /// `mm.now()` follows the simulator's clock once a script connected to one (LUA.md).
+    private static func useSimulatedClock(_ clock: any VirtualTimeVCenter, in runtime: LuaRuntime) throws {
+        try runtime.extendMoonmotionModule { module in
+            module.function("now") { call in
+                call.pushNumber(clock.now.timeIntervalSince1970)
+                return .values(1)
+            }
+        }
+    }
+}

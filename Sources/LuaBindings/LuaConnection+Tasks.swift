@@ -1,0 +1,426 @@
+import Foundation
+import LuaHost
+import VCenterModel
+
+/// An argument that names an object: a userdata (already a reference) or text to resolve
+/// against the inventory (a name, or a moref such as `datastore-12`).
+enum ObjectArgument: Sendable {
+    case ref(MoRef)
+    case text(String)
+
+    /// Reads argument/field at `slot`; nil when absent.
+    static func read(_ call: LuaCall, at slot: Int32, kind: InventoryObjectKind, what: String) throws -> ObjectArgument? {
+        if call.isNilAt(slot) { return nil }
+        if let (k, ref) = InventoryObjectKind.object(at: slot, access: call) {
+            guard k == kind else { throw LuaFailure("\(what) must be a \(kind.typeName) or its name, not a \(call.valueTypeName(slot))") }
+            return .ref(ref)
+        }
+        guard let text = call.stringAt(slot) else {
+            throw LuaFailure("\(what) must be a \(kind.typeName) or its name, not a \(call.valueTypeName(slot))")
+        }
+        return .text(text)
+    }
+
+    var needsInventory: Bool { if case .text = self { true } else { false } }
+
+    /// The reference, resolving text in `inventory`; throws a clear error when unknown.
+    func resolve(_ kind: InventoryObjectKind, in inventory: Inventory?, what: String) throws -> MoRef {
+        switch self {
+        case .ref(let ref): return ref
+        case .text(let text):
+            guard let inventory else { throw VCenterFault(type: "NotFound", message: "\(what) '\(text)': no inventory to look it up in") }
+            let view = InventoryLookup(inventory)
+            guard let ref = view.lookup(kind, text) else {
+                throw VCenterFault(type: "NotFound", message: "no \(kind.typeName.lowercased()) named '\(text)' (\(what))")
+            }
+            return ref
+        }
+    }
+}
+
+/// Name and moref lookups on an `Inventory` value (off the executor).
+struct InventoryLookup {
+    let inventory: Inventory
+    init(_ inventory: Inventory) { self.inventory = inventory }
+
+    func lookup(_ kind: InventoryObjectKind, _ text: String) -> MoRef? {
+        let byName: MoRef? = switch kind {
+        case .vm: inventory.vm(named: text)?.ref
+        case .host: inventory.host(named: text)?.ref
+        case .datastore: inventory.datastore(named: text)?.ref
+        case .cluster: inventory.cluster(named: text)?.ref
+        }
+        if let byName { return byName }
+        guard var ref = MoRef(parsing: text) else { return nil }
+        if !text.contains(":") { ref.type = kind.managedType }
+        let known: Bool = switch kind {
+        case .vm: inventory.vm(ref) != nil
+        case .host: inventory.host(ref) != nil
+        case .datastore: inventory.datastore(ref) != nil
+        case .cluster: inventory.cluster(ref) != nil
+        }
+        return known ? ref : nil
+    }
+}
+
+/// A task that ended in error, raised by the synchronous forms (`conn:moveVM` without
+/// `async`): `task-12 (RelocateVM_Task on db-01) failed: FileLocked: …`.
+struct TaskFailedError: Error, CustomStringConvertible {
+    let info: TaskInfo
+    var description: String {
+        let fault = info.error.map(\.description) ?? "it ended in error"
+        let on = info.entityName ?? info.entity?.value
+        return "\(info.ref.value) (\(info.name)\(on.map { " on \($0)" } ?? "")) failed: \(fault)"
+    }
+}
+
+extension LuaConnection {
+    static func describeTaskMethods(_ type: inout LuaTypeBuilder<LuaConnection>) {
+        type.method("moveVM") { call, conn in try conn.moveVM(call) }
+        type.method("consolidateDisks") { call, conn in
+            let vm = try conn.vmArgument(call, at: 2)
+            let options = try TaskOptions(call, at: 3)
+            return try conn.startTask(call, options: options, needsInventory: vm.needsInventory) { vcenter, inventory in
+                try await vcenter.consolidateDisks(try vm.resolve(.vm, in: inventory, what: "vm"))
+            }
+        }
+        type.method("removeSnapshot") { call, conn in
+            let vm = try conn.vmArgument(call, at: 2)
+            let which: SnapshotSelector
+            switch call.type(3) {
+            case .string:
+                let text = try call.string(3)
+                if text == "all" {
+                    which = .all
+                } else if text.hasPrefix("snapshot-") || text.hasPrefix("VirtualMachineSnapshot:"), let ref = MoRef(parsing: text) {
+                    which = .ref(ref)
+                } else {
+                    which = .named(text)
+                }
+            default:
+                throw LuaArgumentError(3, expected: "snapshot name, snapshot moref or \"all\"", actual: call.valueTypeName(3))
+            }
+            var consolidate = true
+            var children = false
+            if call.type(4) == .table {
+                for key in try call.stringKeys(of: 4) where key != "consolidate" && key != "children" {
+                    throw LuaArgumentError(4, "unknown option '\(key)' (removeSnapshot takes consolidate, children)")
+                }
+                call.withField("consolidate", of: 4) { if !call.isNilAt($0) { consolidate = call.booleanAt($0) } }
+                call.withField("children", of: 4) { if !call.isNilAt($0) { children = call.booleanAt($0) } }
+            } else if !call.isNoneOrNil(4) {
+                throw LuaArgumentError(4, expected: "table of options", actual: call.valueTypeName(4))
+            }
+            let options = try TaskOptions(call, at: 5)
+            return try conn.startTask(call, options: options, needsInventory: vm.needsInventory) { [which, consolidate, children] vcenter, inventory in
+                try await vcenter.removeSnapshot(try vm.resolve(.vm, in: inventory, what: "vm"), which, removeChildren: children, consolidate: consolidate)
+            }
+        }
+        type.method("getTask") { call, conn in
+            try conn.checkOpen()
+            let ref: MoRef
+            if let t = call.objectAt(2, LuaTaskObject.self) {
+                ref = t.live.ref
+            } else {
+                let text = try call.string(2)
+                guard let parsed = MoRef(parsing: text.contains(":") ? text : (text.hasPrefix("task-") ? text : "Task:" + text)) else {
+                    throw LuaArgumentError(2, "'\(text)' is not a task id such as task-123")
+                }
+                ref = parsed.type == "Task" || text.contains(":") ? parsed : MoRef("Task", text)
+            }
+            let vcenter = conn.vcenter
+            let object = ExecutorBound(conn)
+            return try call.suspend { completion in
+                let task = Task {
+                    do {
+                        let live = try await vcenter.task(ref)
+                        completion.resume(pushing: { call in
+                            call.pushObject(object.value.taskObject(for: live))
+                            return .values(1)
+                        })
+                    } catch {
+                        completion.resume(throwing: error)
+                    }
+                }
+                return { task.cancel() }
+            }
+        }
+        type.method("tasks") { call, conn in try conn.recentTasks(call) }
+        type.method("invoke") { call, conn in try conn.invoke(call) }
+    }
+
+    /// The one task userdata for `live` on this connection.
+    func taskObject(for live: LiveTask) -> LuaTaskObject {
+        if let existing = taskObjects[live.ref], existing.live === live { return existing }
+        return taskObjects.insert(LuaTaskObject(live, connection: self), for: live.ref)
+    }
+
+    func vmArgument(_ call: LuaCall, at index: Int32) throws -> ObjectArgument {
+        guard let vm = try ObjectArgument.read(call, at: index, kind: .vm, what: "argument #\(index - 1) (vm)") else {
+            throw LuaArgumentError(index, expected: "VM or its name", actual: call.valueTypeName(index))
+        }
+        return vm
+    }
+
+    /// The inventory as a value, read once per connection (waits for the shared retrieval).
+    func inventorySnapshot() async throws -> Inventory {
+        try await withCheckedThrowingContinuation { continuation in
+            executor.execute { [self] in
+                if let view {
+                    continuation.resume(returning: view.inventory)
+                    return
+                }
+                inventoryWaiters.append { result in continuation.resume(with: result.map(\.inventory)) }
+                startInventoryLoad()
+            }
+        }
+    }
+
+    /// Starts a task-returning operation: async → the `Task` at once; sync → waits for the
+    /// end and returns the finished `Task`, or raises `TaskFailedError`.
+    func startTask(_ call: LuaCall, options: TaskOptions, needsInventory: Bool,
+                   _ start: @escaping @Sendable (any VCenter, Inventory?) async throws -> LiveTask) throws -> LuaReturn {
+        try checkOpen()
+        let vcenter = self.vcenter
+        let object = ExecutorBound(self)
+        return try call.suspend { completion in
+            let task = Task {
+                do {
+                    let inventory = needsInventory ? try await object.value.inventorySnapshot() : nil
+                    let live = try await start(vcenter, inventory)
+                    if !options.async {
+                        let info = try await live.completion()
+                        if info.state == .error { throw TaskFailedError(info: info) }
+                    }
+                    completion.resume(pushing: { call in
+                        call.pushObject(object.value.taskObject(for: live))
+                        return .values(1)
+                    })
+                } catch {
+                    completion.resume(throwing: error)
+                }
+            }
+            return { task.cancel() }
+        }
+    }
+
+    // MARK: moveVM
+
+    /// `conn:moveVM(vm, {datastore=, host=, pool=, priority=}, {async=, method=})`.
+    private func moveVM(_ call: LuaCall) throws -> LuaReturn {
+        let vm = try vmArgument(call, at: 2)
+        guard call.type(3) == .table else {
+            throw LuaArgumentError(3, expected: "table of targets {datastore=, host=, pool=, priority=}", actual: call.valueTypeName(3))
+        }
+        for key in try call.stringKeys(of: 3) where !["datastore", "host", "pool", "priority"].contains(key) {
+            throw LuaArgumentError(3, "unknown target '\(key)' (moveVM takes datastore, host, pool, priority)")
+        }
+        let datastore = try call.withField("datastore", of: 3) { try ObjectArgument.read(call, at: $0, kind: .datastore, what: "target datastore") }
+        let host = try call.withField("host", of: 3) { try ObjectArgument.read(call, at: $0, kind: .host, what: "target host") }
+        let pool = try call.withField("pool", of: 3) { slot -> MoRef? in
+            if call.isNilAt(slot) { return nil }
+            guard let text = call.stringAt(slot) else { throw LuaArgumentError(3, "target pool must be a resource pool moref such as resgroup-12") }
+            guard let ref = MoRef(parsing: text.contains(":") ? text : "ResourcePool:" + text) else {
+                throw LuaArgumentError(3, "target pool '\(text)' is not a resource pool moref such as resgroup-12")
+            }
+            return ref
+        }
+        let priority = try call.withField("priority", of: 3) { slot -> MovePriority in
+            if call.isNilAt(slot) { return .defaultPriority }
+            let text = call.stringAt(slot) ?? ""
+            switch text.lowercased() {
+            case "default", "defaultpriority": return .defaultPriority
+            case "high", "highpriority": return .highPriority
+            case "low", "lowpriority": return .lowPriority
+            default: throw LuaArgumentError(3, "priority must be \"default\", \"high\" or \"low\", not '\(text)'")
+            }
+        }
+        let options = try TaskOptions(call, at: 4, allowsMethod: true)
+        if datastore == nil && host == nil && pool == nil {
+            throw LuaArgumentError(3, "give a target: datastore=, host= and/or pool=")
+        }
+        let migrate = options.method == "migrate"
+        if migrate && (host == nil || datastore != nil) {
+            throw LuaArgumentError(4, "method=\"migrate\" (MigrateVM_Task) moves to a host only: give host= and no datastore=")
+        }
+        let needsInventory = vm.needsInventory || datastore?.needsInventory == true || host?.needsInventory == true
+        return try startTask(call, options: options, needsInventory: needsInventory) { vcenter, inventory in
+            let vmRef = try vm.resolve(.vm, in: inventory, what: "vm")
+            let hostRef = try host?.resolve(.host, in: inventory, what: "target host")
+            if migrate, let hostRef {
+                return try await vcenter.migrateVM(vmRef, host: hostRef, pool: pool, priority: priority)
+            }
+            let spec = RelocateSpec(datastore: try datastore?.resolve(.datastore, in: inventory, what: "target datastore"), host: hostRef, pool: pool)
+            return try await vcenter.relocateVM(vmRef, spec: spec, priority: priority)
+        }
+    }
+
+    // MARK: tasks, invoke
+
+    /// `conn:tasks{entity=, state=}`: recent tasks like Get-Task, each a live `Task`.
+    private func recentTasks(_ call: LuaCall) throws -> LuaReturn {
+        try checkOpen()
+        var entity: ObjectArgument?
+        var entityRef: MoRef?
+        var states: Set<TaskState> = []
+        if call.type(2) == .table {
+            for key in try call.stringKeys(of: 2) where key != "entity" && key != "state" {
+                throw LuaArgumentError(2, "unknown filter '\(key)' (tasks takes entity, state)")
+            }
+            try call.withField("entity", of: 2) { slot in
+                if call.isNilAt(slot) { return }
+                if let (_, ref) = InventoryObjectKind.object(at: slot, access: call) {
+                    entityRef = ref
+                } else if let text = call.stringAt(slot) {
+                    if text.contains(":"), let ref = MoRef(parsing: text) { entityRef = ref } else { entity = .text(text) }
+                } else {
+                    throw LuaArgumentError(2, "entity must be an inventory object, its name or its moref")
+                }
+            }
+            try call.withField("state", of: 2) { slot in
+                func add(_ s: Int32) throws {
+                    guard let text = call.stringAt(s), let state = TaskState(rawValue: text) else {
+                        throw LuaArgumentError(2, "state must be queued, running, success or error (or a list of them)")
+                    }
+                    states.insert(state)
+                }
+                switch call.typeAt(slot) {
+                case .nil, .none: break
+                case .table:
+                    for i in stride(from: 1, through: call.rawLength(slot), by: 1) { try call.withElement(i, of: slot) { try add($0) } }
+                default: try add(slot)
+                }
+            }
+        } else if !call.isNoneOrNil(2) {
+            throw LuaArgumentError(2, expected: "table of filters", actual: call.valueTypeName(2))
+        }
+        let vcenter = self.vcenter
+        let object = ExecutorBound(self)
+        let query = (entity, entityRef, states)
+        return try call.suspend { completion in
+            let task = Task {
+                do {
+                    var ref = query.1
+                    if case .text(let name) = query.0 {
+                        // A name: a VM first, then any other kind.
+                        let lookup = InventoryLookup(try await object.value.inventorySnapshot())
+                        ref = InventoryObjectKind.allCases.lazy.compactMap { lookup.lookup($0, name) }.first
+                        guard ref != nil else { throw VCenterFault(type: "NotFound", message: "tasks{entity=}: nothing named '\(name)' in the inventory") }
+                    }
+                    let infos = try await vcenter.recentTasks(TaskQuery(entity: ref, states: query.2))
+                    // Running tasks are tracked so they stay live; ended ones never change.
+                    let lives = try await withThrowingTaskGroup(of: (Int, LiveTask).self) { group in
+                        for (i, info) in infos.enumerated() {
+                            if info.state.isTerminal { continue }
+                            group.addTask { (i, try await vcenter.task(info.ref)) }
+                        }
+                        var result: [Int: LiveTask] = [:]
+                        for try await (i, live) in group { result[i] = live }
+                        return result
+                    }
+                    completion.resume(pushing: { call in
+                        let conn = object.value
+                        try call.pushArray(Array(infos.enumerated())) { i, info in
+                            if let live = lives[i] {
+                                call.pushObject(conn.taskObject(for: live))
+                            } else if let existing = conn.taskObjects[info.ref] {
+                                call.pushObject(existing)
+                            } else {
+                                call.pushObject(conn.taskObject(for: LiveTask(info)))
+                            }
+                        }
+                        return .values(1)
+                    })
+                } catch {
+                    completion.resume(throwing: error)
+                }
+            }
+            return { task.cancel() }
+        }
+    }
+
+    /// `conn:invoke(moref, "Method", {arg=value}, {async=})`: any method; a task result is
+    /// a live `Task` (waited for unless `async=true`, like the other operations)… see LUA.md.
+    private func invoke(_ call: LuaCall) throws -> LuaReturn {
+        try checkOpen()
+        let target: MoRef
+        if let (_, ref) = InventoryObjectKind.object(at: 2, access: call) {
+            target = ref
+        } else if let t = call.objectAt(2, LuaTaskObject.self) {
+            target = t.live.ref
+        } else if let text = call.stringAt(2), let ref = MoRef(parsing: text) {
+            target = ref
+        } else {
+            throw LuaArgumentError(2, expected: "inventory object or moref such as VirtualMachine:vm-42", actual: call.valueTypeName(2))
+        }
+        let method = try call.string(3)
+        guard !method.isEmpty, method.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+            throw LuaArgumentError(3, "'\(method)' is not a vSphere method name")
+        }
+        var arguments: [PropertyValue.Field] = []
+        switch call.type(4) {
+        case .none, .nil: break
+        case .table:
+            let keys = try call.stringKeys(of: 4)
+            guard call.rawLength(4) == 0 else { throw LuaArgumentError(4, "arguments are named: {spec = {...}, priority = \"defaultPriority\"}") }
+            arguments = try PropertyValueBridge.orderedFields(of: 4, keys: keys, on: call, path: "", depth: 0)
+        default:
+            throw LuaArgumentError(4, expected: "table of named arguments", actual: call.valueTypeName(4))
+        }
+        let options = try TaskOptions(call, at: 5, defaultAsync: true)
+        let vcenter = self.vcenter
+        let object = ExecutorBound(self)
+        let args = arguments
+        return try call.suspend { completion in
+            let task = Task {
+                do {
+                    switch try await vcenter.invoke(method, on: target, arguments: args) {
+                    case .task(let live):
+                        if !options.async {
+                            let info = try await live.completion()
+                            if info.state == .error { throw TaskFailedError(info: info) }
+                        }
+                        completion.resume(pushing: { call in
+                            call.pushObject(object.value.taskObject(for: live))
+                            return .values(1)
+                        })
+                    case .value(let value):
+                        completion.resume(returning: [PropertyValueBridge.luaValue(value)])
+                    }
+                } catch {
+                    completion.resume(throwing: error)
+                }
+            }
+            return { task.cancel() }
+        }
+    }
+}
+
+/// The trailing options table of a task operation: `{async = true, method = "migrate"}`.
+struct TaskOptions: Sendable {
+    var async: Bool
+    var method: String?
+
+    init(_ call: LuaCall, at index: Int32, allowsMethod: Bool = false, defaultAsync: Bool = false) throws {
+        async = defaultAsync
+        switch call.type(index) {
+        case .none, .nil: return
+        case .table: break
+        default: throw LuaArgumentError(index, expected: "table of options {async=true}", actual: call.valueTypeName(index))
+        }
+        let allowed = allowsMethod ? ["async", "method"] : ["async"]
+        for key in try call.stringKeys(of: index) where !allowed.contains(key) {
+            throw LuaArgumentError(index, "unknown option '\(key)' (allowed: \(allowed.joined(separator: ", ")))")
+        }
+        call.withField("async", of: index) { if !call.isNilAt($0) { async = call.booleanAt($0) } }
+        if allowsMethod {
+            method = try call.withField("method", of: index) { slot -> String? in
+                if call.isNilAt(slot) { return nil }
+                guard let m = call.stringAt(slot), m == "migrate" || m == "relocate" else {
+                    throw LuaArgumentError(index, "method must be \"relocate\" (RelocateVM_Task) or \"migrate\" (MigrateVM_Task)")
+                }
+                return m
+            }
+        }
+    }
+}

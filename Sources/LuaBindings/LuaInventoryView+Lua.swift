@@ -1,0 +1,97 @@
+import CLuaShim
+import LuaHost
+import VCenterModel
+
+extension LuaInventoryView {
+    static func describeLuaType(_ type: inout LuaTypeBuilder<LuaInventoryView>) {
+        for kind in InventoryObjectKind.allCases {
+            type.field(kind.listingName) { call, view in
+                try view.pushAll(kind, on: call)
+                return .values(1)
+            }
+        }
+        for kind in InventoryObjectKind.allCases {
+            type.method(kind.rawValue) { call, view in
+                try view.pushLookup(kind, argument: 2, call: call)
+                return .values(1)
+            }
+        }
+        type.field("about") { call, view in
+            if let about = view.inventory.about { call.pushPlain(.table(about.luaTable)) } else { call.pushNilValue() }
+            return .values(1)
+        }
+        type.field("connection") { call, view in
+            if let c = view.connection { call.pushObject(c) } else { call.pushNilValue() }
+            return .values(1)
+        }
+        type.method("refresh") { call, view in
+            guard let connection = view.connection else {
+                throw LuaFailure("this inventory was loaded without a connection; there is nothing to re-read it from")
+            }
+            return try connection.refreshInventory(call: call, pushing: { call, view in call.pushObject(view) })
+        }
+        type.tostring { view in
+            let inv = view.inventory
+            func count(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
+            return "Inventory: \(count(inv.clusters.count, "cluster")), \(count(inv.hosts.count, "host")), "
+                + "\(count(inv.datastores.count, "datastore")), \(count(inv.vms.count, "VM"))"
+        }
+    }
+
+    /// Pushes the object of `kind` that argument `argument` names (an object, a name or a
+    /// reference), or nil.
+    func pushLookup(_ kind: InventoryObjectKind, argument: Int32, call: LuaCall) throws {
+        if let (k, ref) = InventoryObjectKind.object(at: argument, access: call) {
+            guard k == kind else { throw LuaArgumentError(argument, expected: "\(kind.typeName) name", actual: call.valueTypeName(argument)) }
+            push(kind, ref, on: call)
+            return
+        }
+        guard call.type(argument) == .string || call.type(argument) == .number else {
+            throw LuaArgumentError(argument, expected: "\(kind.typeName.lowercased()) name or moref", actual: call.valueTypeName(argument))
+        }
+        if let ref = lookup(kind, try call.string(argument)) { push(kind, ref, on: call) } else { call.pushNilValue() }
+    }
+
+    /// The metatable of `inv.vms` & co.: `__call(list, inv, filter)` filters like `conn:vms`.
+    static func listingMetatable(_ kind: InventoryObjectKind, on stack: some LuaStackAccess) -> LuaRef {
+        stack.state.registryValue("moonmotion.bindings.listing." + kind.listingName, on: stack.L) {
+            lua_createtable(stack.L, 0, 2)
+            stack.state.pushFunction(named: "inv:" + kind.listingName, { call in
+                guard let view = call.objectAt(2, LuaInventoryView.self) else {
+                    throw LuaFailure("call it as inv:\(kind.listingName){...} (with a colon), on the inventory it came from")
+                }
+                let filter = try InventoryFilter.parse(call, at: 3, kind: kind.filterKind)
+                try view.pushFiltered(kind, filter, on: call)
+                return .values(1)
+            }, on: stack.L)
+            lua_setfield(stack.L, -2, "__call")
+            stack.pushString("moonmotion." + kind.typeName + " list")
+            lua_setfield(stack.L, -2, "__name")
+        }
+    }
+}
+
+extension InventoryObjectKind {
+    /// `vms`, `hosts`, `datastores`, `clusters`.
+    var listingName: String { rawValue + "s" }
+
+    var filterKind: InventoryFilter.Kind {
+        switch self {
+        case .vm: .vms
+        case .host: .hosts
+        case .datastore: .datastores
+        case .cluster: .clusters
+        }
+    }
+}
+
+extension AboutInfo {
+    /// `conn:about()`: `name, full_name, version, build, api_version, api_type, instance_uuid`.
+    var luaTable: LuaTable {
+        LuaTable(fields: [
+            "name": .string(name), "full_name": .string(fullName), "version": .string(version),
+            "build": .string(build), "api_version": .string(apiVersion), "api_type": .string(apiType),
+            "instance_uuid": .string(instanceUuid),
+        ])
+    }
+}

@@ -1,1 +1,0 @@
-// Placeholder: the LuaBindings module is being written. See docs/ARCHITECTURE.md.
