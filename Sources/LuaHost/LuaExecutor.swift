@@ -27,8 +27,8 @@ public final class LuaExecutor: SerialExecutor, @unchecked Sendable {
     private var threadStarted = false
 
     /// Creates the executor and starts its thread.
-    public init(name: String = "moonmotion-lua") {
-        let box = Unmanaged.passRetained(ThreadStart(executor: self, name: name))
+    public init() {
+        let box = Unmanaged.passRetained(ThreadStart(executor: self))
         lock.lock()
         var t = pthread_t(bitPattern: 0)
         var attributes = pthread_attr_t()
@@ -48,11 +48,7 @@ public final class LuaExecutor: SerialExecutor, @unchecked Sendable {
 
     private final class ThreadStart {
         let executor: LuaExecutor
-        let name: String
-        init(executor: LuaExecutor, name: String) {
-            self.executor = executor
-            self.name = name
-        }
+        init(executor: LuaExecutor) { self.executor = executor }
     }
 
     /// The executor's thread id.
@@ -108,6 +104,8 @@ public final class LuaExecutor: SerialExecutor, @unchecked Sendable {
     /// Runs `action` on the executor when the monotonic clock reaches `deadline`. Any thread.
     @discardableResult
     public func schedule(at deadline: Double, _ action: @escaping () -> Void) -> LuaTimer {
+        // At most a century ahead: keeps the condition wait's timespec in range.
+        let deadline = min(deadline, mm_monotonic_seconds() + 3.2e9)
         lock.lock()
         nextTimerSequence += 1
         let timer = LuaTimer(deadline: deadline, sequence: nextTimerSequence, executor: self, action: action)

@@ -28,8 +28,8 @@ func runMoonmotion(_ arguments: [String], input: String = "", directory: URL? = 
     let inURL = scratch.appendingPathComponent("in"), outURL = scratch.appendingPathComponent("out"),
         errURL = scratch.appendingPathComponent("err")
     try input.write(to: inURL, atomically: true, encoding: .utf8)
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
     process.standardInput = try FileHandle(forReadingFrom: inURL)
     process.standardOutput = try FileHandle(forWritingTo: outURL)
     process.standardError = try FileHandle(forWritingTo: errURL)

@@ -310,3 +310,36 @@ import Testing
         #expect(error?.message == "stdin:1: line failed")
     }
 }
+
+@Suite struct LuaRuntimeEdgeTests {
+    @Test func hugeSleepsAreCancelledNotOverflowed() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        Task.detached {
+            try await Task.sleep(for: .milliseconds(50))
+            runtime.interrupt()
+        }
+        let error = await #expect(throws: LuaError.self) {
+            try await runtime.run(source: "require('moonmotion').sleep(1e300)")
+        }
+        #expect(error?.kind == .interrupted)
+        // An interrupt stays requested until cleared (the REPL clears it before each entry).
+        let stale = await #expect(throws: LuaError.self) { try await runtime.run(source: "return 1") }
+        #expect(stale?.kind == .interrupted)
+        try await runtime.perform { _ in runtime.clearInterrupt() }
+        let bad = await #expect(throws: LuaError.self) {
+            try await runtime.run(source: "require('moonmotion').sleep(math.huge)", chunkName: "@inf.lua")
+        }
+        #expect(bad?.message == "inf.lua:1: bad argument #1 to 'sleep' (seconds must be a finite number)")
+    }
+
+    @Test func performRunsOnTheExecutorFromAnyThread() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        let onExecutor = try await runtime.perform { _ in runtime.executor.isCurrent }
+        #expect(onExecutor)
+        let value = try runtime.performSync { state in try state.run("return 6 * 7") }
+        #expect(value == [42])
+        #expect(runtime.executor.isCurrent == false)
+    }
+}
