@@ -35,6 +35,10 @@ public actor MigrationRunner {
     var observations: [JobID: LiveTask.Observation] = [:]
     var externalObservations: [MoRef: LiveTask.Observation] = [:]
     var timerGeneration: UInt64 = 0
+    /// Whether the runner moves the virtual backend's clock itself. A backend whose
+    /// `advance(to:)` cannot skip time (a simulator on a scaled real-time clock) drives
+    /// its own clock; the runner then waits for its updates like a real vCenter's.
+    var drivesTime: Bool
     var timerTask: Task<Void, Never>?
     var pendingBatch = JournalBatch()
     var newRanks: [Int] = []
@@ -49,6 +53,7 @@ public actor MigrationRunner {
         self.executor = executor ?? EngineExecutor()
         self.vcenter = vcenter
         self.virtual = vcenter as? any VirtualTimeVCenter
+        self.drivesTime = self.virtual != nil
         self.strategy = strategy
         self.configuration = configuration
         self.journal = journal
@@ -197,12 +202,18 @@ public actor MigrationRunner {
                 continue
             }
             if scheduler.isFinished, outstanding == 0 { return }
-            if let virtual, outstanding == 0 {
+            if drivesTime, let virtual, outstanding == 0 {
                 let target = [virtual.nextEventTime, scheduler.nextWake].compactMap { $0 }.min()
                 guard let target else {
                     throw EngineError.backend("the simulated vCenter has \(scheduler.activeJobs) task(s) running but nothing scheduled; it will never finish them")
                 }
                 virtual.advance(to: max(target, virtual.now))
+                if virtual.now < target, inbox.isEmpty {
+                    // Its clock follows real time: let it drive, and wait like for a real vCenter.
+                    drivesTime = false
+                    if let wake = scheduler.nextWake { armTimer(wake) }
+                    continue
+                }
                 if inbox.isEmpty, let wake = scheduler.nextWake, wake <= virtual.now {
                     try await perform(scheduler.timerFired(now: virtual.now))
                 }
@@ -367,10 +378,18 @@ public actor MigrationRunner {
     func armTimer(_ at: Date) {
         timerGeneration &+= 1
         timerTask?.cancel()
-        guard virtual == nil else { return }
+        guard !drivesTime else { return }
         let generation = timerGeneration
-        let delay = max(0, at.timeIntervalSince(configuration.clock()))
         let inbox = self.inbox
+        if let virtual {
+            // A self-driven simulated clock: check its time a few times a second.
+            timerTask = Task {
+                while !Task.isCancelled, virtual.now < at { try? await Task.sleep(nanoseconds: 50_000_000) }
+                if !Task.isCancelled { inbox.post(.timer(generation)) }
+            }
+            return
+        }
+        let delay = max(0, at.timeIntervalSince(configuration.clock()))
         timerTask = Task {
             try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
             if !Task.isCancelled { inbox.post(.timer(generation)) }

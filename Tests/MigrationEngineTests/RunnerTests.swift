@@ -194,6 +194,32 @@ struct RunnerTests {
         #expect(fake.peakCost.filter { $0.key.type == "HostSystem" }.values.allSatisfy { $0 <= 8 })
     }
 
+    @Test("a simulated backend on its own (scaled) clock drives time itself; retries still fire")
+    func selfDrivenClock() async throws {
+        var spec = TestInventory()
+        spec.hostsPerCluster = 2
+        spec.vmsPerHost = 3
+        let inv = spec.make()
+        let fake = FakeVCenter(inventory: inv)
+        let vc = SelfDrivenFake(fake)
+        let bad = inv.vms[0].ref
+        fake.failStarts { _, vm, n in vm == bad && n == 1 ? VCenterFault(type: "FileLocked", message: "locked") : nil }
+        let pump = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: 1_000_000)
+                vc.tick(by: 50)
+            }
+        }
+        defer { pump.cancel() }
+        var config = RunConfiguration()
+        config.scheduler.retry = RetryPolicy(initialDelay: 30, maxDelay: 30, maxAttempts: 3)
+        let runner = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll), configuration: config)
+        let summary = try await runner.run()
+        #expect(summary.outcome == .completed)
+        #expect(fake.storageMoves.count == inv.vms.count)
+        #expect(summary.jobs.first { $0.vm == bad }?.attempts == 2)
+    }
+
     @Test("the dry-run plan lists the order, sizes and predicted targets without starting anything")
     func dryRun() async throws {
         var spec = TestInventory()
@@ -238,6 +264,39 @@ final class RealTimeWrapper: VCenter {
     func invoke(_ method: String, on object: MoRef, arguments: [PropertyValue.Field]) async throws -> InvokeResult { try await inner.invoke(method, on: object, arguments: arguments) }
     func task(_ ref: MoRef) async throws -> LiveTask { try await inner.task(ref) }
     func cancelTask(_ ref: MoRef) async throws { try await inner.cancelTask(ref) }
+    func recentTasks(_ query: TaskQuery) async throws -> [TaskInfo] { try await inner.recentTasks(query) }
+    func close() async {}
+}
+
+/// A virtual-time backend whose clock only follows its own pump (like a simulator on a
+/// scaled clock): `advance(to:)` never goes past the pumped time.
+final class SelfDrivenFake: VirtualTimeVCenter {
+    let inner: FakeVCenter
+    let allowed: Mutex<Date>
+    init(_ inner: FakeVCenter) {
+        self.inner = inner
+        allowed = Mutex(inner.now)
+    }
+    func tick(by seconds: TimeInterval) {
+        let t = allowed.withLock { $0 = $0.addingTimeInterval(seconds); return $0 }
+        inner.advance(to: t)
+    }
+    var now: Date { inner.now }
+    var nextEventTime: Date? { inner.nextEventTime }
+    func advance(to time: Date) { inner.advance(to: min(time, allowed.withLock { $0 })) }
+    var displayName: String { "self-driven fake" }
+    func about() async throws -> AboutInfo { try await inner.about() }
+    func inventory() async throws -> Inventory { try await inner.inventory() }
+    func refreshVMs(_ refs: [MoRef]) async throws -> [VMInfo] { try await inner.refreshVMs(refs) }
+    func relocateVM(_ vm: MoRef, spec: RelocateSpec, priority: MovePriority) async throws -> LiveTask { try await inner.relocateVM(vm, spec: spec, priority: priority) }
+    func migrateVM(_ vm: MoRef, host: MoRef, pool: MoRef?, priority: MovePriority) async throws -> LiveTask { try await inner.migrateVM(vm, host: host, pool: pool, priority: priority) }
+    func consolidateDisks(_ vm: MoRef) async throws -> LiveTask { try await inner.consolidateDisks(vm) }
+    func removeSnapshot(_ vm: MoRef, _ which: SnapshotSelector, removeChildren: Bool, consolidate: Bool) async throws -> LiveTask {
+        try await inner.removeSnapshot(vm, which, removeChildren: removeChildren, consolidate: consolidate)
+    }
+    func invoke(_ method: String, on object: MoRef, arguments: [PropertyValue.Field]) async throws -> InvokeResult { try await inner.invoke(method, on: object, arguments: arguments) }
+    func task(_ ref: MoRef) async throws -> LiveTask { try await inner.task(ref) }
+    func cancelTask(_ ref: MoRef) async throws {}
     func recentTasks(_ query: TaskQuery) async throws -> [TaskInfo] { try await inner.recentTasks(query) }
     func close() async {}
 }
