@@ -343,3 +343,25 @@ import Testing
         #expect(runtime.executor.isCurrent == false)
     }
 }
+
+/// An actor that runs on the Lua executor and calls Lua synchronously (how the migration
+/// runner uses a Lua strategy).
+private actor LuaSideActor {
+    let runtime: LuaRuntime
+    init(runtime: LuaRuntime) { self.runtime = runtime }
+    nonisolated var unownedExecutor: UnownedSerialExecutor { runtime.executor.asUnownedSerialExecutor() }
+
+    func evaluate(_ source: String) throws -> [LuaValue] {
+        try runtime.assumeOnExecutor { state in try state.run(source) }
+    }
+}
+
+@Suite struct LuaExecutorActorTests {
+    @Test func anActorCanShareTheLuaExecutor() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        let actor = LuaSideActor(runtime: runtime)
+        #expect(try await actor.evaluate("answer = 40 + 2 return answer") == [42])
+        #expect(try await runtime.perform { state in try state.global("answer") } == 42)
+    }
+}
