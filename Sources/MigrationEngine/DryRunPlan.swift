@@ -17,6 +17,7 @@ public struct DryRunPlan: Sendable {
         public var to: MoRef?
         /// The VM's host now and the destination host (host moves).
         public var hostFrom: MoRef?
+        /// The destination host of a host move.
         public var hostTo: MoRef?
         /// Why no target could be predicted, when it could not.
         public var note: String?

@@ -10,29 +10,53 @@ public struct EventRecord: Codable, Sendable, Hashable {
     /// `run-started`, `job-added`, `job-changed`, `task-progress`, `retry-scheduled`,
     /// `proactive-vmotion`, `external-task`, `warning`, `run-finished`.
     public var type: String
+    /// The job id.
     public var job: Int?
+    /// The VM reference, `VirtualMachine:vm-42`.
     public var vm: String?
+    /// The VM's name.
     public var vmName: String?
+    /// The VM's cluster reference.
     public var cluster: String?
+    /// The job kind (`storage`, `host`, …).
     public var kind: String?
+    /// The job's label.
     public var label: String?
+    /// The job (or outside task) state after the event.
     public var state: String?
+    /// The state before a `job-changed` event.
     public var from: String?
+    /// Attempts made so far.
     public var attempt: Int?
+    /// The vCenter task reference.
     public var task: String?
+    /// The chosen target datastore.
     public var target: String?
+    /// The VM's host when dispatched (or the vMotion's source host).
     public var sourceHost: String?
+    /// The VM's datastores when dispatched.
     public var sourceDatastores: [String]?
+    /// The destination host of a host move (or of a pro-active vMotion).
     public var host: String?
+    /// Bytes the job concerns (committed size; memory for a host move).
     public var size: Int64?
+    /// Task progress, percent.
     public var percent: Int?
+    /// The last error, one line.
     public var error: String?
+    /// When a retry is due, ISO 8601.
     public var retryAt: String?
+    /// The job id of an inserted pro-active vMotion.
     public var vmotionJob: Int?
+    /// A warning, an outside task's name, or an abort reason.
     public var message: String?
+    /// How the run ended.
     public var outcome: String?
+    /// Jobs in the run.
     public var jobs: Int?
+    /// Bytes the run's storage moves copy.
     public var bytes: Int64?
+    /// Whether the run was resumed.
     public var resumed: Bool?
 
     /// The record of `event`.

@@ -301,11 +301,17 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
 
 /// A run as the journal recorded it.
 public struct JournalRun: Sendable, Hashable {
+    /// The run id.
     public var id: Int64
+    /// The strategy's name.
     public var strategy: String
+    /// The strategy's parameters.
     public var parameters: [String: String]
+    /// The vCenter's display name (never credentials).
     public var vcenter: String
+    /// When the run started.
     public var startedAt: Date
+    /// When it last ended (nil while running or after a crash).
     public var endedAt: Date?
     /// `running` (or interrupted), `completed`, `stopped`, `aborted`, `abandoned`.
     public var state: String
@@ -324,11 +330,15 @@ public struct JournalRun: Sendable, Hashable {
 
 /// A job as the journal recorded it, with its rank and its last intent.
 public struct JournalJob: Sendable, Hashable {
+    /// The job as last journaled.
     public var job: Job
+    /// Its rank in the strategy's order.
     public var rank: Int
     /// The last call's intent: operation, attempt and time; nil when never dispatched.
     public var intentOperation: String?
+    /// The attempt number of that intent.
     public var intentAttempt: Int?
+    /// When that intent was written.
     public var intentAt: Date?
 
     init(row: Row) throws {
@@ -357,8 +367,11 @@ public struct JournalJob: Sendable, Hashable {
 
 /// One row of the journal's event log.
 public struct JournalEventRow: Sendable, Hashable {
+    /// When it happened.
     public var time: Date
+    /// The job as last journaled.
     public var job: JobID?
+    /// The event type (see `EventRecord.type`).
     public var type: String
     /// The event as JSON (`EventRecord`).
     public var detail: String

@@ -7,19 +7,25 @@ import VCenterModel
 public struct JournalBatch: Sendable {
     /// An intent: the call the runner is about to make for a job.
     public struct Intent: Sendable, Hashable {
+        /// The job.
         public var job: JobID
         /// The vSphere method, for example `RelocateVM_Task`.
         public var operation: String
         /// The attempt number the call is (1-based).
         public var attempt: Int
+        /// When it was written.
         public var at: Date
     }
 
     /// A task reference returned by a call.
     public struct TaskRef: Sendable, Hashable {
+        /// The job.
         public var job: JobID
+        /// The task reference.
         public var ref: MoRef
+        /// The attempt number (1-based).
         public var attempt: Int
+        /// When it was written.
         public var at: Date
     }
 

@@ -5,10 +5,15 @@ import VCenterModel
 public struct ProgressTotals: Sendable, Hashable {
     /// Jobs in all (pro-active vMotions excluded).
     public var jobs = 0
+    /// Jobs done.
     public var done = 0
+    /// Jobs failed.
     public var failed = 0
+    /// Jobs skipped.
     public var skipped = 0
+    /// Jobs dispatching or running.
     public var running = 0
+    /// Jobs waiting.
     public var pending = 0
     /// Bytes the storage moves copy (failed, skipped and already-placed VMs excluded).
     public var bytesTotal: Int64 = 0
@@ -34,12 +39,19 @@ public struct ProgressTotals: Sendable, Hashable {
 
 /// One running task, for the live display.
 public struct RunningTask: Sendable, Hashable {
+    /// The job.
     public var job: JobID
+    /// The VM's name.
     public var vmName: String
+    /// The cluster's name.
     public var cluster: String?
+    /// The job kind.
     public var kind: String
+    /// Task progress, when reported.
     public var percent: Int?
+    /// Bytes the job copies.
     public var size: Int64
+    /// When the task started (or was dispatched).
     public var startedAt: Date?
     /// `old-01 → new-03`, `esx-1 → esx-2`, or the operation's name.
     public var route: String

@@ -6,8 +6,9 @@ import VCenterModel
 public struct RunSummary: Sendable {
     /// How the run ended.
     public var outcome: RunOutcome
-    /// When the run (or this resumed part of it) started and ended.
+    /// When the run (or this resumed part of it) started.
     public var startedAt: Date
+    /// When the run ended.
     public var endedAt: Date
     /// Every job in its final state, by id.
     public var jobs: [Job]
