@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
 N="${1:-10000000}"
-ROUNDS="${2:-5}"
+ROUNDS="${2:-9}"
 command -v lua5.4 >/dev/null || { echo "run.sh: lua5.4 is missing (apt-get install lua5.4)" >&2; exit 1; }
 
 swift build -c release --scratch-path .build-lua --product lua-bench 2>&1 | tail -n 1 >&2
