@@ -46,6 +46,20 @@ final class LuaInventoryView: LuaUserdata, @unchecked Sendable {
         if isNew { arrays[.vm] = nil }
     }
 
+    /// Replaces (or adds) one datastore's record (for example the engine's view of free space).
+    func update(_ datastore: DatastoreInfo) {
+        let isNew = inventory.datastore(datastore.ref) == nil
+        inventory.update(datastore)
+        if isNew { arrays[.datastore] = nil }
+    }
+
+    /// Replaces (or adds) one host's record.
+    func update(_ host: HostInfo) {
+        let isNew = inventory.host(host.ref) == nil
+        inventory.update(host)
+        if isNew { arrays[.host] = nil }
+    }
+
     // MARK: Objects
 
     /// The object for VM `ref`, or nil when the snapshot has no such VM.
