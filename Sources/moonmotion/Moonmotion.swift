@@ -28,5 +28,7 @@ struct Moonmotion: AsyncParsableCommand {
     static let subcommands: [any ParsableCommand.Type] = [
         RunCommand.self,
         ReplCommand.self,
+        InventoryCommand.self,
+        TasksCommand.self,
     ]
 }

@@ -1,4 +1,6 @@
+import Foundation
 import ArgumentParser
+import LuaBindings
 import LuaHost
 #if canImport(Glibc)
 import Glibc
@@ -31,6 +33,7 @@ struct ReplCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var lua: LuaOptions
+    @OptionGroup(title: "vCenter") var connection: ConnectionOptions
 
     @Option(name: .customLong("history-file"), help: ArgumentHelp(
         "Where to keep the history of entered lines (default: ~/.moonmotion_history).", valueName: "path"))
@@ -42,12 +45,30 @@ struct ReplCommand: AsyncParsableCommand {
     mutating func run() async throws {
         let runtime = try LuaRuntime(options: lua.runtimeOptions(moduleDirectories: ["."]))
         defer { runtime.shutdown() }
+        let bindings = try LuaBindings.install(into: runtime, connector: connection.connector())
+        if connection.isServerConfigured {
+            // `conn` is ready to use when a server is configured (flags or GOVC_URL).
+            do {
+                let connected = try await connection.connect()
+                try bindings.setGlobalConnection(connected, named: "conn", in: runtime)
+                FileHandle.standardError.write(Data("conn: connected to \(connected.vcenter.displayName)\n".utf8))
+            } catch {
+                FileHandle.standardError.write(Data("moonmotion: not connected (\(error)); mm.connect{...} connects later\n".utf8))
+            }
+        }
         let interactive = isatty(0) != 0
         let input: any LineInput = interactive
             ? LineEditor(runtime: runtime, historyPath: noHistory ? nil : historyPath())
             : PlainLineInput()
         let session = ReplSession(runtime: runtime, input: input, interactive: interactive)
-        let failures = try await session.run()
+        let failures: Int
+        do {
+            failures = try await session.run()
+        } catch {
+            await bindings.closeAll()
+            throw error
+        }
+        await bindings.closeAll()
         if !interactive && failures > 0 { throw ExitCode(1) }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LuaBindings
 import LuaHost
 
 /// `moonmotion run SCRIPT [name=value ...] [-- args]`.
@@ -31,6 +32,7 @@ struct RunCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var lua: LuaOptions
+    @OptionGroup(title: "vCenter") var connection: ConnectionOptions
 
     @Argument(help: ArgumentHelp("The Lua script to run.", valueName: "script"))
     var script: String
@@ -62,6 +64,7 @@ struct RunCommand: AsyncParsableCommand {
         let runtime = try LuaRuntime(options: lua.runtimeOptions(moduleDirectories: [Self.directory(of: script)]))
         defer { runtime.shutdown() }
         runtime.installInterruptSignalHandler()
+        let bindings = try LuaBindings.install(into: runtime, connector: connection.connector())
 
         let before = ScriptArgumentTable.wordsBefore(script: script, in: CommandLine.arguments)
         let script = self.script
@@ -74,7 +77,14 @@ struct RunCommand: AsyncParsableCommand {
         }
 
         do {
-            let returned = try await runtime.run(file: script, arguments: after.map { .string($0) })
+            let returned: [LuaRef]
+            do {
+                returned = try await runtime.run(file: script, arguments: after.map { .string($0) })
+            } catch {
+                await bindings.closeAll()  // log out what the script left open
+                throw error
+            }
+            await bindings.closeAll()
             // What the main chunk returned. Like `lua`, plain scripts' results are ignored;
             // a strategy script returns a table of hooks, which the migration engine runs.
             _ = returned

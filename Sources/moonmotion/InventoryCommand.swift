@@ -1,0 +1,161 @@
+import ArgumentParser
+import Foundation
+import LuaBindings
+import VCenterModel
+
+/// `moonmotion inventory [--json]`: what the vCenter holds, as a summary table or as the
+/// JSON document later commands load as an offline inventory.
+struct InventoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inventory",
+        abstract: "Show the vCenter's clusters, hosts, datastores and VMs.",
+        discussion: """
+            Reads the inventory in one batched retrieval per object type and prints a \
+            summary: each cluster (hosts, VMs, committed storage) and each datastore \
+            (capacity, free, VMs, committed storage).
+
+            --json writes one JSON document instead: {"vms": [{"name", "moref", "host", \
+            "cluster", "datastores", "committed_bytes", "power_state", ...}], "hosts": [...], \
+            "datastores": [...], "clusters": [...]} — save it and use it later as an offline \
+            inventory.
+
+            Examples:
+              moonmotion inventory --url vc01.example.com --username admin --password-file ~/.vcpass
+              GOVC_URL=user:pass@vc01 moonmotion inventory --json > inventory.json
+            """
+    )
+
+    @OptionGroup(title: "vCenter") var connection: ConnectionOptions
+
+    @Flag(help: "Write the whole inventory as one JSON document on stdout.")
+    var json = false
+
+    @Flag(help: "With --json: indent the document for people.")
+    var pretty = false
+
+    mutating func run() async throws {
+        let connected: ConnectedVCenter
+        do {
+            connected = try await connection.connect()
+        } catch {
+            throw CommandFailure.exit(error)
+        }
+        let inventory: Inventory
+        do {
+            var inv = try await connected.vcenter.inventory()
+            if inv.about == nil { inv.about = try? await connected.vcenter.about() }
+            inventory = inv
+        } catch {
+            await connected.vcenter.close()
+            throw CommandFailure.exit(error)
+        }
+        await connected.vcenter.close()
+        if json {
+            var data = try inventory.jsonData(pretty: pretty)
+            data.append(0x0A)
+            FileHandle.standardOutput.write(data)
+        } else {
+            print(InventorySummary(inventory, source: connected.vcenter.displayName).text, terminator: "")
+        }
+    }
+}
+
+/// The text of `moonmotion inventory`: per cluster and per datastore, then totals.
+struct InventorySummary {
+    let inventory: Inventory
+    let source: String
+
+    init(_ inventory: Inventory, source: String) {
+        self.inventory = inventory
+        self.source = source
+    }
+
+    var text: String {
+        var out = source + "\n\n"
+        var vmsByCluster: [MoRef: (count: Int, bytes: Int64)] = [:]
+        var vmsByDatastore: [MoRef: (count: Int, bytes: Int64)] = [:]
+        var standalone = (count: 0, bytes: Int64(0))
+        for vm in inventory.vms {
+            if let c = vm.cluster {
+                vmsByCluster[c, default: (0, 0)].count += 1
+                vmsByCluster[c, default: (0, 0)].bytes += vm.committedBytes
+            } else {
+                standalone.count += 1
+                standalone.bytes += vm.committedBytes
+            }
+            // A VM's committed bytes are split evenly over its datastores (vSphere does not say more).
+            let share = vm.datastores.isEmpty ? 0 : vm.committedBytes / Int64(vm.datastores.count)
+            for ds in vm.datastores {
+                vmsByDatastore[ds, default: (0, 0)].count += 1
+                vmsByDatastore[ds, default: (0, 0)].bytes += share
+            }
+        }
+
+        var clusterRows = [["CLUSTER", "HOSTS", "VMS", "COMMITTED"]]
+        for cluster in inventory.clusters.sorted(by: { $0.name < $1.name }) {
+            let hosts = inventory.hosts(in: cluster.ref)
+            let usable = hosts.filter(\.isUsable).count
+            let v = vmsByCluster[cluster.ref] ?? (0, 0)
+            clusterRows.append([cluster.name, usable == hosts.count ? "\(hosts.count)" : "\(hosts.count) (\(hosts.count - usable) unusable)",
+                                "\(v.count)", ByteText.format(v.bytes)])
+        }
+        let standaloneHosts = inventory.hosts.filter { $0.cluster == nil }
+        if !standaloneHosts.isEmpty || standalone.count > 0 {
+            clusterRows.append(["(standalone)", "\(standaloneHosts.count)", "\(standalone.count)", ByteText.format(standalone.bytes)])
+        }
+        out += Table.render(clusterRows, rightAligned: [1, 2, 3]) + "\n"
+
+        var dsRows = [["DATASTORE", "TYPE", "CAPACITY", "FREE", "FREE %", "VMS", "COMMITTED"]]
+        for ds in inventory.datastores.sorted(by: { $0.name < $1.name }) {
+            let v = vmsByDatastore[ds.ref] ?? (0, 0)
+            let percent = ds.capacityBytes > 0 ? Double(ds.freeBytes) * 100 / Double(ds.capacityBytes) : 0
+            dsRows.append([ds.name + (ds.accessible ? "" : " (inaccessible)"), ds.type, ByteText.format(ds.capacityBytes),
+                           ByteText.format(ds.freeBytes), "\(Int(percent.rounded()))%", "\(v.count)", ByteText.format(v.bytes)])
+        }
+        out += Table.render(dsRows, rightAligned: [2, 3, 4, 5, 6]) + "\n"
+
+        let committed = inventory.vms.reduce(Int64(0)) { $0 + $1.committedBytes }
+        let capacity = inventory.datastores.reduce(Int64(0)) { $0 + $1.capacityBytes }
+        let free = inventory.datastores.reduce(Int64(0)) { $0 + $1.freeBytes }
+        out += "\(inventory.clusters.count) clusters, \(inventory.hosts.count) hosts, \(inventory.vms.count) VMs "
+            + "(\(ByteText.format(committed)) committed), \(inventory.datastores.count) datastores "
+            + "(\(ByteText.format(free)) free of \(ByteText.format(capacity)))\n"
+        return out
+    }
+}
+
+/// Sizes in binary units, as vSphere shows them: `512.0 MB`, `1.2 TB`.
+enum ByteText {
+    static func format(_ bytes: Int64) -> String {
+        let b = Double(bytes)
+        for (size, unit) in [(1_125_899_906_842_624.0, "PB"), (1_099_511_627_776.0, "TB"), (1_073_741_824.0, "GB"), (1_048_576.0, "MB")] where b >= size {
+            let tenths = Int64((b / size * 10).rounded())
+            return "\(tenths / 10).\(tenths % 10) \(unit)"
+        }
+        return "\(bytes) B"
+    }
+}
+
+/// Left-aligned text columns with two spaces between them.
+enum Table {
+    static func render(_ rows: [[String]], rightAligned: Set<Int> = []) -> String {
+        guard let width = rows.map(\.count).max() else { return "" }
+        var widths = Array(repeating: 0, count: width)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        return rows.map { row in
+            row.enumerated().map { i, cell in
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                return rightAligned.contains(i) ? pad + cell : (i == row.count - 1 ? cell : cell + pad)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A command's failure: one clear line on stderr (`InvalidLogin: …`), exit status 1.
+enum CommandFailure {
+    /// Prints `error` as one line and returns the exit code to throw.
+    static func exit(_ error: any Error) -> ExitCode {
+        FileHandle.standardError.write(Data("moonmotion: \(error)\n".utf8))
+        return ExitCode.failure
+    }
+}
