@@ -1,0 +1,289 @@
+import CLuaShim
+import LuaHost
+import MigrationEngine
+import VCenterModel
+
+/// A migration strategy written in Lua: the table of hooks a strategy script returns
+/// (docs/LUA.md, "Strategies"), as the engine's `Strategy`.
+///
+/// Every hook runs synchronously on the Lua runtime's executor, through the pcall helper
+/// (errors carry the script location and a traceback): run the `MigrationRunner` on that
+/// executor (`makeRunner`). Missing hooks use the engine's defaults without calling Lua.
+/// What the hooks see:
+///
+/// * `select(inv)`: an `Inventory` userdata over the engine's inventory; the jobs it returns
+///   become `JobRequest`s (`LuaStrategyJobParser`).
+/// * per-job hooks: a job table (`id, kind, size, attempts, label, state, error, vm_name`,
+///   and lazily `vm, cluster, host, target, to_host` objects); the same table for the same
+///   job while the strategy keeps a reference to it.
+/// * `target(job, candidates)`: Datastore objects whose `free` is the engine's account
+///   (moves in flight deducted).
+///
+/// `select`, `order` and `limits` errors stop the run before anything moves; a failing
+/// per-job hook fails that job only (the engine records the error and its traceback).
+/// Not thread-safe: only the runtime's executor may call it (each hook checks).
+public final class LuaStrategy: Strategy, @unchecked Sendable {
+    // @unchecked: every member is touched only on the runtime's executor (checked by
+    // `assumeOnExecutor` in each hook); the runner that calls the hooks runs there.
+
+    /// The runtime whose executor every hook runs on.
+    public let runtime: LuaRuntime
+    /// The strategy's name in messages and the journal (the script path).
+    public let name: String
+
+    let hooks: [LuaStrategyHook: LuaRef]
+    /// `file.lua:12` of each hook, for messages about what it returned.
+    let locations: [LuaStrategyHook: String]
+    let sorter: LuaRef
+    /// Job tables by job id + 1, weak values.
+    let jobCache: LuaRef
+    var jobMetatable: LuaRef?
+    /// The inventory the hooks' objects come from (set by `select` or `prepare`).
+    var view: LuaInventoryView?
+    /// What the lazy fields of each job table resolve, by job id.
+    var records: [JobRecord] = []
+
+    /// Builds a strategy from the hook table `table` (validated: every key a known hook,
+    /// every value a function, `select` present). Executor only.
+    init(runtime: LuaRuntime, state: LuaState, table: LuaRef, name: String) throws {
+        self.runtime = runtime
+        self.name = name
+        let slot = LuaStackSlot(state: state)
+        let L = slot.L
+        let base = lua_gettop(L)
+        defer { lua_settop(L, base) }
+        try slot.reserveStack(8)
+        table.push(on: L)
+        guard lua_type(L, -1) == LUA_TTABLE else {
+            throw LuaStrategyError("\(name): a strategy is a table of hooks (\(LuaStrategyHook.names.joined(separator: ", "))), not a \(slot.valueTypeName(-1))")
+        }
+        let tableIndex = lua_gettop(L)
+        var hooks: [LuaStrategyHook: LuaRef] = [:]
+        var locations: [LuaStrategyHook: String] = [:]
+        lua_pushnil(L)
+        while lua_next(L, tableIndex) != 0 {
+            let keyName = slot.typeAt(-2) == .string ? slot.stringAt(-2) : nil
+            guard let keyName, let hook = LuaStrategyHook(rawValue: keyName) else {
+                let shown = keyName.map { "'\($0)'" } ?? "a \(slot.typeAt(-2).name) key"
+                let hint = keyName.flatMap { LuaStrategyHook.suggestion(for: $0) }.map { " (did you mean '\($0)'?)" } ?? ""
+                throw LuaStrategyError("\(name): the strategy table has \(shown)\(hint), which is not a hook; valid hooks: \(LuaStrategyHook.names.joined(separator: ", "))")
+            }
+            guard LuaStrategy.isCallable(at: -1, on: L) else {
+                throw LuaStrategyError("\(name): hook '\(keyName)' must be a function, not a \(slot.valueTypeName(-1))")
+            }
+            locations[hook] = LuaStrategy.location(ofFunctionAt: -1, on: L) ?? name
+            hooks[hook] = state.reference(at: -1, on: L)
+            lua_settop(L, -2)
+        }
+        guard hooks[.select] != nil else {
+            throw LuaStrategyError("\(name): the strategy table has no select hook, so it would select nothing; add select = function(inv) return { {vm = ..., datastore = ...}, ... } end")
+        }
+        self.hooks = hooks
+        self.locations = locations
+        let sortChunk = try state.load(LuaStrategySort.source, chunkName: "=[moonmotion order]")
+        guard let sortFunction = try state.callReturningReferences(sortChunk).first else {
+            throw LuaStrategyError("internal error: the sort chunk returned nothing")
+        }
+        sorter = sortFunction
+        lua_createtable(L, 0, 0)
+        lua_createtable(L, 0, 1)
+        slot.pushString("v")
+        lua_setfield(L, -2, "__mode")
+        lua_setmetatable(L, -2)
+        jobCache = state.popReference(on: L)
+        jobMetatable = try makeJobMetatable(state: state)
+    }
+
+    // MARK: Strategy
+
+    public func select(_ inventory: Inventory) throws -> [JobRequest] {
+        let view = LuaInventoryView(inventory)
+        self.view = view
+        records.removeAll(keepingCapacity: true)
+        guard let function = hooks[.select] else { return [] }
+        let location = locations[.select] ?? name
+        return try callHook(function, arguments: { slot in
+            view.pushInventory(on: slot)
+            return 1
+        }, result: { slot, index in
+            var parser = LuaStrategyJobParser(view: view, stack: slot, location: location)
+            return try parser.parse(at: index)
+        })
+    }
+
+    public func order(_ jobs: [Job]) throws -> [Job] {
+        guard let function = hooks[.order], !jobs.isEmpty else { return DefaultOrder.largestFirst(jobs) }
+        let location = locations[.order] ?? name
+        return try runtime.assumeOnExecutor { state in
+            let slot = LuaStackSlot(state: state)
+            let L = slot.L
+            let base = lua_gettop(L)
+            defer { lua_settop(L, base) }
+            try slot.reserveStack(8)
+            sorter.push(on: L)
+            lua_createtable(L, Int32(clamping: jobs.count), 0)
+            for (i, job) in jobs.enumerated() {
+                try pushJob(job, on: slot)
+                lua_rawseti(L, -2, lua_Integer(i + 1))
+            }
+            slot.pushInteger(jobs.count)
+            function.push(on: L)
+            slot.pushString(location)
+            try state.protectedCall(argumentCount: 4, resultCount: 1, on: L)
+            var position: [Int: Int] = [:]
+            position.reserveCapacity(jobs.count)
+            for (i, job) in jobs.enumerated() { position[job.id.rawValue] = i }
+            var ordered: [Job] = []
+            ordered.reserveCapacity(jobs.count)
+            let sorted = lua_gettop(L)
+            for i in 1...jobs.count {
+                lua_rawgeti(L, sorted, lua_Integer(i))
+                lua_getfield(L, -1, "id")
+                let id = slot.integerAt(-1)
+                lua_settop(L, -3)
+                guard let id, let p = position[id] else {
+                    throw LuaStrategyError("the order hook (\(location)) changed the id of a job table; leave the engine's fields of a job as they are")
+                }
+                ordered.append(jobs[p])
+            }
+            return ordered
+        }
+    }
+
+    public func target(_ job: Job, candidates: [DatastoreInfo]) throws -> MoRef? {
+        guard let function = hooks[.target] else { return DefaultOrder.mostFreeSpace(candidates) }
+        let view = try requireView()
+        for candidate in candidates { view.update(candidate) }
+        let location = locations[.target] ?? name
+        return try callHook(function, arguments: { slot in
+            try pushJob(job, on: slot)
+            try slot.pushArray(candidates) { view.push(.datastore, $0.ref, on: slot) }
+            return 2
+        }, result: { slot, index in
+            try LuaStrategyAnswers.target(at: index, on: slot, candidates: candidates, location: location)
+        })
+    }
+
+    public func limits(_ cluster: ClusterInfo) throws -> LimitOverrides {
+        guard let function = hooks[.limits] else { return .none }
+        let view = try requireView()
+        let location = locations[.limits] ?? name
+        return try callHook(function, arguments: { slot in
+            view.push(.cluster, cluster.ref, on: slot)
+            return 1
+        }, result: { slot, index in
+            try LuaStrategyAnswers.limits(at: index, on: slot, cluster: cluster.name, location: location)
+        })
+    }
+
+    public func onBlocked(_ job: Job, _ info: BlockedInfo) throws -> BlockedDecision {
+        guard let function = hooks[.onBlocked] else { return .wait }
+        let view = try requireView()
+        let location = locations[.onBlocked] ?? name
+        return try callHook(function, arguments: { slot in
+            try pushJob(job, on: slot)
+            try slot.newTable(fields: 5)
+            view.push(.host, info.host, on: slot)
+            slot.setField("host")
+            slot.setField("host_name", .string(info.hostName))
+            slot.setField("reason", .string(info.reason))
+            slot.setField("running_on_host", .integer(info.runningOnHost))
+            try slot.pushArray(info.candidateHosts) { view.push(.host, $0, on: slot) }
+            slot.setField("candidate_hosts")
+            return 2
+        }, result: { slot, index in
+            try LuaStrategyAnswers.blocked(at: index, on: slot, location: location)
+        })
+    }
+
+    public func onFailure(_ job: Job, _ fault: VCenterFault, attempt: Int) throws -> FailureDecision {
+        guard let function = hooks[.onFailure] else { return .skip }
+        let location = locations[.onFailure] ?? name
+        return try callHook(function, arguments: { slot in
+            try pushJob(job, on: slot)
+            try slot.newTable(fields: 5)
+            slot.setField("type", .string(fault.type))
+            slot.setField("message", .string(fault.message))
+            slot.setField("retriable", .boolean(fault.isRetriable))
+            slot.setField("attempt", .integer(attempt))
+            if let s = fault.faultString { slot.setField("fault_string", .string(s)) }
+            return 2
+        }, result: { slot, index in
+            try LuaStrategyAnswers.failure(at: index, on: slot, location: location)
+        })
+    }
+
+    public func onDone(_ job: Job) throws {
+        recordLocation(of: job)
+        guard let function = hooks[.onDone] else { return }
+        try callHook(function, arguments: { slot in
+            try pushJob(job, on: slot)
+            return 1
+        }, result: { _, _ in () })
+    }
+
+    /// Gives the hooks an inventory when `select` is not called first (a resumed run):
+    /// the objects they receive come from it. Keeps the inventory `select` saw, if any.
+    public func prepare(_ inventory: Inventory) throws {
+        runtime.executor.checkIsolated()
+        if view == nil { view = LuaInventoryView(inventory) }
+    }
+
+    // MARK: Calling Lua
+
+    /// Calls `function` with the arguments `arguments` pushes (returning their count) and
+    /// reads its first result with `result`, through the pcall helper. Executor only.
+    func callHook<T>(_ function: LuaRef, arguments: (LuaStackSlot) throws -> Int32,
+                     result: (LuaStackSlot, Int32) throws -> T) throws -> T {
+        try runtime.assumeOnExecutor { state in
+            let slot = LuaStackSlot(state: state)
+            let L = slot.L
+            let base = lua_gettop(L)
+            defer { lua_settop(L, base) }
+            try slot.reserveStack(8)
+            function.push(on: L)
+            let count = try arguments(slot)
+            try state.protectedCall(argumentCount: count, resultCount: 1, on: L)
+            return try result(slot, base + 1)
+        }
+    }
+
+    func requireView() throws -> LuaInventoryView {
+        guard let view else {
+            throw LuaStrategyError("\(name): a hook was called before the strategy saw the inventory (the engine calls select or prepare first)")
+        }
+        return view
+    }
+
+    /// Keeps the hooks' inventory in step with a finished move, so `job.vm.datastores` and
+    /// `job.vm.host` tell where the VM is now.
+    func recordLocation(of job: Job) {
+        guard let view, job.kind.movesStorage || job.kind.movesHost, var info = view.inventory.vm(job.vm) else { return }
+        if job.kind.movesStorage, let target = job.target { info.datastores = [target] }
+        if let host = job.kind.destinationHost {
+            info.host = host
+            info.cluster = view.inventory.host(host)?.cluster ?? info.cluster
+        }
+        view.update(info)
+    }
+
+    static func isCallable(at index: Int32, on L: OpaquePointer) -> Bool {
+        if lua_type(L, index) == LUA_TFUNCTION { return true }
+        guard luaL_getmetafield(L, index, "__call") != LUA_TNIL else { return false }
+        defer { lua_settop(L, -2) }
+        return lua_type(L, -1) == LUA_TFUNCTION
+    }
+
+    /// `file.lua:12` where the Lua function at `index` is defined, or nil for C functions
+    /// and callable tables.
+    static func location(ofFunctionAt index: Int32, on L: OpaquePointer) -> String? {
+        guard lua_type(L, index) == LUA_TFUNCTION else { return nil }
+        var info = lua_Debug()
+        lua_pushvalue(L, index)
+        guard lua_getinfo(L, ">S", &info) != 0, info.linedefined > 0 else { return nil }
+        let source = withUnsafeBytes(of: info.short_src) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        return "\(source):\(info.linedefined)"
+    }
+}

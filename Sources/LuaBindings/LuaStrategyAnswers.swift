@@ -1,0 +1,104 @@
+import CLuaShim
+import LuaHost
+import MigrationEngine
+import VCenterModel
+
+/// Reads what the per-job hooks and `limits` returned into the engine's types, with an
+/// error that names the hook, its location, what came back and what is valid.
+enum LuaStrategyAnswers {
+    /// The `limits(cluster)` fields, in documentation order.
+    static let limitNames = ["max_concurrent", "per_host", "per_datastore", "host_cost", "datastore_cost", "network_cost"]
+
+    /// Sets the `LimitOverrides` field a `limits` field names.
+    static func set(_ name: String, _ value: Int, in overrides: inout LimitOverrides) {
+        switch name {
+        case "max_concurrent": overrides.maxConcurrent = value
+        case "per_host": overrides.storageMovesPerHost = value
+        case "per_datastore": overrides.storageMovesPerDatastore = value
+        case "host_cost": overrides.hostMaxCost = value
+        case "datastore_cost": overrides.datastoreMaxCost = value
+        case "network_cost": overrides.networkMaxCost = value
+        default: break
+        }
+    }
+
+    /// `target(job, candidates)`: one of the candidates (object or name), or nil to wait.
+    static func target(at index: Int32, on stack: LuaStackSlot, candidates: [DatastoreInfo], location: String) throws -> MoRef? {
+        switch stack.typeAt(index) {
+        case .nil, .none:
+            return nil
+        case .string:
+            let name = stack.stringAt(index) ?? ""
+            if let match = candidates.first(where: { $0.name == name }) { return match.ref }
+            throw LuaStrategyError("the target hook (\(location)) returned '\(name)', which is not one of the candidates (\(candidates.map(\.name).joined(separator: ", "))); return one of them, or nil to wait")
+        default:
+            if let ref = InventoryObjectKind.datastore.ref(ofObjectAt: index, access: stack) { return ref }
+            throw LuaStrategyError("the target hook (\(location)) returned a \(stack.valueTypeName(index)); return one of the candidates (a Datastore or its name), or nil to wait")
+        }
+    }
+
+    /// `limits(cluster)`: nil (no change) or a table of the `limitFields`, each a whole number ≥ 1.
+    static func limits(at index: Int32, on stack: LuaStackSlot, cluster: String, location: String) throws -> LimitOverrides {
+        let valid = limitNames
+        switch stack.typeAt(index) {
+        case .nil, .none:
+            return .none
+        case .table:
+            break
+        default:
+            throw LuaStrategyError("the limits hook (\(location)) returned a \(stack.valueTypeName(index)) for cluster \(cluster); return a table such as { max_concurrent = 4, per_host = 2 } (fields: \(valid.joined(separator: ", "))) or nil")
+        }
+        let L = stack.L
+        let table = lua_absindex(L, index)
+        try stack.reserveStack(4)
+        lua_pushnil(L)
+        while lua_next(L, table) != 0 {
+            let key = stack.typeAt(-2) == .string ? stack.stringAt(-2) : nil
+            lua_settop(L, -2)
+            guard let key, valid.contains(key) else {
+                lua_settop(L, -2)
+                let shown = key.map { "'\($0)'" } ?? "a non-string key"
+                let hint = key.flatMap { LuaStrategyHook.suggestion(for: $0, among: valid) }.map { " (did you mean '\($0)'?)" } ?? ""
+                throw LuaStrategyError("the limits hook (\(location)) returned \(shown)\(hint) for cluster \(cluster); valid fields: \(valid.joined(separator: ", "))")
+            }
+        }
+        var overrides = LimitOverrides()
+        for key in limitNames {
+            let value: Int? = try stack.withField(key, of: table) { slot in
+                if stack.isNilAt(slot) { return nil }
+                guard let n = stack.integerAt(slot), n >= 1 else {
+                    let shown = stack.stringAt(slot) ?? "a \(stack.valueTypeName(slot))"
+                    throw LuaStrategyError("the limits hook (\(location)) returned \(key) = \(shown) for cluster \(cluster); it must be a whole number ≥ 1")
+                }
+                return n
+            }
+            if let value { set(key, value, in: &overrides) }
+        }
+        return overrides
+    }
+
+    /// `on_blocked(job, info)`: "vmotion" or "wait" (nil: wait).
+    static func blocked(at index: Int32, on stack: LuaStackSlot, location: String) throws -> BlockedDecision {
+        if stack.isNilAt(index) { return .wait }
+        if stack.typeAt(index) == .string, let text = stack.stringAt(index), let decision = BlockedDecision(rawValue: text) {
+            return decision
+        }
+        throw LuaStrategyError("the on_blocked hook (\(location)) returned \(shown(index, on: stack)); return \"vmotion\" or \"wait\"")
+    }
+
+    /// `on_failure(job, err)`: "retry", "skip" or "abort" (nil: skip).
+    static func failure(at index: Int32, on stack: LuaStackSlot, location: String) throws -> FailureDecision {
+        if stack.isNilAt(index) { return .skip }
+        if stack.typeAt(index) == .string, let text = stack.stringAt(index), let decision = FailureDecision(rawValue: text) {
+            return decision
+        }
+        throw LuaStrategyError("the on_failure hook (\(location)) returned \(shown(index, on: stack)); return \"retry\", \"skip\" or \"abort\"")
+    }
+
+    /// `"text"` for a string, the type name otherwise.
+    static func shown(_ index: Int32, on stack: LuaStackSlot) -> String {
+        if stack.typeAt(index) == .string, let s = stack.stringAt(index) { return "\"\(s)\"" }
+        if stack.typeAt(index) == .number, let s = stack.stringAt(index) { return s }
+        return "a \(stack.valueTypeName(index))"
+    }
+}

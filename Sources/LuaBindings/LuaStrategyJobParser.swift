@@ -1,0 +1,307 @@
+import CLuaShim
+import LuaHost
+import MigrationEngine
+import VCenterModel
+
+/// Turns the array of job tables `select(inv)` returned into `JobRequest`s (docs/LUA.md,
+/// "Strategies"):
+///
+/// * `{vm = vm, datastore = "new-*"}`: storage move; the datastore is a name, a glob, a
+///   Datastore object, or a list of those (several candidates: `target` picks at dispatch);
+/// * `{vm = vm, host = "esx-02"}`: vMotion (`method = "migrate"` for `MigrateVM_Task`),
+///   optional `pool` (`resgroup-12`); both fields: host and storage at once;
+/// * `{vm = vm, action = "consolidate"}`;
+/// * `{vm = vm, action = "remove_snapshot", snapshot = "all" | name | vm.snapshots[i],
+///   consolidate = true, children = false}`;
+/// * `{vm = vm, action = "custom", method = "X_Task", args = {...}, object = obj,
+///   cost = {host =, datastore =, network =}}`;
+/// * every job: `vm` (object or name) and an optional `label`.
+///
+/// Names and globs are resolved once each (a glob shared by 100,000 jobs costs one match),
+/// and a list table shared by many jobs once. Errors name the job's index and field.
+struct LuaStrategyJobParser {
+    let view: LuaInventoryView
+    let stack: LuaStackSlot
+    /// Where the select hook is defined, for messages.
+    let location: String
+
+    private var byText: [String: [MoRef]] = [:]
+    private var byList: [UnsafeRawPointer: [MoRef]] = [:]
+
+    /// The fields a job table may have.
+    static let fields = ["vm", "datastore", "host", "pool", "method", "action", "snapshot", "consolidate", "children",
+                         "args", "object", "cost", "label"]
+    /// The values of `action`.
+    static let actions = ["move", "consolidate", "remove_snapshot", "custom"]
+
+    init(view: LuaInventoryView, stack: LuaStackSlot, location: String) {
+        self.view = view
+        self.stack = stack
+        self.location = location
+    }
+
+    /// The requests of the array at `index`.
+    mutating func parse(at index: Int32) throws -> [JobRequest] {
+        guard stack.typeAt(index) == .table else {
+            let what = stack.isNilAt(index) ? "nothing" : "a \(stack.valueTypeName(index))"
+            throw LuaStrategyError("the select hook (\(location)) returned \(what); it must return an array of jobs such as { {vm = vm, datastore = \"new-*\"}, ... } (an empty array selects nothing)")
+        }
+        let count = stack.rawLength(index)
+        var requests: [JobRequest] = []
+        requests.reserveCapacity(count)
+        for i in stride(from: 1, through: count, by: 1) {
+            try stack.withElement(i, of: index) { slot in
+                requests.append(try parseJob(at: slot, number: i))
+            }
+        }
+        return requests
+    }
+
+    private func bad(_ number: Int, _ message: String) -> LuaStrategyError {
+        LuaStrategyError("the select hook (\(location)) returned a bad job #\(number): \(message)")
+    }
+
+    private mutating func parseJob(at slot: Int32, number: Int) throws -> JobRequest {
+        guard stack.typeAt(slot) == .table else {
+            throw bad(number, "it is a \(stack.valueTypeName(slot)), not a table such as {vm = vm, datastore = \"new-*\"}")
+        }
+        let present = try presentFields(slot, number: number)
+        let vm = try stack.withField("vm", of: slot) { try vmRef(at: $0, number: number) }
+        let label = try stack.withField("label", of: slot) { i -> String? in
+            if stack.isNilAt(i) { return nil }
+            guard stack.typeAt(i) == .string || stack.typeAt(i) == .number, let s = stack.stringAt(i) else {
+                throw bad(number, "label is a \(stack.valueTypeName(i)), not a string")
+            }
+            return s
+        }
+        let action = try stack.withField("action", of: slot) { i -> String in
+            if stack.isNilAt(i) { return "move" }
+            guard stack.typeAt(i) == .string, let a = stack.stringAt(i), Self.actions.contains(a) else {
+                let shown = stack.typeAt(i) == .string ? "'\(stack.stringAt(i) ?? "")'" : "a \(stack.valueTypeName(i))"
+                let hint = stack.stringAt(i).flatMap { LuaStrategyHook.suggestion(for: $0, among: Self.actions) }.map { " (did you mean '\($0)'?)" } ?? ""
+                throw bad(number, "action is \(shown)\(hint); valid actions: \(Self.actions.joined(separator: ", ")) (or none, for a move)")
+            }
+            return a
+        }
+        func allowOnly(_ allowed: Set<String>) throws {
+            let extra = Self.fields.filter { present.contains($0) && !allowed.contains($0) && !["vm", "label", "action"].contains($0) }
+            guard extra.isEmpty else {
+                throw bad(number, "\(extra.joined(separator: ", ")) \(extra.count == 1 ? "does" : "do") not go with action=\"\(action)\"")
+            }
+        }
+        let kind: JobKind
+        switch action {
+        case "consolidate":
+            try allowOnly([])
+            kind = .consolidate
+        case "remove_snapshot":
+            try allowOnly(["snapshot", "consolidate", "children"])
+            let selector = try stack.withField("snapshot", of: slot) { try snapshotSelector(at: $0, number: number) }
+            let consolidate = try flag("consolidate", of: slot, default: true, number: number)
+            let children = try flag("children", of: slot, default: false, number: number)
+            kind = .removeSnapshot(selector, removeChildren: children, consolidate: consolidate)
+        case "custom":
+            try allowOnly(["method", "args", "object", "cost"])
+            kind = .custom(try customTask(slot, number: number))
+        default:
+            try allowOnly(["datastore", "host", "pool", "method"])
+            let candidates = try stack.withField("datastore", of: slot) { i -> [MoRef]? in
+                stack.isNilAt(i) ? nil : try datastores(at: i, number: number)
+            }
+            let host = try stack.withField("host", of: slot) { i -> MoRef? in
+                stack.isNilAt(i) ? nil : try objectRef(.host, at: i, field: "host", number: number)
+            }
+            let pool = try stack.withField("pool", of: slot) { i -> MoRef? in
+                if stack.isNilAt(i) { return nil }
+                guard let text = stack.stringAt(i), var ref = MoRef(parsing: text) else {
+                    throw bad(number, "pool must be a resource pool reference such as resgroup-12")
+                }
+                if !text.contains(":") { ref.type = "ResourcePool" }
+                return ref
+            }
+            let method = try stack.withField("method", of: slot) { i -> HostMoveMethod in
+                if stack.isNilAt(i) { return .relocate }
+                guard let text = stack.stringAt(i), let m = HostMoveMethod(rawValue: text) else {
+                    throw bad(number, "method of a vMotion must be \"relocate\" (RelocateVM_Task, the default) or \"migrate\" (MigrateVM_Task)")
+                }
+                return m
+            }
+            switch (candidates, host) {
+            case (let c?, nil):
+                if pool != nil || present.contains("method") { throw bad(number, "pool and method go with host moves (host = ...)") }
+                kind = .storageMove(candidates: c)
+            case (nil, let h?):
+                kind = .hostMove(host: h, pool: pool, method: method)
+            case (let c?, let h?):
+                if present.contains("method") { throw bad(number, "a move of host and storage at once always uses RelocateVM_Task; leave method out") }
+                kind = .storageAndHostMove(candidates: c, host: h, pool: pool)
+            case (nil, nil):
+                throw bad(number, "it has nothing to do: give datastore = ... (Storage vMotion), host = ... (vMotion), both, or an action (consolidate, remove_snapshot, custom)")
+            }
+        }
+        return JobRequest(vm: vm, kind: kind, label: label)
+    }
+
+    /// The fields a job table holds, as a bit set over `fields`.
+    struct Present {
+        var bits: UInt32 = 0
+        func contains(_ name: String) -> Bool {
+            guard let i = LuaStrategyJobParser.fields.firstIndex(of: name) else { return false }
+            return bits & (1 << UInt32(i)) != 0
+        }
+    }
+
+    /// The fields present; every key must be a known field (a typo must never silently
+    /// change a job).
+    private func presentFields(_ slot: Int32, number: Int) throws -> Present {
+        let L = stack.L
+        let table = lua_absindex(L, slot)
+        try stack.reserveStack(4)
+        var present = Present()
+        lua_pushnil(L)
+        while lua_next(L, table) != 0 {
+            lua_settop(L, -2)
+            if lua_type(L, -1) == LUA_TSTRING, let key = stack.stringAt(-1), let i = Self.fields.firstIndex(of: key) {
+                present.bits |= 1 << UInt32(i)
+                continue
+            }
+            let key = lua_type(L, -1) == LUA_TSTRING ? stack.stringAt(-1) : nil
+            let shown = key.map { "'\($0)'" } ?? "a \(stack.typeAt(-1).name) key (\(stack.stringAt(-1) ?? "?"))"
+            lua_settop(L, -2)
+            let hint = key.flatMap { LuaStrategyHook.suggestion(for: $0, among: Self.fields) }.map { " (did you mean '\($0)'?)" } ?? ""
+            throw bad(number, "unknown field \(shown)\(hint); a job takes \(Self.fields.joined(separator: ", "))")
+        }
+        return present
+    }
+
+    private func vmRef(at i: Int32, number: Int) throws -> MoRef {
+        if stack.isNilAt(i) { throw bad(number, "it has no vm (give the VM object or its name: {vm = vm, ...})") }
+        return try objectRef(.vm, at: i, field: "vm", number: number)
+    }
+
+    /// The reference of an inventory object given as the object itself or its name (or moref).
+    private func objectRef(_ kind: InventoryObjectKind, at i: Int32, field: String, number: Int) throws -> MoRef {
+        if let ref = kind.ref(ofObjectAt: i, access: stack) { return ref }
+        if stack.typeAt(i) == .string, let text = stack.stringAt(i) {
+            if let ref = view.lookup(kind, text) { return ref }
+            throw bad(number, "\(field) = '\(text)': the inventory has no \(kind.typeName.lowercased()) of that name")
+        }
+        throw bad(number, "\(field) is a \(stack.valueTypeName(i)); give a \(kind.typeName) or its name")
+    }
+
+    /// A datastore field: name, glob, Datastore, or a list of those.
+    private mutating func datastores(at i: Int32, number: Int) throws -> [MoRef] {
+        switch stack.typeAt(i) {
+        case .string:
+            return try resolve(stack.stringAt(i) ?? "", number: number, field: "datastore")
+        case .table:
+            guard let key = lua_topointer(stack.L, i) else { return [] }
+            if let cached = byList[key] { return cached }
+            let count = stack.rawLength(i)
+            if count == 0 { throw bad(number, "datastore is an empty list; give at least one name, glob or Datastore") }
+            var refs: [MoRef] = []
+            var seen = Set<MoRef>()
+            for k in 1...count {
+                let more = try stack.withElement(k, of: i) { e -> [MoRef] in
+                    if let ref = InventoryObjectKind.datastore.ref(ofObjectAt: e, access: stack) { return [ref] }
+                    guard stack.typeAt(e) == .string, let text = stack.stringAt(e) else {
+                        throw bad(number, "datastore[\(k)] is a \(stack.valueTypeName(e)); give names, globs or Datastore objects")
+                    }
+                    return try resolve(text, number: number, field: "datastore[\(k)]")
+                }
+                for ref in more where seen.insert(ref).inserted { refs.append(ref) }
+            }
+            byList[key] = refs
+            return refs
+        default:
+            if let ref = InventoryObjectKind.datastore.ref(ofObjectAt: i, access: stack) { return [ref] }
+            throw bad(number, "datastore is a \(stack.valueTypeName(i)); give a name, a glob such as \"new-*\", a Datastore, or a list of those")
+        }
+    }
+
+    /// The datastores a name or glob names (at least one).
+    private mutating func resolve(_ text: String, number: Int, field: String) throws -> [MoRef] {
+        if let cached = byText[text] { return cached }
+        let glob = Glob(text)
+        var refs = view.inventory.datastores.filter { glob.matches($0.name) }.map(\.ref)
+        if refs.isEmpty, let ref = view.lookup(.datastore, text) { refs = [ref] }
+        if refs.isEmpty {
+            throw bad(number, "\(field) = '\(text)' matches no datastore of the inventory")
+        }
+        byText[text] = refs
+        return refs
+    }
+
+    private func snapshotSelector(at i: Int32, number: Int) throws -> SnapshotSelector {
+        switch stack.typeAt(i) {
+        case .nil, .none:
+            return .all
+        case .string:
+            let text = stack.stringAt(i) ?? ""
+            return text == "all" ? .all : .named(text)
+        case .table:
+            let ref: MoRef? = stack.withField("moref", of: i) { m in
+                stack.stringAt(m).flatMap { text in
+                    MoRef(parsing: text).map { r in text.contains(":") ? r : MoRef("VirtualMachineSnapshot", r.value) }
+                }
+            }
+            guard let ref else { throw bad(number, "snapshot is a table without a moref; give an element of vm.snapshots, a name, or \"all\"") }
+            return .ref(ref)
+        default:
+            throw bad(number, "snapshot is a \(stack.valueTypeName(i)); give \"all\", a snapshot name, or an element of vm.snapshots")
+        }
+    }
+
+    private func flag(_ name: String, of slot: Int32, default value: Bool, number: Int) throws -> Bool {
+        try stack.withField(name, of: slot) { i in
+            if stack.isNilAt(i) { return value }
+            guard stack.typeAt(i) == .boolean else { throw bad(number, "\(name) must be true or false, not a \(stack.valueTypeName(i))") }
+            return stack.booleanAt(i)
+        }
+    }
+
+    private func customTask(_ slot: Int32, number: Int) throws -> CustomTask {
+        let method = try stack.withField("method", of: slot) { i -> String in
+            guard stack.typeAt(i) == .string, let m = stack.stringAt(i), !m.isEmpty,
+                  m.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw bad(number, "action=\"custom\" needs method = \"SomeMethod_Task\" (a vSphere method name)")
+            }
+            return m
+        }
+        let arguments = try stack.withField("args", of: slot) { i -> [PropertyValue.Field] in
+            if stack.isNilAt(i) { return [] }
+            guard stack.typeAt(i) == .table, stack.rawLength(i) == 0 else {
+                throw bad(number, "args must be a table of named arguments such as {spec = {...}}")
+            }
+            do {
+                return try PropertyValueBridge.orderedFields(of: i, keys: try stack.stringKeys(of: i), on: stack, path: "", depth: 0)
+            } catch {
+                throw bad(number, "args: \(error)")
+            }
+        }
+        let object = try stack.withField("object", of: slot) { i -> MoRef? in
+            if stack.isNilAt(i) { return nil }
+            if let (_, ref) = InventoryObjectKind.object(at: i, access: stack) { return ref }
+            guard let text = stack.stringAt(i), let ref = MoRef(parsing: text) else {
+                throw bad(number, "object must be an inventory object or a reference such as HostSystem:host-12")
+            }
+            return ref
+        }
+        let cost = try stack.withField("cost", of: slot) { i -> DeclaredCost in
+            if stack.isNilAt(i) { return DeclaredCost() }
+            guard stack.typeAt(i) == .table else { throw bad(number, "cost must be a table {host =, datastore =, network =}") }
+            for key in try stack.stringKeys(of: i) where !["host", "datastore", "network"].contains(key) {
+                throw bad(number, "cost has an unknown field '\(key)'; its fields: host, datastore, network (vSphere cost units)")
+            }
+            func value(_ key: String) throws -> Int {
+                try stack.withField(key, of: i) { v in
+                    if stack.isNilAt(v) { return 0 }
+                    guard let n = stack.integerAt(v), n >= 0 else { throw bad(number, "cost.\(key) must be a whole number ≥ 0") }
+                    return n
+                }
+            }
+            return DeclaredCost(host: try value("host"), datastore: try value("datastore"), network: try value("network"))
+        }
+        return CustomTask(method: method, object: object, arguments: arguments, cost: cost)
+    }
+}

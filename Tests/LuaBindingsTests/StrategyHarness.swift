@@ -1,0 +1,106 @@
+import Foundation
+import LuaBindings
+import LuaHost
+import MigrationEngine
+import VCenterModel
+import VCenterSimulator
+
+/// Runs Lua strategies against a `SimulatedVCenter` on virtual time, through
+/// `MigrationRunner` on the Lua executor, and collects what happened.
+struct StrategyHarness {
+    /// The checkout (for `examples/` and `stdlib/`).
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// `examples/<name>`.
+    static func example(_ name: String) -> String { root + "/examples/" + name }
+
+    let runtime: LuaRuntime
+    let simulator: SimulatedVCenter
+
+    /// A runtime with the checkout's stdlib and a simulator generated from `spec`.
+    init(spec: String = "clusters=2,hosts=4,vms=48", faults: FaultInjection = FaultInjection(),
+         configure: (inout SimulatorConfiguration) -> Void = { _ in }) throws {
+        var config = SimulatorConfiguration()
+        config.faults = faults
+        configure(&config)
+        try self.init(simulator: SimulatedVCenter(generating: spec, configuration: config))
+    }
+
+    /// A runtime with the checkout's stdlib over an existing simulator.
+    init(simulator: SimulatedVCenter) throws {
+        runtime = try LuaRuntime(options: .init(moduleDirectories: [Self.root + "/stdlib"]))
+        self.simulator = simulator
+    }
+
+    /// The strategy the script at `path` returns (it must return one).
+    func strategy(path: String, params: [String: String] = [:]) async throws -> LuaStrategy {
+        guard let strategy = try await LuaStrategy.fromScript(path: path, parameters: params, runtime: runtime) else {
+            throw LuaStrategyError("\(path) returned no strategy table")
+        }
+        return strategy
+    }
+
+    /// The strategy `source` returns, written to a temporary file named `name` so messages
+    /// carry a script location.
+    func strategy(source: String, name: String = "strategy.lua", params: [String: String] = [:]) async throws -> LuaStrategy {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mm-strategy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent(name)
+        try source.write(to: file, atomically: true, encoding: .utf8)
+        return try await strategy(path: file.path, params: params)
+    }
+
+    /// What a run left behind.
+    struct Outcome {
+        var summary: RunSummary
+        var stats: SimulatorStats
+        var inventory: Inventory
+        var events: [EngineEvent]
+
+        /// Storage-move jobs by VM name.
+        var storageJobs: [String: Job] {
+            Dictionary(summary.jobs.filter { $0.kind.movesStorage && !$0.isProactive }.map { ($0.vmName, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+
+        /// The names of the datastores `vm` is on now.
+        func datastores(of vm: String) -> [String] {
+            guard let info = inventory.vm(named: vm) else { return [] }
+            return info.datastores.map { inventory.name(of: $0) }
+        }
+    }
+
+    /// Runs `strategy` to its end.
+    func run(_ strategy: LuaStrategy, configuration: RunConfiguration = RunConfiguration()) async throws -> Outcome {
+        let log = StrategyEventLog()
+        let runner = strategy.makeRunner(vcenter: simulator, configuration: configuration, onEvent: { log.record($0) })
+        let summary = try await runner.run()
+        return Outcome(summary: summary, stats: simulator.stats, inventory: try await simulator.inventory(), events: log.all)
+    }
+
+    func shutdown() {
+        runtime.shutdown()
+    }
+}
+
+/// Events from the runner's handler (called on the Lua executor).
+final class StrategyEventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [EngineEvent] = []
+
+    func record(_ event: EngineEvent) {
+        lock.lock()
+        events.append(event)
+        lock.unlock()
+    }
+
+    var all: [EngineEvent] {
+        lock.lock()
+        defer { lock.unlock() }
+        return events
+    }
+}

@@ -1,0 +1,554 @@
+--- moonmotion.strategy: defaults and helpers for migration strategies.
+--
+-- A strategy script returns a table of hooks that the migration engine calls (the
+-- contract is in docs/LUA.md, "Strategies"). This module builds and checks that table and
+-- supplies the usual pieces, so a strategy says only what is particular to it:
+--
+--   local strategy = require "moonmotion.strategy"
+--   return strategy.new {
+--     select = function(inv)
+--       return strategy.storage_moves(inv, { from = "legacy-*", to = "new-*" })
+--     end,
+--     order      = strategy.largest_first,
+--     target     = strategy.most_free_space,
+--     limits     = strategy.limits { max_concurrent = strategy.half_of_hosts, per_host = 2 },
+--     on_blocked = strategy.vmotion,
+--     on_failure = strategy.retry_up_to(3),
+--   }
+--
+-- Hooks run synchronously on the Lua executor while the engine waits for their answer:
+-- keep them quick, and do not call functions that wait (conn:vms, t:wait, mm.sleep)
+-- inside them. Plain Lua state (upvalues, module tables) persists between calls, which is
+-- how the stateful target pickers below remember what they chose.
+--
+-- Everything here is plain Lua and works on any table with the documented fields, so it
+-- can be tried on hand-made tables in a REPL.
+--
+-- @module moonmotion.strategy
+
+local M = {}
+
+--- The hooks a strategy table may hold, in the order the engine first calls them.
+M.HOOKS = { "select", "order", "target", "limits", "on_blocked", "on_failure", "on_done" }
+
+local is_hook = {}
+for _, name in ipairs(M.HOOKS) do is_hook[name] = true end
+
+--- The fields `limits(cluster)` may return.
+M.LIMIT_FIELDS = { "max_concurrent", "per_host", "per_datastore", "host_cost", "datastore_cost", "network_cost" }
+
+local is_limit_field = {}
+for _, name in ipairs(M.LIMIT_FIELDS) do is_limit_field[name] = true end
+
+-- "onFailure", "OnFailure", "on-failure" → "on_failure" (for "did you mean" hints).
+local function normalise(name)
+  return (tostring(name):gsub("(%l)(%u)", "%1_%2"):gsub("-", "_"):lower())
+end
+
+-- Edit distance, for "did you mean" hints on short names.
+local function distance(a, b)
+  local previous = {}
+  for j = 0, #b do previous[j] = j end
+  for i = 1, #a do
+    local current = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      current[j] = math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+    end
+    previous = current
+  end
+  return previous[#b]
+end
+
+local function suggestion(name, valid)
+  local n = normalise(name)
+  local best, best_distance = nil, 3
+  for _, v in ipairs(valid) do
+    if v == n or v:gsub("_", "") == n:gsub("_", "") then return " (did you mean '" .. v .. "'?)" end
+    local d = distance(n, v)
+    if d < best_distance then best, best_distance = v, d end
+  end
+  return best and (" (did you mean '" .. best .. "'?)") or ""
+end
+
+-- This file's chunk name, to tell the caller's functions from the library's own.
+local own_source = debug and debug.getinfo and debug.getinfo(1, "S").source
+
+-- " (the function at file.lua:12)" for a Lua function of the caller: errors raised about a
+-- strategy table often have no caller line (`return strategy.new {...}` is a tail call).
+local function defined_at(v)
+  if type(v) ~= "function" or not (debug and debug.getinfo) then return "" end
+  local info = debug.getinfo(v, "S")
+  if info.what ~= "Lua" or info.source == own_source then return "" end
+  return " (the function at " .. info.short_src .. ":" .. info.linedefined .. ")"
+end
+
+local function is_callable(v)
+  if type(v) == "function" then return true end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and type(mt.__call) == "function"
+end
+
+-- =============================================================================
+-- Orders: comparators for the `order` hook (true when `a` runs before `b`)
+-- =============================================================================
+
+--- Largest VM first (by `job.size`, the committed bytes a Storage vMotion copies). This is
+-- the engine's default order: long copies start early, so the tail of the run is short.
+-- Jobs of equal size keep the order `select` returned them in (the sort is stable).
+-- @param a job table
+-- @param b job table
+-- @return true when `a` goes first
+function M.largest_first(a, b)
+  return a.size > b.size
+end
+
+--- Smallest VM first: many VMs done early (useful for a pilot wave).
+-- @param a job table
+-- @param b job table
+-- @return true when `a` goes first
+function M.smallest_first(a, b)
+  return a.size < b.size
+end
+
+--- A comparator from a key: `strategy.by(function(job) return job.vm.name end)` orders
+-- by VM name; `strategy.by("size", true)` largest first. Keys must be comparable with `<`.
+-- @param key a field name of the job table, or a function(job) returning the key
+-- @param descending true for the largest key first
+-- @return a comparator for `order`
+function M.by(key, descending)
+  local get
+  if type(key) == "string" then
+    get = function(job) return job[key] end
+  elseif is_callable(key) then
+    get = key
+  else
+    error("strategy.by: the key must be a field name or a function(job), got " .. type(key), 2)
+  end
+  if descending then
+    return function(a, b) return get(a) > get(b) end
+  end
+  return function(a, b) return get(a) < get(b) end
+end
+
+--- Chains comparators: the first one that tells `a` and `b` apart decides.
+-- `strategy.chain(strategy.by(function(j) return j.cluster and j.cluster.name or "" end), strategy.largest_first)`
+-- runs cluster by cluster, largest first within each.
+-- @param ... comparators
+-- @return a comparator for `order`
+function M.chain(...)
+  local comparators = { ... }
+  for i, c in ipairs(comparators) do
+    if not is_callable(c) then error("strategy.chain: argument #" .. i .. " is not a function", 2) end
+  end
+  return function(a, b)
+    for i = 1, #comparators do
+      local c = comparators[i]
+      if c(a, b) then return true end
+      if c(b, a) then return false end
+    end
+    return false
+  end
+end
+
+-- =============================================================================
+-- Target pickers for the `target(job, candidates)` hook
+-- =============================================================================
+-- `candidates` are Datastore objects (name, free, capacity, ...) with room for one more
+-- Storage vMotion and enough free space, `free` already reduced by the moves in flight.
+-- A picker returns one of them, or nil to let the job wait for a better moment.
+
+--- The candidate with the most free space (ties: the first name in alphabetical order).
+-- This is the engine's default target.
+-- @param job the job table (unused)
+-- @param candidates array of Datastore
+-- @return a Datastore, or nil when there is none
+function M.most_free_space(job, candidates)
+  local best
+  for i = 1, #candidates do
+    local c = candidates[i]
+    if best == nil or c.free > best.free or (c.free == best.free and c.name < best.name) then best = c end
+  end
+  return best
+end
+
+--- A stateful picker that takes the candidates in turn, by name: each call picks the first
+-- candidate whose name comes after the one picked last (wrapping around). Call it once per
+-- strategy: `target = strategy.round_robin()`.
+-- @return a target hook
+function M.round_robin()
+  local last
+  return function(job, candidates)
+    local first, next_one
+    for i = 1, #candidates do
+      local c = candidates[i]
+      local name = c.name
+      if first == nil or name < first.name then first = c end
+      if last ~= nil and name > last and (next_one == nil or name < next_one.name) then next_one = c end
+    end
+    local pick = next_one or first
+    if pick then last = pick.name end
+    return pick
+  end
+end
+
+--- A stateful picker that keeps the data placed on each datastore balanced: it picks the
+-- candidate holding the fewest bytes, counting what it held when first seen (capacity −
+-- free) plus the sizes of the jobs this picker sent there since (ties: most free space,
+-- then name). Call it once per strategy: `target = strategy.balanced_by_committed()`.
+-- A job that fails after being sent still counts; the balance is approximate by design.
+-- @return a target hook
+function M.balanced_by_committed()
+  local placed = {}
+  return function(job, candidates)
+    local best, best_load
+    for i = 1, #candidates do
+      local c = candidates[i]
+      local name = c.name
+      local load = placed[name]
+      if load == nil then
+        load = (c.capacity or 0) - (c.free or 0)
+        placed[name] = load
+      end
+      if best == nil or load < best_load
+        or (load == best_load and (c.free > best.free or (c.free == best.free and name < best.name))) then
+        best, best_load = c, load
+      end
+    end
+    if best then placed[best.name] = best_load + (job.size or 0) end
+    return best
+  end
+end
+
+-- =============================================================================
+-- Limits
+-- =============================================================================
+
+--- Half of the cluster's usable hosts (connected, not in maintenance mode), at least 1:
+-- the classic cap on concurrent Storage vMotions per cluster.
+-- @param cluster a Cluster (its `hosts` array of Host)
+-- @return an integer ≥ 1
+function M.half_of_hosts(cluster)
+  local usable = 0
+  for _, host in ipairs(cluster.hosts or {}) do
+    local state = host.connection_state
+    if (state == nil or state == "connected") and not host.maintenance then usable = usable + 1 end
+  end
+  return math.max(1, usable // 2)
+end
+
+--- Builds a `limits(cluster)` hook from a table whose values are numbers or functions of
+-- the cluster: `strategy.limits { max_concurrent = strategy.half_of_hosts, per_host = 2 }`.
+-- Fields: max_concurrent (jobs in the cluster), per_host (Storage vMotions per host),
+-- per_datastore (Storage vMotions per datastore), host_cost, datastore_cost, network_cost
+-- (vSphere's cost limits: 8, 128, 4 or 8).
+-- @param spec the table
+-- @return a limits hook
+function M.limits(spec)
+  if type(spec) ~= "table" then error("strategy.limits: expected a table of limits, got " .. type(spec), 2) end
+  for k, v in pairs(spec) do
+    if not is_limit_field[k] then
+      error("strategy.limits: unknown limit '" .. tostring(k) .. "'" .. suggestion(k, M.LIMIT_FIELDS)
+        .. "; valid limits: " .. table.concat(M.LIMIT_FIELDS, ", "), 2)
+    end
+    if type(v) ~= "number" and not is_callable(v) then
+      error("strategy.limits: '" .. k .. "' must be a number or a function(cluster), got " .. type(v), 2)
+    end
+  end
+  return function(cluster)
+    local out = {}
+    for k, v in pairs(spec) do
+      if type(v) == "number" then out[k] = v else out[k] = v(cluster) end
+    end
+    return out
+  end
+end
+
+--- A limits hook that changes nothing (the engine's limits: vSphere's documented costs).
+-- @return nil
+function M.no_limits(cluster)
+  return nil
+end
+
+-- =============================================================================
+-- Answers for on_blocked and on_failure
+-- =============================================================================
+
+--- on_blocked: vMotion the VM to a host of its cluster with room, then move its storage.
+function M.vmotion(job, info) return "vmotion" end
+
+--- on_blocked: wait until the VM's host has room (the engine's default).
+function M.wait(job, info) return "wait" end
+
+--- on_failure: give up on the job, the run goes on (the engine's default).
+function M.skip(job, err) return "skip" end
+
+--- on_failure: stop dispatching; running tasks finish, then the run ends.
+function M.abort(job, err) return "abort" end
+
+--- on_failure: try again after the retry policy's backoff. Beware: a job that always fails
+-- is retried forever; prefer `strategy.retry_up_to(n)`.
+function M.retry(job, err) return "retry" end
+
+--- on_failure: retry until the job has had `attempts` attempts in all, then answer
+-- `otherwise` ("skip" by default, or "abort").
+-- @param attempts total attempts allowed (≥ 1)
+-- @param otherwise "skip" or "abort"
+-- @return an on_failure hook
+function M.retry_up_to(attempts, otherwise)
+  if type(attempts) ~= "number" or attempts < 1 then
+    error("strategy.retry_up_to: attempts must be a number ≥ 1", 2)
+  end
+  otherwise = otherwise or "skip"
+  if otherwise ~= "skip" and otherwise ~= "abort" then
+    error("strategy.retry_up_to: the second argument must be \"skip\" or \"abort\", got " .. tostring(otherwise), 2)
+  end
+  return function(job, err)
+    if (job.attempts or 0) < attempts then return "retry" end
+    return otherwise
+  end
+end
+
+--- on_done that does nothing (the engine's default).
+function M.nothing(job) end
+
+-- =============================================================================
+-- Names: globs
+-- =============================================================================
+
+local magic = "[%^%$%(%)%%%.%+%-]"
+
+--- The Lua pattern (anchored) for a glob: `*` any run of characters, `?` one character,
+-- `[abc]` / `[a-z]` / `[!abc]` a character class; everything else is literal.
+-- @param glob the glob
+-- @return a Lua pattern
+function M.glob_pattern(glob)
+  local out, i, n = { "^" }, 1, #glob
+  while i <= n do
+    local c = glob:sub(i, i)
+    if c == "*" then
+      out[#out + 1] = ".*"
+    elseif c == "?" then
+      out[#out + 1] = "."
+    elseif c == "[" then
+      local close = glob:find("]", i + 2, true)
+      if close then
+        local body = glob:sub(i + 1, close - 1)
+        local negate = body:sub(1, 1) == "!" or body:sub(1, 1) == "^"
+        if negate then body = body:sub(2) end
+        body = body:gsub("[%%%]%^]", "%%%0")
+        out[#out + 1] = "[" .. (negate and "^" or "") .. body .. "]"
+        i = close
+      else
+        out[#out + 1] = "%["
+      end
+    elseif c:match(magic) or c == "]" then
+      out[#out + 1] = "%" .. c
+    else
+      out[#out + 1] = c
+    end
+    i = i + 1
+  end
+  out[#out + 1] = "$"
+  return table.concat(out)
+end
+
+--- A matcher for names: `strategy.glob("legacy-*")("legacy-03") == true`. The pattern may
+-- be a list of globs (matches any), and nil or "*" matches everything.
+-- @param pattern a glob string, or a list of them
+-- @return function(name) → boolean
+function M.glob(pattern)
+  if pattern == nil or pattern == "*" then return function() return true end end
+  if type(pattern) == "table" then
+    local matchers = {}
+    for i, p in ipairs(pattern) do
+      if type(p) ~= "string" then error("strategy.glob: pattern #" .. i .. " is a " .. type(p) .. ", not a string", 2) end
+      matchers[#matchers + 1] = M.glob_pattern(p)
+    end
+    return function(name)
+      for i = 1, #matchers do
+        if string.find(name, matchers[i]) then return true end
+      end
+      return false
+    end
+  end
+  if type(pattern) ~= "string" then error("strategy.glob: expected a string or a list of strings, got " .. type(pattern), 2) end
+  local lua_pattern = M.glob_pattern(pattern)
+  return function(name) return string.find(name, lua_pattern) ~= nil end
+end
+
+--- Whether `name` matches the glob (or list of globs) `pattern`.
+function M.matches(name, pattern)
+  return M.glob(pattern)(name)
+end
+
+-- =============================================================================
+-- Job builders for `select(inv)`
+-- =============================================================================
+
+local function datastore_names(inv, pattern, except)
+  local match = M.glob(pattern)
+  local names = {}
+  for _, ds in ipairs(inv.datastores) do
+    if match(ds.name) and ds.name ~= except then names[#names + 1] = ds.name end
+  end
+  return names
+end
+
+--- The datastores of `inv` whose names match `pattern` (a glob or a list of globs), as an
+-- array of names, optionally leaving one name out.
+-- @param inv the inventory `select` received
+-- @param pattern glob or list of globs
+-- @param except a name to leave out, or nil
+-- @return array of names
+function M.datastore_names(inv, pattern, except)
+  return datastore_names(inv, pattern, except)
+end
+
+--- Storage moves: every VM with a file on a datastore matching `opts.from` moves to the
+-- datastores matching `opts.to` (the engine picks among them at dispatch with `target`).
+-- Options:
+--   from     glob or list of globs of the source datastores (required)
+--   to       glob, list of globs or names, or Datastore objects of the targets (required)
+--   filter   function(vm) → boolean: keep only these VMs (for example skip templates)
+--   label    text shown for each job
+-- @param inv the inventory `select` received
+-- @param opts the options
+-- @return array of jobs
+function M.storage_moves(inv, opts)
+  if type(opts) ~= "table" or opts.from == nil or opts.to == nil then
+    error("strategy.storage_moves: expected { from = <glob>, to = <glob> }", 2)
+  end
+  local to = opts.to
+  if type(to) == "table" then
+    -- A list of globs or names: resolve it once, and share the one list between every job.
+    local all_strings = true
+    for _, v in ipairs(to) do if type(v) ~= "string" then all_strings = false end end
+    if all_strings then to = datastore_names(inv, to) end
+  end
+  local filter, label = opts.filter, opts.label
+  local jobs = {}
+  local vms
+  if type(opts.from) == "string" then
+    vms = inv:vms { datastore = opts.from }
+  else
+    local match = M.glob(opts.from)
+    vms = {}
+    for _, vm in ipairs(inv.vms) do
+      for _, ds in ipairs(vm.datastores) do
+        if match(ds.name) then vms[#vms + 1] = vm break end
+      end
+    end
+  end
+  for i = 1, #vms do
+    local vm = vms[i]
+    if filter == nil or filter(vm) then
+      jobs[#jobs + 1] = { vm = vm, datastore = to, label = label }
+    end
+  end
+  return jobs
+end
+
+--- Consolidation jobs for every VM whose disks need consolidation (`vm.consolidation_needed`).
+-- @param inv the inventory `select` received
+-- @param opts optional { filter = function(vm) → boolean, label = text }
+-- @return array of jobs
+function M.vms_needing_consolidation(inv, opts)
+  opts = opts or {}
+  local jobs = {}
+  for _, vm in ipairs(inv.vms) do
+    if vm.consolidation_needed and (opts.filter == nil or opts.filter(vm)) then
+      jobs[#jobs + 1] = { vm = vm, action = "consolidate", label = opts.label }
+    end
+  end
+  return jobs
+end
+
+--- The current time in epoch seconds: the simulator's clock when simulated.
+function M.now()
+  local ok, mm = pcall(require, "moonmotion")
+  if ok and type(mm) == "table" and mm.now then return mm.now() end
+  return os.time()
+end
+
+--- Snapshot removal jobs for snapshots created more than `days` days ago. A VM whose
+-- snapshots are all that old gets one "remove all" job; otherwise one job per old
+-- snapshot (each consolidating, children kept).
+-- Options: now (epoch seconds, default `strategy.now()`), filter = function(vm) → boolean,
+-- label = text, consolidate (default true).
+-- @param inv the inventory `select` received
+-- @param days age in days (fractions allowed)
+-- @param opts optional table
+-- @return array of jobs
+function M.snapshots_older_than(inv, days, opts)
+  if type(days) ~= "number" or days < 0 then
+    error("strategy.snapshots_older_than: days must be a number ≥ 0, got " .. tostring(days), 2)
+  end
+  opts = opts or {}
+  local cutoff = (opts.now or M.now()) - days * 86400
+  local consolidate = opts.consolidate ~= false
+  local jobs = {}
+  for _, vm in ipairs(inv.vms) do
+    local snapshots = vm.snapshots
+    if #snapshots > 0 and (opts.filter == nil or opts.filter(vm)) then
+      local old = {}
+      for _, s in ipairs(snapshots) do
+        if s.created ~= nil and s.created < cutoff then old[#old + 1] = s end
+      end
+      if #old == #snapshots then
+        jobs[#jobs + 1] = { vm = vm, action = "remove_snapshot", snapshot = "all", consolidate = consolidate, label = opts.label }
+      else
+        for _, s in ipairs(old) do
+          jobs[#jobs + 1] = { vm = vm, action = "remove_snapshot", snapshot = s, consolidate = consolidate, label = opts.label }
+        end
+      end
+    end
+  end
+  return jobs
+end
+
+-- =============================================================================
+-- Building the strategy table
+-- =============================================================================
+
+--- The defaults `strategy.new` fills in: the engine's own policy.
+M.defaults = {
+  order = M.largest_first,
+  target = M.most_free_space,
+  limits = M.no_limits,
+  on_blocked = M.wait,
+  on_failure = M.skip,
+  on_done = M.nothing,
+}
+
+--- Checks a table of hooks and returns a new strategy table with the missing hooks set to
+-- `strategy.defaults` (largest first, most free space, no limit changes, wait when
+-- blocked, skip on failure). `select` is required. Raises an error at the caller's line
+-- for an unknown key (with the valid hooks) or a hook that is not a function.
+-- @param hooks table of hooks
+-- @return the strategy table
+function M.new(hooks)
+  if type(hooks) ~= "table" then
+    error("strategy.new: expected a table of hooks (" .. table.concat(M.HOOKS, ", ") .. "), got " .. type(hooks), 2)
+  end
+  local out = {}
+  for k, v in pairs(hooks) do
+    if not is_hook[k] then
+      error("strategy.new: unknown hook '" .. tostring(k) .. "'" .. defined_at(v) .. suggestion(k, M.HOOKS)
+        .. "; valid hooks: " .. table.concat(M.HOOKS, ", "), 2)
+    end
+    if not is_callable(v) then
+      error("strategy.new: hook '" .. k .. "' must be a function, got " .. type(v), 2)
+    end
+    out[k] = v
+  end
+  if out.select == nil then
+    error("strategy.new: a strategy needs a select(inv) hook that returns the jobs", 2)
+  end
+  for k, v in pairs(M.defaults) do
+    if out[k] == nil then out[k] = v end
+  end
+  return out
+end
+
+return M
