@@ -374,6 +374,46 @@ struct LuaStrategyTests {
         }
     }
 
+    @Test("target receives Datastore candidates whose free space counts every move sent there")
+    func accountedFreeSpace() async throws {
+        let harness = try StrategyHarness(spec: "clusters=1,hosts=4,vms=40,datastores=3")
+        defer { harness.shutdown() }
+        let before = try await harness.simulator.inventory()
+        let strategy = try await harness.strategy(source: """
+            local strategy = require "moonmotion.strategy"
+            picks = {}
+            return strategy.new {
+              select = function(inv) return strategy.storage_moves(inv, { from = "legacy-*", to = "new-*" }) end,
+              target = function(job, candidates)
+                local pick = strategy.most_free_space(job, candidates)
+                local record = { name = pick.name, size = job.size, free = {} }
+                for _, c in ipairs(candidates) do record.free[c.name] = c.free end
+                picks[#picks + 1] = record
+                return pick
+              end,
+            }
+            """)
+        let outcome = try await harness.run(strategy)
+        #expect(outcome.summary.moved.count == 40)
+        guard case .table(let picks) = try await global(harness, "picks") else {
+            Issue.record("no picks")
+            return
+        }
+        #expect(picks.array.count == 40)
+        var used: [String: Int] = [:]
+        var spread = Set<String>()
+        for case .table(let pick) in picks.array {
+            guard let name = pick["name"].stringValue, let size = pick["size"].intValue, case .table(let free) = pick["free"] else { continue }
+            for (candidate, value) in free.fields {
+                let initial = Int(before.datastore(named: candidate)!.freeBytes)
+                #expect(value.intValue == initial - used[candidate, default: 0], "\(candidate)")
+            }
+            used[name, default: 0] += size
+            spread.insert(name)
+        }
+        #expect(spread.count == 3, "most free space spreads the copies: \(spread)")
+    }
+
     @Test("a hook cannot wait: mm.sleep inside a hook is an error for that job")
     func hooksCannotWait() async throws {
         let harness = try StrategyHarness(spec: "clusters=1,hosts=2,vms=2")
