@@ -74,10 +74,12 @@ struct StrategyHarness {
         }
     }
 
-    /// Runs `strategy` to its end.
-    func run(_ strategy: LuaStrategy, configuration: RunConfiguration = RunConfiguration()) async throws -> Outcome {
+    /// Runs `strategy` to its end (`recordEvents`: keep the runner's events in `Outcome.events`).
+    func run(_ strategy: LuaStrategy, configuration: RunConfiguration = RunConfiguration(), recordEvents: Bool = true) async throws -> Outcome {
         let log = StrategyEventLog()
-        let runner = strategy.makeRunner(vcenter: simulator, configuration: configuration, onEvent: { log.record($0) })
+        var onEvent: (@Sendable (EngineEvent) -> Void)?
+        if recordEvents { onEvent = { log.record($0) } }
+        let runner = strategy.makeRunner(vcenter: simulator, configuration: configuration, onEvent: onEvent)
         let summary = try await runner.run()
         return Outcome(summary: summary, stats: simulator.stats, inventory: try await simulator.inventory(), events: log.all)
     }
