@@ -23,6 +23,8 @@ final class LuaConnection: LuaUserdata, @unchecked Sendable {
     /// The inventory, once read.
     private(set) var view: LuaInventoryView?
     var inventoryWaiters: [(Result<LuaInventoryView, any Error>) -> Void] = []
+    /// `refresh()` callers that arrived while a retrieval was under way: they get the next one.
+    private var nextLoadWaiters: [(Result<LuaInventoryView, any Error>) -> Void] = []
     private var isLoadingInventory = false
     /// Set by `close()` or when Lua collects the connection.
     private(set) var isClosed = false
@@ -84,8 +86,10 @@ final class LuaConnection: LuaUserdata, @unchecked Sendable {
             return view
         }
         let waiters = inventoryWaiters
-        inventoryWaiters = []
+        inventoryWaiters = nextLoadWaiters
+        nextLoadWaiters = []
         for waiter in waiters { waiter(viewResult) }
+        if !inventoryWaiters.isEmpty { startInventoryLoad() }
     }
 
     /// `conn:refresh()` and friends: re-reads the whole inventory, then pushes through `pushing`.
@@ -93,7 +97,7 @@ final class LuaConnection: LuaUserdata, @unchecked Sendable {
         try checkOpen()
         let work = ExecutorBound(pushing)
         return try call.suspend { completion in
-            inventoryWaiters.append { result in
+            let waiter: (Result<LuaInventoryView, any Error>) -> Void = { result in
                 let outcome = ExecutorBound(result)
                 completion.resume(pushing: { call in
                     try work.value(call, try outcome.value.get())
@@ -101,11 +105,10 @@ final class LuaConnection: LuaUserdata, @unchecked Sendable {
                 })
             }
             if isLoadingInventory {
-                // A retrieval is under way but may have started before the caller's change:
-                // queue a fresh one after it.
-                let again = ExecutorBound(self)
-                inventoryWaiters.append { _ in again.value.startInventoryLoad() }
+                // The retrieval under way may have started before the caller's change.
+                nextLoadWaiters.append(waiter)
             } else {
+                inventoryWaiters.append(waiter)
                 startInventoryLoad()
             }
             return nil

@@ -35,7 +35,11 @@ import VCenterSimulator
             end
             for _, h in ipairs(handles) do h:wait() end
             local all = mm.wait_all(tasks, {timeout = 1})
-            return ok, failed, all, #conn:vms{datastore = "new-*"}
+            local before = #conn:vms{datastore = "new-*"}
+            -- Concurrent refreshes share retrievals; each sees the moves.
+            local a = mm.spawn(function() return #conn:refresh():vms{datastore = "new-*"} end)
+            local b = mm.spawn(function() return #conn:refresh():vms{datastore = "new-*"} end)
+            return ok, failed, all, before, a:wait(), b:wait(), #conn:vms{datastore = "legacy-*"}
             """)
         await h.shutdown()
         #expect(values[0] == 1000)
@@ -43,6 +47,7 @@ import VCenterSimulator
         #expect(values[2] == true)
         // The cached inventory is the snapshot from before the moves.
         #expect(values[3] == 0)
+        #expect(Array(values[4...]) == [1000, 1000, 0])
         #expect(sim.stats.tasks.filter { $0.state == .success }.count == 1000)
     }
 
