@@ -8,8 +8,9 @@ import CLuaShim
 /// The one thread that owns a `lua_State`: a serial job queue plus a timer heap.
 ///
 /// It is a `SerialExecutor`, so an actor can run on it (`unownedExecutor`) and call Lua
-/// synchronously. Jobs run in the order enqueued; due timers run between job batches.
-public final class LuaExecutor: SerialExecutor, @unchecked Sendable {
+/// synchronously, and a `TaskExecutor`, so a caller can keep nonisolated async work on this
+/// thread too (the migration runner does under virtual time, where hops would dominate). Jobs run in the order enqueued; due timers run between job batches.
+public final class LuaExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     private enum Job {
         case swift(UnownedJob)
         case closure(() -> Void)
@@ -156,7 +157,7 @@ public final class LuaExecutor: SerialExecutor, @unchecked Sendable {
                 lock.unlock()
                 for job in batch {
                     switch job {
-                    case .swift(let j): j.runSynchronously(on: asUnownedSerialExecutor())
+                    case .swift(let j): j.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
                     case .closure(let c): c()
                     }
                 }

@@ -76,7 +76,11 @@ public actor MigrationRunner {
     /// longer be written (nothing further is started then; `--resume` continues).
     public func run() async throws -> RunSummary {
         let strategy = try takeStrategy()
-        if let preferred = executor as? any TaskExecutor {
+        // Under virtual time every backend call completes at once: keep those calls on the
+        // runner's own thread instead of hopping to the global pool and back. A real backend
+        // does I/O and parsing in those calls, which must not block the runner's executor
+        // (for a Lua strategy, the Lua thread).
+        if virtual != nil, let preferred = executor as? any TaskExecutor {
             return try await withTaskExecutorPreference(preferred) { try await self.runBody(strategy) }
         }
         return try await runBody(strategy)
