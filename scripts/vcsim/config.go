@@ -55,6 +55,7 @@ type Config struct {
 
 	// Stock vcsim 0.24 PropertyCollector updates (slow, can lose updates) instead of ours
 	VcsimPC       bool
+	VerboseXSI    bool
 	UpdateBatchMS int
 
 	// Process
@@ -132,6 +133,7 @@ Flags:
 	fs.StringVar(&c.FailFault, "fail-fault", c.FailFault, "fault type of the injected task errors (FileLocked, TaskInProgress, InvalidState, ...)")
 	fs.StringVar(&c.FailMethods, "fail-methods", c.FailMethods, "comma-separated task methods that -fail-every applies to")
 
+	fs.BoolVar(&c.VerboseXSI, "verbose-xsi", c.VerboseXSI, "answer with govmomi's encoding, which redeclares the XML Schema instance namespace on every value (about half of a RetrievePropertiesEx response), instead of vCenter's envelope-level xsi:type")
 	fs.BoolVar(&c.VcsimPC, "vcsim-property-collector", c.VcsimPC, "use vcsim 0.24's own WaitForUpdatesEx (re-collects every filter per update; can lose an update between a filter's first read and its registration) instead of the test vCenter's incremental one")
 	fs.IntVar(&c.UpdateBatchMS, "update-batch-ms", c.UpdateBatchMS, "after a change, WaitForUpdatesEx waits this long for more changes before answering (batches updates; vcsim's own ticks every 250 ms)")
 	fs.BoolVar(&c.ExitOnStdinEOF, "exit-on-stdin-eof", c.ExitOnStdinEOF, "exit when stdin reaches EOF (launchers keep a pipe open; use =false with </dev/null)")

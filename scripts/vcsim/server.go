@@ -208,6 +208,26 @@ type cookieWatcher struct {
 	http.ResponseWriter
 	tracker *sessionTracker
 	status  int
+	compact bool
+}
+
+// govmomi's encoder redeclares the XML Schema instance namespace on every polymorphic
+// value; vCenter declares `xsi` once on the envelope (as govmomi's does too) and writes
+// `xsi:type`. Rewriting it keeps responses the size a real vCenter sends.
+var (
+	verboseXSIType = []byte(`xmlns:XMLSchema-instance="http://www.w3.org/2001/XMLSchema-instance" XMLSchema-instance:type=`)
+	nestedXSIType  = []byte(` XMLSchema-instance:type=`)
+	compactXSIType = []byte(`xsi:type=`)
+	xsiDeclaration = []byte(`xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"`)
+)
+
+// declaresXSI reports whether a response's envelope (its first bytes) declares the xsi prefix.
+func declaresXSI(b []byte) bool {
+	head := b
+	if len(head) > 1024 {
+		head = head[:1024]
+	}
+	return bytes.Contains(head, xsiDeclaration)
 }
 
 func (c *cookieWatcher) WriteHeader(code int) {
@@ -227,6 +247,15 @@ func (c *cookieWatcher) WriteHeader(code int) {
 func (c *cookieWatcher) Write(b []byte) (int, error) {
 	if c.status == 0 {
 		c.WriteHeader(http.StatusOK)
+	}
+	if c.compact && declaresXSI(b) && bytes.Contains(b, verboseXSIType) {
+		out := bytes.ReplaceAll(b, verboseXSIType, compactXSIType)
+		// Nested values use the outer declaration without repeating it.
+		out = bytes.ReplaceAll(out, nestedXSIType, []byte(` xsi:type=`))
+		if _, err := c.ResponseWriter.Write(out); err != nil {
+			return 0, err
+		}
+		return len(b), nil
 	}
 	return c.ResponseWriter.Write(b)
 }
@@ -293,7 +322,7 @@ func (s *Server) serveSDK(w http.ResponseWriter, r *http.Request) {
 
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
-	cw := &cookieWatcher{ResponseWriter: w, tracker: s.sessions}
+	cw := &cookieWatcher{ResponseWriter: w, tracker: s.sessions, compact: !s.cfg.VerboseXSI}
 	defer func() {
 		// vcsim panics in a few places (Fetch of an unset property, e.g. pyVmomi reading
 		// vm.snapshot of a VM without snapshots). It writes nothing before the call returns,
