@@ -75,6 +75,11 @@ public final class Scheduler {
         self.strategy = strategy
         self.configuration = configuration
         self.baseLimits = configuration.limits
+        do {
+            try strategy.prepare(inventory)
+        } catch {
+            throw EngineError.hookFailed(hook: "prepare", message: String(describing: error))
+        }
         try buildResources()
     }
 

@@ -10,6 +10,11 @@ import VCenterModel
 /// example), never the run; `select`, `order` and `limits` run before anything moves,
 /// and an error there stops the run before it starts.
 public protocol Strategy {
+    /// The inventory the run works on, given before `limits` and any per-job hook (also
+    /// for a resumed run, where `select` is not called), so a strategy that hands out
+    /// objects of it (a Lua strategy) can build them. Default: nothing.
+    func prepare(_ inventory: Inventory) throws
+
     /// The jobs to run, given the whole inventory. Default: none.
     func select(_ inventory: Inventory) throws -> [JobRequest]
 
@@ -58,6 +63,7 @@ public enum FailureDecision: String, Sendable, Hashable {
 }
 
 extension Strategy {
+    public func prepare(_ inventory: Inventory) throws {}
     public func select(_ inventory: Inventory) throws -> [JobRequest] { [] }
     public func order(_ jobs: [Job]) throws -> [Job] { DefaultOrder.largestFirst(jobs) }
     public func target(_ job: Job, candidates: [DatastoreInfo]) throws -> MoRef? { DefaultOrder.mostFreeSpace(candidates) }

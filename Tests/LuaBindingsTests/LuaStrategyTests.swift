@@ -414,6 +414,65 @@ struct LuaStrategyTests {
         #expect(spread.count == 3, "most free space spreads the copies: \(spread)")
     }
 
+    @Test("a stopped run resumed with a fresh runtime: hooks get objects from prepare, every VM moves once")
+    func resume() async throws {
+        let source = """
+            local strategy = require "moonmotion.strategy"
+            done = {}
+            return strategy.new {
+              select = function(inv) return strategy.storage_moves(inv, { from = "legacy-*", to = "new-*" }) end,
+              target = function(job, candidates)
+                assert(job.vm.name == job.vm_name)
+                return strategy.most_free_space(job, candidates)
+              end,
+              limits = function(cluster) return { max_concurrent = #cluster.hosts // 2 } end,
+              on_done = function(job) done[#done + 1] = job.vm.name .. "@" .. job.target.name end,
+            }
+            """
+        let simulator = try SimulatedVCenter(generating: "clusters=1,hosts=4,vms=30")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mm-strategy-\(UUID().uuidString).journal").path
+        defer {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+
+        final class Stopper: @unchecked Sendable {
+            var runner: MigrationRunner?
+            var done = 0
+        }
+        let stopper = Stopper()
+        let first = try StrategyHarness(simulator: simulator)
+        let firstStrategy = try await first.strategy(source: source)
+        let runner = firstStrategy.makeRunner(vcenter: simulator, journal: try Journal(path: path), onEvent: { event in
+            if case .jobChanged(let job, _) = event.kind, job.state == .done {
+                stopper.done += 1
+                if stopper.done == 10 { stopper.runner?.requestStop(graceful: true) }
+            }
+        })
+        stopper.runner = runner
+        let stopped = try await runner.run()
+        #expect(stopped.outcome == .stopped)
+        #expect(!stopped.pending.isEmpty)
+        first.shutdown()
+
+        let second = try StrategyHarness(simulator: simulator)
+        defer { second.shutdown() }
+        let secondStrategy = try await second.strategy(source: source)
+        var configuration = RunConfiguration()
+        configuration.resume = true
+        let resumed = try await secondStrategy.makeRunner(vcenter: simulator, configuration: configuration, journal: try Journal(path: path)).run()
+        #expect(resumed.outcome == .completed)
+        #expect(resumed.failed.isEmpty, "\(resumed.failed.map { $0.lastError ?? "" })")
+        let moves = simulator.stats.tasks.filter { $0.kind.copiesDisks && $0.state == .success }
+        #expect(moves.count == 30)
+        #expect(Set(moves.map(\.entityName)).count == 30)
+        guard case .table(let done) = try await global(second, "done") else {
+            Issue.record("no done table")
+            return
+        }
+        #expect(done.array.count == stopped.pending.count)
+        #expect(done.array.allSatisfy { $0.stringValue?.contains("@new-") == true })
+    }
+
     @Test("a hook cannot wait: mm.sleep inside a hook is an error for that job")
     func hooksCannotWait() async throws {
         let harness = try StrategyHarness(spec: "clusters=1,hosts=2,vms=2")
