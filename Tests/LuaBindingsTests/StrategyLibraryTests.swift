@@ -139,7 +139,13 @@ struct StrategyLibraryTests {
               local moves = strategy.storage_moves(inv, { from = "legacy-0[12]", to = { "new-*" },
                 filter = function(vm) return vm.power == "poweredOn" end, label = "w1" })
               counts.moves = #moves
-              counts.shared = moves[1].datastore == moves[2].datastore
+              counts.shared, counts.hosts = true, 0
+              local by_host = {}
+              for _, job in ipairs(moves) do
+                local host = job.vm.host
+                if by_host[host] == nil then by_host[host] = job.datastore; counts.hosts = counts.hosts + 1 end
+                if by_host[host] ~= job.datastore then counts.shared = false end
+              end
               add(moves)
               local listed = strategy.storage_moves(inv, { from = { "legacy-03" }, to = "new-03" })
               counts.listed = #listed
@@ -166,10 +172,11 @@ struct StrategyLibraryTests {
         #expect(counts["listed"].intValue == inventory.vms.filter { $0.datastores.contains(ds("legacy-03")) }.count)
         #expect(counts["consolidate"].intValue == inventory.vms.filter(\.consolidationNeeded).count)
         #expect(counts["names"] == .string("new-01,new-03,new-04"))
-        let news = ["new-01", "new-02", "new-03", "new-04"].map(ds)
+        // Narrowed to what each VM's host mounts: cluster 1's new-01 and new-02.
+        #expect(counts["hosts"].intValue == Set(fromFirstTwo.compactMap(\.host)).count)
         let moves = requests.prefix(fromFirstTwo.count)
         #expect(moves.map(\.vm) == fromFirstTwo.map(\.ref))
-        #expect(moves.allSatisfy { $0.kind == .storageMove(candidates: news) && $0.label == "w1" })
+        #expect(moves.allSatisfy { $0.kind == .storageMove(candidates: [ds("new-01"), ds("new-02")]) && $0.label == "w1" })
         let cutoff = Date(timeIntervalSince1970: now - 30 * 86_400)
         var expected = 0
         for vm in inventory.vms where !vm.snapshots.isEmpty {

@@ -407,9 +407,13 @@ end
 
 --- Storage moves: every VM with a file on a datastore matching `opts.from` moves to the
 -- datastores matching `opts.to` (the engine picks among them at dispatch with `target`).
+-- Names and globs in `to` are narrowed to the datastores each VM's host mounts (one list
+-- per host, shared by its VMs), so the engine weighs a handful of candidates per job, not
+-- every datastore of the vCenter; a VM whose host mounts none keeps the whole list, and
+-- the engine then fails it with the reason.
 -- Options:
 --   from     glob or list of globs of the source datastores (required)
---   to       glob, list of globs or names, or Datastore objects of the targets (required)
+--   to       glob, list of globs or names, or list of Datastore objects of the targets (required)
 --   filter   function(vm) → boolean: keep only these VMs (for example skip templates)
 --   label    text shown for each job
 -- @param inv the inventory `select` received
@@ -420,11 +424,32 @@ function M.storage_moves(inv, opts)
     error("strategy.storage_moves: expected { from = <glob>, to = <glob> }", 2)
   end
   local to = opts.to
-  if type(to) == "table" then
-    -- A list of globs or names: resolve it once, and share the one list between every job.
+  local to_match
+  if type(to) == "string" then
+    to_match = M.glob(to)
+  elseif type(to) == "table" then
     local all_strings = true
     for _, v in ipairs(to) do if type(v) ~= "string" then all_strings = false end end
-    if all_strings then to = datastore_names(inv, to) end
+    if all_strings then
+      to_match = M.glob(to)
+      to = datastore_names(inv, to)
+    end
+  end
+  local per_host = {}
+  local function targets(vm)
+    if to_match == nil then return to end
+    local host = vm.host
+    if host == nil then return to end
+    local list = per_host[host]
+    if list == nil then
+      list = {}
+      for _, ds in ipairs(host.datastores) do
+        if to_match(ds.name) then list[#list + 1] = ds.name end
+      end
+      if #list == 0 then list = to end
+      per_host[host] = list
+    end
+    return list
   end
   local filter, label = opts.filter, opts.label
   local jobs = {}
@@ -443,7 +468,7 @@ function M.storage_moves(inv, opts)
   for i = 1, #vms do
     local vm = vms[i]
     if filter == nil or filter(vm) then
-      jobs[#jobs + 1] = { vm = vm, datastore = to, label = label }
+      jobs[#jobs + 1] = { vm = vm, datastore = targets(vm), label = label }
     end
   end
   return jobs
