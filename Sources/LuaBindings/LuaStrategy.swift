@@ -96,6 +96,8 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
 
     // MARK: Strategy
 
+    /// Calls `select(inv)` with an `Inventory` over `inventory` (the objects every later hook
+    /// receives come from it) and turns its job tables into requests.
     public func select(_ inventory: Inventory) throws -> [JobRequest] {
         let view = LuaInventoryView(inventory)
         self.view = view
@@ -111,6 +113,8 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         })
     }
 
+    /// Sorts the jobs with the `order(a, b)` comparator (stable, in Lua, one protected call),
+    /// or largest first without one.
     public func order(_ jobs: [Job]) throws -> [Job] {
         guard let function = hooks[.order], !jobs.isEmpty else { return DefaultOrder.largestFirst(jobs) }
         let location = locations[.order] ?? name
@@ -138,9 +142,9 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
             let sorted = lua_gettop(L)
             for i in 1...jobs.count {
                 lua_rawgeti(L, sorted, lua_Integer(i))
-                lua_getfield(L, -1, "id")
-                let id = slot.integerAt(-1)
-                lua_settop(L, -3)
+                // Raw: a job table's __index raises for unknown fields, and nothing may raise here.
+                let id = lua_type(L, -1) == LUA_TTABLE ? slot.withField("id", of: -1) { slot.integerAt($0) } : nil
+                lua_settop(L, -2)
                 guard let id, let p = position[id] else {
                     throw LuaStrategyError("the order hook (\(location)) changed the id of a job table; leave the engine's fields of a job as they are")
                 }
@@ -150,6 +154,8 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         }
     }
 
+    /// Calls `target(job, candidates)` with Datastore objects carrying the engine's free space,
+    /// or picks the most free space without one.
     public func target(_ job: Job, candidates: [DatastoreInfo]) throws -> MoRef? {
         guard let function = hooks[.target] else { return DefaultOrder.mostFreeSpace(candidates) }
         let view = try requireView()
@@ -164,6 +170,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         })
     }
 
+    /// Calls `limits(cluster)` and reads its table, or changes nothing without one.
     public func limits(_ cluster: ClusterInfo) throws -> LimitOverrides {
         guard let function = hooks[.limits] else { return .none }
         let view = try requireView()
@@ -176,6 +183,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         })
     }
 
+    /// Calls `on_blocked(job, info)`, or waits without one.
     public func onBlocked(_ job: Job, _ info: BlockedInfo) throws -> BlockedDecision {
         guard let function = hooks[.onBlocked] else { return .wait }
         let view = try requireView()
@@ -196,6 +204,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         })
     }
 
+    /// Calls `on_failure(job, err)`, or skips the job without one.
     public func onFailure(_ job: Job, _ fault: VCenterFault, attempt: Int) throws -> FailureDecision {
         guard let function = hooks[.onFailure] else { return .skip }
         let location = locations[.onFailure] ?? name
@@ -213,6 +222,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         })
     }
 
+    /// Moves the job's VM in the hooks' inventory, then calls `on_done(job)` if there is one.
     public func onDone(_ job: Job) throws {
         recordLocation(of: job)
         guard let function = hooks[.onDone] else { return }
@@ -260,7 +270,9 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
     func recordLocation(of job: Job) {
         guard let view, job.kind.movesStorage || job.kind.movesHost, var info = view.inventory.vm(job.vm) else { return }
         if job.kind.movesStorage, let target = job.target { info.datastores = [target] }
-        if let host = job.kind.destinationHost {
+        // A storage move runs from the host the VM had at dispatch, which a pro-active
+        // vMotion (not reported to on_done) may have changed.
+        if let host = job.kind.destinationHost ?? job.sourceHost, host != info.host {
             info.host = host
             info.cluster = view.inventory.host(host)?.cluster ?? info.cluster
         }

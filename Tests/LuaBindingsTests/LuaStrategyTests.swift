@@ -473,6 +473,50 @@ struct LuaStrategyTests {
         #expect(done.array.allSatisfy { $0.stringValue?.contains("@new-") == true })
     }
 
+    @Test("on_blocked gets the full host and the hosts with room; job.vm follows pro-active vMotions and moves")
+    func blockedAndLocations() async throws {
+        let harness = try StrategyHarness(simulator: StrategyHarness.allOnFirstHost("clusters=1,hosts=3,vms=8"))
+        defer { harness.shutdown() }
+        let strategy = try await harness.strategy(source: """
+            local strategy = require "moonmotion.strategy"
+            blocked, where = {}, {}
+            return strategy.new {
+              select = function(inv) return strategy.storage_moves(inv, { from = "legacy-*", to = "new-*" }) end,
+              limits = strategy.limits { per_host = 1 },
+              on_blocked = function(job, info)
+                local names = {}
+                for _, h in ipairs(info.candidate_hosts) do names[#names + 1] = h.name end
+                blocked[#blocked + 1] = { vm = job.vm.name, host = info.host.name, host_name = info.host_name,
+                  reason = info.reason, running = info.running_on_host, candidates = table.concat(names, ",") }
+                return "vmotion"
+              end,
+              on_done = function(job) where[job.vm.name] = job.vm.host.name .. " " .. job.vm.datastores[1].name end,
+            }
+            """)
+        let outcome = try await harness.run(strategy)
+        #expect(outcome.summary.outcome == .completed)
+        #expect(!outcome.summary.proactiveVMotions.isEmpty)
+        guard case .table(let blocked) = try await global(harness, "blocked"), case .table(let whereNow) = try await global(harness, "where") else {
+            Issue.record("no tables")
+            return
+        }
+        #expect(!blocked.array.isEmpty)
+        for case .table(let b) in blocked.array {
+            #expect(b["host"] == .string("esx-c1-01"))
+            #expect(b["host_name"] == .string("esx-c1-01"))
+            #expect((b["running"].intValue ?? 0) >= 1)
+            #expect(b["reason"].stringValue?.isEmpty == false)
+            #expect(b["candidates"].stringValue?.contains("esx-c1-01") == false)
+            #expect(b["candidates"].stringValue?.isEmpty == false)
+        }
+        #expect(whereNow.fields.count == 8)
+        for (vm, text) in whereNow.fields {
+            guard let info = outcome.inventory.vm(named: vm) else { continue }
+            let expected = "\(outcome.inventory.name(of: info.host!)) \(outcome.inventory.name(of: info.datastores[0]))"
+            #expect(text == .string(expected), "\(vm)")
+        }
+    }
+
     @Test("a hook cannot wait: mm.sleep inside a hook is an error for that job")
     func hooksCannotWait() async throws {
         let harness = try StrategyHarness(spec: "clusters=1,hosts=2,vms=2")

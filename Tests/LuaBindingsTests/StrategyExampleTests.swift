@@ -82,16 +82,9 @@ struct StrategyExampleTests {
     @Test("storage-migration.lua vMotions a VM off its full host when another host has room")
     func proactiveVMotion() async throws {
         // Every VM on the first host: with one copy per host, the others must leave it first.
-        let generated = try InventoryGenerator.generate(GenerateSpec(parsing: "clusters=1,hosts=4,vms=12"), referenceDate: Date())
-        let first = generated.hosts[0].ref
-        let vms = generated.vms.map { vm -> VMInfo in
-            var vm = vm
-            vm.host = first
-            return vm
-        }
-        let inventory = Inventory(about: generated.about, datacenters: generated.datacenters, clusters: generated.clusters,
-                                  hosts: generated.hosts, datastores: generated.datastores, vms: vms)
-        let harness = try StrategyHarness(simulator: SimulatedVCenter(inventory: inventory))
+        let harness = try StrategyHarness(simulator: StrategyHarness.allOnFirstHost("clusters=1,hosts=4,vms=12"))
+        let inventory = try await harness.simulator.inventory()
+        let first = inventory.hosts[0].ref
         defer { harness.shutdown() }
         let strategy = try await harness.strategy(path: StrategyHarness.example("storage-migration.lua"), params: ["per_host": "1"])
         let outcome = try await harness.run(strategy)

@@ -30,6 +30,21 @@ struct StrategyHarness {
         try self.init(simulator: SimulatedVCenter(generating: spec, configuration: config))
     }
 
+    /// A simulator over an inventory generated from `spec` with every VM moved to the first
+    /// host (so hosts fill up and pro-active vMotions happen).
+    static func allOnFirstHost(_ spec: String) throws -> SimulatedVCenter {
+        let generated = try InventoryGenerator.generate(GenerateSpec(parsing: spec), referenceDate: Date())
+        let first = generated.hosts[0].ref
+        let vms = generated.vms.map { vm -> VMInfo in
+            var vm = vm
+            vm.host = first
+            return vm
+        }
+        let inventory = Inventory(about: generated.about, datacenters: generated.datacenters, clusters: generated.clusters,
+                                  hosts: generated.hosts, datastores: generated.datastores, vms: vms)
+        return try SimulatedVCenter(inventory: inventory)
+    }
+
     /// A runtime with the checkout's stdlib over an existing simulator.
     init(simulator: SimulatedVCenter) throws {
         runtime = try LuaRuntime(options: .init(moduleDirectories: [Self.root + "/stdlib"]))
