@@ -16,7 +16,8 @@
 --   * at most half of a cluster's hosts copying at once, and 2 copies per host;
 --   * the target with the most free space (free space counts the copies in flight);
 --   * when a VM's host is full but another host of its cluster has room, vMotion the VM
---     there first instead of waiting (the "pro-active vMotion").
+--     there first instead of waiting (the "pro-active vMotion"; see on_blocked for when
+--     vSphere's costs leave room for it).
 -- The engine never exceeds vSphere's limits (8 per host, 128 per datastore, vMotion
 -- network) whatever these hooks say; they only choose within them.
 --
@@ -35,13 +36,14 @@ local retries = tonumber(params.retries or 3)
 return strategy.new {
   -- Which VMs move, and where to. Called once with the inventory (inv.vms, inv.hosts,
   -- inv.datastores, inv.clusters; inv:vms{...} filters like conn:vms). Each job names the
-  -- VM and the allowed targets: here the glob itself, so every `to` datastore the VM's host
-  -- mounts is a candidate and `target` chooses at the last moment.
+  -- VM and the allowed targets: strategy.storage_moves gives every `to` datastore the VM's
+  -- host mounts, and `target` chooses among those with room at the last moment.
   select = function(inv)
     local jobs = strategy.storage_moves(inv, { from = from, to = to })
-    -- A VM that already sits on a `to` datastore is recorded as done without a task; a VM
-    -- with no `from` file is not selected at all. Add a filter here to leave VMs out:
-    --   filter = function(vm) return not vm.template and not vm.name:match("^test%-") end
+    -- Only VMs with a file on a `from` datastore are selected, and the engine never moves a
+    -- VM twice in a run. Add a filter to leave VMs out:
+    --   strategy.storage_moves(inv, { from = from, to = to,
+    --     filter = function(vm) return not vm.template and not vm.name:match("^test%-") end })
     print(string.format("storage-migration: %d VMs on %s move to %s", #jobs, from, to))
     return jobs
   end,

@@ -64,9 +64,15 @@ struct StrategyBenchmarkTests {
             let swiftSim = try SimulatedVCenter(generating: spec)
             let swiftStrategy = ClosureStrategy(
                 select: { inv in
-                    let news = inv.datastores.filter { $0.name.hasPrefix("new-") }.map(\.ref)
+                    // As strategy.storage_moves: the new datastores each VM's host mounts.
+                    var newByHost: [MoRef: [MoRef]] = [:]
+                    for ds in inv.datastores where ds.name.hasPrefix("new-") {
+                        for host in ds.hosts { newByHost[host, default: []].append(ds.ref) }
+                    }
                     let legacy = Set(inv.datastores.filter { $0.name.hasPrefix("legacy-") }.map(\.ref))
-                    return inv.vms.filter { $0.datastores.contains(where: legacy.contains) }.map { JobRequest.storageMove($0.ref, to: news) }
+                    return inv.vms.filter { $0.datastores.contains(where: legacy.contains) }.map {
+                        JobRequest.storageMove($0.ref, to: $0.host.flatMap { newByHost[$0] } ?? [])
+                    }
                 },
                 limits: { cluster in LimitOverrides(maxConcurrent: max(1, cluster.hosts.count / 2), storageMovesPerHost: 2) },
                 onBlocked: { _, _ in .vmotion },
