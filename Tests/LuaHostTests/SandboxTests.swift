@@ -78,7 +78,7 @@ import Testing
         // Usually raised by the hook inside the loop (busy.lua:1: ...); on a loaded machine the
         // executor's deadline timer may fire before the loop starts.
         #expect(busyError?.message.hasSuffix("time limit exceeded (0.2 seconds, set by --timeout)") == true)
-        #expect(clock.now - start < .seconds(3))
+        #expect(clock.now - start < .seconds(30))  // a 0.2 s limit; generous for a loaded machine
 
         let idle = try makeRuntime(SandboxOptions(timeLimit: 0.2))
         defer { idle.shutdown() }
@@ -87,6 +87,6 @@ import Testing
             try await idle.run(source: "require('moonmotion').sleep(600)")
         }
         #expect(idleError?.kind == .timeLimit)
-        #expect(clock.now - start < .seconds(3))
+        #expect(clock.now - start < .seconds(30))  // a 0.2 s limit; generous for a loaded machine
     }
 }

