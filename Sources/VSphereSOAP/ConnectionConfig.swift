@@ -31,7 +31,9 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
     /// `maxWaitSeconds` of the task poller's `WaitForUpdatesEx` (kept below `readTimeout`).
     public var pollerMaxWaitSeconds: Int = 30
     /// Pause after a `WaitForUpdatesEx` that returned changes, so one call carries more of them.
-    public var pollerCoalesceSeconds: Double = 0.2
+    /// 0.3 s keeps detection well under a second while a busy migration (completions every
+    /// few hundred milliseconds) costs a few monitoring calls per second, not one per task.
+    public var pollerCoalesceSeconds: Double = 0.3
 
     /// Creates a configuration from explicit values. `url` may omit the scheme (https)
     /// and the path (`/sdk`); credentials in it are used when `username`/`password` are nil.

@@ -43,6 +43,7 @@ type pcState struct {
 	version int
 	pending *types.UpdateSet // the rest of a truncated answer
 	handler bool
+	ended   bool // the session was terminated: a pending wait ends with NotAuthenticated
 }
 
 // PropertyFilter is our filter object (its managed object type stays "PropertyFilter").
@@ -90,6 +91,15 @@ func forgetSessionCollectors(key string) {
 	pcSessions.Unlock()
 	for _, pc := range pcs {
 		simulator.Map.RemoveHandler(pc)
+		// Like vCenter, a wait in flight on a terminated session ends with NotAuthenticated
+		// instead of running out its maxWaitSeconds.
+		st := pc.state()
+		st.mu.Lock()
+		st.ended = true
+		if st.cancel != nil {
+			st.cancel()
+		}
+		st.mu.Unlock()
 	}
 }
 
@@ -284,6 +294,12 @@ func (pc *PropertyCollector) wait(ctx *simulator.Context, version string, maxWai
 		}
 	}
 	st.mu.Lock()
+	if st.ended {
+		// Collectors die with their session, as on vCenter.
+		st.mu.Unlock()
+		return nil, simulator.Fault("The object has already been deleted or has not been completely created (its session ended).",
+			&types.ManagedObjectNotFound{Obj: pc.Self})
+	}
 	st.cancel = cancel
 	if version == "" {
 		st.pending = nil
@@ -310,6 +326,12 @@ func (pc *PropertyCollector) wait(ctx *simulator.Context, version string, maxWai
 		case <-deadline:
 			return nil, nil
 		case <-waitCtx.Done():
+			st.mu.Lock()
+			ended := st.ended
+			st.mu.Unlock()
+			if ended {
+				return nil, simulator.Fault("The session is not authenticated.", &types.NotAuthenticated{})
+			}
 			return nil, simulator.Fault("The wait was canceled (CancelWaitForUpdates).", &types.RequestCanceled{})
 		}
 	}
