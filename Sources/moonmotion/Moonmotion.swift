@@ -27,6 +27,7 @@ struct Moonmotion: AsyncParsableCommand {
     /// Every subcommand, in the order `--help` lists them. Adding one is one line here.
     static let subcommands: [any ParsableCommand.Type] = [
         RunCommand.self,
+        PlanCommand.self,
         ReplCommand.self,
         InventoryCommand.self,
         TasksCommand.self,

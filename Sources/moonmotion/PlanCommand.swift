@@ -1,0 +1,317 @@
+import ArgumentParser
+import Foundation
+import LuaBindings
+import LuaHost
+import MigrationEngine
+import VCenterModel
+import VCenterSimulator
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `moonmotion plan STRATEGY [name=value ...]`: runs the real engine and the real strategy
+/// against the simulated vCenter on virtual time and prints the prediction (`PlanReport`):
+/// makespan, finish per cluster, peak concurrency per resource, idle slot time.
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Predict how long a migration strategy takes, before the window.",
+        discussion: """
+            Runs the strategy (a script that returns a table of hooks, as for \\
+            `moonmotion run`) through the real migration engine against a simulated \\
+            vCenter on virtual time: days of copying are simulated in seconds, and \\
+            nothing touches a real vCenter. Prints the predicted makespan (and, with \\
+            --start, the clock time it ends), when each cluster finishes against the \\
+            best its slots allow, how long slots sat idle (in the tails, or while work \\
+            waited), peak concurrency per host, datastore and vMotion network against \\
+            ESXi's limits, and failures.
+
+            The inventory: --inventory FILE (saved by `moonmotion inventory --json`), or \\
+            --generate SPEC (clusters=3,hosts=8,vms=3000,from=legacy,to=new; keys: \\
+            clusters, hosts, vms, from, to, datastores, shared, seed, size, sigma, minsize, \\
+            maxsize, memory, snapshots, consolidate, capacity, link), or — with a vCenter \\
+            configured (--url or GOVC_URL) and neither — the live inventory, read once \\
+            (read-only). Default: --generate \\(GenerateSpec().summary), about 500 TB.
+
+            The rate model: each Storage vMotion copies at --rate MB/s (default 150) \\
+            after 15 s of setup; --datastore-bandwidth MB/s makes the copies on one \\
+            datastore share that bandwidth. Measure your rate on a real move first: the \\
+            prediction is only as good as it.
+
+            --out DIR writes timeline-hosts.html and timeline-datastores.html (timeline \\
+            charts to open in a browser), plan.json and plan.txt, and prints their \\
+            paths. --json prints plan.json's document instead of the text (what the \\
+            strategy prints goes to stderr then).
+
+            Exit status: 0 when the plan was computed (failures in the simulation are \\
+            part of the report), 1 when it could not be (a bad strategy, inventory or \\
+            option).
+
+            Examples:
+              moonmotion plan examples/storage-migration.lua
+              moonmotion plan examples/storage-migration.lua --generate clusters=3,hosts=8,vms=3000 --rate 200
+              moonmotion inventory --json > inv.json
+              moonmotion plan examples/storage-migration.lua from='ds-old-*' to='ds-new-*' --inventory inv.json \\
+                --start "2026-12-05 22:00" --out plan/
+              moonmotion plan examples/evacuate-datastore.lua datastore=legacy-01 --json > plan.json
+            """
+    )
+
+    @OptionGroup var lua: LuaOptions
+    @OptionGroup(title: "vCenter (only to read the live inventory)") var connection: ConnectionOptions
+
+    @Argument(help: ArgumentHelp("The strategy script (it returns a table of hooks).", valueName: "strategy"))
+    var script: String
+
+    @Argument(help: ArgumentHelp("Parameters for the strategy (params.<name>, strings).", valueName: "name=value"))
+    var parameters: [String] = []
+
+    @Option(help: ArgumentHelp("Simulate this inventory (a `moonmotion inventory --json` file).", valueName: "file"))
+    var inventory: String?
+
+    @Option(help: ArgumentHelp("Simulate a generated inventory (default \(GenerateSpec().summary)).", valueName: "spec"))
+    var generate: String?
+
+    @Option(help: ArgumentHelp("Copy rate of one Storage vMotion, MB/s (default 150).", valueName: "MBps"))
+    var rate: Double?
+
+    @Option(name: .customLong("datastore-bandwidth"), help: ArgumentHelp(
+        "Bandwidth of each datastore, MB/s, shared by the copies reading or writing it at once (default: not shared).",
+        valueName: "MBps"))
+    var datastoreBandwidth: Double?
+
+    @Option(help: ArgumentHelp(
+        "When the window starts, local time (\"2026-12-05 22:00\", or ISO 8601): the report gives clock times.",
+        valueName: "time"))
+    var start: String?
+
+    @Option(help: ArgumentHelp("Also write the timeline charts, plan.json and plan.txt into this directory.", valueName: "dir"))
+    var out: String?
+
+    @Flag(help: "Print the plan as JSON (plan.json's document) instead of text.")
+    var json = false
+
+    func validate() throws {
+        _ = try ScriptParameters(parameters)
+        if inventory != nil && generate != nil {
+            throw ValidationError("--inventory and --generate both choose the inventory; give one of them")
+        }
+        if let rate, !(rate > 0 && rate.isFinite) {
+            throw ValidationError("--rate must be a positive number of MB/s, not \(rate)")
+        }
+        if let datastoreBandwidth, !(datastoreBandwidth > 0 && datastoreBandwidth.isFinite) {
+            throw ValidationError("--datastore-bandwidth must be a positive number of MB/s, not \(datastoreBandwidth)")
+        }
+        if let start, Self.parseStart(start) == nil {
+            throw ValidationError("--start '\(start)' is not a time; write it as \"2026-12-05 22:00\" (local time) or ISO 8601 (2026-12-05T22:00:00+01:00)")
+        }
+    }
+
+    mutating func run() async throws {
+        let params = try ScriptParameters(parameters).values
+        let windowStart = start.flatMap(Self.parseStart)
+        let simStart = windowStart ?? Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+
+        // The inventory.
+        let inventory: Inventory
+        let source: String
+        do {
+            (inventory, source) = try await loadInventory(referenceDate: simStart)
+        } catch {
+            throw CommandFailure.exit(error)
+        }
+        var simConfig = SimulatorConfiguration()
+        simConfig.startTime = simStart
+        if let rate { simConfig.storageVMotionRateMBps = rate }
+        simConfig.datastoreBandwidthMBps = datastoreBandwidth
+        let simulator: SimulatedVCenter
+        do {
+            simulator = try SimulatedVCenter(inventory: inventory, configuration: simConfig, source: source)
+        } catch {
+            throw CommandFailure.exit(error)
+        }
+
+        // The strategy, run on virtual time. With --json, whatever Lua prints goes to stderr.
+        let redirect = json ? StandardOutputRedirect() : nil
+        let outcome: (RunSummary, Inventory)
+        do {
+            outcome = try await simulate(simulator, parameters: params)
+        } catch let error as LuaError {
+            redirect?.restore()
+            ScriptFailure.report(error)
+            throw ExitCode(ScriptFailure.exitCode(for: error))
+        } catch {
+            redirect?.restore()
+            throw CommandFailure.exit(error)
+        }
+        redirect?.restore()
+        let (summary, _) = outcome
+
+        let slots = Self.clusterSlots(summary.peakUsage, inventory: inventory, costs: SchedulerConfiguration().costs)
+        let report = PlanReport(stats: simulator.stats, inventory: inventory, configuration: simConfig, runStart: simStart,
+                                clusterSlots: slots, windowStart: windowStart,
+                                title: "\((script as NSString).lastPathComponent) on \(simulator.displayName)")
+        let width = isatty(1) != 0 ? ProgressDisplay.terminalWidth() : 100
+        var written: [URL] = []
+        if let out {
+            do {
+                written = try report.writeFiles(to: URL(fileURLWithPath: out), width: width)
+            } catch {
+                throw CommandFailure.exit(error)
+            }
+        }
+        let engineLines = Self.engineLines(summary)
+        if json {
+            var data = try report.jsonData()
+            data.append(0x0A)
+            FileHandle.standardOutput.write(data)
+            if summary.failed.contains(where: { !$0.isProactive }) || summary.outcome != .completed {
+                writeStandardError(engineLines.map { $0 + "\n" }.joined())
+            }
+            if !written.isEmpty { writeStandardError("wrote " + written.map(\.path).joined(separator: ", ") + "\n") }
+        } else {
+            var text = report.renderText(width: width)
+            if !text.hasSuffix("\n") { text += "\n" }
+            text += "\n" + engineLines.map { $0 + "\n" }.joined()
+            if !written.isEmpty {
+                text += "\nWrote:\n" + written.map { "  \($0.path)\n" }.joined()
+            }
+            writeStandardOutput(text)
+        }
+    }
+
+    /// The inventory to simulate and a word for its source.
+    private func loadInventory(referenceDate: Date) async throws -> (Inventory, String) {
+        if inventory != nil || generate != nil || !connection.isServerConfigured {
+            return try Backend.loadInventory(file: inventory, generate: generate ?? "", referenceDate: referenceDate)
+        }
+        let connected = try await connection.connect()
+        writeStandardError("moonmotion: planning on the inventory of \(connected.url) (read once; nothing is changed there)\n")
+        do {
+            let live = try await connected.vcenter.inventory()
+            await connected.vcenter.close()
+            return (live, "inventory of \(connected.url)")
+        } catch {
+            await connected.vcenter.close()
+            throw error
+        }
+    }
+
+    /// Runs the strategy to its end against `simulator` and returns the engine's summary.
+    private func simulate(_ simulator: SimulatedVCenter, parameters: [String: String]) async throws -> (RunSummary, Inventory) {
+        let runtime = try LuaRuntime(options: lua.runtimeOptions(moduleDirectories: [RunCommand.directory(of: script)]))
+        defer { runtime.shutdown() }
+        runtime.installInterruptSignalHandler()
+        try LuaBindings.install(into: runtime, connector: { _ in
+            throw VCenterFault(type: "Plan", message: """
+                moonmotion plan runs strategies (scripts that return a table of hooks) on a simulated \\
+                vCenter, and this script connects to vCenter from its main chunk; plan a strategy script instead
+                """)
+        })
+        try Backend.followSimulatedClock(simulator, in: runtime)
+        guard let strategy = try await LuaStrategy.fromScript(path: script, parameters: parameters, runtime: runtime) else {
+            throw PlanError("\(script) returned no strategy table; plan needs a strategy (a script that returns a table of hooks: docs/LUA.md, \"Strategies\")")
+        }
+        var configuration = RunConfiguration()
+        configuration.parameters = parameters
+        let runner = strategy.makeRunner(vcenter: simulator, configuration: configuration)
+        let summary = try await runner.run()
+        return (summary, simulator.inventorySnapshot)
+    }
+
+    /// Concurrent jobs per cluster as the engine configured them from the strategy's
+    /// limits: the cluster cap, or the Storage vMotions its usable hosts may run
+    /// (per-host count and cost), whichever is smaller. Clusters without a cluster cap or
+    /// per-host count are left out (the report derives ESXi's 2 per host).
+    static func clusterSlots(_ usage: [ResourceUsage], inventory: Inventory, costs: CostModel) -> [MoRef: Int] {
+        var byCost: [MoRef: Int] = [:], byCount: [MoRef: Int] = [:], clusterJobs: [MoRef: Int] = [:]
+        for u in usage {
+            guard let object = u.object else { continue }
+            switch u.kind {
+            case .hostCost: byCost[object] = u.capacity / max(1, costs.storageVMotionHost)
+            case .hostStorageMoves: byCount[object] = u.capacity
+            case .clusterJobs: clusterJobs[object] = u.capacity
+            default: break
+            }
+        }
+        var slots: [MoRef: Int] = [:]
+        for cluster in inventory.clusters {
+            let hosts = inventory.hosts(in: cluster.ref).filter(\.isUsable)
+            let counted = hosts.contains { byCount[$0.ref] != nil }
+            guard clusterJobs[cluster.ref] != nil || counted else { continue }
+            var perHosts = 0
+            for h in hosts { perHosts += min(byCost[h.ref] ?? 2, byCount[h.ref] ?? Int.max) }
+            slots[cluster.ref] = max(1, min(clusterJobs[cluster.ref] ?? Int.max, perHosts))
+        }
+        return slots
+    }
+
+    /// The engine's side of the simulated run: jobs by end state and what failed.
+    static func engineLines(_ summary: RunSummary) -> [String] {
+        let jobs = summary.jobs.filter { !$0.isProactive }
+        let done = jobs.filter { $0.state == .done }.count
+        let failed = jobs.filter { $0.state == .failed }
+        let skipped = jobs.filter { $0.state == .skipped }
+        let pending = jobs.filter { $0.state == .pending }.count
+        let already = summary.alreadyOnTarget.filter { !$0.isProactive }.count
+        var head = "Engine: \(jobs.count) job\(jobs.count == 1 ? "" : "s"): \(done) done"
+        if already > 0 { head += " (\(already) already in place)" }
+        head += ", \(failed.count) failed, \(skipped.count) skipped"
+        if pending > 0 { head += ", \(pending) never started" }
+        let vmotions = summary.proactiveVMotions.filter { $0.state == .done }.count
+        if vmotions > 0 { head += "; \(vmotions) pro-active vMotion\(vmotions == 1 ? "" : "s")" }
+        var lines = [head]
+        if summary.outcome != .completed { lines.append("  the simulated run ended \(summary.outcome)") }
+        let problems = failed + skipped
+        for job in problems.prefix(20) {
+            lines.append("  \(job.state.rawValue): \(job.vmName) (\(job.kind.name)): \(job.lastError ?? "no reason recorded")")
+        }
+        if problems.count > 20 { lines.append("  … and \(problems.count - 20) more") }
+        return lines
+    }
+
+    /// `2026-12-05 22:00` (local), with seconds, with a `T`, a bare date, or ISO 8601 with a zone.
+    static func parseStart(_ text: String) -> Date? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let iso = ISO8601DateFormatter()
+        if let date = iso.date(from: trimmed) { return date }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = .current
+        for format in ["yyyy-MM-dd HH:mm", "yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd"] {
+            formatter.dateFormat = format
+            if let date = formatter.date(from: trimmed) { return date }
+        }
+        return nil
+    }
+}
+
+/// `moonmotion plan` could not run the strategy, as one line.
+struct PlanError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Sends stdout to stderr until `restore()` (so `plan --json` keeps stdout for the JSON).
+final class StandardOutputRedirect {
+    private var saved: Int32
+
+    init() {
+        fflush(nil)
+        saved = dup(1)
+        dup2(2, 1)
+    }
+
+    /// Puts stdout back. Idempotent.
+    func restore() {
+        guard saved >= 0 else { return }
+        fflush(nil)
+        dup2(saved, 1)
+        close(saved)
+        saved = -1
+    }
+
+    deinit { restore() }
+}

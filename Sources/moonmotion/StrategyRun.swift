@@ -1,0 +1,177 @@
+import Foundation
+import LuaBindings
+import LuaHost
+import MigrationEngine
+import Synchronization
+import VCenterModel
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `moonmotion run` for a script that returned a strategy: runs it through the migration
+/// engine against the configured vCenter or the built-in simulator, with a journal, live
+/// progress, `--events`, Ctrl-C handling and a closing summary (or, with `--dry-run`,
+/// prints the ordered plan and starts nothing).
+///
+/// Exit status (`exitStatus`): 0 when every job ended done or deliberately skipped; 1 when
+/// jobs failed, the strategy aborted or the run could not start; 130 after Ctrl-C (once:
+/// running tasks finished, pending jobs left for `--resume`; twice: tasks left running in
+/// vCenter, recorded in the journal).
+struct StrategyRun {
+    /// The strategy the script returned.
+    let strategy: LuaStrategy
+    /// The runtime it lives in (the runner runs on its executor).
+    let runtime: LuaRuntime
+    /// The script's path as given.
+    let script: String
+    /// `name=value` parameters, journaled with the run.
+    let parameters: [String: String]
+    let options: StrategyRunOptions
+    let connection: ConnectionOptions
+
+    /// Exit status after Ctrl-C.
+    static let interruptedStatus: Int32 = 130
+
+    /// Runs the strategy to its end and returns the exit status. Every problem is reported
+    /// on stderr as one line (plus a traceback for errors raised in Lua).
+    func execute() async -> Int32 {
+        let backend: Backend
+        do {
+            backend = try await Backend.make(connection: connection, options: options)
+        } catch {
+            writeStandardError("moonmotion: \(error)\n")
+            return 1
+        }
+        if let banner = backend.banner { writeStandardOutput(banner + "\n") }
+        let status = await execute(on: backend)
+        await backend.close()
+        return status
+    }
+
+    private func execute(on backend: Backend) async -> Int32 {
+        var configuration = RunConfiguration()
+        configuration.strategyName = script
+        configuration.parameters = parameters
+        configuration.resume = options.resume
+        do {
+            if let simulator = backend.simulator { try Backend.followSimulatedClock(simulator, in: runtime) }
+        } catch {
+            writeStandardError("moonmotion: \(error)\n")
+            return 1
+        }
+
+        if options.dryRun {
+            let runner = strategy.makeRunner(vcenter: backend.vcenter, configuration: configuration)
+            do {
+                let plan = try await runner.plan()
+                writeStandardOutput(plan.lines().map { $0 + "\n" }.joined())
+                writeStandardOutput("dry run: nothing was started\n")
+                return 0
+            } catch {
+                writeStandardError("moonmotion: \(error)\n")
+                return 1
+            }
+        }
+
+        // The journal: asked for, or by default next to the user for a real vCenter.
+        var journal: Journal?
+        if let path = journalPath(backend) {
+            let exists = FileManager.default.fileExists(atPath: path)
+            if options.resume && !exists {
+                writeStandardError("moonmotion: no journal at \(path) yet: starting a new run\n")
+            } else if options.journal == nil {
+                writeStandardError("moonmotion: journal: \(path) (if the run is interrupted, continue it with --resume)\n")
+            }
+            do {
+                journal = try Journal(path: path)
+            } catch {
+                writeStandardError("moonmotion: \(error)\n")
+                return 1
+            }
+        } else if options.resume {
+            writeStandardError("moonmotion: --resume needs the journal of the run to continue: add --journal FILE\n")
+            return 1
+        }
+
+        var events: EventLogWriter?
+        if let path = options.events {
+            do {
+                events = try EventLogWriter(path: path)
+            } catch {
+                writeStandardError("moonmotion: \(error.localizedDescription)\n")
+                return 1
+            }
+        }
+        defer { events?.close() }
+
+        let speed = backend.simulator.flatMap { sim -> Double? in
+            if case .scaled(let s) = sim.configuration.clock { return s }
+            return nil
+        } ?? 1
+        let clock: @Sendable () -> Date
+        if let simulator = backend.simulator {
+            clock = { simulator.now }
+        } else {
+            clock = { Date() }
+        }
+        let display = ProgressDisplay(
+            title: "\((script as NSString).lastPathComponent) on \(backend.name)", mode: ProgressDisplay.defaultMode,
+            rateWindow: max(900, 15 * speed), clock: clock, logInterval: backend.isSimulated ? 5 : 10)
+        let eventLog = events
+        let runner = strategy.makeRunner(vcenter: backend.vcenter, configuration: configuration, journal: journal) { event in
+            display.record(event)
+            eventLog?.write(event)
+        }
+
+        let interrupts = StrategyRunInterrupts(runner: runner, display: display, journaled: journal != nil)
+        runtime.takeOverInterruptSignal { count in interrupts.signal(count) }
+        display.start()
+        let realStart = Date()
+        let summary: RunSummary
+        do {
+            summary = try await runner.run()
+        } catch {
+            runtime.installInterruptSignalHandler()
+            display.stop(showFinal: false)
+            writeStandardError("moonmotion: \(error)\n")
+            return interrupts.count > 0 ? Self.interruptedStatus : 1
+        }
+        runtime.installInterruptSignalHandler()
+        display.stop()
+        var lines = ProgressRenderer(width: 200, title: "").summary(summary)
+        if backend.isSimulated {
+            lines.append("simulated: \(ProgressRenderer.duration(summary.duration)) of vCenter time in "
+                + "\(ProgressRenderer.duration(Date().timeIntervalSince(realStart))) (\(Backend.speedText(speed))× faster than real)")
+        }
+        if let journal {
+            lines.append("journal: \(journal.path)")
+        } else if !summary.pending.isEmpty || !summary.leftRunning.isEmpty {
+            lines = lines.filter { !$0.contains("--resume") }
+            lines.append("\(summary.pending.count) job(s) not started; no journal was kept, so --resume cannot continue this run (use --journal FILE)")
+        }
+        if let events { lines.append("events: \(events.path)") }
+        display.printLines(lines)
+        return Self.exitStatus(summary)
+    }
+
+    /// `--journal`, else `<script name>.journal` in the current directory for a real
+    /// vCenter (not with `--no-journal`), else none.
+    func journalPath(_ backend: Backend) -> String? {
+        if let path = options.journal { return path }
+        if options.noJournal || backend.isSimulated { return nil }
+        let base = ((script as NSString).lastPathComponent as NSString).deletingPathExtension
+        return (base.isEmpty ? "moonmotion" : base) + ".journal"
+    }
+
+    /// 0: every job done or skipped; 1: a job of the strategy failed, or the run aborted;
+    /// 130: stopped or abandoned by Ctrl-C.
+    static func exitStatus(_ summary: RunSummary) -> Int32 {
+        switch summary.outcome {
+        case .stopped, .abandoned: return interruptedStatus
+        case .aborted: return 1
+        case .completed: return summary.failed.contains { !$0.isProactive } ? 1 : 0
+        }
+    }
+}

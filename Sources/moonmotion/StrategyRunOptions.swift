@@ -1,0 +1,115 @@
+import ArgumentParser
+
+/// The options of `moonmotion run` that matter when the script is a strategy (it returns a
+/// table of hooks): dry run, journal, resume, events file, and the built-in simulator's
+/// inventory and speed. Unlike the other options they may also follow the script, as in
+/// `moonmotion run storage-migration.lua from='legacy-*' --dry-run`
+/// (`extract(from:)` finds them among the words after it).
+struct StrategyRunOptions: ParsableArguments {
+    @Flag(name: .customLong("dry-run"), help: ArgumentHelp(
+        "Print the ordered plan (VM, size, from → to, host moves) and start nothing.",
+        discussion: "Only for strategy scripts. The script's main chunk may not connect to vCenter (mm.connect) under --dry-run."))
+    var dryRun = false
+
+    @Option(help: ArgumentHelp(
+        "The run's journal (SQLite). Default against a real vCenter: <script name>.journal in the current directory; against the simulator: none.",
+        valueName: "file"))
+    var journal: String?
+
+    @Flag(name: .customLong("no-journal"), help: ArgumentHelp(
+        "Run against a real vCenter without a journal (a crash then loses track of running tasks; not recommended)."))
+    var noJournal = false
+
+    @Flag(help: ArgumentHelp(
+        "Continue the journal's unfinished run: re-attach running tasks, record finished ones, go on. A journal that does not exist yet starts a new run."))
+    var resume = false
+
+    @Option(help: ArgumentHelp("Write every job and task transition as a JSON line to this file.", valueName: "file"))
+    var events: String?
+
+    @Option(help: ArgumentHelp(
+        "With no vCenter configured: the simulated inventory to generate (default \(Backend.demoSpecText)).",
+        discussion: "Keys: clusters, hosts (per cluster), vms, from, to, datastores, shared, seed, size, sigma, minsize, maxsize, memory, snapshots, consolidate, capacity, link.",
+        valueName: "spec"))
+    var generate: String?
+
+    @Option(help: ArgumentHelp(
+        "With no vCenter configured: simulate this inventory (a `moonmotion inventory --json` file) instead of a generated one.",
+        valueName: "file"))
+    var inventory: String?
+
+    @Option(help: ArgumentHelp(
+        "With no vCenter configured: simulated seconds per real second (default: chosen so moving every VM at half of each cluster's hosts takes about \(Int(Backend.demoSeconds)) s).",
+        valueName: "factor"))
+    var speed: Double?
+
+    func validate() throws {
+        if generate != nil && inventory != nil {
+            throw ValidationError("--generate and --inventory both choose the simulated inventory; give one of them")
+        }
+        if let speed, !(speed > 0 && speed.isFinite) {
+            throw ValidationError("--speed must be a positive number of simulated seconds per real second, not \(speed)")
+        }
+        if journal != nil && noJournal {
+            throw ValidationError("--journal and --no-journal contradict each other; give one of them")
+        }
+        if resume && noJournal {
+            throw ValidationError("--resume continues from a journal; it cannot be used with --no-journal")
+        }
+        if dryRun && resume {
+            throw ValidationError("--dry-run starts nothing, so there is nothing to --resume; give one of them")
+        }
+    }
+
+    /// Whether any of these options was given (they only apply to strategy scripts).
+    var anyGiven: Bool {
+        dryRun || journal != nil || noJournal || resume || events != nil || generate != nil || inventory != nil || speed != nil
+    }
+
+    /// These options with those of `later` (given after the script) taking precedence.
+    func merged(with later: StrategyRunOptions) -> StrategyRunOptions {
+        var m = self
+        m.dryRun = dryRun || later.dryRun
+        m.noJournal = noJournal || later.noJournal
+        m.resume = resume || later.resume
+        m.journal = later.journal ?? journal
+        m.events = later.events ?? events
+        m.generate = later.generate ?? generate
+        m.inventory = later.inventory ?? inventory
+        m.speed = later.speed ?? speed
+        return m
+    }
+
+    /// Options that take a value (`--journal FILE` or `--journal=FILE`).
+    static let valueOptions: Set<String> = ["--journal", "--events", "--generate", "--inventory", "--speed"]
+    /// Options without a value.
+    static let flagOptions: Set<String> = ["--dry-run", "--no-journal", "--resume"]
+
+    /// Splits the words after the script (before `--`) into these options (with their
+    /// values) and the rest (name=value parameters, and anything else for the caller to
+    /// reject). A value option at the very end keeps its name only, so parsing reports
+    /// the missing value.
+    static func extract(from words: [String]) -> (options: [String], rest: [String]) {
+        var options: [String] = [], rest: [String] = []
+        var i = 0
+        while i < words.count {
+            let word = words[i]
+            let name = word.split(separator: "=", maxSplits: 1).first.map(String.init) ?? word
+            if flagOptions.contains(name) {
+                options.append(word)
+            } else if valueOptions.contains(name) {
+                if !word.contains("="), i + 1 < words.count {
+                    // `--name=value`: the value may start with '-' (`--speed -1` is then reported as a bad speed).
+                    options.append(word + "=" + words[i + 1])
+                    i += 1
+                } else {
+                    options.append(word)
+                }
+            } else {
+                rest.append(word)
+            }
+            i += 1
+        }
+        return (options, rest)
+    }
+}
