@@ -80,7 +80,9 @@ return strategy.new {
     return "skip"
   end,
 
-  -- A VM arrived. Keep it short: hooks run while the engine waits.
-  on_done = function(job)
-  end,
+  -- A VM arrived. Keep it short: hooks run while the engine waits. For example:
+  --   on_done = function(job) print(job.vm.name .. " is on " .. job.target.name) end,
+  -- strategy.nothing (like the other stdlib answers used above) is answered by the engine
+  -- itself, without a Lua call per job.
+  on_done = strategy.nothing,
 }

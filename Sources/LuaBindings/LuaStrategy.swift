@@ -8,7 +8,8 @@ import VCenterModel
 ///
 /// Every hook runs synchronously on the Lua runtime's executor, through the pcall helper
 /// (errors carry the script location and a traceback): run the `MigrationRunner` on that
-/// executor (`makeRunner`). Missing hooks use the engine's defaults without calling Lua.
+/// executor (`makeRunner`). Missing hooks use the engine's defaults without calling Lua, and
+/// so do the stdlib functions that give the same answers (`LuaStrategyNative`).
 /// What the hooks see:
 ///
 /// * `select(inv)`: an `Inventory` userdata over the engine's inventory; the jobs it returns
@@ -32,6 +33,8 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
     public let name: String
 
     let hooks: [LuaStrategyHook: LuaRef]
+    /// Hooks that are stdlib functions answered in Swift (`LuaStrategyNative`); not in `hooks`.
+    let natives: [LuaStrategyHook: LuaStrategyNative]
     /// `file.lua:12` of each hook, for messages about what it returned.
     let locations: [LuaStrategyHook: String]
     let sorter: LuaRef
@@ -60,6 +63,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         let tableIndex = lua_gettop(L)
         var hooks: [LuaStrategyHook: LuaRef] = [:]
         var locations: [LuaStrategyHook: String] = [:]
+        var natives: [LuaStrategyHook: LuaStrategyNative] = [:]
         lua_pushnil(L)
         while lua_next(L, tableIndex) != 0 {
             let keyName = slot.typeAt(-2) == .string ? slot.stringAt(-2) : nil
@@ -71,8 +75,12 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
             guard LuaStrategy.isCallable(at: -1, on: L) else {
                 throw LuaStrategyError("\(name): hook '\(keyName)' must be a function, not a \(slot.valueTypeName(-1))")
             }
-            locations[hook] = LuaStrategy.location(ofFunctionAt: -1, on: L) ?? name
-            hooks[hook] = state.reference(at: -1, on: L)
+            if let native = LuaStrategyNative.function(at: -1, on: L), native.serves(hook) {
+                natives[hook] = native
+            } else {
+                locations[hook] = LuaStrategy.location(ofFunctionAt: -1, on: L) ?? name
+                hooks[hook] = state.reference(at: -1, on: L)
+            }
             lua_settop(L, -2)
         }
         guard hooks[.select] != nil else {
@@ -80,6 +88,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         }
         self.hooks = hooks
         self.locations = locations
+        self.natives = natives
         let sortChunk = try state.load(LuaStrategySort.source, chunkName: "=[moonmotion order]")
         guard let sortFunction = try state.callReturningReferences(sortChunk).first else {
             throw LuaStrategyError("internal error: the sort chunk returned nothing")
@@ -116,6 +125,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
     /// Sorts the jobs with the `order(a, b)` comparator (stable, in Lua, one protected call),
     /// or largest first without one.
     public func order(_ jobs: [Job]) throws -> [Job] {
+        if natives[.order] == .smallestFirst { return DefaultOrder.smallestFirst(jobs) }
         guard let function = hooks[.order], !jobs.isEmpty else { return DefaultOrder.largestFirst(jobs) }
         let location = locations[.order] ?? name
         return try runtime.assumeOnExecutor { state in
@@ -185,7 +195,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
 
     /// Calls `on_blocked(job, info)`, or waits without one.
     public func onBlocked(_ job: Job, _ info: BlockedInfo) throws -> BlockedDecision {
-        guard let function = hooks[.onBlocked] else { return .wait }
+        guard let function = hooks[.onBlocked] else { return natives[.onBlocked] == .vmotion ? .vmotion : .wait }
         let view = try requireView()
         let location = locations[.onBlocked] ?? name
         return try callHook(function, arguments: { slot in
@@ -206,7 +216,13 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
 
     /// Calls `on_failure(job, err)`, or skips the job without one.
     public func onFailure(_ job: Job, _ fault: VCenterFault, attempt: Int) throws -> FailureDecision {
-        guard let function = hooks[.onFailure] else { return .skip }
+        guard let function = hooks[.onFailure] else {
+            switch natives[.onFailure] {
+            case .abort: return .abort
+            case .retry: return .retry
+            default: return .skip
+            }
+        }
         let location = locations[.onFailure] ?? name
         return try callHook(function, arguments: { slot in
             try pushJob(job, on: slot)

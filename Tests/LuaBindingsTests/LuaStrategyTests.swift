@@ -1,5 +1,5 @@
 import Foundation
-import LuaBindings
+@testable import LuaBindings
 import LuaHost
 import MigrationEngine
 import Testing
@@ -531,5 +531,57 @@ struct LuaStrategyTests {
         let outcome = try await harness.run(strategy)
         let error = outcome.summary.failed.first?.lastError ?? ""
         #expect(error.contains("mm.sleep cannot wait here"), "\(error)")
+    }
+}
+
+@Suite("LuaStrategy native stdlib hooks")
+struct LuaStrategyNativeTests {
+    /// The tasks a run started, in order, with where they went.
+    static func trace(_ outcome: StrategyHarness.Outcome) -> [String] {
+        outcome.stats.tasks.map { t in
+            let ds = t.destinationDatastore.map { outcome.inventory.name(of: $0) } ?? "-"
+            let host = t.destinationHost.map { outcome.inventory.name(of: $0) } ?? "-"
+            return "\(t.entityName) \(t.kind) \(ds) \(host) \(t.state)"
+        }
+    }
+
+    @Test("stdlib answers run in Swift and give exactly what the same functions give as Lua", arguments: [
+        ("largest_first", "most_free_space", "vmotion", "skip"),
+        ("smallest_first", "most_free_space", "wait", "abort"),
+        ("largest_first", "most_free_space", "vmotion", "retry"),
+    ])
+    func equivalence(_ order: String, _ target: String, _ blocked: String, _ failure: String) async throws {
+        var faults = FaultInjection()
+        faults.failNextTask = ["app-c1-0007": FaultInjection.fault("GenericVmConfigFault"),
+                               "app-c1-0011": FaultInjection.fault("GenericVmConfigFault")]
+        func source(wrapped: Bool) -> String {
+            func hook(_ name: String) -> String {
+                wrapped ? "function(...) return strategy.\(name)(...) end" : "strategy.\(name)"
+            }
+            return """
+                local strategy = require "moonmotion.strategy"
+                return strategy.new {
+                  select = function(inv) return strategy.storage_moves(inv, { from = "legacy-*", to = "new-*" }) end,
+                  order = \(hook(order)), target = \(hook(target)), on_blocked = \(hook(blocked)),
+                  on_failure = \(hook(failure)), on_done = \(hook("nothing")), limits = \(hook("no_limits")),
+                }
+                """
+        }
+        var traces: [[String]] = []
+        var summaries: [RunSummary] = []
+        for wrapped in [false, true] {
+            let harness = try StrategyHarness(simulator: StrategyHarness.allOnFirstHost("clusters=1,hosts=4,vms=16", faults: faults))
+            defer { harness.shutdown() }
+            let strategy = try await harness.strategy(source: source(wrapped: wrapped))
+            #expect(strategy.natives.count == (wrapped ? 0 : 6))
+            #expect(strategy.hooks.count == (wrapped ? 7 : 1))
+            let outcome = try await harness.run(strategy)
+            traces.append(Self.trace(outcome))
+            summaries.append(outcome.summary)
+        }
+        #expect(traces[0] == traces[1])
+        #expect(summaries[0].outcome == summaries[1].outcome)
+        #expect(summaries[0].jobs.map(\.state) == summaries[1].jobs.map(\.state))
+        #expect(traces[0].count >= (failure == "abort" ? 2 : 16))
     }
 }

@@ -62,7 +62,7 @@ struct StrategyBenchmarkTests {
 
             // The same policy in Swift.
             let swiftSim = try SimulatedVCenter(generating: spec)
-            let swiftStrategy = ClosureStrategy(
+            let swiftStrategy = { ClosureStrategy(
                 select: { inv in
                     // As strategy.storage_moves: the new datastores each VM's host mounts.
                     var newByHost: [MoRef: [MoRef]] = [:]
@@ -76,16 +76,25 @@ struct StrategyBenchmarkTests {
                 },
                 limits: { cluster in LimitOverrides(maxConcurrent: max(1, cluster.hosts.count / 2), storageMovesPerHost: 2) },
                 onBlocked: { _, _ in .vmotion },
-                onFailure: { job, _, _ in job.attempts < 3 ? .retry : .skip })
+                onFailure: { job, _, _ in job.attempts < 3 ? .retry : .skip }) }
             let t4 = clock.now
-            let swiftSummary = try await MigrationRunner(vcenter: swiftSim, strategy: swiftStrategy).run()
+            let swiftSummary = try await MigrationRunner(vcenter: swiftSim, strategy: swiftStrategy()).run()
             let swiftTime = clock.now - t4
             #expect(swiftSummary.moved.count == vms)
 
+            // The Swift policy on the Lua executor: what the executor itself costs.
+            let executorHarness = try StrategyHarness(spec: spec)
+            let t5 = clock.now
+            let onLua = try await MigrationRunner(vcenter: executorHarness.simulator, strategy: swiftStrategy(),
+                                                  executor: executorHarness.runtime.executor).run()
+            let onLuaTime = clock.now - t5
+            executorHarness.shutdown()
+            #expect(onLua.moved.count == vms)
+
             let line = String(
-                format: "strategy bench %@ (%d VMs): generate %.2f s; Lua: load %.3f s, select %.3f s, order %.3f s, whole run %.2f s (makespan %.0f h); same policy in Swift: %.2f s",
+                format: "strategy bench %@ (%d VMs): generate %.2f s; Lua: load %.3f s, select %.3f s, order %.3f s, whole run %.2f s (makespan %.0f h); same policy in Swift: %.2f s (on the Lua executor: %.2f s)",
                 spec, vms, Self.seconds(generateTime), Self.seconds(loadTime), Self.seconds(selectTime), Self.seconds(orderTime),
-                Self.seconds(runTime), outcome.summary.duration / 3600, Self.seconds(swiftTime))
+                Self.seconds(runTime), outcome.summary.duration / 3600, Self.seconds(swiftTime), Self.seconds(onLuaTime))
             print(line)
         }
     }

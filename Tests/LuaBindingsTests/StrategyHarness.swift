@@ -32,7 +32,7 @@ struct StrategyHarness {
 
     /// A simulator over an inventory generated from `spec` with every VM moved to the first
     /// host (so hosts fill up and pro-active vMotions happen).
-    static func allOnFirstHost(_ spec: String) throws -> SimulatedVCenter {
+    static func allOnFirstHost(_ spec: String, faults: FaultInjection = FaultInjection()) throws -> SimulatedVCenter {
         let generated = try InventoryGenerator.generate(GenerateSpec(parsing: spec), referenceDate: Date())
         let first = generated.hosts[0].ref
         let vms = generated.vms.map { vm -> VMInfo in
@@ -42,7 +42,9 @@ struct StrategyHarness {
         }
         let inventory = Inventory(about: generated.about, datacenters: generated.datacenters, clusters: generated.clusters,
                                   hosts: generated.hosts, datastores: generated.datastores, vms: vms)
-        return try SimulatedVCenter(inventory: inventory)
+        var configuration = SimulatorConfiguration()
+        configuration.faults = faults
+        return try SimulatedVCenter(inventory: inventory, configuration: configuration)
     }
 
     /// A runtime with the checkout's stdlib over an existing simulator.

@@ -536,6 +536,19 @@ end
 -- Building the strategy table
 -- =============================================================================
 
+--- The functions of this module that give the engine's own answers. The migration engine
+-- recognises these exact values (not copies or wrappers) and answers in Swift, so a
+-- strategy made of them costs no Lua call per job: largest_first and smallest_first as
+-- `order`, most_free_space as `target`, no_limits as `limits`, wait and vmotion as
+-- `on_blocked`, skip, abort and retry as `on_failure`, nothing as `on_done`.
+M.native = {
+  [M.largest_first] = "largest_first", [M.smallest_first] = "smallest_first",
+  [M.most_free_space] = "most_free_space", [M.no_limits] = "no_limits",
+  [M.wait] = "wait", [M.vmotion] = "vmotion",
+  [M.skip] = "skip", [M.abort] = "abort", [M.retry] = "retry",
+  [M.nothing] = "nothing",
+}
+
 --- The defaults `strategy.new` fills in: the engine's own policy.
 M.defaults = {
   order = M.largest_first,
