@@ -152,7 +152,8 @@ struct PlanCommand: AsyncParsableCommand {
         let slots = Self.clusterSlots(summary.peakUsage, inventory: inventory, costs: SchedulerConfiguration().costs)
         let report = PlanReport(stats: simulator.stats, inventory: inventory, configuration: simConfig, runStart: simStart,
                                 clusterSlots: slots, windowStart: windowStart,
-                                title: "\((script as NSString).lastPathComponent) on \(simulator.displayName)")
+                                title: "\((script as NSString).lastPathComponent), simulated on \(source == "generated" ? "a generated inventory" : source) "
+                                    + "(\(Backend.describe(inventory)))")
         let width = isatty(1) != 0 ? ProgressDisplay.terminalWidth() : 100
         var written: [URL] = []
         if let out {
@@ -217,6 +218,11 @@ struct PlanCommand: AsyncParsableCommand {
         var configuration = RunConfiguration()
         configuration.parameters = parameters
         let runner = strategy.makeRunner(vcenter: simulator, configuration: configuration)
+        // Ctrl-C ends a long plan at once (interrupting a hook would only fail its job).
+        runtime.takeOverInterruptSignal { _ in
+            writeStandardError("\nmoonmotion: interrupted; no plan\n")
+            _exit(130)
+        }
         let summary = try await runner.run()
         return (summary, simulator.inventorySnapshot)
     }

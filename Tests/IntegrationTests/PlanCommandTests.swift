@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("moonmotion plan")
+struct PlanCommandTests {
+    private static let storageMigration = repoRoot.appendingPathComponent("examples/storage-migration.lua").path
+
+    @Test("prints the predicted makespan, per-cluster slots from the strategy's limits, and writes the files with --out")
+    func textReportAndFiles() throws {
+        let dir = try scriptDirectory([:])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("plan-out")
+        let outcome = try runMoonmotion(
+            ["plan", Self.storageMigration, "--generate", "clusters=2,hosts=4,vms=40", "--rate", "200",
+             "--start", "2026-12-05 22:00", "--out", out.path],
+            directory: dir, environment: ["GOVC_URL": ""])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let text = outcome.stdout
+        #expect(text.contains("storage-migration: 40 VMs on legacy-* move to new-*"))
+        #expect(text.contains("Plan: storage-migration.lua, simulated on a generated inventory (2 clusters, 8 hosts, 40 VMs)"))
+        #expect(text.contains("Predicted makespan"))
+        #expect(text.contains("(2026-12-05 22:00"), "the window's clock times")
+        #expect(text.contains("200 MB/s per Storage vMotion"))
+        #expect(text.contains("slots: configured by the engine for cluster-1, cluster-2"))
+        #expect(text.contains("Peak concurrency"))
+        #expect(text.contains("Engine: 40 jobs: 40 done, 0 failed, 0 skipped"))
+        for name in ["timeline-hosts.html", "timeline-datastores.html", "plan.json", "plan.txt"] {
+            let path = out.appendingPathComponent(name).path
+            #expect(text.contains(path), "the paths written are printed")
+            #expect(FileManager.default.fileExists(atPath: path), "\(name) written")
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("plan.json"))) as? [String: Any]
+        let makespan = json?["makespanSeconds"] as? Double ?? 0
+        #expect(makespan > 3600, "40 VMs of ~170 GB over 2 slots per cluster take hours: \(makespan)")
+        let clusters = json?["clusters"] as? [[String: Any]] ?? []
+        #expect(clusters.count == 2)
+        // storage-migration.lua: half of the hosts per cluster (2 of 4), 2 per host.
+        #expect(clusters.allSatisfy { $0["slots"] as? Int == 2 && $0["slotSource"] as? String == "configured" }, "\(clusters)")
+        let totals = json?["totals"] as? [String: Any]
+        #expect(totals?["vmsMoved"] as? Int == 40)
+        #expect(totals?["tasksQueuedByLimit"] as? Int == 0)
+    }
+
+    @Test("--json: the report document on stdout, what the strategy prints on stderr; a faster rate plans a shorter run")
+    func jsonAndRate() throws {
+        let dir = try scriptDirectory([:])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func makespan(_ rate: String) throws -> Double {
+            let outcome = try runMoonmotion(
+                ["plan", Self.storageMigration, "--generate", "clusters=1,hosts=4,vms=20", "--rate", rate, "--json"],
+                directory: dir, environment: ["GOVC_URL": ""])
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("storage-migration: 20 VMs"))
+            let json = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
+            return json?["makespanSeconds"] as? Double ?? 0
+        }
+        let slow = try makespan("100"), fast = try makespan("400")
+        #expect(slow > 0 && fast > 0)
+        // Copies take 15 s of setup plus size ÷ rate: four times the rate, about a quarter of the time.
+        #expect(fast < slow / 3 && fast > slow / 5, "\(slow) s at 100 MB/s, \(fast) s at 400 MB/s")
+    }
+
+    @Test("plans on an inventory saved by `moonmotion inventory --json` from the test vCenter")
+    func fromInventoryFile() async throws {
+        let vc = try await TestVCenter.start(.init(clusters: 2, hosts: 4, vms: 10))
+        defer { vc.stop() }
+        let dir = try scriptDirectory([:])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let saved = try runMoonmotion(["inventory", "--json", "--url", vc.urlWithCredentials.absoluteString], directory: dir)
+        #expect(saved.status == 0, "\(saved.stderr)")
+        let file = dir.appendingPathComponent("inventory.json")
+        try saved.stdout.write(to: file, atomically: true, encoding: .utf8)
+
+        // With a vCenter configured and no --inventory/--generate: its live inventory, read only.
+        let live = try runMoonmotion(["plan", "--url", vc.urlWithCredentials.absoluteString, Self.storageMigration], directory: dir)
+        #expect(live.status == 0, "\(live.stderr)")
+        #expect(live.stderr.contains("planning on the inventory of"))
+        #expect(live.stdout.contains("Engine: 20 jobs: 20 done"))
+        let stats = try await vc.stats()
+        #expect(stats.moves.isEmpty && stats.calls("RelocateVM_Task") == 0, "plan changed nothing in vCenter")
+        vc.stop()  // the plan below reads the file, not the server
+
+        let outcome = try runMoonmotion(["plan", Self.storageMigration, "--inventory", file.path], directory: dir,
+                                        environment: ["GOVC_URL": ""])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("storage-migration: 20 VMs on legacy-* move to new-*"))
+        #expect(outcome.stdout.contains("Plan: storage-migration.lua, simulated on inventory inventory.json (2 clusters, 8 hosts, 20 VMs)"))
+        #expect(outcome.stdout.contains("Predicted makespan"))
+        #expect(outcome.stdout.contains("Engine: 20 jobs: 20 done, 0 failed, 0 skipped"))
+    }
+
+    @Test("errors: a bad strategy, a plain script, a bad option — one clear line, exit 1 (usage: 64)")
+    func errors() throws {
+        let dir = try scriptDirectory([
+            "limits.lua": """
+                local s = require "moonmotion.strategy"
+                return s.new {
+                  select = function(inv) return s.storage_moves(inv, { from = "legacy-*", to = "new-*" }) end,
+                  limits = function(cluster) return { per_hots = 2 } end,
+                }
+                """,
+            "plain.lua": "print('hello')\n",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let small = ["--generate", "clusters=1,hosts=2,vms=4"]
+        let limits = try runMoonmotion(["plan", "limits.lua"] + small, directory: dir, environment: ["GOVC_URL": ""])
+        #expect(limits.status == 1)
+        #expect(limits.stderr.hasPrefix("moonmotion: the strategy's limits hook failed before anything started"), "\(limits.stderr)")
+        #expect(limits.stderr.contains("per_hots"))
+        #expect(limits.stdout.isEmpty)
+
+        let plain = try runMoonmotion(["plan", "plain.lua"] + small, directory: dir, environment: ["GOVC_URL": ""])
+        #expect(plain.status == 1)
+        #expect(plain.stderr.contains("plain.lua returned no strategy table"))
+
+        let spec = try runMoonmotion(["plan", "plain.lua", "--generate", "clusters=x"], directory: dir, environment: ["GOVC_URL": ""])
+        #expect(spec.status == 1)
+        #expect(spec.stderr.contains("--generate clusters=x"))
+
+        let start = try runMoonmotion(["plan", "plain.lua", "--start", "tomorrow"], directory: dir)
+        #expect(start.status == 64)
+        #expect(start.stderr.contains("--start 'tomorrow' is not a time"))
+    }
+
+    @Test("plan --help explains the inventory sources, the rate model, --out and --json")
+    func help() throws {
+        let help = try runMoonmotion(["plan", "--help"])
+        #expect(help.status == 0)
+        for word in ["--inventory", "--generate", "--rate", "--datastore-bandwidth", "--start", "--out", "--json",
+                     "makespan", "virtual time", "timeline", "Examples"] {
+            #expect(help.stdout.contains(word), "plan --help lacks \(word)")
+        }
+    }
+}

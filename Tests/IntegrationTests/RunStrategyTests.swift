@@ -1,0 +1,297 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The repository's `examples/<name>`.
+private func example(_ name: String) -> String { repoRoot.appendingPathComponent("examples/\(name)").path }
+
+/// No vCenter configured, whatever the environment says.
+private let noServer = ["GOVC_URL": ""]
+
+/// A `moonmotion` process the test signals while it runs.
+private final class RunningMoonmotion {
+    let process = Process()
+    let outURL: URL
+    let errURL: URL
+    private let scratch: URL
+
+    init(_ arguments: [String], directory: URL, environment: [String: String] = [:]) throws {
+        process.executableURL = try moonmotionBinary()
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "MOONMOTION_PATH")
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mm-proc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        outURL = scratch.appendingPathComponent("out")
+        errURL = scratch.appendingPathComponent("err")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: scratch)
+    }
+
+    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Waits for the end (killing the process after `timeout` s) and returns what it left.
+    func finish(timeout: Double = 120) -> ProcessOutcome {
+        let start = Date()
+        while process.isRunning {
+            if Date().timeIntervalSince(start) > timeout {
+                Issue.record("moonmotion \(process.arguments ?? []) did not finish within \(timeout) s")
+                kill(process.processIdentifier, SIGKILL)
+                break
+            }
+            usleep(10_000)
+        }
+        process.waitUntilExit()
+        return ProcessOutcome(status: process.terminationStatus,
+                              stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                              stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+    }
+
+    /// Waits until `file` holds `text` (an event), at most `timeout` s.
+    func waitFor(_ text: String, in file: URL, timeout: Double = 60) -> Bool {
+        let start = Date()
+        while Date().timeIntervalSince(start) < timeout, process.isRunning {
+            if let content = try? String(contentsOf: file, encoding: .utf8), content.contains(text) { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+}
+
+/// The `--events` file as JSON objects (one per line); records an issue for a line that is not one.
+private func eventObjects(_ url: URL) throws -> [[String: Any]] {
+    let text = try String(contentsOf: url, encoding: .utf8)
+    var objects: [[String: Any]] = []
+    for line in text.split(separator: "\n") {
+        guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            Issue.record("not a JSON object: \(line)")
+            continue
+        }
+        objects.append(object)
+    }
+    return objects
+}
+
+@Suite("moonmotion run with a strategy")
+struct RunStrategyTests {
+    @Test("no vCenter configured: the simulator, every VM moved, events as JSON lines, a summary, exit 0")
+    func simulatedRun() throws {
+        let dir = try scriptDirectory([:])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let events = dir.appendingPathComponent("events.jsonl")
+        let outcome = try runMoonmotion(
+            ["run", example("storage-migration.lua"), "--generate", "clusters=2,hosts=4,vms=24", "--speed", "20000",
+             "--events", events.path],
+            directory: dir, environment: noServer, timeout: 120)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let lines = outcome.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("moonmotion: no vCenter configured") == true, "\(lines.first ?? "")")
+        #expect(lines.first?.contains("simulated vCenter (generated: 2 clusters, 8 hosts, 24 VMs, 20000× time)") == true)
+        #expect(outcome.stdout.contains("storage-migration: 24 VMs on legacy-* move to new-*"))
+        #expect(outcome.stdout.contains("run completed after"))
+        #expect(outcome.stdout.contains("moved 24 VM(s)"))
+        #expect(outcome.stdout.contains("0 failed; 0 skipped; 0 pending"))
+        #expect(outcome.stdout.contains("simulated: "))
+        // Not a terminal: log lines, never the cursor movements of the live display.
+        #expect(!outcome.stdout.contains("\u{1B}["))
+
+        let objects = try eventObjects(events)
+        #expect(objects.first?["type"] as? String == "run-started")
+        #expect(objects.last?["type"] as? String == "run-finished")
+        #expect(objects.last?["outcome"] as? String == "completed")
+        #expect(objects.filter { $0["type"] as? String == "job-added" }.count == 24)
+        let done = objects.filter { $0["type"] as? String == "job-changed" && $0["state"] as? String == "done" }
+        #expect(Set(done.compactMap { $0["vmName"] as? String }).count == 24)
+        #expect(done.allSatisfy { ($0["target"] as? String)?.hasPrefix("Datastore:") == true })
+        // Every job went through dispatching and running, each with its task.
+        let running = objects.filter { $0["type"] as? String == "job-changed" && $0["state"] as? String == "running" }
+        #expect(running.count == 24)
+        #expect(running.allSatisfy { ($0["task"] as? String)?.isEmpty == false })
+        #expect(objects.contains { $0["type"] as? String == "task-progress" })
+    }
+
+    @Test("--dry-run prints the ordered plan and starts nothing; strategy options may follow the script")
+    func dryRun() throws {
+        let dir = try scriptDirectory([:])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try runMoonmotion(
+            ["run", example("storage-migration.lua"), "from=legacy-*", "--dry-run", "--generate", "clusters=1,hosts=2,vms=6"],
+            directory: dir, environment: noServer)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let lines = outcome.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("moonmotion: no vCenter configured") == true)
+        guard let header = lines.firstIndex(where: { $0.hasPrefix("6 job(s) to run") }) else {
+            Issue.record("no plan header in \(outcome.stdout)")
+            return
+        }
+        let planned = Array(lines[(header + 1)...(header + 6)])
+        for (i, line) in planned.enumerated() {
+            #expect(line.hasPrefix("\(i + 1). app-c1-"), "\(line)")
+            #expect(line.contains("storage  legacy-0") && line.contains(" → new-0"), "\(line)")
+        }
+        // Largest first: the sizes printed go down ("1. app-c1-0002  501 GB  storage  …").
+        let units: [Substring: Double] = ["B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12]
+        let sizes = planned.map { line -> Double in
+            let words = line.split(separator: " ")
+            return (Double(words[2]) ?? -1) * (units[words[3]] ?? -1)
+        }
+        #expect(sizes.allSatisfy { $0 > 0 }, "\(planned)")
+        #expect(sizes == sizes.sorted(by: >), "\(planned)")
+        #expect(lines.last == "dry run: nothing was started")
+        #expect(!outcome.stdout.contains("moved"))
+
+        // A plain script under --dry-run: it may not connect, and it is an error.
+        let plain = try runMoonmotion(["run", "--dry-run", example("hello-coroutines.lua")], directory: dir, environment: noServer)
+        #expect(plain.status == 1)
+        #expect(plain.stderr.contains("--dry-run only plans strategies"))
+    }
+
+    @Test("kill -9 twice mid-run, then --resume: the test vCenter moved every VM exactly once, within its limits")
+    func killAndResume() async throws {
+        let vc = try await TestVCenter.start(.init(clusters: 1, hosts: 4, vms: 12, speed: 700))
+        defer { vc.stop() }
+        let dir = try scriptDirectory([:])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let journal = dir.appendingPathComponent("migration.journal").path
+        let arguments = ["run", "--url", vc.urlWithCredentials.absoluteString, example("storage-migration.lua"), "--journal", journal]
+        for round in 0..<2 {
+            let run = try RunningMoonmotion(arguments + (round > 0 ? ["--resume"] : []), directory: dir)
+            usleep(UInt32.random(in: 800_000...2_500_000))
+            run.signal(SIGKILL)
+            let killed = run.finish()
+            #expect(killed.status == SIGKILL, "round \(round): \(killed.stderr)")
+        }
+        // Without --resume, a journal with an unfinished run refuses to start another.
+        let refused = try runMoonmotion(arguments, directory: dir)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("--resume"))
+
+        let resumed = try runMoonmotion(arguments + ["--resume"], directory: dir, timeout: 120)
+        #expect(resumed.status == 0, "\(resumed.stdout)\n\(resumed.stderr)")
+        #expect(resumed.stdout.contains("run completed"))
+        #expect(resumed.stdout.contains("0 failed; 0 skipped; 0 pending"))
+        let stats = try await vc.stats()
+        #expect(stats.moves.count == 12, "\(stats.moves)")
+        #expect(stats.moves.values.allSatisfy { $0 == 1 }, "a VM moved twice: \(stats.moves)")
+        #expect(stats.limitViolations.isEmpty, "\(stats.limitViolations)")
+        #expect(stats.limitQueuedTotal == 0)
+    }
+
+    @Test("Ctrl-C once: running tasks finish, exit 130; twice: tasks left running, recorded, --resume finishes them")
+    func interrupts() async throws {
+        let vc = try await TestVCenter.start(.init(clusters: 1, hosts: 4, vms: 12, speed: 500))
+        defer { vc.stop() }
+        let dir = try scriptDirectory([:])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let journal = dir.appendingPathComponent("m.journal").path
+        let events = dir.appendingPathComponent("events.jsonl")
+        let arguments = ["run", "--url", vc.urlWithCredentials.absoluteString, example("storage-migration.lua"), "--journal", journal]
+
+        // Once: graceful.
+        let first = try RunningMoonmotion(arguments + ["--events", events.path], directory: dir)
+        #expect(first.waitFor("\"state\":\"running\"", in: events))
+        first.signal(SIGINT)
+        let stopped = first.finish()
+        #expect(stopped.status == 130, "\(stopped.stderr)")
+        #expect(stopped.stderr.contains("Ctrl-C: starting no new tasks"))
+        #expect(stopped.stdout.contains("run stopped"))
+        #expect(stopped.stdout.contains("--resume continues them"))
+        var stats = try await vc.stats()
+        #expect(stats.taskCounts["running"] == nil && stats.taskCounts["queued"] == nil, "\(stats.taskCounts)")
+        let movedFirst = stats.moves.count
+        #expect(movedFirst > 0 && movedFirst < 12, "\(stats.moves)")
+        let finished = try eventObjects(events).last
+        #expect(finished?["outcome"] as? String == "stopped")
+
+        // Twice: abandon; the tasks keep running in vCenter.
+        let events2 = dir.appendingPathComponent("events2.jsonl")
+        let second = try RunningMoonmotion(arguments + ["--resume", "--events", events2.path], directory: dir)
+        #expect(second.waitFor("\"state\":\"running\"", in: events2))
+        second.signal(SIGINT)
+        usleep(200_000)
+        second.signal(SIGINT)
+        let abandoned = second.finish()
+        #expect(abandoned.status == 130, "\(abandoned.stderr)")
+        #expect(abandoned.stderr.contains("Ctrl-C again: leaving"))
+        #expect(abandoned.stdout.contains("run abandoned"))
+        #expect(abandoned.stdout.contains("left running in vCenter"))
+        #expect(try eventObjects(events2).last?["outcome"] as? String == "abandoned")
+        stats = try await vc.stats()
+        #expect((stats.taskCounts["running"] ?? 0) + (stats.taskCounts["queued"] ?? 0) > 0, "\(stats.taskCounts)")
+
+        // The journal knows those tasks: --resume re-attaches them and finishes.
+        let resumed = try runMoonmotion(arguments + ["--resume"], directory: dir, timeout: 120)
+        #expect(resumed.status == 0, "\(resumed.stdout)\n\(resumed.stderr)")
+        stats = try await vc.stats()
+        #expect(stats.moves.count == 12, "\(stats.moves)")
+        #expect(stats.moves.values.allSatisfy { $0 == 1 }, "a VM moved twice: \(stats.moves)")
+        #expect(stats.limitViolations.isEmpty)
+    }
+
+    @Test("bad strategies: one clear error and exit 1")
+    func badStrategies() throws {
+        let dir = try scriptDirectory([
+            "syntax.lua": "return { select = function(inv) return {} end\n",
+            "badkey.lua": "return { select = function(inv) return {} end, ordr = function() end }\n",
+            "badorder.lua": """
+                local s = require "moonmotion.strategy"
+                return s.new {
+                  select = function(inv) return s.storage_moves(inv, { from = "legacy-*", to = "new-*" }) end,
+                  order = function(a, b) return a.size >= b.size end,
+                }
+                """,
+            "badtarget.lua": """
+                local s = require "moonmotion.strategy"
+                return {
+                  select = function(inv) return s.storage_moves(inv, { from = "legacy-*", to = "new-*" }) end,
+                  target = function(job, candidates) return 42 end,
+                }
+                """,
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let small = ["--generate", "clusters=1,hosts=2,vms=4", "--speed", "100000"]
+
+        let syntax = try runMoonmotion(["run", "syntax.lua"] + small, directory: dir, environment: noServer)
+        #expect(syntax.status == 1)
+        #expect(syntax.stderr.hasPrefix("syntax.lua:2: '}' expected"), "\(syntax.stderr)")
+
+        let badkey = try runMoonmotion(["run", "badkey.lua"] + small, directory: dir, environment: noServer)
+        #expect(badkey.status == 1)
+        #expect(badkey.stderr == "moonmotion: badkey.lua: the strategy table has 'ordr' (did you mean 'order'?), which is not a hook; valid hooks: select, order, target, limits, on_blocked, on_failure, on_done\n")
+
+        let badorder = try runMoonmotion(["run", "badorder.lua"] + small, directory: dir, environment: noServer)
+        #expect(badorder.status == 1)
+        #expect(badorder.stderr.hasPrefix("moonmotion: the strategy's order hook failed before anything started"), "\(badorder.stderr)")
+        #expect(badorder.stderr.contains("is not a strict ordering"))
+        #expect(!badorder.stdout.contains("moved"))
+
+        // A per-job hook's bad answer fails those jobs, not the run: the summary says why, exit 1.
+        let badtarget = try runMoonmotion(["run", "badtarget.lua"] + small, directory: dir, environment: noServer)
+        #expect(badtarget.status == 1)
+        #expect(badtarget.stdout.contains("4 failed"))
+        #expect(badtarget.stdout.contains("failed: app-c1-0001 (storage): the strategy's target hook failed: the target hook (badtarget.lua:4) returned a number"))
+    }
+
+    @Test("help explains strategies, the journal, Ctrl-C, exit status and plan")
+    func help() throws {
+        let root = try runMoonmotion(["--help"])
+        #expect(root.stdout.contains("plan"))
+        let run = try runMoonmotion(["run", "--help"])
+        for word in ["--dry-run", "--journal", "--no-journal", "--resume", "--events", "--generate", "--speed", "Ctrl-C once",
+                     "Twice", "<script name>.journal", "Exit status", "130", "simulated", "storage-migration.lua"] {
+            #expect(run.stdout.contains(word), "run --help lacks \(word)")
+        }
+    }
+}
