@@ -38,6 +38,9 @@ type Config struct {
 	Speed           float64
 	ProgressSteps   int
 	MinTaskSeconds  float64
+	// Fixed setup time added to a Storage vMotion / a vMotion (VCenterSimulator: 15 / 5)
+	SVMotionSetupSeconds float64
+	VMotionSetupSeconds  float64
 
 	// Limits (vSphere "Limits on Simultaneous Migrations")
 	HostMaxCost           int
@@ -120,6 +123,8 @@ Flags:
 	fs.Float64Var(&c.Speed, "speed", c.Speed, "time compression: simulated seconds per real second")
 	fs.IntVar(&c.ProgressSteps, "progress-steps", c.ProgressSteps, "info.progress updates per task (each costs a WaitForUpdatesEx update in vcsim 0.24; keep few)")
 	fs.Float64Var(&c.MinTaskSeconds, "min-task-seconds", c.MinTaskSeconds, "minimum simulated duration of any task")
+	fs.Float64Var(&c.SVMotionSetupSeconds, "svmotion-setup-seconds", c.SVMotionSetupSeconds, "fixed simulated seconds added to every Storage vMotion before its copy (Moonmotion's built-in simulator: 15)")
+	fs.Float64Var(&c.VMotionSetupSeconds, "vmotion-setup-seconds", c.VMotionSetupSeconds, "fixed simulated seconds added to every host change (Moonmotion's built-in simulator: 5)")
 
 	fs.IntVar(&c.HostMaxCost, "host-max-cost", c.HostMaxCost, "per-host migration cost limit (vSphere: 8)")
 	fs.IntVar(&c.DatastoreMaxCost, "datastore-max-cost", c.DatastoreMaxCost, "per-datastore migration cost limit (vSphere: 128)")
@@ -161,6 +166,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("-rate-mbps and -vmotion-rate-mbps must be > 0")
 	case c.Speed <= 0:
 		return fmt.Errorf("-speed must be > 0 (simulated seconds per real second)")
+	case c.SVMotionSetupSeconds < 0 || c.VMotionSetupSeconds < 0:
+		return fmt.Errorf("-svmotion-setup-seconds and -vmotion-setup-seconds must be >= 0")
 	case c.ProgressSteps < 0:
 		return fmt.Errorf("-progress-steps must be >= 0")
 	case c.TLS && (c.CertFile == "") != (c.KeyFile == ""):

@@ -134,7 +134,7 @@ func (e *engine) planMove(t *mmTask, vm *VM, p placement) {
 	cfg := e.config()
 	switch {
 	case t.storage:
-		t.duration = float64(t.committed) / (cfg.RateMBps * mib)
+		t.duration = cfg.SVMotionSetupSeconds + float64(t.committed)/(cfg.RateMBps*mib)
 		t.hostCost[t.srcHost] += cfg.HostCostSVMotion
 		for _, d := range t.srcDS {
 			t.dsCost[d] += cfg.DatastoreCostSVMotion
@@ -152,6 +152,7 @@ func (e *engine) planMove(t *mmTask, vm *VM, p placement) {
 	}
 	if t.hostMove {
 		t.netHosts = []ref{t.srcHost, t.dstHost}
+		t.duration += cfg.VMotionSetupSeconds
 		if vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
 			t.duration += float64(vm.Config.Hardware.MemoryMB) / cfg.VMotionRateMBps
 		} else {
