@@ -141,6 +141,13 @@ struct StrategyRun {
         runtime.installInterruptSignalHandler()
         display.stop()
         var lines = ProgressRenderer(width: 200, title: "").summary(summary)
+        // Jobs other than storage moves (the summary's "moved" counts storage moves only).
+        var others: [String: Int] = [:]
+        for job in summary.done where !job.kind.movesStorage && !job.isProactive && job.attempts > 0 { others[job.kind.name, default: 0] += 1 }
+        if !others.isEmpty {
+            lines.insert("also done: " + others.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "),
+                         at: min(2, lines.count))
+        }
         if backend.isSimulated {
             lines.append("simulated: \(ProgressRenderer.duration(summary.duration)) of vCenter time in "
                 + "\(ProgressRenderer.duration(Date().timeIntervalSince(realStart))) (\(Backend.speedText(speed))× faster than real)")
