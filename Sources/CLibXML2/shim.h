@@ -1,5 +1,13 @@
 #ifndef MOONMOTION_CLIBXML2_SHIM_H
 #define MOONMOTION_CLIBXML2_SHIM_H
+/* Debian builds libxml2 with ICU, and encoding.h then includes <unicode/ucnv.h>. Those ICU
+ * headers define UErrorCode differently from the copy inside Foundation (_FoundationICU), and
+ * any Swift module that sees both fails to build ("'UErrorCode' has different definitions in
+ * different modules") — depending on build order, even a module that only imports VimXML.
+ * Moonmotion never touches libxml2's encoding handlers (it only passes pointers to them), so
+ * hide the ICU part of the headers: the library itself is unchanged. */
+#include <libxml/xmlversion.h>
+#undef LIBXML_ICU_ENABLED
 #include <libxml/xmlreader.h>
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>

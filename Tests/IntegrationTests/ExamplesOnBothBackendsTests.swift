@@ -104,7 +104,7 @@ struct ExamplesOnBothBackendsTests {
         defer { vc.stop() }
         let dir = try scriptDirectory([:])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (before, raw) = try InventoryDocument.fetch(vc, directory: dir)
+        let (before, raw) = try await InventoryDocument.fetch(vc, directory: dir)
         let inventoryFile = dir.appendingPathComponent("inventory.json")
         try raw.write(to: inventoryFile)
         let expected = example.expectedJobs(before)
@@ -112,7 +112,7 @@ struct ExamplesOnBothBackendsTests {
 
         // 1. The built-in simulator, on the saved inventory.
         let simEvents = dir.appendingPathComponent("sim.jsonl")
-        let sim = try runMoonmotion(["run", examplePath(example.script), "--inventory", inventoryFile.path, "--speed", "50000",
+        let sim = try await runMoonmotion(["run", examplePath(example.script), "--inventory", inventoryFile.path, "--speed", "50000",
                                      "--events", simEvents.path],
                                     directory: dir, environment: noVCenter, timeout: 300)
         #expect(sim.stdout.hasPrefix("moonmotion: no vCenter configured"), "\(sim.stdout.prefix(300))")
@@ -120,7 +120,7 @@ struct ExamplesOnBothBackendsTests {
 
         // 2. The test vCenter.
         let vcEvents = dir.appendingPathComponent("vc.jsonl")
-        let real = try runMoonmotion(["run", "--url", vc.urlWithCredentials.absoluteString, examplePath(example.script),
+        let real = try await runMoonmotion(["run", "--url", vc.urlWithCredentials.absoluteString, examplePath(example.script),
                                       "--journal", dir.appendingPathComponent("run.journal").path, "--events", vcEvents.path],
                                      directory: dir, timeout: 300)
         let vcEnd = try Self.check(example, backend: "test vCenter", outcome: real, events: vcEvents, before: before, expected: expected)
@@ -131,7 +131,7 @@ struct ExamplesOnBothBackendsTests {
         #expect(simEnd.vmsTouched == vcEnd.vmsTouched)
 
         // The test vCenter, read back: what the example promises, each VM moved at most once, within the limits.
-        let (after, _) = try InventoryDocument.fetch(vc, directory: dir)
+        let (after, _) = try await InventoryDocument.fetch(vc, directory: dir)
         let problems = example.checkAfter(before, after)
         #expect(problems.isEmpty, "\(example.script) on the test vCenter: \(problems)")
         // And the same promise holds for the simulator's end state derived from its events.
@@ -219,8 +219,11 @@ struct ExamplesOnBothBackendsTests {
                 end.problems.append("\(name): unexpected job kind \(e.kind ?? "?")")
             }
         }
-        // Task progress was reported while tasks ran (both backends report progress).
-        if !log.contains(where: { $0.type == "task-progress" }) && expected.count > 0 {
+        // Task progress was reported while copies ran (both backends report progress). Snapshot
+        // removals and consolidations last a fraction of a second at the simulator's speed here,
+        // so whether an update lands between start and end is timing, not behaviour: only
+        // storage moves are held to it.
+        if !log.contains(where: { $0.type == "task-progress" }) && expected.contains(where: { $0.hasSuffix(" storage") }) {
             end.problems.append("no task-progress event")
         }
         return end
@@ -232,22 +235,22 @@ struct ExamplesOnBothBackendsTests {
         defer { try? FileManager.default.removeItem(at: dir) }
 
         // The simulator a plain script connects to (mm.connect() with nothing configured).
-        let simInventory = try runMoonmotion(["inventory", "--json"], directory: dir, environment: noVCenter, timeout: 120)
+        let simInventory = try await runMoonmotion(["inventory", "--json"], directory: dir, environment: noVCenter, timeout: 120)
         #expect(simInventory.status == 0, "\(simInventory.stderr)")
         let simBefore = try InventoryDocument.decode(Data(simInventory.stdout.utf8))
-        let sim = try runMoonmotion(["run", examplePath("hello-coroutines.lua")], directory: dir, environment: noVCenter, timeout: 300)
+        let sim = try await runMoonmotion(["run", examplePath("hello-coroutines.lua")], directory: dir, environment: noVCenter, timeout: 300)
         let simMoves = Self.checkHello(sim, backend: "simulator", before: simBefore)
 
         let vc = try await Self.startVCenter()
         defer { vc.stop() }
-        let (vcBefore, _) = try InventoryDocument.fetch(vc, directory: dir)
-        let real = try runMoonmotion(["run", "--url", vc.urlWithCredentials.absoluteString, examplePath("hello-coroutines.lua")],
+        let (vcBefore, _) = try await InventoryDocument.fetch(vc, directory: dir)
+        let real = try await runMoonmotion(["run", "--url", vc.urlWithCredentials.absoluteString, examplePath("hello-coroutines.lua")],
                                      directory: dir, timeout: 300)
         let vcMoves = Self.checkHello(real, backend: "test vCenter", before: vcBefore)
         #expect(simMoves.count == 3 && vcMoves.count == 3)
 
         // On the test vCenter, read back: each VM is on the datastore the script printed.
-        let (after, _) = try InventoryDocument.fetch(vc, directory: dir)
+        let (after, _) = try await InventoryDocument.fetch(vc, directory: dir)
         for (vm, target) in vcMoves {
             #expect(after.vm(vm)?.datastores == [target], "\(vm): \(after.vm(vm)?.datastores ?? [])")
         }

@@ -62,7 +62,7 @@ final class BackgroundMoonmotion: @unchecked Sendable {
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
     /// Waits for the end (SIGKILL after `timeout` s, recorded as an issue) and returns what it left.
-    func finish(timeout: Double = 300) -> ProcessOutcome {
+    func finish(timeout: Double = 300) async -> ProcessOutcome {
         let start = Date()
         while process.isRunning {
             if Date().timeIntervalSince(start) > timeout {
@@ -70,7 +70,7 @@ final class BackgroundMoonmotion: @unchecked Sendable {
                 kill(process.processIdentifier, SIGKILL)
                 break
             }
-            usleep(20_000)
+            try? await Task.sleep(nanoseconds: 20_000_000)
         }
         process.waitUntilExit()
         return ProcessOutcome(status: process.terminationStatus,
@@ -252,8 +252,8 @@ struct InventoryDocument: Decodable, Sendable {
 
     /// `moonmotion inventory --json` against `vc` (read through the product itself); also
     /// returns the raw document, to be saved for `--inventory FILE`.
-    static func fetch(_ vc: TestVCenter, directory: URL) throws -> (InventoryDocument, Data) {
-        let outcome = try runMoonmotion(["inventory", "--json", "--url", vc.urlWithCredentials.absoluteString],
+    static func fetch(_ vc: TestVCenter, directory: URL) async throws -> (InventoryDocument, Data) {
+        let outcome = try await runMoonmotion(["inventory", "--json", "--url", vc.urlWithCredentials.absoluteString],
                                         directory: directory, timeout: 120)
         guard outcome.status == 0 else {
             throw HarnessError("moonmotion inventory --json failed (exit \(outcome.status)): \(outcome.stderr)")

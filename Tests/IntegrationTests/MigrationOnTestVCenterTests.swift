@@ -26,7 +26,7 @@ struct MigrationOnTestVCenterTests {
         defer { vc.stop() }
         let dir = try scriptDirectory([:])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (before, _) = try InventoryDocument.fetch(vc, directory: dir)
+        let (before, _) = try await InventoryDocument.fetch(vc, directory: dir)
         #expect(before.vms.count == Self.vmCount)
 
         // Faults on VMs the strategy dispatches early (largest first), in every cluster's
@@ -44,7 +44,7 @@ struct MigrationOnTestVCenterTests {
 
         let events = dir.appendingPathComponent("events.jsonl")
         let journal = dir.appendingPathComponent("migration.journal")
-        let outcome = try runMoonmotion(
+        let outcome = try await runMoonmotion(
             ["run", "--url", vc.urlWithCredentials.absoluteString, examplePath("storage-migration.lua"), "retries=2",
              "--journal", journal.path, "--events", events.path],
             directory: dir, timeout: 600)
@@ -105,7 +105,7 @@ struct MigrationOnTestVCenterTests {
         #expect(log.last?.type == "run-finished" && log.last?.outcome == "completed")
 
         // Where every VM is now, read back through `moonmotion inventory --json`.
-        let (after, _) = try InventoryDocument.fetch(vc, directory: dir)
+        let (after, _) = try await InventoryDocument.fetch(vc, directory: dir)
         for vm in after.vms {
             if skipped.contains(vm.name) {
                 #expect(vm.datastores.allSatisfy { globMatches("legacy-*", $0) }, "\(vm.name) stays on \(vm.datastores)")
@@ -147,7 +147,7 @@ struct MigrationOnTestVCenterTests {
             try await Task.sleep(for: .seconds(k.delay))
             let stillRunning = run.isRunning
             run.signal(SIGKILL)
-            let killed = run.finish()
+            let killed = await run.finish()
             #expect(stillRunning, "round \(round): the run ended before kill -9 (\(context)): \(killed.stdout)\n\(killed.stderr)")
             #expect(killed.status == SIGKILL, "round \(round) (\(context)): \(killed.stderr)")
             let problems = try await vc.stats().moveProblems(datastores: datastores)
@@ -156,7 +156,7 @@ struct MigrationOnTestVCenterTests {
 
         // The last --resume finishes the work.
         let events = dir.appendingPathComponent("events.jsonl")
-        let final = try runMoonmotion(arguments + ["--resume", "--events", events.path], directory: dir, timeout: 600)
+        let final = try await runMoonmotion(arguments + ["--resume", "--events", events.path], directory: dir, timeout: 600)
         #expect(final.status == 0, "\(context)\n\(final.stdout)\n\(final.stderr)")
         #expect(final.stdout.contains("run completed"), "\(context)\n\(final.stdout)")
         #expect(final.stdout.contains("0 failed; 0 skipped; 0 pending"), "\(context)\n\(final.stdout)")
@@ -179,13 +179,13 @@ struct MigrationOnTestVCenterTests {
         #expect(relocations.filter { $0.value.count != 1 }.isEmpty,
                 "\(context): \(relocations.filter { $0.value.count != 1 }.mapValues { $0.map { "\($0.id) \($0.state) \($0.errorType ?? "")" } })")
 
-        let (after, _) = try InventoryDocument.fetch(vc, directory: dir)
+        let (after, _) = try await InventoryDocument.fetch(vc, directory: dir)
         #expect(after.vms.allSatisfy { !$0.datastores.isEmpty && $0.datastores.allSatisfy { globMatches("new-*", $0) } },
                 "\(after.vms.filter { !$0.datastores.allSatisfy { globMatches("new-*", $0) } }.map { "\($0.name): \($0.datastores)" })")
 
         // --resume once more after completion: nothing to do, nothing sent.
         let relocateCalls = stats.calls("RelocateVM_Task")
-        let again = try runMoonmotion(arguments + ["--resume"], directory: dir, timeout: 120)
+        let again = try await runMoonmotion(arguments + ["--resume"], directory: dir, timeout: 120)
         #expect(again.status == 0, "\(again.stdout)\n\(again.stderr)")
         #expect(again.stdout.contains("0 pending"), "\(again.stdout)")
         let afterAgain = try await vc.stats(includeTasks: false)

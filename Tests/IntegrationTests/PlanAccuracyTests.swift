@@ -31,14 +31,14 @@ struct PlanAccuracyTests {
         do {
             let source = try await TestVCenter.start(.init(clusters: 2, hosts: 4, vms: 10, seed: 7))
             defer { source.stop() }
-            let (_, raw) = try InventoryDocument.fetch(source, directory: dir)
+            let (_, raw) = try await InventoryDocument.fetch(source, directory: dir)
             try raw.write(to: inventoryFile)
         }
         let inventory = try InventoryDocument.decode(Data(contentsOf: inventoryFile))
 
         // The prediction.
         let strategy = examplePath("storage-migration.lua")
-        let planned = try runMoonmotion(["plan", strategy, "--inventory", inventoryFile.path, "--rate", "\(Self.rate)", "--json"],
+        let planned = try await runMoonmotion(["plan", strategy, "--inventory", inventoryFile.path, "--rate", "\(Self.rate)", "--json"],
                                         directory: dir, environment: noVCenter, timeout: 120)
         #expect(planned.status == 0, "\(planned.stderr)")
         let plan = try JSONSerialization.jsonObject(with: Data(planned.stdout.utf8)) as? [String: Any] ?? [:]
@@ -56,7 +56,7 @@ struct PlanAccuracyTests {
             inventoryFile: inventoryFile.path, rateMBps: Self.rate, vmotionRateMBps: 1000, speed: speed,
             extraArgs: ["-svmotion-setup-seconds", "15", "-vmotion-setup-seconds", "5"]))
         defer { vc.stop() }
-        let outcome = try runMoonmotion(["run", "--url", vc.urlWithCredentials.absoluteString, strategy,
+        let outcome = try await runMoonmotion(["run", "--url", vc.urlWithCredentials.absoluteString, strategy,
                                          "--journal", dir.appendingPathComponent("run.journal").path],
                                         directory: dir, timeout: 900)
         #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")

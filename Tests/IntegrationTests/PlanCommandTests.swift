@@ -7,11 +7,11 @@ struct PlanCommandTests {
     private static let storageMigration = repoRoot.appendingPathComponent("examples/storage-migration.lua").path
 
     @Test("prints the predicted makespan, per-cluster slots from the strategy's limits, and writes the files with --out")
-    func textReportAndFiles() throws {
+    func textReportAndFiles() async throws {
         let dir = try scriptDirectory([:])
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("plan-out")
-        let outcome = try runMoonmotion(
+        let outcome = try await runMoonmotion(
             ["plan", Self.storageMigration, "--generate", "clusters=2,hosts=4,vms=40", "--rate", "200",
              "--start", "2026-12-05 22:00", "--out", out.path],
             directory: dir, environment: ["GOVC_URL": ""])
@@ -43,11 +43,11 @@ struct PlanCommandTests {
     }
 
     @Test("--json: the report document on stdout, what the strategy prints on stderr; a faster rate plans a shorter run")
-    func jsonAndRate() throws {
+    func jsonAndRate() async throws {
         let dir = try scriptDirectory([:])
         defer { try? FileManager.default.removeItem(at: dir) }
-        func makespan(_ rate: String) throws -> Double {
-            let outcome = try runMoonmotion(
+        func makespan(_ rate: String) async throws -> Double {
+            let outcome = try await runMoonmotion(
                 ["plan", Self.storageMigration, "--generate", "clusters=1,hosts=4,vms=20", "--rate", rate, "--json"],
                 directory: dir, environment: ["GOVC_URL": ""])
             #expect(outcome.status == 0, "\(outcome.stderr)")
@@ -55,7 +55,7 @@ struct PlanCommandTests {
             let json = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
             return json?["makespanSeconds"] as? Double ?? 0
         }
-        let slow = try makespan("100"), fast = try makespan("400")
+        let slow = try await makespan("100"), fast = try await makespan("400")
         #expect(slow > 0 && fast > 0)
         // Copies take 15 s of setup plus size ÷ rate: four times the rate, about a quarter of the time.
         #expect(fast < slow / 3 && fast > slow / 5, "\(slow) s at 100 MB/s, \(fast) s at 400 MB/s")
@@ -67,13 +67,13 @@ struct PlanCommandTests {
         defer { vc.stop() }
         let dir = try scriptDirectory([:])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let saved = try runMoonmotion(["inventory", "--json", "--url", vc.urlWithCredentials.absoluteString], directory: dir)
+        let saved = try await runMoonmotion(["inventory", "--json", "--url", vc.urlWithCredentials.absoluteString], directory: dir)
         #expect(saved.status == 0, "\(saved.stderr)")
         let file = dir.appendingPathComponent("inventory.json")
         try saved.stdout.write(to: file, atomically: true, encoding: .utf8)
 
         // With a vCenter configured and no --inventory/--generate: its live inventory, read only.
-        let live = try runMoonmotion(["plan", "--url", vc.urlWithCredentials.absoluteString, Self.storageMigration], directory: dir)
+        let live = try await runMoonmotion(["plan", "--url", vc.urlWithCredentials.absoluteString, Self.storageMigration], directory: dir)
         #expect(live.status == 0, "\(live.stderr)")
         #expect(live.stderr.contains("planning on the inventory of"))
         #expect(live.stdout.contains("Engine: 20 jobs: 20 done"))
@@ -81,7 +81,7 @@ struct PlanCommandTests {
         #expect(stats.moves.isEmpty && stats.calls("RelocateVM_Task") == 0, "plan changed nothing in vCenter")
         vc.stop()  // the plan below reads the file, not the server
 
-        let outcome = try runMoonmotion(["plan", Self.storageMigration, "--inventory", file.path], directory: dir,
+        let outcome = try await runMoonmotion(["plan", Self.storageMigration, "--inventory", file.path], directory: dir,
                                         environment: ["GOVC_URL": ""])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.contains("storage-migration: 20 VMs on legacy-* move to new-*"))
@@ -91,7 +91,7 @@ struct PlanCommandTests {
     }
 
     @Test("errors: a bad strategy, a plain script, a bad option — one clear line, exit 1 (usage: 64)")
-    func errors() throws {
+    func errors() async throws {
         let dir = try scriptDirectory([
             "limits.lua": """
                 local s = require "moonmotion.strategy"
@@ -104,28 +104,28 @@ struct PlanCommandTests {
         ])
         defer { try? FileManager.default.removeItem(at: dir) }
         let small = ["--generate", "clusters=1,hosts=2,vms=4"]
-        let limits = try runMoonmotion(["plan", "limits.lua"] + small, directory: dir, environment: ["GOVC_URL": ""])
+        let limits = try await runMoonmotion(["plan", "limits.lua"] + small, directory: dir, environment: ["GOVC_URL": ""])
         #expect(limits.status == 1)
         #expect(limits.stderr.hasPrefix("moonmotion: the strategy's limits hook failed before anything started"), "\(limits.stderr)")
         #expect(limits.stderr.contains("per_hots"))
         #expect(limits.stdout.isEmpty)
 
-        let plain = try runMoonmotion(["plan", "plain.lua"] + small, directory: dir, environment: ["GOVC_URL": ""])
+        let plain = try await runMoonmotion(["plan", "plain.lua"] + small, directory: dir, environment: ["GOVC_URL": ""])
         #expect(plain.status == 1)
         #expect(plain.stderr.contains("plain.lua returned no strategy table"))
 
-        let spec = try runMoonmotion(["plan", "plain.lua", "--generate", "clusters=x"], directory: dir, environment: ["GOVC_URL": ""])
+        let spec = try await runMoonmotion(["plan", "plain.lua", "--generate", "clusters=x"], directory: dir, environment: ["GOVC_URL": ""])
         #expect(spec.status == 1)
         #expect(spec.stderr.contains("--generate clusters=x"))
 
-        let start = try runMoonmotion(["plan", "plain.lua", "--start", "tomorrow"], directory: dir)
+        let start = try await runMoonmotion(["plan", "plain.lua", "--start", "tomorrow"], directory: dir)
         #expect(start.status == 64)
         #expect(start.stderr.contains("--start 'tomorrow' is not a time"))
     }
 
     @Test("plan --help explains the inventory sources, the rate model, --out and --json")
-    func help() throws {
-        let help = try runMoonmotion(["plan", "--help"])
+    func help() async throws {
+        let help = try await runMoonmotion(["plan", "--help"])
         #expect(help.status == 0)
         for word in ["--inventory", "--generate", "--rate", "--datastore-bandwidth", "--start", "--out", "--json",
                      "makespan", "virtual time", "timeline", "Examples"] {

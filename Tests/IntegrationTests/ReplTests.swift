@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 @Suite struct ReplTests {
-    @Test func printsExpressionsAndContinuesStatements() throws {
+    @Test func printsExpressionsAndContinuesStatements() async throws {
         let input = """
             1 + 1
             =2 * 3
@@ -16,7 +16,7 @@ import Testing
             { 1, 2, name = "vm-01", nested = { a = 1 } }
 
             """
-        let outcome = try runMoonmotion(["repl"], input: input)
+        let outcome = try await runMoonmotion(["repl"], input: input)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout == """
             2
@@ -30,8 +30,8 @@ import Testing
         #expect(outcome.stderr.isEmpty)
     }
 
-    @Test func errorsGoToStderrAndTheSessionGoesOn() throws {
-        let outcome = try runMoonmotion(["repl"], input: "error('oops')\nx = = 1\n'still here'\nfor i = 1,\n")
+    @Test func errorsGoToStderrAndTheSessionGoesOn() async throws {
+        let outcome = try await runMoonmotion(["repl"], input: "error('oops')\nx = = 1\n'still here'\nfor i = 1,\n")
         #expect(outcome.status == 1)
         #expect(outcome.stdout == "still here\n")
         #expect(outcome.stderr.contains("stdin:1: oops\nstack traceback:"))
@@ -39,7 +39,7 @@ import Testing
         #expect(outcome.stderr.hasSuffix("stdin:1: unexpected symbol near <eof>\n"))
     }
 
-    @Test func spawnedCoroutinesRunBetweenLines() throws {
+    @Test func spawnedCoroutinesRunBetweenLines() async throws {
         let input = """
             counter = 0
             mm.spawn(function() for i = 1, 5 do mm.sleep(0.01) counter = counter + 1 end end) and nil
@@ -51,14 +51,14 @@ import Testing
             "after"
 
             """
-        let outcome = try runMoonmotion(["repl"], input: input)
+        let outcome = try await runMoonmotion(["repl"], input: input)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout == "nil\n0\n5\nnil\nafter\n")
         #expect(outcome.stderr.contains("background coroutine failed: stdin:1: background boom"))
     }
 
-    @Test func prettyPrintsUserdataAndCycles() throws {
-        let outcome = try runMoonmotion(["repl"], input: "t = { list = {} }\nt.self = t\nt\nmm.spawn(function() end)\n")
+    @Test func prettyPrintsUserdataAndCycles() async throws {
+        let outcome = try await runMoonmotion(["repl"], input: "t = { list = {} }\nt.self = t\nt\nmm.spawn(function() end)\n")
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let lines = outcome.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == "{ list = {}, self = <cycle> }")

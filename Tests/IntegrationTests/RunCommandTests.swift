@@ -13,7 +13,7 @@ struct ProcessOutcome {
 /// `interruptAfter` sends SIGINT after that many seconds. Gives up after `timeout`.
 func runMoonmotion(_ arguments: [String], input: String = "", directory: URL? = nil,
                    environment: [String: String] = [:], interruptAfter: Double? = nil,
-                   timeout: Double = 60) throws -> ProcessOutcome {
+                   timeout: Double = 60) async throws -> ProcessOutcome {
     let process = Process()
     process.executableURL = try moonmotionBinary()
     process.arguments = arguments
@@ -47,7 +47,7 @@ func runMoonmotion(_ arguments: [String], input: String = "", directory: URL? = 
             Issue.record("moonmotion \(arguments) did not finish within \(timeout) s")
             break
         }
-        usleep(10_000)
+        try? await Task.sleep(nanoseconds: 10_000_000)
     }
     process.waitUntilExit()
     return ProcessOutcome(
@@ -69,7 +69,7 @@ func scriptDirectory(_ files: [String: String]) throws -> URL {
 }
 
 @Suite struct RunCommandTests {
-    @Test func runsAScriptWithParamsAndArgs() throws {
+    @Test func runsAScriptWithParamsAndArgs() async throws {
         let dir = try scriptDirectory([
             "hello.lua": """
                 local mm = require "moonmotion"
@@ -82,13 +82,13 @@ func scriptDirectory(_ files: [String: String]) throws -> URL {
             "helper.lua": "return { greet = function() return 'hi' end }",
         ])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let outcome = try runMoonmotion(["run", "hello.lua", "datastore=new-01", "limit=4", "--", "x", "--y"], directory: dir)
+        let outcome = try await runMoonmotion(["run", "hello.lua", "datastore=new-01", "limit=4", "--", "x", "--y"], directory: dir)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout == "new-01\t4\thello.lua\tx\t--y\t2\thi\n{ joined = 42 }\n")
         #expect(outcome.stderr.isEmpty)
     }
 
-    @Test func failureExitsOneWithLocationAndTraceback() throws {
+    @Test func failureExitsOneWithLocationAndTraceback() async throws {
         let dir = try scriptDirectory([
             "fail.lua": """
                 local mm = require "moonmotion"
@@ -99,7 +99,7 @@ func scriptDirectory(_ files: [String: String]) throws -> URL {
                 """,
         ])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let outcome = try runMoonmotion(["run", "fail.lua"], directory: dir)
+        let outcome = try await runMoonmotion(["run", "fail.lua"], directory: dir)
         #expect(outcome.status == 1)
         let lines = outcome.stderr.split(separator: "\n").map(String.init)
         #expect(lines.first == "fail.lua:3: too many: 3")
@@ -107,7 +107,7 @@ func scriptDirectory(_ files: [String: String]) throws -> URL {
         #expect(outcome.stderr.contains("fail.lua:5: in main chunk"))
     }
 
-    @Test func errorInSpawnedCoroutineFailsTheRun() throws {
+    @Test func errorInSpawnedCoroutineFailsTheRun() async throws {
         let dir = try scriptDirectory([
             "spawn.lua": """
                 local mm = require "moonmotion"
@@ -117,84 +117,84 @@ func scriptDirectory(_ files: [String: String]) throws -> URL {
                 """,
         ])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let outcome = try runMoonmotion(["run", "spawn.lua"], directory: dir, timeout: 20)
+        let outcome = try await runMoonmotion(["run", "spawn.lua"], directory: dir, timeout: 20)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.hasPrefix("spawn.lua:2: worker broke\nstack traceback:"))
         #expect(!outcome.stdout.contains("not reached"))
     }
 
-    @Test func ctrlCInterruptsABusyLoop() throws {
+    @Test func ctrlCInterruptsABusyLoop() async throws {
         let dir = try scriptDirectory(["busy.lua": "print('started') io.stdout:flush()\nlocal n = 0\nwhile true do n = n + 1 end\n"])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let outcome = try runMoonmotion(["run", "busy.lua"], directory: dir, interruptAfter: 1.0, timeout: 20)
+        let outcome = try await runMoonmotion(["run", "busy.lua"], directory: dir, interruptAfter: 1.0, timeout: 20)
         #expect(outcome.status == 130)
         #expect(outcome.stderr.hasPrefix("busy.lua:"))
         #expect(outcome.stderr.contains(": interrupted\nstack traceback:"))
     }
 
-    @Test func ctrlCInterruptsAWaitingScript() throws {
+    @Test func ctrlCInterruptsAWaitingScript() async throws {
         let dir = try scriptDirectory(["idle.lua": "local mm = require 'moonmotion'\nmm.spawn(function() mm.sleep(600) end)\nmm.sleep(600)\n"])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let outcome = try runMoonmotion(["run", "idle.lua"], directory: dir, interruptAfter: 1.0, timeout: 20)
+        let outcome = try await runMoonmotion(["run", "idle.lua"], directory: dir, interruptAfter: 1.0, timeout: 20)
         #expect(outcome.status == 130)
         #expect(outcome.stderr.contains("interrupted"))
     }
 
-    @Test func sandboxAndLimits() throws {
+    @Test func sandboxAndLimits() async throws {
         let dir = try scriptDirectory([
             "escape.lua": "os.execute('touch /tmp/mm-sandbox-escape')",
             "spin.lua": "while true do end",
             "ok.lua": "print(os.execute == nil, io.popen == nil, package.loadlib == nil, os.exit == nil, debug == nil, params.x)",
         ])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let escape = try runMoonmotion(["run", "--sandbox", "escape.lua"], directory: dir)
+        let escape = try await runMoonmotion(["run", "--sandbox", "escape.lua"], directory: dir)
         #expect(escape.status == 1)
         #expect(escape.stderr.hasPrefix("escape.lua:1: attempt to call a nil value (field 'execute')"))
-        let ok = try runMoonmotion(["run", "--sandbox", "ok.lua", "x=1"], directory: dir)
+        let ok = try await runMoonmotion(["run", "--sandbox", "ok.lua", "x=1"], directory: dir)
         #expect(ok.stdout == "true\ttrue\ttrue\ttrue\ttrue\t1\n")
-        let counted = try runMoonmotion(["run", "--max-instructions", "100000", "spin.lua"], directory: dir)
+        let counted = try await runMoonmotion(["run", "--max-instructions", "100000", "spin.lua"], directory: dir)
         #expect(counted.status == 1)
         #expect(counted.stderr.hasPrefix("spin.lua:1: instruction limit exceeded (100000 instructions, set by --max-instructions)"))
-        let timed = try runMoonmotion(["run", "--timeout", "0.5", "spin.lua"], directory: dir, timeout: 20)
+        let timed = try await runMoonmotion(["run", "--timeout", "0.5", "spin.lua"], directory: dir, timeout: 20)
         #expect(timed.status == 1)
         #expect(timed.stderr.hasPrefix("spin.lua:1: time limit exceeded (0.5 seconds, set by --timeout)"))
     }
 
-    @Test func usageErrorsExplainThemselves() throws {
+    @Test func usageErrorsExplainThemselves() async throws {
         let dir = try scriptDirectory(["s.lua": "print(1)"])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let bare = try runMoonmotion(["run", "s.lua", "oops"], directory: dir)
+        let bare = try await runMoonmotion(["run", "s.lua", "oops"], directory: dir)
         #expect(bare.status == 64)
         #expect(bare.stderr.contains("'oops' is not a name=value parameter"))
-        let late = try runMoonmotion(["run", "s.lua", "--sandbox"], directory: dir)
+        let late = try await runMoonmotion(["run", "s.lua", "--sandbox"], directory: dir)
         #expect(late.status == 64)
         #expect(late.stderr.contains("options go before it"))
-        let missing = try runMoonmotion(["run", "nope.lua"], directory: dir)
+        let missing = try await runMoonmotion(["run", "nope.lua"], directory: dir)
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("cannot open nope.lua"))
     }
 
-    @Test func moonmotionPathIsSearchedFirst() throws {
+    @Test func moonmotionPathIsSearchedFirst() async throws {
         let lib = try scriptDirectory(["mylib/tools.lua": "return { answer = 42 }"])
         let dir = try scriptDirectory(["use.lua": "print(require('mylib.tools').answer)"])
         defer {
             try? FileManager.default.removeItem(at: lib)
             try? FileManager.default.removeItem(at: dir)
         }
-        let outcome = try runMoonmotion(["run", "use.lua"], directory: dir, environment: ["MOONMOTION_PATH": lib.path + "/?.lua"])
+        let outcome = try await runMoonmotion(["run", "use.lua"], directory: dir, environment: ["MOONMOTION_PATH": lib.path + "/?.lua"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout == "42\n")
     }
 
-    @Test func helpExplainsEveryCommand() throws {
-        let root = try runMoonmotion(["--help"])
+    @Test func helpExplainsEveryCommand() async throws {
+        let root = try await runMoonmotion(["--help"])
         #expect(root.status == 0)
         for word in ["run", "repl", "MOONMOTION_PATH"] { #expect(root.stdout.contains(word)) }
-        let run = try runMoonmotion(["run", "--help"])
+        let run = try await runMoonmotion(["run", "--help"])
         for word in ["name=value", "--sandbox", "--timeout", "--max-instructions", "Exit status", "130"] {
             #expect(run.stdout.contains(word), "run --help lacks \(word)")
         }
-        let repl = try runMoonmotion(["repl", "--help"])
+        let repl = try await runMoonmotion(["repl", "--help"])
         for word in ["history", "Tab", "not a terminal"] { #expect(repl.stdout.contains(word), "repl --help lacks \(word)") }
     }
 }

@@ -43,7 +43,7 @@ private final class RunningMoonmotion {
     func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
 
     /// Waits for the end (killing the process after `timeout` s) and returns what it left.
-    func finish(timeout: Double = 120) -> ProcessOutcome {
+    func finish(timeout: Double = 120) async -> ProcessOutcome {
         let start = Date()
         while process.isRunning {
             if Date().timeIntervalSince(start) > timeout {
@@ -51,7 +51,7 @@ private final class RunningMoonmotion {
                 kill(process.processIdentifier, SIGKILL)
                 break
             }
-            usleep(10_000)
+            try? await Task.sleep(nanoseconds: 10_000_000)
         }
         process.waitUntilExit()
         return ProcessOutcome(status: process.terminationStatus,
@@ -60,11 +60,11 @@ private final class RunningMoonmotion {
     }
 
     /// Waits until `file` holds `text` (an event), at most `timeout` s.
-    func waitFor(_ text: String, in file: URL, timeout: Double = 60) -> Bool {
+    func waitFor(_ text: String, in file: URL, timeout: Double = 60) async -> Bool {
         let start = Date()
         while Date().timeIntervalSince(start) < timeout, process.isRunning {
             if let content = try? String(contentsOf: file, encoding: .utf8), content.contains(text) { return true }
-            usleep(20_000)
+            try? await Task.sleep(nanoseconds: 20_000_000)
         }
         return false
     }
@@ -87,11 +87,11 @@ private func eventObjects(_ url: URL) throws -> [[String: Any]] {
 @Suite("moonmotion run with a strategy")
 struct RunStrategyTests {
     @Test("no vCenter configured: the simulator, every VM moved, events as JSON lines, a summary, exit 0")
-    func simulatedRun() throws {
+    func simulatedRun() async throws {
         let dir = try scriptDirectory([:])
         defer { try? FileManager.default.removeItem(at: dir) }
         let events = dir.appendingPathComponent("events.jsonl")
-        let outcome = try runMoonmotion(
+        let outcome = try await runMoonmotion(
             ["run", example("storage-migration.lua"), "--generate", "clusters=2,hosts=4,vms=24", "--speed", "20000",
              "--events", events.path],
             directory: dir, environment: noServer, timeout: 120)
@@ -123,10 +123,10 @@ struct RunStrategyTests {
     }
 
     @Test("--dry-run prints the ordered plan and starts nothing; strategy options may follow the script")
-    func dryRun() throws {
+    func dryRun() async throws {
         let dir = try scriptDirectory([:])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let outcome = try runMoonmotion(
+        let outcome = try await runMoonmotion(
             ["run", example("storage-migration.lua"), "from=legacy-*", "--dry-run", "--generate", "clusters=1,hosts=2,vms=6"],
             directory: dir, environment: noServer)
         #expect(outcome.status == 0, "\(outcome.stderr)")
@@ -153,7 +153,7 @@ struct RunStrategyTests {
         #expect(!outcome.stdout.contains("moved"))
 
         // A plain script under --dry-run: it may not connect, and it is an error.
-        let plain = try runMoonmotion(["run", "--dry-run", example("hello-coroutines.lua")], directory: dir, environment: noServer)
+        let plain = try await runMoonmotion(["run", "--dry-run", example("hello-coroutines.lua")], directory: dir, environment: noServer)
         #expect(plain.status == 1)
         #expect(plain.stderr.contains("--dry-run only plans strategies"))
     }
@@ -168,17 +168,17 @@ struct RunStrategyTests {
         let arguments = ["run", "--url", vc.urlWithCredentials.absoluteString, example("storage-migration.lua"), "--journal", journal]
         for round in 0..<2 {
             let run = try RunningMoonmotion(arguments + (round > 0 ? ["--resume"] : []), directory: dir)
-            usleep(UInt32.random(in: 800_000...2_500_000))
+            try? await Task.sleep(nanoseconds: UInt64.random(in: 800_000_000...2_500_000_000))
             run.signal(SIGKILL)
-            let killed = run.finish()
+            let killed = await run.finish()
             #expect(killed.status == SIGKILL, "round \(round): \(killed.stderr)")
         }
         // Without --resume, a journal with an unfinished run refuses to start another.
-        let refused = try runMoonmotion(arguments, directory: dir)
+        let refused = try await runMoonmotion(arguments, directory: dir)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("--resume"))
 
-        let resumed = try runMoonmotion(arguments + ["--resume"], directory: dir, timeout: 120)
+        let resumed = try await runMoonmotion(arguments + ["--resume"], directory: dir, timeout: 120)
         #expect(resumed.status == 0, "\(resumed.stdout)\n\(resumed.stderr)")
         #expect(resumed.stdout.contains("run completed"))
         #expect(resumed.stdout.contains("0 failed; 0 skipped; 0 pending"))
@@ -201,9 +201,9 @@ struct RunStrategyTests {
 
         // Once: graceful.
         let first = try RunningMoonmotion(arguments + ["--events", events.path], directory: dir)
-        #expect(first.waitFor("\"state\":\"running\"", in: events))
+        #expect(await first.waitFor("\"state\":\"running\"", in: events))
         first.signal(SIGINT)
-        let stopped = first.finish()
+        let stopped = await first.finish()
         #expect(stopped.status == 130, "\(stopped.stderr)")
         #expect(stopped.stderr.contains("Ctrl-C: starting no new tasks"))
         #expect(stopped.stdout.contains("run stopped"))
@@ -218,11 +218,11 @@ struct RunStrategyTests {
         // Twice: abandon; the tasks keep running in vCenter.
         let events2 = dir.appendingPathComponent("events2.jsonl")
         let second = try RunningMoonmotion(arguments + ["--resume", "--events", events2.path], directory: dir)
-        #expect(second.waitFor("\"state\":\"running\"", in: events2))
+        #expect(await second.waitFor("\"state\":\"running\"", in: events2))
         second.signal(SIGINT)
-        usleep(200_000)
+        try? await Task.sleep(nanoseconds: 200_000_000)
         second.signal(SIGINT)
-        let abandoned = second.finish()
+        let abandoned = await second.finish()
         #expect(abandoned.status == 130, "\(abandoned.stderr)")
         #expect(abandoned.stderr.contains("Ctrl-C again: leaving"))
         #expect(abandoned.stdout.contains("run abandoned"))
@@ -232,7 +232,7 @@ struct RunStrategyTests {
         #expect((stats.taskCounts["running"] ?? 0) + (stats.taskCounts["queued"] ?? 0) > 0, "\(stats.taskCounts)")
 
         // The journal knows those tasks: --resume re-attaches them and finishes.
-        let resumed = try runMoonmotion(arguments + ["--resume"], directory: dir, timeout: 120)
+        let resumed = try await runMoonmotion(arguments + ["--resume"], directory: dir, timeout: 120)
         #expect(resumed.status == 0, "\(resumed.stdout)\n\(resumed.stderr)")
         stats = try await vc.stats()
         #expect(stats.moves.count == 12, "\(stats.moves)")
@@ -241,7 +241,7 @@ struct RunStrategyTests {
     }
 
     @Test("bad strategies: one clear error and exit 1")
-    func badStrategies() throws {
+    func badStrategies() async throws {
         let dir = try scriptDirectory([
             "syntax.lua": "return { select = function(inv) return {} end\n",
             "badkey.lua": "return { select = function(inv) return {} end, ordr = function() end }\n",
@@ -263,32 +263,32 @@ struct RunStrategyTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let small = ["--generate", "clusters=1,hosts=2,vms=4", "--speed", "100000"]
 
-        let syntax = try runMoonmotion(["run", "syntax.lua"] + small, directory: dir, environment: noServer)
+        let syntax = try await runMoonmotion(["run", "syntax.lua"] + small, directory: dir, environment: noServer)
         #expect(syntax.status == 1)
         #expect(syntax.stderr.hasPrefix("syntax.lua:2: '}' expected"), "\(syntax.stderr)")
 
-        let badkey = try runMoonmotion(["run", "badkey.lua"] + small, directory: dir, environment: noServer)
+        let badkey = try await runMoonmotion(["run", "badkey.lua"] + small, directory: dir, environment: noServer)
         #expect(badkey.status == 1)
         #expect(badkey.stderr == "moonmotion: badkey.lua: the strategy table has 'ordr' (did you mean 'order'?), which is not a hook; valid hooks: select, order, target, limits, on_blocked, on_failure, on_done\n")
 
-        let badorder = try runMoonmotion(["run", "badorder.lua"] + small, directory: dir, environment: noServer)
+        let badorder = try await runMoonmotion(["run", "badorder.lua"] + small, directory: dir, environment: noServer)
         #expect(badorder.status == 1)
         #expect(badorder.stderr.hasPrefix("moonmotion: the strategy's order hook failed before anything started"), "\(badorder.stderr)")
         #expect(badorder.stderr.contains("is not a strict ordering"))
         #expect(!badorder.stdout.contains("moved"))
 
         // A per-job hook's bad answer fails those jobs, not the run: the summary says why, exit 1.
-        let badtarget = try runMoonmotion(["run", "badtarget.lua"] + small, directory: dir, environment: noServer)
+        let badtarget = try await runMoonmotion(["run", "badtarget.lua"] + small, directory: dir, environment: noServer)
         #expect(badtarget.status == 1)
         #expect(badtarget.stdout.contains("4 failed"))
         #expect(badtarget.stdout.contains("failed: app-c1-0001 (storage): the strategy's target hook failed: the target hook (badtarget.lua:4) returned a number"))
     }
 
     @Test("help explains strategies, the journal, Ctrl-C, exit status and plan")
-    func help() throws {
-        let root = try runMoonmotion(["--help"])
+    func help() async throws {
+        let root = try await runMoonmotion(["--help"])
         #expect(root.stdout.contains("plan"))
-        let run = try runMoonmotion(["run", "--help"])
+        let run = try await runMoonmotion(["run", "--help"])
         for word in ["--dry-run", "--journal", "--no-journal", "--resume", "--events", "--generate", "--speed", "Ctrl-C once",
                      "Twice", "<script name>.journal", "Exit status", "130", "simulated", "storage-migration.lua"] {
             #expect(run.stdout.contains(word), "run --help lacks \(word)")
