@@ -11,8 +11,10 @@ public struct Job: Sendable, Hashable, Identifiable {
     public var vmName: String
     /// The VM's cluster when the job was created (nil for a standalone host).
     public var cluster: MoRef?
-    /// What the job does.
-    public let kind: JobKind
+    /// What the job does. Fixed for the strategy's jobs; for a pro-active vMotion the
+    /// destination host is chosen when it is dispatched (until then it names the host
+    /// that had the most room when the strategy decided).
+    public var kind: JobKind
     /// A free-form label from the strategy (or the engine, for a pro-active vMotion).
     public var label: String?
     /// Committed bytes of the VM (what a Storage vMotion copies); memory bytes for a host move.

@@ -191,7 +191,7 @@ public final class Journal: Sendable {
                               target, source_host, source_datastores, created_at, dispatched_at, started_at, finished_at, not_before, parent)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(run_id, id) DO UPDATE SET
-                vm_name = excluded.vm_name, label = excluded.label, state = excluded.state, attempts = excluded.attempts,
+                vm_name = excluded.vm_name, kind = excluded.kind, label = excluded.label, state = excluded.state, attempts = excluded.attempts,
                 last_error = excluded.last_error, task_ref = excluded.task_ref, target = excluded.target,
                 source_host = excluded.source_host, source_datastores = excluded.source_datastores,
                 dispatched_at = excluded.dispatched_at, started_at = excluded.started_at, finished_at = excluded.finished_at,

@@ -64,13 +64,19 @@ public struct ProgressRenderer: Sendable {
     public func summary(_ r: RunSummary) -> [String] {
         var lines = ["run \(r.outcome) after \(Self.duration(r.duration))"]
         let moved = r.moved
+        // Pro-active vMotions are the engine's own: counted apart; one skipped as moot is no news.
+        let skipped = r.skipped.filter { !$0.isProactive }
         lines.append("moved \(moved.count) VM(s), \(Self.bytes(r.movedBytes)); \(r.alreadyOnTarget.count) already in place; "
-            + "\(r.failed.count) failed; \(r.skipped.count) skipped; \(r.pending.count) pending")
-        let pv = r.proactiveVMotions.filter { $0.state == .done }.count
-        if pv > 0 { lines.append("\(pv) pro-active vMotion(s)") }
+            + "\(r.failed.count) failed; \(skipped.count) skipped; \(r.pending.count) pending")
+        let pv = r.proactiveVMotions
+        let pvDone = pv.filter { $0.state == .done }.count
+        let pvMoot = pv.filter { $0.state == .skipped }.count
+        if pvDone > 0 || pvMoot > 0 {
+            lines.append("\(pvDone) pro-active vMotion(s)" + (pvMoot > 0 ? " (\(pvMoot) more decided but not needed)" : ""))
+        }
         lines.append(String(format: "%d vCenter call(s), %.2f per moved VM", r.calls, r.callsPerMovedVM))
         for job in r.failed { lines.append("failed: \(job.vmName) (\(job.kind.name)): \(job.lastError ?? "no reason recorded")") }
-        for job in r.skipped { lines.append("skipped: \(job.vmName) (\(job.kind.name)): \(job.lastError ?? "skipped by the strategy")") }
+        for job in skipped { lines.append("skipped: \(job.vmName) (\(job.kind.name)): \(job.lastError ?? "skipped by the strategy")") }
         if !r.leftRunning.isEmpty {
             lines.append("left running in vCenter (continue with --resume): "
                 + r.leftRunning.map { "\($0.vmName) \($0.taskRef?.value ?? "")" }.joined(separator: ", "))

@@ -198,6 +198,7 @@ extension Scheduler {
         let v = meta[i].vm
         let h = vmSlots[Int(v)].host
         let kind = jobs[i].kind
+        if meta[i].parentJob >= 0 { return examineProactive(j, now: now) }
         guard h >= 0 else {
             failPending(j, "the VM has no host (not registered, or disconnected); cannot move it", now: now)
             return nil
@@ -225,13 +226,18 @@ extension Scheduler {
             let c = list.all[k]
             if Int(c.cost) > ledger.capacity[Int(c.resource)] { return parkOrFail(j, c, now: now) }
             if case .storageMove = kind, !meta[i].proactiveTried, hostSlots[Int(h)].cluster >= 0 {
-                switch tryProactive(j, host: h, blocker: c, now: now) {
-                case .inserted, .failed: return nil
-                case .notPossible: break
+                switch hostBlocked(j, host: h, blocker: c, now: now) {
+                case .inserted, .failed:
+                    return nil
+                case .wait:
+                    return park(j, c.resource, cost: c.cost)
+                case .noRoomElsewhere:
+                    // Wait for the host, and for another host of the cluster to free room
+                    // (then the strategy may be asked).
+                    let spot = park(j, c.resource, cost: c.cost)
+                    alsoPark(j, clusterSlots[Int(hostSlots[Int(h)].cluster)].hostWait)
+                    return spot
                 }
-                let spot = park(j, c.resource, cost: c.cost)
-                alsoPark(j, clusterSlots[Int(hostSlots[Int(h)].cluster)].hostWait)
-                return spot
             }
             return park(j, c.resource, cost: c.cost)
         }
@@ -304,72 +310,6 @@ extension Scheduler {
         if withSpace > 0 || prospects { return .wait }
         let gb = Double(size) / 1e9
         return .impossible(String(format: "no target datastore has %.1f GB free (plus %.0f%% kept free)", gb, configuration.minimumFreeFraction * 100))
-    }
-
-    enum Proactive {
-        case inserted
-        case failed
-        case notPossible
-    }
-
-    /// The job is blocked only by its VM's host: if a vMotion off it fits and another
-    /// host of the cluster has room for the vMotion and the job, ask the strategy.
-    func tryProactive(_ j: Int32, host h: Int32, blocker: Charge, now: Date) -> Proactive {
-        let i = Int(j)
-        let v = meta[i].vm
-        let costs = configuration.costs
-        let hs = hostSlots[Int(h)]
-        let cluster = clusterSlots[Int(hs.cluster)]
-        // The vMotion itself must fit on the VM's host and its datastores.
-        guard ledger.room(hs.cost) >= costs.vmotionHost, ledger.room(hs.network) >= costs.vmotionNetwork else { return .notPossible }
-        for d in vmSlots[Int(v)].datastores where ledger.room(dsSlots[Int(d)].cost) < costs.vmotionDatastore { return .notPossible }
-        var hosts: [(Int32, Int)] = []
-        for h2 in cluster.hosts where h2 != h {
-            let s = hostSlots[Int(h2)]
-            guard s.usable else { continue }
-            let room = ledger.room(s.cost)
-            guard room >= costs.vmotionHost + costs.storageVMotionHost,
-                  ledger.room(s.network) >= costs.vmotionNetwork,
-                  s.storageMoves < 0 || ledger.room(s.storageMoves) >= 1 else { continue }
-            let mountsAll = vmSlots[Int(v)].datastores.allSatisfy { dsSlots[Int($0)].mounts?.contains(h2) ?? true }
-            let mountsTarget = meta[i].candidates.contains { dsSlots[Int($0)].mounts?.contains(h2) ?? true }
-            guard mountsAll, mountsTarget else { continue }
-            hosts.append((h2, room))
-        }
-        guard !hosts.isEmpty else { return .notPossible }
-        hosts.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-        let info = BlockedInfo(
-            host: hs.ref, hostName: baseInventory.name(of: hs.ref), reason: "\(describe(blocker.resource)); needs \(blocker.cost)",
-            candidateHosts: hosts.map { hostSlots[Int($0.0)].ref }, runningOnHost: hs.running)
-        let decision: BlockedDecision
-        do {
-            decision = try strategy.onBlocked(jobs[i], info)
-        } catch {
-            failPending(j, "the strategy's on_blocked hook failed: \(error)", now: now)
-            return .failed
-        }
-        guard decision == .vmotion else { return .notPossible }
-        meta[i].proactiveTried = true
-        let h2 = hosts[0].0
-        let vj = Int32(jobs.count)
-        let slot = vmSlots[Int(v)]
-        let vm = jobs[i].vm
-        let job = Job(
-            id: JobID(Int(vj)), vm: vm, vmName: jobs[i].vmName, cluster: jobs[i].cluster,
-            kind: .hostMove(host: hostSlots[Int(h2)].ref, pool: nil, method: configuration.proactiveMethod),
-            label: "pro-active vMotion before \(jobs[i].id)", size: slot.memoryBytes,
-            sourceHost: hs.ref, sourceDatastores: slot.datastores.map { dsSlots[Int($0)].ref }, createdAt: now, parent: jobs[i].id)
-        var m = JobMeta(vm: v)
-        m.rank = meta[i].rank
-        m.destHost = h2
-        jobs.append(job)
-        meta.append(m)
-        pendingCount += 1
-        vmSlots[Int(v)].queue.prepend(vj)
-        emit(.jobAdded(job), now)
-        emit(.proactiveVMotion(job: jobs[i].id, vmotion: job.id, from: hs.ref, to: hostSlots[Int(h2)].ref), now)
-        examine(vj, now: now)
-        return .inserted
     }
 
     /// Charges the job's resources and asks the driver to start it.

@@ -65,7 +65,10 @@ extension Scheduler {
         popHead(v, j)
         scheduleHead(v, now: now)
         // Pro-active vMotions are the engine's own; the strategy hears of the job they served.
-        guard job.parent == nil else { return }
+        guard job.parent == nil else {
+            proactiveDone(j, now: now)
+            return
+        }
         do {
             try strategy.onDone(jobs[i])
         } catch {
@@ -112,6 +115,9 @@ extension Scheduler {
         let at = now.addingTimeInterval(configuration.retry.delay(afterAttempt: max(jobs[i].attempts, 1)))
         jobs[i].notBefore = at
         meta[i].verifyNext = jobs[i].kind.movesStorage || jobs[i].kind.movesHost
+        // A failure is news: a retried job that is blocked by its host asks on_blocked afresh.
+        meta[i].blockedAnswer = nil
+        meta[i].blockedHost = -1
         transition(j, to: .pending, now: now)
         timers.insert(TimerEntry(date: at, job: j))
         emit(.retryScheduled(jobs[i], at: at, fault: fault), now)

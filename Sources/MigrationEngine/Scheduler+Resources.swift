@@ -234,7 +234,8 @@ extension Scheduler {
         if let h = job.sourceHost { vmSlots[Int(v)].host = hostSlot(h) }
         if !job.sourceDatastores.isEmpty { vmSlots[Int(v)].datastores = job.sourceDatastores.map { datastoreSlot($0) } }
         let t = job.target.flatMap { dsIndex[$0] } ?? -1
-        let all = charges(kind: job.kind, vm: v, destHost: meta[Int(j)].destHost, target: t).all
+        let all = meta[Int(j)].parentJob >= 0 ? proactiveCharges(j, to: meta[Int(j)].destHost)
+            : charges(kind: job.kind, vm: v, destHost: meta[Int(j)].destHost, target: t).all
         for c in all { ledger.charge(c, external: false) }
         countRunning(all, +1)
         meta[Int(j)].charges = all

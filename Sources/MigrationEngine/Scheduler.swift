@@ -152,11 +152,23 @@ public final class Scheduler {
             resolveKind(job.kind, into: &m)
             var job = job
             if job.state == .dispatching { job.state = .pending; m.verifyNext = true }
-            if job.state == .pending, job.parent != nil {
-                // A pro-active vMotion that never started: its storage move will decide afresh.
-                job.state = .skipped
-                job.lastError = "pro-active vMotion dropped on resume"
-                job.finishedAt = now
+            if let parent = job.parent {
+                // A pro-active vMotion: its storage move gets no other one (at most one per
+                // job, across resumes). A pending one keeps its first claim and is decided
+                // afresh at dispatch (destination, or skipped when moot); a running one holds
+                // its charges, the destination's room for the storage move included.
+                let p = parent.rawValue
+                if p < i, jobs[p].vm == job.vm {
+                    meta[p].proactiveTried = true
+                    m.parentJob = Int32(p)
+                    m.fromHost = job.sourceHost.map { hostSlot($0) } ?? -1
+                }
+                if job.state == .pending, m.parentJob < 0 || jobs[p].state != .pending {
+                    job.state = .skipped
+                    job.lastError = m.parentJob < 0 ? "not needed: \(parent) is not an earlier job of the VM"
+                        : "not needed: \(jobs[p].id) is \(jobs[p].state.rawValue)"
+                    job.finishedAt = now
+                }
             }
             if job.state == .pending, job.attempts > 0, job.kind.movesStorage || job.kind.movesHost { m.verifyNext = true }
             if job.kind.movesStorage, job.parent == nil { vmSlots[Int(v)].hasStorageMove = true }
@@ -168,7 +180,11 @@ public final class Scheduler {
             case .pending:
                 pendingCount += 1
                 if vmSlots[Int(v)].queue.isEmpty { touched.append(v) }
-                vmSlots[Int(v)].queue.append(j)
+                if m.parentJob >= 0, let k = vmSlots[Int(v)].queue.firstIndex(of: m.parentJob) {
+                    vmSlots[Int(v)].queue.insert(j, at: k)
+                } else {
+                    vmSlots[Int(v)].queue.append(j)
+                }
                 if let nb = job.notBefore { timers.insert(TimerEntry(date: nb, job: j)) }
             case .running, .dispatching:
                 activeCount += 1

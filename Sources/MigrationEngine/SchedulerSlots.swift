@@ -18,8 +18,18 @@ struct JobMeta {
     var group: Int32 = -1
     /// The destination host slot of a host move.
     var destHost: Int32 = -1
-    /// Whether the engine already vMotioned the VM once for this job.
+    /// For a storage move: whether the engine already inserted a pro-active vMotion for it
+    /// (at most one per job, across resumes too).
     var proactiveTried = false
+    /// For a storage move: the strategy's `onBlocked` answer, cached for `blockedHost`
+    /// (the host it was asked about; -1: not asked) until the VM changes host or the job
+    /// fails, so a waiting job is not asked again at every wake.
+    var blockedAnswer: BlockedDecision?
+    var blockedHost: Int32 = -1
+    /// For a pro-active vMotion: the storage move it clears the way for, and the host it
+    /// takes the VM off (the vMotion is moot once the VM is elsewhere).
+    var parentJob: Int32 = -1
+    var fromHost: Int32 = -1
     /// Free space reserved on `reservedOn` while the move is in flight.
     var reservedBytes: Int64 = 0
     var reservedOn: Int32 = -1

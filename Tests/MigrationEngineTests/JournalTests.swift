@@ -229,37 +229,78 @@ struct JournalTests {
         }
     }
 
-    @Test("a crash right after a pro-active vMotion's intent: on resume the vMotion is dropped, each VM still moves once")
-    func crashDuringProactive() async throws {
+    /// Where a crash hits a pro-active vMotion.
+    enum ProactiveCrash: String, CaseIterable, Sendable {
+        /// The vMotion was decided (pending, waiting for its first claim on the full host).
+        case pending
+        /// Its intent is on disk; the call is never made.
+        case afterIntent
+        /// The call was made; its task reference never reached the disk.
+        case beforeRef
+        /// Its task reference is on disk (the vMotion is running, the destination's room kept).
+        case running
+
+        func rule() -> @Sendable (JournalBatch) -> JournalCrash? {
+            let fired = Mutex(false)
+            return { batch in
+                let proactive = batch.jobs.values.filter(\.isProactive)
+                let hit: JournalCrash?
+                switch self {
+                case .pending: hit = proactive.contains { $0.state == .pending } ? .afterWrite : nil
+                case .afterIntent: hit = proactive.contains { $0.state == .dispatching } && !batch.intents.isEmpty ? .afterWrite : nil
+                case .beforeRef: hit = batch.taskRefs.contains { ref in proactive.contains { $0.id == ref.job } } ? .beforeWrite : nil
+                case .running: hit = batch.taskRefs.contains { ref in proactive.contains { $0.id == ref.job } } ? .afterWrite : nil
+                }
+                guard let hit else { return nil }
+                return fired.withLock { done in
+                    if done { return nil }
+                    done = true
+                    return hit
+                }
+            }
+        }
+    }
+
+    @Test("kill -9 while a pro-active vMotion is pending, dispatching or running, then resume: each VM's storage moves once, after at most one vMotion, within the limits",
+          arguments: ProactiveCrash.allCases)
+    func crashDuringProactive(_ point: ProactiveCrash) async throws {
         let path = temporaryJournalPath()
         defer { removeJournal(path) }
-        var spec = TestInventory()
-        spec.hostsPerCluster = 2
-        spec.vmsPerHost = 0
-        let base = spec.make()
-        let vms = (0..<4).map { i in
-            VMInfo(ref: MoRef("VirtualMachine", "vm-\(i)"), name: "vm\(i)", host: base.hosts[0].ref, datastores: [base.datastores[0].ref],
-                   committedBytes: Int64(100 - i) * 1_000_000_000, memoryMB: 4096)
-        }
-        let inv = Inventory(clusters: base.clusters, hosts: base.hosts, datastores: base.datastores, vms: vms)
+        let inv = TestInventory.concentrated(hosts: 4, onFirst: 8, elsewhere: 0)
         let vc = FakeVCenter(inventory: inv)
         func strategy() -> ClosureStrategy {
-            ClosureStrategy(select: TestInventory.moveAll, limits: { _ in LimitOverrides(storageMovesPerHost: 1) },
+            ClosureStrategy(select: TestInventory.moveAll, limits: { _ in LimitOverrides(storageMovesPerHost: 2) },
                             onBlocked: { _, _ in .vmotion })
         }
         let journal = try Journal(path: path)
-        journal.injectCrash { batch in
-            batch.jobs.values.contains { $0.isProactive && $0.state == .dispatching } ? .afterWrite : nil
-        }
+        journal.injectCrash(point.rule())
         let first = MigrationRunner(vcenter: vc, strategy: strategy(), configuration: Self.config(resume: false), journal: journal)
         await #expect(throws: EngineError.self) { try await first.run() }
-        let second = MigrationRunner(vcenter: vc, strategy: strategy(), configuration: Self.config(resume: true), journal: try Journal(path: path))
+        #expect(journal.hasCrashed)
+        let before = try journal.jobs(of: 1).filter(\.job.isProactive)
+        #expect(!before.isEmpty)
+
+        let reopened = try Journal(path: path)
+        let second = MigrationRunner(vcenter: vc, strategy: strategy(), configuration: Self.config(resume: true), journal: reopened)
         let summary = try await second.run()
-        #expect(summary.outcome == .completed)
-        #expect(summary.jobs.filter { !$0.isProactive }.allSatisfy { $0.state == .done })
-        #expect(summary.jobs.contains { $0.isProactive && $0.state == .skipped && $0.lastError?.contains("dropped on resume") == true })
-        #expect(vc.storageMoves.count == 4 && vc.storageMoves.values.allSatisfy { $0 == 1 })
-        #expect(vc.peakCost.filter { $0.key.type == "HostSystem" }.values.allSatisfy { $0 <= 8 })
+        #expect(summary.outcome == .completed, "\(point)")
+        #expect(summary.jobs.filter { !$0.isProactive }.allSatisfy { $0.state == .done }, "\(point): \(summary.failed.map(\.lastError))")
+        #expect(vc.storageMoves.count == inv.vms.count && vc.storageMoves.values.allSatisfy { $0 == 1 }, "\(point): \(vc.storageMoves)")
+        #expect(vc.hostMoves.values.allSatisfy { $0 == 1 }, "\(point): \(vc.hostMoves)")
+        #expect(vc.peakCost.filter { $0.key.type == "HostSystem" }.values.allSatisfy { $0 <= 8 }, "\(point): \(vc.peakCost)")
+        #expect(summary.peakUsage.allSatisfy { $0.peakOwn <= $0.capacity })
+        // The vMotion the crash interrupted was carried through, not dropped; no storage move got a second one.
+        let interrupted = try #require(before.map(\.job).first { $0.state == (point == .pending ? .pending : point == .running ? .running : .dispatching) })
+        #expect(summary.jobs[interrupted.id.rawValue].state == .done, "\(point): \(summary.jobs[interrupted.id.rawValue])")
+        var perParent: [JobID: Int] = [:]
+        for v in summary.proactiveVMotions { perParent[v.parent!, default: 0] += 1 }
+        #expect(perParent.values.allSatisfy { $0 == 1 })
+        for v in summary.proactiveVMotions where v.state == .done {
+            let parent = summary.jobs[v.parent!.rawValue]
+            #expect(parent.sourceHost == v.kind.destinationHost)
+        }
+        // Nothing was called twice: the task started just before the crash was found and adopted.
+        #expect(vc.calls["RelocateVM_Task"] == inv.vms.count + vc.hostMoves.count, "\(point): \(vc.calls)")
     }
 
     @Test("every job kind survives the journal")

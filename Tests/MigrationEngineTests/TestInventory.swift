@@ -49,6 +49,31 @@ struct TestInventory {
         return Inventory(clusters: clusterInfos, hosts: hosts, datastores: datastores, vms: vms)
     }
 
+    /// One cluster of `hosts` hosts, unbalanced: the first holds `onFirst` large VMs
+    /// (200 GB, 190 GB, … down to 50 GB, then 50 GB), every other host `elsewhere` small
+    /// ones (20 GB). Old and new datastores are mounted by every host.
+    static func concentrated(hosts: Int = 8, onFirst: Int = 24, elsewhere: Int = 1) -> Inventory {
+        var spec = TestInventory()
+        spec.hostsPerCluster = hosts
+        spec.vmsPerHost = 0
+        spec.newDatastores = 4
+        let base = spec.make()
+        let cluster = base.clusters[0].ref
+        let old = base.datastores.filter { $0.name.hasPrefix("old-") }.map(\.ref)
+        var vms: [VMInfo] = []
+        for k in 0..<onFirst {
+            vms.append(VMInfo(ref: MoRef("VirtualMachine", "vm-\(vms.count)"), name: "big\(k)", host: base.hosts[0].ref, cluster: cluster,
+                              datastores: [old[k % old.count]], committedBytes: Int64(max(200 - 10 * k, 50)) * 1_000_000_000, memoryMB: 8192))
+        }
+        for host in base.hosts.dropFirst() {
+            for k in 0..<elsewhere {
+                vms.append(VMInfo(ref: MoRef("VirtualMachine", "vm-\(vms.count)"), name: "small-\(host.name)-\(k)", host: host.ref, cluster: cluster,
+                                  datastores: [old[vms.count % old.count]], committedBytes: 20_000_000_000, memoryMB: 4096))
+            }
+        }
+        return Inventory(clusters: base.clusters, hosts: base.hosts, datastores: base.datastores, vms: vms)
+    }
+
     static func newDatastores(_ inv: Inventory) -> [MoRef] { inv.datastores.filter { $0.name.hasPrefix("new-") }.map(\.ref) }
 
     /// A storage move of every VM to the new datastores.
