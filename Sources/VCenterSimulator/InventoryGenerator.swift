@@ -81,7 +81,9 @@ public enum InventoryGenerator {
                 ds = dsList[dsRoundRobin % dsList.count]
                 dsRoundRobin += 1
             } else {
-                ds = dsList[k % dsList.count]
+                // Skewed by one per round over the hosts, so every host holds VMs of every
+                // source datastore (k % datastores alone pairs each datastore with a few hosts).
+                ds = dsList[(k + k / cluster.hosts.count) % dsList.count]
             }
 
             let rawSize = spec.sizeSigma == 0 ? Double(spec.meanSizeBytes)

@@ -35,6 +35,8 @@ extension PlanReport {
             var storageVMotionMBps: Double
             var storageVMotionOverheadSeconds: Double
             var datastoreBandwidthMBps: Double?
+            /// nil: a tenth of the hosts' vMotion link speed in Mbit/s.
+            var vMotionMBps: Double?
             var limitsEnforced: Bool
         }
 
@@ -45,7 +47,8 @@ extension PlanReport {
             eta = r.eta
             makespanSeconds = r.makespan
             rateModel = RateForm(storageVMotionMBps: r.rateMBps, storageVMotionOverheadSeconds: r.storageVMotionOverhead,
-                                 datastoreBandwidthMBps: r.datastoreBandwidthMBps, limitsEnforced: r.limitsEnforced)
+                                 datastoreBandwidthMBps: r.datastoreBandwidthMBps, vMotionMBps: r.vMotionRateMBps,
+                                 limitsEnforced: r.limitsEnforced)
             totals = r.totals
             overall = r.overall
             clusters = r.clusters

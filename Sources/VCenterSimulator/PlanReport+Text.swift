@@ -32,13 +32,18 @@ extension PlanReport {
         }
         var rate = "\(Self.number(rateMBps)) MB/s per Storage vMotion + \(PlanFormat.duration(storageVMotionOverhead)) setup"
         rate += datastoreBandwidthMBps.map { "; \(Self.number($0)) MB/s per datastore, shared" } ?? "; datastore bandwidth not shared"
+        rate += vMotionRateMBps.map { "; vMotion \(Self.number($0)) MB/s" } ?? "; vMotion at the hosts' link speed (10 GbE: 1,000 MB/s)"
         summary.append(("Rate model", rate))
         let queued = totals.tasksQueuedByLimit
         summary.append(("Queued at vCenter", queued == 0
             ? "0 tasks waited for an ESXi limit" + (limitsEnforced ? "" : " (limits only counted)")
             : "\(PlanFormat.count(queued)) task\(queued == 1 ? "" : "s") waited for an ESXi limit (the engine should keep this at 0)"))
-        if totals.maxMovesPerVM > 1 {
-            summary.append(("Moved twice", "some VM moved \(totals.maxMovesPerVM) times"))
+        if let vmotions = totals.tasksByKind[SimulatedTaskKind.vMotion.rawValue], vmotions > 0 {
+            summary.append(("vMotions", "\(PlanFormat.count(vmotions)) VM\(vmotions == 1 ? "" : "s") vMotioned to another host of the cluster "
+                + "(pro-active: off a host whose Storage vMotion slots were full)"))
+        }
+        if totals.maxCopiesPerVM > 1 {
+            summary.append(("Copied twice", "some VM's disks were copied \(totals.maxCopiesPerVM) times (the engine should never do this)"))
         }
         let labelWidth = summary.map(\.0.count).max() ?? 0
         for (label, value) in summary {

@@ -126,8 +126,12 @@ public struct PlanReport: Sendable {
         public var tasksQueuedByLimit: Int
         /// Tasks held back by an injected start delay.
         public var tasksDelayed: Int
-        /// Most successful moves of any one VM (1 when no VM moved twice).
+        /// Most successful moves of any one VM, vMotions included (2 when a pro-active vMotion
+        /// preceded a VM's Storage vMotion).
         public var maxMovesPerVM: Int
+        /// Most successful disk copies (Storage vMotions) of any one VM: 1 unless some VM's
+        /// storage was copied twice.
+        public var maxCopiesPerVM: Int
     }
 
     /// Slot use over all clusters.
@@ -163,6 +167,8 @@ public struct PlanReport: Sendable {
     public var rateMBps: Double
     public var storageVMotionOverhead: TimeInterval
     public var datastoreBandwidthMBps: Double?
+    /// MB/s of a vMotion's memory copy; nil: a tenth of the hosts' vMotion link in Mbit/s.
+    public var vMotionRateMBps: Double?
     /// Whether the simulator enforced ESXi's limits (queueing) or only counted them.
     public var limitsEnforced: Bool
     /// Per cluster, in inventory order (clusters without tasks left out).
@@ -209,6 +215,7 @@ public struct PlanReport: Sendable {
         self.timeZone = timeZone
         self.rateMBps = configuration.storageVMotionRateMBps
         self.storageVMotionOverhead = configuration.storageVMotionOverhead
+        self.vMotionRateMBps = configuration.vMotionRateMBps
         self.datastoreBandwidthMBps = configuration.datastoreBandwidthMBps
         self.limitsEnforced = configuration.limits.enforced
 
@@ -264,7 +271,8 @@ public struct PlanReport: Sendable {
         self.totals = Totals(vmsMoved: stats.movesPerVM.count, bytesMoved: stats.bytesMoved, tasks: stats.tasks.count,
                              succeeded: succeeded, failed: failed, unfinished: unfinished, tasksByKind: byKind,
                              failuresByFault: byFault, tasksQueuedByLimit: stats.tasksQueuedByLimit,
-                             tasksDelayed: stats.tasksDelayed, maxMovesPerVM: stats.maxMovesPerVM)
+                             tasksDelayed: stats.tasksDelayed, maxMovesPerVM: stats.maxMovesPerVM,
+                             maxCopiesPerVM: stats.maxCopiesPerVM)
 
         // Clusters.
         let model = RateModel(configuration)

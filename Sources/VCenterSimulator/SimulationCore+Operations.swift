@@ -18,6 +18,14 @@ extension SimulationCore {
     }
 
     /// Charges on the clusters involved and the vCenter (counted, never limiting).
+    /// The memory copy rate of a vMotion between hosts `a` and `b` (-1: none), MB/s: the
+    /// configured rate, or a tenth of the slower vMotion link in Mbit/s.
+    func vMotionRateMBps(_ a: Int, _ b: Int) -> Double {
+        if let rate = config.vMotionRateMBps { return rate }
+        let links = [a, b].filter { $0 >= 0 }.map { inventory.hosts[$0].vmotionLinkSpeedMbps ?? config.limits.defaultLinkSpeedMbps }
+        return Double(max(links.min() ?? config.limits.defaultLinkSpeedMbps, 100)) / 10
+    }
+
     private func chargeCounters(_ plan: inout TaskPlan, hosts: [Int], vm: Int) {
         var clusters = Set(hosts.filter { $0 >= 0 }.map { hostCluster[$0] }.filter { $0 >= 0 })
         if clusters.isEmpty, let c = inventory.vms[vm].cluster.flatMap({ clusterIndex[$0] }) { clusters.insert(c) }
@@ -78,7 +86,8 @@ extension SimulationCore {
                             srcDS: srcDS, dstDS: storageChange ? dstDS : -1, overhead: 0,
                             effect: .move(host: hostChange ? dstHost : -1, datastore: storageChange ? dstDS : -1, pool: spec.pool))
         let memoryBytes = vm.powerState == "poweredOn" ? Double(vm.memoryMB) * Self.mib : 0
-        let vMotionTime = config.vMotionOverhead + memoryBytes / (config.vMotionRateMBps * Self.mib)
+        let vMotionRate = vMotionRateMBps(srcHost, hostChange ? dstHost : -1) * Self.mib
+        let vMotionTime = config.vMotionOverhead + memoryBytes / vMotionRate
         var multiplier = 1.0
         if hostChange {
             for h in [srcHost, dstHost] where h >= 0 {
@@ -104,7 +113,7 @@ extension SimulationCore {
         } else if hostChange {
             plan.overhead = config.vMotionOverhead
             plan.totalBytes = memoryBytes
-            plan.baseRate = config.vMotionRateMBps * Self.mib
+            plan.baseRate = vMotionRate
         } else {
             plan.overhead = spec.datastore != nil ? config.storageVMotionOverhead : config.vMotionOverhead
         }

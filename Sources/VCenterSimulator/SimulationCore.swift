@@ -133,7 +133,7 @@ struct SimulationCore {
         if case .scaled(let speed) = c.clock { try positive(speed, "clock speed (simulated seconds per real second)") }
         try positive(c.storageVMotionRateMBps, "storageVMotionRateMBps")
         if let b = c.datastoreBandwidthMBps { try positive(b, "datastoreBandwidthMBps") }
-        try positive(c.vMotionRateMBps, "vMotionRateMBps")
+        if let r = c.vMotionRateMBps { try positive(r, "vMotionRateMBps") }
         try positive(c.snapshotRateMBps, "snapshotRateMBps")
         try nonNegative(c.storageVMotionOverhead, "storageVMotionOverhead")
         try nonNegative(c.vMotionOverhead, "vMotionOverhead")

@@ -19,42 +19,41 @@ struct PlanCommand: AsyncParsableCommand {
         commandName: "plan",
         abstract: "Predict how long a migration strategy takes, before the window.",
         discussion: """
-            Runs the strategy (a script that returns a table of hooks, as for \\
-            `moonmotion run`) through the real migration engine against a simulated \\
-            vCenter on virtual time: days of copying are simulated in seconds, and \\
-            nothing touches a real vCenter. Prints the predicted makespan (and, with \\
-            --start, the clock time it ends), when each cluster finishes against the \\
-            best its slots allow, how long slots sat idle (in the tails, or while work \\
-            waited), peak concurrency per host, datastore and vMotion network against \\
+            Runs the strategy (a script that returns a table of hooks, as for \
+            `moonmotion run`) through the real migration engine against a simulated \
+            vCenter on virtual time: days of copying are simulated in seconds, and \
+            nothing touches a real vCenter. Prints the predicted makespan (and, with \
+            --start, the clock time it ends), when each cluster finishes against the \
+            best its slots allow, how long slots sat idle (in the tails, or while work \
+            waited), peak concurrency per host, datastore and vMotion network against \
             ESXi's limits, and failures.
 
-            The inventory: --inventory FILE (saved by `moonmotion inventory --json`), or \\
-            --generate SPEC (clusters=3,hosts=8,vms=3000,from=legacy,to=new; keys: \\
-            clusters, hosts, vms, from, to, datastores, shared, seed, size, sigma, minsize, \\
-            maxsize, memory, snapshots, consolidate, capacity, link), or — with a vCenter \\
-            configured (--url or GOVC_URL) and neither — the live inventory, read once \\
-            (read-only). Default: --generate \\(GenerateSpec().summary), about 500 TB.
+            The inventory: --inventory FILE (saved by `moonmotion inventory --json`), or \
+            --generate SPEC (clusters=3,hosts=8,vms=3000,from=legacy,to=new; keys: \
+            clusters, hosts, vms, from, to, datastores, shared, seed, size, sigma, minsize, \
+            maxsize, memory, snapshots, consolidate, capacity, link), or — with a vCenter \
+            configured (--url or GOVC_URL) and neither — the live inventory, read once \
+            (read-only). Default: a generated inventory of \(GenerateSpec().summary), about 500 TB.
 
-            The rate model: each Storage vMotion copies at --rate MB/s (default 150) \\
-            after 15 s of setup; --datastore-bandwidth MB/s makes the copies on one \\
-            datastore share that bandwidth. Measure your rate on a real move first: the \\
+            The rate model: each Storage vMotion copies at --rate MB/s (default 150) \
+            after 15 s of setup; --datastore-bandwidth MB/s makes the copies on one \
+            datastore share that bandwidth. Measure your rate on a real move first: the \
             prediction is only as good as it.
 
-            --out DIR writes timeline-hosts.html and timeline-datastores.html (timeline \\
-            charts to open in a browser), plan.json and plan.txt, and prints their \\
-            paths. --json prints plan.json's document instead of the text (what the \\
+            --out DIR writes timeline-hosts.html and timeline-datastores.html (timeline \
+            charts to open in a browser), plan.json and plan.txt, and prints their \
+            paths. --json prints plan.json's document instead of the text (what the \
             strategy prints goes to stderr then).
 
-            Exit status: 0 when the plan was computed (failures in the simulation are \\
-            part of the report), 1 when it could not be (a bad strategy, inventory or \\
+            Exit status: 0 when the plan was computed (failures in the simulation are \
+            part of the report), 1 when it could not be (a bad strategy, inventory or \
             option).
 
             Examples:
               moonmotion plan examples/storage-migration.lua
               moonmotion plan examples/storage-migration.lua --generate clusters=3,hosts=8,vms=3000 --rate 200
               moonmotion inventory --json > inv.json
-              moonmotion plan examples/storage-migration.lua from='ds-old-*' to='ds-new-*' --inventory inv.json \\
-                --start "2026-12-05 22:00" --out plan/
+              moonmotion plan examples/storage-migration.lua from='ds-old-*' to='ds-new-*' --inventory inv.json --start "2026-12-05 22:00" --out plan/
               moonmotion plan examples/evacuate-datastore.lua datastore=legacy-01 --json > plan.json
             """
     )
@@ -207,7 +206,7 @@ struct PlanCommand: AsyncParsableCommand {
         runtime.installInterruptSignalHandler()
         try LuaBindings.install(into: runtime, connector: { _ in
             throw VCenterFault(type: "Plan", message: """
-                moonmotion plan runs strategies (scripts that return a table of hooks) on a simulated \\
+                moonmotion plan runs strategies (scripts that return a table of hooks) on a simulated \
                 vCenter, and this script connects to vCenter from its main chunk; plan a strategy script instead
                 """)
         })

@@ -196,5 +196,14 @@ func scriptDirectory(_ files: [String: String]) throws -> URL {
         }
         let repl = try await runMoonmotion(["repl", "--help"])
         for word in ["history", "Tab", "not a terminal"] { #expect(repl.stdout.contains(word), "repl --help lacks \(word)") }
+        // Every command's help is clean text: no Swift interpolation or line continuation left
+        // in it (a backslash ends a line only in a shell example that continues).
+        for command in [[], ["run"], ["plan"], ["repl"], ["inventory"], ["tasks"]] {
+            let help = try await runMoonmotion(command + ["--help"])
+            #expect(help.status == 0, "\(command) --help: exit \(help.status)")
+            #expect(!help.stdout.contains("\\("), "\(command) --help shows an interpolation")
+            let stray = help.stdout.split(separator: "\n").filter { $0.hasSuffix("\\") && !$0.contains("moonmotion ") }
+            #expect(stray.isEmpty, "\(command) --help: lines ending in a backslash: \(stray)")
+        }
     }
 }

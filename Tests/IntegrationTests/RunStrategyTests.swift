@@ -122,6 +122,24 @@ struct RunStrategyTests {
         #expect(objects.contains { $0["type"] as? String == "task-progress" })
     }
 
+    @Test("the README's main job: run examples/storage-migration.lua with no arguments and no vCenter — simulated, about a minute, every VM moved")
+    func defaultDemo() async throws {
+        let dir = try scriptDirectory([:])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let start = Date()
+        let outcome = try await runMoonmotion(["run", example("storage-migration.lua")], directory: dir, environment: noServer, timeout: 240)
+        let wall = Date().timeIntervalSince(start)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let lines = outcome.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("moonmotion: no vCenter configured") == true, "\(lines.first ?? "")")
+        #expect(lines.first?.contains("simulated vCenter (generated: 3 clusters, 24 hosts, 600 VMs") == true, "\(lines.first ?? "")")
+        #expect(outcome.stdout.contains("moved 600 VM(s)"), "\(outcome.stdout.suffix(600))")
+        #expect(outcome.stdout.contains("0 failed; 0 skipped; 0 pending"))
+        // Time is compressed so the demo lasts about a minute (scaled real time; generous
+        // bounds: a loaded machine may add seconds, never halve it).
+        #expect(wall > 30 && wall < 180, "the demo took \(Int(wall)) s")
+    }
+
     @Test("--dry-run prints the ordered plan and starts nothing; strategy options may follow the script")
     func dryRun() async throws {
         let dir = try scriptDirectory([:])

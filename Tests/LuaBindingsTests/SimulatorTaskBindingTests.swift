@@ -52,7 +52,9 @@ import VCenterSimulator
     }
 
     @Test func faultsTimeoutsCancelAndWaitAny() async throws {
-        let sim = try Self.scaled(100)
+        // 10 minutes of setup per move (6 s of real time): the cancel lands before the move
+        // ends even on a loaded machine.
+        let sim = try Self.scaled(100) { $0.storageVMotionOverhead = 600 }
         let vms = sim.inventorySnapshot.vms
         try sim.failNextTask(ofVM: vms[0].name, with: VCenterFault(type: "FileLocked", message: "the disk is locked"))
         let h = try BindingsHarness(backend: sim)

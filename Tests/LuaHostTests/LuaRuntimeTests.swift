@@ -146,7 +146,7 @@ import Testing
                 """, chunkName: "@fail.lua")
         }
         #expect(error?.message == "fail.lua:6: strategy failed")
-        #expect(clock.now - start < .seconds(5))
+        #expect(clock.now - start < .seconds(120))  // not the 600 s sleeps; generous for a loaded CI machine
         #expect(cleanups.value == 3)
         for _ in 0..<200 where taskCancellations.value == 0 { try await Task.sleep(for: .milliseconds(10)) }
         #expect(taskCancellations.value == 1)
@@ -212,7 +212,7 @@ import Testing
         #expect(values[1].stringValue?.contains("mm.sleep was waiting for native work and was resumed by coroutine.resume") == true)
         #expect(values[2] == false)
         #expect(values[3] == "failed")
-        #expect(clock.now - start < .seconds(5))
+        #expect(clock.now - start < .seconds(120))  // not the 600 s sleep; generous for a loaded CI machine
     }
 
     @Test func plainCoroutineYieldInTheMainChunkActsLikeMmYield() async throws {

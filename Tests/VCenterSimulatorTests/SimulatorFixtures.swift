@@ -25,10 +25,12 @@ enum Fixtures {
 
     /// One cluster, `hosts` hosts, datastores S (source) and D1…D3 mounted everywhere,
     /// VMs `a`, `b`, … of the given sizes on S, round-robin over the hosts.
-    static func handmade(sizesGB: [Int], hosts: Int = 1, memoryMB: Int = 4096, config: SimulatorConfiguration = Fixtures.config()) throws -> SimulatedVCenter {
+    static func handmade(sizesGB: [Int], hosts: Int = 1, memoryMB: Int = 4096, linkMbps: [Int] = [],
+                         config: SimulatorConfiguration = Fixtures.config()) throws -> SimulatedVCenter {
         let cluster = MoRef("ClusterComputeResource", "domain-c7")
         let hostRefs = (1...hosts).map { MoRef("HostSystem", "host-\(10 + $0)") }
-        let hostInfos = hostRefs.enumerated().map { HostInfo(ref: $1, name: "esx-\($0 + 1)", cluster: cluster, vmotionLinkSpeedMbps: 10_000) }
+        let hostInfos = hostRefs.enumerated().map { HostInfo(ref: $1, name: "esx-\($0 + 1)", cluster: cluster,
+                                                                       vmotionLinkSpeedMbps: $0 < linkMbps.count ? linkMbps[$0] : 10_000) }
         let names = ["S", "D1", "D2", "D3"]
         let total = sizesGB.reduce(0, +)
         let datastores = names.enumerated().map { i, n in

@@ -74,6 +74,22 @@ import VCenterModel
         #expect(sim.vm("a").cluster == target.cluster)
     }
 
+    @Test("a vMotion's rate follows the slower vMotion link (1 GbE: 100 MB/s), unless one is configured")
+    func vMotionRateFollowsTheLink() async throws {
+        let cases: [(links: [Int], configured: Double?, expected: Double)] = [
+            ([10_000, 1_000], nil, 5 + 8192.0 / 100), ([1_000, 10_000], nil, 5 + 8192.0 / 100),
+            ([10_000, 10_000], nil, 5 + 8192.0 / 1000), ([1_000, 1_000], 400, 5 + 8192.0 / 400),
+        ]
+        for (links, configured, expected) in cases {
+            let sim = try Fixtures.handmade(sizesGB: [50], hosts: 2, memoryMB: 8192, linkMbps: links,
+                                            config: Fixtures.config { $0.vMotionRateMBps = configured })
+            let task = try await sim.migrateVM(sim.vm("a").ref, host: sim.host("esx-2").ref, pool: nil, priority: .highPriority)
+            sim.advanceUntilIdle()
+            #expect(task.state == .success)
+            #expect(abs(task.seconds(\.completeTime)! - expected) < 1e-6, "links \(links), configured \(String(describing: configured))")
+        }
+    }
+
     @Test func aMoveAcrossClustersLandsInTheDestinationClustersPool() async throws {
         let sim = try Fixtures.generated("clusters=2,hosts=2,vms=4,datastores=1,shared=true")
         let inv = sim.inventorySnapshot
