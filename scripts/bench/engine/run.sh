@@ -7,7 +7,7 @@
 # Usage: scripts/bench/engine/run.sh [scheduler|runner|simulator ...] [clusters=N] [hosts=N] [vms=N]
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-scratch="${MM_BENCH_SCRATCH:-.build-bench-engine}"
+scratch="${MM_BENCH_SCRATCH:-.build-release}"
 swift build -c release --scratch-path "$scratch" --product engine-bench >&2
 bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)/engine-bench"
 echo "engine-bench on $(nproc) core(s), $(uname -m); $(date -u +%Y-%m-%dT%H:%MZ)"

@@ -53,5 +53,14 @@ echo "bench: building inventory-bench (release)…" >&2
 (cd "$pkg" && swift build -c release --product inventory-bench 2>&1 | tail -n 3) >&2
 bin="$pkg/.build/release/inventory-bench"
 [ -x "$bin" ] || { echo "bench: build failed" >&2; exit 1; }
+# The moonmotion command itself (release), timed end to end as `moonmotion inventory --json`.
+if [[ -n "${MM_BENCH_BIN:-}" ]]; then
+  mm="$MM_BENCH_BIN"
+else
+  echo "bench: building moonmotion (release, .build-release)…" >&2
+  (cd "$repo" && swift build -c release --scratch-path "$repo/.build-release" --product moonmotion 2>&1 | tail -n 3) >&2
+  mm="$repo/.build-release/release/moonmotion"
+fi
+[ -x "$mm" ] || { echo "bench: moonmotion build failed" >&2; exit 1; }
 vcsim="$("$repo/scripts/vcsim/build.sh")"
-exec python3 "$here/bench.py" --vcsim "$vcsim" --swift-bench "$bin" --pyvmomi "$here/pyvmomi_inventory.py" "$@"
+exec python3 "$here/bench.py" --vcsim "$vcsim" --swift-bench "$bin" --moonmotion "$mm" --pyvmomi "$here/pyvmomi_inventory.py" "$@"

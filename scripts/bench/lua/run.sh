@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cost of calling a Swift function from Lua and of one suspend/resume round trip, in ns,
 # side by side with Debian's stock lua5.4 calling a built-in C function (same loop, same
-# machine, one run). Release build in .build-lua. Usage: scripts/bench/lua/run.sh [N] [ROUNDS]
+# machine, one run). Release build in .build-release (shared by every benchmark). Usage: scripts/bench/lua/run.sh [N] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
@@ -9,8 +9,8 @@ N="${1:-10000000}"
 ROUNDS="${2:-9}"
 command -v lua5.4 >/dev/null || { echo "run.sh: lua5.4 is missing (apt-get install lua5.4)" >&2; exit 1; }
 
-swift build -c release --scratch-path .build-lua --product lua-bench 2>&1 | tail -n 1 >&2
-BIN="$(swift build -c release --scratch-path .build-lua --show-bin-path)/lua-bench"
+swift build -c release --scratch-path .build-release --product lua-bench 2>&1 | tail -n 1 >&2
+BIN="$(swift build -c release --scratch-path .build-release --show-bin-path)/lua-bench"
 
 stock="$(lua5.4 scripts/bench/lua/calls.lua "$N" "$ROUNDS")"
 ours="$("$BIN" scripts/bench/lua/calls.lua "$N" "$ROUNDS")"

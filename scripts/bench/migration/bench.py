@@ -18,7 +18,7 @@ Figures per peer, all counted at the test vCenter except CPU and RSS:
   * the runner's CPU seconds (user+sys) and peak RSS, from wait4 on its process;
   * wall seconds, VMs moved, VMs moved more than once, failed tasks.
 
-    python3 scripts/bench/migration/bench.py --moonmotion .build-bench-migration/release/moonmotion
+    python3 scripts/bench/migration/bench.py --moonmotion .build-release/release/moonmotion
 """
 import argparse
 import json

@@ -8,7 +8,7 @@
 #
 # Usage: scripts/bench/migration/run.sh [--clusters 3 --hosts 8 --vms 60] [--speed 100]
 #          [--rate 100] [--seed 1] [--peers moonmotion,powercli] [--json]
-#   MM_BENCH_SCRATCH=.build-x  scratch path of the release build (default .build-bench-migration)
+#   MM_BENCH_SCRATCH=.build-x  scratch path of the release build (default .build-release)
 #   MM_BENCH_BIN=/path/moonmotion  use this binary instead of building one
 #
 # Speed: each completion reaches a runner through the collector ~0.1-0.3 real seconds late,
@@ -22,7 +22,7 @@ repo="$(cd "$here/../../.." && pwd)"
 if [[ -n "${MM_BENCH_BIN:-}" ]]; then
   bin="$MM_BENCH_BIN"
 else
-  scratch="$repo/${MM_BENCH_SCRATCH:-.build-bench-migration}"
+  scratch="$repo/${MM_BENCH_SCRATCH:-.build-release}"
   echo "building moonmotion (release, $scratch) ..." >&2
   (cd "$repo" && swift build -c release --scratch-path "$scratch" --product moonmotion 2>&1 | tail -n 3) >&2
   bin="$scratch/release/moonmotion"

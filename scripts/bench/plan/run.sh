@@ -6,7 +6,7 @@
 # Goals (issue 6): 3,000 VMs / ~500 TB in < 1 s wall; 100,000 VMs in < 30 s.
 #
 # Usage: scripts/bench/plan/run.sh [runs]        (default 3 runs per case)
-#   MM_BENCH_SCRATCH=.build-x  scratch path of the release build (default .build-bench-plan)
+#   MM_BENCH_SCRATCH=.build-x  scratch path of the release build (default .build-release)
 #   MM_BENCH_BIN=/path/moonmotion  use this binary instead of building one
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -14,7 +14,7 @@ runs="${1:-3}"
 if [[ -n "${MM_BENCH_BIN:-}" ]]; then
   bin="$MM_BENCH_BIN"
 else
-  scratch="${MM_BENCH_SCRATCH:-.build-bench-plan}"
+  scratch="${MM_BENCH_SCRATCH:-.build-release}"
   swift build -c release --scratch-path "$scratch" --product moonmotion >&2
   bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)/moonmotion"
 fi

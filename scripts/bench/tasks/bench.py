@@ -14,7 +14,7 @@ and the final Logout); detection delay = the peer's detection time - the server'
 wall time of that task (p50/p99/max); the peer process's CPU seconds (user+sys, whole
 process: start-up and inventory included); the server's CPU seconds over the run.
 
-    python3 scripts/bench/tasks/bench.py --moonmotion .build-bench-tasks/release/moonmotion
+    python3 scripts/bench/tasks/bench.py --moonmotion .build-release/release/moonmotion
 """
 import argparse
 import json

@@ -10,7 +10,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
 
-scratch="$repo/.build-bench-tasks"
+scratch="$repo/${MM_BENCH_SCRATCH:-.build-release}"
 echo "building moonmotion (release, $scratch) ..." >&2
 (cd "$repo" && swift build -c release --scratch-path "$scratch" --product moonmotion 2>&1 | tail -n 3) >&2
 "$repo/scripts/vcsim/build.sh" >/dev/null
