@@ -91,10 +91,15 @@ extension PlanReport {
             out += table.render(width: width).map { Self.trimRight($0) }
             out += Self.wrap(slotNote(), width: width, indent: "  ")
             let limitedBy = Set(clusters.map(\.boundReason))
-            if limitedBy.contains(.largestVM) || limitedBy.contains(.datastoreBandwidth) {
+            let special: Set<BoundReason> = [.largestVM, .datastoreBandwidth, .datastoreSlots]
+            if !limitedBy.isDisjoint(with: special) {
                 var notes: [String] = []
-                for c in clusters where c.boundReason == .largestVM || c.boundReason == .datastoreBandwidth {
-                    notes.append("\(c.name): \(c.boundReason == .largestVM ? "its largest VM" : "its busiest datastore's bandwidth")")
+                for c in clusters where special.contains(c.boundReason) {
+                    switch c.boundReason {
+                    case .largestVM: notes.append("\(c.name): its largest VM")
+                    case .datastoreBandwidth: notes.append("\(c.name): its busiest datastore's bandwidth")
+                    default: notes.append("\(c.name): its busiest datastore's Storage vMotion slots")
+                    }
                 }
                 out += Self.wrap("best is set by " + notes.joined(separator: ", "), width: width, indent: "  ")
             }
@@ -188,7 +193,9 @@ extension PlanReport {
         var parts: [String] = []
         if !configured.isEmpty { parts.append("configured by the engine for \(configured.joined(separator: ", "))") }
         if !derived.isEmpty { parts.append("2 Storage vMotions per usable host (ESXi's host limit) for \(derived.joined(separator: ", "))") }
-        return "slots: " + parts.joined(separator: "; ")
+        var note = "slots: " + parts.joined(separator: "; ")
+        note += "; never more than the cluster's source and destination datastores allow together (8 Storage vMotions each, or the strategy's cap)"
+        return note
     }
 
     /// Most loaded first: peak share of the limit, then mean use, then peak tasks.

@@ -30,6 +30,9 @@ public struct PlanReport: Sendable {
         case largestVM
         /// The bytes through the busiest datastore at its shared bandwidth.
         case datastoreBandwidth
+        /// The copies through the busiest datastore over its Storage vMotion slots (ESXi's
+        /// 8, or fewer when the strategy caps a datastore).
+        case datastoreSlots
         /// Nothing was copied.
         case none
     }
@@ -198,12 +201,16 @@ public struct PlanReport: Sendable {
     ///   - clusterSlots: concurrent jobs per cluster as the engine configured them;
     ///     a cluster that is absent gets ESXi's host limit: `hostMaxCost ÷
     ///     hostStorageVMotionCost` (2) Storage vMotions per usable host.
+    ///   - datastoreSlots: concurrent Storage vMotions per datastore as the engine configured
+    ///     them; a datastore that is absent gets ESXi's limit: `datastoreMaxCost ÷
+    ///     datastoreStorageVMotionCost` (8). A cluster's slots never exceed what its source
+    ///     (and destination) datastores allow together.
     ///   - windowStart: the wall-clock start of the window, for ETAs.
     ///   - title: a heading (for example the simulator's `displayName`).
     ///   - timeZone: the zone ETAs are printed in.
     public init(
         stats: SimulatorStats, inventory: Inventory, configuration: SimulatorConfiguration,
-        runStart: Date? = nil, clusterSlots: [MoRef: Int] = [:], windowStart: Date? = nil,
+        runStart: Date? = nil, clusterSlots: [MoRef: Int] = [:], datastoreSlots: [MoRef: Int] = [:], windowStart: Date? = nil,
         title: String = "simulated vCenter", timeZone: TimeZone = .current
     ) {
         let origin = runStart ?? stats.startTime
@@ -286,7 +293,7 @@ public struct PlanReport: Sendable {
         var plans: [ClusterPlan] = []
         for key in order {
             plans.append(Self.clusterPlan(key, tasks: buckets[key] ?? [], stats: stats, inventory: inventory, origin: origin,
-                                          now: now, slots: key.flatMap { clusterSlots[$0] }, limits: configuration.limits,
+                                          now: now, slots: key.flatMap { clusterSlots[$0] }, datastoreSlots: datastoreSlots, limits: configuration.limits,
                                           model: model, windowStart: windowStart))
         }
         self.clusters = plans
@@ -335,19 +342,23 @@ public struct PlanReport: Sendable {
 
     private static func clusterPlan(
         _ key: MoRef?, tasks indices: [Int], stats: SimulatorStats, inventory: Inventory, origin: Date, now: Double,
-        slots configured: Int?, limits: SimulatorLimits, model: RateModel, windowStart: Date?
+        slots configured: Int?, datastoreSlots: [MoRef: Int], limits: SimulatorLimits, model: RateModel, windowStart: Date?
     ) -> ClusterPlan {
         let members = key.map { inventory.hosts(in: $0) } ?? inventory.hosts.filter { $0.cluster == nil }
         let perHost = max(1, limits.hostMaxCost / max(1, limits.hostStorageVMotionCost))
         let usable = members.filter(\.isUsable).count
         let derived = max(1, perHost * (usable > 0 ? usable : members.count))
-        let slots = configured.map { max(1, $0) } ?? derived
+        var slots = configured.map { max(1, $0) } ?? derived
+        let esxiPerDatastore = max(1, limits.datastoreMaxCost / max(1, limits.datastoreStorageVMotionCost))
+        func slotsOf(_ d: MoRef) -> Int { max(1, datastoreSlots[d] ?? esxiPerDatastore) }
 
         var vms: Set<MoRef> = []
         var bytes: Int64 = 0, failedTasks = 0
         var firstStart = Double.infinity, lastDispatch = -Double.infinity, finish = -Double.infinity
         var copyTotal = 0.0, largest = 0.0
         var throughDatastore: [MoRef: Int64] = [:]
+        var secondsThrough: [MoRef: Double] = [:]
+        var sources: Set<MoRef> = [], destinations: Set<MoRef> = []
         var events: [(Double, Int)] = []
         var busy = 0.0
         events.reserveCapacity(indices.count * 2)
@@ -371,12 +382,23 @@ public struct PlanReport: Sendable {
                 let seconds = model.copySeconds(t.bytes)
                 copyTotal += seconds
                 largest = max(largest, seconds)
-                if model.bandwidth != nil {
-                    for d in Set(t.sourceDatastores + (t.destinationDatastore.map { [$0] } ?? [])) { throughDatastore[d, default: 0] += t.bytes }
+                let touched = Set(t.sourceDatastores + (t.destinationDatastore.map { [$0] } ?? []))
+                for d in touched {
+                    secondsThrough[d, default: 0] += seconds
+                    if model.bandwidth != nil { throughDatastore[d, default: 0] += t.bytes }
                 }
+                sources.formUnion(t.sourceDatastores)
+                if let d = t.destinationDatastore { destinations.insert(d) }
             }
         }
         if indices.isEmpty { firstStart = 0; lastDispatch = 0; finish = 0 }
+        // Copies cannot run faster than their datastores' slots let them: a cluster whose
+        // copies all leave one datastore capped at 4 has 4 slots, whatever its hosts allow.
+        if !sources.isEmpty {
+            let bySources = sources.reduce(0) { $0 + slotsOf($1) }
+            let byDestinations = destinations.isEmpty ? Int.max : destinations.reduce(0) { $0 + slotsOf($1) }
+            slots = max(1, min(slots, bySources, byDestinations))
+        }
 
         var bound = 0.0, reason = BoundReason.none
         if copyTotal > 0 {
@@ -386,6 +408,10 @@ public struct PlanReport: Sendable {
             if let bandwidth = model.bandwidth, bandwidth > 0, let most = throughDatastore.values.max() {
                 let b = Double(most) / bandwidth
                 if b > bound { bound = b; reason = .datastoreBandwidth }
+            }
+            for (d, seconds) in secondsThrough {
+                let b = seconds / Double(slotsOf(d))
+                if b > bound * (1 + 1e-9) { bound = b; reason = .datastoreSlots }
             }
         }
 

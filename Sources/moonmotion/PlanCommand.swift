@@ -148,9 +148,10 @@ struct PlanCommand: AsyncParsableCommand {
         redirect?.restore()
         let (summary, _) = outcome
 
-        let slots = Self.clusterSlots(summary.peakUsage, inventory: inventory, costs: SchedulerConfiguration().costs)
+        let costs = SchedulerConfiguration().costs
+        let slots = Self.clusterSlots(summary.peakUsage, inventory: inventory, costs: costs)
         let report = PlanReport(stats: simulator.stats, inventory: inventory, configuration: simConfig, runStart: simStart,
-                                clusterSlots: slots, windowStart: windowStart,
+                                clusterSlots: slots, datastoreSlots: Self.datastoreSlots(summary.peakUsage, costs: costs), windowStart: windowStart,
                                 title: "\((script as NSString).lastPathComponent), simulated on \(source == "generated" ? "a generated inventory" : source) "
                                     + "(\(Backend.describe(inventory)))")
         let width = isatty(1) != 0 ? ProgressDisplay.terminalWidth() : 100
@@ -249,6 +250,21 @@ struct PlanCommand: AsyncParsableCommand {
             var perHosts = 0
             for h in hosts { perHosts += min(byCost[h.ref] ?? 2, byCount[h.ref] ?? Int.max) }
             slots[cluster.ref] = max(1, min(clusterJobs[cluster.ref] ?? Int.max, perHosts))
+        }
+        return slots
+    }
+
+    /// Concurrent Storage vMotions per datastore as the engine configured them: the
+    /// datastore's cost room for Storage vMotions, or the strategy's count cap if lower.
+    static func datastoreSlots(_ usage: [ResourceUsage], costs: CostModel) -> [MoRef: Int] {
+        var slots: [MoRef: Int] = [:]
+        for u in usage {
+            guard let object = u.object else { continue }
+            switch u.kind {
+            case .datastoreCost: slots[object] = min(slots[object] ?? Int.max, u.capacity / max(1, costs.storageVMotionDatastore))
+            case .datastoreStorageMoves: slots[object] = min(slots[object] ?? Int.max, u.capacity)
+            default: break
+            }
         }
         return slots
     }

@@ -62,6 +62,34 @@ enum PlanFixtures {
         return abs(a - b) <= tolerance
     }
 
+    @Test("a strategy's per-datastore cap limits a cluster's slots and its best span")
+    func datastoreCapsBoundTheCluster() async throws {
+        let run = try await PlanFixtures.waves()
+        let copy = PlanFixtures.copy
+        // Cluster 1's 20 VMs sit 5 on each of its 4 legacy datastores.
+        let sources = Set(run.inventory.vms.filter { run.inventory.host($0.host!)?.cluster == run.cluster1 }.flatMap(\.datastores))
+        #expect(sources.count == 4)
+        let perSource = Dictionary(grouping: run.inventory.vms.filter { sources.contains($0.datastores[0]) }, by: { $0.datastores[0] }).mapValues(\.count)
+        #expect(perSource.values.allSatisfy { $0 == 5 }, "\(perSource)")
+
+        // Every source capped at 1: 4 slots (not the hosts' 8), best 20 copies ÷ 4.
+        let all = PlanReport(stats: run.sim.stats, inventory: run.inventory, configuration: run.sim.configuration,
+                             datastoreSlots: Dictionary(uniqueKeysWithValues: sources.map { ($0, 1) }), timeZone: TimeZone(identifier: "UTC")!)
+        let c1 = all.clusters[0]
+        #expect(c1.slots == 4)
+        #expect(Self.close(c1.lowerBound, 5 * copy))
+        // One source capped at 1: 8 slots, but its 5 copies one after another bound the span.
+        let one = sources.sorted { $0.value < $1.value }[0]
+        let capped = PlanReport(stats: run.sim.stats, inventory: run.inventory, configuration: run.sim.configuration,
+                                datastoreSlots: [one: 1], timeZone: TimeZone(identifier: "UTC")!)
+        #expect(capped.clusters[0].slots == 8)
+        #expect(capped.clusters[0].boundReason == .datastoreSlots)
+        #expect(Self.close(capped.clusters[0].lowerBound, 5 * copy))
+        #expect(capped.renderText(width: 100).contains("its busiest datastore's Storage vMotion slots"))
+        // Without caps, ESXi's 8 per datastore leave the hosts' slots in charge.
+        #expect(PlanFixtures.report(run).clusters[0].boundReason == .slots)
+    }
+
     @Test func makespanClusterFinishPeaksAndIdleTimeOfAKnownSchedule() async throws {
         let run = try await PlanFixtures.waves()
         #expect(run.tasks.count == 40)
