@@ -37,8 +37,15 @@ struct PlanCommand: AsyncParsableCommand {
 
             The rate model: each Storage vMotion copies at --rate MB/s (default 150) \
             after 15 s of setup; --datastore-bandwidth MB/s makes the copies on one \
-            datastore share that bandwidth. Measure your rate on a real move first: the \
-            prediction is only as good as it.
+            datastore share that bandwidth; a vMotion copies memory at --vmotion-rate \
+            (default from the hosts' vMotion link). Measure your rate on a real move \
+            first: the prediction is only as good as it.
+
+            Rehearse trouble with --inject: `--inject every=40` fails every 40th Storage \
+            vMotion with FileLocked (the engine retries it), `--inject \
+            rate=0.02,fault=NoDiskSpace` fails 2% (the strategy's on_failure decides), \
+            `--inject slow-datastore=legacy-01:0.5` halves one datastore's rate. The \
+            report lists the failures.
 
             --out DIR writes timeline-hosts.html and timeline-datastores.html (timeline \
             charts to open in a browser), plan.json and plan.txt, and prints their \
@@ -55,6 +62,7 @@ struct PlanCommand: AsyncParsableCommand {
               moonmotion inventory --json > inv.json
               moonmotion plan examples/storage-migration.lua from='ds-old-*' to='ds-new-*' --inventory inv.json --start "2026-12-05 22:00" --out plan/
               moonmotion plan examples/evacuate-datastore.lua datastore=legacy-01 --json > plan.json
+              moonmotion plan examples/storage-migration.lua --inject every=25 --inject slow-host=esx-c1-01:0.5
             """
     )
 
@@ -81,6 +89,17 @@ struct PlanCommand: AsyncParsableCommand {
         valueName: "MBps"))
     var datastoreBandwidth: Double?
 
+    @Option(name: .customLong("vmotion-rate"), help: ArgumentHelp(
+        "Memory copy rate of one vMotion, MB/s (default: a tenth of the hosts' vMotion link in Mbit/s: 1,000 on 10 GbE).",
+        valueName: "MBps"))
+    var vMotionRate: Double?
+
+    @Option(name: .customLong("inject"), help: ArgumentHelp(
+        "Rehearse failures and slow hardware: key=value pairs, repeatable ("
+            + FaultInjection.specKeys.map { "\($0.key): \($0.meaning)" }.joined(separator: "; ") + ").",
+        valueName: "spec"))
+    var inject: [String] = []
+
     @Option(help: ArgumentHelp(
         "When the window starts, local time (\"2026-12-05 22:00\", or ISO 8601): the report gives clock times.",
         valueName: "time"))
@@ -102,6 +121,13 @@ struct PlanCommand: AsyncParsableCommand {
         }
         if let datastoreBandwidth, !(datastoreBandwidth > 0 && datastoreBandwidth.isFinite) {
             throw ValidationError("--datastore-bandwidth must be a positive number of MB/s, not \(datastoreBandwidth)")
+        }
+        if let vMotionRate, !(vMotionRate > 0 && vMotionRate.isFinite) {
+            throw ValidationError("--vmotion-rate must be a positive number of MB/s, not \(vMotionRate)")
+        }
+        var faults = FaultInjection()
+        for spec in inject {
+            do { try faults.apply(spec: spec) } catch { throw ValidationError("--inject \(spec): \(error)") }
         }
         if let start, Self.parseStart(start) == nil {
             throw ValidationError("--start '\(start)' is not a time; write it as \"2026-12-05 22:00\" (local time) or ISO 8601 (2026-12-05T22:00:00+01:00)")
@@ -125,6 +151,8 @@ struct PlanCommand: AsyncParsableCommand {
         simConfig.startTime = simStart
         if let rate { simConfig.storageVMotionRateMBps = rate }
         simConfig.datastoreBandwidthMBps = datastoreBandwidth
+        simConfig.vMotionRateMBps = vMotionRate
+        for spec in inject { try? simConfig.faults.apply(spec: spec) }   // checked in validate()
         let simulator: SimulatedVCenter
         do {
             simulator = try SimulatedVCenter(inventory: inventory, configuration: simConfig, source: source)

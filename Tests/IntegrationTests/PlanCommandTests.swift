@@ -61,6 +61,31 @@ struct PlanCommandTests {
         #expect(fast < slow / 3 && fast > slow / 5, "\(slow) s at 100 MB/s, \(fast) s at 400 MB/s")
     }
 
+    @Test("--inject rehearses failures: every 5th copy fails FileLocked, the engine retries, every VM still moves; bad specs are refused")
+    func injectedFailures() async throws {
+        let dir = try scriptDirectory([:])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try await runMoonmotion(
+            ["plan", Self.storageMigration, "--generate", "clusters=1,hosts=4,vms=20", "--inject", "every=5", "--json"],
+            directory: dir, environment: ["GOVC_URL": ""])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        let totals = try #require(json["totals"] as? [String: Any])
+        let byFault = totals["failuresByFault"] as? [String: Int] ?? [:]
+        #expect((byFault["FileLocked"] ?? 0) >= 4, "\(totals)")
+        #expect(totals["vmsMoved"] as? Int == 20, "retried copies moved every VM: \(totals)")
+
+        let text = try await runMoonmotion(
+            ["plan", Self.storageMigration, "--generate", "clusters=1,hosts=4,vms=20", "--inject", "every=5"],
+            directory: dir, environment: ["GOVC_URL": ""])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("FileLocked"), "\(text.stdout)")
+
+        let bad = try await runMoonmotion(["plan", Self.storageMigration, "--inject", "every=five"], directory: dir, environment: ["GOVC_URL": ""])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("--inject every=five: simulator configuration: 'every=five' needs a whole number"), "\(bad.stderr)")
+    }
+
     @Test("plans on an inventory saved by `moonmotion inventory --json` from the test vCenter")
     func fromInventoryFile() async throws {
         let vc = try await TestVCenter.start(.init(clusters: 2, hosts: 4, vms: 10))

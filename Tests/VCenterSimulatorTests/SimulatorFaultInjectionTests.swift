@@ -32,6 +32,46 @@ import VCenterModel
         #expect(v.state == .success)
     }
 
+    @Test("--inject specs: every=, rate=, fault=, kinds=, at=, vm=, slow-host=, slow-datastore=, delay=, seed=; bad pairs are named")
+    func specsParse() throws {
+        var f = FaultInjection()
+        try f.apply(spec: "every=40, fault=NoDiskSpace, at=0.25")
+        try f.apply(spec: "rate=0.02,kinds=all,seed=7")
+        try f.apply(spec: "vm=db-01,slow-host=esx-01:0.5,slow-datastore=legacy:01:0.25,delay=30")
+        #expect(f.everyNth.count == 1)
+        #expect(f.everyNth[0].n == 40 && f.everyNth[0].kinds == [.storageVMotion, .hostAndStorageVMotion])
+        #expect(f.everyNth[0].fault.type == "NoDiskSpace")
+        #expect(f.failurePoint == 0.25)
+        #expect(f.failureProbability == 0.02 && f.probabilityKinds.isEmpty && f.seed == 7)
+        #expect(f.probabilityFault.type == "FileLocked")
+        #expect(f.failNextTask["db-01"]?.type == "FileLocked")
+        #expect(f.slowHosts == ["esx-01": 0.5])
+        #expect(f.slowDatastores == ["legacy:01": 0.25])
+        #expect(f.startDelay == 30)
+        for bad in ["every=0", "every", "rate=2", "fault=", "slow-host=esx", "slow-host=:0.5", "delay=-1", "colour=red", "kinds=some"] {
+            var g = FaultInjection()
+            #expect(throws: SimulatorConfigurationError.self, "\(bad)") { try g.apply(spec: bad) }
+        }
+        var g = FaultInjection()
+        let error = try #require(throws: SimulatorConfigurationError.self) { try g.apply(spec: "every=3,colour=red") }
+        #expect(error.description.contains("'colour=red' has an unknown key") && error.description.contains("slow-datastore=NAME:F"))
+    }
+
+    @Test("a parsed every= spec fails every Nth Storage vMotion and leaves vMotions alone")
+    func parsedEveryFailsStorageVMotions() async throws {
+        var config = Fixtures.config()
+        try config.faults.apply(spec: "every=3")
+        let sim = try Fixtures.handmade(sizesGB: Array(repeating: 10, count: 6), hosts: 2, config: config)
+        var tasks: [LiveTask] = []
+        for (i, vm) in "abcdef".enumerated() { tasks.append(try await sim.move(String(vm), to: ["D1", "D2", "D3"][i % 3])) }
+        sim.advanceUntilIdle()
+        #expect(tasks.enumerated().filter { $0.element.state == .error }.map(\.offset) == [2, 5])
+        #expect(tasks[2].info.error?.type == "FileLocked")
+        let v = try await sim.migrateVM(sim.vm("a").ref, host: sim.host("esx-2").ref, pool: nil, priority: .defaultPriority)
+        sim.advanceUntilIdle()
+        #expect(v.state == .success)
+    }
+
     @Test func aNamedVMsNextTaskFailsOnce() async throws {
         let config = Fixtures.config {
             $0.faults.failNextTask = ["b": FaultInjection.fault("InvalidState")]
