@@ -140,6 +140,59 @@ func scriptDirectory(_ files: [String: String]) throws -> URL {
         #expect(outcome.stderr.contains("interrupted"))
     }
 
+    /// A hook that stops a managed coroutine by yielding makes Lua rewind its saved position;
+    /// the report must still name the loop's own line (here line 4, never line 3).
+    @Test func ctrlCNamesTheLineOfTheLoop() async throws {
+        let dir = try scriptDirectory([
+            "busy.lua": "print('started') io.stdout:flush()\nlocal n = 0\nlocal m = 1\nwhile true do end\n",
+            "worker.lua": """
+                local mm = require "moonmotion"
+                mm.spawn(function()
+                  local x = 0
+                  while true do end
+                end)
+                mm.sleep(600)
+                """,
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try await runMoonmotion(["run", "busy.lua"], directory: dir, interruptAfter: 1.0, timeout: 20)
+        #expect(outcome.status == 130)
+        #expect(outcome.stderr.hasPrefix("busy.lua:4: interrupted\nstack traceback:"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("\n\tbusy.lua:4: in main chunk"), "\(outcome.stderr)")
+        #expect(!outcome.stderr.contains("busy.lua:3:"), "\(outcome.stderr)")
+        let spawned = try await runMoonmotion(["run", "worker.lua"], directory: dir, interruptAfter: 1.0, timeout: 20)
+        #expect(spawned.status == 130)
+        #expect(spawned.stderr.hasPrefix("worker.lua:4: interrupted\nstack traceback:"), "\(spawned.stderr)")
+        #expect(!spawned.stderr.contains("worker.lua:3:"), "\(spawned.stderr)")
+    }
+
+    @Test func timeoutNamesTheLineBusyOrWaiting() async throws {
+        let dir = try scriptDirectory([
+            "spin.lua": "local n = 0\nlocal m = 1\nlocal k = 2\nwhile true do end\n",
+            "idle.lua": "local mm = require 'moonmotion'\nlocal n = 0\nlocal function wait() mm.sleep(600) end\nwait()\n",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let busy = try await runMoonmotion(["run", "--timeout", "2", "spin.lua"], directory: dir, timeout: 30)
+        #expect(busy.status == 1)
+        #expect(busy.stderr.hasPrefix("spin.lua:4: time limit exceeded (2 seconds, set by --timeout)\nstack traceback:"), "\(busy.stderr)")
+        #expect(!busy.stderr.contains("spin.lua:3:"), "\(busy.stderr)")
+        // While the script waits, the stop says where it waited, with a traceback; one second is singular.
+        let idle = try await runMoonmotion(["run", "--timeout", "1", "idle.lua"], directory: dir, timeout: 30)
+        #expect(idle.status == 1)
+        #expect(idle.stderr.hasPrefix("idle.lua:3: time limit exceeded (1 second, set by --timeout)\nstack traceback:"), "\(idle.stderr)")
+        #expect(idle.stderr.contains("idle.lua:4: in main chunk"), "\(idle.stderr)")
+    }
+
+    @Test func packagePathListsEachTemplateOnce() async throws {
+        let dir = try scriptDirectory(["path.lua": "print(package.path)"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try await runMoonmotion(["run", "path.lua"], directory: dir)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let templates = outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").map(String.init)
+        #expect(templates.contains("./?.lua") && templates.contains { $0.hasSuffix("/stdlib/?.lua") }, "\(templates)")
+        #expect(Set(templates).count == templates.count, "duplicates in \(templates)")
+    }
+
     @Test func sandboxAndLimits() async throws {
         let dir = try scriptDirectory([
             "escape.lua": "os.execute('touch /tmp/mm-sandbox-escape')",

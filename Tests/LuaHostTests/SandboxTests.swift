@@ -89,4 +89,24 @@ import Testing
         #expect(idleError?.kind == .timeLimit)
         #expect(clock.now - start < .seconds(30))  // a 0.2 s limit; generous for a loaded machine
     }
+
+    @Test func timeLimitWhileWaitingSaysWhere() async throws {
+        let runtime = try makeRuntime(SandboxOptions(timeLimit: 1))
+        defer { runtime.shutdown() }
+        let error = await #expect(throws: LuaError.self) {
+            try await runtime.run(source: "local mm = require 'moonmotion'\n\nmm.spawn(function() mm.sleep(600) end)\nmm.sleep(600)\n", chunkName: "@idle.lua")
+        }
+        #expect(error?.kind == .timeLimit)
+        #expect(error?.message == "idle.lua:4: time limit exceeded (1 second, set by --timeout)")
+        #expect(error?.traceback?.contains("idle.lua:4: in main chunk") == true, "\(error?.traceback ?? "")")
+    }
+
+    @Test func packagePathHasEachTemplateOnce() {
+        let path = LuaModulePath.searchPath(extraDirectories: [".", "/x", "."], environment: "/env/?.lua;./?.lua",
+                                            defaultPath: "/usr/share/lua/5.4/?.lua;./?.lua;./?/init.lua")
+        let templates = path.split(separator: ";").map(String.init)
+        #expect(Set(templates).count == templates.count, "\(templates)")
+        #expect(templates.first == "/env/?.lua" && templates[1] == "./?.lua")
+        #expect(templates.contains("/x/?.lua") && templates.contains("/usr/share/lua/5.4/?.lua") && templates.contains("./?/init.lua"))
+    }
 }
