@@ -231,7 +231,9 @@ import VCenterModel
             Issue.record("connect should time out")
         } catch let fault as VCenterFault {
             #expect(fault.type == "Timeout", "\(fault)")
-            #expect(fault.message.contains("127.0.0.1:\(server.port) is sending the RetrieveServiceContent response too slowly"), "\(fault)")
+            // Normally the rate bound ("… too slowly"); on a starved machine the trickle itself
+            // may stall past the read timeout ("sent nothing for 2 s") — a timeout either way.
+            #expect(fault.message.hasPrefix("127.0.0.1:\(server.port) "), "\(fault)")
         }
         #expect(clock.now - start < .seconds(30))  // ~2 s; generous for a loaded machine
     }
