@@ -35,6 +35,12 @@ struct mm_host {
     double deadline;
     double seconds;
     char stop_message[200];
+    // Where the hook stopped a managed coroutine by yielding: Lua rewinds the coroutine's saved
+    // position when a hook yields, so its stack then names the instruction before (often the
+    // line before). Recorded before the yield; used (and cleared) by mm_thread_stop_report.
+    lua_State *stop_thread;
+    int stop_line;
+    char stop_src[LUA_IDSIZE];
 };
 
 // MARK: - Trampoline
@@ -328,7 +334,7 @@ const char *mm_host_stop_message(mm_host *host) {
         return host->stop_message;
     case MM_STOP_DEADLINE:
         snprintf(host->stop_message, sizeof host->stop_message,
-                 "time limit exceeded (%g seconds, set by --timeout)", host->seconds);
+                 "time limit exceeded (%g second%s, set by --timeout)", host->seconds, host->seconds == 1 ? "" : "s");
         return host->stop_message;
     default:
         return "stopped";
@@ -379,6 +385,13 @@ static void mm_hook(lua_State *L, lua_Debug *ar) {
     if (L == managed && ar->event == LUA_HOOKCOUNT && lua_isyieldable(L)) {
         // Yield to the scheduler: no pcall in the script can catch this. The scheduler sees
         // the stop reason and ends the run with a report built from this coroutine's stack.
+        // Lua rewinds the saved position when a hook yields: keep where it really was.
+        host->stop_thread = NULL;
+        if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0) {
+            host->stop_thread = L;
+            host->stop_line = ar->currentline;
+            snprintf(host->stop_src, sizeof host->stop_src, "%s", ar->short_src);
+        }
         lua_yield(L, 0);
         return;
     }
@@ -418,6 +431,7 @@ void mm_host_apply_hook(mm_host *host, lua_State *L) {
 
 void mm_host_clear_interrupt(mm_host *host, lua_State *L) {
     atomic_store(&host->interrupt, 0);
+    host->stop_thread = NULL;
     int reason = MM_STOP_INTERRUPT;
     atomic_compare_exchange_strong(&host->stop_reason, &reason, MM_STOP_NONE);
     if (L != NULL) {
@@ -446,16 +460,79 @@ void mm_host_mark_stop(mm_host *host, int reason) { mm_set_stop(host, reason); }
 
 long long mm_host_instructions_used(mm_host *host) { return host->instructions_used; }
 
+// Pushes (on L) "source:line: " for the innermost Lua function of co with a current line (a
+// coroutine parked in a native wait has that C function at level 0), or "". Sets *line to
+// that line (0 when none).
+static void mm_push_where_lua(lua_State *L, lua_State *co, int *line) {
+    lua_Debug ar;
+    *line = 0;
+    for (int lv = 0; lua_getstack(co, lv, &ar); lv++) {
+        if (lua_getinfo(co, "Sl", &ar) && ar.currentline > 0) {
+            *line = ar.currentline;
+            lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+            return;
+        }
+    }
+    lua_pushliteral(L, "");
+}
+
+// In the traceback at `idx`, the first frame "\n\t<src>:<bad>:" becomes "\n\t<src>:<good>:".
+static void mm_fix_first_frame(lua_State *L, int idx, const char *src, int bad, int good) {
+    idx = lua_absindex(L, idx);
+    const char *tb = lua_tostring(L, idx);
+    if (tb == NULL) {
+        return;
+    }
+    const char *wrong = lua_pushfstring(L, "\n\t%s:%d:", src, bad);
+    const char *at = strstr(tb, wrong);
+    if (at != NULL && strchr(tb, '\n') == at) {  // only the first frame
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        luaL_addlstring(&b, tb, (size_t)(at - tb));
+        lua_pushfstring(L, "\n\t%s:%d:", src, good);
+        luaL_addvalue(&b);
+        luaL_addstring(&b, at + strlen(wrong));
+        luaL_pushresult(&b);
+        lua_replace(L, idx);
+    }
+    lua_pop(L, 1);  // wrong
+}
+
 int mm_thread_stop_report(lua_State *L) {
     lua_State *co = lua_tothread(L, 1);
     if (co == NULL) {
         return luaL_error(L, "mm_thread_stop_report: thread expected");
     }
-    mm_push_where0(co);
-    lua_xmove(co, L, 1);
+    mm_host *host = mm_host_of(L);
+    int recorded = host->stop_thread == co && host->stop_line > 0;
+    host->stop_thread = NULL;
+    int line = 0;
+    if (recorded) {
+        lua_pushfstring(L, "%s:%d: ", host->stop_src, host->stop_line);
+    } else {
+        mm_push_where_lua(L, co, &line);
+    }
     lua_pushvalue(L, 2);
     lua_concat(L, 2);
     mm_build_report(L, co, -1, 0);
+    if (recorded) {
+        // The report's location and first traceback frame as the hook saw them, not the
+        // rewound position the yield left on the stack.
+        lua_Debug ar;
+        int rewound = 0;
+        if (lua_getstack(co, 0, &ar) && lua_getinfo(co, "Sl", &ar)) {
+            rewound = ar.currentline;
+        }
+        lua_pushstring(L, host->stop_src);
+        lua_setfield(L, -2, "source");
+        lua_pushinteger(L, host->stop_line);
+        lua_setfield(L, -2, "line");
+        if (rewound > 0 && rewound != host->stop_line) {
+            lua_getfield(L, -1, "traceback");
+            mm_fix_first_frame(L, -1, ar.short_src, rewound, host->stop_line);
+            lua_setfield(L, -2, "traceback");
+        }
+    }
     return 1;
 }
 

@@ -14,14 +14,21 @@ public struct ConnectRequest: Sendable, Hashable, CustomStringConvertible {
     public var insecure: Bool?
     /// `thumbprint=`: the server certificate's SHA-1 or SHA-256 thumbprint to pin.
     public var thumbprint: String?
+    /// `connect_timeout=`: seconds to wait for a connection.
+    public var connectTimeout: Double?
+    /// `read_timeout=`: seconds a response may stay silent.
+    public var readTimeout: Double?
 
     /// Creates a request; nil fields fall back to flags and environment.
-    public init(url: String? = nil, username: String? = nil, password: String? = nil, insecure: Bool? = nil, thumbprint: String? = nil) {
+    public init(url: String? = nil, username: String? = nil, password: String? = nil, insecure: Bool? = nil, thumbprint: String? = nil,
+                connectTimeout: Double? = nil, readTimeout: Double? = nil) {
         self.url = url
         self.username = username
         self.password = password
         self.insecure = insecure
         self.thumbprint = thumbprint
+        self.connectTimeout = connectTimeout
+        self.readTimeout = readTimeout
     }
 
     /// The request without its password.
@@ -32,6 +39,8 @@ public struct ConnectRequest: Sendable, Hashable, CustomStringConvertible {
         if password != nil { parts.append("password=<redacted>") }
         if let insecure { parts.append("insecure=\(insecure)") }
         if let thumbprint { parts.append("thumbprint=\(thumbprint)") }
+        if let connectTimeout { parts.append("connect_timeout=\(connectTimeout)") }
+        if let readTimeout { parts.append("read_timeout=\(readTimeout)") }
         return "ConnectRequest(" + parts.joined(separator: ", ") + ")"
     }
 }

@@ -44,3 +44,17 @@ enum InventoryObjectKind: String, CaseIterable, Sendable {
         return nil
     }
 }
+
+extension Inventory {
+    /// The reference of the only object of `kind` called `name`, or nil when there is none.
+    /// Several of that name → `AmbiguousNameError` (`ambiguous VM name 'db-01': vm-12, vm-57
+    /// (use the moref or a userdata)`), raised in Lua where one object is wanted.
+    func uniqueRef(_ kind: InventoryObjectKind, named name: String) throws -> MoRef? {
+        switch kind {
+        case .vm: try uniqueVM(named: name)?.ref
+        case .host: try uniqueHost(named: name)?.ref
+        case .datastore: try uniqueDatastore(named: name)?.ref
+        case .cluster: try uniqueCluster(named: name)?.ref
+        }
+    }
+}

@@ -47,7 +47,7 @@ public final class LuaBindings: Sendable {
         }
     }
 
-    /// `mm.connect{url=, username=, password=, insecure=, thumbprint=}` → `Connection`.
+    /// `mm.connect{url=, username=, password=, insecure=, thumbprint=, connect_timeout=, read_timeout=}` → `Connection`.
     private func connect(_ call: LuaCall, executor: LuaExecutor) throws -> LuaReturn {
         var request = ConnectRequest()
         switch call.type(1) {
@@ -55,7 +55,7 @@ public final class LuaBindings: Sendable {
         case .string: request.url = try call.string(1)
         case .table:
             let options = try call.table(1)
-            let allowed = ["url", "username", "password", "insecure", "thumbprint"]
+            let allowed = ["url", "username", "password", "insecure", "thumbprint", "connect_timeout", "read_timeout"]
             for key in options.fields.keys where !allowed.contains(key) {
                 throw LuaArgumentError(1, "unknown option '\(key)' (connect takes \(allowed.joined(separator: ", ")))")
             }
@@ -75,6 +75,19 @@ public final class LuaBindings: Sendable {
             case .boolean(let b): request.insecure = b
             default: throw LuaArgumentError(1, "insecure must be true or false")
             }
+            func seconds(_ key: String) throws -> Double? {
+                let value: Double
+                switch options[key] {
+                case .nil: return nil
+                case .integer(let n): value = Double(n)
+                case .number(let x): value = x
+                default: throw LuaArgumentError(1, "\(key) must be a number of seconds")
+                }
+                guard value.isFinite, value > 0 else { throw LuaArgumentError(1, "\(key) must be a number of seconds above 0") }
+                return value
+            }
+            request.connectTimeout = try seconds("connect_timeout")
+            request.readTimeout = try seconds("read_timeout")
         default:
             throw LuaArgumentError(1, expected: "table of connection options", actual: call.valueTypeName(1))
         }

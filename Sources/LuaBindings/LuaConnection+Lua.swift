@@ -54,7 +54,7 @@ extension LuaConnection {
             type.method(kind.rawValue) { call, conn in
                 let key = try LookupKey(call, argument: 2, kind: kind)
                 return try conn.withInventory(call) { view, call in
-                    if let ref = key.resolve(in: view) { view.push(kind, ref, on: call) } else { call.pushNilValue() }
+                    if let ref = try key.resolve(in: view) { view.push(kind, ref, on: call) } else { call.pushNilValue() }
                     return .values(1)
                 }
             }
@@ -84,11 +84,12 @@ struct LookupKey {
         key = .text(text)
     }
 
-    /// The reference in `view`, or nil when it has no such object.
-    func resolve(in view: LuaInventoryView) -> MoRef? {
+    /// The reference in `view`, or nil when it has no such object; a name several objects
+    /// share throws `AmbiguousNameError`.
+    func resolve(in view: LuaInventoryView) throws -> MoRef? {
         switch key {
         case .ref(let ref): view.contains(kind, ref) ? ref : nil
-        case .text(let text): view.lookup(kind, text)
+        case .text(let text): try view.lookup(kind, text)
         }
     }
 

@@ -30,7 +30,7 @@ enum ObjectArgument: Sendable {
         case .text(let text):
             guard let inventory else { throw VCenterFault(type: "NotFound", message: "\(what) '\(text)': no inventory to look it up in") }
             let view = InventoryLookup(inventory)
-            guard let ref = view.lookup(kind, text) else {
+            guard let ref = try view.lookup(kind, text) else {
                 throw VCenterFault(type: "NotFound", message: "no \(kind.typeName.lowercased()) named '\(text)' (\(what))")
             }
             return ref
@@ -43,14 +43,9 @@ struct InventoryLookup {
     let inventory: Inventory
     init(_ inventory: Inventory) { self.inventory = inventory }
 
-    func lookup(_ kind: InventoryObjectKind, _ text: String) -> MoRef? {
-        let byName: MoRef? = switch kind {
-        case .vm: inventory.vm(named: text)?.ref
-        case .host: inventory.host(named: text)?.ref
-        case .datastore: inventory.datastore(named: text)?.ref
-        case .cluster: inventory.cluster(named: text)?.ref
-        }
-        if let byName { return byName }
+    /// A name several objects share throws `AmbiguousNameError`.
+    func lookup(_ kind: InventoryObjectKind, _ text: String) throws -> MoRef? {
+        if let byName = try inventory.uniqueRef(kind, named: text) { return byName }
         guard var ref = MoRef(parsing: text) else { return nil }
         if !text.contains(":") { ref.type = kind.managedType }
         let known: Bool = switch kind {
@@ -304,7 +299,7 @@ extension LuaConnection {
                     if case .text(let name) = query.0 {
                         // A name: a VM first, then any other kind.
                         let lookup = InventoryLookup(try await object.value.inventorySnapshot())
-                        ref = InventoryObjectKind.allCases.lazy.compactMap { lookup.lookup($0, name) }.first
+                        for kind in InventoryObjectKind.allCases where ref == nil { ref = try lookup.lookup(kind, name) }
                         guard ref != nil else { throw VCenterFault(type: "NotFound", message: "tasks{entity=}: nothing named '\(name)' in the inventory") }
                     }
                     let infos = try await vcenter.recentTasks(TaskQuery(entity: ref, states: query.2))

@@ -49,7 +49,7 @@ extension LuaInventoryView {
         guard call.type(argument) == .string || call.type(argument) == .number else {
             throw LuaArgumentError(argument, expected: "\(kind.typeName.lowercased()) name or moref", actual: call.valueTypeName(argument))
         }
-        if let ref = lookup(kind, try call.string(argument)) { push(kind, ref, on: call) } else { call.pushNilValue() }
+        if let ref = try lookup(kind, try call.string(argument)) { push(kind, ref, on: call) } else { call.pushNilValue() }
     }
 
     /// The metatable of `inv.vms` & co.: `__call(list, inv, filter)` filters like `conn:vms`.

@@ -101,15 +101,10 @@ final class LuaInventoryView: LuaUserdata, @unchecked Sendable {
     }
 
     /// The reference of the object of `kind` named `text` — or whose reference it is
-    /// (`vm-42`, `VirtualMachine:vm-42`) — or nil.
-    func lookup(_ kind: InventoryObjectKind, _ text: String) -> MoRef? {
-        let byName: MoRef? = switch kind {
-        case .vm: inventory.vm(named: text)?.ref
-        case .host: inventory.host(named: text)?.ref
-        case .datastore: inventory.datastore(named: text)?.ref
-        case .cluster: inventory.cluster(named: text)?.ref
-        }
-        if let byName { return byName }
+    /// (`vm-42`, `VirtualMachine:vm-42`) — or nil. A name several objects share throws
+    /// `AmbiguousNameError` (never the first one by chance).
+    func lookup(_ kind: InventoryObjectKind, _ text: String) throws -> MoRef? {
+        if let byName = try inventory.uniqueRef(kind, named: text) { return byName }
         guard var ref = MoRef(parsing: text) else { return nil }
         if !text.contains(":") { ref.type = kind.managedType }
         return contains(kind, ref) ? ref : nil

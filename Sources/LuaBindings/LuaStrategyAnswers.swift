@@ -29,7 +29,11 @@ enum LuaStrategyAnswers {
             return nil
         case .string:
             let name = stack.stringAt(index) ?? ""
-            if let match = candidates.first(where: { $0.name == name }) { return match.ref }
+            let matches = candidates.filter { $0.name == name }
+            if matches.count > 1 {
+                throw LuaStrategyError("the target hook (\(location)) returned '\(name)', but several candidates have that name (\(matches.map(\.ref.value).joined(separator: ", "))); return the Datastore object instead")
+            }
+            if let match = matches.first { return match.ref }
             throw LuaStrategyError("the target hook (\(location)) returned '\(name)', which is not one of the candidates (\(candidates.map(\.name).joined(separator: ", "))); return one of them, or nil to wait")
         default:
             if let ref = InventoryObjectKind.datastore.ref(ofObjectAt: index, access: stack) { return ref }

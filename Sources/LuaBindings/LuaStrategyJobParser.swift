@@ -183,7 +183,13 @@ struct LuaStrategyJobParser {
     private func objectRef(_ kind: InventoryObjectKind, at i: Int32, field: String, number: Int) throws -> MoRef {
         if let ref = kind.ref(ofObjectAt: i, access: stack) { return ref }
         if stack.typeAt(i) == .string, let text = stack.stringAt(i) {
-            if let ref = view.lookup(kind, text) { return ref }
+            let found: MoRef?
+            do {
+                found = try view.lookup(kind, text)
+            } catch let error as AmbiguousNameError {
+                throw bad(number, "\(field) = '\(text)': \(error)")
+            }
+            if let ref = found { return ref }
             throw bad(number, "\(field) = '\(text)': the inventory has no \(kind.typeName.lowercased()) of that name")
         }
         throw bad(number, "\(field) is a \(stack.valueTypeName(i)); give a \(kind.typeName) or its name")
@@ -224,7 +230,7 @@ struct LuaStrategyJobParser {
         if let cached = byText[text] { return cached }
         let glob = Glob(text)
         var refs = view.inventory.datastores.filter { glob.matches($0.name) }.map(\.ref)
-        if refs.isEmpty, let ref = view.lookup(.datastore, text) { refs = [ref] }
+        if refs.isEmpty, let ref = try view.lookup(.datastore, text) { refs = [ref] }
         if refs.isEmpty {
             throw bad(number, "\(field) = '\(text)' matches no datastore of the inventory")
         }

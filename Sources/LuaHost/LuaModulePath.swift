@@ -38,7 +38,7 @@ public enum LuaModulePath {
         return isDirectory(dir) ? dir : nil
     }
 
-    /// The full `package.path` value.
+    /// The full `package.path` value, each template once.
     public static func searchPath(extraDirectories: [String] = [], environment: String? = environmentPath(), defaultPath: String) -> String {
         var parts: [String] = []
         if let environment {
@@ -53,8 +53,11 @@ public enum LuaModulePath {
             parts.append(dir + "/?.lua")
             parts.append(dir + "/?/init.lua")
         }
-        if !defaultPath.isEmpty { parts.append(defaultPath) }
-        return parts.joined(separator: ";")
+        parts += defaultPath.split(separator: ";", omittingEmptySubsequences: true).map(String.init)
+        // Each template once, where it first appears (`./?.lua` from the script's directory
+        // `.` is also in Lua's default path).
+        var kept = Set<String>()
+        return parts.filter { kept.insert($0).inserted }.joined(separator: ";")
     }
 
     /// `MOONMOTION_PATH` from the environment.

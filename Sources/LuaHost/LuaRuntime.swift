@@ -60,14 +60,20 @@ public final class LuaRuntime: @unchecked Sendable {
         if let seconds = options.sandbox.timeLimit {
             deadlineTimer = executor.schedule(after: seconds) { [weak self] in
                 guard let self, !self.shutDown.load(ordering: .relaxed) else { return }
-                mm_host_mark_deadline(self.state.host)
-                self.scheduler.stop(.timeLimit)
+                self.timeLimitReached()
             }
         }
     }
 
     deinit {
         shutdown()
+    }
+
+    /// The `--timeout` deadline passed while no Lua code ran (the script waits): the run ends
+    /// with a time-limit error that says where it waited. On the executor.
+    func timeLimitReached() {
+        mm_host_mark_deadline(state.host)
+        scheduler.stop(.timeLimit)
     }
 
     /// Cancels whatever runs (cleanups run), closes the Lua state (every `__gc` runs) and

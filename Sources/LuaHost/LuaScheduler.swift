@@ -375,6 +375,13 @@ final class LuaScheduler {
         case .timeLimit: mm_host_mark_stop(state.host, MM_STOP_DEADLINE)
         default: break
         }
+        // A time limit that ends the run while the script waits says where it waited (the
+        // first coroutine still parked: usually the main chunk), with that coroutine's traceback.
+        if kind == .timeLimit, current == nil,
+           let waiting = coroutines.values.sorted(by: { $0.id < $1.id }).first(where: { lua_status($0.thread) == LUA_YIELD }) {
+            abort(stopReport(for: waiting))
+            return
+        }
         abort(LuaError(kind, message: String(cString: mm_host_stop_message(state.host))))
     }
 

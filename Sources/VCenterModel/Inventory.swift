@@ -13,7 +13,8 @@ public struct Inventory: Sendable {
     private var hostIndex: [MoRef: Int] = [:]
     private var datastoreIndex: [MoRef: Int] = [:]
     private var vmIndex: [MoRef: Int] = [:]
-    private var vmNameIndex: [String: Int] = [:]
+    /// Every VM's index by name, in inventory order (names repeat across folders and datacenters).
+    private var vmNameIndex: [String: [Int]] = [:]
 
     /// Creates an inventory. A VM's `cluster` is filled from its host when missing.
     public init(
@@ -37,7 +38,7 @@ public struct Inventory: Sendable {
         hostIndex = Dictionary(hosts.enumerated().map { ($1.ref, $0) }, uniquingKeysWith: { a, _ in a })
         datastoreIndex = Dictionary(datastores.enumerated().map { ($1.ref, $0) }, uniquingKeysWith: { a, _ in a })
         vmIndex = Dictionary(vms.enumerated().map { ($1.ref, $0) }, uniquingKeysWith: { a, _ in a })
-        vmNameIndex = Dictionary(vms.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
+        vmNameIndex = Dictionary(grouping: vms.indices, by: { vms[$0].name })
     }
 
     public func cluster(_ ref: MoRef) -> ClusterInfo? { clusterIndex[ref].map { clusters[$0] } }
@@ -45,11 +46,47 @@ public struct Inventory: Sendable {
     public func datastore(_ ref: MoRef) -> DatastoreInfo? { datastoreIndex[ref].map { datastores[$0] } }
     public func vm(_ ref: MoRef) -> VMInfo? { vmIndex[ref].map { vms[$0] } }
 
-    /// The VM called `name` (the first one, when names repeat across folders).
-    public func vm(named name: String) -> VMInfo? { vmNameIndex[name].map { vms[$0] } }
+    /// The VM called `name` — the first one when names repeat (VM names repeat across folders
+    /// and datacenters). Where a wrong guess matters, use `uniqueVM(named:)`.
+    public func vm(named name: String) -> VMInfo? { vmNameIndex[name]?.first.map { vms[$0] } }
+    /// The first host called `name`; see `uniqueHost(named:)`.
     public func host(named name: String) -> HostInfo? { hosts.first { $0.name == name } }
+    /// The first datastore called `name`; see `uniqueDatastore(named:)`.
     public func datastore(named name: String) -> DatastoreInfo? { datastores.first { $0.name == name } }
+    /// The first cluster called `name`; see `uniqueCluster(named:)`.
     public func cluster(named name: String) -> ClusterInfo? { clusters.first { $0.name == name } }
+
+    /// Every VM called `name`, in inventory order.
+    public func vms(named name: String) -> [VMInfo] { (vmNameIndex[name] ?? []).map { vms[$0] } }
+    /// Every host called `name`.
+    public func hosts(named name: String) -> [HostInfo] { hosts.filter { $0.name == name } }
+    /// Every datastore called `name`.
+    public func datastores(named name: String) -> [DatastoreInfo] { datastores.filter { $0.name == name } }
+    /// Every cluster called `name`.
+    public func clusters(named name: String) -> [ClusterInfo] { clusters.filter { $0.name == name } }
+
+    /// The only VM called `name`, or nil when there is none; several → `AmbiguousNameError`
+    /// listing their references, so a move never picks one of them by chance.
+    public func uniqueVM(named name: String) throws(AmbiguousNameError) -> VMInfo? {
+        try Self.unique(vms(named: name), kind: "VM", name: name, ref: \.ref)
+    }
+    /// The only host called `name`, or nil; several → `AmbiguousNameError`.
+    public func uniqueHost(named name: String) throws(AmbiguousNameError) -> HostInfo? {
+        try Self.unique(hosts(named: name), kind: "host", name: name, ref: \.ref)
+    }
+    /// The only datastore called `name`, or nil; several → `AmbiguousNameError`.
+    public func uniqueDatastore(named name: String) throws(AmbiguousNameError) -> DatastoreInfo? {
+        try Self.unique(datastores(named: name), kind: "datastore", name: name, ref: \.ref)
+    }
+    /// The only cluster called `name`, or nil; several → `AmbiguousNameError`.
+    public func uniqueCluster(named name: String) throws(AmbiguousNameError) -> ClusterInfo? {
+        try Self.unique(clusters(named: name), kind: "cluster", name: name, ref: \.ref)
+    }
+
+    private static func unique<T>(_ matches: [T], kind: String, name: String, ref: KeyPath<T, MoRef>) throws(AmbiguousNameError) -> T? {
+        guard matches.count > 1 else { return matches.first }
+        throw AmbiguousNameError(kind: kind, name: name, refs: matches.map { $0[keyPath: ref] })
+    }
 
     /// The hosts of `cluster`, in inventory order.
     public func hosts(in cluster: MoRef) -> [HostInfo] { hosts.filter { $0.cluster == cluster } }
@@ -60,12 +97,17 @@ public struct Inventory: Sendable {
     /// Replaces (or adds) one VM's record, for example after `refresh()` or a finished move.
     public mutating func update(_ vm: VMInfo) {
         if let i = vmIndex[vm.ref] {
-            if vms[i].name != vm.name { vmNameIndex[vms[i].name] = nil; vmNameIndex[vm.name] = i }
+            if vms[i].name != vm.name {
+                vmNameIndex[vms[i].name]?.removeAll { $0 == i }
+                if vmNameIndex[vms[i].name]?.isEmpty == true { vmNameIndex[vms[i].name] = nil }
+                vmNameIndex[vm.name, default: []].append(i)
+                vmNameIndex[vm.name]?.sort()
+            }
             vms[i] = vm
         } else {
             vms.append(vm)
             vmIndex[vm.ref] = vms.count - 1
-            if vmNameIndex[vm.name] == nil { vmNameIndex[vm.name] = vms.count - 1 }
+            vmNameIndex[vm.name, default: []].append(vms.count - 1)
         }
     }
 

@@ -19,10 +19,15 @@ extension ConnectionConfig {
         public var thumbprint: String?
         /// A govc known-hosts file (`host thumbprint` lines); `GOVC_TLS_KNOWN_HOSTS` when nil.
         public var knownHostsFile: String?
+        /// `--connect-timeout`: seconds to wait for a TCP (and TLS) connection (default 15).
+        public var connectTimeout: Double?
+        /// `--read-timeout`: seconds a response may stay silent (default 120).
+        public var readTimeout: Double?
 
         /// Creates flags; nil means "not given".
         public init(url: String? = nil, username: String? = nil, password: String? = nil, passwordFile: String? = nil,
-                    insecure: Bool? = nil, thumbprint: String? = nil, knownHostsFile: String? = nil) {
+                    insecure: Bool? = nil, thumbprint: String? = nil, knownHostsFile: String? = nil,
+                    connectTimeout: Double? = nil, readTimeout: Double? = nil) {
             self.url = url
             self.username = username
             self.password = password
@@ -30,6 +35,8 @@ extension ConnectionConfig {
             self.insecure = insecure
             self.thumbprint = thumbprint
             self.knownHostsFile = knownHostsFile
+            self.connectTimeout = connectTimeout
+            self.readTimeout = readTimeout
         }
     }
 
@@ -62,12 +69,28 @@ extension ConnectionConfig {
         let insecure = try flags.insecure ?? environment["GOVC_INSECURE"].map { try parseBool($0, name: "GOVC_INSECURE") } ?? false
 
         var config = try ConnectionConfig(url: parsed.url.absoluteString, username: username, password: password ?? "", insecure: insecure)
+        if let seconds = flags.connectTimeout {
+            config.connectTimeout = try checkTimeout(seconds, name: "connect timeout")
+        }
+        if let seconds = flags.readTimeout {
+            config.readTimeout = try checkTimeout(seconds, name: "read timeout")
+            // The task poller's long poll must answer well within the read timeout.
+            config.pollerMaxWaitSeconds = min(config.pollerMaxWaitSeconds, max(1, Int(config.readTimeout / 2)))
+        }
         if let thumbprint = flags.thumbprint, !thumbprint.isEmpty {
             config.thumbprint = try Thumbprint(parsing: thumbprint)
         } else if config.isTLS, let file = flags.knownHostsFile ?? environment["GOVC_TLS_KNOWN_HOSTS"], !file.isEmpty {
             config.thumbprint = try KnownHosts(path: file).thumbprint(host: config.host, port: config.url.port)
         }
         return config
+    }
+
+    /// A timeout in seconds: finite and above zero.
+    static func checkTimeout(_ seconds: Double, name: String) throws -> Double {
+        guard seconds.isFinite, seconds > 0 else {
+            throw VCenterFault(type: "ConfigurationError", message: "the \(name) must be a number of seconds above 0, not \(seconds)")
+        }
+        return seconds
     }
 
     static func readPasswordFile(_ path: String) throws -> String {

@@ -119,8 +119,37 @@ struct PropertyCollector: Sendable {
         return pages
     }
 
+    /// Runs `sequence` — one whole create view → retrieve → page → destroy — and runs it once
+    /// more from the start when it failed after the session was logged in again while it ran.
+    ///
+    /// `SOAPSession.call` retries a call after a transparent re-login, but views, collectors
+    /// and paging tokens die with the old session: the retried `RetrievePropertiesEx` names a
+    /// view that no longer exists (`ManagedObjectNotFound`), a `ContinueRetrievePropertiesEx` a
+    /// dead token. Only the whole sequence can be redone. `sequence` must start from scratch
+    /// each time (keep nothing from a failed attempt). `what` names it in the log.
+    static func restartingAfterRelogin<T: Sendable>(_ session: SOAPSession, what: String, _ sequence: () async throws -> T) async throws -> T {
+        let generation = session.loginGeneration
+        do {
+            return try await sequence()
+        } catch let fault as VCenterFault where session.loginGeneration != generation && isRestartable(fault) && !Task.isCancelled {
+            session.logger.info(
+                "the session was re-established during a retrieval; starting it again",
+                metadata: ["retrieval": "\(what)", "fault": "\(fault.type)"])
+            return try await sequence()
+        }
+    }
+
+    /// Whether a failure is worth a fresh start after a re-login: not a cancellation, a closed
+    /// connection, or a session refused again right after the re-login (a new attempt would
+    /// only log in once more).
+    static func isRestartable(_ fault: VCenterFault) -> Bool {
+        !["Cancelled", "Closed", "InvalidLogin", VCenterFault.notAuthenticatedType].contains(fault.type)
+    }
+
     /// Runs `body` with a recursive `ContainerView` of `types` under `container`, and destroys
-    /// the view afterwards (also when `body` throws).
+    /// the view afterwards (also when `body` throws). A `DestroyView` that fails once `body`
+    /// has its result (the view died with a session that was replaced meanwhile, or the call
+    /// broke) is logged, not thrown: the view dies with its session anyway.
     static func withContainerView<T: Sendable>(
         _ session: SOAPSession, viewManager: MoRef, container: MoRef, types: [String],
         _ body: (MoRef) async throws -> T
@@ -140,7 +169,11 @@ struct PropertyCollector: Sendable {
             _ = try? await session.call("DestroyView", on: view)
             throw error
         }
-        try await session.call("DestroyView", on: view)
+        do {
+            try await session.call("DestroyView", on: view)
+        } catch {
+            session.logger.debug("DestroyView failed after the retrieval; the view ends with its session", metadata: ["view": "\(view.value)", "error": "\(error)"])
+        }
         return result
     }
 }

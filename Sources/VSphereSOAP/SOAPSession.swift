@@ -36,6 +36,10 @@ final class SOAPSession: Sendable {
         self.logger = logger
     }
 
+    /// How many times this session logged in (1 after `connect`); a change while a sequence
+    /// of calls ran means the server-side objects it made (views, paging tokens) may be gone.
+    var loginGeneration: Int { state.withLock { $0.generation } }
+
     /// The API version the server reported, for `SOAPAction`.
     var apiVersion: String {
         get { state.withLock { $0.apiVersion } }

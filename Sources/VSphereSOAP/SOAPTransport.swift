@@ -130,7 +130,9 @@ final class SOAPTransport: Sendable {
 
         let response: HTTPClientResponse
         do {
-            // The deadline bounds the whole exchange; the read timeout (idle time) is the usual limit.
+            // AsyncHTTPClient's deadline covers only the wait for the response head, and that
+            // includes queueing for a pooled connection behind other calls: keep it generous.
+            // Silence is bounded by the read timeout; the body by `readBody`.
             response = try await client.execute(request, deadline: .now() + .seconds(Int64(max(config.readTimeout * 10, 900))), logger: nil)
         } catch {
             throw SOAPErrors.transportFault(error, config: config)
@@ -147,9 +149,7 @@ final class SOAPTransport: Sendable {
         let parser = SOAPResponseParser(granularity: granularity, onPiece: onPiece)
         let outcome: SOAPResponseParser.Outcome
         do {
-            for try await chunk in response.body {
-                try chunk.withUnsafeReadableBytes { try parser.feed($0) }
-            }
+            try await readBody(response.body, into: parser, method: method)
             outcome = try parser.finish()
         } catch let error as XMLParseError {
             if error.kind == .notSOAP {
@@ -163,6 +163,55 @@ final class SOAPTransport: Sendable {
             throw SOAPErrors.transportFault(error, config: config)
         }
         return Exchange(outcome: outcome, sessionCookie: sessionCookie)
+    }
+
+    /// Below this average rate (bytes per second, after a first `readTimeout`) a response
+    /// body is given up: 32 KiB/s, far below any usable link to vCenter.
+    static let minimumBodyRate = 32.0 * 1024
+
+    /// Feeds the body's chunks to `parser`, within bounds: a gap of `readTimeout` between
+    /// chunks fails the call, and so does a body slower than `readTimeout` plus one second per
+    /// `minimumBodyRate` bytes received since the head (a server trickling a byte now and then
+    /// would otherwise hold the call for as long as it likes). Both are `Timeout` faults.
+    func readBody(_ body: HTTPClientResponse.Body, into parser: SOAPResponseParser, method: String) async throws {
+        let progress = BodyProgress()
+        let sink = UncheckedSendable(parser)
+        let idle = Duration.seconds(config.readTimeout)
+        let hostAndPort = config.hostAndPort
+        let readTimeout = config.readTimeout
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for try await chunk in body {
+                    progress.received(chunk.readableBytes)
+                    try chunk.withUnsafeReadableBytes { try sink.value.feed($0) }
+                }
+            }
+            group.addTask {
+                // The watchdog: ends only by throwing, or by being cancelled once the body is in.
+                while true {
+                    let (bytes, started, last) = progress.snapshot
+                    let now = ContinuousClock.now
+                    let idleDeadline = last + idle
+                    let totalDeadline = started + idle + .seconds(Double(bytes) / SOAPTransport.minimumBodyRate)
+                    if now >= idleDeadline {
+                        throw VCenterFault(
+                            type: SOAPErrors.timeout,
+                            message: "\(hostAndPort) stopped sending the \(method) response: nothing for \(SOAPErrors.seconds(readTimeout)) after \(bytes) bytes (read timeout; raise it with --read-timeout)")
+                    }
+                    if now >= totalDeadline {
+                        let elapsed = Int((now - started).components.seconds)
+                        throw VCenterFault(
+                            type: SOAPErrors.timeout,
+                            message: "\(hostAndPort) is sending the \(method) response too slowly: \(bytes) bytes in \(elapsed) s, below \(Int(SOAPTransport.minimumBodyRate / 1024)) KB/s after the \(SOAPErrors.seconds(readTimeout)) read timeout; check the network or the server")
+                    }
+                    try await Task.sleep(until: min(idleDeadline, totalDeadline), clock: .continuous)
+                }
+            }
+            // The first child to end decides: the body (the watchdog is then cancelled) or the
+            // watchdog's timeout (the body's stream is then cancelled, closing the connection).
+            try await group.next()
+            group.cancelAll()
+        }
     }
 
     /// `vmware_soap_session=value` from a `Set-Cookie` header, or nil for other cookies.
@@ -184,6 +233,34 @@ final class SOAPTransport: Sendable {
         // A connection dropped without `close()`: release the client without blocking.
         if !isShutDown.withLock({ $0 }) { _ = client.shutdown() }
     }
+}
+
+/// How much of a response body arrived and when (shared by the reader and its watchdog).
+private final class BodyProgress: Sendable {
+    private struct State {
+        var bytes = 0
+        let started = ContinuousClock.now
+        var lastChunk = ContinuousClock.now
+    }
+    private let state = Mutex(State())
+
+    func received(_ count: Int) {
+        state.withLock { s in
+            s.bytes += count
+            s.lastChunk = .now
+        }
+    }
+
+    var snapshot: (bytes: Int, started: ContinuousClock.Instant, lastChunk: ContinuousClock.Instant) {
+        state.withLock { ($0.bytes, $0.started, $0.lastChunk) }
+    }
+}
+
+/// Hands a value that is used by one task at a time (the response parser: the exchange
+/// waits while the body reader feeds it) to a child task.
+private struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// Sits at the network end of a connection whose certificate broke the pin: every write

@@ -4,7 +4,9 @@ import VimXML
 extension SOAPVCenter {
     /// The whole inventory in four batched retrievals run side by side (structure:
     /// datacenters, folders and clusters; hosts; datastores; VMs), each over its own
-    /// `ContainerView` and paged with `ContinueRetrievePropertiesEx`.
+    /// `ContainerView` and paged with `ContinueRetrievePropertiesEx`. A retrieval that a
+    /// re-login broke half-way (its view or paging token died with the old session) is
+    /// redone once from the view's creation.
     public func inventory() async throws -> Inventory {
         async let structure = retrieveStructure()
         async let hosts = retrieveAll("HostSystem", InventoryDecoding.hostPaths, decode: InventoryDecoding.host)
@@ -32,17 +34,24 @@ extension SOAPVCenter {
     /// Each record's `cluster` comes from its host (hosts not seen before are looked up in one more call).
     public func refreshVMs(_ refs: [MoRef]) async throws -> [VMInfo] {
         guard !refs.isEmpty else { return [] }
-        var vms: [VMInfo] = []
-        vms.reserveCapacity(refs.count)
-        try await collector.retrieve([PropertySpec(type: "VirtualMachine", paths: InventoryDecoding.vmPaths)], of: .objects(refs)) { object in
-            if let vm = InventoryDecoding.vm(object) { vms.append(vm) }
+        let collector = self.collector
+        var vms = try await PropertyCollector.restartingAfterRelogin(session, what: "VirtualMachine records") {
+            var vms: [VMInfo] = []
+            vms.reserveCapacity(refs.count)
+            try await collector.retrieve([PropertySpec(type: "VirtualMachine", paths: InventoryDecoding.vmPaths)], of: .objects(refs)) { object in
+                if let vm = InventoryDecoding.vm(object) { vms.append(vm) }
+            }
+            return vms
         }
         var known = hostClusters.withLock { $0 }
         let unknown = Set(vms.compactMap(\.host)).filter { known[$0] == nil }
         if !unknown.isEmpty {
-            var found: [MoRef: MoRef?] = [:]
-            try await collector.retrieve([PropertySpec(type: "HostSystem", paths: ["parent"])], of: .objects(unknown.sorted())) { object in
-                if let host = InventoryDecoding.host(object) { found[host.ref] = host.cluster }
+            let found = try await PropertyCollector.restartingAfterRelogin(session, what: "hosts' clusters") {
+                var found: [MoRef: MoRef?] = [:]
+                try await collector.retrieve([PropertySpec(type: "HostSystem", paths: ["parent"])], of: .objects(unknown.sorted())) { object in
+                    if let host = InventoryDecoding.host(object) { found[host.ref] = host.cluster }
+                }
+                return found
             }
             hostClusters.withLock { map in map.merge(found) { _, new in new } }
             known.merge(found) { _, new in new }
@@ -53,14 +62,20 @@ extension SOAPVCenter {
         return vms
     }
 
+    /// Every object of `type` over a fresh `ContainerView`, paged; the whole sequence starts
+    /// again once when the session was logged in again meanwhile (the view died with it).
     func retrieveAll<T: Sendable>(_ type: String, _ paths: [String], decode: @escaping (ObjectContent) -> T?) async throws -> [T] {
         let collector = self.collector
-        return try await PropertyCollector.withContainerView(session, viewManager: content.viewManager, container: content.rootFolder, types: [type]) { view in
-            var out: [T] = []
-            try await collector.retrieve([PropertySpec(type: type, paths: paths)], of: .view(view)) { object in
-                if let value = decode(object) { out.append(value) }
+        let session = self.session
+        let content = self.content
+        return try await PropertyCollector.restartingAfterRelogin(session, what: type) {
+            try await PropertyCollector.withContainerView(session, viewManager: content.viewManager, container: content.rootFolder, types: [type]) { view in
+                var out: [T] = []
+                try await collector.retrieve([PropertySpec(type: type, paths: paths)], of: .view(view)) { object in
+                    if let value = decode(object) { out.append(value) }
+                }
+                return out
             }
-            return out
         }
     }
 
@@ -71,12 +86,16 @@ extension SOAPVCenter {
             PropertySpec(type: "Folder", paths: InventoryDecoding.folderPaths),
             PropertySpec(type: "ClusterComputeResource", paths: InventoryDecoding.clusterPaths),
         ]
-        return try await PropertyCollector.withContainerView(
-            session, viewManager: content.viewManager, container: content.rootFolder, types: specs.map(\.type)
-        ) { view in
-            var structure = InventoryDecoding.Structure()
-            try await collector.retrieve(specs, of: .view(view)) { structure.add($0) }
-            return structure
+        let session = self.session
+        let content = self.content
+        return try await PropertyCollector.restartingAfterRelogin(session, what: "datacenters, folders and clusters") {
+            try await PropertyCollector.withContainerView(
+                session, viewManager: content.viewManager, container: content.rootFolder, types: specs.map(\.type)
+            ) { view in
+                var structure = InventoryDecoding.Structure()
+                try await collector.retrieve(specs, of: .view(view)) { structure.add($0) }
+                return structure
+            }
         }
     }
 }

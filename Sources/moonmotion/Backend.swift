@@ -5,7 +5,7 @@ import VCenterModel
 import VCenterSimulator
 
 /// The vCenter a strategy runs against (`moonmotion run`): the configured server (flags or
-/// `GOVC_*`), or — with none configured — the built-in simulator on scaled time: a generated
+/// `GOVC_*`), or — with none configured, or `--simulate` — the built-in simulator on scaled time: a generated
 /// (or loaded) inventory whose clock runs fast enough that the demo ends in about a minute.
 struct Backend: Sendable {
     /// The backend.
@@ -30,7 +30,7 @@ struct Backend: Sendable {
     static func make(connection: ConnectionOptions, options: StrategyRunOptions) async throws -> Backend {
         if connection.isServerConfigured {
             if options.generate != nil || options.inventory != nil || options.speed != nil {
-                throw BackendError("--generate, --inventory and --speed choose the built-in simulator, but a vCenter is configured (--url or GOVC_URL); drop them, or unset GOVC_URL to simulate")
+                throw BackendError("--generate, --inventory and --speed choose the built-in simulator, but a vCenter is configured (--url or GOVC_URL); drop them, or pass --simulate (or unset GOVC_URL) to simulate")
             }
             let connected = try await connection.connect()
             return Backend(vcenter: connected.vcenter, simulator: nil, name: connected.url, banner: nil)
@@ -43,7 +43,8 @@ struct Backend: Sendable {
         let speed = options.speed ?? demoSpeed(for: inventory, configuration: configuration)
         configuration.clock = .scaled(speed: speed)
         let simulator = try SimulatedVCenter(inventory: inventory, configuration: configuration, source: source)
-        let banner = "moonmotion: no vCenter configured (--url or GOVC_URL) — running against a simulated vCenter "
+        let why = connection.simulate ? "--simulate" : "no vCenter configured (--url or GOVC_URL)"
+        let banner = "moonmotion: \(why) — running against a simulated vCenter "
             + "(\(source): \(describe(inventory)), \(speedText(speed))× time)"
         return Backend(vcenter: simulator, simulator: simulator, name: "simulated vCenter (\(speedText(speed))× time)", banner: banner)
     }

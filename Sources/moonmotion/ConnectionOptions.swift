@@ -7,14 +7,21 @@ import VCenterSimulator
 import VSphereSOAP
 
 /// Where vCenter is, as govc users give it: flags, then the govc environment (`GOVC_URL`,
-/// `GOVC_USERNAME`, `GOVC_PASSWORD`, `GOVC_INSECURE`, `GOVC_TLS_KNOWN_HOSTS`). With nothing
-/// configured, commands use the built-in simulated vCenter and say so.
+/// `GOVC_USERNAME`, `GOVC_PASSWORD`, `GOVC_INSECURE`, `GOVC_TLS_KNOWN_HOSTS`), plus the
+/// connect and read timeouts. With nothing configured, `run`, `plan`, `repl` and a script's
+/// `mm.connect()` use the built-in simulated vCenter and say so; `inventory` and `tasks`
+/// refuse (`connect()`) unless `--simulate` asks for it, so a forgotten `GOVC_URL` never
+/// passes a fake inventory off as a real one.
 struct ConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "vCenter to connect to: [https://][user[:password]@]host[:port][/sdk] (default: GOVC_URL).",
-        discussion: "Without --url or GOVC_URL, the built-in simulated vCenter is used.",
+        discussion: "Without --url or GOVC_URL, run, plan and repl use the built-in simulated vCenter; inventory and tasks need --simulate for it.",
         valueName: "url"))
     var url: String?
+
+    @Flag(help: ArgumentHelp(
+        "Use the built-in simulated vCenter (a generated inventory, time 100× faster) instead of a real one; GOVC_URL is then ignored."))
+    var simulate = false
 
     @Option(help: ArgumentHelp("User name (default: from the URL, then GOVC_USERNAME).", valueName: "name"))
     var username: String?
@@ -33,28 +40,66 @@ struct ConnectionOptions: ParsableArguments {
         valueName: "thumbprint"))
     var thumbprint: String?
 
+    @Option(name: .customLong("connect-timeout"), help: ArgumentHelp(
+        "Seconds to wait for a connection to vCenter (TCP and TLS; default 15).", valueName: "seconds"))
+    var connectTimeout: Double?
+
+    @Option(name: .customLong("read-timeout"), help: ArgumentHelp(
+        "Seconds a vCenter response may stay silent before the call fails (default 120); a response that trickles in slower than 32 KB/s after that is given up too.",
+        valueName: "seconds"))
+    var readTimeout: Double?
+
+    func validate() throws {
+        if simulate, let url, !url.isEmpty {
+            throw ValidationError("--simulate and --url contradict each other: give one of them")
+        }
+        for (name, value) in [("--connect-timeout", connectTimeout), ("--read-timeout", readTimeout)] {
+            if let value, !(value > 0 && value.isFinite) {
+                throw ValidationError("\(name) must be a number of seconds above 0, not \(value)")
+            }
+        }
+    }
+
     /// The flags as the SOAP client's configuration takes them.
     var flags: ConnectionConfig.Flags {
         ConnectionConfig.Flags(url: url, username: username, passwordFile: passwordFile,
-                               insecure: insecure ? true : nil, thumbprint: thumbprint)
+                               insecure: insecure ? true : nil, thumbprint: thumbprint,
+                               connectTimeout: connectTimeout, readTimeout: readTimeout)
     }
 
-    /// Whether a server is configured by a flag or the environment.
-    var isServerConfigured: Bool { ConnectionConfig.isServerConfigured(flags) }
+    /// Whether a real server is configured by a flag or the environment (never with `--simulate`).
+    var isServerConfigured: Bool { !simulate && ConnectionConfig.isServerConfigured(flags) }
+
+    /// The environment the configuration is read from: without `GOVC_URL` under `--simulate`.
+    private var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        if simulate { environment["GOVC_URL"] = nil }
+        return environment
+    }
 
     /// The connector `mm.connect{...}` uses: the script's fields win over these flags,
     /// which win over the environment; nothing configured → the built-in simulator.
     func connector() -> VCenterConnector {
         let flags = self.flags
-        return { request in try await ConnectionOptions.connect(request, flags: flags) }
+        let environment = self.environment
+        return { request in try await ConnectionOptions.connect(request, flags: flags, environment: environment) }
     }
 
-    /// Connects with these options alone (the `inventory` and `tasks` commands).
+    /// Connects with these options alone (`inventory`, `tasks`, and the other commands once
+    /// they know a server is configured): the configured vCenter, the built-in simulator
+    /// under `--simulate`, else a one-line error saying how to configure one.
     func connect() async throws -> ConnectedVCenter {
-        try await ConnectionOptions.connect(ConnectRequest(), flags: flags)
+        if simulate { return try ConnectionOptions.simulated(announce: "--simulate") }
+        guard isServerConfigured else { throw BackendError(ConnectionOptions.noVCenterConfigured) }
+        return try await ConnectionOptions.connect(ConnectRequest(), flags: flags, environment: environment)
     }
 
-    static func connect(_ request: ConnectRequest, flags base: ConnectionConfig.Flags) async throws -> ConnectedVCenter {
+    /// What `inventory` and `tasks` say when neither a vCenter nor `--simulate` is given.
+    static let noVCenterConfigured =
+        "no vCenter configured: give --url [user@]host (or set GOVC_URL, with GOVC_USERNAME and GOVC_PASSWORD), or --simulate to use the built-in simulated vCenter"
+
+    static func connect(_ request: ConnectRequest, flags base: ConnectionConfig.Flags,
+                        environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ConnectedVCenter {
         var flags = base
         if let url = request.url { flags.url = url }
         if let username = request.username { flags.username = username }
@@ -64,20 +109,24 @@ struct ConnectionOptions: ParsableArguments {
         }
         if let insecure = request.insecure { flags.insecure = insecure }
         if let thumbprint = request.thumbprint { flags.thumbprint = thumbprint }
-        guard let config = try ConnectionConfig.resolve(flags) else {
-            return try simulated()
+        if let seconds = request.connectTimeout { flags.connectTimeout = seconds }
+        if let seconds = request.readTimeout { flags.readTimeout = seconds }
+        guard let config = try ConnectionConfig.resolve(flags, environment: environment) else {
+            return try simulated(announce: nil)
         }
         let vcenter = try await SOAPVCenter.connect(config: config, logger: logger)
         return ConnectedVCenter(vcenter, url: config.redactedURL, isSimulated: false)
     }
 
-    /// The built-in simulator: a generated inventory whose tasks run 100× faster than real time.
-    static func simulated() throws -> ConnectedVCenter {
+    /// The built-in simulator: a generated inventory (`spec`, default `GenerateSpec()`) whose
+    /// tasks run 100× faster than real time. Says so on stderr: why (`announce`, e.g.
+    /// `--simulate`; nil: nothing was configured) and what it simulates.
+    static func simulated(spec: GenerateSpec = GenerateSpec(), announce reason: String?) throws -> ConnectedVCenter {
         var configuration = SimulatorConfiguration(clock: .scaled(speed: simulatorSpeed))
         configuration.startTime = Date()
-        let simulator = try SimulatedVCenter(generating: GenerateSpec(), configuration: configuration)
-        FileHandle.standardError.write(Data(
-            "moonmotion: no vCenter configured (--url or GOVC_URL): using the built-in \(simulator.displayName)\n".utf8))
+        let simulator = try SimulatedVCenter(generating: spec, configuration: configuration)
+        let why = reason ?? "no vCenter configured (--url or GOVC_URL)"
+        FileHandle.standardError.write(Data("moonmotion: \(why): using the built-in \(simulator.displayName)\n".utf8))
         return ConnectedVCenter(simulator, url: "simulated", isSimulated: true)
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LuaBindings
 import VCenterModel
+import VCenterSimulator
 
 /// `moonmotion inventory [--json]`: what the vCenter holds, as a summary table or as the
 /// JSON document later commands load as an offline inventory.
@@ -19,13 +20,28 @@ struct InventoryCommand: AsyncParsableCommand {
             "datastores": [...], "clusters": [...]} — save it and use it later as an offline \
             inventory.
 
+            It needs a vCenter: --url or GOVC_URL. Without one it fails, unless --simulate \
+            (the built-in simulated vCenter: 3 clusters × 8 hosts, 3,000 VMs) or --generate SPEC \
+            (a simulated inventory of your own) asks for a simulated one.
+
+            Errors are one line on stderr with exit status 1: a wrong password \
+            (InvalidLogin), an untrusted or mismatching TLS certificate (with the \
+            thumbprints), a server that is not vSphere, an unreachable host, a timeout.
+
             Examples:
               moonmotion inventory --url vc01.example.com --username admin --password-file ~/.vcpass
               GOVC_URL=user:pass@vc01 moonmotion inventory --json > inventory.json
+              moonmotion inventory --generate clusters=2,hosts=4,vms=200 --json > test-inventory.json
             """
     )
 
     @OptionGroup(title: "vCenter") var connection: ConnectionOptions
+
+    @Option(help: ArgumentHelp(
+        "Show a simulated inventory generated from this spec instead of a vCenter's (implies --simulate).",
+        discussion: "Keys as for `run --generate`: clusters, hosts (per cluster), vms, from, to, datastores, shared, seed, size, …",
+        valueName: "spec"))
+    var generate: String?
 
     @Flag(help: "Write the whole inventory as one JSON document on stdout.")
     var json = false
@@ -33,10 +49,26 @@ struct InventoryCommand: AsyncParsableCommand {
     @Flag(help: "With --json: indent the document for people.")
     var pretty = false
 
+    func validate() throws {
+        if generate != nil, let url = connection.url, !url.isEmpty {
+            throw ValidationError("--generate shows a simulated inventory, --url a real one: give one of them")
+        }
+    }
+
     mutating func run() async throws {
         let connected: ConnectedVCenter
         do {
-            connected = try await connection.connect()
+            if let generate {
+                let spec: GenerateSpec
+                do {
+                    spec = try GenerateSpec(parsing: generate)
+                } catch {
+                    throw BackendError("--generate \(generate): \(error)")
+                }
+                connected = try ConnectionOptions.simulated(spec: spec, announce: "--generate")
+            } else {
+                connected = try await connection.connect()
+            }
         } catch {
             throw CommandFailure.exit(error)
         }

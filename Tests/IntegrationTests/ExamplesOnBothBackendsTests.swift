@@ -234,8 +234,9 @@ struct ExamplesOnBothBackendsTests {
         let dir = try scriptDirectory([:])
         defer { try? FileManager.default.removeItem(at: dir) }
 
-        // The simulator a plain script connects to (mm.connect() with nothing configured).
-        let simInventory = try await runMoonmotion(["inventory", "--json"], directory: dir, environment: noVCenter, timeout: 120)
+        // The simulator a plain script connects to (mm.connect() with nothing configured);
+        // `inventory` shows it only when asked to (--simulate).
+        let simInventory = try await runMoonmotion(["inventory", "--json", "--simulate"], directory: dir, environment: noVCenter, timeout: 120)
         #expect(simInventory.status == 0, "\(simInventory.stderr)")
         let simBefore = try InventoryDocument.decode(Data(simInventory.stdout.utf8))
         let sim = try await runMoonmotion(["run", examplePath("hello-coroutines.lua")], directory: dir, environment: noVCenter, timeout: 300)

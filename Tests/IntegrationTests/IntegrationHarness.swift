@@ -72,8 +72,8 @@ final class BackgroundMoonmotion: @unchecked Sendable {
             }
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
-        process.waitUntilExit()
-        return ProcessOutcome(status: process.terminationStatus,
+        let status = await reapChild(process, what: "moonmotion \(arguments)")
+        return ProcessOutcome(status: status,
                               stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
                               stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
     }

@@ -43,17 +43,42 @@ func runMoonmotion(_ arguments: [String], input: String = "", directory: URL? = 
             interrupted = true
         }
         if elapsed > timeout {
-            process.terminate()
             Issue.record("moonmotion \(arguments) did not finish within \(timeout) s")
             break
         }
         try? await Task.sleep(nanoseconds: 10_000_000)
     }
-    process.waitUntilExit()
+    let status = await reapChild(process, what: "moonmotion \(arguments)")
     return ProcessOutcome(
-        status: process.terminationStatus,
+        status: status,
         stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
         stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+}
+
+/// The exit status of `process`, ending it first if it still runs (SIGTERM, then SIGKILL),
+/// without ever blocking the cooperative pool: `waitUntilExit` would, and it never returns
+/// when Foundation misses a child's end under heavy load (two such waits once stalled the
+/// whole suite). -1 (recorded as an issue) when no end is seen even after SIGKILL.
+func reapChild(_ process: Process, what: String) async -> Int32 {
+    func ended(within seconds: Double) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning {
+            if Date() > deadline { return false }
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+        return true
+    }
+    if process.isRunning {
+        process.terminate()
+        if !(await ended(within: 10)) {
+            kill(process.processIdentifier, SIGKILL)
+            if !(await ended(within: 10)) {
+                Issue.record("\(what): no end seen even after SIGKILL")
+                return -1
+            }
+        }
+    }
+    return process.terminationStatus
 }
 
 /// A fresh directory with the given files, removed by the caller.
@@ -138,6 +163,60 @@ func scriptDirectory(_ files: [String: String]) throws -> URL {
         let outcome = try await runMoonmotion(["run", "idle.lua"], directory: dir, interruptAfter: 1.0, timeout: 20)
         #expect(outcome.status == 130)
         #expect(outcome.stderr.contains("interrupted"))
+    }
+
+    /// A hook that stops a managed coroutine by yielding makes Lua rewind its saved position;
+    /// the report must still name the loop's own line (here line 4, never line 3).
+    @Test func ctrlCNamesTheLineOfTheLoop() async throws {
+        let dir = try scriptDirectory([
+            "busy.lua": "print('started') io.stdout:flush()\nlocal n = 0\nlocal m = 1\nwhile true do end\n",
+            "worker.lua": """
+                local mm = require "moonmotion"
+                mm.spawn(function()
+                  local x = 0
+                  while true do end
+                end)
+                mm.sleep(600)
+                """,
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try await runMoonmotion(["run", "busy.lua"], directory: dir, interruptAfter: 1.0, timeout: 20)
+        #expect(outcome.status == 130)
+        #expect(outcome.stderr.hasPrefix("busy.lua:4: interrupted\nstack traceback:"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("\n\tbusy.lua:4: in main chunk"), "\(outcome.stderr)")
+        #expect(!outcome.stderr.contains("busy.lua:3:"), "\(outcome.stderr)")
+        let spawned = try await runMoonmotion(["run", "worker.lua"], directory: dir, interruptAfter: 1.0, timeout: 20)
+        #expect(spawned.status == 130)
+        #expect(spawned.stderr.hasPrefix("worker.lua:4: interrupted\nstack traceback:"), "\(spawned.stderr)")
+        #expect(!spawned.stderr.contains("worker.lua:3:"), "\(spawned.stderr)")
+    }
+
+    @Test func timeoutNamesTheLineBusyOrWaiting() async throws {
+        let dir = try scriptDirectory([
+            "spin.lua": "local n = 0\nlocal m = 1\nlocal k = 2\nwhile true do end\n",
+            "idle.lua": "local mm = require 'moonmotion'\nlocal n = 0\nlocal function wait() mm.sleep(600) end\nwait()\n",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Limits long enough for the script to reach its loop or wait even on a loaded machine.
+        let busy = try await runMoonmotion(["run", "--timeout", "3", "spin.lua"], directory: dir, timeout: 30)
+        #expect(busy.status == 1)
+        #expect(busy.stderr.hasPrefix("spin.lua:4: time limit exceeded (3 seconds, set by --timeout)\nstack traceback:"), "\(busy.stderr)")
+        #expect(!busy.stderr.contains("spin.lua:3:"), "\(busy.stderr)")
+        // While the script waits, the stop says where it waited, with a traceback.
+        let idle = try await runMoonmotion(["run", "--timeout", "3", "idle.lua"], directory: dir, timeout: 30)
+        #expect(idle.status == 1)
+        #expect(idle.stderr.hasPrefix("idle.lua:3: time limit exceeded (3 seconds, set by --timeout)\nstack traceback:"), "\(idle.stderr)")
+        #expect(idle.stderr.contains("idle.lua:4: in main chunk"), "\(idle.stderr)")
+    }
+
+    @Test func packagePathListsEachTemplateOnce() async throws {
+        let dir = try scriptDirectory(["path.lua": "print(package.path)"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try await runMoonmotion(["run", "path.lua"], directory: dir)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let templates = outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").map(String.init)
+        #expect(templates.contains("./?.lua") && templates.contains { $0.hasSuffix("/stdlib/?.lua") }, "\(templates)")
+        #expect(Set(templates).count == templates.count, "duplicates in \(templates)")
     }
 
     @Test func sandboxAndLimits() async throws {

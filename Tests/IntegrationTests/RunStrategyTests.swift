@@ -53,8 +53,8 @@ private final class RunningMoonmotion {
             }
             try? await Task.sleep(nanoseconds: 10_000_000)
         }
-        process.waitUntilExit()
-        return ProcessOutcome(status: process.terminationStatus,
+        let status = await reapChild(process, what: "moonmotion \(process.arguments ?? [])")
+        return ProcessOutcome(status: status,
                               stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
                               stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
     }

@@ -39,6 +39,26 @@ import VCenterSimulator
         await h.shutdown()
     }
 
+    @Test func timeoutsReachTheConnector() async throws {
+        let sim = try smallSimulator()
+        let seen = Mutex<[ConnectRequest]>([])
+        let h = try BindingsHarness(connect: { request in
+            seen.withLock { $0.append(request) }
+            return ConnectedVCenter(sim, url: "https://vc01/sdk", isSimulated: false)
+        })
+        let values = try await h.run("""
+            local mm = require "moonmotion"
+            mm.connect{url = "vc01", connect_timeout = 3, read_timeout = 7.5}
+            local ok, err = pcall(mm.connect, {read_timeout = 0})
+            local ok2, err2 = pcall(mm.connect, {connect_timeout = "soon"})
+            return ok, err, ok2, err2
+            """)
+        #expect(seen.withLock { $0 } == [ConnectRequest(url: "vc01", connectTimeout: 3, readTimeout: 7.5)])
+        #expect(values[0] == false && values[1].stringValue?.contains("read_timeout must be a number of seconds above 0") == true, "\(values)")
+        #expect(values[2] == false && values[3].stringValue?.contains("connect_timeout must be a number of seconds") == true, "\(values)")
+        await h.shutdown()
+    }
+
     @Test func aConnectorFailureIsOneLuaErrorLine() async throws {
         let h = try BindingsHarness(connect: { _ in
             throw VCenterFault(type: "InvalidLogin", message: "Cannot complete login due to an incorrect user name or password.")

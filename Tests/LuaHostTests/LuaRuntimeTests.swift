@@ -246,6 +246,22 @@ import Testing
         #expect(error?.message == "busy.lua:1: interrupted")
     }
 
+    @Test func interruptNamesTheLoopsLineNotTheOneBefore() async throws {
+        let runtime = try makeRuntime()
+        defer { runtime.shutdown() }
+        Task.detached {
+            try await Task.sleep(for: .milliseconds(100))
+            runtime.interrupt()
+        }
+        let error = await #expect(throws: LuaError.self) {
+            try await runtime.run(source: "local a = 1\nlocal b = 2\nlocal n = 0\nwhile true do end\n", chunkName: "@busy.lua")
+        }
+        #expect(error?.kind == .interrupted)
+        #expect(error?.message == "busy.lua:4: interrupted")
+        #expect(error?.line == 4)
+        #expect(error?.traceback?.contains("\n\tbusy.lua:4: in main chunk") == true, "\(error?.traceback ?? "")")
+    }
+
     @Test func interruptStopsABusyLoopThatCatchesErrors() async throws {
         let runtime = try makeRuntime()
         defer { runtime.shutdown() }

@@ -89,4 +89,40 @@ import Testing
         #expect(idleError?.kind == .timeLimit)
         #expect(clock.now - start < .seconds(30))  // a 0.2 s limit; generous for a loaded machine
     }
+
+    @Test func timeLimitWhileWaitingSaysWhere() async throws {
+        // The deadline is fired by hand once the script waits (a real one could fire before
+        // the script gets there on a loaded machine); the limit itself is far away.
+        let runtime = try makeRuntime(SandboxOptions(timeLimit: 600))
+        defer { runtime.shutdown() }
+        let run = Task {
+            try await runtime.run(source: "local mm = require 'moonmotion'\nmm.spawn(function() mm.sleep(600) end)\nwaiting = true\nmm.sleep(600)\n", chunkName: "@idle.lua")
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        while try await runtime.perform({ state in try state.global("waiting") }) != .boolean(true), clock.now - start < .seconds(60) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await runtime.perform { _ in runtime.timeLimitReached() }
+        let error = await #expect(throws: LuaError.self) { _ = try await run.value }
+        #expect(error?.kind == .timeLimit)
+        #expect(error?.message == "idle.lua:4: time limit exceeded (600 seconds, set by --timeout)")
+        #expect(error?.traceback?.contains("idle.lua:4: in main chunk") == true, "\(error?.traceback ?? "")")
+    }
+
+    @Test func oneSecondIsSingular() async throws {
+        let runtime = try makeRuntime(SandboxOptions(timeLimit: 1))
+        defer { runtime.shutdown() }
+        let error = await #expect(throws: LuaError.self) { try await runtime.run(source: "while true do end") }
+        #expect(error?.message.hasSuffix("time limit exceeded (1 second, set by --timeout)") == true, "\(error?.message ?? "")")
+    }
+
+    @Test func packagePathHasEachTemplateOnce() {
+        let path = LuaModulePath.searchPath(extraDirectories: [".", "/x", "."], environment: "/env/?.lua;./?.lua",
+                                            defaultPath: "/usr/share/lua/5.4/?.lua;./?.lua;./?/init.lua")
+        let templates = path.split(separator: ";").map(String.init)
+        #expect(Set(templates).count == templates.count, "\(templates)")
+        #expect(templates.first == "/env/?.lua" && templates[1] == "./?.lua")
+        #expect(templates.contains("/x/?.lua") && templates.contains("/usr/share/lua/5.4/?.lua") && templates.contains("./?/init.lua"))
+    }
 }

@@ -23,6 +23,16 @@ import VCenterModel
         #expect(!c.isTLS)
     }
 
+    @Test func timeoutFlags() throws {
+        let defaults = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "u:p@vc01"]))
+        #expect(defaults.connectTimeout == 15 && defaults.readTimeout == 120 && defaults.pollerMaxWaitSeconds == 30)
+        let set = try #require(try ConnectionConfig.resolve(.init(connectTimeout: 3, readTimeout: 10), environment: ["GOVC_URL": "u:p@vc01"]))
+        #expect(set.connectTimeout == 3 && set.readTimeout == 10)
+        #expect(set.pollerMaxWaitSeconds == 5)  // the long poll answers well within the read timeout
+        #expect(throws: VCenterFault.self) { try ConnectionConfig.resolve(.init(readTimeout: 0), environment: ["GOVC_URL": "u:p@vc01"]) }
+        #expect(throws: VCenterFault.self) { try ConnectionConfig.resolve(.init(connectTimeout: .infinity), environment: ["GOVC_URL": "u:p@vc01"]) }
+    }
+
     @Test func unescapedAtInPasswordUsesTheLastAt() throws {
         let c = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "root:se@cret@esx01"]))
         #expect(c.password == "se@cret")

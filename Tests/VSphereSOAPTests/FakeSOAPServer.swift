@@ -15,6 +15,9 @@ final class FakeSOAPServer: @unchecked Sendable {
         var contentType: String = "text/xml; charset=utf-8"
         var headers: [(String, String)] = []
         var body: [UInt8]
+        /// When set: announce a much longer body, send `body`, then one space every this
+        /// many seconds until the client goes away (a server that trickles).
+        var trickleInterval: Double?
 
         /// A SOAP response from a fixture file.
         static func fixture(_ name: String, status: Int = 200, headers: [(String, String)] = []) -> Response {
@@ -127,7 +130,7 @@ final class FakeSOAPServer: @unchecked Sendable {
             lock.withLock { received.append(request) }
             let response = respond(request)
             var out = "HTTP/1.1 \(response.status) \(response.status == 200 ? "OK" : response.status == 500 ? "Internal Server Error" : "Status")\r\n"
-            out += "Content-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\n"
+            out += "Content-Type: \(response.contentType)\r\nContent-Length: \(response.body.count + (response.trickleInterval == nil ? 0 : 10_000_000))\r\n"
             for (name, value) in response.headers { out += "\(name): \(value)\r\n" }
             out += "\r\n"
             var bytes = Array(out.utf8)
@@ -137,6 +140,15 @@ final class FakeSOAPServer: @unchecked Sendable {
                 let n = bytes[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
                 if n <= 0 { return }
                 sent += n
+            }
+            if let interval = response.trickleInterval {
+                var space: UInt8 = 0x20
+                while !lock.withLock({ stopped }) {
+                    Thread.sleep(forTimeInterval: interval)
+                    // MSG_NOSIGNAL: a client that gave up must not kill the test process with SIGPIPE.
+                    if send(fd, &space, 1, Int32(MSG_NOSIGNAL)) <= 0 { return }
+                }
+                return
             }
         }
     }

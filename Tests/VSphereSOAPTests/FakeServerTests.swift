@@ -212,6 +212,32 @@ import VCenterModel
         }
     }
 
+    /// A server that sends a byte now and then never trips the read timeout (it is never
+    /// silent for long): the body's rate bound ends the call instead of letting it hang.
+    @Test(.timeLimit(.minutes(1))) func tricklingServerTimesOut() async throws {
+        let server = try FakeSOAPServer { request in
+            var response = FakeSOAPServer.Response.soap("RetrieveServiceContent", "<returnval>")
+            response.body = Array(response.body.prefix(200))
+            response.trickleInterval = 0.25
+            return response
+        }
+        defer { server.stop() }
+        var config = try ConnectionConfig(url: server.url, username: "u", password: "p")
+        config.readTimeout = 2
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            _ = try await SOAPVCenter.connect(config: config, logger: Self.logger)
+            Issue.record("connect should time out")
+        } catch let fault as VCenterFault {
+            #expect(fault.type == "Timeout", "\(fault)")
+            // Normally the rate bound ("… too slowly"); on a starved machine the trickle itself
+            // may stall past the read timeout ("sent nothing for 2 s") — a timeout either way.
+            #expect(fault.message.hasPrefix("127.0.0.1:\(server.port) "), "\(fault)")
+        }
+        #expect(clock.now - start < .seconds(30))  // ~2 s; generous for a loaded machine
+    }
+
     @Test func readTimeout() async throws {
         let server = try FakeSOAPServer { _ in
             Thread.sleep(forTimeInterval: 3)

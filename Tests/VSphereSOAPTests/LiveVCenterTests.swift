@@ -115,6 +115,36 @@ import VCenterModel
         #expect(stats.calls("Login") == 1)
     }
 
+    /// The audit's recipe: every `RetrievePropertiesEx` is held, the sessions end meanwhile.
+    /// The calls' transparent re-login retried them on views that died with the old session
+    /// (`ManagedObjectNotFound`); now each retrieval starts again from a fresh view.
+    @Test func reloginDuringInventoryRedoesTheRetrievals() async throws {
+        let server = try await TestVCenter.start(Self.topology)
+        defer { server.stop() }
+        let vc = try await SOAPVCenter.connect(config: try Self.config(server), logger: Self.logger)
+        let before = try await vc.inventory()
+        try await server.resetStats()
+        try await server.injectFault(.delayCalls(method: "RetrievePropertiesEx", seconds: 3, count: 4))
+        async let during = vc.inventory()
+        // Once the four views exist (a call is counted when it ends), their retrievals are held.
+        let clock = ContinuousClock()
+        let start = clock.now
+        while try await server.stats(includeTasks: false).calls("CreateContainerView") < 4, clock.now - start < .seconds(60) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await server.terminateSessions()
+        let after = try await during
+        let stats = try await server.stats(includeTasks: false)
+        await vc.close()
+        #expect(after.vms.map(\.ref) == before.vms.map(\.ref))
+        #expect(after.hosts.count == before.hosts.count && after.datastores.count == before.datastores.count)
+        #expect(after.clusters.map(\.ref) == before.clusters.map(\.ref))
+        #expect(after.vms.allSatisfy { $0.cluster != nil })
+        // One shared re-login; every retrieval redone once over a new view.
+        #expect(stats.calls("Login") == 1)
+        #expect(stats.calls("CreateContainerView") == 8)
+    }
+
     @Test func tlsVerificationPinningAndMismatch() async throws {
         let server = try await TestVCenter.start(.init(clusters: 1, hosts: 1, vms: 2, tls: true))
         defer { server.stop() }
