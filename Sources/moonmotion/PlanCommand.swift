@@ -38,7 +38,8 @@ struct PlanCommand: AsyncParsableCommand {
             The rate model: each Storage vMotion copies at --rate MB/s (default 150) \
             after 15 s of setup; --datastore-bandwidth MB/s makes the copies on one \
             datastore share that bandwidth. Measure your rate on a real move first: the \
-            prediction is only as good as it.
+            prediction is only as good as it. --max-concurrent N caps the jobs running at \
+            once in the vCenter, as for `moonmotion run`.
 
             --out DIR writes timeline-hosts.html and timeline-datastores.html (timeline \
             charts to open in a browser), plan.json and plan.txt, and prints their \
@@ -92,6 +93,11 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Print the plan as JSON (plan.json's document) instead of text.")
     var json = false
 
+    @Option(name: .customLong("max-concurrent"), help: ArgumentHelp(
+        "At most N jobs running at once in the whole vCenter (1-\(MaxConcurrentOption.limit); default: the strategy's vcenter_limits, else 256), as `moonmotion run --max-concurrent`.",
+        valueName: "N"))
+    var maxConcurrent: Int?
+
     func validate() throws {
         _ = try ScriptParameters(parameters)
         if inventory != nil && generate != nil {
@@ -102,6 +108,9 @@ struct PlanCommand: AsyncParsableCommand {
         }
         if let datastoreBandwidth, !(datastoreBandwidth > 0 && datastoreBandwidth.isFinite) {
             throw ValidationError("--datastore-bandwidth must be a positive number of MB/s, not \(datastoreBandwidth)")
+        }
+        if let maxConcurrent, let problem = MaxConcurrentOption.problem(maxConcurrent) {
+            throw ValidationError("--max-concurrent: \(problem)")
         }
         if let start, Self.parseStart(start) == nil {
             throw ValidationError("--start '\(start)' is not a time; write it as \"2026-12-05 22:00\" (local time) or ISO 8601 (2026-12-05T22:00:00+01:00)")
@@ -216,6 +225,7 @@ struct PlanCommand: AsyncParsableCommand {
         }
         var configuration = RunConfiguration()
         configuration.parameters = parameters
+        configuration.scheduler.vcenterMaxJobsOverride = maxConcurrent
         let runner = strategy.makeRunner(vcenter: simulator, configuration: configuration)
         // Ctrl-C ends a long plan at once (interrupting a hook would only fail its job).
         runtime.takeOverInterruptSignal { _ in
