@@ -168,6 +168,8 @@ struct RunStrategyTests {
         #expect(sizes.allSatisfy { $0 > 0 }, "\(planned)")
         #expect(sizes == sizes.sorted(by: >), "\(planned)")
         #expect(lines.last == "dry run: nothing was started")
+        #expect(lines.dropLast().last?.hasPrefix("pro-active vMotions are decided while the run goes") == true, "\(outcome.stdout)")
+        #expect(outcome.stdout.contains("`moonmotion plan` predicts them"))
         #expect(!outcome.stdout.contains("moved"))
 
         // A plain script under --dry-run: it may not connect, and it is an error.

@@ -349,12 +349,18 @@ struct JournalTests {
         #expect(journal.hasCrashed)
     }
 
-    /// Everything the journal holds about its runs, to compare before and after.
-    static func contents(_ path: String) throws -> [String] {
+    /// Everything the journal holds about its latest run, to compare before and after.
+    struct Contents: Equatable {
+        var run: JournalRun?
+        var jobs: [JournalJob] = []
+        var events: [JournalEventRow] = []
+        var refs: [JobID: [MoRef]] = [:]
+    }
+
+    static func contents(_ path: String) throws -> Contents {
         let journal = try Journal(path: path)
-        guard let run = try journal.latestRun() else { return [] }
-        return ["\(run)"] + (try journal.jobs(of: run.id)).map { "\($0)" } + (try journal.events(of: run.id)).map { "\($0)" }
-            + (try journal.taskRefs(of: run.id)).sorted { $0.key < $1.key }.map { "\($0)" }
+        guard let run = try journal.latestRun() else { return Contents() }
+        return Contents(run: run, jobs: try journal.jobs(of: run.id), events: try journal.events(of: run.id), refs: try journal.taskRefs(of: run.id))
     }
 
     @Test("a run records its vCenter's instanceUuid; --resume against another vCenter is refused, names both and changes nothing")
