@@ -105,7 +105,10 @@ let package = Package(
         .testTarget(name: "VimXMLTests", dependencies: ["VimXML"], exclude: ["Fixtures"]),
         .testTarget(name: "VSphereSOAPTests", dependencies: ["VSphereSOAP", "VCenterModel", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "VCenterSimulatorTests", dependencies: ["VCenterSimulator", "VCenterModel"]),
-        .testTarget(name: "MigrationEngineTests", dependencies: ["MigrationEngine", "VCenterModel", "VCenterSimulator", "TestSupport"]),
+        .testTarget(name: "MigrationEngineTests", dependencies: [
+            "MigrationEngine", "VCenterModel", "VCenterSimulator", "TestSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),  // to write a journal as an older Moonmotion did
+        ]),
         .testTarget(name: "LuaBindingsTests", dependencies: ["LuaBindings", "LuaHost", "VCenterModel", "VCenterSimulator", "MigrationEngine", "VSphereSOAP", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["VCenterModel", "TestSupport"]),
     ],

@@ -16,8 +16,7 @@
 --   * at most half of a cluster's hosts copying at once, and 2 copies per host;
 --   * the target with the most free space (free space counts the copies in flight);
 --   * when a VM's host is full but another host of its cluster has room, vMotion the VM
---     there first instead of waiting (the "pro-active vMotion"; see on_blocked for when
---     vSphere's costs leave room for it).
+--     there first instead of waiting (the "pro-active vMotion"; see on_blocked).
 -- The engine never exceeds vSphere's limits (8 per host, 128 per datastore, vMotion
 -- network) whatever these hooks say; they only choose within them.
 --
@@ -63,11 +62,17 @@ return strategy.new {
     return { max_concurrent = strategy.half_of_hosts(cluster), per_host = per_host }
   end,
 
-  -- The VM's host is full, another host of the cluster has room: vMotion it there first.
-  -- Return "wait" to keep it where it is (for VMs pinned to a host, for example).
-  -- The engine asks only when the vMotion itself fits: a host copying two VMs has used all
-  -- 8 of its cost units (a vMotion needs 1), so with per_host=2 the VM waits for one of
-  -- them; with per_host=1 the host keeps room and busy hosts are relieved by vMotion.
+  -- Pace for the whole vCenter (default: 256 jobs at once across every cluster;
+  -- `moonmotion run --max-concurrent N` overrides it). For a busy vCenter, for example:
+  -- vcenter_limits = strategy.vcenter_limits { max_concurrent = 32 },
+
+  -- The VM's host is full, another host of the cluster could take it: vMotion it there
+  -- first. Return "wait" to keep it where it is (for VMs pinned to a host, for example).
+  -- The engine asks whenever another host of the cluster has room for the VM, even when
+  -- the full host has none left for the vMotion itself (a host copying two VMs has used
+  -- all 8 of its cost units; a vMotion needs 1): the vMotion then gets the first claim on
+  -- that host, so the next unit it frees goes to the vMotion before its next copy starts.
+  -- The destination is picked when the vMotion starts (the host with most room then).
   on_blocked = function(job, info)
     return "vmotion"
   end,

@@ -23,7 +23,7 @@ enum LuaStrategyNative: String, Sendable {
         switch self {
         case .largestFirst, .smallestFirst: hook == .order
         case .mostFreeSpace: hook == .target
-        case .noLimits: hook == .limits
+        case .noLimits: hook == .limits || hook == .vcenterLimits
         case .wait, .vmotion: hook == .onBlocked
         case .skip, .abort, .retry: hook == .onFailure
         case .nothing: hook == .onDone

@@ -193,6 +193,20 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         })
     }
 
+    /// Calls `vcenter_limits(inv)` with the run's `Inventory` and reads its table, or changes
+    /// nothing without one.
+    public func vcenterLimits(_ inventory: Inventory) throws -> VCenterLimitOverrides {
+        guard let function = hooks[.vcenterLimits] else { return .none }
+        let view = try requireView()
+        let location = locations[.vcenterLimits] ?? name
+        return try callHook(function, arguments: { slot in
+            view.pushInventory(on: slot)
+            return 1
+        }, result: { slot, index in
+            try LuaStrategyAnswers.vcenterLimits(at: index, on: slot, location: location)
+        })
+    }
+
     /// Calls `on_blocked(job, info)`, or waits without one.
     public func onBlocked(_ job: Job, _ info: BlockedInfo) throws -> BlockedDecision {
         guard let function = hooks[.onBlocked] else { return natives[.onBlocked] == .vmotion ? .vmotion : .wait }

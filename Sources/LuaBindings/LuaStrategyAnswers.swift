@@ -43,14 +43,39 @@ enum LuaStrategyAnswers {
 
     /// `limits(cluster)`: nil (no change) or a table of the `limitFields`, each a whole number ≥ 1.
     static func limits(at index: Int32, on stack: LuaStackSlot, cluster: String, location: String) throws -> LimitOverrides {
-        let valid = limitNames
+        let values = try wholeNumbers(at: index, on: stack, valid: limitNames, hook: "limits", subject: " for cluster \(cluster)",
+                                      example: "{ max_concurrent = 4, per_host = 2 }", location: location)
+        var overrides = LimitOverrides()
+        for (key, value) in values { set(key, value, in: &overrides) }
+        return overrides
+    }
+
+    /// The `vcenter_limits(inv)` fields.
+    static let vcenterLimitNames = ["max_concurrent"]
+
+    /// `vcenter_limits(inv)`: nil (no change) or `{ max_concurrent = n }`, n a whole number
+    /// from 1 to `VCenterLimitOverrides.maxConcurrentLimit`.
+    static func vcenterLimits(at index: Int32, on stack: LuaStackSlot, location: String) throws -> VCenterLimitOverrides {
+        let values = try wholeNumbers(at: index, on: stack, valid: vcenterLimitNames, hook: "vcenter_limits", subject: "",
+                                      example: "{ max_concurrent = 64 }", location: location)
+        guard let value = values.first(where: { $0.0 == "max_concurrent" })?.1 else { return .none }
+        if let problem = VCenterLimitOverrides.problem(withMaxConcurrent: value) {
+            throw LuaStrategyError("max_concurrent from the vcenter_limits hook (\(location)): \(problem)")
+        }
+        return VCenterLimitOverrides(maxConcurrent: value)
+    }
+
+    /// Reads a limits table: nil → no values; otherwise only `valid` keys, each nil or a
+    /// whole number ≥ 1, returned in `valid`'s order. Errors name the hook and what to return.
+    static func wholeNumbers(at index: Int32, on stack: LuaStackSlot, valid: [String], hook: String, subject: String,
+                             example: String, location: String) throws -> [(String, Int)] {
         switch stack.typeAt(index) {
         case .nil, .none:
-            return .none
+            return []
         case .table:
             break
         default:
-            throw LuaStrategyError("the limits hook (\(location)) returned a \(stack.valueTypeName(index)) for cluster \(cluster); return a table such as { max_concurrent = 4, per_host = 2 } (fields: \(valid.joined(separator: ", "))) or nil")
+            throw LuaStrategyError("the \(hook) hook (\(location)) returned a \(stack.valueTypeName(index))\(subject); return a table such as \(example) (fields: \(valid.joined(separator: ", "))) or nil")
         }
         let L = stack.L
         let table = lua_absindex(L, index)
@@ -63,22 +88,22 @@ enum LuaStrategyAnswers {
                 lua_settop(L, -2)
                 let shown = key.map { "'\($0)'" } ?? "a non-string key"
                 let hint = key.flatMap { LuaStrategyHook.suggestion(for: $0, among: valid) }.map { " (did you mean '\($0)'?)" } ?? ""
-                throw LuaStrategyError("the limits hook (\(location)) returned \(shown)\(hint) for cluster \(cluster); valid fields: \(valid.joined(separator: ", "))")
+                throw LuaStrategyError("the \(hook) hook (\(location)) returned \(shown)\(hint)\(subject); valid fields: \(valid.joined(separator: ", "))")
             }
         }
-        var overrides = LimitOverrides()
-        for key in limitNames {
+        var values: [(String, Int)] = []
+        for key in valid {
             let value: Int? = try stack.withField(key, of: table) { slot in
                 if stack.isNilAt(slot) { return nil }
                 guard let n = stack.integerAt(slot), n >= 1 else {
                     let shown = stack.stringAt(slot) ?? "a \(stack.valueTypeName(slot))"
-                    throw LuaStrategyError("the limits hook (\(location)) returned \(key) = \(shown) for cluster \(cluster); it must be a whole number ≥ 1")
+                    throw LuaStrategyError("the \(hook) hook (\(location)) returned \(key) = \(shown)\(subject); it must be a whole number ≥ 1")
                 }
                 return n
             }
-            if let value { set(key, value, in: &overrides) }
+            if let value { values.append((key, value)) }
         }
-        return overrides
+        return values
     }
 
     /// `on_blocked(job, info)`: "vmotion" or "wait" (nil: wait).

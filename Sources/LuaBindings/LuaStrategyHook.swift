@@ -4,6 +4,7 @@ enum LuaStrategyHook: String, CaseIterable, Sendable {
     case order
     case target
     case limits
+    case vcenterLimits = "vcenter_limits"
     case onBlocked = "on_blocked"
     case onFailure = "on_failure"
     case onDone = "on_done"

@@ -11,6 +11,8 @@ public struct ClosureStrategy: Strategy {
     public var targetHook: ((Job, [DatastoreInfo]) throws -> MoRef?)?
     /// `Strategy.limits`.
     public var limitsHook: ((ClusterInfo) throws -> LimitOverrides)?
+    /// `Strategy.vcenterLimits`.
+    public var vcenterLimitsHook: ((Inventory) throws -> VCenterLimitOverrides)?
     /// `Strategy.onBlocked`.
     public var onBlockedHook: ((Job, BlockedInfo) throws -> BlockedDecision)?
     /// `Strategy.onFailure`.
@@ -24,6 +26,7 @@ public struct ClosureStrategy: Strategy {
         order: (([Job]) throws -> [Job])? = nil,
         target: ((Job, [DatastoreInfo]) throws -> MoRef?)? = nil,
         limits: ((ClusterInfo) throws -> LimitOverrides)? = nil,
+        vcenterLimits: ((Inventory) throws -> VCenterLimitOverrides)? = nil,
         onBlocked: ((Job, BlockedInfo) throws -> BlockedDecision)? = nil,
         onFailure: ((Job, VCenterFault, Int) throws -> FailureDecision)? = nil,
         onDone: ((Job) throws -> Void)? = nil
@@ -32,6 +35,7 @@ public struct ClosureStrategy: Strategy {
         orderHook = order
         targetHook = target
         limitsHook = limits
+        vcenterLimitsHook = vcenterLimits
         onBlockedHook = onBlocked
         onFailureHook = onFailure
         onDoneHook = onDone
@@ -44,6 +48,7 @@ public struct ClosureStrategy: Strategy {
         return DefaultOrder.mostFreeSpace(candidates)
     }
     public func limits(_ cluster: ClusterInfo) throws -> LimitOverrides { try limitsHook?(cluster) ?? .none }
+    public func vcenterLimits(_ inventory: Inventory) throws -> VCenterLimitOverrides { try vcenterLimitsHook?(inventory) ?? .none }
     public func onBlocked(_ job: Job, _ info: BlockedInfo) throws -> BlockedDecision { try onBlockedHook?(job, info) ?? .wait }
     public func onFailure(_ job: Job, _ fault: VCenterFault, attempt: Int) throws -> FailureDecision {
         try onFailureHook?(job, fault, attempt) ?? .skip

@@ -4,6 +4,11 @@ import VCenterModel
 /// What a run would do, in order, without starting anything (`--dry-run`): each
 /// pending job with its VM, size, source and predicted target datastore, and host
 /// moves; plus the jobs that need nothing (already on target) or cannot run.
+///
+/// Only the strategy's own jobs are listed. Pro-active vMotions are not: the engine
+/// decides them while the run goes (a storage move blocked by its VM's full host asks
+/// `on_blocked`), from the room hosts have at that moment — `proactiveNote` says so, and
+/// `moonmotion plan` predicts them by simulating the run.
 public struct DryRunPlan: Sendable {
     /// One planned job.
     public struct Entry: Sendable, Hashable {
@@ -32,6 +37,13 @@ public struct DryRunPlan: Sendable {
 
     /// Bytes the planned storage moves copy.
     public var bytes: Int64 { entries.filter { $0.job.kind.movesStorage }.reduce(0) { $0 + $1.job.size } }
+
+    /// A line saying that pro-active vMotions are decided at run time, when the plan has
+    /// storage moves (the jobs `on_blocked` may precede with one); nil otherwise.
+    public var proactiveNote: String? {
+        guard entries.contains(where: { $0.job.kind.movesStorage }) else { return nil }
+        return "pro-active vMotions are decided while the run goes (when a VM's host is full and on_blocked answers \"vmotion\"), so they are not listed; `moonmotion plan` predicts them"
+    }
 
     /// The plan as text lines: a header, one line per job, then the settled jobs.
     public func lines() -> [String] {

@@ -8,6 +8,8 @@ public enum EngineError: Error, Sendable, Hashable, CustomStringConvertible {
     case cannotResume(String)
     /// The backend failed in a way that stops the run (for example reading the inventory).
     case backend(String)
+    /// A limit given to the engine (not by the strategy) cannot be used.
+    case badLimit(String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,8 @@ public enum EngineError: Error, Sendable, Hashable, CustomStringConvertible {
             "cannot resume: \(message)"
         case .backend(let message):
             "vCenter error: \(message)"
+        case .badLimit(let message):
+            "\(message); nothing was started"
         }
     }
 }

@@ -2,7 +2,10 @@
 // run survive kill -9 at any instant without losing a job or moving a VM twice.
 //
 // What is written, and when
-//   * `beginRun`: the run (strategy, parameters, vCenter, start) — before any job.
+//   * `beginRun`: the run (strategy, parameters, vCenter's name and identity — its
+//     `about.instanceUuid` —, start) — before any job. `--resume` refuses a journal
+//     made on another vCenter (MigrationRunner.checkIdentity), so a run is never
+//     continued with another vCenter's objects.
 //   * One transaction per runner step (`write`): the jobs the step touched (latest
 //     state), new jobs with their ranks, the events, and
 //       - the INTENT of every vCenter call the step is about to make (operation,
@@ -99,18 +102,34 @@ public final class Journal: Sendable {
                     time REAL NOT NULL, job_id INTEGER, type TEXT NOT NULL, detail TEXT NOT NULL);
                 """)
         }
+        // v2: the vCenter's identity (`about.instanceUuid`). Runs journaled before it have none.
+        m.registerMigration("v2-vcenter-identity") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN vcenter_uuid TEXT")
+        }
         return m
     }
 
     // MARK: Runs
 
-    /// Records a new run and returns its id.
-    public func beginRun(strategy: String, parameters: [String: String], vcenter: String, at: Date) throws -> Int64 {
+    /// Records a new run and returns its id. `vcenterUUID` is the vCenter's
+    /// `about.instanceUuid` (nil or empty when the backend has none), which `--resume` checks.
+    public func beginRun(strategy: String, parameters: [String: String], vcenter: String, vcenterUUID: String? = nil, at: Date) throws -> Int64 {
         try guarded(nil) {
             try queue.write { db in
-                try db.execute(sql: "INSERT INTO runs (strategy, parameters, vcenter, started_at, state) VALUES (?, ?, ?, ?, 'running')",
-                               arguments: [strategy, Self.json(parameters), vcenter, at.timeIntervalSince1970])
+                try db.execute(sql: "INSERT INTO runs (strategy, parameters, vcenter, vcenter_uuid, started_at, state) VALUES (?, ?, ?, ?, ?, 'running')",
+                               arguments: [strategy, Self.json(parameters), vcenter, vcenterUUID.flatMap { $0.isEmpty ? nil : $0 },
+                                           at.timeIntervalSince1970])
                 return db.lastInsertedRowID
+            }
+        }
+    }
+
+    /// Records the identity of the vCenter a run works on, for a run journaled without one
+    /// (by a Moonmotion that did not record it), so its later resumes are checked.
+    public func recordVCenterIdentity(_ run: Int64, uuid: String) throws {
+        try guarded(nil) {
+            try queue.write { db in
+                try db.execute(sql: "UPDATE runs SET vcenter_uuid = ? WHERE id = ? AND vcenter_uuid IS NULL", arguments: [uuid, run])
             }
         }
     }
@@ -309,6 +328,9 @@ public struct JournalRun: Sendable, Hashable {
     public var parameters: [String: String]
     /// The vCenter's display name (never credentials).
     public var vcenter: String
+    /// The vCenter's `about.instanceUuid`; nil for a run journaled before Moonmotion
+    /// recorded it, or on a backend without one.
+    public var vcenterUUID: String?
     /// When the run started.
     public var startedAt: Date
     /// When it last ended (nil while running or after a crash).
@@ -322,6 +344,7 @@ public struct JournalRun: Sendable, Hashable {
         let params: String = row["parameters"]
         parameters = (try? JSONDecoder().decode([String: String].self, from: Data(params.utf8))) ?? [:]
         vcenter = row["vcenter"]
+        vcenterUUID = row["vcenter_uuid"]
         startedAt = Date(timeIntervalSince1970: row["started_at"])
         endedAt = (row["ended_at"] as Double?).map { Date(timeIntervalSince1970: $0) }
         state = row["state"]

@@ -7,14 +7,16 @@ public struct Limits: Sendable, Hashable {
     public var hostMaxCost: Int = 8
     /// Maximum cost per datastore (vSphere: 128).
     public var datastoreMaxCost: Int = 128
-    /// Maximum vMotion-network cost on a host with a 1 GbE vMotion link (vSphere: 4).
+    /// Maximum vMotion-network cost on a host with a vMotion link slower than 10 GbE, or
+    /// an unknown one (vSphere: 4 on 1 GbE).
     public var networkMaxCost1GbE: Int = 4
-    /// Maximum vMotion-network cost on a host with a 10 GbE or faster link, or an unknown one (vSphere: 8).
+    /// Maximum vMotion-network cost on a host with a 10 GbE or faster vMotion link (vSphere: 8).
     public var networkMaxCost10GbE: Int = 8
     /// Maximum concurrent jobs per cluster; nil: only the resource costs limit a cluster.
     public var clusterMaxJobs: Int?
     /// Maximum concurrent jobs in the whole vCenter. vCenter 6.x keeps about 600 active
-    /// tasks; the default stays well below.
+    /// tasks; the default stays well below. The strategy's `vcenterLimits` and
+    /// `SchedulerConfiguration.vcenterMaxJobsOverride` (`--max-concurrent`) change it.
     public var vcenterMaxJobs: Int = 256
     /// Maximum concurrent Storage vMotions per host (a count, on top of the cost); nil: cost only.
     public var storageMovesPerHost: Int?
@@ -24,9 +26,14 @@ public struct Limits: Sendable, Hashable {
     /// vSphere's documented limits, 256 concurrent jobs per vCenter, no cluster cap.
     public init() {}
 
-    /// The vMotion-network limit for a host whose vMotion link runs at `mbps` (nil: assume 10 GbE).
+    /// The vMotion-network limit for a host whose vMotion link runs at `mbps`. Unknown
+    /// (nil) counts as 1 GbE: assuming 10 GbE on a 1 GbE network would start twice the
+    /// vMotions vSphere allows there, and vCenter would queue the excess; assuming 1 GbE on
+    /// a faster one only runs fewer at once. (The SOAP client reads the speed with the
+    /// inventory — `VSphereSOAP.VMotionLink` —, so it is unknown only when vCenter shows no
+    /// link at all.)
     public func networkMaxCost(linkSpeedMbps mbps: Int?) -> Int {
-        guard let mbps else { return networkMaxCost10GbE }
+        guard let mbps else { return networkMaxCost1GbE }
         return mbps >= 10_000 ? networkMaxCost10GbE : networkMaxCost1GbE
     }
 

@@ -4,7 +4,7 @@ import VCenterModel
 extension MigrationRunner {
     /// Continues an interrupted run: reconciles every job the journal left in flight
     /// with vCenter (see the crash analysis at the top of Journal.swift), then runs on.
-    func resume(_ run: JournalRun, strategy: any Strategy) async throws {
+    func resume(_ run: JournalRun, strategy: any Strategy, warnings: [String] = []) async throws {
         guard let journal else { return }
         runID = run.id
         let saved = try wrapJournal { try journal.jobs(of: run.id) }
@@ -12,7 +12,7 @@ extension MigrationRunner {
             // Interrupted before its first step was written: nothing was called (every call
             // follows its journaled intent), so select the jobs again under the same run.
             try wrapJournal { try journal.resumeRun(run.id, at: now) }
-            try await startNew(strategy: strategy, existingRun: run.id)
+            try await startNew(strategy: strategy, existingRun: run.id, warnings: warnings)
             return
         }
         let refsByJob = try wrapJournal { try journal.taskRefs(of: run.id) }
@@ -38,6 +38,8 @@ extension MigrationRunner {
                     if task != nil {
                         known.insert(found)
                         adoptedRefs.append(JournalBatch.TaskRef(job: job.id, ref: found, attempt: max(job.attempts, 1), at: resumeTime))
+                        // Found by operation and time, not by reference: confirmed by the VM's place when it succeeds.
+                        if let intentAt = entry.intentAt, job.kind.movesStorage || job.kind.movesHost { adoptedForLostCall[job.id] = intentAt }
                     }
                 }
                 if let task {
@@ -52,6 +54,10 @@ extension MigrationRunner {
             case .pending:
                 if job.kind.movesStorage || job.kind.movesHost, let vm = inventory.vm(job.vm), Scheduler.isOnTarget(job.kind, vm: vm) {
                     settle(&job, inventory: inventory, now: resumeTime, note: nil)
+                } else if job.attempts > 0, let intentAt = entry.intentAt,
+                          job.lastError.map(VCenterFault.isOutcomeUnknown(description:)) == true {
+                    // Its last call was lost in transport: look for that call's task before calling again.
+                    lostCalls[job.id] = intentAt
                 }
             case .done, .failed, .skipped:
                 break
@@ -60,6 +66,7 @@ extension MigrationRunner {
             jobs[i] = job
         }
 
+        knownTaskRefs.formUnion(known)
         let scheduler = try Scheduler(inventory: inventory, strategy: strategy, configuration: configuration.scheduler)
         self.scheduler = scheduler
         scheduler.recordsEvents = journal != nil || onEvent != nil
@@ -73,6 +80,7 @@ extension MigrationRunner {
         pendingBatch.taskRefs.append(contentsOf: adoptedRefs)
         let bytes = scheduler.jobs.filter { $0.kind.movesStorage && !$0.state.isTerminal }.reduce(Int64(0)) { $0 + $1.size }
         emitDirect(.runStarted(RunStart(jobs: scheduler.jobs.count, bytes: bytes, resumed: true, names: Self.names(scheduler.inventory))))
+        for text in warnings { emitDirect(.warning(text, job: nil)) }
         try flush()
         for (id, task) in live { watch(id, task) }
         try await perform(actions)
@@ -92,37 +100,13 @@ extension MigrationRunner {
 
     /// A task of the job's operation on its VM that started after the intent (less the
     /// clock-skew tolerance) and is not one of the run's known tasks: the call made just
-    /// before a crash, whose reference never reached the journal.
+    /// before a crash, whose reference never reached the journal (`TaskSearch`).
     func findStartedTask(_ job: Job, intentAt: Date?, excluding known: Set<MoRef>) async throws -> MoRef? {
         guard let intentAt else { return nil }
-        let op = Self.operationShape(job)
+        let search = TaskSearch(job: job, intentAt: intentAt, tolerance: configuration.clockSkewTolerance, excluding: known)
         calls += 1
-        let tasks = try await backendCall { try await self.vcenter.recentTasks(TaskQuery(entity: job.vm)) }
-        let earliest = intentAt.addingTimeInterval(-configuration.clockSkewTolerance)
-        let matches = tasks.filter { info in
-            guard !known.contains(info.ref), op.matchesTaskName(info.name) else { return false }
-            if let entity = info.entity, entity != job.vm { return false }
-            guard let t = info.startTime ?? info.queueTime ?? info.completeTime else { return true }
-            return t >= earliest
-        }
-        return matches.max { ($0.queueTime ?? $0.startTime ?? .distantPast) < ($1.queueTime ?? $1.startTime ?? .distantPast) }?.ref
-    }
-
-    /// An operation of the job's kind, for matching task names (targets do not matter).
-    static func operationShape(_ job: Job) -> EngineOperation {
-        switch job.kind {
-        case .storageMove, .storageAndHostMove:
-            return .relocate(vm: job.vm, spec: RelocateSpec(), priority: .defaultPriority)
-        case .hostMove(let host, let pool, let method):
-            return method == .migrate ? .migrate(vm: job.vm, host: host, pool: pool, priority: .defaultPriority)
-                : .relocate(vm: job.vm, spec: RelocateSpec(host: host), priority: .defaultPriority)
-        case .consolidate:
-            return .consolidate(vm: job.vm)
-        case .removeSnapshot(let s, let c, let k):
-            return .removeSnapshot(vm: job.vm, selector: s, removeChildren: c, consolidate: k)
-        case .custom(let t):
-            return .invoke(method: t.method, object: t.object ?? job.vm, arguments: t.arguments)
-        }
+        let vcenter = self.vcenter
+        return try await backendCall { try await search.run(on: vcenter) }
     }
 
     /// Decides a job whose task is unknown from where its VM is now: on its target →

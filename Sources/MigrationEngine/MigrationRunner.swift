@@ -42,6 +42,16 @@ public actor MigrationRunner {
     var timerTask: Task<Void, Never>?
     var pendingBatch = JournalBatch()
     var newRanks: [Int] = []
+    /// When the intent of each job's latest call was taken (journaled or not).
+    var intentTimes: [JobID: Date] = [:]
+    /// Jobs whose call was lost in transport (vCenter may have started its task), with the
+    /// intent time of that call: before calling again the runner looks for its task.
+    var lostCalls: [JobID: Date] = [:]
+    /// Every task this run started, adopted or counted as an outside task: never the
+    /// task of a lost call.
+    var knownTaskRefs = Set<MoRef>()
+    /// Jobs running a task adopted for a lost call (with that call's intent time), checked when it succeeds.
+    var adoptedForLostCall: [JobID: Date] = [:]
 
     /// Creates a runner. `strategy` is used only on the runner's executor.
     /// `onEvent` is called on the runner's executor for every event, in order.
@@ -90,13 +100,19 @@ public actor MigrationRunner {
         startedAt = now
         defer { shutDown() }
         let latest = try journal.flatMap { journal in try wrapJournal { try journal.latestRun() } }
+        let identity = journal != nil ? await vcenterIdentity() : nil
         if let latest, latest.state != RunOutcome.completed.name || configuration.resume {
             guard configuration.resume else {
                 throw EngineError.cannotResume("the journal holds an unfinished run (\(latest.state), started \(latest.startedAt)); continue it with --resume, or use another journal file")
             }
-            try await resume(latest, strategy: strategy)
+            // Before anything is read from vCenter or written to the journal.
+            let warnings = try checkResumable(latest, identity: identity)
+            if latest.vcenterUUID == nil, let identity, let journal {
+                try wrapJournal { try journal.recordVCenterIdentity(latest.id, uuid: identity) }
+            }
+            try await resume(latest, strategy: strategy, warnings: warnings)
         } else {
-            try await startNew(strategy: strategy)
+            try await startNew(strategy: strategy, identity: identity)
         }
         try await loop()
         return try finishRun()
@@ -136,7 +152,7 @@ public actor MigrationRunner {
         }
     }
 
-    func startNew(strategy: any Strategy, existingRun: Int64? = nil) async throws {
+    func startNew(strategy: any Strategy, existingRun: Int64? = nil, identity: String? = nil, warnings: [String] = []) async throws {
         calls += 1
         let inventory = try await backendCall { try await self.vcenter.inventory() }
         let requests = try selectJobs(strategy, inventory)
@@ -148,7 +164,7 @@ public actor MigrationRunner {
         } else if let journal {
             runID = try wrapJournal {
                 try journal.beginRun(strategy: configuration.strategyName, parameters: configuration.parameters,
-                                     vcenter: vcenter.displayName, at: now)
+                                     vcenter: vcenter.displayName, vcenterUUID: identity, at: now)
             }
         }
         let existing = try await existingTasks(known: [])
@@ -156,6 +172,7 @@ public actor MigrationRunner {
         let actions = try scheduler.add(requests, now: now)
         let bytes = scheduler.jobs.filter { $0.kind.movesStorage && !$0.state.isTerminal }.reduce(Int64(0)) { $0 + $1.size }
         emitDirect(.runStarted(RunStart(jobs: scheduler.jobs.count, bytes: bytes, resumed: false, names: Self.names(scheduler.inventory))))
+        for text in warnings { emitDirect(.warning(text, job: nil)) }
         try await perform(actions)
     }
 
@@ -169,6 +186,7 @@ public actor MigrationRunner {
 
     /// Counts an outside task against the limits and watches it until it ends.
     func adoptExternal(_ info: TaskInfo, scheduler: Scheduler) async {
+        knownTaskRefs.insert(info.ref)
         guard scheduler.externalTaskStarted(info, now: now) else { return }
         flushEvents()
         let ref = info.ref
@@ -231,12 +249,41 @@ public actor MigrationRunner {
         switch item {
         case .started(let id, let task):
             outstanding -= 1
+            lostCalls[id] = nil
+            knownTaskRefs.insert(task.ref)
             try await started(id, task, scheduler)
         case .startFailed(let id, let fault):
             outstanding -= 1
+            lostCalls[id] = nil
             try await perform(scheduler.startFailed(id, fault: fault, now: now))
+        case .callLost(let id, let fault):
+            outstanding -= 1
+            await lookForLostTask(id, fault, scheduler)
+        case .lostCallHasNoTask(let id, let fault):
+            outstanding -= 1
+            try await perform(scheduler.startLost(id, fault: fault, now: now))
+        case .adoptedLost(let id, let task):
+            outstanding -= 1
+            let lostAt = lostCalls.removeValue(forKey: id) ?? intentTimes[id] ?? now
+            knownTaskRefs.insert(task.ref)
+            if scheduler.job(id).kind.movesStorage || scheduler.job(id).kind.movesHost { adoptedForLostCall[id] = lostAt }
+            emitDirect(.warning("adopted \(task.ref.value) (\(task.info.name), \(task.info.state.rawValue)) as the task of the lost call for \(scheduler.job(id).vmName)", job: id))
+            try await started(id, task, scheduler)
+        case .adoptedChecked(let id, let info, let vm, let onTarget, let lostAt):
+            outstanding -= 1
+            if onTarget {
+                try await perform(scheduler.taskFinished(id, info: info, now: now))
+            } else {
+                // The lost call's own task may still turn up: the retry looks again (this one excluded).
+                lostCalls[id] = lostAt
+                let why = vm == nil ? "the VM could not be read to confirm it" : "the VM is not on the job's target"
+                try await perform(scheduler.adoptedTaskDisowned(id, fault: VCenterFault(
+                    type: "TaskNotConfirmed",
+                    message: "\(info.ref.value), taken for the lost call, succeeded but \(why); retrying"), now: now))
+            }
         case .alreadyOnTarget(let id, let vm):
             outstanding -= 1
+            lostCalls[id] = nil
             try await perform(scheduler.alreadyDone(id, vm: vm, now: now))
         case .verified(let id):
             outstanding -= 1
@@ -244,6 +291,10 @@ public actor MigrationRunner {
         case .taskUpdate(let id, let info):
             if info.state.isTerminal {
                 observations.removeValue(forKey: id)?.cancel()
+                if let lostAt = adoptedForLostCall.removeValue(forKey: id), info.state == .success {
+                    await checkAdopted(id, info, lostAt: lostAt, scheduler)
+                    return
+                }
                 try await perform(scheduler.taskFinished(id, info: info, now: now))
             } else if let p = info.progress {
                 scheduler.taskProgress(id, percent: p, now: now)
@@ -269,9 +320,10 @@ public actor MigrationRunner {
     /// the actions: a vCenter call is only ever made after its intent is on disk.
     func perform(_ actions: [SchedulerAction]) async throws {
         guard let scheduler else { return }
-        if journal != nil {
-            for action in actions {
-                if case .start(let id, let op, _) = action {
+        for action in actions {
+            if case .start(let id, let op, _) = action {
+                intentTimes[id] = now
+                if journal != nil {
                     pendingBatch.intents.append(JournalBatch.Intent(job: id, operation: op.methodName, attempt: scheduler.attempts(of: id), at: now))
                 }
             }
@@ -317,20 +369,36 @@ public actor MigrationRunner {
         if virtual != nil { await work() } else { Task { await work() } }
     }
 
-    /// Makes the vCenter call of a dispatched job (its intent is journaled).
+    /// Makes the vCenter call of a dispatched job (its intent is journaled). When the job's
+    /// previous call was lost in transport, first looks for that call's task among the VM's
+    /// recent tasks and adopts it instead of calling again (see MigrationRunner+LostCalls).
     func call(_ id: JobID, _ scheduler: Scheduler) async throws {
         guard scheduler.state(of: id) == .dispatching else { return }
         let op = scheduler.operation(Int32(id.rawValue))
-        calls += 1
+        let search = lostCalls[id].map { lostSearch(scheduler.job(id), intentAt: $0) }
+        calls += search == nil ? 1 : 2
         outstanding += 1
         let inbox = self.inbox
         let vcenter = self.vcenter
         let work: @Sendable () async -> Void = {
+            if let search {
+                do {
+                    if let found = try await search.run(on: vcenter) {
+                        inbox.post(.adoptedLost(id, try await vcenter.task(found)))
+                        return
+                    }
+                } catch {
+                    // Cannot tell whether the lost call started a task: do not call again now.
+                    inbox.post(.callLost(id, Self.fault(error)))
+                    return
+                }
+            }
             do {
                 let task = try await Self.invoke(op, on: vcenter)
                 inbox.post(.started(id, task))
             } catch {
-                inbox.post(.startFailed(id, Self.fault(error)))
+                let fault = Self.fault(error)
+                inbox.post(fault.isOutcomeUnknown ? .callLost(id, fault) : .startFailed(id, fault))
             }
         }
         if virtual != nil { await work() } else { Task { await work() } }

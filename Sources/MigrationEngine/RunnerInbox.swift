@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import VCenterModel
 
@@ -8,6 +9,14 @@ final class RunnerInbox: Sendable {
     enum Item: Sendable {
         case started(JobID, LiveTask)
         case startFailed(JobID, VCenterFault)
+        /// The call failed in transport after vCenter may have received it.
+        case callLost(JobID, VCenterFault)
+        /// No task of a lost call was found among the VM's recent tasks (or the lookup failed).
+        case lostCallHasNoTask(JobID, VCenterFault)
+        /// A task found among the VM's recent tasks, taken as a lost call's.
+        case adoptedLost(JobID, LiveTask)
+        /// The VM after an adopted task succeeded: on the job's target or not (nil: unreadable).
+        case adoptedChecked(JobID, TaskInfo, VMInfo?, onTarget: Bool, lostAt: Date)
         case alreadyOnTarget(JobID, VMInfo)
         case verified(JobID)
         case taskUpdate(JobID, TaskInfo)

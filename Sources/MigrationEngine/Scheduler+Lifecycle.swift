@@ -77,7 +77,8 @@ extension Scheduler {
     }
 
     /// A call or task of the job failed: retry with backoff, or ask the strategy.
-    func handleFailure(_ j: Int32, fault: VCenterFault, now: Date) {
+    /// `retriable` overrides `fault.isRetriable` (a call whose outcome is unknown).
+    func handleFailure(_ j: Int32, fault: VCenterFault, now: Date, retriable: Bool? = nil) {
         let i = Int(j)
         release(j, success: false)
         jobs[i].lastError = fault.description
@@ -87,7 +88,7 @@ extension Scheduler {
             end(j, .failed, now: now)
             return
         }
-        if fault.isRetriable, attempt < configuration.retry.maxAttempts {
+        if retriable ?? fault.isRetriable, attempt < configuration.retry.maxAttempts {
             scheduleRetry(j, fault: fault, now: now)
             return
         }

@@ -5,6 +5,7 @@ extension Scheduler {
     // MARK: Building the resource table
 
     func buildResources() throws {
+        try applyVCenterLimits()
         vcenterResource = addResource(.vcenterJobs, nil, capacity: baseLimits.vcenterMaxJobs, owner: -1)
         var clusterLimits: [MoRef: Limits] = [:]
         for cluster in baseInventory.clusters {
@@ -41,6 +42,30 @@ extension Scheduler {
                 }
             }
             _ = addDatastore(ds, limits: limits)
+        }
+    }
+
+    /// The per-vCenter cap: `--max-concurrent` (the configuration's override), else the
+    /// strategy's `vcenterLimits`, else the engine's limit. Throws for an unusable value.
+    func applyVCenterLimits() throws {
+        if let forced = configuration.vcenterMaxJobsOverride {
+            if let problem = VCenterLimitOverrides.problem(withMaxConcurrent: forced) {
+                throw EngineError.badLimit("--max-concurrent: \(problem)")
+            }
+            baseLimits.vcenterMaxJobs = forced
+            return
+        }
+        let overrides: VCenterLimitOverrides
+        do {
+            overrides = try strategy.vcenterLimits(baseInventory)
+        } catch {
+            throw EngineError.hookFailed(hook: "vcenter_limits", message: String(describing: error))
+        }
+        if let value = overrides.maxConcurrent {
+            if let problem = VCenterLimitOverrides.problem(withMaxConcurrent: value) {
+                throw EngineError.hookFailed(hook: "vcenter_limits", message: "max_concurrent: \(problem)")
+            }
+            baseLimits.vcenterMaxJobs = value
         }
     }
 

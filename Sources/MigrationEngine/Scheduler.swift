@@ -217,6 +217,29 @@ public final class Scheduler {
         return finishStep(now: now)
     }
 
+    /// The job's call failed in transport after vCenter may have received it
+    /// (`VCenterFault.isOutcomeUnknown`) and no task of it was found among the VM's recent
+    /// tasks: retried with backoff like a retriable fault, without asking the strategy (a
+    /// move's retry first checks where the VM is, and the runner looks for the task again
+    /// before calling). Once the retries are used up, `onFailure` decides.
+    public func startLost(_ id: JobID, fault: VCenterFault, now: Date) -> [SchedulerAction] {
+        let j = id.rawValue
+        guard jobs.indices.contains(j), jobs[j].state == .dispatching else { return finishStep(now: now) }
+        handleFailure(Int32(j), fault: fault, now: now, retriable: true)
+        return finishStep(now: now)
+    }
+
+    /// A running job's task was one found among the VM's recent tasks for a lost call, and
+    /// when it succeeded the VM was not on the job's target (or could not be read): it was
+    /// not this job's task. The job is retried with backoff like `startLost` (its resources
+    /// are released; the retry of a move checks where the VM is first).
+    public func adoptedTaskDisowned(_ id: JobID, fault: VCenterFault, now: Date) -> [SchedulerAction] {
+        let j = id.rawValue
+        guard jobs.indices.contains(j), jobs[j].state == .running else { return finishStep(now: now) }
+        handleFailure(Int32(j), fault: fault, now: now, retriable: true)
+        return finishStep(now: now)
+    }
+
     /// A running task reported progress (an event only; nothing is dispatched).
     public func taskProgress(_ id: JobID, percent: Int, now: Date) {
         let j = id.rawValue

@@ -15,6 +15,9 @@ public struct SchedulerConfiguration: Sendable, Hashable {
     public var minimumFreeFraction: Double = 0.05
     /// How a pro-active vMotion is performed.
     public var proactiveMethod: HostMoveMethod = .relocate
+    /// Maximum concurrent jobs in the vCenter, winning over `limits.vcenterMaxJobs` and the
+    /// strategy's `vcenterLimits` (`moonmotion run/plan --max-concurrent N`); nil: theirs.
+    public var vcenterMaxJobsOverride: Int?
 
     /// The defaults: vSphere's limits and costs, 30 s → 10 min backoff, 5% free space kept.
     public init() {}

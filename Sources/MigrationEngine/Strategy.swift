@@ -31,6 +31,11 @@ public protocol Strategy {
     /// Overrides of the engine's limits for one cluster (called once per cluster). Default: none.
     func limits(_ cluster: ClusterInfo) throws -> LimitOverrides
 
+    /// Overrides of the engine's per-vCenter limits (called once, before the per-cluster
+    /// `limits`): for example fewer concurrent jobs than the engine's 256 for a busy vCenter.
+    /// `--max-concurrent` (`SchedulerConfiguration.vcenterMaxJobsOverride`) wins over it. Default: none.
+    func vcenterLimits(_ inventory: Inventory) throws -> VCenterLimitOverrides
+
     /// The job is blocked only because its VM's host is full, and another host of the
     /// cluster has room: vMotion the VM there first (`.vmotion`) or wait (`.wait`). Default: wait.
     func onBlocked(_ job: Job, _ info: BlockedInfo) throws -> BlockedDecision
@@ -68,6 +73,7 @@ extension Strategy {
     public func order(_ jobs: [Job]) throws -> [Job] { DefaultOrder.largestFirst(jobs) }
     public func target(_ job: Job, candidates: [DatastoreInfo]) throws -> MoRef? { DefaultOrder.mostFreeSpace(candidates) }
     public func limits(_ cluster: ClusterInfo) throws -> LimitOverrides { .none }
+    public func vcenterLimits(_ inventory: Inventory) throws -> VCenterLimitOverrides { .none }
     public func onBlocked(_ job: Job, _ info: BlockedInfo) throws -> BlockedDecision { .wait }
     public func onFailure(_ job: Job, _ fault: VCenterFault, attempt: Int) throws -> FailureDecision { .skip }
     public func onDone(_ job: Job) throws {}

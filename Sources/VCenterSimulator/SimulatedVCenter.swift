@@ -36,7 +36,7 @@ public final class SimulatedVCenter: VirtualTimeVCenter {
         self.aboutInfo = AboutInfo(
             name: "VMware vCenter Server (simulated)", fullName: "Moonmotion simulated vCenter \(about?.version ?? "8.0.2")",
             version: about?.version ?? "8.0.2", build: "simulated", apiVersion: about?.apiVersion ?? "8.0.2.0",
-            apiType: "VirtualCenter", instanceUuid: about?.instanceUuid ?? "")
+            apiType: "VirtualCenter", instanceUuid: Self.simulatedIdentity(about?.instanceUuid))
         let hosts = inventory.hosts.count, clusters = inventory.clusters.count, vms = inventory.vms.count
         var name = "simulated vCenter (\(source): \(clusters) cluster\(clusters == 1 ? "" : "s"), \(hosts) host\(hosts == 1 ? "" : "s"), \(vms) VM\(vms == 1 ? "" : "s")"
         if case .scaled(let speed) = configuration.clock {
@@ -51,6 +51,15 @@ public final class SimulatedVCenter: VirtualTimeVCenter {
         self.displayName = name + ")"
         self.realStart = ContinuousClock.now
         driver?.start(self)
+    }
+
+    /// The simulator's `about.instanceUuid`: never the identity of the vCenter its inventory
+    /// was read from (`moonmotion inventory --json`), so a journal of a simulated run is never
+    /// taken for one of that vCenter's (`--resume` checks the identity). `simulated:` and the
+    /// inventory's, or `simulated` alone.
+    static func simulatedIdentity(_ inventoryUUID: String?) -> String {
+        guard let uuid = inventoryUUID, !uuid.isEmpty else { return "simulated" }
+        return uuid.hasPrefix("simulated") ? uuid : "simulated:" + uuid
     }
 
     /// A simulator over an inventory generated from `spec` (snapshot ages relative to

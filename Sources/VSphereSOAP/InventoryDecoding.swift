@@ -8,7 +8,8 @@ enum InventoryDecoding {
         "name", "runtime.host", "runtime.powerState", "runtime.consolidationNeeded", "datastore", "resourcePool",
         "summary.storage.committed", "summary.storage.uncommitted", "summary.config.memorySizeMB", "config.template", "snapshot",
     ]
-    static let hostPaths = ["name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode"]
+    /// Host properties, with what `VMotionLink` needs to find the vMotion network's speed.
+    static let hostPaths = ["name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode"] + VMotionLink.paths
     static let datastorePaths = [
         "summary.name", "summary.capacity", "summary.freeSpace", "summary.type", "summary.accessible", "host",
     ]
@@ -64,6 +65,7 @@ enum InventoryDecoding {
     static func host(_ object: ObjectContent) -> HostInfo? {
         guard let ref = object.ref else { return nil }
         var host = HostInfo(ref: ref, name: ref.value)
+        var link = VMotionLink()
         object.forEachProperty { name, val in
             switch name {
             case "name": host.name = val.text
@@ -71,9 +73,10 @@ enum InventoryDecoding {
                 if let parent = val.moRef, parent.type == "ClusterComputeResource" { host.cluster = parent }
             case "runtime.connectionState": host.connectionState = val.text
             case "runtime.inMaintenanceMode": host.inMaintenanceMode = val.bool ?? false
-            default: break
+            default: link.add(name, val)
             }
         }
+        host.vmotionLinkSpeedMbps = link.speedMbps
         return host
     }
 

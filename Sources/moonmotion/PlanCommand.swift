@@ -39,7 +39,8 @@ struct PlanCommand: AsyncParsableCommand {
             after 15 s of setup; --datastore-bandwidth MB/s makes the copies on one \
             datastore share that bandwidth; a vMotion copies memory at --vmotion-rate \
             (default from the hosts' vMotion link). Measure your rate on a real move \
-            first: the prediction is only as good as it.
+            first: the prediction is only as good as it. --max-concurrent N caps the jobs \
+            running at once in the vCenter, as for `moonmotion run`.
 
             Rehearse trouble with --inject: `--inject every=40` fails every 40th Storage \
             vMotion with FileLocked (the engine retries it), `--inject \
@@ -111,6 +112,11 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Print the plan as JSON (plan.json's document) instead of text.")
     var json = false
 
+    @Option(name: .customLong("max-concurrent"), help: ArgumentHelp(
+        "At most N jobs running at once in the whole vCenter (1-\(MaxConcurrentOption.limit); default: the strategy's vcenter_limits, else 256), as `moonmotion run --max-concurrent`.",
+        valueName: "N"))
+    var maxConcurrent: Int?
+
     func validate() throws {
         _ = try ScriptParameters(parameters)
         if inventory != nil && generate != nil {
@@ -121,6 +127,9 @@ struct PlanCommand: AsyncParsableCommand {
         }
         if let datastoreBandwidth, !(datastoreBandwidth > 0 && datastoreBandwidth.isFinite) {
             throw ValidationError("--datastore-bandwidth must be a positive number of MB/s, not \(datastoreBandwidth)")
+        }
+        if let maxConcurrent, let problem = MaxConcurrentOption.problem(maxConcurrent) {
+            throw ValidationError("--max-concurrent: \(problem)")
         }
         if let vMotionRate, !(vMotionRate > 0 && vMotionRate.isFinite) {
             throw ValidationError("--vmotion-rate must be a positive number of MB/s, not \(vMotionRate)")
@@ -245,6 +254,7 @@ struct PlanCommand: AsyncParsableCommand {
         }
         var configuration = RunConfiguration()
         configuration.parameters = parameters
+        configuration.scheduler.vcenterMaxJobsOverride = maxConcurrent
         let runner = strategy.makeRunner(vcenter: simulator, configuration: configuration)
         // Ctrl-C ends a long plan at once (interrupting a hook would only fail its job).
         runtime.takeOverInterruptSignal { _ in

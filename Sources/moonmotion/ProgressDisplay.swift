@@ -55,6 +55,11 @@ final class ProgressDisplay: Sendable {
     /// Takes one event into account (called on the runner's executor, in order).
     func record(_ event: EngineEvent) {
         tracker.record(event)
+        // Warnings about the run as a whole (a resume with another strategy, …) are shown at once.
+        if case .warning(let text, nil) = event.kind {
+            note("moonmotion: warning: \(text)")
+            return
+        }
         guard mode == .log, case .jobChanged(let job, _) = event.kind, !job.isProactive,
               job.state == .failed || job.state == .skipped else { return }
         let line = "\(job.state.rawValue): \(job.vmName) (\(job.kind.name)): \(job.lastError ?? "no reason recorded")"

@@ -44,10 +44,18 @@ struct RunCommand: AsyncParsableCommand {
               Ctrl-C once: start nothing new, let running tasks finish, exit. Twice: leave \
             the running tasks running in vCenter and exit at once; the journal records \
             them and --resume picks them up.
-              --dry-run prints the ordered plan (VM, size, from → to, host moves) and \
-            starts nothing. `moonmotion plan` predicts how long a strategy takes.
+              A journal belongs to the vCenter it was started on: --resume against \
+            another vCenter (another about.instanceUuid) is refused and changes nothing; \
+            another strategy file or other parameters are only warned about.
+              Limits: vSphere's costs per host, datastore and vMotion network, the \
+            strategy's per-cluster limits, and at most 256 jobs at once in the vCenter \
+            (the strategy's vcenter_limits hook, or --max-concurrent N, changes that).
+              --dry-run prints the ordered plan (VM, size, from → to, explicit host \
+            moves) and starts nothing. Pro-active vMotions are decided while the run \
+            goes, so the plan does not list them; `moonmotion plan` predicts them, and \
+            how long a strategy takes.
               The strategy options (--dry-run, --journal, --no-journal, --resume, \
-            --events, --generate, --inventory, --speed) may also follow the script.
+            --events, --max-concurrent, --generate, --inventory, --speed) may also follow the script.
 
             Exit status: 0 on success (for a strategy: every job done or deliberately \
             skipped); 1 when the script fails (the message, e.g. `script.lua:12: text`, \
@@ -187,7 +195,7 @@ struct RunCommand: AsyncParsableCommand {
             writeStandardError("moonmotion: --dry-run: \(what), so there was no plan to print; its main chunk ran as a plain script\n")
             throw ExitCode.failure
         }
-        writeStandardError("moonmotion: warning: --journal, --resume, --events, --generate, --inventory and --speed apply to strategies; \(what)\n")
+        writeStandardError("moonmotion: warning: --journal, --resume, --events, --max-concurrent, --generate, --inventory and --speed apply to strategies; \(what)\n")
     }
 
     /// The directory of `path` (searched by `require` so a script finds its neighbours).

@@ -55,6 +55,7 @@ struct StrategyRun {
         configuration.strategyName = script
         configuration.parameters = parameters
         configuration.resume = options.resume
+        configuration.scheduler.vcenterMaxJobsOverride = options.maxConcurrent
         do {
             if let simulator = backend.simulator { try Backend.followSimulatedClock(simulator, in: runtime) }
         } catch {
@@ -67,6 +68,7 @@ struct StrategyRun {
             do {
                 let plan = try await runner.plan()
                 writeStandardOutput(plan.lines().map { $0 + "\n" }.joined())
+                if let note = plan.proactiveNote { writeStandardOutput(note + "\n") }
                 writeStandardOutput("dry run: nothing was started\n")
                 return 0
             } catch {

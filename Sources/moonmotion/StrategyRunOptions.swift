@@ -8,7 +8,7 @@ import ArgumentParser
 struct StrategyRunOptions: ParsableArguments {
     @Flag(name: .customLong("dry-run"), help: ArgumentHelp(
         "Print the ordered plan (VM, size, from → to, host moves) and start nothing.",
-        discussion: "Only for strategy scripts. The script's main chunk may not connect to vCenter (mm.connect) under --dry-run."))
+        discussion: "Only for strategy scripts. The script's main chunk may not connect to vCenter (mm.connect) under --dry-run. Pro-active vMotions are decided while the run goes and are not listed; `moonmotion plan` predicts them."))
     var dryRun = false
 
     @Option(help: ArgumentHelp(
@@ -26,6 +26,12 @@ struct StrategyRunOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Write every job and task transition as a JSON line to this file.", valueName: "file"))
     var events: String?
+
+    @Option(name: .customLong("max-concurrent"), help: ArgumentHelp(
+        "At most N jobs running at once in the whole vCenter (1-\(MaxConcurrentOption.limit); default: the strategy's vcenter_limits, else 256).",
+        discussion: "Wins over the strategy's vcenter_limits hook. The per-cluster and per-host limits still apply.",
+        valueName: "N"))
+    var maxConcurrent: Int?
 
     @Option(help: ArgumentHelp(
         "With no vCenter configured: the simulated inventory to generate (default \(Backend.demoSpecText)).",
@@ -56,6 +62,9 @@ struct StrategyRunOptions: ParsableArguments {
         if resume && noJournal {
             throw ValidationError("--resume continues from a journal; it cannot be used with --no-journal")
         }
+        if let maxConcurrent, let problem = MaxConcurrentOption.problem(maxConcurrent) {
+            throw ValidationError("--max-concurrent: \(problem)")
+        }
         if dryRun && resume {
             throw ValidationError("--dry-run starts nothing, so there is nothing to --resume; give one of them")
         }
@@ -64,6 +73,7 @@ struct StrategyRunOptions: ParsableArguments {
     /// Whether any of these options was given (they only apply to strategy scripts).
     var anyGiven: Bool {
         dryRun || journal != nil || noJournal || resume || events != nil || generate != nil || inventory != nil || speed != nil
+            || maxConcurrent != nil
     }
 
     /// These options with those of `later` (given after the script) taking precedence.
@@ -77,11 +87,12 @@ struct StrategyRunOptions: ParsableArguments {
         m.generate = later.generate ?? generate
         m.inventory = later.inventory ?? inventory
         m.speed = later.speed ?? speed
+        m.maxConcurrent = later.maxConcurrent ?? maxConcurrent
         return m
     }
 
     /// Options that take a value (`--journal FILE` or `--journal=FILE`).
-    static let valueOptions: Set<String> = ["--journal", "--events", "--generate", "--inventory", "--speed"]
+    static let valueOptions: Set<String> = ["--journal", "--events", "--generate", "--inventory", "--speed", "--max-concurrent"]
     /// Options without a value.
     static let flagOptions: Set<String> = ["--dry-run", "--no-journal", "--resume"]
 

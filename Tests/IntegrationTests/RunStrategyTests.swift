@@ -168,6 +168,8 @@ struct RunStrategyTests {
         #expect(sizes.allSatisfy { $0 > 0 }, "\(planned)")
         #expect(sizes == sizes.sorted(by: >), "\(planned)")
         #expect(lines.last == "dry run: nothing was started")
+        #expect(lines.dropLast().last?.hasPrefix("pro-active vMotions are decided while the run goes") == true, "\(outcome.stdout)")
+        #expect(outcome.stdout.contains("`moonmotion plan` predicts them"))
         #expect(!outcome.stdout.contains("moved"))
 
         // A plain script under --dry-run: it may not connect, and it is an error.
@@ -287,7 +289,7 @@ struct RunStrategyTests {
 
         let badkey = try await runMoonmotion(["run", "badkey.lua"] + small, directory: dir, environment: noServer)
         #expect(badkey.status == 1)
-        #expect(badkey.stderr == "moonmotion: badkey.lua: the strategy table has 'ordr' (did you mean 'order'?), which is not a hook; valid hooks: select, order, target, limits, on_blocked, on_failure, on_done\n")
+        #expect(badkey.stderr == "moonmotion: badkey.lua: the strategy table has 'ordr' (did you mean 'order'?), which is not a hook; valid hooks: select, order, target, limits, vcenter_limits, on_blocked, on_failure, on_done\n")
 
         let badorder = try await runMoonmotion(["run", "badorder.lua"] + small, directory: dir, environment: noServer)
         #expect(badorder.status == 1)

@@ -39,7 +39,7 @@ struct LuaStrategyTests {
         }
         let typo = await loadError("return { select = function() return {} end, ordr = function() end }")
         #expect(typo.contains("'ordr' (did you mean 'order'?)"), "\(typo)")
-        #expect(typo.contains("valid hooks: select, order, target, limits, on_blocked, on_failure, on_done"), "\(typo)")
+        #expect(typo.contains("valid hooks: select, order, target, limits, vcenter_limits, on_blocked, on_failure, on_done"), "\(typo)")
         let camel = await loadError("return { select = function() return {} end, onFailure = function() end }")
         #expect(camel.contains("did you mean 'on_failure'"), "\(camel)")
         let notFunction = await loadError("return { select = 42 }")
@@ -268,6 +268,56 @@ struct LuaStrategyTests {
         let warnings = outcome.events.compactMap { e -> String? in if case .warning(let w, _) = e.kind { return w } else { return nil } }
         #expect(!warnings.isEmpty)
         #expect(warnings.allSatisfy { $0.contains("on_done trouble") })
+    }
+
+    @Test("vcenter_limits caps the jobs running at once in the whole vCenter; --max-concurrent wins over it; bad answers stop the run")
+    func vcenterLimits() async throws {
+        let select = #"select = function(inv) return strategy.storage_moves(inv, { from = "legacy-*", to = "new-*" }) end"#
+        let sources = [
+            // The stdlib helper with a number, and a function of the inventory.
+            "local strategy = require \"moonmotion.strategy\"\nreturn strategy.new { \(select), vcenter_limits = strategy.vcenter_limits { max_concurrent = 3 } }",
+            "local strategy = require \"moonmotion.strategy\"\nreturn { \(select), vcenter_limits = function(inv) assert(#inv.hosts == 8); return { max_concurrent = #inv.clusters + 1 } end }",
+        ]
+        for source in sources {
+            let harness = try StrategyHarness(spec: "clusters=2,hosts=4,vms=40")
+            defer { harness.shutdown() }
+            let outcome = try await harness.run(try await harness.strategy(source: source))
+            #expect(outcome.summary.outcome == .completed)
+            #expect(outcome.summary.moved.count == 40)
+            let usage = try #require(outcome.summary.peakUsage.first { $0.kind == .vcenterJobs })
+            #expect(usage.capacity == 3 && usage.peakOwn == 3, "\(usage)")
+        }
+        do {
+            // --max-concurrent (the configuration's override) wins.
+            let harness = try StrategyHarness(spec: "clusters=2,hosts=4,vms=40")
+            defer { harness.shutdown() }
+            var configuration = RunConfiguration()
+            configuration.scheduler.vcenterMaxJobsOverride = 5
+            let outcome = try await harness.run(try await harness.strategy(source: sources[0]), configuration: configuration)
+            let usage = try #require(outcome.summary.peakUsage.first { $0.kind == .vcenterJobs })
+            #expect(usage.capacity == 5 && usage.peakOwn == 5, "\(usage)")
+        }
+        let harness = try StrategyHarness(spec: "clusters=1,hosts=2,vms=4")
+        defer { harness.shutdown() }
+        let prefix = "local strategy = require \"moonmotion.strategy\"\nreturn { \(select),\n vcenter_limits = "
+        let typo = await startFailure(harness, try await harness.strategy(source: prefix + "function(inv) return { max_concurent = 2 } end }"))
+        #expect(typo.contains("vcenter_limits hook failed before anything started"), "\(typo)")
+        #expect(typo.contains("returned 'max_concurent' (did you mean 'max_concurrent'?); valid fields: max_concurrent"), "\(typo)")
+        let zero = await startFailure(harness, try await harness.strategy(source: prefix + "function(inv) return { max_concurrent = 0 } end }"))
+        #expect(zero.contains("max_concurrent = 0; it must be a whole number ≥ 1"), "\(zero)")
+        let huge = await startFailure(harness, try await harness.strategy(source: prefix + "function(inv) return { max_concurrent = 5000 } end }"))
+        #expect(huge.contains("5000 is not a usable number of concurrent jobs per vCenter: give a whole number from 1 to 2000"), "\(huge)")
+        let perCluster = await startFailure(harness, try await harness.strategy(source: prefix + "function(inv) return { per_host = 2 } end }"))
+        #expect(perCluster.contains("returned 'per_host'"), "\(perCluster)")
+        #expect(harness.simulator.stats.tasks.isEmpty)
+        // The stdlib helper checks its table where it is built.
+        var helper = "(the script loaded)"
+        do {
+            _ = try await harness.strategy(source: prefix + "strategy.vcenter_limits { per_host = 2 } }")
+        } catch {
+            helper = String(describing: error)
+        }
+        #expect(helper.contains("strategy.vcenter_limits: unknown limit 'per_host'") && helper.contains("per-cluster limits go in strategy.limits"), "\(helper)")
     }
 
     @Test("hook answers are checked: limits fields and values, target, on_blocked and on_failure words")
@@ -573,7 +623,8 @@ struct LuaStrategyNativeTests {
             let harness = try StrategyHarness(simulator: StrategyHarness.allOnFirstHost("clusters=1,hosts=4,vms=16", faults: faults))
             defer { harness.shutdown() }
             let strategy = try await harness.strategy(source: source(wrapped: wrapped))
-            #expect(strategy.natives.count == (wrapped ? 0 : 6))
+            // strategy.new fills vcenter_limits with no_limits, native either way.
+            #expect(strategy.natives.count == (wrapped ? 1 : 7))
             #expect(strategy.hooks.count == (wrapped ? 7 : 1))
             let outcome = try await harness.run(strategy)
             traces.append(Self.trace(outcome))

@@ -37,6 +37,9 @@ final class FakeVCenter: VirtualTimeVCenter {
         var cost: [MoRef: Int] = [:]
         var peakCost: [MoRef: Int] = [:]
         var startFault: (@Sendable (String, MoRef, Int) -> VCenterFault?)?
+        var lostAnswer: (@Sendable (String, MoRef, Int) -> VCenterFault?)?
+        var peakOwnRunning = 0
+        var hiddenRecentTaskQueries = 0
         var taskFault: (@Sendable (MoRef, Int) -> VCenterFault?)?
         var attempts: [MoRef: Int] = [:]
     }
@@ -46,19 +49,31 @@ final class FakeVCenter: VirtualTimeVCenter {
     /// Bytes per second of a Storage vMotion.
     let rate: Double
     let vmotionSeconds: TimeInterval
-    let displayName = "fake vCenter (tests)"
+    let displayName: String
+    /// Its `about.instanceUuid`.
+    let instanceUuid: String
 
     init(inventory: Inventory, rate: Double = 100_000_000, vmotionSeconds: TimeInterval = 10,
-         start: Date = Date(timeIntervalSince1970: 1_700_000_000)) {
+         start: Date = Date(timeIntervalSince1970: 1_700_000_000),
+         name: String = "fake vCenter (tests)", instanceUuid: String = "fa4e0000-0000-4000-8000-000000000001") {
         state = Mutex(State(now: start, inventory: inventory))
         self.rate = rate
         self.vmotionSeconds = vmotionSeconds
+        self.displayName = name
+        self.instanceUuid = instanceUuid
     }
 
     // MARK: Test controls
 
     /// A fault for the n-th call (1-based, per VM) of `method` on a VM, or nil.
     func failStarts(_ rule: @escaping @Sendable (String, MoRef, Int) -> VCenterFault?) { state.withLock { $0.startFault = rule } }
+    /// For the n-th call (1-based, per VM) of `method` on a VM: start its task, then throw
+    /// this fault instead of answering (a connection dropped after vCenter got the call).
+    func loseAnswers(_ rule: @escaping @Sendable (String, MoRef, Int) -> VCenterFault?) { state.withLock { $0.lostAnswer = rule } }
+    /// The next `count` queries of a VM's recent tasks answer nothing (vCenter listing a task late).
+    func hideRecentTasks(count: Int) { state.withLock { $0.hiddenRecentTaskQueries = count } }
+    /// The most tasks of the run's own (not `startExternalRelocate`'s) running at once.
+    var peakOwnRunning: Int { state.withLock { $0.peakOwnRunning } }
     /// A fault for the n-th task (1-based, per VM) ending on a VM, or nil.
     func failTasks(_ rule: @escaping @Sendable (MoRef, Int) -> VCenterFault?) { state.withLock { $0.taskFault = rule } }
 
@@ -132,7 +147,9 @@ final class FakeVCenter: VirtualTimeVCenter {
 
     // MARK: VCenter
 
-    func about() async throws -> AboutInfo { AboutInfo(name: "fake", fullName: "fake vCenter", version: "8.0", apiVersion: "8.0") }
+    func about() async throws -> AboutInfo {
+        AboutInfo(name: "fake", fullName: "fake vCenter", version: "8.0", apiVersion: "8.0", instanceUuid: instanceUuid)
+    }
 
     func inventory() async throws -> Inventory { state.withLock { s in s.calls["inventory", default: 0] += 1; return s.inventory } }
 
@@ -176,6 +193,10 @@ final class FakeVCenter: VirtualTimeVCenter {
     func recentTasks(_ query: TaskQuery) async throws -> [TaskInfo] {
         state.withLock { s in
             s.calls["recentTasks", default: 0] += 1
+            if query.entity != nil, s.hiddenRecentTaskQueries > 0 {
+                s.hiddenRecentTaskQueries -= 1
+                return []
+            }
             return s.order.compactMap { s.infos[$0] }.filter { info in
                 (query.entity == nil || info.entity == query.entity) && (query.states.isEmpty || query.states.contains(info.state))
             }
@@ -193,7 +214,10 @@ final class FakeVCenter: VirtualTimeVCenter {
             return s.startFault?(method, vm, s.attempts[vm]!)
         }
         if let fault { throw fault }
-        return startTask(vm: vm, name: name, spec: spec, external: false).0
+        let task = startTask(vm: vm, name: name, spec: spec, external: false).0
+        let lost: VCenterFault? = state.withLock { s in s.lostAnswer?(method, vm, s.attempts[vm]!) }
+        if let lost { throw lost }
+        return task
     }
 
     private func startTask(vm: MoRef, name: String, spec: RelocateSpec?, external: Bool) -> (LiveTask, TaskInfo) {
@@ -230,6 +254,7 @@ final class FakeVCenter: VirtualTimeVCenter {
             s.infos[ref] = info
             s.order.append(ref)
             s.running[ref] = Running(vm: vm, spec: spec, charges: charges, external: external)
+            s.peakOwnRunning = max(s.peakOwnRunning, s.running.values.filter { !$0.external }.count)
             s.seq += 1
             s.events.insert(Event(time: s.now.addingTimeInterval(duration / 2), seq: s.seq, task: ref, percent: 50))
             s.seq += 1

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import MigrationEngine
 import Synchronization
 import Testing
@@ -334,5 +335,125 @@ struct JournalTests {
         #expect(saved.map(\.job.kind) == requests.map(\.kind))
         #expect(saved[0].job.label == "a label")
         #expect(saved.map(\.job.state) == Array(repeating: .done, count: requests.count))
+    }
+
+    // MARK: The journal's vCenter
+
+    /// A run on `vc` killed after its second task reference is on disk, left unfinished in `path`.
+    static func interruptedRun(on vc: FakeVCenter, path: String) async throws {
+        let journal = try Journal(path: path)
+        journal.injectCrash(CrashPoint.afterRef.rule(nth: 2))
+        let first = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll),
+                                    configuration: Self.config(resume: false), journal: journal)
+        await #expect(throws: EngineError.self) { try await first.run() }
+        #expect(journal.hasCrashed)
+    }
+
+    /// Everything the journal holds about its latest run, to compare before and after.
+    struct Contents: Equatable {
+        var run: JournalRun?
+        var jobs: [JournalJob] = []
+        var events: [JournalEventRow] = []
+        var refs: [JobID: [MoRef]] = [:]
+    }
+
+    static func contents(_ path: String) throws -> Contents {
+        let journal = try Journal(path: path)
+        guard let run = try journal.latestRun() else { return Contents() }
+        return Contents(run: run, jobs: try journal.jobs(of: run.id), events: try journal.events(of: run.id), refs: try journal.taskRefs(of: run.id))
+    }
+
+    @Test("a run records its vCenter's instanceUuid; --resume against another vCenter is refused, names both and changes nothing")
+    func resumeOnAnotherVCenterIsRefused() async throws {
+        let path = temporaryJournalPath()
+        defer { removeJournal(path) }
+        let inv = Self.inventory()
+        let a = FakeVCenter(inventory: inv, name: "vCenter 8.0 at https://vc-a/sdk", instanceUuid: "aaaaaaaa-0000-4000-8000-00000000000a")
+        // Same inventory, same MoRef ids: only its identity tells it apart.
+        let b = FakeVCenter(inventory: inv, name: "vCenter 8.0 at https://vc-b/sdk", instanceUuid: "bbbbbbbb-0000-4000-8000-00000000000b")
+        try await Self.interruptedRun(on: a, path: path)
+        #expect(try Journal(path: path).latestRun()?.vcenterUUID == "aaaaaaaa-0000-4000-8000-00000000000a")
+        let before = try Self.contents(path)
+
+        let wrong = MigrationRunner(vcenter: b, strategy: ClosureStrategy(select: TestInventory.moveAll),
+                                    configuration: Self.config(resume: true), journal: try Journal(path: path))
+        do {
+            _ = try await wrong.run()
+            Issue.record("resuming A's run on B must be refused")
+        } catch let error as EngineError {
+            let text = error.description
+            #expect(!text.contains("\n"), "one line: \(text)")
+            for part in ["https://vc-a/sdk", "aaaaaaaa-0000-4000-8000-00000000000a", "https://vc-b/sdk",
+                         "bbbbbbbb-0000-4000-8000-00000000000b", "another journal file"] {
+                #expect(text.contains(part), "\(part) missing from: \(text)")
+            }
+        }
+        #expect(b.totalCalls == 0, "nothing was asked of B: \(b.calls)")
+        #expect(try Self.contents(path) == before, "the journal is untouched")
+        #expect(try Journal(path: path).latestRun()?.state == "running")
+
+        // On A it continues, and every VM moves once.
+        let right = MigrationRunner(vcenter: a, strategy: ClosureStrategy(select: TestInventory.moveAll),
+                                    configuration: Self.config(resume: true), journal: try Journal(path: path))
+        let summary = try await right.run()
+        #expect(summary.outcome == .completed)
+        #expect(a.storageMoves.count == inv.vms.count && a.storageMoves.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test("resuming with another strategy file or other parameters warns and goes on")
+    func resumeWithOtherStrategyWarns() async throws {
+        let path = temporaryJournalPath()
+        defer { removeJournal(path) }
+        let inv = Self.inventory()
+        let vc = FakeVCenter(inventory: inv)
+        try await Self.interruptedRun(on: vc, path: path)
+        var config = Self.config(resume: true)
+        config.strategyName = "other-strategy"
+        config.parameters = ["from": "old-*", "to": "newer-*"]
+        let warnings = Mutex<[String]>([])
+        let runner = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll), configuration: config,
+                                     journal: try Journal(path: path)) { event in
+            if case .warning(let text, nil) = event.kind { warnings.withLock { $0.append(text) } }
+        }
+        let summary = try await runner.run()
+        #expect(summary.outcome == .completed)
+        let seen = warnings.withLock { $0 }
+        #expect(seen.count == 2, "\(seen)")
+        #expect(seen.contains { $0.contains("strategy other-strategy") && $0.contains("test-strategy") }, "\(seen)")
+        #expect(seen.contains { $0.contains("to=newer-*") && $0.contains("to=new-*") }, "\(seen)")
+        let events = try Journal(path: path).events(of: 1)
+        #expect(events.filter { $0.type == "warning" }.count == 2)
+        #expect(vc.storageMoves.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test("a journal written before the vCenter's identity was recorded opens, resumes with a warning, and records it")
+    func oldJournalWithoutIdentity() async throws {
+        let path = temporaryJournalPath()
+        defer { removeJournal(path) }
+        let inv = Self.inventory()
+        let vc = FakeVCenter(inventory: inv)
+        try await Self.interruptedRun(on: vc, path: path)
+        // Make it what an older Moonmotion wrote: the v1 schema only.
+        let old = try DatabaseQueue(path: path)
+        try await old.write { db in
+            try db.execute(sql: "ALTER TABLE runs DROP COLUMN vcenter_uuid")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier <> 'v1'")
+        }
+        try old.close()
+
+        let journal = try Journal(path: path)
+        let run = try #require(try journal.latestRun())
+        #expect(run.vcenterUUID == nil)
+        #expect(run.strategy == "test-strategy")
+        #expect(try journal.jobs(of: run.id).count == inv.vms.count)
+        let warnings = Mutex<[String]>([])
+        let runner = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll),
+                                     configuration: Self.config(resume: true), journal: journal) { event in
+            if case .warning(let text, nil) = event.kind { warnings.withLock { $0.append(text) } }
+        }
+        #expect(try await runner.run().outcome == .completed)
+        #expect(warnings.withLock { $0 }.contains { $0.contains("without its vCenter's identity") })
+        #expect(try journal.latestRun()?.vcenterUUID == vc.instanceUuid)
+        #expect(vc.storageMoves.values.allSatisfy { $0 == 1 })
     }
 }

@@ -74,6 +74,68 @@ struct RunnerTests {
         #expect(kinds.filter { $0 == "progress" }.count == inv.vms.count)
     }
 
+    @Test("the per-vCenter cap from the strategy's vcenterLimits, or the configuration's override (--max-concurrent), is never exceeded",
+          arguments: [(3, nil), (3, 5), (nil, 2)] as [(Int?, Int?)])
+    func vcenterCap(_ fromStrategy: Int?, _ forced: Int?) async throws {
+        var spec = Self.spec()
+        spec.hostsPerCluster = 4
+        let inv = spec.make()  // 8 hosts: 16 Storage vMotions at once by cost alone
+        let vc = FakeVCenter(inventory: inv)
+        let asked = Mutex(0)
+        let strategy = ClosureStrategy(select: TestInventory.moveAll, vcenterLimits: { inventory in
+            asked.withLock { $0 += 1 }
+            #expect(inventory.vms.count == inv.vms.count)
+            return VCenterLimitOverrides(maxConcurrent: fromStrategy)
+        })
+        var config = RunConfiguration()
+        config.scheduler.vcenterMaxJobsOverride = forced
+        let runner = MigrationRunner(vcenter: vc, strategy: strategy, configuration: config)
+        let summary = try await runner.run()
+        #expect(summary.outcome == .completed)
+        #expect(vc.storageMoves.count == inv.vms.count)
+        let cap = forced ?? fromStrategy ?? 256
+        #expect(vc.peakOwnRunning == cap, "at most \(cap) at once, and the cap was reached")
+        let usage = try #require(summary.peakUsage.first { $0.kind == .vcenterJobs })
+        #expect(usage.capacity == cap && usage.peakOwn <= cap)
+        #expect(asked.withLock { $0 } == (forced == nil ? 1 : 0), "the override wins without asking the strategy")
+    }
+
+    @Test("an unusable per-vCenter cap stops the run before anything starts, saying what is valid")
+    func badVCenterCap() async throws {
+        let inv = Self.spec().make()
+        for (fromStrategy, forced) in [(0, nil), (5_000, nil), (nil, 0)] as [(Int?, Int?)] {
+            let vc = FakeVCenter(inventory: inv)
+            var config = RunConfiguration()
+            config.scheduler.vcenterMaxJobsOverride = forced
+            let runner = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll, vcenterLimits: { _ in
+                VCenterLimitOverrides(maxConcurrent: fromStrategy)
+            }), configuration: config)
+            do {
+                _ = try await runner.run()
+                Issue.record("a cap of \(String(describing: fromStrategy ?? forced)) must be refused")
+            } catch let error as EngineError {
+                #expect(error.description.contains("from 1 to 2000"), "\(error)")
+                #expect(error.description.contains(forced != nil ? "--max-concurrent" : "vcenter_limits"), "\(error)")
+            }
+            #expect(vc.calls["RelocateVM_Task"] == nil)
+        }
+    }
+
+    @Test("a host whose vMotion link speed is unknown gets the 1 GbE limit (4 vMotions), not the 10 GbE one")
+    func unknownLinkIsOneGigabit() throws {
+        #expect(Limits().networkMaxCost(linkSpeedMbps: nil) == 4)
+        #expect(Limits().networkMaxCost(linkSpeedMbps: 1_000) == 4)
+        #expect(Limits().networkMaxCost(linkSpeedMbps: 10_000) == 8)
+        var spec = Self.spec()
+        spec.linkSpeedMbps = nil
+        let unknown = try Scheduler(inventory: spec.make(), strategy: ClosureStrategy())
+        let networks = unknown.resourceUsage().filter { $0.kind == .hostNetwork }
+        #expect(!networks.isEmpty && networks.allSatisfy { $0.capacity == 4 }, "\(networks)")
+        spec.linkSpeedMbps = 25_000
+        let fast = try Scheduler(inventory: spec.make(), strategy: ClosureStrategy())
+        #expect(fast.resourceUsage().filter { $0.kind == .hostNetwork }.allSatisfy { $0.capacity == 8 })
+    }
+
     @Test("hooks run on the injected executor")
     func injectedExecutor() async throws {
         let inv = Self.spec().make()
@@ -241,6 +303,7 @@ struct RunnerTests {
         #expect(lines[0].contains("2 job(s)"))
         #expect(lines[1].contains("vm1") && lines[1].contains("300 GB") && lines[1].contains("old-1 → new-"))
         #expect(lines.last?.contains("already on its target") == true)
+        #expect(plan.proactiveNote?.contains("decided while the run goes") == true)
         #expect(vc.runningCount == 0)
         #expect(vc.calls["RelocateVM_Task"] == nil)
     }

@@ -22,9 +22,12 @@ extension TestVCenter {
         public var every: Int?
         /// Task rules: extra simulated seconds; SOAP rules: real seconds to hold the call before answering.
         public var delaySeconds: Double?
+        /// SOAP rules: `"after"` handles the call, then closes the connection unanswered;
+        /// `"before"` closes it without handling the call.
+        public var drop: String?
 
         enum CodingKeys: String, CodingKey {
-            case target, method, vm, fault, message, count, every
+            case target, method, vm, fault, message, count, every, drop
             case delaySeconds = "delay_seconds"
         }
 
@@ -51,6 +54,13 @@ extension TestVCenter {
         /// The next `count` SOAP calls of `method` get a SOAP fault of type `fault` (for retry tests).
         public static func failCalls(method: String, fault: String, message: String? = nil, count: Int = 1) -> FaultRule {
             FaultRule(target: "soap", method: method, fault: fault, message: message, count: count)
+        }
+
+        /// The next `count` calls of `method` are handled (a task method's task is created) and
+        /// then their connection is closed without an answer: the client cannot tell whether
+        /// the call reached vCenter. `afterHandling: false` closes it without handling the call.
+        public static func dropConnection(method: String, afterHandling: Bool = true, count: Int = 1) -> FaultRule {
+            FaultRule(target: "soap", method: method, count: count, drop: afterHandling ? "after" : "before")
         }
 
         /// The next `count` SOAP calls of `method` are held `seconds` real seconds before being

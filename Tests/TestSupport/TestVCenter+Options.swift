@@ -41,6 +41,10 @@ extension TestVCenter {
         public var password: String?
         /// Listen address ("127.0.0.1:0", a free port).
         public var listen: String?
+        /// `about.instanceUuid`, the vCenter's identity (a fresh random one per server).
+        public var instanceUUID: String?
+        /// Link speed of every host's NICs in Mb/s, with vmk0 enabled for vMotion (vcsim's 10,000, no vMotion vmknic).
+        public var vmotionLinkMbps: Int?
 
         // MARK: Time model
         /// Simulated MB/s of one Storage vMotion (100).
@@ -88,6 +92,7 @@ extension TestVCenter {
             inventoryFile: String? = nil,
             tls: Bool = false, certFile: String? = nil, keyFile: String? = nil,
             username: String? = nil, password: String? = nil, listen: String? = nil,
+            instanceUUID: String? = nil, vmotionLinkMbps: Int? = nil,
             rateMBps: Double? = nil, vmotionRateMBps: Double? = nil, speed: Double? = nil,
             progressSteps: Int? = nil, minTaskSeconds: Double? = nil,
             hostMaxCost: Int? = nil, datastoreMaxCost: Int? = nil, networkMaxVMotions: Int? = nil,
@@ -100,6 +105,7 @@ extension TestVCenter {
             self.poweredOffFraction = poweredOffFraction; self.inventoryFile = inventoryFile
             self.tls = tls; self.certFile = certFile; self.keyFile = keyFile
             self.username = username; self.password = password; self.listen = listen
+            self.instanceUUID = instanceUUID; self.vmotionLinkMbps = vmotionLinkMbps
             self.rateMBps = rateMBps; self.vmotionRateMBps = vmotionRateMBps; self.speed = speed
             self.progressSteps = progressSteps; self.minTaskSeconds = minTaskSeconds
             self.hostMaxCost = hostMaxCost; self.datastoreMaxCost = datastoreMaxCost; self.networkMaxVMotions = networkMaxVMotions
@@ -120,6 +126,7 @@ extension TestVCenter {
             if tls { a.append("-tls") }
             add("cert", certFile); add("key", keyFile)
             add("username", username); add("password", password); add("listen", listen)
+            add("instance-uuid", instanceUUID); add("vmotion-link-mbps", vmotionLinkMbps)
             add("rate-mbps", rateMBps); add("vmotion-rate-mbps", vmotionRateMBps); add("speed", speed)
             add("progress-steps", progressSteps); add("min-task-seconds", minTaskSeconds)
             add("host-max-cost", hostMaxCost); add("datastore-max-cost", datastoreMaxCost)

@@ -33,6 +33,8 @@ public final class TestVCenter: @unchecked Sendable {
     public let pid: Int32
     /// Seconds the server took to build its inventory and start listening.
     public let startupSeconds: Double
+    /// Its `ServiceContent.about.instanceUuid` (its identity; `Options.instanceUUID` or random).
+    public let instanceUUID: String
     /// The options it was started with.
     public let options: Options
 
@@ -54,6 +56,7 @@ public final class TestVCenter: @unchecked Sendable {
         self.thumbprintSHA256 = ready.thumbprint_sha256
         self.pid = Int32(ready.pid)
         self.startupSeconds = ready.startup_seconds ?? 0
+        self.instanceUUID = ready.instance_uuid ?? ""
         self.options = options
         self.process = process
         self.stdinPipe = stdinPipe
@@ -175,6 +178,7 @@ struct ReadyLine: Decodable {
     var control: String
     var pid: Int
     var startup_seconds: Double?
+    var instance_uuid: String?
 }
 
 /// Builds the binary once per process.

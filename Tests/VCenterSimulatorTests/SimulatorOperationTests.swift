@@ -13,6 +13,17 @@ import VCenterModel
         #expect(sim.nextEventTime == nil)
     }
 
+    @Test func identityIsNeverTheRealVCentersOfItsInventory() async throws {
+        var inventory = try InventoryGenerator.generate(GenerateSpec(parsing: "clusters=1,hosts=2,vms=4"), referenceDate: Fixtures.start)
+        inventory.about = AboutInfo(name: "VMware vCenter Server", fullName: "vCenter", version: "8.0.2", apiVersion: "8.0.2.0",
+                                    instanceUuid: "0b8d4b4c-1a2b-4c3d-9e8f-0123456789ab")
+        let loaded = try SimulatedVCenter(inventory: inventory, configuration: Fixtures.config())
+        // A journal of a run on this simulator must not pass for one of that vCenter's on --resume.
+        #expect(try await loaded.about().instanceUuid == "simulated:0b8d4b4c-1a2b-4c3d-9e8f-0123456789ab")
+        inventory.about = nil
+        #expect(try await SimulatedVCenter(inventory: inventory, configuration: Fixtures.config()).about().instanceUuid == "simulated")
+    }
+
     @Test func storageVMotionTakesOverheadPlusSizeOverRateAndMovesTheVM() async throws {
         // 100 GiB at 100 MB/s + 10 s setup = 1,034 s.
         let sim = try Fixtures.handmade(sizesGB: [100])

@@ -81,18 +81,25 @@ final class FakeSOAPServer: @unchecked Sendable {
     /// The requests received so far.
     var requests: [Request] { lock.withLock { received } }
 
+    /// Stops accepting. The listening socket is only shut down here; the accept loop closes
+    /// it when it leaves, so its descriptor cannot be reused (by another test's server) while
+    /// the loop may still call `accept` on it — which would steal that server's connections.
     func stop() {
         let first = lock.withLock { () -> Bool in defer { stopped = true }; return !stopped }
         if first {
             shutdown(listener, Int32(SHUT_RDWR))
-            close(listener)
         }
     }
 
     private func acceptLoop() {
-        while true {
+        defer { close(listener) }
+        while !lock.withLock({ stopped }) {
             let client = accept(listener, nil, nil)
             if client < 0 { return }
+            if lock.withLock({ stopped }) {
+                close(client)
+                return
+            }
             Thread.detachNewThread { [self] in serve(client) }
         }
     }

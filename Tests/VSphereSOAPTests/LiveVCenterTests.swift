@@ -19,6 +19,24 @@ import VCenterModel
 
     static let topology = TestVCenter.Options(clusters: 2, hosts: 3, vms: 5, datastores: "legacy:2,new:1", snapshotFraction: 0.5, consolidateFraction: 0.4)
 
+    @Test func vmotionLinkSpeedAndIdentityComeFromTheServer() async throws {
+        let server = try await TestVCenter.start(.init(clusters: 1, hosts: 2, vms: 2, instanceUUID: "12345678-aaaa-4bbb-8ccc-1234567890ab", vmotionLinkMbps: 1000))
+        defer { server.stop() }
+        let vc = try await SOAPVCenter.connect(config: try Self.config(server), logger: Self.logger)
+        try await server.resetStats()
+        let inventory = try await vc.inventory()
+        let about = try await vc.about()
+        let stats = try await server.stats(includeTasks: false)
+        await vc.close()
+        #expect(server.instanceUUID == "12345678-aaaa-4bbb-8ccc-1234567890ab")
+        #expect(about.instanceUuid == server.instanceUUID)
+        #expect(inventory.hosts.count == 2)
+        // vmk0 enabled for vMotion on vSwitch0, whose uplink runs at 1 GbE.
+        #expect(inventory.hosts.allSatisfy { $0.vmotionLinkSpeedMbps == 1_000 }, "\(inventory.hosts)")
+        // Still one batched retrieval per object type, no call per host.
+        #expect(stats.soapCalls["RetrievePropertiesEx"]?.calls == 4, "\(stats.soapCalls)")
+    }
+
     @Test func inventoryMatchesTheTopology() async throws {
         let server = try await TestVCenter.start(Self.topology)
         defer { server.stop() }
@@ -42,7 +60,10 @@ import VCenterModel
         }
         for host in inventory.hosts {
             #expect(host.cluster != nil && host.connectionState == "connected" && !host.inMaintenanceMode, "\(host)")
+            // vcsim's hosts have 10 GbE NICs and no vmknic selected for vMotion: the slowest NIC.
+            #expect(host.vmotionLinkSpeedMbps == 10_000, "\(host)")
         }
+        #expect(inventory.about?.instanceUuid == server.instanceUUID && !server.instanceUUID.isEmpty)
         for ds in inventory.datastores {
             #expect(ds.capacityBytes > 0 && ds.freeBytes > 0 && ds.freeBytes <= ds.capacityBytes && ds.accessible, "\(ds)")
             #expect(ds.hosts.count == 6, "\(ds.name) mounts")

@@ -31,6 +31,8 @@ type Config struct {
 	KeyFile  string
 	Username string
 	Password string
+	// ServiceContent.about.instanceUuid ("" = a fresh random one per process)
+	InstanceUUID string
 
 	// Time model
 	RateMBps        float64
@@ -41,6 +43,9 @@ type Config struct {
 	// Fixed setup time added to a Storage vMotion / a vMotion (VCenterSimulator: 15 / 5)
 	SVMotionSetupSeconds float64
 	VMotionSetupSeconds  float64
+
+	// Speed (Mb/s) of every host's physical NICs and the vMotion vmknic's uplink (0 = vcsim's 10000, vMotion not enabled on a vmknic)
+	VMotionLinkMbps int
 
 	// Limits (vSphere "Limits on Simultaneous Migrations")
 	HostMaxCost           int
@@ -117,6 +122,7 @@ Flags:
 	fs.StringVar(&c.KeyFile, "key", c.KeyFile, "PEM private key file for -tls")
 	fs.StringVar(&c.Username, "username", c.Username, "the only user name Login accepts")
 	fs.StringVar(&c.Password, "password", c.Password, "the only password Login accepts")
+	fs.StringVar(&c.InstanceUUID, "instance-uuid", c.InstanceUUID, "ServiceContent.about.instanceUuid, the vCenter's identity (default: a fresh random UUID per process, so two servers never look like one vCenter)")
 
 	fs.Float64Var(&c.RateMBps, "rate-mbps", c.RateMBps, "simulated MB/s of one Storage vMotion (committed bytes / rate = duration)")
 	fs.Float64Var(&c.VMotionRateMBps, "vmotion-rate-mbps", c.VMotionRateMBps, "simulated MB/s of memory copied by a vMotion (memory size / rate = duration)")
@@ -126,6 +132,7 @@ Flags:
 	fs.Float64Var(&c.SVMotionSetupSeconds, "svmotion-setup-seconds", c.SVMotionSetupSeconds, "fixed simulated seconds added to every Storage vMotion before its copy (Moonmotion's built-in simulator: 15)")
 	fs.Float64Var(&c.VMotionSetupSeconds, "vmotion-setup-seconds", c.VMotionSetupSeconds, "fixed simulated seconds added to every host change (Moonmotion's built-in simulator: 5)")
 
+	fs.IntVar(&c.VMotionLinkMbps, "vmotion-link-mbps", c.VMotionLinkMbps, "link speed in Mb/s of every host's physical NICs (config.network.pnic), with vmk0 enabled for vMotion (0 = vcsim's inventory: 10000 Mb/s NICs, no vmknic selected for vMotion)")
 	fs.IntVar(&c.HostMaxCost, "host-max-cost", c.HostMaxCost, "per-host migration cost limit (vSphere: 8)")
 	fs.IntVar(&c.DatastoreMaxCost, "datastore-max-cost", c.DatastoreMaxCost, "per-datastore migration cost limit (vSphere: 128)")
 	fs.IntVar(&c.NetworkMaxVMotions, "network-max-vmotions", c.NetworkMaxVMotions, "concurrent vMotions per host network (vSphere: 4 on 1 GbE, 8 on 10 GbE)")
@@ -174,6 +181,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("-cert and -key go together")
 	case c.Username == "" || c.Password == "":
 		return fmt.Errorf("-username and -password must not be empty")
+	case c.VMotionLinkMbps < 0:
+		return fmt.Errorf("-vmotion-link-mbps must be >= 0 (0 keeps vcsim's 10000 Mb/s)")
 	}
 	if c.Inventory == "" {
 		if _, err := parseDatastoreSpec(c.Datastores); err != nil {

@@ -22,7 +22,11 @@ type faultRule struct {
 	Count        int     `json:"count"` // remaining applications; -1 = until cleared
 	Every        int     `json:"every,omitempty"`
 	DelaySeconds float64 `json:"delay_seconds,omitempty"`
-	Hits         int     `json:"hits"`
+	// SOAP rules: "before" closes the connection without handling the call; "after"
+	// handles it (a task method creates its task) and then closes the connection
+	// without answering — the client cannot tell whether the call reached vCenter.
+	Drop string `json:"drop,omitempty"`
+	Hits int    `json:"hits"`
 
 	seen int
 }
@@ -38,6 +42,7 @@ type soapAction struct {
 	delay   time.Duration
 	fault   types.BaseMethodFault
 	message string
+	drop    string
 }
 
 func newFaultInjector(cfg Config) *faultInjector {
@@ -60,8 +65,19 @@ func (f *faultInjector) add(r faultRule) (faultRule, error) {
 			return r, err
 		}
 	}
-	if r.Fault == "" && r.DelaySeconds <= 0 {
-		return r, fmt.Errorf("a rule needs a fault, a positive delay_seconds, or both")
+	switch r.Drop {
+	case "", "before", "after":
+	default:
+		return r, fmt.Errorf(`drop must be "before" (close without handling the call) or "after" (handle it, then close without answering), not %q`, r.Drop)
+	}
+	if r.Drop != "" && r.Target != "soap" {
+		return r, fmt.Errorf("drop applies to soap rules only")
+	}
+	if r.Drop != "" && r.Fault != "" {
+		return r, fmt.Errorf("a rule that drops the connection sends no fault; give drop or fault, not both")
+	}
+	if r.Fault == "" && r.DelaySeconds <= 0 && r.Drop == "" {
+		return r, fmt.Errorf("a rule needs a fault, a positive delay_seconds, a drop, or a fault with a delay")
 	}
 	if r.Target == "soap" && r.Method == "" {
 		return r, fmt.Errorf("a soap rule needs a method (a SOAP method name such as RetrievePropertiesEx)")
@@ -157,7 +173,7 @@ func (f *faultInjector) soapCall(method string) *soapAction {
 		if r.Target != "soap" || !methodMatches(r.Method, method) {
 			continue
 		}
-		a := &soapAction{delay: time.Duration(r.DelaySeconds * float64(time.Second))}
+		a := &soapAction{delay: time.Duration(r.DelaySeconds * float64(time.Second)), drop: r.Drop}
 		if r.Fault != "" {
 			a.fault = makeFault(r.Fault, "")
 			a.message = r.Message

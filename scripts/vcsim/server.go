@@ -12,7 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -51,6 +53,7 @@ type Ready struct {
 	PID              int     `json:"pid"`
 	StartupSeconds   float64 `json:"startup_seconds"`
 	VMs              int     `json:"vms"`
+	InstanceUUID     string  `json:"instance_uuid"`
 }
 
 // startServer builds the inventory and starts serving. Only one Server may run per
@@ -71,6 +74,14 @@ func startServer(cfg Config, logf func(string, ...interface{})) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
+	setVMotionLink(w, cfg.VMotionLinkMbps)
+	// vcsim's ServiceContent carries one fixed instanceUuid: every test vCenter would look
+	// like the same vCenter. Each gets its own (or the one asked for).
+	if cfg.InstanceUUID == "" {
+		cfg.InstanceUUID = uuid.New().String()
+	}
+	si := simulator.Map.Get(vim25.ServiceInstance).(*simulator.ServiceInstance)
+	si.Content.About.InstanceUuid = cfg.InstanceUUID
 	if !cfg.VcsimPC {
 		updateBatch = time.Duration(cfg.UpdateBatchMS) * time.Millisecond
 		installPropertyCollector()
@@ -147,6 +158,7 @@ func (s *Server) Ready(pid int) Ready {
 		URL: s.URL, Username: s.cfg.Username, Password: s.cfg.Password,
 		ThumbprintSHA1: s.Thumb1, ThumbprintSHA256: s.Thumb256,
 		Control: s.ControlURL, PID: pid, StartupSeconds: s.StartupSec, VMs: len(s.world.vmByRef),
+		InstanceUUID: s.cfg.InstanceUUID,
 	}
 }
 
@@ -309,6 +321,17 @@ func (s *Server) serveSDK(w http.ResponseWriter, r *http.Request) {
 			writeSOAPFault(w, act.fault, act.message)
 			return
 		}
+		switch act.drop {
+		case "before":
+			closeConnection(w)
+			return
+		case "after":
+			// Handle the call into a writer that keeps nothing, then close the connection
+			// instead of answering (deferred: runs after the simulator has handled it).
+			client := w
+			w = &discardResponse{header: http.Header{}}
+			defer closeConnection(client)
+		}
 	}
 
 	switch method {
@@ -362,3 +385,24 @@ func (s *Server) terminateSessions() int {
 	}
 	return len(keys)
 }
+
+// closeConnection closes the client's connection without an answer (an injected drop).
+func closeConnection(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return
+	}
+	if conn, _, err := hj.Hijack(); err == nil {
+		_ = conn.Close()
+	}
+}
+
+// discardResponse is a ResponseWriter that keeps nothing: the answer to a call whose
+// connection is dropped after it was handled.
+type discardResponse struct {
+	header http.Header
+}
+
+func (d *discardResponse) Header() http.Header         { return d.header }
+func (d *discardResponse) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardResponse) WriteHeader(int)             {}

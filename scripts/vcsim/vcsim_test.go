@@ -31,6 +31,8 @@ import (
 // One in-process server for the whole test binary (govmomi's simulator is a singleton).
 var srv *Server
 
+const testInstanceUUID = "5a1c0de0-0000-4000-8000-00000000c0de"
+
 func TestMain(m *testing.M) {
 	if os.Getenv("VCSIM_TEST_SUBPROCESS") == "1" {
 		main() // run as the real command (used by TestReadyLineAndStdinEOF)
@@ -42,6 +44,8 @@ func TestMain(m *testing.M) {
 	cfg.Datastores = "legacy:2,new:2"
 	cfg.Speed = 2000
 	cfg.SnapshotFraction, cfg.ConsolidateFraction = 0.5, 0.5
+	cfg.InstanceUUID = testInstanceUUID
+	cfg.VMotionLinkMbps = 1000
 	s, err := startServer(cfg, func(string, ...interface{}) {})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the test server:", err)
@@ -627,6 +631,70 @@ func TestGeneratedSizesAreDeterministicAndRealistic(t *testing.T) {
 	for _, ds := range a.Datacenters[0].Datastores {
 		if ds.FreeBytes < 0 || ds.FreeBytes > ds.CapacityBytes {
 			t.Errorf("datastore %s: free %d of %d", ds.Name, ds.FreeBytes, ds.CapacityBytes)
+		}
+	}
+}
+
+func TestInstanceUUIDAndVMotionLink(t *testing.T) {
+	c := login(t)
+	if got := c.ServiceContent.About.InstanceUuid; got != testInstanceUUID {
+		t.Errorf("about.instanceUuid = %q, want %q", got, testInstanceUUID)
+	}
+	var hosts []mo.HostSystem
+	pc := property.DefaultCollector(c)
+	var refs []types.ManagedObjectReference
+	for h := range srv.world.hostName {
+		refs = append(refs, h)
+	}
+	if err := pc.Retrieve(context.Background(), refs, []string{"config.network.pnic", "config.virtualNicManagerInfo.netConfig"}, &hosts); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hosts {
+		if h.Config == nil || h.Config.Network == nil || len(h.Config.Network.Pnic) == 0 {
+			t.Fatalf("%s: no config.network.pnic", h.Self.Value)
+		}
+		for _, p := range h.Config.Network.Pnic {
+			if p.LinkSpeed == nil || p.LinkSpeed.SpeedMb != 1000 {
+				t.Errorf("%s %s: link speed %+v, want 1000 Mb/s", h.Self.Value, p.Device, p.LinkSpeed)
+			}
+		}
+		selected := false
+		for _, nc := range h.Config.VirtualNicManagerInfo.NetConfig {
+			if nc.NicType == "vmotion" && len(nc.SelectedVnic) == 1 && nc.SelectedVnic[0] == vmotionVnicKey {
+				selected = true
+			}
+		}
+		if !selected {
+			t.Errorf("%s: vmk0 not selected for vMotion", h.Self.Value)
+		}
+	}
+}
+
+func TestDroppedConnectionAfterTheCall(t *testing.T) {
+	c := login(t)
+	setSpeed(t, 20)
+	before := len(srv.eng.stats(true).Tasks)
+	control(t, "POST", "faults", map[string]interface{}{"target": "soap", "method": "RelocateVM_Task", "drop": "after"})
+	_, err := object.NewVirtualMachine(c, vmRef(t, "vm-c2-0003")).Relocate(context.Background(),
+		types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("new-01"))}, types.VirtualMachineMovePriorityDefaultPriority)
+	if err == nil {
+		t.Fatal("RelocateVM_Task answered; want the connection dropped")
+	}
+	if n := len(srv.eng.stats(true).Tasks); n != before+1 {
+		t.Errorf("tasks: %d, want %d (the call was handled before the drop)", n, before+1)
+	}
+	// "before" drops the call unhandled.
+	control(t, "POST", "faults", map[string]interface{}{"target": "soap", "method": "CurrentTime", "drop": "before"})
+	c2 := login(t)
+	if _, err := methods.GetCurrentTime(context.Background(), c2); err == nil {
+		t.Error("CurrentTime answered; want the connection dropped")
+	}
+	if _, err := methods.GetCurrentTime(context.Background(), c2); err != nil {
+		t.Errorf("the next call: %v", err)
+	}
+	for _, task := range srv.eng.stats(true).Tasks {
+		if task.VM == "vm-c2-0003" && (task.State == "running" || task.State == "queued") {
+			_, _ = methods.CancelTask(context.Background(), c, &types.CancelTask{This: types.ManagedObjectReference{Type: "Task", Value: task.ID}})
 		}
 	}
 }

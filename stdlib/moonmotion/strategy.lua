@@ -12,6 +12,7 @@
 --     order      = strategy.largest_first,
 --     target     = strategy.most_free_space,
 --     limits     = strategy.limits { max_concurrent = strategy.half_of_hosts, per_host = 2 },
+--     vcenter_limits = strategy.vcenter_limits { max_concurrent = 64 },  -- the whole vCenter
 --     on_blocked = strategy.vmotion,
 --     on_failure = strategy.retry_up_to(3),
 --   }
@@ -29,7 +30,7 @@
 local M = {}
 
 --- The hooks a strategy table may hold, in the order the engine first calls them.
-M.HOOKS = { "select", "order", "target", "limits", "on_blocked", "on_failure", "on_done" }
+M.HOOKS = { "select", "order", "target", "limits", "vcenter_limits", "on_blocked", "on_failure", "on_done" }
 
 local is_hook = {}
 for _, name in ipairs(M.HOOKS) do is_hook[name] = true end
@@ -39,6 +40,9 @@ M.LIMIT_FIELDS = { "max_concurrent", "per_host", "per_datastore", "host_cost", "
 
 local is_limit_field = {}
 for _, name in ipairs(M.LIMIT_FIELDS) do is_limit_field[name] = true end
+
+--- The fields `vcenter_limits(inv)` may return.
+M.VCENTER_LIMIT_FIELDS = { "max_concurrent" }
 
 -- "onFailure", "OnFailure", "on-failure" → "on_failure" (for "did you mean" hints).
 local function normalise(name)
@@ -264,7 +268,37 @@ function M.limits(spec)
   end
 end
 
---- A limits hook that changes nothing (the engine's limits: vSphere's documented costs).
+--- Builds a `vcenter_limits(inv)` hook: `strategy.vcenter_limits { max_concurrent = 64 }`.
+-- max_concurrent is the most jobs running at once in the whole vCenter (the engine's
+-- default: 256; a whole number from 1 to 2000), a number or a function of the inventory
+-- (`function(inv) return #inv.hosts end`). `moonmotion run --max-concurrent N` wins over it.
+-- @param spec the table
+-- @return a vcenter_limits hook
+function M.vcenter_limits(spec)
+  if type(spec) ~= "table" then error("strategy.vcenter_limits: expected a table such as { max_concurrent = 64 }, got " .. type(spec), 2) end
+  for k, v in pairs(spec) do
+    if k ~= "max_concurrent" then
+      error("strategy.vcenter_limits: unknown limit '" .. tostring(k) .. "'" .. suggestion(k, M.VCENTER_LIMIT_FIELDS)
+        .. "; valid limits: " .. table.concat(M.VCENTER_LIMIT_FIELDS, ", ") .. " (per-cluster limits go in strategy.limits)", 2)
+    end
+    if type(v) == "number" then
+      if v ~= math.floor(v) or v < 1 then
+        error("strategy.vcenter_limits: max_concurrent must be a whole number ≥ 1, got " .. tostring(v), 2)
+      end
+    elseif not is_callable(v) then
+      error("strategy.vcenter_limits: max_concurrent must be a number or a function(inv), got " .. type(v), 2)
+    end
+  end
+  return function(inv)
+    local v = spec.max_concurrent
+    if v == nil then return nil end
+    if type(v) ~= "number" then v = v(inv) end
+    return { max_concurrent = v }
+  end
+end
+
+--- A limits or vcenter_limits hook that changes nothing (the engine's limits: vSphere's
+-- documented costs, 256 jobs per vCenter).
 -- @return nil
 function M.no_limits(cluster)
   return nil
@@ -539,7 +573,7 @@ end
 --- The functions of this module that give the engine's own answers. The migration engine
 -- recognises these exact values (not copies or wrappers) and answers in Swift, so a
 -- strategy made of them costs no Lua call per job: largest_first and smallest_first as
--- `order`, most_free_space as `target`, no_limits as `limits`, wait and vmotion as
+-- `order`, most_free_space as `target`, no_limits as `limits` or `vcenter_limits`, wait and vmotion as
 -- `on_blocked`, skip, abort and retry as `on_failure`, nothing as `on_done`.
 M.native = {
   [M.largest_first] = "largest_first", [M.smallest_first] = "smallest_first",
@@ -554,6 +588,7 @@ M.defaults = {
   order = M.largest_first,
   target = M.most_free_space,
   limits = M.no_limits,
+  vcenter_limits = M.no_limits,
   on_blocked = M.wait,
   on_failure = M.skip,
   on_done = M.nothing,
