@@ -223,8 +223,11 @@ public final class LuaRuntime: @unchecked Sendable {
 
     /// Stops the running script: the Lua code running right now raises "interrupted" at its
     /// next instruction (even a busy loop), and if Lua is idle the run ends at once. Pending
-    /// native work is cancelled. Any thread.
+    /// native work is cancelled. Any thread: from another thread than the executor's, the
+    /// executor's thread is signalled and sets the hook itself (see CLuaShim). Ignored after
+    /// `shutdown()`.
     public func interrupt() {
+        guard !shutDown.load(ordering: .acquiring) else { return }   // the state (and its host block) may be gone
         mm_host_interrupt(state.host)
         executor.executeConfined { [state, scheduler] in
             if mm_host_interrupt_requested(state.host) != 0 {

@@ -246,6 +246,33 @@ import Testing
         #expect(error?.message == "busy.lua:1: interrupted")
     }
 
+    @Test("interrupts from other threads at random instants of call-heavy code (frames pushed and freed, coroutines made and collected) never crash and always stop the run")
+    func interruptsFromOtherThreadsAreSafe() async throws {
+        for round in 0..<60 {
+            let runtime = try makeRuntime()
+            let delay = UInt64.random(in: 0...8_000_000)
+            Task.detached {
+                try await Task.sleep(nanoseconds: delay)
+                runtime.interrupt()
+            }
+            let error = await #expect(throws: LuaError.self, "round \(round)") {
+                try await runtime.run(source: """
+                    local function deep(n) if n == 0 then return 0 end return 1 + deep(n - 1) end
+                    while true do
+                      local t = {}
+                      for i = 1, 50 do t[i] = deep(i) end
+                      local co = coroutine.wrap(function() for i = 1, 10 do coroutine.yield(deep(i)) end end)
+                      for i = 1, 10 do co() end
+                      collectgarbage("step")
+                    end
+                    """, chunkName: "@calls.lua")
+            }
+            #expect(error?.kind == .interrupted, "round \(round): \(String(describing: error))")
+            runtime.shutdown()
+            runtime.interrupt()   // after shutdown: ignored, no crash
+        }
+    }
+
     @Test func interruptNamesTheLoopsLineNotTheOneBefore() async throws {
         let runtime = try makeRuntime()
         defer { runtime.shutdown() }
