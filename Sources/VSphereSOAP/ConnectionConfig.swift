@@ -34,6 +34,18 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
     /// 0.3 s keeps detection well under a second while a busy migration (completions every
     /// few hundred milliseconds) costs a few monitoring calls per second, not one per task.
     public var pollerCoalesceSeconds: Double = 0.3
+    /// Minimum time between the starts of two `WaitForUpdatesEx` while only changes other than
+    /// task ends arrive (progress, starts): streaming progress costs at most one wait per this.
+    public var pollerPaceSeconds: Double = 0.8
+    /// Longest time a new task waits to join the poller's view while a wait is in flight
+    /// (tasks started together join in one `ModifyListView`).
+    public var pollerAddDelaySeconds: Double = 1
+    /// Longest time between two reconciles of every pending task (one `RetrievePropertiesEx`),
+    /// even when waits keep returning updates; 0: `pollerMaxWaitSeconds`.
+    public var pollerReconcileSeconds: Double = 0
+    /// 0: progress changes wake the poller like any change. Above 0: they do not, and running
+    /// tasks' progress is read this often instead (one call for all of them).
+    public var pollerProgressSeconds: Double = 0
 
     /// Creates a configuration from explicit values. `url` may omit the scheme (https)
     /// and the path (`/sdk`); credentials in it are used when `username`/`password` are nil.

@@ -3,7 +3,7 @@ import VimXML
 
 extension SOAPVCenter {
     /// The whole inventory in four batched retrievals run side by side (structure:
-    /// datacenters, folders and clusters; hosts; datastores; VMs), each over its own
+    /// datacenters, folders, clusters and resource pools; hosts; datastores; VMs), each over its own
     /// `ContainerView` and paged with `ContinueRetrievePropertiesEx`.
     public func inventory() async throws -> Inventory {
         async let structure = retrieveStructure()
@@ -14,7 +14,8 @@ extension SOAPVCenter {
         hostClusters.withLock { map in
             for host in h { map[host.ref] = host.cluster }
         }
-        return Inventory(about: content.about, datacenters: s.datacenters, clusters: s.resolvedClusters(), hosts: h, datastores: d, vms: v)
+        return Inventory(about: content.about, datacenters: s.datacenters, clusters: s.resolvedClusters(), hosts: h, datastores: d, vms: v,
+                         resourcePools: s.resourcePools)
     }
 
     /// Only the VMs, in one batched retrieval (what the benchmark times). The records have
@@ -70,6 +71,7 @@ extension SOAPVCenter {
             PropertySpec(type: "Datacenter", paths: InventoryDecoding.datacenterPaths),
             PropertySpec(type: "Folder", paths: InventoryDecoding.folderPaths),
             PropertySpec(type: "ClusterComputeResource", paths: InventoryDecoding.clusterPaths),
+            PropertySpec(type: "ResourcePool", paths: InventoryDecoding.resourcePoolPaths),
         ]
         return try await PropertyCollector.withContainerView(
             session, viewManager: content.viewManager, container: content.rootFolder, types: specs.map(\.type)

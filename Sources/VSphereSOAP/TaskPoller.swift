@@ -6,23 +6,47 @@ import VimXML
 /// The one watcher of every task a connection tracks.
 ///
 /// A private `PropertyCollector` (`CreatePropertyCollector`) holds one filter over a
-/// `ListView` of the tracked tasks (`info`, whole); new tasks join the view with
-/// `ModifyListView` (batched: tasks tracked while a call is under way go in the next one),
-/// and one `WaitForUpdatesEx` long poll (`maxWaitSeconds` below the read timeout)
-/// delivers every change, which is applied to the task's `LiveTask`.
+/// `ListView` of the tracked tasks, and one `WaitForUpdatesEx` long poll (`maxWaitSeconds`
+/// below the read timeout) delivers every change, which is applied to the task's `LiveTask`.
 ///
-/// Nothing is lost: after a re-login or any collector error the collector, view and
-/// filter are rebuilt and every pending task is reconciled with one
-/// `RetrievePropertiesEx`; every empty wait reconciles too, so a missed update can
-/// delay a completion but never lose it. `TaskManager.recentTask` is never used.
+/// Calls are bounded by time, not by tasks:
+/// * New tasks join the view in batches: one `ModifyListView` at the start of a cycle adds
+///   every task tracked since the last one. A task tracked while a wait is in flight joins
+///   when that wait returns, or `addDelaySeconds` later (the call then ends the wait with
+///   the new tasks' first state). A task that already ended when it joined is reported by
+///   that first state, and the periodic reconcile below catches anything missed.
+/// * After a return in which a task ended, the next wait starts `coalesceSeconds` later (the
+///   client's follow-up tasks join in that next call). After a return with only other changes
+///   (progress, a start, new tasks' first state) the next wait starts no sooner than
+///   `paceSeconds` after the previous one started, so streaming progress does not spin.
+/// * With `progressSeconds > 0` the filter leaves `info.progress` out: progress never wakes
+///   the wait, and running tasks' progress is read by the reconcile every `progressSeconds`.
+///
+/// Nothing is lost: after a re-login or any collector error the collector, view and filter
+/// are rebuilt and every pending task is reconciled with one `RetrievePropertiesEx`; so is
+/// every empty wait, and a busy poller (whose waits are never empty) reconciles at least
+/// every `reconcileSeconds`. A missed update can delay a completion but never lose it.
+/// `TaskManager.recentTask` is never used. When the poller stops, every wait on a task it
+/// still watched ends with a `ConnectionClosed` fault.
 final class TaskPoller: Sendable {
     struct Settings: Sendable {
         /// `WaitForUpdatesEx` `maxWaitSeconds`.
         var maxWaitSeconds: Int
-        /// Pause after a wait that returned updates, to gather more changes per call.
+        /// Pause after a wait that reported a task's end, to gather more changes (and the
+        /// tasks started in reaction) in the next call.
         var coalesceSeconds: Double
         /// Finished tasks are removed from the view in one batch once this many accumulate.
         var removeThreshold: Int
+        /// Minimum time from the start of one wait to the next while only changes other than
+        /// ends arrive (progress, starts).
+        var paceSeconds: Double = 0
+        /// Longest time a task tracked while a wait is in flight waits to join the view.
+        var addDelaySeconds: Double = 1
+        /// Longest time between two reconciles while tasks are pending.
+        var reconcileSeconds: Double = 30
+        /// 0: `info.progress` is in the filter (each progress change wakes the wait). Above 0:
+        /// progress does not wake the wait and is read by a reconcile this often.
+        var progressSeconds: Double = 0
     }
 
     /// Counters for tests and benchmarks.
@@ -35,6 +59,11 @@ final class TaskPoller: Sendable {
         var errors = 0
     }
 
+    /// What one wait brought.
+    enum WaitOutcome: Sendable {
+        case empty, changed, ended
+    }
+
     private struct State {
         var collector: MoRef?
         var listView: MoRef?
@@ -44,6 +73,10 @@ final class TaskPoller: Sendable {
         var finishedInView: Set<MoRef> = []
         var needsRebuild = false
         var stopped = false
+        /// The wait in flight (a number per wait), for the delayed add.
+        var waitInFlight: UInt64?
+        var waitNumber: UInt64 = 0
+        var addTimerArmed = false
         var counters = Counters()
     }
 
@@ -56,9 +89,8 @@ final class TaskPoller: Sendable {
     private let serial = SerialRunner()
     private let mainSignals: AsyncStream<Void>
     private let mainWake: AsyncStream<Void>.Continuation
-    private let modifierSignals: AsyncStream<Void>
-    private let modifierWake: AsyncStream<Void>.Continuation
     private let loops = Mutex<[Task<Void, Never>]>([])
+    private let addTimer = Mutex<Task<Void, Never>?>(nil)
 
     init(session: SOAPSession, content: ServiceContent, book: TaskBook, settings: Settings, logger: Logger) {
         self.session = session
@@ -67,41 +99,93 @@ final class TaskPoller: Sendable {
         self.settings = settings
         self.logger = logger
         (mainSignals, mainWake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        (modifierSignals, modifierWake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Starts the wait loop and the view-modifying loop.
+    /// Starts the wait loop.
     func start() {
         let main = Task { [self] in await self.mainLoop() }
-        let modifier = Task { [self] in await self.modifierLoop() }
-        loops.withLock { $0 = [main, modifier] }
+        loops.withLock { $0.append(main) }
     }
 
-    /// Stops both loops. Tracked tasks keep their last state.
+    /// Stops the loop and ends every wait on a task still watched (`ConnectionClosed`).
+    /// Tracked tasks keep their last state.
     func stop() async {
         state.withLock { $0.stopped = true }
         mainWake.finish()
-        modifierWake.finish()
         let tasks = loops.withLock { l -> [Task<Void, Never>] in defer { l = [] }; return l }
+            + [addTimer.withLock { $0 }].compactMap { $0 }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
+        abandonPending()
     }
 
-    /// Stops both loops without waiting for them (for a connection dropped without `close()`).
+    /// Stops the loop without waiting for it (for a connection dropped without `close()`),
+    /// and ends every wait on a task still watched.
     func cancel() {
         state.withLock { $0.stopped = true }
         mainWake.finish()
-        modifierWake.finish()
         for task in loops.withLock({ $0 }) { task.cancel() }
+        addTimer.withLock { $0?.cancel() }
+        abandonPending()
     }
 
-    /// Starts watching `ref` (already in the task book).
+    /// Ends the waits on every task that had not ended: nothing will report their end now.
+    private func abandonPending() {
+        for task in book.pending {
+            task.abandon(VCenterFault(
+                type: "ConnectionClosed",
+                message: "the connection to vCenter was closed while waiting for \(task.ref.value); the task may still be running in vCenter"))
+        }
+    }
+
+    /// Starts watching `ref` (already in the task book). It joins the view with the next
+    /// cycle's `ModifyListView`, or `addDelaySeconds` from now if a wait is still in flight then.
     func track(_ ref: MoRef) {
         state.withLock { s in
             if !s.inView.contains(ref) { s.toAdd.insert(ref) }
         }
-        modifierWake.yield()
         mainWake.yield()
+        armAddTimerIfNeeded()
+    }
+
+    /// While a wait is in flight and tasks wait to join the view, makes sure they join
+    /// `addDelaySeconds` later at the latest.
+    private func armAddTimerIfNeeded() {
+        let arm = state.withLock { s -> Bool in
+            guard s.waitInFlight != nil, !s.toAdd.isEmpty, !s.addTimerArmed, !s.stopped else { return false }
+            s.addTimerArmed = true
+            return true
+        }
+        guard arm else { return }
+        let delay = settings.addDelaySeconds
+        let timer = Task { [self] in
+            try? await Task.sleep(for: .seconds(delay))
+            await self.addTimerFired()
+        }
+        // The previous timer has fired (only one is armed at a time); keep this one to cancel it at stop.
+        addTimer.withLock { $0 = timer }
+    }
+
+    /// `addDelaySeconds` after a task was tracked during a wait: if a wait is still in
+    /// flight, the new tasks join now (their first state ends that wait).
+    private func addTimerFired() async {
+        let go = state.withLock { s -> Bool in
+            s.addTimerArmed = false
+            return !s.stopped && s.waitInFlight != nil && !s.toAdd.isEmpty
+        }
+        guard go, !Task.isCancelled else { return }
+        do {
+            try await serial.run { try await self.flushViewChanges() }
+        } catch {
+            if Task.isCancelled || state.withLock({ $0.stopped }) { return }
+            logger.warning("task poller: ModifyListView failed: \(error); rebuilding the collector")
+            state.withLock { $0.needsRebuild = true }
+            mainWake.yield()
+            // Interrupt a wait on the broken collector so the rebuild happens now.
+            if let collector = state.withLock({ $0.collector }) {
+                _ = try? await session.call("CancelWaitForUpdates", on: collector)
+            }
+        }
     }
 
     /// Marks the collector as lost (after a re-login): it is rebuilt before the next wait.
@@ -112,30 +196,50 @@ final class TaskPoller: Sendable {
 
     var counters: Counters { state.withLock { $0.counters } }
 
-    // MARK: Loops
+    // MARK: Loop
 
     private func mainLoop() async {
         var backoff = 0.5
         var signals = mainSignals.makeAsyncIterator()
+        let clock = ContinuousClock()
+        var nextStart = clock.now
+        var lastReconcile = clock.now
+        var lastProgressRead = clock.now
         while !Task.isCancelled {
-            let (stopped, idle, build) = state.withLock { s in
-                (s.stopped, s.toAdd.isEmpty && book.pending.isEmpty, s.needsRebuild || s.collector == nil)
-            }
+            let (stopped, idle) = state.withLock { s in (s.stopped, s.toAdd.isEmpty && book.pending.isEmpty) }
             if stopped { return }
             if idle {
                 if await signals.next() == nil { return }
                 continue
             }
             do {
-                if build {
+                if nextStart > clock.now { try await Task.sleep(until: nextStart, clock: clock) }
+                if state.withLock({ $0.needsRebuild || $0.collector == nil }) {
                     try await serial.run { try await self.rebuild() }
                     try await reconcile()
-                }
-                let changed = try await waitForUpdates()
-                if changed {
-                    if settings.coalesceSeconds > 0 { try? await Task.sleep(for: .seconds(settings.coalesceSeconds)) }
+                    lastReconcile = clock.now
+                    lastProgressRead = lastReconcile
                 } else {
+                    try await serial.run { try await self.flushViewChanges() }
+                }
+                let started = clock.now
+                // The wait ends in time for the next periodic reconcile.
+                var due = lastReconcile + .seconds(settings.reconcileSeconds)
+                if settings.progressSeconds > 0 { due = min(due, lastProgressRead + .seconds(settings.progressSeconds)) }
+                let untilDue = max(1, Int(((due - started) / .seconds(1)).rounded(.up)))
+                let outcome = try await waitForUpdates(maxWait: min(settings.maxWaitSeconds, untilDue))
+                let now = clock.now
+                let progressDue = settings.progressSeconds > 0 && now - lastProgressRead >= .seconds(settings.progressSeconds)
+                    && book.pending.contains { $0.info.state == .running }
+                if outcome == .empty || now - lastReconcile >= .seconds(settings.reconcileSeconds) || progressDue {
                     try await reconcile()
+                    lastReconcile = clock.now
+                    lastProgressRead = lastReconcile
+                }
+                switch outcome {
+                case .ended: nextStart = clock.now + .seconds(settings.coalesceSeconds)
+                case .changed: nextStart = max(clock.now, started + .seconds(settings.paceSeconds))
+                case .empty: nextStart = clock.now
                 }
                 backoff = 0.5
             } catch {
@@ -147,24 +251,6 @@ final class TaskPoller: Sendable {
                 }
                 try? await Task.sleep(for: .seconds(backoff))
                 backoff = min(backoff * 2, 10)
-            }
-        }
-    }
-
-    private func modifierLoop() async {
-        for await _ in modifierSignals {
-            if Task.isCancelled { return }
-            do {
-                try await serial.run { try await self.flushViewChanges() }
-            } catch {
-                if Task.isCancelled || state.withLock({ $0.stopped }) { return }
-                logger.warning("task poller: ModifyListView failed: \(error); rebuilding the collector")
-                state.withLock { $0.needsRebuild = true }
-                mainWake.yield()
-                // Interrupt a wait on the broken collector so the rebuild happens now.
-                if let collector = state.withLock({ $0.collector }) {
-                    _ = try? await session.call("CancelWaitForUpdates", on: collector)
-                }
             }
         }
     }
@@ -223,8 +309,9 @@ final class TaskPoller: Sendable {
         }).first?.moRef else {
             throw VCenterFault(type: "InvalidResponse", message: "CreateListView returned no view")
         }
+        let paths = settings.progressSeconds > 0 ? Self.pathsWithoutProgress : ["info"]
         try await session.call("CreateFilter", on: collector) { w in
-            PropertyCollector.writeFilterSpec(&w, name: "spec", specs: [PropertySpec(type: "Task", paths: ["info"])], selection: .view(view))
+            PropertyCollector.writeFilterSpec(&w, name: "spec", specs: [PropertySpec(type: "Task", paths: paths)], selection: .view(view))
             w.element("partialUpdates", "false")
         }
         state.withLock { s in
@@ -237,20 +324,28 @@ final class TaskPoller: Sendable {
             s.counters.rebuilds += 1
         }
         logger.debug("task poller: collector ready", metadata: ["tasks": "\(members.count)"])
-        // Tasks tracked while this ran are added now.
-        modifierWake.yield()
     }
 
-    /// One `WaitForUpdatesEx` (repeated at once while `truncated`). Returns whether anything changed.
-    private func waitForUpdates() async throws -> Bool {
-        guard let collector = state.withLock({ $0.collector }) else { return false }
-        var changed = false
+    /// The filter's paths when progress does not wake the wait.
+    static let pathsWithoutProgress = ["info.state", "info.error", "info.result", "info.startTime", "info.completeTime", "info.cancelable"]
+
+    /// One `WaitForUpdatesEx` (repeated at once while `truncated`): what it brought.
+    private func waitForUpdates(maxWait: Int) async throws -> WaitOutcome {
+        let (collector, number) = state.withLock { s -> (MoRef?, UInt64) in
+            s.waitNumber += 1
+            s.waitInFlight = s.waitNumber
+            return (s.collector, s.waitNumber)
+        }
+        defer { state.withLock { s in if s.waitInFlight == number { s.waitInFlight = nil } } }
+        guard let collector else { return .empty }
+        // Tasks tracked since this cycle's ModifyListView must not wait for this wait's end.
+        armAddTimerIfNeeded()
+        var outcome = WaitOutcome.empty
         var truncated = true
         while truncated {
             truncated = false
             let version = state.withLock { $0.version }
             var newVersion: String?
-            let maxWait = settings.maxWaitSeconds
             try await session.call("WaitForUpdatesEx", on: collector, granularity: .returnValueMembers, body: { w in
                 if !version.isEmpty { w.element("version", version) }
                 w.start("options")
@@ -260,7 +355,12 @@ final class TaskPoller: Sendable {
                 switch piece.name {
                 case "version": newVersion = piece.text
                 case "truncated": truncated = piece.bool ?? false
-                case "filterSet": if applyFilterUpdate(piece) { changed = true }
+                case "filterSet":
+                    switch applyFilterUpdate(piece) {
+                    case .ended: outcome = .ended
+                    case .changed: if outcome == .empty { outcome = .changed }
+                    case .empty: break
+                    }
                 default: break
                 }
             }
@@ -270,12 +370,12 @@ final class TaskPoller: Sendable {
                 if newVersion == nil { s.counters.emptyWaits += 1 }
             }
         }
-        return changed
+        return outcome
     }
 
-    /// Applies a `PropertyFilterUpdate`; returns whether any tracked task changed.
-    private func applyFilterUpdate(_ filterSet: XMLElement) -> Bool {
-        var any = false
+    /// Applies a `PropertyFilterUpdate`; returns whether a tracked task changed or ended.
+    private func applyFilterUpdate(_ filterSet: XMLElement) -> WaitOutcome {
+        var outcome = WaitOutcome.empty
         for objectSet in filterSet.children where objectSet.name == "objectSet" {
             guard objectSet.child("kind")?.text != "leave", let ref = objectSet.child("obj")?.moRef,
                   let task = book.task(ref) else { continue }
@@ -286,19 +386,21 @@ final class TaskPoller: Sendable {
                     TaskDecoding.apply(path: path, value: op == "remove" ? nil : change.child("val"), to: &info)
                 }
             }
-            any = true
-            if task.isDone { markFinished(ref) }
+            if task.isDone {
+                outcome = .ended
+                markFinished(ref)
+            } else if outcome == .empty {
+                outcome = .changed
+            }
         }
-        return any
+        return outcome
     }
 
+    /// Finished tasks leave the view in the next cycle's `ModifyListView` once enough gathered.
     private func markFinished(_ ref: MoRef) {
-        let flush = state.withLock { s -> Bool in
-            guard s.inView.contains(ref) else { return false }
-            s.finishedInView.insert(ref)
-            return s.finishedInView.count >= settings.removeThreshold
+        state.withLock { s in
+            if s.inView.contains(ref) { s.finishedInView.insert(ref) }
         }
-        if flush { modifierWake.yield() }
     }
 
     /// Reads `info` of every pending task in one `RetrievePropertiesEx` and applies it.
