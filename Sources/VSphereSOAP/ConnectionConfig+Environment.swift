@@ -71,8 +71,9 @@ extension ConnectionConfig {
         return config
     }
 
-    /// Applies `MOONMOTION_POLLER` (`pace=0.8,coalesce=0.3,add_delay=1,reconcile=30,progress=0,max_wait=30`,
-    /// seconds): the task poller's timing, for benchmarks and unusual servers.
+    /// Applies `MOONMOTION_POLLER` (`pace=0.8,coalesce=0.3,add_interval=4,add_burst=16,add_delay=1,`
+    /// `reconcile=30,progress=0,max_wait=30`; seconds, add_burst a count): the task poller's
+    /// timing, for benchmarks and unusual servers.
     mutating func applyPollerTuning(_ text: String?) throws {
         guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return }
         for item in text.split(separator: ",") {
@@ -84,11 +85,13 @@ extension ConnectionConfig {
             case "pace": pollerPaceSeconds = value
             case "coalesce": pollerCoalesceSeconds = value
             case "add_delay": pollerAddDelaySeconds = value
+            case "add_interval": pollerAddIntervalSeconds = value
+            case "add_burst": pollerAddBurst = max(1, Int(value))
             case "reconcile": pollerReconcileSeconds = value
             case "progress": pollerProgressSeconds = value
             case "max_wait": pollerMaxWaitSeconds = max(1, Int(value))
             default:
-                throw VCenterFault(type: "ConfigurationError", message: "MOONMOTION_POLLER: unknown setting '\(parts[0])' (pace, coalesce, add_delay, reconcile, progress, max_wait)")
+                throw VCenterFault(type: "ConfigurationError", message: "MOONMOTION_POLLER: unknown setting '\(parts[0])' (pace, coalesce, add_interval, add_burst, add_delay, reconcile, progress, max_wait)")
             }
         }
     }

@@ -30,21 +30,29 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
     public var pageSize: Int
     /// `maxWaitSeconds` of the task poller's `WaitForUpdatesEx` (kept below `readTimeout`).
     public var pollerMaxWaitSeconds: Int = 30
-    /// Pause after a `WaitForUpdatesEx` that returned changes, so one call carries more of them.
-    /// 0.3 s keeps detection well under a second while a busy migration (completions every
-    /// few hundred milliseconds) costs a few monitoring calls per second, not one per task.
+    /// Pause after a `WaitForUpdatesEx` that reported a task's end, so the next call carries
+    /// more changes (and the tasks started in reaction are tracked by then).
     public var pollerCoalesceSeconds: Double = 0.3
-    /// Minimum time between the starts of two `WaitForUpdatesEx` while only changes other than
-    /// task ends arrive (progress, starts): streaming progress costs at most one wait per this.
-    public var pollerPaceSeconds: Double = 0.8
-    /// Longest time a new task waits to join the poller's view while a wait is in flight
-    /// (tasks started together join in one `ModifyListView`).
+    /// Minimum time between the starts of two `WaitForUpdatesEx` while only progress changes
+    /// arrive: progress costs at most one call per this, and a task's end that falls in the
+    /// pause is seen at its end (so keep it well under a second).
+    public var pollerPaceSeconds: Double = 0.7
+    /// Longest time a few new tasks wait to join the poller's view after its previous
+    /// `ModifyListView`, while it watches running tasks (one add per this, not per task).
+    /// 0 (default): they join at the next cycle, or at once while a wait is in flight.
+    public var pollerAddIntervalSeconds: Double = 0
+    /// This many new tasks join the poller's view at once; after such a batch the next
+    /// joins `pollerAddDelaySeconds` later at the latest.
+    public var pollerAddBurst: Int = 16
+    /// See `pollerAddBurst`.
     public var pollerAddDelaySeconds: Double = 1
     /// Longest time between two reconciles of every pending task (one `RetrievePropertiesEx`),
     /// even when waits keep returning updates; 0: `pollerMaxWaitSeconds`.
     public var pollerReconcileSeconds: Double = 0
-    /// 0: progress changes wake the poller like any change. Above 0: they do not, and running
-    /// tasks' progress is read this often instead (one call for all of them).
+    /// Above 0: progress changes do not wake the poller (its filter watches `info.state`,
+    /// `info.error`, … instead of `info`); running tasks' progress is read this often (one call
+    /// for all of them). 0 (default): progress wakes it, paced by `pollerPaceSeconds` — govmomi's
+    /// vcsim collector handles nested paths poorly (its answers lag by seconds).
     public var pollerProgressSeconds: Double = 0
 
     /// Creates a configuration from explicit values. `url` may omit the scheme (https)

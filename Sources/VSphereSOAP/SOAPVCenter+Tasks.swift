@@ -10,7 +10,8 @@ extension SOAPVCenter {
             let maxWait = max(1, min(config.pollerMaxWaitSeconds, Int(config.readTimeout) - 5))
             let settings = TaskPoller.Settings(
                 maxWaitSeconds: maxWait, coalesceSeconds: config.pollerCoalesceSeconds, removeThreshold: 500,
-                paceSeconds: config.pollerPaceSeconds, addDelaySeconds: config.pollerAddDelaySeconds,
+                paceSeconds: config.pollerPaceSeconds, addIntervalSeconds: config.pollerAddIntervalSeconds,
+                addBurst: config.pollerAddBurst, addDelaySeconds: config.pollerAddDelaySeconds,
                 reconcileSeconds: config.pollerReconcileSeconds > 0 ? config.pollerReconcileSeconds : Double(maxWait),
                 progressSeconds: config.pollerProgressSeconds)
             let poller = TaskPoller(session: session, content: content, book: taskBook, settings: settings, logger: logger)

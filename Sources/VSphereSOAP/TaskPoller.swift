@@ -9,18 +9,20 @@ import VimXML
 /// `ListView` of the tracked tasks, and one `WaitForUpdatesEx` long poll (`maxWaitSeconds`
 /// below the read timeout) delivers every change, which is applied to the task's `LiveTask`.
 ///
-/// Calls are bounded by time, not by tasks:
-/// * New tasks join the view in batches: one `ModifyListView` at the start of a cycle adds
-///   every task tracked since the last one. A task tracked while a wait is in flight joins
-///   when that wait returns, or `addDelaySeconds` later (the call then ends the wait with
-///   the new tasks' first state). A task that already ended when it joined is reported by
-///   that first state, and the periodic reconcile below catches anything missed.
-/// * After a return in which a task ended, the next wait starts `coalesceSeconds` later (the
-///   client's follow-up tasks join in that next call). After a return with only other changes
-///   (progress, a start, new tasks' first state) the next wait starts no sooner than
-///   `paceSeconds` after the previous one started, so streaming progress does not spin.
-/// * With `progressSeconds > 0` the filter leaves `info.progress` out: progress never wakes
-///   the wait, and running tasks' progress is read by the reconcile every `progressSeconds`.
+/// Calls are bounded by time and by task ends, not by tasks or their progress:
+/// * New tasks join the view in batches (`addsDue`): at once when the view watches no
+///   unfinished task or `addBurst` wait; otherwise one `ModifyListView` per `addIntervalSeconds` adds
+///   every task tracked since the last (`addDelaySeconds` after a burst). Adds happen at the
+///   start of a cycle, or during a wait when due (the call then ends that wait with the new
+///   tasks' first state, which also reports a task that ended before it joined; the reconciles
+///   below read every pending task, in the view or not).
+/// * With `progressSeconds > 0` (the default) the filter leaves `info.progress` out: progress
+///   never wakes the wait; running tasks' progress is read by a reconcile every
+///   `progressSeconds`. With 0, each progress change wakes it like any change.
+/// * After a return in which a task ended, the next wait starts `coalesceSeconds` later
+///   (nearby ends share a call). After a return that brought only progress, the next wait
+///   starts no sooner than `paceSeconds` after the previous one started: streaming progress
+///   costs at most one wait per `paceSeconds`, and an end in that pause is seen at its end.
 ///
 /// Nothing is lost: after a re-login or any collector error the collector, view and filter
 /// are rebuilt and every pending task is reconciled with one `RetrievePropertiesEx`; so is
@@ -40,7 +42,14 @@ final class TaskPoller: Sendable {
         /// Minimum time from the start of one wait to the next while only changes other than
         /// ends arrive (progress, starts).
         var paceSeconds: Double = 0
-        /// Longest time a task tracked while a wait is in flight waits to join the view.
+        /// A few new tasks join the view at most this long after the previous `ModifyListView`
+        /// (while the view holds running tasks: each add costs the call and the wait its
+        /// new tasks' first state ends). A task that ends sooner is seen when it joins.
+        var addIntervalSeconds: Double = 4
+        /// This many waiting tasks join at once (a burst), and after a batch this large the
+        /// next joins `addDelaySeconds` later at the latest.
+        var addBurst: Int = 16
+        /// See `addBurst`.
         var addDelaySeconds: Double = 1
         /// Longest time between two reconciles while tasks are pending.
         var reconcileSeconds: Double = 30
@@ -60,8 +69,11 @@ final class TaskPoller: Sendable {
     }
 
     /// What one wait brought.
-    enum WaitOutcome: Sendable {
-        case empty, changed, ended
+    enum WaitOutcome: Int, Sendable, Comparable {
+        /// Nothing (`maxWaitSeconds` passed), only progress, other changes (a start, new
+        /// tasks' first state), a task's end — each outranks the ones before it.
+        case empty, progress, changed, ended
+        static func < (a: WaitOutcome, b: WaitOutcome) -> Bool { a.rawValue < b.rawValue }
     }
 
     private struct State {
@@ -76,7 +88,11 @@ final class TaskPoller: Sendable {
         /// The wait in flight (a number per wait), for the delayed add.
         var waitInFlight: UInt64?
         var waitNumber: UInt64 = 0
-        var addTimerArmed = false
+        /// When the armed add timer fires, if one is armed.
+        var addTimerDue: ContinuousClock.Instant?
+        /// When the last `ModifyListView` that added tasks was made, and how many it added.
+        var lastAdd: ContinuousClock.Instant?
+        var lastAddCount = 0
         var counters = Counters()
     }
 
@@ -138,44 +154,72 @@ final class TaskPoller: Sendable {
         }
     }
 
-    /// Starts watching `ref` (already in the task book). It joins the view with the next
-    /// cycle's `ModifyListView`, or `addDelaySeconds` from now if a wait is still in flight then.
+    /// Starts watching `ref` (already in the task book). It joins the view in a batch (see
+    /// `addsDue`): at the start of a cycle, or during a wait when due (that call ends the wait).
     func track(_ ref: MoRef) {
         state.withLock { s in
             if !s.inView.contains(ref) { s.toAdd.insert(ref) }
         }
         mainWake.yield()
-        armAddTimerIfNeeded()
+        scheduleAdds()
     }
 
-    /// While a wait is in flight and tasks wait to join the view, makes sure they join
-    /// `addDelaySeconds` later at the latest.
-    private func armAddTimerIfNeeded() {
-        let arm = state.withLock { s -> Bool in
-            guard s.waitInFlight != nil, !s.toAdd.isEmpty, !s.addTimerArmed, !s.stopped else { return false }
-            s.addTimerArmed = true
-            return true
+    /// When the tasks waiting to join the view are due: at once when the view holds no
+    /// pending task (nothing else would end the wait) or `addBurst` of them wait; else
+    /// `addIntervalSeconds` after the previous add (`addDelaySeconds` after a burst).
+    private func addsDue(_ s: State, pendingInView: Bool) -> ContinuousClock.Instant? {
+        guard !s.toAdd.isEmpty else { return nil }
+        let now = ContinuousClock.now
+        guard pendingInView, s.toAdd.count < settings.addBurst, let last = s.lastAdd else { return now }
+        let interval = s.lastAddCount >= settings.addBurst ? settings.addDelaySeconds : settings.addIntervalSeconds
+        return last + .seconds(interval)
+    }
+
+    /// Whether a task that has not ended is in the view.
+    private func pendingInView() -> Bool {
+        let pending = book.pending
+        return state.withLock { s in pending.contains { s.inView.contains($0.ref) } }
+    }
+
+    /// While a wait is in flight and tasks wait to join the view, arms a timer for when
+    /// they are due (an earlier due time replaces a later one).
+    private func scheduleAdds() {
+        let inView = pendingInView()
+        let due = state.withLock { s -> ContinuousClock.Instant? in
+            guard s.waitInFlight != nil, !s.stopped, let due = addsDue(s, pendingInView: inView) else { return nil }
+            if let armed = s.addTimerDue, armed <= due { return nil }
+            s.addTimerDue = due
+            return due
         }
-        guard arm else { return }
-        let delay = settings.addDelaySeconds
+        guard let due else { return }
         let timer = Task { [self] in
-            try? await Task.sleep(for: .seconds(delay))
-            await self.addTimerFired()
+            try? await Task.sleep(until: due, clock: .continuous)
+            await self.addTimerFired(due)
         }
-        // The previous timer has fired (only one is armed at a time); keep this one to cancel it at stop.
+        // The one kept is cancelled at stop; a replaced one finds its due time gone and returns.
         addTimer.withLock { $0 = timer }
     }
 
-    /// `addDelaySeconds` after a task was tracked during a wait: if a wait is still in
-    /// flight, the new tasks join now (their first state ends that wait).
-    private func addTimerFired() async {
-        let go = state.withLock { s -> Bool in
-            s.addTimerArmed = false
-            return !s.stopped && s.waitInFlight != nil && !s.toAdd.isEmpty
+    /// An add timer fired: if a wait is still in flight and tasks are due, they join now
+    /// (their first state ends that wait); if they are not due yet, the timer is re-armed.
+    private func addTimerFired(_ due: ContinuousClock.Instant) async {
+        let current = state.withLock { s -> Bool in
+            guard s.addTimerDue == due else { return false }
+            s.addTimerDue = nil
+            return !s.stopped
         }
-        guard go, !Task.isCancelled else { return }
+        guard current, !Task.isCancelled else { return }
+        let inView = pendingInView()
+        let go = state.withLock { s -> Bool in
+            guard s.waitInFlight != nil, let due = addsDue(s, pendingInView: inView) else { return false }
+            return due <= .now
+        }
+        guard go else {
+            scheduleAdds()
+            return
+        }
         do {
-            try await serial.run { try await self.flushViewChanges() }
+            try await serial.run { try await self.flushViewChanges(onlyIfDue: false) }
         } catch {
             if Task.isCancelled || state.withLock({ $0.stopped }) { return }
             logger.warning("task poller: ModifyListView failed: \(error); rebuilding the collector")
@@ -220,12 +264,14 @@ final class TaskPoller: Sendable {
                     lastReconcile = clock.now
                     lastProgressRead = lastReconcile
                 } else {
-                    try await serial.run { try await self.flushViewChanges() }
+                    try await serial.run { try await self.flushViewChanges(onlyIfDue: true) }
                 }
                 let started = clock.now
                 // The wait ends in time for the next periodic reconcile.
                 var due = lastReconcile + .seconds(settings.reconcileSeconds)
-                if settings.progressSeconds > 0 { due = min(due, lastProgressRead + .seconds(settings.progressSeconds)) }
+                if settings.progressSeconds > 0, book.pending.contains(where: { $0.info.state == .running }) {
+                    due = min(due, lastProgressRead + .seconds(settings.progressSeconds))
+                }
                 let untilDue = max(1, Int(((due - started) / .seconds(1)).rounded(.up)))
                 let outcome = try await waitForUpdates(maxWait: min(settings.maxWaitSeconds, untilDue))
                 let now = clock.now
@@ -238,8 +284,8 @@ final class TaskPoller: Sendable {
                 }
                 switch outcome {
                 case .ended: nextStart = clock.now + .seconds(settings.coalesceSeconds)
-                case .changed: nextStart = max(clock.now, started + .seconds(settings.paceSeconds))
-                case .empty: nextStart = clock.now
+                case .progress: nextStart = max(clock.now, started + .seconds(settings.paceSeconds))
+                case .changed, .empty: nextStart = clock.now
                 }
                 backoff = 0.5
             } catch {
@@ -257,11 +303,17 @@ final class TaskPoller: Sendable {
 
     // MARK: Collector
 
-    /// Adds newly tracked tasks to the view (and removes finished ones in bulk). Runs serially.
-    private func flushViewChanges() async throws {
+    /// Adds the tasks waiting to join the view (with `onlyIfDue`, only when `addsDue`) and
+    /// removes finished ones in bulk, in one `ModifyListView`. Runs serially.
+    private func flushViewChanges(onlyIfDue: Bool) async throws {
+        let inView = onlyIfDue ? pendingInView() : true
         let (view, adds, removes): (MoRef?, [MoRef], [MoRef]) = state.withLock { s in
             guard let view = s.listView, !s.needsRebuild else { return (nil, [], []) }
-            let adds = Array(s.toAdd)
+            var adds: [MoRef] = []
+            if !onlyIfDue || (addsDue(s, pendingInView: inView).map { $0 <= .now } ?? false) {
+                adds = Array(s.toAdd)
+                s.toAdd.removeAll()
+            }
             s.toAdd.removeAll()
             var removes: [MoRef] = []
             if s.finishedInView.count >= settings.removeThreshold {
@@ -284,6 +336,10 @@ final class TaskPoller: Sendable {
             s.inView.formUnion(adds)
             s.inView.subtract(removes)
             s.counters.viewChanges += 1
+            if !adds.isEmpty {
+                s.lastAdd = .now
+                s.lastAddCount = adds.count
+            }
         }
     }
 
@@ -319,6 +375,8 @@ final class TaskPoller: Sendable {
             s.listView = view
             s.version = ""
             s.inView = Set(members)
+            s.lastAdd = .now
+            s.lastAddCount = members.count
             s.finishedInView = []
             s.needsRebuild = false
             s.counters.rebuilds += 1
@@ -338,8 +396,8 @@ final class TaskPoller: Sendable {
         }
         defer { state.withLock { s in if s.waitInFlight == number { s.waitInFlight = nil } } }
         guard let collector else { return .empty }
-        // Tasks tracked since this cycle's ModifyListView must not wait for this wait's end.
-        armAddTimerIfNeeded()
+        // Tasks still waiting to join must not wait for this wait's end.
+        scheduleAdds()
         var outcome = WaitOutcome.empty
         var truncated = true
         while truncated {
@@ -356,11 +414,7 @@ final class TaskPoller: Sendable {
                 case "version": newVersion = piece.text
                 case "truncated": truncated = piece.bool ?? false
                 case "filterSet":
-                    switch applyFilterUpdate(piece) {
-                    case .ended: outcome = .ended
-                    case .changed: if outcome == .empty { outcome = .changed }
-                    case .empty: break
-                    }
+                    outcome = max(outcome, applyFilterUpdate(piece))
                 default: break
                 }
             }
@@ -373,12 +427,15 @@ final class TaskPoller: Sendable {
         return outcome
     }
 
-    /// Applies a `PropertyFilterUpdate`; returns whether a tracked task changed or ended.
+    /// Applies a `PropertyFilterUpdate`; returns the most a tracked task did in it (ended,
+    /// changed otherwise, or only progressed).
     private func applyFilterUpdate(_ filterSet: XMLElement) -> WaitOutcome {
         var outcome = WaitOutcome.empty
         for objectSet in filterSet.children where objectSet.name == "objectSet" {
-            guard objectSet.child("kind")?.text != "leave", let ref = objectSet.child("obj")?.moRef,
+            let kind = objectSet.child("kind")?.text
+            guard kind != "leave", let ref = objectSet.child("obj")?.moRef,
                   let task = book.task(ref) else { continue }
+            var before = task.info
             task.update { info in
                 for change in objectSet.children where change.name == "changeSet" {
                     guard let path = change.child("name")?.text else { continue }
@@ -389,8 +446,10 @@ final class TaskPoller: Sendable {
             if task.isDone {
                 outcome = .ended
                 markFinished(ref)
-            } else if outcome == .empty {
-                outcome = .changed
+            } else {
+                var after = task.info
+                (before.progress, after.progress) = (nil, nil)
+                outcome = max(outcome, kind == "enter" || before != after ? .changed : .progress)
             }
         }
         return outcome
