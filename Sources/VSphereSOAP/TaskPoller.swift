@@ -275,6 +275,8 @@ final class TaskPoller: Sendable {
                 let untilDue = max(1, Int(((due - started) / .seconds(1)).rounded(.up)))
                 let outcome = try await waitForUpdates(maxWait: min(settings.maxWaitSeconds, untilDue))
                 let now = clock.now
+                logger.debug("task poller: wait", metadata: ["outcome": "\(outcome)", "seconds": "\(now - started)",
+                                                            "waiting to join": "\(state.withLock { $0.toAdd.count })"])
                 let progressDue = settings.progressSeconds > 0 && now - lastProgressRead >= .seconds(settings.progressSeconds)
                     && book.pending.contains { $0.info.state == .running }
                 if outcome == .empty || now - lastReconcile >= .seconds(settings.reconcileSeconds) || progressDue {
@@ -314,7 +316,6 @@ final class TaskPoller: Sendable {
                 adds = Array(s.toAdd)
                 s.toAdd.removeAll()
             }
-            s.toAdd.removeAll()
             var removes: [MoRef] = []
             if s.finishedInView.count >= settings.removeThreshold {
                 removes = Array(s.finishedInView)
@@ -332,6 +333,7 @@ final class TaskPoller: Sendable {
             state.withLock { s in s.toAdd.formUnion(adds) }
             throw error
         }
+        logger.debug("task poller: view changed", metadata: ["added": "\(adds.map(\.value))", "removed": "\(removes.count)"])
         state.withLock { s in
             s.inView.formUnion(adds)
             s.inView.subtract(removes)

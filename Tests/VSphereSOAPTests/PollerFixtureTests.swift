@@ -171,6 +171,50 @@ import VimXML
         #expect(counters.waits >= 3, "\(counters)")
     }
 
+    /// With batched adds, a task started while another is watched joins the view when its
+    /// batch is due — it is not dropped because it was not due at a cycle's start.
+    @Test func aTaskTrackedBeforeItsBatchIsDueStillJoinsTheView() async throws {
+        let started = Mutex(700)
+        let waits = Mutex(0)
+        let server = try FakeSOAPServer { request in
+            switch request.method {
+            case "RetrieveServiceContent": return .fixture("service-content.xml")
+            case "Login": return .fixture("login.xml", headers: [FakeServerTests.cookieHeader])
+            case "RelocateVM_Task":
+                let id = started.withLock { n -> Int in n += 1; return n }
+                return .soap(request.method, #"<returnval type="Task">task-\#(id)</returnval>"#)
+            case "CreatePropertyCollector": return .soap(request.method, #"<returnval type="PropertyCollector">session[1]pc-1</returnval>"#)
+            case "CreateListView": return .soap(request.method, #"<returnval type="ListView">session[1]lv-1</returnval>"#)
+            case "CreateFilter": return .soap(request.method, #"<returnval type="PropertyFilter">session[1]f-1</returnval>"#)
+            case "ModifyListView", "DestroyPropertyCollector", "DestroyView", "Logout", "CancelWaitForUpdates", "RetrievePropertiesEx": return .soap(request.method)
+            case "WaitForUpdatesEx":
+                // task-701's progress every 0.2 s: the poller cycles without ever going idle.
+                let n = waits.withLock { n -> Int in n += 1; return n }
+                Thread.sleep(forTimeInterval: 0.2)
+                return .soap("WaitForUpdatesEx", #"<returnval><version>v\#(n)</version><filterSet><filter type="PropertyFilter">session[1]f-1</filter><objectSet><kind>modify</kind><obj type="Task">task-701</obj><changeSet><name>info.progress</name><op>assign</op><val xsi:type="xsd:int">\#(n % 100)</val></changeSet></objectSet></filterSet><truncated>false</truncated></returnval>"#)
+            default: return .fault("MethodNotFound", request.method)
+            }
+        }
+        defer { server.stop() }
+        var config = try ConnectionConfig(url: server.url, username: "admin", password: "pw")
+        config.keepAliveInterval = 0
+        config.pollerMaxWaitSeconds = 2
+        config.pollerCoalesceSeconds = 0
+        config.pollerPaceSeconds = 0
+        config.pollerAddIntervalSeconds = 0.8
+        let vc = try await SOAPVCenter.connect(config: config, logger: Logger(label: "test.poller.adds"))
+        _ = try await vc.relocateVM(MoRef("VirtualMachine", "vm-101"), spec: RelocateSpec(datastore: MoRef("Datastore", "datastore-12")), priority: .defaultPriority)
+        try await Task.sleep(for: .seconds(0.3))
+        _ = try await vc.relocateVM(MoRef("VirtualMachine", "vm-102"), spec: RelocateSpec(datastore: MoRef("Datastore", "datastore-12")), priority: .defaultPriority)
+        let start = ContinuousClock.now
+        func joined() -> Bool {
+            server.requests.contains { ($0.method == "ModifyListView" || $0.method == "CreateListView") && $0.body.contains(">task-702<") }
+        }
+        while !joined(), ContinuousClock.now - start < .seconds(10) { try await Task.sleep(for: .milliseconds(100)) }
+        await vc.close()
+        #expect(joined(), "task-702 never joined the view: \(server.methods.filter { $0 != "WaitForUpdatesEx" })")
+    }
+
     @Test func keepAliveCallsCurrentTimeWhileIdle() async throws {
         let server = try FakeSOAPServer { request in
             switch request.method {
