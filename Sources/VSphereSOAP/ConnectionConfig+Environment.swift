@@ -71,7 +71,7 @@ extension ConnectionConfig {
         return config
     }
 
-    /// Applies `MOONMOTION_POLLER` (`pace=0.8,coalesce=0.3,add_interval=4,add_burst=16,add_delay=1,`
+    /// Applies `MOONMOTION_POLLER` (`pace=0.7,coalesce=0.3,add_interval=3,add_burst=16,add_delay=1,`
     /// `reconcile=30,progress=0,max_wait=30`; seconds, add_burst a count): the task poller's
     /// timing, for benchmarks and unusual servers.
     mutating func applyPollerTuning(_ text: String?) throws {

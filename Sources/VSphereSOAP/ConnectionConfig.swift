@@ -38,9 +38,9 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
     /// pause is seen at its end (so keep it well under a second).
     public var pollerPaceSeconds: Double = 0.7
     /// Longest time a few new tasks wait to join the poller's view after its previous
-    /// `ModifyListView`, while it watches running tasks (one add per this, not per task).
-    /// 0 (default): they join at the next cycle, or at once while a wait is in flight.
-    public var pollerAddIntervalSeconds: Double = 0
+    /// `ModifyListView`, while it watches unfinished tasks (one add per this, not per task;
+    /// a task that ends sooner is seen when it joins, or by a reconcile). 0: at the next cycle.
+    public var pollerAddIntervalSeconds: Double = 3
     /// This many new tasks join the poller's view at once; after such a batch the next
     /// joins `pollerAddDelaySeconds` later at the latest.
     public var pollerAddBurst: Int = 16
