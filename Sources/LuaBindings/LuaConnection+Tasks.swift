@@ -212,13 +212,12 @@ extension LuaConnection {
         }
         let datastore = try call.withField("datastore", of: 3) { try ObjectArgument.read(call, at: $0, kind: .datastore, what: "target datastore") }
         let host = try call.withField("host", of: 3) { try ObjectArgument.read(call, at: $0, kind: .host, what: "target host") }
-        let pool = try call.withField("pool", of: 3) { slot -> MoRef? in
+        let pool = try call.withField("pool", of: 3) { slot -> PoolArgument? in
             if call.isNilAt(slot) { return nil }
-            guard let text = call.stringAt(slot) else { throw LuaArgumentError(3, "target pool must be a resource pool moref such as resgroup-12") }
-            guard let ref = MoRef(parsing: text.contains(":") ? text : "ResourcePool:" + text) else {
-                throw LuaArgumentError(3, "target pool '\(text)' is not a resource pool moref such as resgroup-12")
+            guard let text = call.stringAt(slot), !text.isEmpty else {
+                throw LuaArgumentError(3, "target pool must be a resource pool's name (\"Resources\") or moref (resgroup-12), not a \(call.valueTypeName(slot))")
             }
-            return ref
+            return PoolArgument(text)
         }
         let priority = try call.withField("priority", of: 3) { slot -> MovePriority in
             if call.isNilAt(slot) { return .defaultPriority }
@@ -239,13 +238,15 @@ extension LuaConnection {
             throw LuaArgumentError(4, "method=\"migrate\" (MigrateVM_Task) moves to a host only: give host= and no datastore=")
         }
         let needsInventory = vm.needsInventory || datastore?.needsInventory == true || host?.needsInventory == true
+            || pool?.needsInventory == true
         return try startTask(call, options: options, needsInventory: needsInventory) { vcenter, inventory in
             let vmRef = try vm.resolve(.vm, in: inventory, what: "vm")
             let hostRef = try host?.resolve(.host, in: inventory, what: "target host")
+            let poolRef = try pool?.resolve(in: inventory, vm: vmRef, host: hostRef)
             if migrate, let hostRef {
-                return try await vcenter.migrateVM(vmRef, host: hostRef, pool: pool, priority: priority)
+                return try await vcenter.migrateVM(vmRef, host: hostRef, pool: poolRef, priority: priority)
             }
-            let spec = RelocateSpec(datastore: try datastore?.resolve(.datastore, in: inventory, what: "target datastore"), host: hostRef, pool: pool)
+            let spec = RelocateSpec(datastore: try datastore?.resolve(.datastore, in: inventory, what: "target datastore"), host: hostRef, pool: poolRef)
             return try await vcenter.relocateVM(vmRef, spec: spec, priority: priority)
         }
     }

@@ -24,6 +24,7 @@ final class LuaTaskObject: LuaUserdata, @unchecked Sendable {
         type.field("id") { call, t in call.pushString(t.live.ref.value); return .values(1) }
         type.field("moref") { call, t in call.pushString(t.live.ref.description); return .values(1) }
         type.field("name") { call, t in call.pushString(t.live.info.name); return .values(1) }
+        type.field("description_id") { call, t in call.pushOptional(t.live.info.descriptionId); return .values(1) }
         type.field("entity") { call, t in call.pushOptional(t.live.info.entity?.description); return .values(1) }
         type.field("entity_name") { call, t in call.pushOptional(t.entityName); return .values(1) }
         type.field("vm") { call, t in
@@ -61,7 +62,8 @@ final class LuaTaskObject: LuaUserdata, @unchecked Sendable {
         type.method("cancel") { call, t in try t.cancel(call: call) }
         type.method("on_done") { call, t in
             guard call.type(2) == .function else { throw LuaArgumentError(2, expected: "function", actual: call.valueTypeName(2)) }
-            // mm.spawn(function() t:wait(); fn(t) end): a managed coroutine that runs fn once.
+            // mm.spawn(function() t:wait(); fn(t) end): a managed coroutine that runs fn once
+            // (or fails with ConnectionClosed when the connection closes before the task ends).
             let helper = try onDoneHelper(call)
             try call.reserveStack(4)
             call.pushReference(helper)
@@ -117,7 +119,14 @@ final class LuaTaskObject: LuaUserdata, @unchecked Sendable {
     private static let onDoneSource = """
         local spawn = (require "moonmotion").spawn
         return function(task, fn)
-          spawn(function() task:wait() fn(task) end)
+          spawn(function()
+            local _, err = task:wait()
+            if not task.done and err then
+              -- The connection closed first: fn cannot be told the end; say so.
+              error("on_done of " .. task.id .. ": " .. err.type .. ": " .. err.message, 0)
+            end
+            fn(task)
+          end)
         end
         """
 

@@ -7,7 +7,8 @@ import VCenterModel
 /// A wait parks the calling coroutine with no Swift Task and no polling: it observes the
 /// `LiveTask`s (the backend's poller updates them), and the first terminal update — or the
 /// executor's timer — resumes the coroutine once. Every wait ends: the task ends (success or
-/// error) or the timeout fires.
+/// error), the timeout fires, or the connection closes (`ConnectionClosed`: nothing will
+/// report the task's end any more; it may still be running in vCenter).
 enum TaskWaits {
     /// Reads `{timeout = seconds}` or a bare number at `index` (nil: no timeout).
     static func timeoutOption(_ call: LuaCall, at index: Int32) throws -> Double? {
@@ -39,6 +40,7 @@ enum TaskWaits {
         let live = task.live
         let now = live.info
         if now.state.isTerminal { return try pushOutcome(now, call: call) }
+        if let fault = live.abandonment { return pushFault(fault, call: call) }
         if let timeout, timeout == 0 { return try pushTimeout(task, timeout: timeout, call: call) }
         guard let executor = call.runtime?.executor else {
             throw LuaFailure("Task:wait needs the Moonmotion runtime")
@@ -47,9 +49,13 @@ enum TaskWaits {
         return try call.suspend { completion in
             let registration = WaitRegistration()
             let observation = live.observe { info in
-                guard info.state.isTerminal else { return }
-                registration.cancel()
-                completion.resume(pushing: { call in try pushOutcome(info, call: call) })
+                if info.state.isTerminal {
+                    registration.cancel()
+                    completion.resume(pushing: { call in try pushOutcome(info, call: call) })
+                } else if let fault = live.abandonment {
+                    registration.cancel()
+                    completion.resume(pushing: { call in pushFault(fault, call: call) })
+                }
             }
             registration.set(observation)
             if let timeout {
@@ -58,11 +64,14 @@ enum TaskWaits {
                     completion.resume(pushing: { call in try pushTimeout(object.value, timeout: timeout, call: call) })
                 })
             }
-            // It may have ended between the first look and the observation.
+            // It may have ended (or been abandoned) between the first look and the observation.
             let latest = live.info
             if latest.state.isTerminal {
                 registration.cancel()
                 completion.resume(pushing: { call in try pushOutcome(latest, call: call) })
+            } else if let fault = live.abandonment {
+                registration.cancel()
+                completion.resume(pushing: { call in pushFault(fault, call: call) })
             }
             return { registration.cancel() }
         }
@@ -78,6 +87,18 @@ enum TaskWaits {
         call.pushBoolean(false)
         call.pushPlain(.table(fault.luaTable))
         return .values(2)
+    }
+
+    /// `false, {type=, message=}` for a wait that ended without the task's end.
+    static func pushFault(_ fault: VCenterFault, call: LuaCall) -> LuaReturn {
+        call.pushBoolean(false)
+        call.pushPlain(.table(fault.luaTable))
+        return .values(2)
+    }
+
+    /// The fault that ends a wait on several tasks: the first abandoned one's.
+    static func abandonment(_ tasks: [LuaTaskObject]) -> VCenterFault? {
+        tasks.lazy.compactMap { $0.live.isDone ? nil : $0.live.abandonment }.first
     }
 
     static func pushTimeout(_ task: LuaTaskObject, timeout: Double, call: LuaCall) throws -> LuaReturn {
@@ -117,12 +138,13 @@ enum TaskWaits {
     }
 
     /// `mm.wait_all(tasks, {timeout=})` → `ok, failed`: every task ended (or the timeout
-    /// fired); `failed` lists those that ended in error or had not ended.
+    /// fired); `failed` lists those that ended in error or had not ended. When the
+    /// connection of a task closes first: `false, failed, err` (`err.type` `ConnectionClosed`).
     static func waitAll(_ call: LuaCall) throws -> LuaReturn {
         let tasks = try taskList(call, at: 1)
         let timeout = try timeoutOption(call, at: 2)
         let pending = tasks.indices.filter { !tasks[$0].live.isDone }
-        if pending.isEmpty || timeout == 0 { return try pushAllOutcome(tasks, call: call) }
+        if pending.isEmpty || timeout == 0 || abandonment(tasks) != nil { return try pushAllOutcome(tasks, call: call) }
         guard let executor = call.runtime?.executor else { throw LuaFailure("mm.wait_all needs the Moonmotion runtime") }
         let objects = ExecutorBound(tasks)
         return try call.suspend { completion in
@@ -135,7 +157,10 @@ enum TaskWaits {
             for i in pending {
                 let live = tasks[i].live
                 registration.add(live.observe { info in
-                    guard info.state.isTerminal else { return }
+                    if !info.state.isTerminal {
+                        if live.abandonment != nil { finish() }
+                        return
+                    }
                     let empty = remaining.withLock { set -> Bool in
                         set.remove(i)
                         return set.isEmpty
@@ -149,7 +174,7 @@ enum TaskWaits {
                 set = set.filter { !tasks[$0].live.isDone }
                 return set.isEmpty
             }
-            if empty { finish() }
+            if empty || abandonment(tasks) != nil { finish() }
             return { registration.cancel() }
         }
     }
@@ -158,17 +183,26 @@ enum TaskWaits {
         let failed = tasks.filter { $0.live.info.state != .success }
         call.pushBoolean(failed.isEmpty)
         try call.pushArray(failed) { call.pushObject($0) }
+        if let fault = abandonment(tasks) {
+            call.pushPlain(.table(fault.luaTable))
+            return .values(3)
+        }
         return .values(2)
     }
 
     /// `mm.wait_any(tasks, {timeout=})` → the first task to end, or nil on timeout (or for
-    /// an empty list).
+    /// an empty list); `nil, err` (`ConnectionClosed`) when a task's connection closes first.
     static func waitAny(_ call: LuaCall) throws -> LuaReturn {
         let tasks = try taskList(call, at: 1)
         let timeout = try timeoutOption(call, at: 2)
         if let done = tasks.first(where: { $0.live.isDone }) {
             call.pushObject(done)
             return .values(1)
+        }
+        if let fault = abandonment(tasks) {
+            call.pushNilValue()
+            call.pushPlain(.table(fault.luaTable))
+            return .values(2)
         }
         if tasks.isEmpty || timeout == 0 {
             call.pushNilValue()
@@ -178,22 +212,33 @@ enum TaskWaits {
         let objects = ExecutorBound(tasks)
         return try call.suspend { completion in
             let registration = WaitRegistration()
-            let resumeWith: @Sendable (Int?) -> Void = { index in
+            let resumeWith: @Sendable (Int?, VCenterFault?) -> Void = { index, fault in
                 registration.cancel()
                 completion.resume(pushing: { call in
                     // The first that ended (by the time the coroutine runs, several may have).
                     let list = objects.value
                     if let index { call.pushObject(list[index]) } else { call.pushNilValue() }
-                    return .values(1)
+                    guard let fault else { return .values(1) }
+                    call.pushPlain(.table(fault.luaTable))
+                    return .values(2)
                 })
             }
             for (i, t) in tasks.enumerated() {
-                registration.add(t.live.observe { info in
-                    if info.state.isTerminal { resumeWith(i) }
+                let live = t.live
+                registration.add(live.observe { info in
+                    if info.state.isTerminal {
+                        resumeWith(i, nil)
+                    } else if let fault = live.abandonment {
+                        resumeWith(nil, fault)
+                    }
                 })
             }
-            if let timeout { registration.set(executor.schedule(after: timeout) { resumeWith(nil) }) }
-            if let i = tasks.firstIndex(where: { $0.live.isDone }) { resumeWith(i) }
+            if let timeout { registration.set(executor.schedule(after: timeout) { resumeWith(nil, nil) }) }
+            if let i = tasks.firstIndex(where: { $0.live.isDone }) {
+                resumeWith(i, nil)
+            } else if let fault = abandonment(tasks) {
+                resumeWith(nil, fault)
+            }
             return { registration.cancel() }
         }
     }

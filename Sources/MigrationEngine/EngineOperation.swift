@@ -26,8 +26,8 @@ public enum EngineOperation: Sendable, Hashable {
         }
     }
 
-    /// Whether a task's `info.name` (a `descriptionId` such as `VirtualMachine.relocate`
-    /// or a method name such as `RelocateVM_Task`) denotes this operation. Used after a
+    /// Whether a task's `info.name` (a method name such as `RelocateVM_Task`, or a
+    /// `descriptionId` such as `VirtualMachine.relocate`) denotes this operation. Used after a
     /// crash to find a task started between the intent and the task reference being journaled.
     public func matchesTaskName(_ name: String) -> Bool {
         let n = name.lowercased()

@@ -29,7 +29,8 @@ public actor MigrationRunner {
     var scheduler: Scheduler?
     var runID: Int64?
     var startedAt = Date()
-    /// vCenter calls made by this runner.
+    /// vCenter calls made by this runner (the summary prefers the backend's own count,
+    /// `VCenter.requestCount`, which includes the task poller's).
     public internal(set) var calls = 0
     var outstanding = 0
     var observations: [JobID: LiveTask.Observation] = [:]
@@ -525,7 +526,8 @@ public actor MigrationRunner {
         if let journal, let runID {
             try wrapJournal { try journal.endRun(runID, outcome: outcome, at: now) }
         }
-        return RunSummary(outcome: outcome, startedAt: startedAt, endedAt: now, jobs: scheduler.jobs, calls: calls,
+        // A backend that counts its requests knows them all (the task poller's too).
+        return RunSummary(outcome: outcome, startedAt: startedAt, endedAt: now, jobs: scheduler.jobs, calls: vcenter.requestCount ?? calls,
                           peakUsage: scheduler.resourceUsage())
     }
 

@@ -12,8 +12,9 @@ public struct RunSummary: Sendable {
     public var endedAt: Date
     /// Every job in its final state, by id.
     public var jobs: [Job]
-    /// vCenter calls the runner made (inventory, task lookups and each start; the
-    /// task poller's long-poll is the backend's and not counted).
+    /// vCenter requests of the run: every request the connection sent (`VCenter.requestCount`:
+    /// log-in, inventory, each start and the task poller's calls — what the server counts),
+    /// or the runner's own calls for a backend that does not count them (the simulator).
     public var calls: Int
     /// The highest use seen on each limited resource.
     public var peakUsage: [ResourceUsage]

@@ -53,8 +53,10 @@ struct InventoryDocument: Codable {
         var power_state: String?; var template: Bool?; var snapshots: [Snapshot]?
         var consolidation_needed: Bool?
     }
+    struct ResourcePool: Codable { var name: String; var moref: String; var owner_moref: String?; var parent_moref: String? }
     var about: AboutInfo?
     var datacenters: [Datacenter]?
+    var resource_pools: [ResourcePool]?
     var clusters: [Cluster]
     var hosts: [Host]
     var datastores: [Datastore]
@@ -63,6 +65,9 @@ struct InventoryDocument: Codable {
     init(_ inv: Inventory) {
         about = inv.about
         datacenters = inv.datacenters.map { Datacenter(name: $0.name, moref: $0.ref.value) }
+        resource_pools = inv.resourcePools.isEmpty ? nil : inv.resourcePools.map {
+            ResourcePool(name: $0.name, moref: $0.ref.value, owner_moref: $0.owner?.description, parent_moref: $0.parent?.value)
+        }
         clusters = inv.clusters.map { c in
             Cluster(name: c.name, moref: c.ref.value, datacenter: c.datacenter.map { inv.name(of: $0) }, hosts: c.hosts.map { inv.name(of: $0) })
         }
@@ -144,6 +149,10 @@ struct InventoryDocument: Codable {
                 snapshots: (v.snapshots ?? []).map { SnapshotInfo(ref: MoRef("VirtualMachineSnapshot", $0.moref), name: $0.name, createTime: $0.create_time, parent: $0.parent.map { MoRef("VirtualMachineSnapshot", $0) }) },
                 consolidationNeeded: v.consolidation_needed ?? false)
         }
-        return Inventory(about: about, datacenters: dcs, clusters: cl, hosts: hs, datastores: ds, vms: vs)
+        let pools = (resource_pools ?? []).map { p in
+            ResourcePoolInfo(ref: MoRef("ResourcePool", p.moref), name: p.name, owner: p.owner_moref.flatMap { MoRef(parsing: $0) },
+                             parent: p.parent_moref.map { MoRef("ResourcePool", $0) })
+        }
+        return Inventory(about: about, datacenters: dcs, clusters: cl, hosts: hs, datastores: ds, vms: vs, resourcePools: pools)
     }
 }

@@ -8,6 +8,8 @@ public struct Inventory: Sendable {
     public private(set) var hosts: [HostInfo]
     public private(set) var datastores: [DatastoreInfo]
     public private(set) var vms: [VMInfo]
+    /// Resource pools (from the same batched retrieval as clusters; empty when not read).
+    public private(set) var resourcePools: [ResourcePoolInfo]
 
     private var clusterIndex: [MoRef: Int] = [:]
     private var hostIndex: [MoRef: Int] = [:]
@@ -19,7 +21,7 @@ public struct Inventory: Sendable {
     /// Creates an inventory. A VM's `cluster` is filled from its host when missing.
     public init(
         about: AboutInfo? = nil, datacenters: [DatacenterInfo] = [], clusters: [ClusterInfo],
-        hosts: [HostInfo], datastores: [DatastoreInfo], vms: [VMInfo]
+        hosts: [HostInfo], datastores: [DatastoreInfo], vms: [VMInfo], resourcePools: [ResourcePoolInfo] = []
     ) {
         self.about = about
         self.datacenters = datacenters
@@ -27,6 +29,7 @@ public struct Inventory: Sendable {
         self.hosts = hosts
         self.datastores = datastores
         self.vms = vms
+        self.resourcePools = resourcePools
         reindex()
         for i in self.vms.indices where self.vms[i].cluster == nil {
             if let host = self.vms[i].host, let h = hostIndex[host] { self.vms[i].cluster = self.hosts[h].cluster }
@@ -88,6 +91,14 @@ public struct Inventory: Sendable {
         throw AmbiguousNameError(kind: kind, name: name, refs: matches.map { $0[keyPath: ref] })
     }
 
+    /// The resource pool `ref`, if known.
+    public func resourcePool(_ ref: MoRef) -> ResourcePoolInfo? { resourcePools.first { $0.ref == ref } }
+
+    /// The resource pools called `name`, of `owner` (a cluster) when given.
+    public func resourcePools(named name: String, owner: MoRef? = nil) -> [ResourcePoolInfo] {
+        resourcePools.filter { $0.name == name && (owner == nil || $0.owner == owner) }
+    }
+
     /// The hosts of `cluster`, in inventory order.
     public func hosts(in cluster: MoRef) -> [HostInfo] { hosts.filter { $0.cluster == cluster } }
 
@@ -134,6 +145,7 @@ public struct Inventory: Sendable {
         if let i = datastoreIndex[ref] { return datastores[i].name }
         if let i = clusterIndex[ref] { return clusters[i].name }
         if let dc = datacenters.first(where: { $0.ref == ref }) { return dc.name }
+        if let pool = resourcePools.first(where: { $0.ref == ref }) { return pool.name }
         return ref.value
     }
 }

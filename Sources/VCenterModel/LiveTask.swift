@@ -14,6 +14,8 @@ public final class LiveTask: Sendable {
         var waiters: [UInt64: CheckedContinuation<TaskInfo, any Error>] = [:]
         var observers: [UInt64: @Sendable (TaskInfo) -> Void] = [:]
         var nextID: UInt64 = 0
+        /// Set when nothing watches the task any more (its connection closed) before it ended.
+        var abandoned: VCenterFault?
     }
     private let state: Mutex<State>
 
@@ -28,6 +30,28 @@ public final class LiveTask: Sendable {
 
     /// Whether the task has ended.
     public var isDone: Bool { info.state.isTerminal }
+
+    /// Why this task can no longer be followed, when its connection stopped watching it
+    /// before it ended (`ConnectionClosed`); nil while it is watched or once it ended.
+    /// The task itself may still be running in vCenter.
+    public var abandonment: VCenterFault? { state.withLock { $0.abandoned } }
+
+    /// Ends every wait on a task that will no longer be followed (its connection closed):
+    /// `completion()` throws `fault`, now and later, and every observer is called once more
+    /// with the last `info` (observers tell it from an end by `abandonment`). Does nothing
+    /// when the task already ended or was already abandoned.
+    public func abandon(_ fault: VCenterFault) {
+        let (observers, waiters, info): ([@Sendable (TaskInfo) -> Void], [CheckedContinuation<TaskInfo, any Error>], TaskInfo?) =
+            state.withLock { s in
+                if s.info.state.isTerminal || s.abandoned != nil { return ([], [], nil) }
+                s.abandoned = fault
+                defer { s.waiters.removeAll() }
+                return (Array(s.observers.values), Array(s.waiters.values), s.info)
+            }
+        guard let info else { return }
+        for observer in observers { observer(info) }
+        for waiter in waiters { waiter.resume(throwing: fault) }
+    }
 
     /// Applies a newer `info`. Observers run after the change, outside the lock;
     /// on a terminal state every waiter resumes. Updates after the task ended are ignored,
@@ -58,20 +82,23 @@ public final class LiveTask: Sendable {
     }
 
     /// Waits until the task ends and returns its final `info`. Throws `CancellationError`
-    /// when the waiting Swift task is cancelled; the vCenter task itself goes on.
+    /// when the waiting Swift task is cancelled, and the `abandonment` fault when the
+    /// connection stops watching the task first; the vCenter task itself goes on.
     public func completion() async throws -> TaskInfo {
         let id = state.withLock { s -> UInt64 in s.nextID += 1; return s.nextID }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<TaskInfo, any Error>) in
-                enum Outcome { case finished(TaskInfo), cancelled, registered }
+                enum Outcome { case finished(TaskInfo), abandoned(VCenterFault), cancelled, registered }
                 let outcome: Outcome = state.withLock { s in
                     if s.info.state.isTerminal { return .finished(s.info) }
+                    if let fault = s.abandoned { return .abandoned(fault) }
                     if Task.isCancelled { return .cancelled }
                     s.waiters[id] = continuation
                     return .registered
                 }
                 switch outcome {
                 case .finished(let info): continuation.resume(returning: info)
+                case .abandoned(let fault): continuation.resume(throwing: fault)
                 case .cancelled: continuation.resume(throwing: CancellationError())
                 case .registered: break
                 }

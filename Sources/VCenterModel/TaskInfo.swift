@@ -12,8 +12,11 @@ public enum TaskState: String, Sendable, Hashable, CaseIterable {
 public struct TaskInfo: Sendable, Hashable {
     /// The task's reference (`Task:task-123`).
     public var ref: MoRef
-    /// The operation, for example `VirtualMachine.relocate` (`descriptionId`) or the method name.
+    /// The operation as `TaskInfo.name` gives it: the method, for example `RelocateVM_Task`.
+    /// It stays the same for the task's whole life.
     public var name: String
+    /// `TaskInfo.descriptionId`, for example `VirtualMachine.relocate`, when vCenter reported it.
+    public var descriptionId: String?
     /// The object the task works on, usually the VM.
     public var entity: MoRef?
     /// The entity's name, when vCenter reports it.
@@ -32,13 +35,14 @@ public struct TaskInfo: Sendable, Hashable {
     public var cancelable: Bool
 
     public init(
-        ref: MoRef, name: String, entity: MoRef? = nil, entityName: String? = nil,
+        ref: MoRef, name: String, descriptionId: String? = nil, entity: MoRef? = nil, entityName: String? = nil,
         state: TaskState, progress: Int? = nil, result: PropertyValue? = nil,
         error: VCenterFault? = nil, queueTime: Date? = nil, startTime: Date? = nil,
         completeTime: Date? = nil, cancelable: Bool = false
     ) {
         self.ref = ref
         self.name = name
+        self.descriptionId = descriptionId
         self.entity = entity
         self.entityName = entityName
         self.state = state

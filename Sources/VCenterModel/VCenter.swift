@@ -1,3 +1,5 @@
+import Foundation
+
 /// What Moonmotion needs from a vCenter. Two backends implement it:
 /// `VSphereSOAP.SOAPVCenter` (a real vCenter, or the test vCenter, over vim25 SOAP)
 /// and `VCenterSimulator.SimulatedVCenter` (in-process, virtual or scaled time).
@@ -47,4 +49,21 @@ public protocol VCenter: AnyObject, Sendable {
 
     /// Ends the session (Logout) and stops the poller. Idempotent.
     func close() async
+
+    /// The server's clock now (`CurrentTime`), which task times (`queueTime`, `startTime`, …)
+    /// are in: compare those with it, not with the local clock, which may be skewed.
+    func currentTime() async throws -> Date
+
+    /// Every request this connection sent to vCenter so far (log-in, inventory, each
+    /// operation and the task poller's calls): what the server counts. Nil for a backend
+    /// that makes no requests (the simulator).
+    var requestCount: Int? { get }
+}
+
+extension VCenter {
+    /// Nil: the backend does not count requests.
+    public var requestCount: Int? { nil }
+
+    /// The local clock, for a backend whose task times are local times.
+    public func currentTime() async throws -> Date { Date() }
 }

@@ -22,6 +22,7 @@ public enum InventoryGenerator {
         var clusters: [ClusterInfo] = []
         var hosts: [HostInfo] = []
         var pools: [MoRef] = []
+        var resourcePools: [ResourcePoolInfo] = []
         let hostWidth = max(2, digits(spec.hostsPerCluster))
         for c in 1...spec.clusters {
             let cref = MoRef("ClusterComputeResource", id("domain-c"))
@@ -34,6 +35,7 @@ public enum InventoryGenerator {
                                       vmotionLinkSpeedMbps: spec.vmotionLinkGbps * 1000))
             }
             clusters.append(ClusterInfo(ref: cref, name: "cluster-\(c)", datacenter: datacenter.ref, hosts: members))
+            resourcePools.append(ResourcePoolInfo(ref: pools[c - 1], name: "Resources", owner: cref))
         }
 
         // Datastores: per cluster (legacy-01..04 for cluster 1, 05..08 for cluster 2, …) or shared.
@@ -140,7 +142,8 @@ public enum InventoryGenerator {
         let about = AboutInfo(name: "VMware vCenter Server (simulated)", fullName: "Moonmotion simulated vCenter 8.0.2",
                               version: "8.0.2", build: "0", apiVersion: "8.0.2.0", apiType: "VirtualCenter",
                               instanceUuid: "00000000-0000-4000-8000-\(pad(Int(spec.seed % 1_000_000_000_000), 12))")
-        return Inventory(about: about, datacenters: [datacenter], clusters: clusters, hosts: hosts, datastores: datastores, vms: vms)
+        return Inventory(about: about, datacenters: [datacenter], clusters: clusters, hosts: hosts, datastores: datastores, vms: vms,
+                         resourcePools: resourcePools)
     }
 
     private static func digits(_ n: Int) -> Int { String(max(n, 0)).count }

@@ -93,6 +93,9 @@ public final class SimulatedVCenter: VirtualTimeVCenter {
         return (Double(seconds) + Double(attoseconds) * 1e-18) * speed
     }
 
+    /// The simulator's clock (its task times are on it).
+    public func currentTime() async throws -> Date { now }
+
     public var now: Date {
         let t = core.withLock { $0.now }
         return configuration.startTime.addingTimeInterval(max(t, scaledSeconds() ?? t))

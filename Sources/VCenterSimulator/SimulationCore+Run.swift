@@ -12,7 +12,7 @@ extension SimulationCore {
         let ref = MoRef("Task", "task-\(number)")
         let vmInfo = inventory.vms[plan.vm]
         let index = Int32(tasks.count)
-        var first = TaskInfo(ref: ref, name: plan.name, entity: vmInfo.ref, entityName: vmInfo.name, state: .queued,
+        var first = TaskInfo(ref: ref, name: TaskMethodNames.method(for: plan.name), descriptionId: plan.name, entity: vmInfo.ref, entityName: vmInfo.name, state: .queued,
                              queueTime: date(now), cancelable: plan.cancelable)
         if let fault = plan.immediateFault {
             first.state = .error

@@ -181,7 +181,7 @@ struct SimulationCore {
     func info(_ i: Int) -> TaskInfo {
         let t = tasks[i]
         let vm = inventory.vms[t.vm]
-        return TaskInfo(ref: t.ref, name: t.name, entity: vm.ref, entityName: vm.name, state: t.state,
+        return TaskInfo(ref: t.ref, name: TaskMethodNames.method(for: t.name), descriptionId: t.name, entity: vm.ref, entityName: vm.name, state: t.state,
                         progress: t.progress, result: nil, error: t.error, queueTime: date(t.queueTime),
                         startTime: t.startTime.map(date), completeTime: t.completeTime.map(date), cancelable: t.cancelable)
     }

@@ -82,6 +82,7 @@ extension ConnectionConfig {
         } else if config.isTLS, let file = flags.knownHostsFile ?? environment["GOVC_TLS_KNOWN_HOSTS"], !file.isEmpty {
             config.thumbprint = try KnownHosts(path: file).thumbprint(host: config.host, port: config.url.port)
         }
+        try config.applyPollerTuning(environment["MOONMOTION_POLLER"])
         return config
     }
 
@@ -91,6 +92,31 @@ extension ConnectionConfig {
             throw VCenterFault(type: "ConfigurationError", message: "the \(name) must be a number of seconds above 0, not \(seconds)")
         }
         return seconds
+    }
+
+    /// Applies `MOONMOTION_POLLER` (`pace=0.7,coalesce=0.3,add_interval=3,add_burst=16,add_delay=1,`
+    /// `reconcile=30,progress=0,max_wait=30`; seconds, add_burst a count): the task poller's
+    /// timing, for benchmarks and unusual servers.
+    mutating func applyPollerTuning(_ text: String?) throws {
+        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return }
+        for item in text.split(separator: ",") {
+            let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let value = Double(parts[1]), value >= 0, value.isFinite else {
+                throw VCenterFault(type: "ConfigurationError", message: "MOONMOTION_POLLER: '\(item)' is not name=seconds")
+            }
+            switch parts[0] {
+            case "pace": pollerPaceSeconds = value
+            case "coalesce": pollerCoalesceSeconds = value
+            case "add_delay": pollerAddDelaySeconds = value
+            case "add_interval": pollerAddIntervalSeconds = value
+            case "add_burst": pollerAddBurst = max(1, Int(value))
+            case "reconcile": pollerReconcileSeconds = value
+            case "progress": pollerProgressSeconds = value
+            case "max_wait": pollerMaxWaitSeconds = max(1, Int(value))
+            default:
+                throw VCenterFault(type: "ConfigurationError", message: "MOONMOTION_POLLER: unknown setting '\(parts[0])' (pace, coalesce, add_interval, add_burst, add_delay, reconcile, progress, max_wait)")
+            }
+        }
     }
 
     static func readPasswordFile(_ path: String) throws -> String {

@@ -30,10 +30,30 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
     public var pageSize: Int
     /// `maxWaitSeconds` of the task poller's `WaitForUpdatesEx` (kept below `readTimeout`).
     public var pollerMaxWaitSeconds: Int = 30
-    /// Pause after a `WaitForUpdatesEx` that returned changes, so one call carries more of them.
-    /// 0.3 s keeps detection well under a second while a busy migration (completions every
-    /// few hundred milliseconds) costs a few monitoring calls per second, not one per task.
+    /// Pause after a `WaitForUpdatesEx` that reported a task's end, so the next call carries
+    /// more changes (and the tasks started in reaction are tracked by then).
     public var pollerCoalesceSeconds: Double = 0.3
+    /// Minimum time between the starts of two `WaitForUpdatesEx` while only progress changes
+    /// arrive: progress costs at most one call per this, and a task's end that falls in the
+    /// pause is seen at its end (so keep it well under a second).
+    public var pollerPaceSeconds: Double = 0.7
+    /// Longest time a few new tasks wait to join the poller's view after its previous
+    /// `ModifyListView`, while it watches unfinished tasks (one add per this, not per task;
+    /// a task that ends sooner is seen when it joins, or by a reconcile). 0: at the next cycle.
+    public var pollerAddIntervalSeconds: Double = 3
+    /// This many new tasks join the poller's view at once; after such a batch the next
+    /// joins `pollerAddDelaySeconds` later at the latest.
+    public var pollerAddBurst: Int = 16
+    /// See `pollerAddBurst`.
+    public var pollerAddDelaySeconds: Double = 1
+    /// Longest time between two reconciles of every pending task (one `RetrievePropertiesEx`),
+    /// even when waits keep returning updates; 0: `pollerMaxWaitSeconds`.
+    public var pollerReconcileSeconds: Double = 0
+    /// Above 0: progress changes do not wake the poller (its filter watches `info.state`,
+    /// `info.error`, … instead of `info`); running tasks' progress is read this often (one call
+    /// for all of them). 0 (default): progress wakes it, paced by `pollerPaceSeconds` — govmomi's
+    /// vcsim collector handles nested paths poorly (its answers lag by seconds).
+    public var pollerProgressSeconds: Double = 0
 
     /// Creates a configuration from explicit values. `url` may omit the scheme (https)
     /// and the path (`/sdk`); credentials in it are used when `username`/`password` are nil.

@@ -16,6 +16,7 @@ enum InventoryDecoding {
     static let clusterPaths = ["name", "parent", "host"]
     static let datacenterPaths = ["name"]
     static let folderPaths = ["parent"]
+    static let resourcePoolPaths = ["name", "owner", "parent"]
 
     static func vm(_ object: ObjectContent) -> VMInfo? {
         guard let ref = object.ref else { return nil }
@@ -97,11 +98,12 @@ enum InventoryDecoding {
         return ds
     }
 
-    /// The structure pass: datacenters, folders (for parent chains) and clusters.
+    /// The structure pass: datacenters, folders (for parent chains), clusters and resource pools.
     struct Structure {
         var datacenters: [DatacenterInfo] = []
         var clusters: [(info: ClusterInfo, parent: MoRef?)] = []
         var folderParents: [MoRef: MoRef] = [:]
+        var resourcePools: [ResourcePoolInfo] = []
 
         mutating func add(_ object: ObjectContent) {
             guard let ref = object.ref else { return }
@@ -124,6 +126,17 @@ enum InventoryDecoding {
                     }
                 }
                 clusters.append((info, parent))
+            case "ResourcePool", "VirtualApp":
+                var pool = ResourcePoolInfo(ref: ref, name: ref.value)
+                object.forEachProperty { p, val in
+                    switch p {
+                    case "name": pool.name = val.text
+                    case "owner": pool.owner = val.moRef
+                    case "parent": if let parent = val.moRef, parent.type == "ResourcePool" || parent.type == "VirtualApp" { pool.parent = parent }
+                    default: break
+                    }
+                }
+                resourcePools.append(pool)
             default:
                 break
             }

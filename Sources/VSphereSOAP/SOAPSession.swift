@@ -24,6 +24,7 @@ final class SOAPSession: Sendable {
         var lastActivity = ContinuousClock.now
         var reloginHooks: [UInt64: @Sendable () -> Void] = [:]
         var nextHookID: UInt64 = 0
+        var requests = 0
     }
     private let state = Mutex(State())
     private let gate = LoginGate()
@@ -78,11 +79,16 @@ final class SOAPSession: Sendable {
         return values
     }
 
+    /// Every SOAP request this session sent (log-ins, retries, the poller's and the
+    /// keep-alive's calls included): what the server counts.
+    var requestCount: Int { state.withLock { $0.requests } }
+
     private func send(
         _ envelope: [UInt8], method: String, cookie: String?,
         granularity: SOAPResponseParser.Granularity, onPiece: @escaping (XMLElement) throws -> Void
     ) async throws {
         let start = ContinuousClock.now
+        state.withLock { $0.requests += 1 }
         let exchange = try await transport.exchange(
             envelope, method: method, cookie: cookie, soapAction: "urn:vim25/\(apiVersion)", granularity: granularity, onPiece: onPiece)
         if let newCookie = exchange.sessionCookie {

@@ -3,8 +3,8 @@ import VimXML
 
 extension SOAPVCenter {
     /// The whole inventory in four batched retrievals run side by side (structure:
-    /// datacenters, folders and clusters; hosts; datastores; VMs), each over its own
-    /// `ContainerView` and paged with `ContinueRetrievePropertiesEx`. A retrieval that a
+    /// datacenters, folders, clusters and resource pools; hosts; datastores; VMs), each over its
+    /// own `ContainerView` and paged with `ContinueRetrievePropertiesEx`. A retrieval that a
     /// re-login broke half-way (its view or paging token died with the old session) is
     /// redone once from the view's creation.
     public func inventory() async throws -> Inventory {
@@ -16,7 +16,8 @@ extension SOAPVCenter {
         hostClusters.withLock { map in
             for host in h { map[host.ref] = host.cluster }
         }
-        return Inventory(about: content.about, datacenters: s.datacenters, clusters: s.resolvedClusters(), hosts: h, datastores: d, vms: v)
+        return Inventory(about: content.about, datacenters: s.datacenters, clusters: s.resolvedClusters(), hosts: h, datastores: d, vms: v,
+                         resourcePools: s.resourcePools)
     }
 
     /// Only the VMs, in one batched retrieval (what the benchmark times). The records have
@@ -85,10 +86,11 @@ extension SOAPVCenter {
             PropertySpec(type: "Datacenter", paths: InventoryDecoding.datacenterPaths),
             PropertySpec(type: "Folder", paths: InventoryDecoding.folderPaths),
             PropertySpec(type: "ClusterComputeResource", paths: InventoryDecoding.clusterPaths),
+            PropertySpec(type: "ResourcePool", paths: InventoryDecoding.resourcePoolPaths),
         ]
         let session = self.session
         let content = self.content
-        return try await PropertyCollector.restartingAfterRelogin(session, what: "datacenters, folders and clusters") {
+        return try await PropertyCollector.restartingAfterRelogin(session, what: "datacenters, folders, clusters and resource pools") {
             try await PropertyCollector.withContainerView(
                 session, viewManager: content.viewManager, container: content.rootFolder, types: specs.map(\.type)
             ) { view in

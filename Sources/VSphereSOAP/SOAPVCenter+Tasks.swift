@@ -7,9 +7,13 @@ extension SOAPVCenter {
     var poller: TaskPoller {
         pollerBox.withLock { box in
             if let existing = box { return existing }
+            let maxWait = max(1, min(config.pollerMaxWaitSeconds, Int(config.readTimeout) - 5))
             let settings = TaskPoller.Settings(
-                maxWaitSeconds: max(1, min(config.pollerMaxWaitSeconds, Int(config.readTimeout) - 5)),
-                coalesceSeconds: config.pollerCoalesceSeconds, removeThreshold: 500)
+                maxWaitSeconds: maxWait, coalesceSeconds: config.pollerCoalesceSeconds, removeThreshold: 500,
+                paceSeconds: config.pollerPaceSeconds, addIntervalSeconds: config.pollerAddIntervalSeconds,
+                addBurst: config.pollerAddBurst, addDelaySeconds: config.pollerAddDelaySeconds,
+                reconcileSeconds: config.pollerReconcileSeconds > 0 ? config.pollerReconcileSeconds : Double(maxWait),
+                progressSeconds: config.pollerProgressSeconds)
             let poller = TaskPoller(session: session, content: content, book: taskBook, settings: settings, logger: logger)
             session.addReloginHook { [weak poller] in poller?.requestRebuild() }
             poller.start()

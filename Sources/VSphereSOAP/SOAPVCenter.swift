@@ -72,6 +72,16 @@ public final class SOAPVCenter: VCenter {
         // the transport (the session is not logged out).
         pollerBox.withLock { $0?.cancel() }
         session.stopKeepAlive()
+        abandonPendingTasks()
+    }
+
+    /// Ends every wait on a task that had not ended: nothing reports their end any more.
+    private func abandonPendingTasks() {
+        for task in taskBook.pending {
+            task.abandon(VCenterFault(
+                type: "ConnectionClosed",
+                message: "the connection to vCenter was closed while waiting for \(task.ref.value); the task may still be running in vCenter"))
+        }
     }
 
     /// Registers `hook` to run after every transparent re-login. Returns a token for `removeReloginHook`.
@@ -85,6 +95,18 @@ public final class SOAPVCenter: VCenter {
         session.removeReloginHook(token)
     }
 
+    /// Every SOAP request this connection sent so far, the task poller's and the keep-alive's
+    /// included (what the server counts).
+    public var requestCount: Int? { session.requestCount }
+
+    /// `ServiceInstance.CurrentTime`: the server's clock, which its task times are in.
+    public func currentTime() async throws -> Date {
+        guard let date = try await session.call("CurrentTime", on: ServiceContent.serviceInstance).first?.date else {
+            throw VCenterFault(type: "InvalidResponse", message: "CurrentTime returned no time")
+        }
+        return date
+    }
+
     /// `ServiceContent.about`, as read when connecting.
     public func about() async throws -> AboutInfo { content.about }
 
@@ -96,6 +118,7 @@ public final class SOAPVCenter: VCenter {
         }
         await poller?.stop()
         await session.close()
+        abandonPendingTasks()
     }
 
     var collector: PropertyCollector {

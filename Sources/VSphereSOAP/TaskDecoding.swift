@@ -3,7 +3,8 @@ import VimXML
 
 /// `TaskInfo` from its XML form.
 enum TaskDecoding {
-    /// Decodes a `TaskInfo` element. `ref` is used when the element lacks `task`.
+    /// Decodes a `TaskInfo` element. `ref` is used when the element lacks `task`. `name` is
+    /// vCenter's `name` (the method, `RelocateVM_Task`); `descriptionId` is kept apart.
     static func info(_ element: XMLElement, ref: MoRef? = nil) -> TaskInfo? {
         var taskRef = ref
         var name = ""
@@ -36,7 +37,7 @@ enum TaskDecoding {
         }
         guard let taskRef else { return nil }
         return TaskInfo(
-            ref: taskRef, name: descriptionId ?? name, entity: entity, entityName: entityName, state: state,
+            ref: taskRef, name: name.isEmpty ? (descriptionId ?? "") : name, descriptionId: descriptionId, entity: entity, entityName: entityName, state: state,
             progress: progress, result: result, error: error, queueTime: queueTime?.date, startTime: startTime?.date,
             completeTime: completeTime?.date, cancelable: cancelable)
     }
@@ -57,7 +58,11 @@ enum TaskDecoding {
     static func apply(path: String, value: XMLElement?, to info: inout TaskInfo) {
         switch path {
         case "info":
-            if let value, let decoded = TaskDecoding.info(value, ref: info.ref) { info = decoded }
+            if let value, var decoded = TaskDecoding.info(value, ref: info.ref) {
+                // A name known from the call that started the task stays (never blank).
+                if decoded.name.isEmpty { decoded.name = info.name }
+                info = decoded
+            }
         case "info.state":
             if let text = value?.text, let state = TaskState(rawValue: text) { info.state = state }
         case "info.progress":

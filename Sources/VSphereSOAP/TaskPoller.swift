@@ -6,23 +6,56 @@ import VimXML
 /// The one watcher of every task a connection tracks.
 ///
 /// A private `PropertyCollector` (`CreatePropertyCollector`) holds one filter over a
-/// `ListView` of the tracked tasks (`info`, whole); new tasks join the view with
-/// `ModifyListView` (batched: tasks tracked while a call is under way go in the next one),
-/// and one `WaitForUpdatesEx` long poll (`maxWaitSeconds` below the read timeout)
-/// delivers every change, which is applied to the task's `LiveTask`.
+/// `ListView` of the tracked tasks, and one `WaitForUpdatesEx` long poll (`maxWaitSeconds`
+/// below the read timeout) delivers every change, which is applied to the task's `LiveTask`.
 ///
-/// Nothing is lost: after a re-login or any collector error the collector, view and
-/// filter are rebuilt and every pending task is reconciled with one
-/// `RetrievePropertiesEx`; every empty wait reconciles too, so a missed update can
-/// delay a completion but never lose it. `TaskManager.recentTask` is never used.
+/// Calls are bounded by time and by task ends, not by tasks or their progress:
+/// * New tasks join the view in batches (`addsDue`): at once when the view watches no
+///   unfinished task or `addBurst` wait; otherwise one `ModifyListView` per `addIntervalSeconds` adds
+///   every task tracked since the last (`addDelaySeconds` after a burst). Adds happen at the
+///   start of a cycle, or during a wait when due (the call then ends that wait with the new
+///   tasks' first state, which also reports a task that ended before it joined; the reconciles
+///   below read every pending task, in the view or not).
+/// * With `progressSeconds > 0` (the default) the filter leaves `info.progress` out: progress
+///   never wakes the wait; running tasks' progress is read by a reconcile every
+///   `progressSeconds`. With 0, each progress change wakes it like any change.
+/// * After a return in which a task ended, the next wait starts `coalesceSeconds` later
+///   (nearby ends share a call). After a return that brought only progress, the next wait
+///   starts no sooner than `paceSeconds` after the previous one started: streaming progress
+///   costs at most one wait per `paceSeconds`, and an end in that pause is seen at its end.
+///
+/// Nothing is lost: after a re-login or any collector error the collector, view and filter
+/// are rebuilt and every pending task is reconciled with one `RetrievePropertiesEx`; so is
+/// every empty wait, and a busy poller (whose waits are never empty) reconciles at least
+/// every `reconcileSeconds`. A missed update can delay a completion but never lose it.
+/// `TaskManager.recentTask` is never used. When the poller stops, every wait on a task it
+/// still watched ends with a `ConnectionClosed` fault.
 final class TaskPoller: Sendable {
     struct Settings: Sendable {
         /// `WaitForUpdatesEx` `maxWaitSeconds`.
         var maxWaitSeconds: Int
-        /// Pause after a wait that returned updates, to gather more changes per call.
+        /// Pause after a wait that reported a task's end, to gather more changes (and the
+        /// tasks started in reaction) in the next call.
         var coalesceSeconds: Double
         /// Finished tasks are removed from the view in one batch once this many accumulate.
         var removeThreshold: Int
+        /// Minimum time from the start of one wait to the next while only changes other than
+        /// ends arrive (progress, starts).
+        var paceSeconds: Double = 0
+        /// A few new tasks join the view at most this long after the previous `ModifyListView`
+        /// (while the view holds running tasks: each add costs the call and the wait its
+        /// new tasks' first state ends). A task that ends sooner is seen when it joins.
+        var addIntervalSeconds: Double = 4
+        /// This many waiting tasks join at once (a burst), and after a batch this large the
+        /// next joins `addDelaySeconds` later at the latest.
+        var addBurst: Int = 16
+        /// See `addBurst`.
+        var addDelaySeconds: Double = 1
+        /// Longest time between two reconciles while tasks are pending.
+        var reconcileSeconds: Double = 30
+        /// 0: `info.progress` is in the filter (each progress change wakes the wait). Above 0:
+        /// progress does not wake the wait and is read by a reconcile this often.
+        var progressSeconds: Double = 0
     }
 
     /// Counters for tests and benchmarks.
@@ -35,6 +68,14 @@ final class TaskPoller: Sendable {
         var errors = 0
     }
 
+    /// What one wait brought.
+    enum WaitOutcome: Int, Sendable, Comparable {
+        /// Nothing (`maxWaitSeconds` passed), only progress, other changes (a start, new
+        /// tasks' first state), a task's end — each outranks the ones before it.
+        case empty, progress, changed, ended
+        static func < (a: WaitOutcome, b: WaitOutcome) -> Bool { a.rawValue < b.rawValue }
+    }
+
     private struct State {
         var collector: MoRef?
         var listView: MoRef?
@@ -44,6 +85,14 @@ final class TaskPoller: Sendable {
         var finishedInView: Set<MoRef> = []
         var needsRebuild = false
         var stopped = false
+        /// The wait in flight (a number per wait), for the delayed add.
+        var waitInFlight: UInt64?
+        var waitNumber: UInt64 = 0
+        /// When the armed add timer fires, if one is armed.
+        var addTimerDue: ContinuousClock.Instant?
+        /// When the last `ModifyListView` that added tasks was made, and how many it added.
+        var lastAdd: ContinuousClock.Instant?
+        var lastAddCount = 0
         var counters = Counters()
     }
 
@@ -56,9 +105,8 @@ final class TaskPoller: Sendable {
     private let serial = SerialRunner()
     private let mainSignals: AsyncStream<Void>
     private let mainWake: AsyncStream<Void>.Continuation
-    private let modifierSignals: AsyncStream<Void>
-    private let modifierWake: AsyncStream<Void>.Continuation
     private let loops = Mutex<[Task<Void, Never>]>([])
+    private let addTimer = Mutex<Task<Void, Never>?>(nil)
 
     init(session: SOAPSession, content: ServiceContent, book: TaskBook, settings: Settings, logger: Logger) {
         self.session = session
@@ -67,41 +115,121 @@ final class TaskPoller: Sendable {
         self.settings = settings
         self.logger = logger
         (mainSignals, mainWake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        (modifierSignals, modifierWake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Starts the wait loop and the view-modifying loop.
+    /// Starts the wait loop.
     func start() {
         let main = Task { [self] in await self.mainLoop() }
-        let modifier = Task { [self] in await self.modifierLoop() }
-        loops.withLock { $0 = [main, modifier] }
+        loops.withLock { $0.append(main) }
     }
 
-    /// Stops both loops. Tracked tasks keep their last state.
+    /// Stops the loop and ends every wait on a task still watched (`ConnectionClosed`).
+    /// Tracked tasks keep their last state.
     func stop() async {
         state.withLock { $0.stopped = true }
         mainWake.finish()
-        modifierWake.finish()
         let tasks = loops.withLock { l -> [Task<Void, Never>] in defer { l = [] }; return l }
+            + [addTimer.withLock { $0 }].compactMap { $0 }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
+        abandonPending()
     }
 
-    /// Stops both loops without waiting for them (for a connection dropped without `close()`).
+    /// Stops the loop without waiting for it (for a connection dropped without `close()`),
+    /// and ends every wait on a task still watched.
     func cancel() {
         state.withLock { $0.stopped = true }
         mainWake.finish()
-        modifierWake.finish()
         for task in loops.withLock({ $0 }) { task.cancel() }
+        addTimer.withLock { $0?.cancel() }
+        abandonPending()
     }
 
-    /// Starts watching `ref` (already in the task book).
+    /// Ends the waits on every task that had not ended: nothing will report their end now.
+    private func abandonPending() {
+        for task in book.pending {
+            task.abandon(VCenterFault(
+                type: "ConnectionClosed",
+                message: "the connection to vCenter was closed while waiting for \(task.ref.value); the task may still be running in vCenter"))
+        }
+    }
+
+    /// Starts watching `ref` (already in the task book). It joins the view in a batch (see
+    /// `addsDue`): at the start of a cycle, or during a wait when due (that call ends the wait).
     func track(_ ref: MoRef) {
         state.withLock { s in
             if !s.inView.contains(ref) { s.toAdd.insert(ref) }
         }
-        modifierWake.yield()
         mainWake.yield()
+        scheduleAdds()
+    }
+
+    /// When the tasks waiting to join the view are due: at once when the view holds no
+    /// pending task (nothing else would end the wait) or `addBurst` of them wait; else
+    /// `addIntervalSeconds` after the previous add (`addDelaySeconds` after a burst).
+    private func addsDue(_ s: State, pendingInView: Bool) -> ContinuousClock.Instant? {
+        guard !s.toAdd.isEmpty else { return nil }
+        let now = ContinuousClock.now
+        guard pendingInView, s.toAdd.count < settings.addBurst, let last = s.lastAdd else { return now }
+        let interval = s.lastAddCount >= settings.addBurst ? settings.addDelaySeconds : settings.addIntervalSeconds
+        return last + .seconds(interval)
+    }
+
+    /// Whether a task that has not ended is in the view.
+    private func pendingInView() -> Bool {
+        let pending = book.pending
+        return state.withLock { s in pending.contains { s.inView.contains($0.ref) } }
+    }
+
+    /// While a wait is in flight and tasks wait to join the view, arms a timer for when
+    /// they are due (an earlier due time replaces a later one).
+    private func scheduleAdds() {
+        let inView = pendingInView()
+        let due = state.withLock { s -> ContinuousClock.Instant? in
+            guard s.waitInFlight != nil, !s.stopped, let due = addsDue(s, pendingInView: inView) else { return nil }
+            if let armed = s.addTimerDue, armed <= due { return nil }
+            s.addTimerDue = due
+            return due
+        }
+        guard let due else { return }
+        let timer = Task { [self] in
+            try? await Task.sleep(until: due, clock: .continuous)
+            await self.addTimerFired(due)
+        }
+        // The one kept is cancelled at stop; a replaced one finds its due time gone and returns.
+        addTimer.withLock { $0 = timer }
+    }
+
+    /// An add timer fired: if a wait is still in flight and tasks are due, they join now
+    /// (their first state ends that wait); if they are not due yet, the timer is re-armed.
+    private func addTimerFired(_ due: ContinuousClock.Instant) async {
+        let current = state.withLock { s -> Bool in
+            guard s.addTimerDue == due else { return false }
+            s.addTimerDue = nil
+            return !s.stopped
+        }
+        guard current, !Task.isCancelled else { return }
+        let inView = pendingInView()
+        let go = state.withLock { s -> Bool in
+            guard s.waitInFlight != nil, let due = addsDue(s, pendingInView: inView) else { return false }
+            return due <= .now
+        }
+        guard go else {
+            scheduleAdds()
+            return
+        }
+        do {
+            try await serial.run { try await self.flushViewChanges(onlyIfDue: false) }
+        } catch {
+            if Task.isCancelled || state.withLock({ $0.stopped }) { return }
+            logger.warning("task poller: ModifyListView failed: \(error); rebuilding the collector")
+            state.withLock { $0.needsRebuild = true }
+            mainWake.yield()
+            // Interrupt a wait on the broken collector so the rebuild happens now.
+            if let collector = state.withLock({ $0.collector }) {
+                _ = try? await session.call("CancelWaitForUpdates", on: collector)
+            }
+        }
     }
 
     /// Marks the collector as lost (after a re-login): it is rebuilt before the next wait.
@@ -112,30 +240,54 @@ final class TaskPoller: Sendable {
 
     var counters: Counters { state.withLock { $0.counters } }
 
-    // MARK: Loops
+    // MARK: Loop
 
     private func mainLoop() async {
         var backoff = 0.5
         var signals = mainSignals.makeAsyncIterator()
+        let clock = ContinuousClock()
+        var nextStart = clock.now
+        var lastReconcile = clock.now
+        var lastProgressRead = clock.now
         while !Task.isCancelled {
-            let (stopped, idle, build) = state.withLock { s in
-                (s.stopped, s.toAdd.isEmpty && book.pending.isEmpty, s.needsRebuild || s.collector == nil)
-            }
+            let (stopped, idle) = state.withLock { s in (s.stopped, s.toAdd.isEmpty && book.pending.isEmpty) }
             if stopped { return }
             if idle {
                 if await signals.next() == nil { return }
                 continue
             }
             do {
-                if build {
+                if nextStart > clock.now { try await Task.sleep(until: nextStart, clock: clock) }
+                if state.withLock({ $0.needsRebuild || $0.collector == nil }) {
                     try await serial.run { try await self.rebuild() }
                     try await reconcile()
-                }
-                let changed = try await waitForUpdates()
-                if changed {
-                    if settings.coalesceSeconds > 0 { try? await Task.sleep(for: .seconds(settings.coalesceSeconds)) }
+                    lastReconcile = clock.now
+                    lastProgressRead = lastReconcile
                 } else {
+                    try await serial.run { try await self.flushViewChanges(onlyIfDue: true) }
+                }
+                let started = clock.now
+                // The wait ends in time for the next periodic reconcile.
+                var due = lastReconcile + .seconds(settings.reconcileSeconds)
+                if settings.progressSeconds > 0, book.pending.contains(where: { $0.info.state == .running }) {
+                    due = min(due, lastProgressRead + .seconds(settings.progressSeconds))
+                }
+                let untilDue = max(1, Int(((due - started) / .seconds(1)).rounded(.up)))
+                let outcome = try await waitForUpdates(maxWait: min(settings.maxWaitSeconds, untilDue))
+                let now = clock.now
+                logger.debug("task poller: wait", metadata: ["outcome": "\(outcome)", "seconds": "\(now - started)",
+                                                            "waiting to join": "\(state.withLock { $0.toAdd.count })"])
+                let progressDue = settings.progressSeconds > 0 && now - lastProgressRead >= .seconds(settings.progressSeconds)
+                    && book.pending.contains { $0.info.state == .running }
+                if outcome == .empty || now - lastReconcile >= .seconds(settings.reconcileSeconds) || progressDue {
                     try await reconcile()
+                    lastReconcile = clock.now
+                    lastProgressRead = lastReconcile
+                }
+                switch outcome {
+                case .ended: nextStart = clock.now + .seconds(settings.coalesceSeconds)
+                case .progress: nextStart = max(clock.now, started + .seconds(settings.paceSeconds))
+                case .changed, .empty: nextStart = clock.now
                 }
                 backoff = 0.5
             } catch {
@@ -151,32 +303,19 @@ final class TaskPoller: Sendable {
         }
     }
 
-    private func modifierLoop() async {
-        for await _ in modifierSignals {
-            if Task.isCancelled { return }
-            do {
-                try await serial.run { try await self.flushViewChanges() }
-            } catch {
-                if Task.isCancelled || state.withLock({ $0.stopped }) { return }
-                logger.warning("task poller: ModifyListView failed: \(error); rebuilding the collector")
-                state.withLock { $0.needsRebuild = true }
-                mainWake.yield()
-                // Interrupt a wait on the broken collector so the rebuild happens now.
-                if let collector = state.withLock({ $0.collector }) {
-                    _ = try? await session.call("CancelWaitForUpdates", on: collector)
-                }
-            }
-        }
-    }
-
     // MARK: Collector
 
-    /// Adds newly tracked tasks to the view (and removes finished ones in bulk). Runs serially.
-    private func flushViewChanges() async throws {
+    /// Adds the tasks waiting to join the view (with `onlyIfDue`, only when `addsDue`) and
+    /// removes finished ones in bulk, in one `ModifyListView`. Runs serially.
+    private func flushViewChanges(onlyIfDue: Bool) async throws {
+        let inView = onlyIfDue ? pendingInView() : true
         let (view, adds, removes): (MoRef?, [MoRef], [MoRef]) = state.withLock { s in
             guard let view = s.listView, !s.needsRebuild else { return (nil, [], []) }
-            let adds = Array(s.toAdd)
-            s.toAdd.removeAll()
+            var adds: [MoRef] = []
+            if !onlyIfDue || (addsDue(s, pendingInView: inView).map { $0 <= .now } ?? false) {
+                adds = Array(s.toAdd)
+                s.toAdd.removeAll()
+            }
             var removes: [MoRef] = []
             if s.finishedInView.count >= settings.removeThreshold {
                 removes = Array(s.finishedInView)
@@ -194,10 +333,15 @@ final class TaskPoller: Sendable {
             state.withLock { s in s.toAdd.formUnion(adds) }
             throw error
         }
+        logger.debug("task poller: view changed", metadata: ["added": "\(adds.map(\.value))", "removed": "\(removes.count)"])
         state.withLock { s in
             s.inView.formUnion(adds)
             s.inView.subtract(removes)
             s.counters.viewChanges += 1
+            if !adds.isEmpty {
+                s.lastAdd = .now
+                s.lastAddCount = adds.count
+            }
         }
     }
 
@@ -223,8 +367,9 @@ final class TaskPoller: Sendable {
         }).first?.moRef else {
             throw VCenterFault(type: "InvalidResponse", message: "CreateListView returned no view")
         }
+        let paths = settings.progressSeconds > 0 ? Self.pathsWithoutProgress : ["info"]
         try await session.call("CreateFilter", on: collector) { w in
-            PropertyCollector.writeFilterSpec(&w, name: "spec", specs: [PropertySpec(type: "Task", paths: ["info"])], selection: .view(view))
+            PropertyCollector.writeFilterSpec(&w, name: "spec", specs: [PropertySpec(type: "Task", paths: paths)], selection: .view(view))
             w.element("partialUpdates", "false")
         }
         state.withLock { s in
@@ -232,25 +377,35 @@ final class TaskPoller: Sendable {
             s.listView = view
             s.version = ""
             s.inView = Set(members)
+            s.lastAdd = .now
+            s.lastAddCount = members.count
             s.finishedInView = []
             s.needsRebuild = false
             s.counters.rebuilds += 1
         }
         logger.debug("task poller: collector ready", metadata: ["tasks": "\(members.count)"])
-        // Tasks tracked while this ran are added now.
-        modifierWake.yield()
     }
 
-    /// One `WaitForUpdatesEx` (repeated at once while `truncated`). Returns whether anything changed.
-    private func waitForUpdates() async throws -> Bool {
-        guard let collector = state.withLock({ $0.collector }) else { return false }
-        var changed = false
+    /// The filter's paths when progress does not wake the wait.
+    static let pathsWithoutProgress = ["info.state", "info.error", "info.result", "info.startTime", "info.completeTime", "info.cancelable"]
+
+    /// One `WaitForUpdatesEx` (repeated at once while `truncated`): what it brought.
+    private func waitForUpdates(maxWait: Int) async throws -> WaitOutcome {
+        let (collector, number) = state.withLock { s -> (MoRef?, UInt64) in
+            s.waitNumber += 1
+            s.waitInFlight = s.waitNumber
+            return (s.collector, s.waitNumber)
+        }
+        defer { state.withLock { s in if s.waitInFlight == number { s.waitInFlight = nil } } }
+        guard let collector else { return .empty }
+        // Tasks still waiting to join must not wait for this wait's end.
+        scheduleAdds()
+        var outcome = WaitOutcome.empty
         var truncated = true
         while truncated {
             truncated = false
             let version = state.withLock { $0.version }
             var newVersion: String?
-            let maxWait = settings.maxWaitSeconds
             try await session.call("WaitForUpdatesEx", on: collector, granularity: .returnValueMembers, body: { w in
                 if !version.isEmpty { w.element("version", version) }
                 w.start("options")
@@ -260,7 +415,8 @@ final class TaskPoller: Sendable {
                 switch piece.name {
                 case "version": newVersion = piece.text
                 case "truncated": truncated = piece.bool ?? false
-                case "filterSet": if applyFilterUpdate(piece) { changed = true }
+                case "filterSet":
+                    outcome = max(outcome, applyFilterUpdate(piece))
                 default: break
                 }
             }
@@ -270,15 +426,18 @@ final class TaskPoller: Sendable {
                 if newVersion == nil { s.counters.emptyWaits += 1 }
             }
         }
-        return changed
+        return outcome
     }
 
-    /// Applies a `PropertyFilterUpdate`; returns whether any tracked task changed.
-    private func applyFilterUpdate(_ filterSet: XMLElement) -> Bool {
-        var any = false
+    /// Applies a `PropertyFilterUpdate`; returns the most a tracked task did in it (ended,
+    /// changed otherwise, or only progressed).
+    private func applyFilterUpdate(_ filterSet: XMLElement) -> WaitOutcome {
+        var outcome = WaitOutcome.empty
         for objectSet in filterSet.children where objectSet.name == "objectSet" {
-            guard objectSet.child("kind")?.text != "leave", let ref = objectSet.child("obj")?.moRef,
+            let kind = objectSet.child("kind")?.text
+            guard kind != "leave", let ref = objectSet.child("obj")?.moRef,
                   let task = book.task(ref) else { continue }
+            var before = task.info
             task.update { info in
                 for change in objectSet.children where change.name == "changeSet" {
                     guard let path = change.child("name")?.text else { continue }
@@ -286,19 +445,23 @@ final class TaskPoller: Sendable {
                     TaskDecoding.apply(path: path, value: op == "remove" ? nil : change.child("val"), to: &info)
                 }
             }
-            any = true
-            if task.isDone { markFinished(ref) }
+            if task.isDone {
+                outcome = .ended
+                markFinished(ref)
+            } else {
+                var after = task.info
+                (before.progress, after.progress) = (nil, nil)
+                outcome = max(outcome, kind == "enter" || before != after ? .changed : .progress)
+            }
         }
-        return any
+        return outcome
     }
 
+    /// Finished tasks leave the view in the next cycle's `ModifyListView` once enough gathered.
     private func markFinished(_ ref: MoRef) {
-        let flush = state.withLock { s -> Bool in
-            guard s.inView.contains(ref) else { return false }
-            s.finishedInView.insert(ref)
-            return s.finishedInView.count >= settings.removeThreshold
+        state.withLock { s in
+            if s.inView.contains(ref) { s.finishedInView.insert(ref) }
         }
-        if flush { modifierWake.yield() }
     }
 
     /// Reads `info` of every pending task in one `RetrievePropertiesEx` and applies it.

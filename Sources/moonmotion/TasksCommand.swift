@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import LuaBindings
 import Synchronization
 import VCenterModel
@@ -14,11 +17,14 @@ struct TasksCommand: AsyncParsableCommand {
             at most 200) in one retrieval, newest first, with state, progress, the object \
             each works on and how long it ran.
 
+            DURATION is measured on vCenter's clock (read once with CurrentTime), so a \
+            local clock that is off does not make running tasks look 0 s or negative.
+
             --watch keeps the list on screen and updates it as the running tasks progress \
-            and end, until all of them ended (Ctrl-C stops earlier). Updates come from \
-            Moonmotion's single PropertyCollector long-poll — one pending call, however many \
-            tasks — never from listing again. Tasks started after the command began are not \
-            added.
+            and end, until all of them ended; Ctrl-C stops watching (the tasks go on in \
+            vCenter; exit status 130). Updates come from Moonmotion's single \
+            PropertyCollector long-poll — one pending call, however many tasks — never from \
+            listing again. Tasks started after the command began are not added.
 
             Examples:
               moonmotion tasks --state running
@@ -64,17 +70,27 @@ struct TasksCommand: AsyncParsableCommand {
             }
             let query = TaskQuery(entity: entityRef, states: Set(state.compactMap(TaskState.init(rawValue:))))
             let infos = try await vcenter.recentTasks(query)
+            let clock = try await ServerClock.measure(vcenter)
             if !watch || infos.allSatisfy(\.state.isTerminal) {
-                print(TaskTable.render(infos, names: names), terminator: "")
-            } else {
-                try await follow(infos, vcenter: vcenter, names: names)
+                print(TaskTable.render(infos, names: names, now: clock.now), terminator: "")
+            } else if try await follow(infos, vcenter: vcenter, names: names, clock: clock) == .interrupted {
+                await vcenter.close()
+                throw ExitCode(Self.interruptedStatus)
             }
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             await vcenter.close()
             throw CommandFailure.exit(error)
         }
         await vcenter.close()
     }
+
+    /// Exit status after Ctrl-C ends `--watch`.
+    static let interruptedStatus: Int32 = 130
+
+    /// How `--watch` ended.
+    enum WatchEnd { case allEnded, interrupted }
 
     static func lookup(_ text: String, in inventory: Inventory) -> MoRef? {
         if let vm = inventory.vm(named: text) { return vm.ref }
@@ -84,8 +100,9 @@ struct TasksCommand: AsyncParsableCommand {
         return MoRef(parsing: text)
     }
 
-    /// Tracks the unfinished tasks through the backend's poller and redraws on each change.
-    private func follow(_ infos: [TaskInfo], vcenter: any VCenter, names: [MoRef: String]) async throws {
+    /// Tracks the unfinished tasks through the backend's poller and redraws on each change
+    /// (and every second, for the durations), until they all ended or Ctrl-C.
+    private func follow(_ infos: [TaskInfo], vcenter: any VCenter, names: [MoRef: String], clock: ServerClock) async throws -> WatchEnd {
         var lives: [LiveTask] = []
         for info in infos {
             lives.append(info.state.isTerminal ? LiveTask(info) : try await vcenter.task(info.ref))
@@ -93,14 +110,39 @@ struct TasksCommand: AsyncParsableCommand {
         let changes = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let observations = lives.map { live in live.observe { _ in changes.continuation.yield() } }
         defer { observations.forEach { $0.cancel() } }
+        // Ctrl-C ends the watch (not the process): the session logs out, the screen stays readable.
+        let interrupted = Mutex(false)
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            interrupted.withLock { $0 = true }
+            changes.continuation.yield()
+        }
+        source.resume()
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                changes.continuation.yield()
+            }
+        }
+        defer {
+            ticker.cancel()
+            source.cancel()
+            signal(SIGINT, SIG_DFL)
+        }
         let screen = WatchScreen(isTerminal: isatty(1) != 0)
-        screen.draw(TaskTable.render(lives.map(\.info), names: names))
+        screen.draw(TaskTable.render(lives.map(\.info), names: names, now: clock.now))
         for await _ in changes.stream {
+            if interrupted.withLock({ $0 }) { break }
             // Let a burst of updates land, then draw once.
             try? await Task.sleep(for: .milliseconds(200))
-            screen.draw(TaskTable.render(lives.map(\.info), names: names))
-            if lives.allSatisfy(\.isDone) { break }
+            if interrupted.withLock({ $0 }) { break }
+            screen.draw(TaskTable.render(lives.map(\.info), names: names, now: clock.now))
+            if lives.allSatisfy(\.isDone) { return .allEnded }
         }
+        let running = lives.filter { !$0.isDone }.count
+        writeStandardError("moonmotion: Ctrl-C: stopped watching; \(running) task(s) still running or queued in vCenter\n")
+        return .interrupted
     }
 }
 
@@ -127,7 +169,8 @@ final class WatchScreen: Sendable {
 
 /// The task list as text: one row per task, newest first.
 enum TaskTable {
-    static func render(_ infos: [TaskInfo], names: [MoRef: String], now: Date = Date()) -> String {
+    /// `now` is the server's time (task times are on its clock).
+    static func render(_ infos: [TaskInfo], names: [MoRef: String], now: Date) -> String {
         if infos.isEmpty { return "no tasks\n" }
         var rows = [["TASK", "OPERATION", "ENTITY", "STATE", "PROGRESS", "STARTED", "DURATION"]]
         let clock = DateFormatter()

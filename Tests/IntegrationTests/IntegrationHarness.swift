@@ -61,6 +61,9 @@ final class BackgroundMoonmotion: @unchecked Sendable {
     /// Sends `signal` (SIGKILL: kill -9).
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
+    /// What it wrote to stdout so far.
+    var stdoutSoFar: String { (try? String(contentsOf: outURL, encoding: .utf8)) ?? "" }
+
     /// Waits for the end (SIGKILL after `timeout` s, recorded as an issue) and returns what it left.
     func finish(timeout: Double = 300) async -> ProcessOutcome {
         let start = Date()

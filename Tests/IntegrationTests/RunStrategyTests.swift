@@ -198,11 +198,19 @@ struct RunStrategyTests {
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("--resume"))
 
+        let callsBefore = try await vc.stats(includeTasks: false).soapCallsTotal
         let resumed = try await runMoonmotion(arguments + ["--resume"], directory: dir, timeout: 120)
         #expect(resumed.status == 0, "\(resumed.stdout)\n\(resumed.stderr)")
         #expect(resumed.stdout.contains("run completed"))
         #expect(resumed.stdout.contains("0 failed; 0 skipped; 0 pending"))
         let stats = try await vc.stats()
+        // The summary counts every request of the session, the task poller's included: what the
+        // server counted, less the Logout that follows the summary.
+        let counted = resumed.stdout.split(separator: "\n").first { $0.contains("vCenter call(s)") }
+            .flatMap { line in line.split(separator: " ").first { Int($0) != nil }.flatMap { Int($0) } }
+        let served = stats.soapCallsTotal - callsBefore
+        #expect(counted.map { abs($0 - (served - 1)) <= 1 } == true,
+                "summary \(counted.map(String.init) ?? "?") calls, server \(served)")
         #expect(stats.moves.count == 12, "\(stats.moves)")
         #expect(stats.moves.values.allSatisfy { $0 == 1 }, "a VM moved twice: \(stats.moves)")
         #expect(stats.limitViolations.isEmpty, "\(stats.limitViolations)")

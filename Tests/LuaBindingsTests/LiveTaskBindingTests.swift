@@ -237,7 +237,7 @@ import VSphereSOAP
         #expect(values[2] == "running" || values[2] == "queued")
         #expect(values[3] == true)
         #expect(values[4] == "vm-c1-0002")
-        #expect(values[5] == "VirtualMachine.relocate")
+        #expect(values[5] == "RelocateVM_Task")
         #expect(values[6] == true)
         #expect(values[7] == 0)
     }

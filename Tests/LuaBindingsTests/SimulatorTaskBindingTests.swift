@@ -104,9 +104,9 @@ import VCenterSimulator
             local ok = c:wait{timeout = 30}
             mm.sleep(0.1)
             local simulatedSeconds = mm.now() - before
-            return n > 0, t.state, #vm.snapshots, ok, c.name, simulatedSeconds > 5
+            return n > 0, t.state, #vm.snapshots, ok, c.name, simulatedSeconds > 5, c.description_id
             """)
         await h.shutdown()
-        #expect(values == [true, "success", 0, true, "VirtualMachine.consolidateDisks", true])
+        #expect(values == [true, "success", 0, true, "ConsolidateVMDisks_Task", true, "VirtualMachine.consolidateDisks"])
     }
 }

@@ -30,7 +30,7 @@ import VCenterModel
         let before = sim.inventorySnapshot
         let task = try await sim.move("a", to: "D1")
         #expect(task.state == .running)
-        #expect(task.info.name == "VirtualMachine.relocate")
+        #expect(task.info.name == "RelocateVM_Task" && task.info.descriptionId == "VirtualMachine.relocate")
         #expect(task.info.entity == sim.vm("a").ref)
         #expect(task.info.entityName == "a")
         #expect(task.info.cancelable)
@@ -77,7 +77,7 @@ import VCenterModel
         let sim = try Fixtures.handmade(sizesGB: [50], hosts: 2, memoryMB: 8192)
         let target = sim.host("esx-2")
         let task = try await sim.migrateVM(sim.vm("a").ref, host: target.ref, pool: nil, priority: .highPriority)
-        #expect(task.info.name == "VirtualMachine.migrate")
+        #expect(task.info.name == "MigrateVM_Task" && task.info.descriptionId == "VirtualMachine.migrate")
         sim.advanceUntilIdle()
         #expect(task.state == .success)
         #expect(abs(task.seconds(\.completeTime)! - (5 + 8192.0 / 1000)) < 1e-6)
@@ -206,14 +206,14 @@ import VCenterModel
         let needy = try #require(inv.vms.first { $0.consolidationNeeded && !$0.hasSnapshots })
 
         let t1 = try await sim.removeSnapshot(all.ref, .all, removeChildren: true, consolidate: true)
-        #expect(t1.info.name == "VirtualMachine.removeAllSnapshots")
+        #expect(t1.info.name == "RemoveAllSnapshots_Task" && t1.info.descriptionId == "VirtualMachine.removeAllSnapshots")
         #expect(!t1.info.cancelable)
         let second = named.snapshots[1]
         let t2 = try await sim.removeSnapshot(named.ref, .named(second.name), removeChildren: false, consolidate: true)
-        #expect(t2.info.name == "vm.Snapshot.remove")
+        #expect(t2.info.name == "RemoveSnapshot_Task" && t2.info.descriptionId == "vm.Snapshot.remove")
         let t3 = try await sim.invoke("RemoveSnapshot_Task", on: byRef.snapshots[0].ref, arguments: [.init("removeChildren", .bool(true))]).expectTask()
         let t4 = try await sim.consolidateDisks(needy.ref)
-        #expect(t4.info.name == "VirtualMachine.consolidateDisks")
+        #expect(t4.info.name == "ConsolidateVMDisks_Task")
         await #expect(throws: VCenterFault.self) { try await sim.cancelTask(t4.ref) }
         sim.advanceUntilIdle()
         for t in [t1, t2, t3, t4] { #expect(t.state == .success) }
@@ -246,7 +246,7 @@ import VCenterModel
         #expect(sim.vm("a").datastores == [sim.datastore("D3").ref])
         #expect(sim.vm("b").host == sim.host("esx-1").ref)
         let off = try await sim.invoke("PowerOffVM_Task", on: sim.vm("a").ref, arguments: []).expectTask()
-        #expect(off.info.name == "VirtualMachine.powerOff")
+        #expect(off.info.name == "PowerOffVM_Task" && off.info.descriptionId == "VirtualMachine.powerOff")
         sim.advanceUntilIdle()
         #expect(sim.vm("a").powerState == "poweredOff")
         let again = try await sim.invoke("PowerOffVM_Task", on: sim.vm("a").ref, arguments: []).expectTask()

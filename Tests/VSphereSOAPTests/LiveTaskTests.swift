@@ -60,7 +60,7 @@ import VCenterModel
 
         for info in infos {
             #expect(info.state == .success, "\(info)")
-            #expect(info.name == "VirtualMachine.relocate")
+            #expect(info.name == "RelocateVM_Task" && info.descriptionId == "VirtualMachine.relocate")
             // (startTime is not checked: the test vCenter sometimes leaves it unset for tasks that were queued.)
             #expect(info.entity != nil && info.queueTime != nil && info.completeTime != nil, "\(info)")
         }

@@ -16,7 +16,7 @@ import VimXML
         let failedVal = try #require(objectSets[0].path("changeSet", "val"))
         let failed = try #require(TaskDecoding.info(failedVal))
         #expect(failed.ref == MoRef("Task", "task-501"))
-        #expect(failed.name == "VirtualMachine.relocate")
+        #expect(failed.name == "RelocateVM_Task" && failed.descriptionId == "VirtualMachine.relocate")
         #expect(failed.entity == MoRef("VirtualMachine", "vm-101") && failed.entityName == "db-01")
         #expect(failed.state == .error)
         #expect(failed.error == VCenterFault(type: "FileLocked", message: "Unable to access file [legacy-01] db-01/db-01.vmdk since it is locked"))
@@ -31,7 +31,7 @@ import VimXML
 
         let doneVal = try #require(objectSets[2].path("changeSet", "val"))
         let done = try #require(TaskDecoding.info(doneVal))
-        #expect(done.name == "CreateSnapshot_Task")
+        #expect(done.name == "CreateSnapshot_Task" && done.descriptionId == nil)
         #expect(done.result == .moRef(MoRef("VirtualMachineSnapshot", "snapshot-77")))
     }
 
@@ -100,6 +100,119 @@ import VimXML
         // Every task is in the view, whether it came with CreateListView or ModifyListView.
         let inView = bodies.filter { $0.method == "CreateListView" || $0.method == "ModifyListView" }.map(\.body).joined()
         for id in ["task-501", "task-502", "task-503"] { #expect(inView.contains(">\(id)<"), "\(id)") }
+    }
+
+    /// A whole `TaskInfo` of a relocation in `state` (as `RetrievePropertiesEx` or an update carries it).
+    static func taskInfo(_ id: String, _ state: String, vm: String) -> String {
+        #"<val xsi:type="TaskInfo"><key>\#(id)</key><task type="Task">\#(id)</task><name>RelocateVM_Task</name><descriptionId>VirtualMachine.relocate</descriptionId><entity type="VirtualMachine">\#(vm)</entity><state>\#(state)</state><cancelled>false</cancelled><cancelable>true</cancelable><queueTime>2024-03-04T09:20:00Z</queueTime>"#
+            + (state == "success" ? "<completeTime>2024-03-04T09:25:00Z</completeTime>" : "") + "</val>"
+    }
+
+    /// The waits never come back empty (another task's progress streams in) and never report
+    /// task-601's end, which only a retrieval shows: the periodic reconcile must find it.
+    @Test func busyWaitsStillReconcileALostCompletion() async throws {
+        let waits = Mutex(0)
+        let retrieves = Mutex(0)
+        let started = Mutex(600)
+        let server = try FakeSOAPServer { request in
+            switch request.method {
+            case "RetrieveServiceContent": return .fixture("service-content.xml")
+            case "Login": return .fixture("login.xml", headers: [FakeServerTests.cookieHeader])
+            case "RelocateVM_Task":
+                let id = started.withLock { n -> Int in n += 1; return n }
+                return .soap(request.method, #"<returnval type="Task">task-\#(id)</returnval>"#)
+            case "CreatePropertyCollector": return .soap(request.method, #"<returnval type="PropertyCollector">session[1]pc-1</returnval>"#)
+            case "CreateListView": return .soap(request.method, #"<returnval type="ListView">session[1]lv-1</returnval>"#)
+            case "CreateFilter": return .soap(request.method, #"<returnval type="PropertyFilter">session[1]f-1</returnval>"#)
+            case "ModifyListView", "DestroyPropertyCollector", "DestroyView", "Logout", "CancelWaitForUpdates": return .soap(request.method)
+            case "RetrievePropertiesEx":
+                // The first reconcile (when the collector is built) sees both running; later ones see 601 done.
+                let n = retrieves.withLock { n -> Int in n += 1; return n }
+                var objects = ""
+                if request.body.contains(">task-601<") {
+                    objects += #"<objects><obj type="Task">task-601</obj><propSet><name>info</name>"# + Self.taskInfo("task-601", n == 1 ? "running" : "success", vm: "vm-101") + "</propSet></objects>"
+                }
+                if request.body.contains(">task-602<") {
+                    objects += #"<objects><obj type="Task">task-602</obj><propSet><name>info</name>"# + Self.taskInfo("task-602", "running", vm: "vm-102") + "</propSet></objects>"
+                }
+                return .soap(request.method, "<returnval>\(objects)</returnval>")
+            case "WaitForUpdatesEx":
+                // Never empty: task-602's progress, every 0.2 s; task-601's end is "lost".
+                let n = waits.withLock { n -> Int in n += 1; return n }
+                Thread.sleep(forTimeInterval: 0.2)
+                return .soap("WaitForUpdatesEx", #"<returnval><version>v\#(n)</version><filterSet><filter type="PropertyFilter">session[1]f-1</filter><objectSet><kind>modify</kind><obj type="Task">task-602</obj><changeSet><name>info.progress</name><op>assign</op><val xsi:type="xsd:int">\#(n % 100)</val></changeSet></objectSet></filterSet><truncated>false</truncated></returnval>"#)
+            default: return .fault("MethodNotFound", request.method)
+            }
+        }
+        defer { server.stop() }
+        var config = try ConnectionConfig(url: server.url, username: "admin", password: "pw")
+        config.keepAliveInterval = 0
+        config.pollerMaxWaitSeconds = 2
+        config.pollerCoalesceSeconds = 0
+        config.pollerPaceSeconds = 0
+        let vc = try await SOAPVCenter.connect(config: config, logger: Logger(label: "test.poller.busy"))
+        let t601 = try await vc.relocateVM(MoRef("VirtualMachine", "vm-101"), spec: RelocateSpec(datastore: MoRef("Datastore", "datastore-12")), priority: .defaultPriority)
+        let t602 = try await vc.relocateVM(MoRef("VirtualMachine", "vm-102"), spec: RelocateSpec(datastore: MoRef("Datastore", "datastore-12")), priority: .defaultPriority)
+        let outcome: Result<TaskInfo, any Error>
+        do {
+            outcome = .success(try await LiveTaskTests.finish(t601, within: 30))
+        } catch {
+            outcome = .failure(error)
+        }
+        let counters = vc.pollerCounters
+        await vc.close()
+
+        let info = try outcome.get()
+        #expect(info.state == .success && info.name == "RelocateVM_Task")
+        #expect(!t602.isDone)
+        // Found by a reconcile while every wait brought updates.
+        #expect(counters.emptyWaits == 0, "\(counters)")
+        #expect(counters.reconciles >= 2, "\(counters)")
+        #expect(counters.waits >= 3, "\(counters)")
+    }
+
+    /// With batched adds, a task started while another is watched joins the view when its
+    /// batch is due — it is not dropped because it was not due at a cycle's start.
+    @Test func aTaskTrackedBeforeItsBatchIsDueStillJoinsTheView() async throws {
+        let started = Mutex(700)
+        let waits = Mutex(0)
+        let server = try FakeSOAPServer { request in
+            switch request.method {
+            case "RetrieveServiceContent": return .fixture("service-content.xml")
+            case "Login": return .fixture("login.xml", headers: [FakeServerTests.cookieHeader])
+            case "RelocateVM_Task":
+                let id = started.withLock { n -> Int in n += 1; return n }
+                return .soap(request.method, #"<returnval type="Task">task-\#(id)</returnval>"#)
+            case "CreatePropertyCollector": return .soap(request.method, #"<returnval type="PropertyCollector">session[1]pc-1</returnval>"#)
+            case "CreateListView": return .soap(request.method, #"<returnval type="ListView">session[1]lv-1</returnval>"#)
+            case "CreateFilter": return .soap(request.method, #"<returnval type="PropertyFilter">session[1]f-1</returnval>"#)
+            case "ModifyListView", "DestroyPropertyCollector", "DestroyView", "Logout", "CancelWaitForUpdates", "RetrievePropertiesEx": return .soap(request.method)
+            case "WaitForUpdatesEx":
+                // task-701's progress every 0.2 s: the poller cycles without ever going idle.
+                let n = waits.withLock { n -> Int in n += 1; return n }
+                Thread.sleep(forTimeInterval: 0.2)
+                return .soap("WaitForUpdatesEx", #"<returnval><version>v\#(n)</version><filterSet><filter type="PropertyFilter">session[1]f-1</filter><objectSet><kind>modify</kind><obj type="Task">task-701</obj><changeSet><name>info.progress</name><op>assign</op><val xsi:type="xsd:int">\#(n % 100)</val></changeSet></objectSet></filterSet><truncated>false</truncated></returnval>"#)
+            default: return .fault("MethodNotFound", request.method)
+            }
+        }
+        defer { server.stop() }
+        var config = try ConnectionConfig(url: server.url, username: "admin", password: "pw")
+        config.keepAliveInterval = 0
+        config.pollerMaxWaitSeconds = 2
+        config.pollerCoalesceSeconds = 0
+        config.pollerPaceSeconds = 0
+        config.pollerAddIntervalSeconds = 0.8
+        let vc = try await SOAPVCenter.connect(config: config, logger: Logger(label: "test.poller.adds"))
+        _ = try await vc.relocateVM(MoRef("VirtualMachine", "vm-101"), spec: RelocateSpec(datastore: MoRef("Datastore", "datastore-12")), priority: .defaultPriority)
+        try await Task.sleep(for: .seconds(0.3))
+        _ = try await vc.relocateVM(MoRef("VirtualMachine", "vm-102"), spec: RelocateSpec(datastore: MoRef("Datastore", "datastore-12")), priority: .defaultPriority)
+        let start = ContinuousClock.now
+        func joined() -> Bool {
+            server.requests.contains { ($0.method == "ModifyListView" || $0.method == "CreateListView") && $0.body.contains(">task-702<") }
+        }
+        while !joined(), ContinuousClock.now - start < .seconds(10) { try await Task.sleep(for: .milliseconds(100)) }
+        await vc.close()
+        #expect(joined(), "task-702 never joined the view: \(server.methods.filter { $0 != "WaitForUpdatesEx" })")
     }
 
     @Test func keepAliveCallsCurrentTimeWhileIdle() async throws {

@@ -6,8 +6,9 @@ import (
 )
 
 // simClock is the simulated clock: it runs `speed` simulated seconds per real second and
-// starts at the server's start (simulated second 0 = the wall time the server started).
-// Changing the speed keeps simulated time continuous.
+// starts at the server's start (simulated second 0 = the wall time the server started, plus
+// -clock-skew-seconds). Changing the speed keeps simulated time continuous. It is the server's
+// clock: task times and CurrentTime read it.
 type simClock struct {
 	mu       sync.Mutex
 	epoch    time.Time // wall time of simulated second 0
@@ -16,10 +17,13 @@ type simClock struct {
 	speed    float64
 }
 
-func newSimClock(speed float64) *simClock {
+func newSimClock(speed, skewSeconds float64) *simClock {
 	now := time.Now()
-	return &simClock{epoch: now, baseReal: now, speed: speed}
+	return &simClock{epoch: now.Add(time.Duration(skewSeconds * float64(time.Second))), baseReal: now, speed: speed}
 }
+
+// serverTime is the server's current time (what CurrentTime answers).
+func (c *simClock) serverTime() time.Time { return c.time(c.now()) }
 
 // now returns simulated seconds since the epoch.
 func (c *simClock) now() float64 {

@@ -43,6 +43,8 @@ type Config struct {
 	// Fixed setup time added to a Storage vMotion / a vMotion (VCenterSimulator: 15 / 5)
 	SVMotionSetupSeconds float64
 	VMotionSetupSeconds  float64
+	// The server's clock (task times, CurrentTime) runs this far ahead of real time
+	ClockSkewSeconds float64
 
 	// Speed (Mb/s) of every host's physical NICs and the vMotion vmknic's uplink (0 = vcsim's 10000, vMotion not enabled on a vmknic)
 	VMotionLinkMbps int
@@ -131,6 +133,7 @@ Flags:
 	fs.Float64Var(&c.MinTaskSeconds, "min-task-seconds", c.MinTaskSeconds, "minimum simulated duration of any task")
 	fs.Float64Var(&c.SVMotionSetupSeconds, "svmotion-setup-seconds", c.SVMotionSetupSeconds, "fixed simulated seconds added to every Storage vMotion before its copy (Moonmotion's built-in simulator: 15)")
 	fs.Float64Var(&c.VMotionSetupSeconds, "vmotion-setup-seconds", c.VMotionSetupSeconds, "fixed simulated seconds added to every host change (Moonmotion's built-in simulator: 5)")
+	fs.Float64Var(&c.ClockSkewSeconds, "clock-skew-seconds", c.ClockSkewSeconds, "the server's clock (task times and CurrentTime) runs this many seconds ahead of the real one (negative: behind)")
 
 	fs.IntVar(&c.VMotionLinkMbps, "vmotion-link-mbps", c.VMotionLinkMbps, "link speed in Mb/s of every host's physical NICs (config.network.pnic), with vmk0 enabled for vMotion (0 = vcsim's inventory: 10000 Mb/s NICs, no vmknic selected for vMotion)")
 	fs.IntVar(&c.HostMaxCost, "host-max-cost", c.HostMaxCost, "per-host migration cost limit (vSphere: 8)")

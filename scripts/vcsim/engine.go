@@ -126,7 +126,7 @@ type engine struct {
 
 func newEngine(cfg *Config, w *world, f *faultInjector, logf func(string, ...interface{})) *engine {
 	e := &engine{
-		cfg: cfg, w: w, clock: newSimClock(cfg.Speed), faults: f, logf: logf,
+		cfg: cfg, w: w, clock: newSimClock(cfg.Speed, cfg.ClockSkewSeconds), faults: f, logf: logf,
 		tasks: map[string]*mmTask{}, busy: map[ref]*mmTask{},
 		hosts: map[ref]*resourceStat{}, dss: map[ref]*resourceStat{}, moves: map[string]int{},
 		wake: make(chan struct{}, 1), stopCh: make(chan struct{}), done: make(chan struct{}),

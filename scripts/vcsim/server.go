@@ -339,6 +339,13 @@ func (s *Server) serveSDK(w http.ResponseWriter, r *http.Request) {
 		if s.eng.cancelTask(this, w) {
 			return
 		}
+	case "CurrentTime":
+		// The server's clock is the simulated one that task times are in (skew included).
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = fmt.Fprintf(w, `%s<CurrentTimeResponse xmlns="urn:vim25"><returnval>%s</returnval></CurrentTimeResponse>%s`,
+			soapEnvelopeStart, s.eng.clock.serverTime().UTC().Format(time.RFC3339Nano), soapEnvelopeEnd)
+		return
 	case "Logout":
 		s.sessions.remove(cookie)
 	}
