@@ -95,7 +95,7 @@ extension ConnectionConfig {
     }
 
     /// Applies `MOONMOTION_POLLER` (`pace=0.7,coalesce=0.3,add_interval=3,add_burst=16,add_delay=1,`
-    /// `reconcile=30,progress=0,max_wait=30`; seconds, add_burst a count): the task poller's
+    /// `reconcile=30,progress=10,max_wait=30`; seconds, add_burst a count): the task poller's
     /// timing, for benchmarks and unusual servers.
     mutating func applyPollerTuning(_ text: String?) throws {
         guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return }

@@ -49,11 +49,14 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
     /// Longest time between two reconciles of every pending task (one `RetrievePropertiesEx`),
     /// even when waits keep returning updates; 0: `pollerMaxWaitSeconds`.
     public var pollerReconcileSeconds: Double = 0
-    /// Above 0: progress changes do not wake the poller (its filter watches `info.state`,
-    /// `info.error`, … instead of `info`); running tasks' progress is read this often (one call
-    /// for all of them). 0 (default): progress wakes it, paced by `pollerPaceSeconds` — govmomi's
-    /// vcsim collector handles nested paths poorly (its answers lag by seconds).
-    public var pollerProgressSeconds: Double = 0
+    /// Above 0 (default 10): progress changes do not wake the poller (its filter watches
+    /// `info.state`, `info.error`, … instead of `info`, as pyVim's `WaitForTasks` does); running
+    /// tasks' progress is read this often, one call for all of them, so a migration's progress
+    /// costs calls by time, never by task or step. 0: every progress change wakes the poller,
+    /// paced by `pollerPaceSeconds` (about 1.4 calls a second while copies run, for as long as
+    /// they run). vcsim's own collector (`-vcsim-property-collector`) answers nested paths
+    /// seconds late; the test vCenter's and vCenter's do not.
+    public var pollerProgressSeconds: Double = 10
 
     /// Creates a configuration from explicit values. `url` may omit the scheme (https)
     /// and the path (`/sdk`); credentials in it are used when `username`/`password` are nil.

@@ -64,7 +64,11 @@ enum TaskDecoding {
                 info = decoded
             }
         case "info.state":
-            if let text = value?.text, let state = TaskState(rawValue: text) { info.state = state }
+            if let text = value?.text, let state = TaskState(rawValue: text) {
+                info.state = state
+                // A filter without info.progress never sees the last step: done is 100%.
+                if state == .success { info.progress = 100 }
+            }
         case "info.progress":
             info.progress = value?.int
         case "info.result":

@@ -11,13 +11,15 @@ import VCenterModel
     static let logger = Logger(label: "test.soap.tasks")
 
     /// A connected client and its server; `speed` compresses simulated time.
-    static func connect(_ options: TestVCenter.Options) async throws -> (TestVCenter, SOAPVCenter, Inventory) {
+    static func connect(_ options: TestVCenter.Options,
+                        configure: (inout ConnectionConfig) -> Void = { _ in }) async throws -> (TestVCenter, SOAPVCenter, Inventory) {
         let server = try await TestVCenter.start(options)
         do {
             var config = try ConnectionConfig(url: server.url.absoluteString, username: server.username, password: server.password)
             config.readTimeout = 20
             config.pollerMaxWaitSeconds = 3
             config.pollerCoalesceSeconds = 0.05
+            configure(&config)
             let vc = try await SOAPVCenter.connect(config: config, logger: logger)
             return (server, vc, try await vc.inventory())
         } catch {
@@ -123,6 +125,39 @@ import VCenterModel
         await vc.close()
         #expect(info.state == .error)
         #expect(info.error?.type == "RequestCanceled", "\(info)")
+    }
+
+    @Test func progressIsReadByTimeAndNeverWakesTheWait() async throws {
+        // Two 6-second copies with 50 progress steps each; progress read every 2 s.
+        let (server, vc, inventory) = try await Self.connect(
+            .init(clusters: 1, hosts: 2, vms: 4, speed: 200, progressSteps: 50, minTaskSeconds: 1200)) { config in
+            config.pollerProgressSeconds = 2
+            config.pollerPaceSeconds = 0.05
+        }
+        defer { server.stop() }
+        let target = try Self.newDatastore(inventory)
+        try await server.resetStats()
+        var tasks: [LiveTask] = []
+        for vm in inventory.vms.prefix(2) {
+            tasks.append(try await vc.relocateVM(vm.ref, spec: RelocateSpec(datastore: target.ref), priority: .defaultPriority))
+        }
+        // Progress shows while the copies run (read by the periodic reconcile)...
+        var seen: Set<Int> = []
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(60)
+        while !tasks.allSatisfy(\.isDone) && clock.now < deadline {
+            for task in tasks { if let p = task.info.progress, p > 0, p < 100, task.info.state == .running { seen.insert(p) } }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        var infos: [TaskInfo] = []
+        for task in tasks { infos.append(try await Self.finish(task)) }
+        let stats = try await server.stats(includeTasks: false)
+        await vc.close()
+        #expect(!seen.isEmpty, "no progress between 0 and 100 was seen while the tasks ran")
+        #expect(infos.allSatisfy { $0.state == .success && $0.progress == 100 }, "\(infos)")
+        // ...but never wakes the long poll: 100 progress changes cost a few waits, not one each.
+        #expect(stats.calls("WaitForUpdatesEx") <= 10, "\(stats.soapCalls)")
+        #expect(stats.calls("RetrievePropertiesEx") >= 2, "\(stats.soapCalls)")
     }
 
     @Test func terminatedSessionMidWaitLosesNoTask() async throws {

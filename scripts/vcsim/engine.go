@@ -118,6 +118,10 @@ type engine struct {
 	hosts    map[ref]*resourceStat
 	dss      map[ref]*resourceStat
 	moves    map[string]int
+	// copies counts each VM's successful storage moves (a second one copies its disks twice).
+	copies map[string]int
+	// hostMoves counts successful moves that changed only the host (vMotions).
+	hostMoves int
 
 	wake   chan struct{}
 	stopCh chan struct{}
@@ -128,7 +132,7 @@ func newEngine(cfg *Config, w *world, f *faultInjector, logf func(string, ...int
 	e := &engine{
 		cfg: cfg, w: w, clock: newSimClock(cfg.Speed, cfg.ClockSkewSeconds), faults: f, logf: logf,
 		tasks: map[string]*mmTask{}, busy: map[ref]*mmTask{},
-		hosts: map[ref]*resourceStat{}, dss: map[ref]*resourceStat{}, moves: map[string]int{},
+		hosts: map[ref]*resourceStat{}, dss: map[ref]*resourceStat{}, moves: map[string]int{}, copies: map[string]int{},
 		wake: make(chan struct{}, 1), stopCh: make(chan struct{}), done: make(chan struct{}),
 	}
 	for h := range w.hostName {
@@ -469,6 +473,11 @@ func (e *engine) succeedLocked(t *mmTask, at float64) func() {
 	delete(e.busy, t.vm.Self)
 	if (t.kind == kindRelocate || t.kind == kindMigrate) && (t.storage || t.hostMove) {
 		e.moves[t.vmName]++
+		if t.storage {
+			e.copies[t.vmName]++
+		} else {
+			e.hostMoves++
+		}
 	}
 	end := e.clock.time(at)
 	return func() {
@@ -547,6 +556,8 @@ type engineStats struct {
 	Tasks            []taskJSON              `json:"tasks,omitempty"`
 	TaskCounts       map[string]int          `json:"task_counts"`
 	Moves            map[string]int          `json:"moves"`
+	Copies           map[string]int          `json:"copies"`
+	HostMoves        int                     `json:"host_moves"`
 	SimNow           float64                 `json:"sim_now"`
 	WallNow          float64                 `json:"wall_now"`
 	Speed            float64                 `json:"speed"`
@@ -559,7 +570,7 @@ func (e *engine) stats(withTasks bool) engineStats {
 	defer e.mu.Unlock()
 	s := engineStats{
 		Hosts: map[string]resourceJSON{}, Datastores: map[string]resourceJSON{},
-		TaskCounts: map[string]int{}, Moves: map[string]int{},
+		TaskCounts: map[string]int{}, Moves: map[string]int{}, Copies: map[string]int{}, HostMoves: e.hostMoves,
 		SimNow: e.clock.now(), WallNow: unix(time.Now()), Speed: e.clock.getSpeed(),
 	}
 	for h, r := range e.hosts {
@@ -574,6 +585,9 @@ func (e *engine) stats(withTasks bool) engineStats {
 	}
 	for k, v := range e.moves {
 		s.Moves[k] = v
+	}
+	for k, v := range e.copies {
+		s.Copies[k] = v
 	}
 	for _, t := range e.order {
 		s.TaskCounts[t.state]++
@@ -619,4 +633,6 @@ func (e *engine) resetStats() {
 		r.peak, r.queued = r.cost, 0
 	}
 	e.moves = map[string]int{}
+	e.copies = map[string]int{}
+	e.hostMoves = 0
 }

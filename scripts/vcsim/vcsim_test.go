@@ -214,6 +214,9 @@ func TestRelocateStorageMovesVMAndSpace(t *testing.T) {
 	if st.Moves["vm-c1-0002"] != 1 {
 		t.Errorf("moves of vm-c1-0002 = %d, want 1", st.Moves["vm-c1-0002"])
 	}
+	if st.Copies["vm-c1-0002"] != 1 || st.HostMoves != 0 {
+		t.Errorf("copies of vm-c1-0002 = %d, host moves %d; want 1 and 0", st.Copies["vm-c1-0002"], st.HostMoves)
+	}
 	_ = from
 }
 

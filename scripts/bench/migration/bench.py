@@ -16,7 +16,8 @@ Figures per peer, all counted at the test vCenter except CPU and RSS:
   * SOAP calls per migrated VM: every call after the counters were zeroed (log-in, inventory,
     monitoring and the relocations themselves) / VMs moved;
   * the runner's CPU seconds (user+sys) and peak RSS, from wait4 on its process;
-  * wall seconds, VMs moved, VMs moved more than once, failed tasks.
+  * wall seconds, VMs moved (storage), VMs whose disks were copied twice ("twice"), host-only
+    moves (pro-active vMotions, by RelocateVM_Task or MigrateVM_Task), failed tasks.
 
     python3 scripts/bench/migration/bench.py --moonmotion .build-release/release/moonmotion
 """
@@ -95,13 +96,15 @@ def server_figures(vc, moved_expected):
     first = min((t["created_sim"] for t in reloc), default=0)
     last = max((t.get("completed_sim") or 0 for t in reloc), default=0)
     over = [n for kind in ("hosts", "datastores") for n, r in stats[kind].items() if r["max_cost"] > r["limit"]]
-    moves = stats.get("moves", {})
+    copies = stats.get("copies", {})
     return {
         "makespan": last - first,
-        "moved": len(moves),
-        "moved_twice": sum(1 for v in moves.values() if v > 1),
+        "moved": len(copies),
+        # a VM whose disks were copied more than once (a pro-active vMotion before its
+        # Storage vMotion is a host move, counted under vMotions)
+        "moved_twice": sum(1 for v in copies.values() if v > 1),
         "failed_tasks": sum(1 for t in reloc if t["state"] == "error"),
-        "vmotions": sum(1 for t in stats["tasks"] if t["method"] == "MigrateVM_Task"),
+        "vmotions": stats.get("host_moves", 0),
         "limit_queued": stats["limit_queued_total"],
         "over_limit": over,
         "soap_calls": stats["soap_calls_total"],
@@ -155,6 +158,7 @@ def main():
     ap.add_argument("--peers", default="moonmotion,powercli")
     ap.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     args = ap.parse_args()
+    args.moonmotion = os.path.abspath(args.moonmotion)
 
     flags = dict(clusters=args.clusters, hosts=args.hosts, vms=args.vms, seed=args.seed, rate_mbps=args.rate,
                  speed=args.speed, svmotion_setup_seconds=args.setup)
