@@ -43,7 +43,8 @@ public actor MigrationRunner {
     var timerTask: Task<Void, Never>?
     var pendingBatch = JournalBatch()
     var newRanks: [Int] = []
-    /// When the intent of each job's latest call was taken (journaled or not).
+    /// When the intent of each job's latest call was taken (journaled or not), until the call's
+    /// outcome is known.
     var intentTimes: [JobID: Date] = [:]
     /// Jobs whose call was lost in transport (vCenter may have started its task), with the
     /// intent time of that call: before calling again the runner looks for its task.
@@ -170,8 +171,10 @@ public actor MigrationRunner {
         }
         let existing = try await existingTasks(known: [])
         for info in existing { await adoptExternal(info, scheduler: scheduler) }
+        knownTaskRefs.reserveCapacity(requests.count)
         let actions = try scheduler.add(requests, now: now)
-        let bytes = scheduler.jobs.filter { $0.kind.movesStorage && !$0.state.isTerminal }.reduce(Int64(0)) { $0 + $1.size }
+        var bytes: Int64 = 0
+        for job in scheduler.jobs where job.kind.movesStorage && !job.state.isTerminal { bytes += job.size }
         emitDirect(.runStarted(RunStart(jobs: scheduler.jobs.count, bytes: bytes, resumed: false, names: Self.names(scheduler.inventory))))
         for text in warnings { emitDirect(.warning(text, job: nil)) }
         try await perform(actions)
@@ -256,11 +259,13 @@ public actor MigrationRunner {
         case .started(let id, let task):
             outstanding -= 1
             lostCalls[id] = nil
+            intentTimes[id] = nil
             knownTaskRefs.insert(task.ref)
             try await started(id, task, scheduler)
         case .startFailed(let id, let fault):
             outstanding -= 1
             lostCalls[id] = nil
+            intentTimes[id] = nil
             try await perform(scheduler.startFailed(id, fault: fault, now: now))
         case .callLost(let id, let fault):
             outstanding -= 1

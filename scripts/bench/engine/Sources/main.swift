@@ -113,6 +113,8 @@ final class LeanVCenter: VirtualTimeVCenter {
     struct State {
         var now: Date
         var inventory: Inventory
+        /// Committed bytes by VM (a task's duration), looked up once per call.
+        var sizes: [MoRef: Int64]
         var ends = Heap<Pending>()
         var seq = 0
     }
@@ -125,7 +127,10 @@ final class LeanVCenter: VirtualTimeVCenter {
     }
     let state: Mutex<State>
     let displayName = "lean bench backend"
-    init(_ inventory: Inventory) { state = Mutex(State(now: Date(timeIntervalSince1970: 1_700_000_000), inventory: inventory)) }
+    init(_ inventory: Inventory) {
+        let sizes = Dictionary(inventory.vms.map { ($0.ref, $0.committedBytes) }, uniquingKeysWith: { a, _ in a })
+        state = Mutex(State(now: Date(timeIntervalSince1970: 1_700_000_000), inventory: inventory, sizes: sizes))
+    }
     var now: Date { state.withLock { $0.now } }
     var nextEventTime: Date? { state.withLock { $0.ends.min?.at } }
     func advance(to time: Date) {
@@ -146,7 +151,7 @@ final class LeanVCenter: VirtualTimeVCenter {
     func relocateVM(_ vm: MoRef, spec: RelocateSpec, priority: MovePriority) async throws -> LiveTask {
         state.withLock { s in
             s.seq += 1
-            let size = s.inventory.vm(vm)?.committedBytes ?? 0
+            let size = s.sizes[vm] ?? 0
             let task = LiveTask(TaskInfo(ref: MoRef("Task", "task-\(s.seq)"), name: "VirtualMachine.relocate", entity: vm, state: .running, startTime: s.now))
             s.ends.insert(Pending(at: s.now.addingTimeInterval(15 + Double(size) / (150 * 1_048_576)), seq: s.seq, task: task))
             return task
