@@ -131,6 +131,17 @@ def main():
             cmd.append({"wall": wall, "rss": rss, "calls": calls, "vms": n, "bytes": len(doc)})
             print(f"  run {i + 1} moonmotion inventory --json: {n} VMs, {len(doc) / 1e6:.1f} MB of JSON in {wall:.2f} s,"
                   f" peak RSS {rss / 1024:.0f} MB, {calls} SOAP calls")
+        # Its pyVmomi peer: the same object types and properties, names resolved, JSON written.
+        pycmd = []
+        for i in range(runs):
+            control.post("reset-stats")
+            doc, rss, wall = run_with_rusage([sys.executable, a.pyvmomi, "--host", host, "--port", str(port),
+                                              "--username", user, "--password", password, "--http", "--whole"], json_line=False)
+            calls = control.stats()["soap_calls_total"]
+            n = len(json.loads(doc)["vms"])
+            pycmd.append({"wall": wall, "rss": rss, "calls": calls, "vms": n, "bytes": len(doc)})
+            print(f"  run {i + 1} pyVmomi whole inventory as JSON: {n} VMs, {len(doc) / 1e6:.1f} MB of JSON in {wall:.2f} s,"
+                  f" peak RSS {rss / 1024:.0f} MB, {calls} SOAP calls")
         control.post("reset-stats")
         full, full_rss, _ = run_with_rusage([a.swift_bench, "--url", url, "--username", user, "--password", password, "--mode", "full"])
         full_calls = control.stats()["soap_calls_total"]
@@ -175,10 +186,12 @@ def main():
     print()
     c_wall = statistics.median(r["wall"] for r in cmd)
     c_rss = max(r["rss"] for r in cmd) / 1024
-    p_wall = med(py, "process_wall")
+    p_wall = statistics.median(r["wall"] for r in pycmd)
+    p_cmd_rss = max(r["rss"] for r in pycmd) / 1024
     print(f"The command, end to end (process wall time, median of {runs}; peak RSS, max):")
     print(f"  {'moonmotion inventory --json':28s}{c_wall:10.3f}{c_rss:14.0f}   (whole inventory, {cmd[0]['calls']} SOAP calls, JSON written)")
-    print(f"  {'pyVmomi script (VMs only)':28s}{p_wall:10.3f}{p_rss:14.0f}   (interpreter start-up and import included)")
+    print(f"  {'pyVmomi, the same as JSON':28s}{p_wall:10.3f}{p_cmd_rss:14.0f}   (whole inventory, {pycmd[0]['calls']} SOAP calls,"
+          f" interpreter start-up included)")
     print()
     ratio_cmd = c_wall / p_wall
     print(f"command: moonmotion / pyVmomi   = {ratio_cmd:.3f}   (goal <= 0.2)   {'OK' if ratio_cmd <= 0.2 else 'MISSED'}")
