@@ -62,7 +62,7 @@ struct TasksCommand: AsyncParsableCommand {
             var names: [MoRef: String] = [:]
             if let entity {
                 let inventory = try await vcenter.inventory()
-                guard let ref = Self.lookup(entity, in: inventory) else {
+                guard let ref = try Self.lookup(entity, in: inventory) else {
                     throw VCenterFault(type: "NotFound", message: "no VM, host, datastore or cluster named '\(entity)'")
                 }
                 entityRef = ref
@@ -92,11 +92,13 @@ struct TasksCommand: AsyncParsableCommand {
     /// How `--watch` ended.
     enum WatchEnd { case allEnded, interrupted }
 
-    static func lookup(_ text: String, in inventory: Inventory) -> MoRef? {
-        if let vm = inventory.vm(named: text) { return vm.ref }
-        if let h = inventory.host(named: text) { return h.ref }
-        if let d = inventory.datastore(named: text) { return d.ref }
-        if let c = inventory.cluster(named: text) { return c.ref }
+    /// The `--entity` object: the only VM, host, datastore or cluster of that name (several of
+    /// one kind → `AmbiguousNameError` naming their morefs), else the text as a moref.
+    static func lookup(_ text: String, in inventory: Inventory) throws(AmbiguousNameError) -> MoRef? {
+        if let vm = try inventory.uniqueVM(named: text) { return vm.ref }
+        if let h = try inventory.uniqueHost(named: text) { return h.ref }
+        if let d = try inventory.uniqueDatastore(named: text) { return d.ref }
+        if let c = try inventory.uniqueCluster(named: text) { return c.ref }
         return MoRef(parsing: text)
     }
 
