@@ -8,7 +8,7 @@ extension Scheduler {
     /// Creates the job for a request; returns its index when it is pending (to be ordered).
     func createJob(_ request: JobRequest, now: Date) -> Int32? {
         let j = Int32(jobs.count)
-        let known = vmIndex[request.vm] != nil || baseInventory.vm(request.vm) != nil
+        let known = vmIndex[request.vm] != nil || baseInventory.containsVM(request.vm)
         let v = vmSlot(request.vm, name: request.vm.value)
         var m = JobMeta(vm: v)
         resolveKind(request.kind, into: &m)
@@ -320,10 +320,10 @@ extension Scheduler {
         countRunning(charges, +1)
         meta[i].charges = charges
         reserve(j, target: t)
-        let slot = vmSlots[Int(v)]
+        let host = vmSlots[Int(v)].host
         jobs[i].target = t >= 0 ? dsSlots[Int(t)].ref : nil
-        jobs[i].sourceHost = slot.host >= 0 ? hostSlots[Int(slot.host)].ref : nil
-        jobs[i].sourceDatastores = slot.datastores.map { dsSlots[Int($0)].ref }
+        jobs[i].sourceHost = host >= 0 ? hostSlots[Int(host)].ref : nil
+        jobs[i].sourceDatastores = vmSlots[Int(v)].datastores.map { dsSlots[Int($0)].ref }
         jobs[i].attempts += 1
         jobs[i].dispatchedAt = now
         jobs[i].startedAt = nil

@@ -49,13 +49,14 @@ extension Scheduler {
     func succeed(_ j: Int32, now: Date, observed: VMInfo? = nil) {
         let i = Int(j)
         let v = meta[i].vm
-        let job = jobs[i]
+        // The few fields needed, not a copy of the whole job.
+        let movesStorage = jobs[i].kind.movesStorage, isProactive = jobs[i].parent != nil
         let targetSlot = meta[i].reservedOn
         release(j, success: true)
         if let observed {
             applyLocation(v, observed)
         } else {
-            let t = job.kind.movesStorage && targetSlot >= 0 ? targetSlot : nil
+            let t = movesStorage && targetSlot >= 0 ? targetSlot : nil
             let h = meta[i].destHost >= 0 ? meta[i].destHost : nil
             if t != nil || h != nil { moved(v, host: h, datastore: t) }
         }
@@ -65,14 +66,14 @@ extension Scheduler {
         popHead(v, j)
         scheduleHead(v, now: now)
         // Pro-active vMotions are the engine's own; the strategy hears of the job they served.
-        guard job.parent == nil else {
+        guard !isProactive else {
             proactiveDone(j, now: now)
             return
         }
         do {
             try strategy.onDone(jobs[i])
         } catch {
-            emit(.warning("the strategy's on_done hook failed for \(job.vmName): \(error)", job: job.id), now)
+            emit(.warning("the strategy's on_done hook failed for \(jobs[i].vmName): \(error)", job: jobs[i].id), now)
         }
     }
 

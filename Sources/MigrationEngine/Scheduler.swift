@@ -81,6 +81,8 @@ public final class Scheduler {
             throw EngineError.hookFailed(hook: "prepare", message: String(describing: error))
         }
         try buildResources()
+        vmIndex.reserveCapacity(inventory.vms.count)
+        vmSlots.reserveCapacity(inventory.vms.count)
     }
 
     // MARK: Inputs

@@ -48,6 +48,8 @@ public struct Inventory: Sendable {
     public func host(_ ref: MoRef) -> HostInfo? { hostIndex[ref].map { hosts[$0] } }
     public func datastore(_ ref: MoRef) -> DatastoreInfo? { datastoreIndex[ref].map { datastores[$0] } }
     public func vm(_ ref: MoRef) -> VMInfo? { vmIndex[ref].map { vms[$0] } }
+    /// Whether the inventory holds the VM `ref` (without copying its record).
+    public func containsVM(_ ref: MoRef) -> Bool { vmIndex[ref] != nil }
 
     /// The VM called `name` — the first one when names repeat (VM names repeat across folders
     /// and datacenters). Where a wrong guess matters, use `uniqueVM(named:)`.

@@ -205,11 +205,12 @@ struct RunStrategyTests {
         #expect(resumed.stdout.contains("0 failed; 0 skipped; 0 pending"))
         let stats = try await vc.stats()
         // The summary counts every request of the session, the task poller's included: what the
-        // server counted, less the Logout that follows the summary.
+        // server counted, less what follows the summary — the Logout, and at most a poller wait
+        // or progress read already under way plus the CancelWaitForUpdates that ends it.
         let counted = resumed.stdout.split(separator: "\n").first { $0.contains("vCenter call(s)") }
             .flatMap { line in line.split(separator: " ").first { Int($0) != nil }.flatMap { Int($0) } }
         let served = stats.soapCallsTotal - callsBefore
-        #expect(counted.map { abs($0 - (served - 1)) <= 1 } == true,
+        #expect(counted.map { $0 >= served - 4 && $0 <= served } == true,
                 "summary \(counted.map(String.init) ?? "?") calls, server \(served)")
         #expect(stats.moves.count == 12, "\(stats.moves)")
         #expect(stats.moves.values.allSatisfy { $0 == 1 }, "a VM moved twice: \(stats.moves)")
