@@ -56,7 +56,7 @@ final class BackgroundMoonmotion: @unchecked Sendable {
     }
 
     /// Whether it is still running.
-    var isRunning: Bool { process.isRunning }
+    var isRunning: Bool { !process.hasEnded }
 
     /// Sends `signal` (SIGKILL: kill -9).
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
@@ -67,7 +67,7 @@ final class BackgroundMoonmotion: @unchecked Sendable {
     /// Waits for the end (SIGKILL after `timeout` s, recorded as an issue) and returns what it left.
     func finish(timeout: Double = 300) async -> ProcessOutcome {
         let start = Date()
-        while process.isRunning {
+        while !process.hasEnded {
             if Date().timeIntervalSince(start) > timeout {
                 Issue.record("moonmotion \(arguments) did not finish within \(timeout) s")
                 kill(process.processIdentifier, SIGKILL)

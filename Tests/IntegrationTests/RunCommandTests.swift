@@ -36,7 +36,7 @@ func runMoonmotion(_ arguments: [String], input: String = "", directory: URL? = 
     try process.run()
     let start = Date()
     var interrupted = false
-    while process.isRunning {
+    while !process.hasEnded {
         let elapsed = Date().timeIntervalSince(start)
         if let interruptAfter, !interrupted, elapsed >= interruptAfter {
             kill(process.processIdentifier, SIGINT)
@@ -62,13 +62,13 @@ func runMoonmotion(_ arguments: [String], input: String = "", directory: URL? = 
 func reapChild(_ process: Process, what: String) async -> Int32 {
     func ended(within seconds: Double) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning {
+        while !process.hasEnded {
             if Date() > deadline { return false }
             try? await Task.sleep(nanoseconds: 10_000_000)
         }
         return true
     }
-    if process.isRunning {
+    if !process.hasEnded {
         process.terminate()
         if !(await ended(within: 10)) {
             kill(process.processIdentifier, SIGKILL)
@@ -78,7 +78,7 @@ func reapChild(_ process: Process, what: String) async -> Int32 {
             }
         }
     }
-    return process.terminationStatus
+    return process.endStatus ?? -1
 }
 
 /// A fresh directory with the given files, removed by the caller.

@@ -45,7 +45,7 @@ private final class RunningMoonmotion {
     /// Waits for the end (killing the process after `timeout` s) and returns what it left.
     func finish(timeout: Double = 120) async -> ProcessOutcome {
         let start = Date()
-        while process.isRunning {
+        while !process.hasEnded {
             if Date().timeIntervalSince(start) > timeout {
                 Issue.record("moonmotion \(process.arguments ?? []) did not finish within \(timeout) s")
                 kill(process.processIdentifier, SIGKILL)
@@ -62,7 +62,7 @@ private final class RunningMoonmotion {
     /// Waits until `file` holds `text` (an event), at most `timeout` s.
     func waitFor(_ text: String, in file: URL, timeout: Double = 60) async -> Bool {
         let start = Date()
-        while Date().timeIntervalSince(start) < timeout, process.isRunning {
+        while Date().timeIntervalSince(start) < timeout, !process.hasEnded {
             if let content = try? String(contentsOf: file, encoding: .utf8), content.contains(text) { return true }
             try? await Task.sleep(nanoseconds: 20_000_000)
         }

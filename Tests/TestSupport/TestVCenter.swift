@@ -90,7 +90,7 @@ public final class TestVCenter: @unchecked Sendable {
             process.terminate()
             try? stdinPipe.fileHandleForWriting.close()
             let deadline = Date().addingTimeInterval(2)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
+            while !process.hasEnded && Date() < deadline { usleep(20_000) }
             let why: String
             if let e = error as? ProcessOutput.LineError, e == .timeout {
                 why = "no ready line within \(options.startupTimeout) s"
@@ -117,14 +117,14 @@ public final class TestVCenter: @unchecked Sendable {
         stopped = true
         lock.unlock()
         try? stdinPipe.fileHandleForWriting.close()
-        if process.isRunning { process.terminate() }
+        if !process.hasEnded { process.terminate() }
         let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        while !process.hasEnded && Date() < deadline { usleep(10_000) }
+        if !process.hasEnded { kill(process.processIdentifier, SIGKILL) }
     }
 
     /// Whether the server process is still running.
-    public var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { !process.hasEnded }
 
     /// What the server wrote on stderr so far (the last 256 KiB).
     public var stderrText: String { output.stderrText() }
@@ -202,11 +202,12 @@ enum VCSimBuild {
         // Read both pipes fully before waiting (a full pipe would block the build).
         let errData = DrainedPipe(err)
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        while !p.hasEnded { usleep(20_000) }   // not waitUntilExit: see Process.endStatus
         let errText = String(decoding: errData.wait(), as: UTF8.self)
         let outText = String(decoding: outData, as: UTF8.self)
-        guard p.terminationStatus == 0 else {
-            throw TestVCenterError.buildFailed("exit \(p.terminationStatus)\n\(errText)\(outText)")
+        let status = p.endStatus ?? -1
+        guard status == 0 else {
+            throw TestVCenterError.buildFailed("exit \(status)\n\(errText)\(outText)")
         }
         guard let last = outText.split(separator: "\n").last.map(String.init), FileManager.default.isExecutableFile(atPath: last) else {
             throw TestVCenterError.buildFailed("build.sh printed no binary path:\n\(outText)\(errText)")

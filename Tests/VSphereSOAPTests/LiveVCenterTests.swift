@@ -227,8 +227,8 @@ import VCenterModel
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
             p.arguments = ["-c", "cd '\(dir)' && \(command) 2>/dev/null"]
             try p.run()
-            p.waitUntilExit()
-            try #require(p.terminationStatus == 0, "\(command)")
+            while !p.hasEnded { try await Task.sleep(for: .milliseconds(20)) }
+            try #require(p.endStatus == 0, "\(command)")
         }
         let server = try await TestVCenter.start(.init(clusters: 1, hosts: 1, vms: 2, tls: true, certFile: dir + "/leaf.pem", keyFile: dir + "/leaf.key"))
         defer { server.stop() }

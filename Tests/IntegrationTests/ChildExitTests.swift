@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `Process.endStatus`, which every process-driving test relies on: a child's end is seen
+/// from the kernel, with the status `terminationStatus` would give, and the child is left
+/// for Foundation to reap.
+@Suite struct ChildExitTests {
+    static func start(_ script: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", script]
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    static func end(_ p: Process) async throws -> Int32? {
+        let deadline = Date().addingTimeInterval(30)
+        while !p.hasEnded, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        return p.endStatus
+    }
+
+    @Test func exitCodesAndSignalsAsTerminationStatusGivesThem() async throws {
+        let exits = try Self.start("exit 3")
+        #expect(try await Self.end(exits) == 3)
+
+        let sleeper = try Self.start("exec sleep 30")
+        #expect(!sleeper.hasEnded && sleeper.endStatus == nil)
+        kill(sleeper.processIdentifier, SIGKILL)
+        #expect(try await Self.end(sleeper) == SIGKILL)
+
+        // Foundation still reaps them: its own view agrees in the end.
+        let deadline = Date().addingTimeInterval(30)
+        while exits.isRunning || sleeper.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(exits.terminationStatus == 3 && sleeper.terminationStatus == SIGKILL)
+    }
+}
