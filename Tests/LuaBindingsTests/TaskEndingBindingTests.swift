@@ -59,8 +59,9 @@ import VCenterModel
         #expect(values[8] == true && values[9] == "ConnectionClosed")
         #expect(values[10] == false && (values[11].stringValue ?? "").contains("ConnectionClosed"), "\(values[11])")
         #expect(values[12] == false && values[13] == "ConnectionClosed")
-        // The task itself is not said to have ended.
-        #expect(values[14] == false && values[15] == "running")
+        // The task itself is not said to have ended (queued or running: whichever the poller saw
+        // last before the close, on a loaded machine maybe not yet the start).
+        #expect(values[14] == false && (values[15] == "running" || values[15] == "queued"), "\(values[15])")
     }
 
     @Test func onDoneOfATaskWhoseConnectionClosesFailsWithConnectionClosed() async throws {
