@@ -66,6 +66,9 @@ import VimXML
         config.keepAliveInterval = 0
         config.pollerMaxWaitSeconds = 1
         config.pollerCoalesceSeconds = 0
+        // New tasks join the view at the next cycle (not in a batch up to 3 s later, which a
+        // task this quick would never need): the check below that every task joined holds.
+        config.pollerAddIntervalSeconds = 0
         let vc = try await SOAPVCenter.connect(config: config, logger: Logger(label: "test.poller"))
         let vm = MoRef("VirtualMachine", "vm-101")
         let t501 = try await vc.relocateVM(vm, spec: RelocateSpec(datastore: MoRef("Datastore", "datastore-12")), priority: .lowPriority)
