@@ -35,20 +35,37 @@ import VimXML
         #expect(done.result == .moRef(MoRef("VirtualMachineSnapshot", "snapshot-77")))
     }
 
+    /// The fake vCenter's answers every poller test shares: session, task-starting calls (ids
+    /// counted from `tasks`), the private collector, its list view and filter, and calls whose
+    /// answer does not matter; any other method is a `MethodNotFound` fault.
+    static func sessionAndCollector(_ request: FakeSOAPServer.Request, tasks: borrowing Mutex<Int>) -> FakeSOAPServer.Response {
+        switch request.method {
+        case "RetrieveServiceContent": return .fixture("service-content.xml")
+        case "Login": return .fixture("login.xml", headers: [FakeServerTests.cookieHeader])
+        case "RelocateVM_Task", "CreateSnapshot_Task":
+            let id = tasks.withLock { n -> Int in n += 1; return n }
+            return .soap(request.method, #"<returnval type="Task">task-\#(id)</returnval>"#)
+        case "CreatePropertyCollector": return .soap(request.method, #"<returnval type="PropertyCollector">session[1]pc-1</returnval>"#)
+        case "CreateListView": return .soap(request.method, #"<returnval type="ListView">session[1]lv-1</returnval>"#)
+        case "CreateFilter": return .soap(request.method, #"<returnval type="PropertyFilter">session[1]f-1</returnval>"#)
+        case "ModifyListView", "DestroyPropertyCollector", "DestroyView", "Logout", "CancelWaitForUpdates": return .soap(request.method)
+        default: return .fault("MethodNotFound", request.method)
+        }
+    }
+
+    /// A wait that is never empty: after 0.2 s, a progress change of `task` (version counted by `waits`).
+    static func progressWait(_ waits: borrowing Mutex<Int>, task: String) -> FakeSOAPServer.Response {
+        let n = waits.withLock { n -> Int in n += 1; return n }
+        Thread.sleep(forTimeInterval: 0.2)
+        return .soap("WaitForUpdatesEx", #"<returnval><version>v\#(n)</version><filterSet><filter type="PropertyFilter">session[1]f-1</filter><objectSet><kind>modify</kind><obj type="Task">\#(task)</obj><changeSet><name>info.progress</name><op>assign</op><val xsi:type="xsd:int">\#(n % 100)</val></changeSet></objectSet></filterSet><truncated>false</truncated></returnval>"#)
+    }
+
     @Test func pollerAppliesWholeAndPartialUpdates() async throws {
         let waits = Mutex(0)
         let started = Mutex(500)
         let server = try FakeSOAPServer { request in
             switch request.method {
-            case "RetrieveServiceContent": return .fixture("service-content.xml")
-            case "Login": return .fixture("login.xml", headers: [FakeServerTests.cookieHeader])
-            case "RelocateVM_Task", "CreateSnapshot_Task":
-                let id = started.withLock { n -> Int in n += 1; return n }
-                return .soap(request.method, #"<returnval type="Task">task-\#(id)</returnval>"#)
-            case "CreatePropertyCollector": return .soap(request.method, #"<returnval type="PropertyCollector">session[1]pc-1</returnval>"#)
-            case "CreateListView": return .soap(request.method, #"<returnval type="ListView">session[1]lv-1</returnval>"#)
-            case "CreateFilter": return .soap(request.method, #"<returnval type="PropertyFilter">session[1]f-1</returnval>"#)
-            case "ModifyListView", "RetrievePropertiesEx", "DestroyPropertyCollector", "DestroyView", "Logout": return .soap(request.method)
+            case "RetrievePropertiesEx": return .soap(request.method)
             case "WaitForUpdatesEx":
                 let n = waits.withLock { n -> Int in n += 1; return n }
                 if n == 1 { return .fixture("wait-for-updates.xml") }
@@ -58,7 +75,7 @@ import VimXML
                 }
                 Thread.sleep(forTimeInterval: 0.2)
                 return .soap("WaitForUpdatesEx")
-            default: return .fault("MethodNotFound", request.method)
+            default: return Self.sessionAndCollector(request, tasks: started)
             }
         }
         defer { server.stop() }
@@ -121,15 +138,6 @@ import VimXML
         let started = Mutex(600)
         let server = try FakeSOAPServer { request in
             switch request.method {
-            case "RetrieveServiceContent": return .fixture("service-content.xml")
-            case "Login": return .fixture("login.xml", headers: [FakeServerTests.cookieHeader])
-            case "RelocateVM_Task":
-                let id = started.withLock { n -> Int in n += 1; return n }
-                return .soap(request.method, #"<returnval type="Task">task-\#(id)</returnval>"#)
-            case "CreatePropertyCollector": return .soap(request.method, #"<returnval type="PropertyCollector">session[1]pc-1</returnval>"#)
-            case "CreateListView": return .soap(request.method, #"<returnval type="ListView">session[1]lv-1</returnval>"#)
-            case "CreateFilter": return .soap(request.method, #"<returnval type="PropertyFilter">session[1]f-1</returnval>"#)
-            case "ModifyListView", "DestroyPropertyCollector", "DestroyView", "Logout", "CancelWaitForUpdates": return .soap(request.method)
             case "RetrievePropertiesEx":
                 // The first reconcile (when the collector is built) sees both running; later ones see 601 done.
                 let n = retrieves.withLock { n -> Int in n += 1; return n }
@@ -143,10 +151,8 @@ import VimXML
                 return .soap(request.method, "<returnval>\(objects)</returnval>")
             case "WaitForUpdatesEx":
                 // Never empty: task-602's progress, every 0.2 s; task-601's end is "lost".
-                let n = waits.withLock { n -> Int in n += 1; return n }
-                Thread.sleep(forTimeInterval: 0.2)
-                return .soap("WaitForUpdatesEx", #"<returnval><version>v\#(n)</version><filterSet><filter type="PropertyFilter">session[1]f-1</filter><objectSet><kind>modify</kind><obj type="Task">task-602</obj><changeSet><name>info.progress</name><op>assign</op><val xsi:type="xsd:int">\#(n % 100)</val></changeSet></objectSet></filterSet><truncated>false</truncated></returnval>"#)
-            default: return .fault("MethodNotFound", request.method)
+                return Self.progressWait(waits, task: "task-602")
+            default: return Self.sessionAndCollector(request, tasks: started)
             }
         }
         defer { server.stop() }
@@ -183,21 +189,11 @@ import VimXML
         let waits = Mutex(0)
         let server = try FakeSOAPServer { request in
             switch request.method {
-            case "RetrieveServiceContent": return .fixture("service-content.xml")
-            case "Login": return .fixture("login.xml", headers: [FakeServerTests.cookieHeader])
-            case "RelocateVM_Task":
-                let id = started.withLock { n -> Int in n += 1; return n }
-                return .soap(request.method, #"<returnval type="Task">task-\#(id)</returnval>"#)
-            case "CreatePropertyCollector": return .soap(request.method, #"<returnval type="PropertyCollector">session[1]pc-1</returnval>"#)
-            case "CreateListView": return .soap(request.method, #"<returnval type="ListView">session[1]lv-1</returnval>"#)
-            case "CreateFilter": return .soap(request.method, #"<returnval type="PropertyFilter">session[1]f-1</returnval>"#)
-            case "ModifyListView", "DestroyPropertyCollector", "DestroyView", "Logout", "CancelWaitForUpdates", "RetrievePropertiesEx": return .soap(request.method)
+            case "RetrievePropertiesEx": return .soap(request.method)
             case "WaitForUpdatesEx":
                 // task-701's progress every 0.2 s: the poller cycles without ever going idle.
-                let n = waits.withLock { n -> Int in n += 1; return n }
-                Thread.sleep(forTimeInterval: 0.2)
-                return .soap("WaitForUpdatesEx", #"<returnval><version>v\#(n)</version><filterSet><filter type="PropertyFilter">session[1]f-1</filter><objectSet><kind>modify</kind><obj type="Task">task-701</obj><changeSet><name>info.progress</name><op>assign</op><val xsi:type="xsd:int">\#(n % 100)</val></changeSet></objectSet></filterSet><truncated>false</truncated></returnval>"#)
-            default: return .fault("MethodNotFound", request.method)
+                return Self.progressWait(waits, task: "task-701")
+            default: return Self.sessionAndCollector(request, tasks: started)
             }
         }
         defer { server.stop() }
