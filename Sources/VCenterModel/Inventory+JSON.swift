@@ -41,6 +41,19 @@ struct InventoryDocument: Codable {
         var name: String; var moref: String; var capacity_bytes: Int64; var free_bytes: Int64
         var type: String?; var accessible: Bool?; var hosts: [String]?; var host_morefs: [String]?
         var vm_count: Int?; var committed_bytes: Int64?
+        var datastore_cluster: String?; var datastore_cluster_moref: String?
+    }
+    struct DatastoreCluster: Codable {
+        var name: String; var moref: String; var datastores: [String]; var datastore_morefs: [String]?
+        var sdrs_enabled: Bool?; var capacity_bytes: Int64?; var free_bytes: Int64?
+    }
+    struct Disk: Codable {
+        var key: Int; var label: String?; var file: String?; var datastore: String?; var datastore_moref: String?
+        var capacity_bytes: Int64?; var used_bytes: Int64?; var backing: String?; var thin: Bool?; var eager_scrub: Bool?
+        var sharing: String?; var mode: String?
+    }
+    struct Media: Codable {
+        var key: Int; var label: String?; var file: String; var datastore: String?; var datastore_moref: String?
     }
     struct Snapshot: Codable { var name: String; var moref: String; var create_time: Date?; var parent: String? }
     struct VM: Codable {
@@ -52,6 +65,9 @@ struct InventoryDocument: Codable {
         var committed_bytes: Int64?; var uncommitted_bytes: Int64?; var memory_mb: Int?
         var power_state: String?; var template: Bool?; var snapshots: [Snapshot]?
         var consolidation_needed: Bool?
+        var config_datastore: String?; var config_datastore_moref: String?; var vm_path: String?; var config_bytes: Int64?
+        var disks: [Disk]?; var media: [Media]?; var fault_tolerance_role: Int?; var connection_state: String?
+        var tools_running_status: String?
     }
     struct ResourcePool: Codable { var name: String; var moref: String; var owner_moref: String?; var parent_moref: String? }
     var about: AboutInfo?
@@ -60,6 +76,7 @@ struct InventoryDocument: Codable {
     var clusters: [Cluster]
     var hosts: [Host]
     var datastores: [Datastore]
+    var datastore_clusters: [DatastoreCluster]?
     var vms: [VM]
 
     init(_ inv: Inventory) {
@@ -86,7 +103,12 @@ struct InventoryDocument: Codable {
         datastores = inv.datastores.map { d in
             Datastore(name: d.name, moref: d.ref.value, capacity_bytes: d.capacityBytes, free_bytes: d.freeBytes, type: d.type,
                       accessible: d.accessible, hosts: d.hosts.map { inv.name(of: $0) }, host_morefs: d.hosts.map(\.value),
-                      vm_count: vmCount[d.ref] ?? 0, committed_bytes: committed[d.ref] ?? 0)
+                      vm_count: vmCount[d.ref] ?? 0, committed_bytes: committed[d.ref] ?? 0,
+                      datastore_cluster: d.datastoreCluster.map { inv.name(of: $0) }, datastore_cluster_moref: d.datastoreCluster?.value)
+        }
+        datastore_clusters = inv.datastoreClusters.isEmpty ? nil : inv.datastoreClusters.map { c in
+            DatastoreCluster(name: c.name, moref: c.ref.value, datastores: c.datastores.map { inv.name(of: $0) }, datastore_morefs: c.datastores.map(\.value),
+                             sdrs_enabled: c.sdrsEnabled, capacity_bytes: c.capacityBytes, free_bytes: c.freeBytes)
         }
         vms = inv.vms.map { v in
             VM(name: v.name, moref: v.ref.value,
@@ -97,7 +119,18 @@ struct InventoryDocument: Codable {
                committed_bytes: v.committedBytes, uncommitted_bytes: v.uncommittedBytes, memory_mb: v.memoryMB,
                power_state: v.powerState, template: v.isTemplate,
                snapshots: v.snapshots.map { Snapshot(name: $0.name, moref: $0.ref.value, create_time: $0.createTime, parent: $0.parent?.value) },
-               consolidation_needed: v.consolidationNeeded)
+               consolidation_needed: v.consolidationNeeded,
+               config_datastore: v.configDatastore.map { inv.name(of: $0) }, config_datastore_moref: v.configDatastore?.value,
+               vm_path: v.vmPathName.isEmpty ? nil : v.vmPathName, config_bytes: v.hasFileLayout ? v.configBytes : nil,
+               disks: v.disks.isEmpty ? nil : v.disks.map { d in
+                   Disk(key: d.key, label: d.label, file: d.fileName, datastore: d.datastore.map { inv.name(of: $0) }, datastore_moref: d.datastore?.value,
+                        capacity_bytes: d.capacityBytes, used_bytes: d.usedBytes, backing: d.backing.rawValue, thin: d.thinProvisioned,
+                        eager_scrub: d.eagerlyScrub, sharing: d.sharing, mode: d.diskMode)
+               },
+               media: v.media.isEmpty ? nil : v.media.map { m in
+                   Media(key: m.key, label: m.label, file: m.fileName, datastore: m.datastore.map { inv.name(of: $0) }, datastore_moref: m.datastore?.value)
+               },
+               fault_tolerance_role: v.faultToleranceRole, connection_state: v.connectionState, tools_running_status: v.toolsRunningStatus)
         }
     }
 
@@ -126,13 +159,26 @@ struct InventoryDocument: Codable {
                      connectionState: h.connection_state ?? "connected", inMaintenanceMode: h.in_maintenance_mode ?? false,
                      vmotionLinkSpeedMbps: h.vmotion_link_speed_mbps)
         }
+        let podByName = Dictionary((datastore_clusters ?? []).map { ($0.name, MoRef("StoragePod", $0.moref)) }, uniquingKeysWith: { a, _ in a })
         let ds = try datastores.map { d in
             DatastoreInfo(ref: MoRef("Datastore", d.moref), name: d.name, capacityBytes: d.capacity_bytes, freeBytes: d.free_bytes,
                           type: d.type ?? "VMFS", accessible: d.accessible ?? true,
                           hosts: try d.host_morefs.map { $0.map { MoRef("HostSystem", $0) } } ?? (d.hosts ?? []).map { n in
                               guard let r = hostByName[n] else { throw InventoryDecodingError(description: "inventory JSON: datastore '\(d.name)' lists unknown host '\(n)'") }
                               return r
-                          })
+                          },
+                          datastoreCluster: try resolve(d.datastore_cluster, d.datastore_cluster_moref, "StoragePod", podByName, "datastore '\(d.name)'"))
+        }
+        let pods = try (datastore_clusters ?? []).map { c in
+            DatastoreClusterInfo(ref: MoRef("StoragePod", c.moref), name: c.name,
+                                 datastores: try c.datastore_morefs.map { $0.map { MoRef("Datastore", $0) } } ?? c.datastores.map { n in
+                                     guard let r = dsByName[n] else { throw InventoryDecodingError(description: "inventory JSON: datastore cluster '\(c.name)' lists unknown datastore '\(n)'") }
+                                     return r
+                                 },
+                                 sdrsEnabled: c.sdrs_enabled ?? false, capacityBytes: c.capacity_bytes ?? 0, freeBytes: c.free_bytes ?? 0)
+        }
+        func datastore(_ name: String?, _ moref: String?, _ what: String) throws -> MoRef? {
+            try resolve(name, moref, "Datastore", dsByName, what)
         }
         let vs = try vms.map { v in
             let dsRefs: [MoRef] = try v.datastore_morefs.map { $0.map { MoRef("Datastore", $0) } } ?? (v.datastores ?? []).map { n in
@@ -147,12 +193,31 @@ struct InventoryDocument: Codable {
                 datastores: dsRefs, committedBytes: v.committed_bytes ?? 0, uncommittedBytes: v.uncommitted_bytes ?? 0,
                 memoryMB: v.memory_mb ?? 0, powerState: v.power_state ?? "poweredOn", isTemplate: v.template ?? false,
                 snapshots: (v.snapshots ?? []).map { SnapshotInfo(ref: MoRef("VirtualMachineSnapshot", $0.moref), name: $0.name, createTime: $0.create_time, parent: $0.parent.map { MoRef("VirtualMachineSnapshot", $0) }) },
-                consolidationNeeded: v.consolidation_needed ?? false)
+                consolidationNeeded: v.consolidation_needed ?? false,
+                configDatastore: try datastore(v.config_datastore, v.config_datastore_moref, "VM '\(v.name)' home"),
+                vmPathName: v.vm_path ?? "", configBytes: v.config_bytes ?? 0,
+                disks: try (v.disks ?? []).map { d in
+                    guard let backing = DiskBacking(rawValue: d.backing ?? "flat") else {
+                        throw InventoryDecodingError(description: "inventory JSON: VM '\(v.name)' disk \(d.key) has unknown backing '\(d.backing ?? "")' (flat, rdm_virtual or rdm_physical)")
+                    }
+                    return VirtualDiskInfo(key: d.key, label: d.label ?? "", fileName: d.file ?? "",
+                                           datastore: try datastore(d.datastore, d.datastore_moref, "VM '\(v.name)' disk \(d.key)"),
+                                           capacityBytes: d.capacity_bytes ?? d.used_bytes ?? 0, usedBytes: d.used_bytes ?? d.capacity_bytes ?? 0,
+                                           backing: backing, thinProvisioned: d.thin ?? false, eagerlyScrub: d.eager_scrub ?? false,
+                                           sharing: d.sharing, diskMode: d.mode ?? "persistent")
+                },
+                media: try (v.media ?? []).map { m in
+                    VirtualMediaInfo(key: m.key, label: m.label ?? "CD/DVD drive", fileName: m.file,
+                                     datastore: try datastore(m.datastore, m.datastore_moref, "VM '\(v.name)' media \(m.key)"))
+                },
+                faultToleranceRole: v.fault_tolerance_role, connectionState: v.connection_state ?? "connected",
+                toolsRunningStatus: v.tools_running_status)
         }
         let pools = (resource_pools ?? []).map { p in
             ResourcePoolInfo(ref: MoRef("ResourcePool", p.moref), name: p.name, owner: p.owner_moref.flatMap { MoRef(parsing: $0) },
                              parent: p.parent_moref.map { MoRef("ResourcePool", $0) })
         }
-        return Inventory(about: about, datacenters: dcs, clusters: cl, hosts: hs, datastores: ds, vms: vs, resourcePools: pools)
+        return Inventory(about: about, datacenters: dcs, clusters: cl, hosts: hs, datastores: ds, vms: vs, resourcePools: pools,
+                         datastoreClusters: pods)
     }
 }

@@ -10,6 +10,8 @@ public struct Inventory: Sendable {
     public private(set) var vms: [VMInfo]
     /// Resource pools (from the same batched retrieval as clusters; empty when not read).
     public private(set) var resourcePools: [ResourcePoolInfo]
+    /// Datastore clusters (`StoragePod`), each with its member datastores.
+    public private(set) var datastoreClusters: [DatastoreClusterInfo]
 
     private var clusterIndex: [MoRef: Int] = [:]
     private var hostIndex: [MoRef: Int] = [:]
@@ -21,7 +23,8 @@ public struct Inventory: Sendable {
     /// Creates an inventory. A VM's `cluster` is filled from its host when missing.
     public init(
         about: AboutInfo? = nil, datacenters: [DatacenterInfo] = [], clusters: [ClusterInfo],
-        hosts: [HostInfo], datastores: [DatastoreInfo], vms: [VMInfo], resourcePools: [ResourcePoolInfo] = []
+        hosts: [HostInfo], datastores: [DatastoreInfo], vms: [VMInfo], resourcePools: [ResourcePoolInfo] = [],
+        datastoreClusters: [DatastoreClusterInfo] = []
     ) {
         self.about = about
         self.datacenters = datacenters
@@ -30,7 +33,17 @@ public struct Inventory: Sendable {
         self.datastores = datastores
         self.vms = vms
         self.resourcePools = resourcePools
+        self.datastoreClusters = datastoreClusters
         reindex()
+        // A datastore knows its cluster; a cluster lists its members: keep both sides in step
+        // whichever one the source filled.
+        for c in self.datastoreClusters {
+            for d in c.datastores { if let i = datastoreIndex[d], self.datastores[i].datastoreCluster == nil { self.datastores[i].datastoreCluster = c.ref } }
+        }
+        for i in self.datastoreClusters.indices where self.datastoreClusters[i].datastores.isEmpty {
+            let ref = self.datastoreClusters[i].ref
+            self.datastoreClusters[i].datastores = self.datastores.filter { $0.datastoreCluster == ref }.map(\.ref)
+        }
         for i in self.vms.indices where self.vms[i].cluster == nil {
             if let host = self.vms[i].host, let h = hostIndex[host] { self.vms[i].cluster = self.hosts[h].cluster }
         }
@@ -93,6 +106,15 @@ public struct Inventory: Sendable {
         throw AmbiguousNameError(kind: kind, name: name, refs: matches.map { $0[keyPath: ref] })
     }
 
+    /// The datastore cluster `ref`, if known.
+    public func datastoreCluster(_ ref: MoRef) -> DatastoreClusterInfo? { datastoreClusters.first { $0.ref == ref } }
+    /// Every datastore cluster called `name`.
+    public func datastoreClusters(named name: String) -> [DatastoreClusterInfo] { datastoreClusters.filter { $0.name == name } }
+    /// The only datastore cluster called `name`, or nil; several → `AmbiguousNameError`.
+    public func uniqueDatastoreCluster(named name: String) throws(AmbiguousNameError) -> DatastoreClusterInfo? {
+        try Self.unique(datastoreClusters(named: name), kind: "datastore cluster", name: name, ref: \.ref)
+    }
+
     /// The resource pool `ref`, if known.
     public func resourcePool(_ ref: MoRef) -> ResourcePoolInfo? { resourcePools.first { $0.ref == ref } }
 
@@ -148,6 +170,7 @@ public struct Inventory: Sendable {
         if let i = clusterIndex[ref] { return clusters[i].name }
         if let dc = datacenters.first(where: { $0.ref == ref }) { return dc.name }
         if let pool = resourcePools.first(where: { $0.ref == ref }) { return pool.name }
+        if let pod = datastoreClusters.first(where: { $0.ref == ref }) { return pod.name }
         return ref.value
     }
 }

@@ -82,8 +82,11 @@ public struct DatastoreInfo: Sendable, Hashable {
     public var accessible: Bool
     /// The hosts that mount it.
     public var hosts: [MoRef]
+    /// The datastore cluster (`StoragePod`) it belongs to, if any.
+    public var datastoreCluster: MoRef?
 
-    public init(ref: MoRef, name: String, capacityBytes: Int64, freeBytes: Int64, type: String = "VMFS", accessible: Bool = true, hosts: [MoRef] = []) {
+    public init(ref: MoRef, name: String, capacityBytes: Int64, freeBytes: Int64, type: String = "VMFS", accessible: Bool = true, hosts: [MoRef] = [],
+                datastoreCluster: MoRef? = nil) {
         self.ref = ref
         self.name = name
         self.capacityBytes = capacityBytes
@@ -91,6 +94,30 @@ public struct DatastoreInfo: Sendable, Hashable {
         self.type = type
         self.accessible = accessible
         self.hosts = hosts
+        self.datastoreCluster = datastoreCluster
+    }
+}
+
+/// A datastore cluster (`StoragePod`): a folder of datastores that Storage DRS may place VMs on.
+public struct DatastoreClusterInfo: Sendable, Hashable {
+    public var ref: MoRef
+    public var name: String
+    /// Its member datastores (`childEntity`).
+    public var datastores: [MoRef]
+    /// `podStorageDrsEntry.storageDrsConfig.podConfig.enabled`: whether Storage DRS runs on it
+    /// (`RecommendDatastores` answers only for an enabled cluster).
+    public var sdrsEnabled: Bool
+    /// `summary.capacity` and `summary.freeSpace` (the members' sums).
+    public var capacityBytes: Int64
+    public var freeBytes: Int64
+
+    public init(ref: MoRef, name: String, datastores: [MoRef] = [], sdrsEnabled: Bool = false, capacityBytes: Int64 = 0, freeBytes: Int64 = 0) {
+        self.ref = ref
+        self.name = name
+        self.datastores = datastores
+        self.sdrsEnabled = sdrsEnabled
+        self.capacityBytes = capacityBytes
+        self.freeBytes = freeBytes
     }
 }
 
@@ -134,12 +161,32 @@ public struct VMInfo: Sendable, Hashable {
     public var snapshots: [SnapshotInfo]
     /// `runtime.consolidationNeeded`.
     public var consolidationNeeded: Bool
+    /// The datastore of the VM's home (`config.files.vmPathName`): `.vmx`, `.nvram`, logs, swap.
+    /// Nil when vCenter did not say (then `files` treats the first of `datastores` as home).
+    public var configDatastore: MoRef?
+    /// `config.files.vmPathName`: `[legacy-01] db-01/db-01.vmx`.
+    public var vmPathName: String
+    /// The bytes of the VM's home files (everything in `layoutEx` that belongs to no disk).
+    public var configBytes: Int64
+    /// The virtual disks, in device order. Empty when vCenter did not say (an older inventory
+    /// file): the VM then moves as one piece of `committedBytes`.
+    public var disks: [VirtualDiskInfo]
+    /// Connected CD/DVD and floppy images (files that stay where they are when the VM moves).
+    public var media: [VirtualMediaInfo]
+    /// `config.ftInfo.role` when the VM is protected by Fault Tolerance (1: primary), else nil.
+    public var faultToleranceRole: Int?
+    /// `runtime.connectionState`: `connected`, `disconnected`, `orphaned`, `inaccessible` or `invalid`.
+    public var connectionState: String
+    /// `guest.toolsRunningStatus`: `guestToolsRunning`, `guestToolsNotRunning`, … (nil: unknown).
+    public var toolsRunningStatus: String?
 
     public init(
         ref: MoRef, name: String, host: MoRef? = nil, cluster: MoRef? = nil, resourcePool: MoRef? = nil,
         datastores: [MoRef] = [], committedBytes: Int64 = 0, uncommittedBytes: Int64 = 0, memoryMB: Int = 0,
         powerState: String = "poweredOn", isTemplate: Bool = false, snapshots: [SnapshotInfo] = [],
-        consolidationNeeded: Bool = false
+        consolidationNeeded: Bool = false, configDatastore: MoRef? = nil, vmPathName: String = "", configBytes: Int64 = 0,
+        disks: [VirtualDiskInfo] = [], media: [VirtualMediaInfo] = [], faultToleranceRole: Int? = nil,
+        connectionState: String = "connected", toolsRunningStatus: String? = nil
     ) {
         self.ref = ref
         self.name = name
@@ -154,8 +201,72 @@ public struct VMInfo: Sendable, Hashable {
         self.isTemplate = isTemplate
         self.snapshots = snapshots
         self.consolidationNeeded = consolidationNeeded
+        self.configDatastore = configDatastore
+        self.vmPathName = vmPathName
+        self.configBytes = configBytes
+        self.disks = disks
+        self.media = media
+        self.faultToleranceRole = faultToleranceRole
+        self.connectionState = connectionState
+        self.toolsRunningStatus = toolsRunningStatus
     }
 
     /// Whether the VM has at least one snapshot.
     public var hasSnapshots: Bool { !snapshots.isEmpty }
+
+    /// Whether the record knows where each file is (its home and its disks), so a move can
+    /// place them one by one. Without it the VM moves as one piece.
+    public var hasFileLayout: Bool { !disks.isEmpty }
+
+    /// Whether the VM is not running (powered off, suspended, or a template): moving it is a
+    /// cold migration, which vSphere charges as a provisioning operation, not a Storage vMotion.
+    public var isCold: Bool { isTemplate || powerState != "poweredOn" }
+
+    /// The VM's movable files: its home, then each disk, with where each is and its bytes. A
+    /// record without a file layout gives one piece: its home on the first datastore holding all
+    /// of `committedBytes`.
+    public var files: [VMFile] {
+        let home = configDatastore ?? datastores.first
+        guard hasFileLayout else {
+            return [VMFile(id: .config, label: "config", datastore: home, bytes: committedBytes)]
+        }
+        var out = [VMFile(id: .config, label: "config", datastore: home, bytes: configBytes)]
+        out.reserveCapacity(disks.count + 1)
+        for d in disks { out.append(VMFile(id: .disk(d.key), label: d.label, datastore: d.datastore, bytes: d.usedBytes)) }
+        return out
+    }
+
+    /// The disk with device key `key`.
+    public func disk(_ key: Int) -> VirtualDiskInfo? { disks.first { $0.key == key } }
+
+    /// Records that `file` now lives on `datastore` (after a move), keeping `datastores` (every
+    /// datastore holding a file or an image) in step.
+    public mutating func place(_ file: VMFileID, on datastore: MoRef, format: DiskFormat? = nil) {
+        switch file {
+        case .config:
+            configDatastore = datastore
+        case .disk(let key):
+            guard let i = disks.firstIndex(where: { $0.key == key }) else { return }
+            disks[i].datastore = datastore
+            if let format, disks[i].backing == .flat || disks[i].backing == .rdmVirtual {
+                let copy = disks[i].copy(to: format)
+                disks[i].backing = .flat
+                disks[i].thinProvisioned = format == .thin
+                disks[i].eagerlyScrub = format == .eager
+                disks[i].usedBytes = copy.space
+            }
+        }
+        recomputeDatastores()
+    }
+
+    /// Recomputes `datastores` from the home, the disks and the images (in that order, without repeats).
+    public mutating func recomputeDatastores() {
+        guard hasFileLayout else { return }
+        var seen: [MoRef] = []
+        for ds in [configDatastore] + disks.map(\.datastore) + media.map(\.datastore) {
+            if let ds, !seen.contains(ds) { seen.append(ds) }
+        }
+        datastores = seen
+        committedBytes = configBytes + disks.reduce(0) { $0 + $1.usedBytes }
+    }
 }

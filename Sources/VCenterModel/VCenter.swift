@@ -24,6 +24,15 @@ public protocol VCenter: AnyObject, Sendable {
     /// `RelocateVM_Task`: Storage vMotion, vMotion or both.
     func relocateVM(_ vm: MoRef, spec: RelocateSpec, priority: MovePriority) async throws -> LiveTask
 
+    /// `StorageResourceManager.RecommendDatastores` for relocating `vm` into the datastore
+    /// cluster `pod` (a `StoragePlacementSpec` of type `relocate`, with `spec` as its
+    /// `relocateSpec`): Storage DRS's recommendations, best first. Nothing moves yet.
+    func recommendDatastores(_ vm: MoRef, pod: MoRef, spec: RelocateSpec) async throws -> [StorageRecommendation]
+
+    /// `ApplyStorageDrsRecommendation_Task` with one recommendation's key: the relocation
+    /// Storage DRS recommended, as a task.
+    func applyStorageRecommendation(_ key: String, vm: MoRef) async throws -> LiveTask
+
     /// `MigrateVM_Task`: vMotion to `host` (and optionally `pool`).
     func migrateVM(_ vm: MoRef, host: MoRef, pool: MoRef?, priority: MovePriority) async throws -> LiveTask
 
@@ -61,6 +70,16 @@ public protocol VCenter: AnyObject, Sendable {
 }
 
 extension VCenter {
+    /// A backend without Storage DRS: `NotSupported`.
+    public func recommendDatastores(_ vm: MoRef, pod: MoRef, spec: RelocateSpec) async throws -> [StorageRecommendation] {
+        throw VCenterFault(type: "NotSupported", message: "\(displayName) has no Storage DRS (RecommendDatastores)")
+    }
+
+    /// A backend without Storage DRS: `NotSupported`.
+    public func applyStorageRecommendation(_ key: String, vm: MoRef) async throws -> LiveTask {
+        throw VCenterFault(type: "NotSupported", message: "\(displayName) has no Storage DRS (ApplyStorageDrsRecommendation_Task)")
+    }
+
     /// Nil: the backend does not count requests.
     public var requestCount: Int? { nil }
 
