@@ -25,4 +25,7 @@ struct Glob: Sendable, Hashable, CustomStringConvertible {
     }
 
     var description: String { pattern }
+
+    /// Whether `text` has a wildcard (else it is a plain name).
+    static func isPattern(_ text: String) -> Bool { !Glob(text).isLiteral }
 }

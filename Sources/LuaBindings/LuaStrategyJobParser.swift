@@ -7,7 +7,12 @@ import VCenterModel
 /// "Strategies"):
 ///
 /// * `{vm = vm, datastore = "new-*"}`: storage move; the datastore is a name, a glob, a
-///   Datastore object, or a list of those (several candidates: `target` picks at dispatch);
+///   datastore cluster's name, a Datastore object, or a list of those (several candidates:
+///   `target` picks at dispatch); `from` (same forms) moves only the files on those
+///   datastores, `map = {["legacy-01"] = "new-01", ["legacy-*"] = "new-*"}` sends each source's
+///   files to its own targets, `keep_together = false` lets each file go its own way,
+///   `format = "thin" | "thick" | "eager"` converts disks, `sdrs = true` asks the datastore
+///   cluster's Storage DRS, `disks = {[2001] = "new-02", config = "new-01"}` fixes files;
 /// * `{vm = vm, host = "esx-02"}`: vMotion (`method = "migrate"` for `MigrateVM_Task`),
 ///   optional `pool` (`resgroup-12`); both fields: host and storage at once;
 /// * `{vm = vm, action = "consolidate"}`;
@@ -30,7 +35,7 @@ struct LuaStrategyJobParser {
 
     /// The fields a job table may have.
     static let fields = ["vm", "datastore", "host", "pool", "method", "action", "snapshot", "consolidate", "children",
-                         "args", "object", "cost", "label"]
+                         "args", "object", "cost", "label", "from", "map", "keep_together", "format", "sdrs", "disks"]
     /// The values of `action`.
     static let actions = ["move", "consolidate", "remove_snapshot", "custom"]
 
@@ -104,10 +109,8 @@ struct LuaStrategyJobParser {
             try allowOnly(["method", "args", "object", "cost"])
             kind = .custom(try customTask(slot, number: number))
         default:
-            try allowOnly(["datastore", "host", "pool", "method"])
-            let candidates = try stack.withField("datastore", of: slot) { i -> [MoRef]? in
-                stack.isNilAt(i) ? nil : try datastores(at: i, number: number)
-            }
+            try allowOnly(["datastore", "host", "pool", "method", "from", "map", "keep_together", "format", "sdrs", "disks"])
+            let storage = try storageMove(slot, present: present, number: number)
             let host = try stack.withField("host", of: slot) { i -> MoRef? in
                 stack.isNilAt(i) ? nil : try objectRef(.host, at: i, field: "host", number: number)
             }
@@ -126,15 +129,15 @@ struct LuaStrategyJobParser {
                 }
                 return m
             }
-            switch (candidates, host) {
-            case (let c?, nil):
+            switch (storage, host) {
+            case (let m?, nil):
                 if pool != nil || present.contains("method") { throw bad(number, "pool and method go with host moves (host = ...)") }
-                kind = .storageMove(candidates: c)
+                kind = .storageMove(m)
             case (nil, let h?):
                 kind = .hostMove(host: h, pool: pool, method: method)
-            case (let c?, let h?):
+            case (let m?, let h?):
                 if present.contains("method") { throw bad(number, "a move of host and storage at once always uses RelocateVM_Task; leave method out") }
-                kind = .storageAndHostMove(candidates: c, host: h, pool: pool)
+                kind = .storageAndHostMove(m, host: h, pool: pool)
             case (nil, nil):
                 throw bad(number, "it has nothing to do: give datastore = ... (Storage vMotion), host = ... (vMotion), both, or an action (consolidate, remove_snapshot, custom)")
             }
@@ -197,23 +200,29 @@ struct LuaStrategyJobParser {
 
     /// A datastore field: name, glob, Datastore, or a list of those.
     private mutating func datastores(at i: Int32, number: Int) throws -> [MoRef] {
+        try datastores(at: i, number: number, named: "datastore")
+    }
+
+    /// A field holding datastores (`datastore`, `from`, a map's value): name, glob, datastore
+    /// cluster name, Datastore, or a list of those; `field` names it in errors.
+    private mutating func datastores(at i: Int32, number: Int, named field: String) throws -> [MoRef] {
         switch stack.typeAt(i) {
         case .string:
-            return try resolve(stack.stringAt(i) ?? "", number: number, field: "datastore")
+            return try resolve(stack.stringAt(i) ?? "", number: number, field: field)
         case .table:
             guard let key = lua_topointer(stack.L, i) else { return [] }
             if let cached = byList[key] { return cached }
             let count = stack.rawLength(i)
-            if count == 0 { throw bad(number, "datastore is an empty list; give at least one name, glob or Datastore") }
+            if count == 0 { throw bad(number, "\(field) is an empty list; give at least one name, glob or Datastore") }
             var refs: [MoRef] = []
             var seen = Set<MoRef>()
             for k in 1...count {
                 let more = try stack.withElement(k, of: i) { e -> [MoRef] in
                     if let ref = InventoryObjectKind.datastore.ref(ofObjectAt: e, access: stack) { return [ref] }
                     guard stack.typeAt(e) == .string, let text = stack.stringAt(e) else {
-                        throw bad(number, "datastore[\(k)] is a \(stack.valueTypeName(e)); give names, globs or Datastore objects")
+                        throw bad(number, "\(field)[\(k)] is a \(stack.valueTypeName(e)); give names, globs or Datastore objects")
                     }
-                    return try resolve(text, number: number, field: "datastore[\(k)]")
+                    return try resolve(text, number: number, field: "\(field)[\(k)]")
                 }
                 for ref in more where seen.insert(ref).inserted { refs.append(ref) }
             }
@@ -221,13 +230,19 @@ struct LuaStrategyJobParser {
             return refs
         default:
             if let ref = InventoryObjectKind.datastore.ref(ofObjectAt: i, access: stack) { return [ref] }
-            throw bad(number, "datastore is a \(stack.valueTypeName(i)); give a name, a glob such as \"new-*\", a Datastore, or a list of those")
+            throw bad(number, "\(field) is a \(stack.valueTypeName(i)); give a name, a glob such as \"new-*\", a Datastore, or a list of those")
         }
     }
 
-    /// The datastores a name or glob names (at least one).
+    /// The datastores a name or glob names (at least one); a datastore cluster's name names
+    /// its members.
     private mutating func resolve(_ text: String, number: Int, field: String) throws -> [MoRef] {
         if let cached = byText[text] { return cached }
+        if let pod = try podNamed(text, number: number, field: field) {
+            guard !pod.datastores.isEmpty else { throw bad(number, "\(field) = '\(text)' is a datastore cluster with no datastore in it") }
+            byText[text] = pod.datastores
+            return pod.datastores
+        }
         let glob = Glob(text)
         var refs = view.inventory.datastores.filter { glob.matches($0.name) }.map(\.ref)
         if refs.isEmpty, let ref = try view.lookup(.datastore, text) { refs = [ref] }
@@ -309,5 +324,145 @@ struct LuaStrategyJobParser {
             return DeclaredCost(host: try value("host"), datastore: try value("datastore"), network: try value("network"))
         }
         return CustomTask(method: method, object: object, arguments: arguments, cost: cost)
+    }
+
+    // MARK: Storage moves
+
+    /// The datastore cluster called `text`, if there is one (a name two share is an error).
+    private func podNamed(_ text: String, number: Int, field: String) throws -> DatastoreClusterInfo? {
+        do {
+            return try view.inventory.uniqueDatastoreCluster(named: text)
+        } catch {
+            throw bad(number, "\(field) = '\(text)': \(error)")
+        }
+    }
+
+    /// The storage part of a move job (nil when it has none: a plain vMotion).
+    private mutating func storageMove(_ slot: Int32, present: Present, number: Int) throws -> StorageMove? {
+        let storageFields = ["datastore", "from", "map", "keep_together", "format", "sdrs", "disks"]
+        guard storageFields.contains(where: present.contains) else { return nil }
+        guard present.contains("datastore") || present.contains("map") || present.contains("disks") else {
+            throw bad(number, "\(storageFields.filter(present.contains).joined(separator: ", ")) describe a storage move, which needs datastore = ... (or map = ..., or disks = ...)")
+        }
+        var pod: DatastoreClusterInfo?
+        let targets = try stack.withField("datastore", of: slot) { i -> [MoRef] in
+            if stack.isNilAt(i) { return [] }
+            if stack.typeAt(i) == .string, let text = stack.stringAt(i) { pod = try podNamed(text, number: number, field: "datastore") }
+            return try datastores(at: i, number: number)
+        }
+        var move = StorageMove(targets: targets)
+        move.sources = try stack.withField("from", of: slot) { i -> [MoRef]? in
+            if stack.isNilAt(i) { return nil }
+            return try datastores(at: i, number: number, field: "from")
+        }
+        move.keepTogether = try flag("keep_together", of: slot, default: true, number: number)
+        move.format = try stack.withField("format", of: slot) { i -> DiskFormat? in
+            if stack.isNilAt(i) { return nil }
+            guard stack.typeAt(i) == .string, let text = stack.stringAt(i) else {
+                throw bad(number, "format is a \(stack.valueTypeName(i)); give \"thin\", \"thick\" or \"eager\"")
+            }
+            guard let format = DiskFormat(userText: text) else {
+                throw bad(number, "format = '\(text)' is not a disk format vSphere knows; give \"thin\", \"thick\" (lazily zeroed) or \"eager\" (eagerly zeroed thick)")
+            }
+            return format
+        }
+        if try flag("sdrs", of: slot, default: false, number: number) {
+            guard let pod else {
+                throw bad(number, "sdrs = true asks a datastore cluster's Storage DRS: datastore must name one datastore cluster (its name), not datastores")
+            }
+            guard pod.sdrsEnabled else {
+                throw bad(number, "sdrs = true, but Storage DRS is not enabled on datastore cluster '\(pod.name)'; enable it, or leave sdrs out and let the strategy's target hook choose among its datastores")
+            }
+            move.storageDRS = pod.ref
+        }
+        move.map = try stack.withField("map", of: slot) { i -> [SourceMapping] in
+            if stack.isNilAt(i) { return [] }
+            return try sourceMappings(at: i, number: number)
+        }
+        move.fixed = try stack.withField("disks", of: slot) { i -> [FilePlacement] in
+            if stack.isNilAt(i) { return [] }
+            return try filePlacements(at: i, number: number)
+        }
+        return move
+    }
+
+    /// A `from` field: the same forms as `datastore`.
+    private mutating func datastores(at i: Int32, number: Int, field: String) throws -> [MoRef] {
+        try datastores(at: i, number: number, named: field)
+    }
+
+    /// Runs `body` on every key/value pair of the table at `table` (raw traversal).
+    private func forEachPair(of table: Int32, _ body: (Int32, Int32) throws -> Void) throws {
+        let L = stack.L
+        let t = lua_absindex(L, table)
+        try stack.reserveStack(6)
+        lua_pushnil(L)
+        while lua_next(L, t) != 0 {
+            let top = lua_gettop(L)
+            do {
+                try body(top - 1, top)
+            } catch {
+                lua_settop(L, top - 2)
+                throw error
+            }
+            lua_settop(L, top - 1)
+        }
+    }
+
+    /// `map = {["legacy-01"] = "new-01", ["legacy-*"] = "new-*"}`: every source datastore a key
+    /// names (exact names first, then the most specific glob) gets that key's targets.
+    private mutating func sourceMappings(at i: Int32, number: Int) throws -> [SourceMapping] {
+        guard stack.typeAt(i) == .table else {
+            throw bad(number, "map is a \(stack.valueTypeName(i)); give a table such as {[\"legacy-01\"] = \"new-01\", [\"legacy-*\"] = \"new-*\"}")
+        }
+        var entries: [(key: String, targets: [MoRef])] = []
+        try forEachPair(of: i) { k, v in
+            guard stack.typeAt(k) == .string, let key = stack.stringAt(k) else {
+                throw bad(number, "map has a \(stack.valueTypeName(k)) key; its keys are source datastore names or globs")
+            }
+            entries.append((key, try datastores(at: v, number: number, field: "map[\"\(key)\"]")))
+        }
+        var bySource: [MoRef: (specificity: Int, targets: [MoRef])] = [:]
+        var order: [MoRef] = []
+        for entry in entries.sorted(by: { $0.key < $1.key }) {
+            let glob = Glob(entry.key)
+            var sources = view.inventory.datastores.filter { glob.matches($0.name) }.map(\.ref)
+            if sources.isEmpty, let ref = try view.lookup(.datastore, entry.key) { sources = [ref] }
+            guard !sources.isEmpty else {
+                throw bad(number, "map[\"\(entry.key)\"]: no datastore of the inventory is called '\(entry.key)'\(Glob.isPattern(entry.key) ? " (the glob matches none)" : "")")
+            }
+            // An exact name beats any glob; a longer glob beats a shorter one.
+            let specificity = Glob.isPattern(entry.key) ? entry.key.count : Int.max
+            for s in sources {
+                if let existing = bySource[s], existing.specificity >= specificity { continue }
+                if bySource[s] == nil { order.append(s) }
+                bySource[s] = (specificity, entry.targets)
+            }
+        }
+        return order.map { SourceMapping(source: $0, targets: bySource[$0]!.targets) }
+    }
+
+    /// `disks = {[2001] = "new-02", config = "new-01"}`: files with a fixed destination.
+    private mutating func filePlacements(at i: Int32, number: Int) throws -> [FilePlacement] {
+        guard stack.typeAt(i) == .table else {
+            throw bad(number, "disks is a \(stack.valueTypeName(i)); give a table such as {[2001] = \"new-02\"} (disk keys from vm.disks)")
+        }
+        var out: [FilePlacement] = []
+        try forEachPair(of: i) { k, v in
+            let file: VMFileID
+            if let key = stack.integerAt(k) {
+                file = .disk(key)
+            } else if stack.typeAt(k) == .string, let text = stack.stringAt(k), let id = VMFileID(parsing: text) {
+                file = id
+            } else {
+                throw bad(number, "disks has a key \(stack.stringAt(k).map { "'\($0)'" } ?? stack.valueTypeName(k)); its keys are disk keys (2000, 2001, … from vm.disks) or \"config\"")
+            }
+            let targets = try datastores(at: v, number: number, field: "disks[\(file)]")
+            guard targets.count == 1 else {
+                throw bad(number, "disks[\(file)] names \(targets.count) datastores; a fixed file goes to exactly one")
+            }
+            out.append(FilePlacement(file: file, datastore: targets[0]))
+        }
+        return out.sorted { $0.file < $1.file }
     }
 }

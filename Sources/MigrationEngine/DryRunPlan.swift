@@ -18,8 +18,12 @@ public struct DryRunPlan: Sendable {
         public var rank: Int
         /// The VM's datastores now.
         public var from: [MoRef]
-        /// The target the strategy would pick given the free space left by the jobs before it (storage moves).
+        /// The target the strategy would pick given the free space left by the jobs before it
+        /// (storage moves): where the VM's home goes, or the first destination when it stays.
         public var to: MoRef?
+        /// Every file the storage move would copy, from where to where (the destinations as
+        /// the strategy would pick them).
+        public var moves: [FileMove] = []
         /// The VM's host now and the destination host (host moves).
         public var hostFrom: MoRef?
         /// The destination host of a host move.
@@ -45,24 +49,47 @@ public struct DryRunPlan: Sendable {
         return "pro-active vMotions are decided while the run goes (when a VM's host is full and on_blocked answers \"vmotion\"), so they are not listed; `moonmotion plan` predicts them"
     }
 
-    /// The plan as text lines: a header, one line per job, then the settled jobs.
+    /// The jobs skipped because their VM cannot move as asked (with the reason and what to do).
+    public var cannotMove: [Job] { settled.filter(\.cannotMove) }
+
+    /// The plan as text lines: a header, one line per job (one more line per file when a VM's
+    /// files go to several places or some stay), then the VMs that cannot move and the other
+    /// settled jobs.
     public func lines() -> [String] {
         func name(_ r: MoRef?) -> String { r.map { names[$0] ?? $0.value } ?? "?" }
         var out = ["\(entries.count) job(s) to run, \(ProgressRenderer.bytes(bytes)) to copy, in this order:"]
         let width = String(entries.count).count
+        let pad = String(repeating: " ", count: width + 2)
         for (i, e) in entries.enumerated() {
             let n = String(repeating: " ", count: width - String(i + 1).count) + String(i + 1)
             var line = "\(n). \(e.job.vmName)  \(ProgressRenderer.bytes(e.job.size))  \(e.job.kind.name)"
-            if e.job.kind.movesStorage {
+            let perFile = e.moves.count > 1 || e.moves.contains { $0.file != .config }
+            if e.job.kind.movesStorage, !perFile {
                 line += "  \(e.from.map { name($0) }.joined(separator: "+")) → \(e.to.map { name($0) } ?? "(no target: \(e.note ?? "none"))")"
             }
+            if let format = e.job.kind.storage?.format { line += "  as \(format.rawValue)" }
             if let to = e.hostTo { line += "  host \(name(e.hostFrom)) → \(name(to))" }
             if let label = e.job.label { line += "  [\(label)]" }
             out.append(line)
+            if perFile {
+                for m in e.moves {
+                    out.append("\(pad)\(m.shortName) (\(ProgressRenderer.bytes(m.bytes))) \(name(m.from)) → \(name(m.to))")
+                }
+            } else if e.job.kind.movesStorage, e.moves.isEmpty, e.note != nil, e.to == nil {
+                continue
+            }
         }
         let done = settled.filter { $0.state == .done }
         if !done.isEmpty { out.append("\(done.count) job(s) need nothing: the VM is already on its target") }
-        for job in settled where job.state != .done {
+        let blocked = cannotMove
+        if !blocked.isEmpty {
+            out.append("\(blocked.count) VM(s) cannot move as asked and will be skipped:")
+            for job in blocked {
+                let reason = (job.lastError ?? "").replacingOccurrences(of: "cannot move: ", with: "")
+                out.append("  \(job.vmName): \(reason)")
+            }
+        }
+        for job in settled where job.state != .done && !job.cannotMove {
             out.append("\(job.state.rawValue): \(job.vmName) (\(job.kind.name)): \(job.lastError ?? "")")
         }
         return out
@@ -92,35 +119,52 @@ extension Scheduler {
                                          hostFrom: slot.host >= 0 ? hostSlots[Int(slot.host)].ref : nil, hostTo: job.kind.destinationHost)
             if job.kind.movesStorage {
                 let mount = meta[i].destHost >= 0 ? meta[i].destHost : slot.host
-                var infos: [DatastoreInfo] = []
-                for d in meta[i].candidates where !slot.datastores.contains(d) {
-                    let ds = dsSlots[Int(d)]
-                    guard ds.accessible, ds.mounts.map({ $0.contains(mount) }) ?? true else { continue }
-                    let keep = Int64(configuration.minimumFreeFraction * Double(ds.capacity == .max ? 0 : ds.capacity))
-                    guard free[Int(d)] >= job.size &+ keep else { continue }
-                    var info = datastoreInfo(d)
-                    info.freeBytes = free[Int(d)]
-                    infos.append(info)
-                }
-                if infos.isEmpty {
-                    entry.note = "no allowed datastore has room"
-                } else {
+                for group in groups(movingFiles(Int32(i)), keepTogether: meta[i].move?.move.keepTogether ?? true) {
+                    let need = group.reduce(Int64(0)) { $0 + $1.space }
+                    var infos: [DatastoreInfo] = []
+                    for d in group[0].allowed where !infos.contains(where: { $0.ref == dsSlots[Int(d)].ref }) {
+                        let ds = dsSlots[Int(d)]
+                        guard ds.accessible, ds.mounts.map({ $0.contains(mount) }) ?? true else { continue }
+                        guard free[Int(d)] >= need &+ ds.keep else { continue }
+                        var info = datastoreInfo(d)
+                        info.freeBytes = free[Int(d)]
+                        infos.append(info)
+                    }
+                    guard !infos.isEmpty else {
+                        entry.note = "no allowed datastore has room for \(describeFiles(group))"
+                        continue
+                    }
+                    let files = group.map { VMFile(id: $0.id, label: $0.label, datastore: $0.from >= 0 ? dsSlots[Int($0.from)].ref : nil, bytes: $0.written) }
+                    let answer: TargetAnswer
                     do {
-                        if let t = try strategy.target(job, candidates: infos), let ti = dsIndex[t], infos.contains(where: { $0.ref == t }) {
-                            entry.to = t
-                            free[Int(ti)] -= job.size
-                        } else {
-                            entry.note = "the strategy chose none of the candidates"
-                        }
+                        answer = try strategy.place(job, files: files, candidates: infos)
                     } catch {
                         entry.note = "the target hook failed: \(error)"
+                        continue
+                    }
+                    for f in group {
+                        let chosen: MoRef?
+                        switch answer {
+                        case .wait: chosen = nil
+                        case .together(let r): chosen = r
+                        case .perFile(let map): chosen = map[f.id]
+                        }
+                        guard let chosen, infos.contains(where: { $0.ref == chosen }), let t = dsIndex[chosen] else {
+                            entry.note = "the strategy chose none of the candidates"
+                            continue
+                        }
+                        free[Int(t)] -= f.space
+                        entry.moves.append(FileMove(file: f.id, label: f.label, from: f.from >= 0 ? dsSlots[Int(f.from)].ref : nil, to: chosen, bytes: f.written))
                     }
                 }
+                entry.to = entry.moves.first { $0.file == .config }?.to ?? entry.moves.first?.to
             }
             entries.append(entry)
         }
         for e in entries {
-            for r in e.from + [e.to, e.hostFrom, e.hostTo].compactMap({ $0 }) { names[r] = baseInventory.name(of: r) }
+            for r in e.from + [e.to, e.hostFrom, e.hostTo].compactMap({ $0 }) + e.moves.flatMap({ [$0.from, $0.to].compactMap { $0 } }) {
+                names[r] = baseInventory.name(of: r)
+            }
         }
         return DryRunPlan(entries: entries, settled: settled, names: names)
     }

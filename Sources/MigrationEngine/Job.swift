@@ -27,8 +27,12 @@ public struct Job: Sendable, Hashable, Identifiable {
     public var lastError: String?
     /// The vCenter task of the current (or last) attempt.
     public var taskRef: MoRef?
-    /// The datastore chosen for a storage move (set at dispatch).
+    /// The datastore chosen for a storage move (set at dispatch): where the VM's home goes, or
+    /// the first destination when the home stays. `moves` has every file's.
     public var target: MoRef?
+    /// The files the current (or last) attempt of a storage move copies, from where to where
+    /// (set at dispatch).
+    public var moves: [FileMove]
     /// The VM's host when the current attempt was dispatched (or when the job was created).
     public var sourceHost: MoRef?
     /// The VM's datastores when the current attempt was dispatched (or when the job was created).
@@ -47,6 +51,9 @@ public struct Job: Sendable, Hashable, Identifiable {
     public var notBefore: Date?
     /// For an engine-inserted pro-active vMotion: the storage move it clears the way for.
     public var parent: JobID?
+    /// Whether the job was skipped before it started because the VM cannot move as asked
+    /// (`lastError` says why and what to do): an RDM, a shared disk, Fault Tolerance, …
+    public var cannotMove: Bool
 
     /// Creates a job record.
     public init(
@@ -54,7 +61,7 @@ public struct Job: Sendable, Hashable, Identifiable {
         size: Int64, state: JobState = .pending, attempts: Int = 0, lastError: String? = nil,
         taskRef: MoRef? = nil, target: MoRef? = nil, sourceHost: MoRef? = nil, sourceDatastores: [MoRef] = [],
         progress: Int? = nil, createdAt: Date, dispatchedAt: Date? = nil, startedAt: Date? = nil,
-        finishedAt: Date? = nil, notBefore: Date? = nil, parent: JobID? = nil
+        finishedAt: Date? = nil, notBefore: Date? = nil, parent: JobID? = nil, moves: [FileMove] = [], cannotMove: Bool = false
     ) {
         self.id = id
         self.vm = vm
@@ -77,6 +84,8 @@ public struct Job: Sendable, Hashable, Identifiable {
         self.finishedAt = finishedAt
         self.notBefore = notBefore
         self.parent = parent
+        self.moves = moves
+        self.cannotMove = cannotMove
     }
 
     /// Whether the engine inserted this job (a pro-active vMotion) rather than the strategy.

@@ -15,20 +15,64 @@ struct KindRecord: Codable, Hashable {
     var object: String?
     var arguments: [FieldRecord]?
     var cost: [Int]?
+    // Storage moves beyond "the whole VM to one of candidates" (absent in older journals).
+    var sources: [String]?
+    var map: [MapRecord]?
+    var fixed: [MapRecord]?
+    var keepTogether: Bool?
+    var format: String?
+    var storageDRS: String?
+
+    /// One source (or file) and where it may go.
+    struct MapRecord: Codable, Hashable {
+        var from: String
+        var to: [String]
+    }
+
+    private mutating func encodeStorage(_ m: StorageMove) {
+        candidates = m.targets.map(\.description)
+        sources = m.sources?.map(\.description)
+        map = m.map.isEmpty ? nil : m.map.map { MapRecord(from: $0.source.description, to: $0.targets.map(\.description)) }
+        fixed = m.fixed.isEmpty ? nil : m.fixed.map { MapRecord(from: $0.file.description, to: [$0.datastore.description]) }
+        keepTogether = m.keepTogether ? nil : false
+        format = m.format?.rawValue
+        storageDRS = m.storageDRS?.description
+    }
+
+    private func storage() throws -> StorageMove {
+        func ref(_ s: String) throws -> MoRef {
+            guard let r = MoRef(parsing: s) else { throw JournalError.corrupt("bad reference '\(s)' in a storage move") }
+            return r
+        }
+        var m = StorageMove(targets: try (candidates ?? []).map(ref))
+        m.sources = try sources.map { try $0.map(ref) }
+        m.map = try (map ?? []).map { SourceMapping(source: try ref($0.from), targets: try $0.to.map(ref)) }
+        m.fixed = try (fixed ?? []).map { r in
+            guard let file = VMFileID(parsing: r.from), let to = r.to.first else { throw JournalError.corrupt("bad file placement '\(r.from)' in a storage move") }
+            return FilePlacement(file: file, datastore: try ref(to))
+        }
+        m.keepTogether = keepTogether ?? true
+        if let format {
+            guard let f = DiskFormat(rawValue: format) else { throw JournalError.corrupt("unknown disk format '\(format)' in a storage move") }
+            m.format = f
+        }
+        m.storageDRS = try storageDRS.map(ref)
+        return m
+    }
 
     init(_ kind: JobKind) {
         switch kind {
-        case .storageMove(let c):
+        case .storageMove(let m):
             type = "storage"
-            candidates = c.map(\.description)
+            encodeStorage(m)
         case .hostMove(let h, let p, let m):
             type = "host"
             host = h.description
             pool = p?.description
             method = m.rawValue
-        case .storageAndHostMove(let c, let h, let p):
+        case .storageAndHostMove(let m, let h, let p):
             type = "storage+host"
-            candidates = c.map(\.description)
+            encodeStorage(m)
             host = h.description
             pool = p?.description
         case .consolidate:
@@ -58,11 +102,11 @@ struct KindRecord: Codable, Hashable {
         }
         switch type {
         case "storage":
-            return .storageMove(candidates: try (candidates ?? []).map { try ref($0) })
+            return .storageMove(try storage())
         case "host":
             return .hostMove(host: try ref(host), pool: try pool.map { try ref($0) }, method: HostMoveMethod(rawValue: method ?? "") ?? .relocate)
         case "storage+host":
-            return .storageAndHostMove(candidates: try (candidates ?? []).map { try ref($0) }, host: try ref(host), pool: try pool.map { try ref($0) })
+            return .storageAndHostMove(try storage(), host: try ref(host), pool: try pool.map { try ref($0) })
         case "consolidate":
             return .consolidate
         case "remove-snapshot":

@@ -2,14 +2,15 @@ import VCenterModel
 
 /// What a job does to its VM.
 public enum JobKind: Sendable, Hashable {
-    /// Storage vMotion (`RelocateVM_Task` with a datastore) to one of `candidates`.
-    /// With one candidate the target is fixed; with several, `Strategy.target`
-    /// picks one at dispatch time among those with room and free space.
-    case storageMove(candidates: [MoRef])
+    /// Storage vMotion (`RelocateVM_Task` with a datastore and disk locators): the VM's files
+    /// the `StorageMove` covers go to its targets. With one target the destination is fixed;
+    /// with several, `Strategy.place` picks at dispatch among those with room and free space.
+    /// A powered-off VM or a template moves cold (a provisioning operation for vSphere).
+    case storageMove(StorageMove)
     /// vMotion to `host` (`RelocateVM_Task` with a host, or `MigrateVM_Task`).
     case hostMove(host: MoRef, pool: MoRef?, method: HostMoveMethod)
     /// Host and storage at once (vMotion without shared storage): one `RelocateVM_Task`.
-    case storageAndHostMove(candidates: [MoRef], host: MoRef, pool: MoRef?)
+    case storageAndHostMove(StorageMove, host: MoRef, pool: MoRef?)
     /// `ConsolidateVMDisks_Task`.
     case consolidate
     /// `RemoveSnapshot_Task` / `RemoveAllSnapshots_Task`.
@@ -33,13 +34,16 @@ public enum JobKind: Sendable, Hashable {
         }
     }
 
-    /// The allowed target datastores of a storage move, empty for other kinds.
-    public var candidates: [MoRef] {
+    /// The storage part of a storage move, nil for other kinds.
+    public var storage: StorageMove? {
         switch self {
-        case .storageMove(let c), .storageAndHostMove(let c, _, _): c
-        default: []
+        case .storageMove(let m), .storageAndHostMove(let m, _, _): m
+        default: nil
         }
     }
+
+    /// Every datastore a storage move may put a file on, empty for other kinds.
+    public var candidates: [MoRef] { storage?.allTargets ?? [] }
 
     /// The destination host of a host move, nil for other kinds.
     public var destinationHost: MoRef? {

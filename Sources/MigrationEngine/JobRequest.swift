@@ -18,9 +18,14 @@ public struct JobRequest: Sendable, Hashable {
         self.label = label
     }
 
-    /// A Storage vMotion of `vm` to one of `targets`.
+    /// A Storage vMotion of the whole `vm` to one of `targets`.
     public static func storageMove(_ vm: MoRef, to targets: [MoRef], label: String? = nil) -> JobRequest {
-        JobRequest(vm: vm, kind: .storageMove(candidates: targets), label: label)
+        JobRequest(vm: vm, kind: .storageMove(.to(targets)), label: label)
+    }
+
+    /// A Storage vMotion of `vm`'s files as `move` says.
+    public static func storageMove(_ vm: MoRef, _ move: StorageMove, label: String? = nil) -> JobRequest {
+        JobRequest(vm: vm, kind: .storageMove(move), label: label)
     }
 
     /// A vMotion of `vm` to `host`.

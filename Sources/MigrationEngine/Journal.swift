@@ -106,6 +106,13 @@ public final class Journal: Sendable {
         m.registerMigration("v2-vcenter-identity") { db in
             try db.execute(sql: "ALTER TABLE runs ADD COLUMN vcenter_uuid TEXT")
         }
+        // v3: per-file storage moves (where each file of the current attempt goes, so a resume
+        // charges every datastore the running move touches) and jobs skipped before they
+        // started because the VM cannot move as asked. Older rows read as "no files", "no".
+        m.registerMigration("v3-file-moves") { db in
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN moves TEXT")
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN cannot_move INTEGER")
+        }
         return m
     }
 
@@ -204,17 +211,19 @@ public final class Journal: Sendable {
             job.target?.description, job.sourceHost?.description, sources, job.createdAt.timeIntervalSince1970,
             job.dispatchedAt?.timeIntervalSince1970, job.startedAt?.timeIntervalSince1970, job.finishedAt?.timeIntervalSince1970,
             job.notBefore?.timeIntervalSince1970, job.parent?.rawValue,
+            job.moves.isEmpty ? nil : String(decoding: try JSONEncoder().encode(job.moves), as: UTF8.self), job.cannotMove ? 1 : nil,
         ]
         try db.execute(sql: """
             INSERT INTO jobs (run_id, id, vm, vm_name, cluster, kind, label, size, rank, state, attempts, last_error, task_ref,
-                              target, source_host, source_datastores, created_at, dispatched_at, started_at, finished_at, not_before, parent)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              target, source_host, source_datastores, created_at, dispatched_at, started_at, finished_at, not_before, parent,
+                              moves, cannot_move)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(run_id, id) DO UPDATE SET
                 vm_name = excluded.vm_name, kind = excluded.kind, label = excluded.label, state = excluded.state, attempts = excluded.attempts,
                 last_error = excluded.last_error, task_ref = excluded.task_ref, target = excluded.target,
                 source_host = excluded.source_host, source_datastores = excluded.source_datastores,
                 dispatched_at = excluded.dispatched_at, started_at = excluded.started_at, finished_at = excluded.finished_at,
-                not_before = excluded.not_before
+                not_before = excluded.not_before, moves = excluded.moves, cannot_move = excluded.cannot_move
             """, arguments: StatementArguments(values))
     }
 
@@ -380,7 +389,9 @@ public struct JournalJob: Sendable, Hashable {
             target: ref("target"), sourceHost: ref("source_host"), sourceDatastores: sources.compactMap { MoRef(parsing: $0) },
             createdAt: date("created_at") ?? Date(timeIntervalSince1970: 0), dispatchedAt: date("dispatched_at"),
             startedAt: date("started_at"), finishedAt: date("finished_at"), notBefore: date("not_before"),
-            parent: (row["parent"] as Int?).map(JobID.init))
+            parent: (row["parent"] as Int?).map(JobID.init),
+            moves: try (row["moves"] as String?).map { try JSONDecoder().decode([FileMove].self, from: Data($0.utf8)) } ?? [],
+            cannotMove: (row["cannot_move"] as Int?) == 1)
         rank = row["rank"]
         intentOperation = row["intent_op"]
         intentAttempt = row["intent_attempt"]

@@ -22,8 +22,11 @@ public struct Limits: Sendable, Hashable {
     public var storageMovesPerHost: Int?
     /// Maximum concurrent Storage vMotions touching one datastore (a count); nil: cost only.
     public var storageMovesPerDatastore: Int?
+    /// The free space a destination datastore keeps after every copy that lands on it, so a
+    /// migration never fills a datastore to the brim (default: 10% of its capacity).
+    public var minFree: FreeSpaceFloor = .fraction(0.10)
 
-    /// vSphere's documented limits, 256 concurrent jobs per vCenter, no cluster cap.
+    /// vSphere's documented limits, 256 concurrent jobs per vCenter, no cluster cap, 10% kept free.
     public init() {}
 
     /// The vMotion-network limit for a host whose vMotion link runs at `mbps`. Unknown
@@ -46,6 +49,7 @@ public struct Limits: Sendable, Hashable {
         if let v = o.maxConcurrent { l.clusterMaxJobs = v }
         if let v = o.storageMovesPerHost { l.storageMovesPerHost = v }
         if let v = o.storageMovesPerDatastore { l.storageMovesPerDatastore = v }
+        if let v = o.minFree { l.minFree = v }
         return l
     }
 }
@@ -66,11 +70,14 @@ public struct LimitOverrides: Sendable, Hashable {
     public var storageMovesPerHost: Int?
     /// Maximum concurrent Storage vMotions per datastore mounted by the cluster's hosts.
     public var storageMovesPerDatastore: Int?
+    /// The free space kept on destinations mounted by the cluster's hosts (`min_free`).
+    public var minFree: FreeSpaceFloor?
 
     /// Creates overrides; nil fields keep the engine's limits.
     public init(
         hostMaxCost: Int? = nil, datastoreMaxCost: Int? = nil, networkMaxCost: Int? = nil,
-        maxConcurrent: Int? = nil, storageMovesPerHost: Int? = nil, storageMovesPerDatastore: Int? = nil
+        maxConcurrent: Int? = nil, storageMovesPerHost: Int? = nil, storageMovesPerDatastore: Int? = nil,
+        minFree: FreeSpaceFloor? = nil
     ) {
         self.hostMaxCost = hostMaxCost
         self.datastoreMaxCost = datastoreMaxCost
@@ -78,8 +85,34 @@ public struct LimitOverrides: Sendable, Hashable {
         self.maxConcurrent = maxConcurrent
         self.storageMovesPerHost = storageMovesPerHost
         self.storageMovesPerDatastore = storageMovesPerDatastore
+        self.minFree = minFree
     }
 
     /// No override.
     public static let none = LimitOverrides()
+}
+
+/// How much free space a destination datastore keeps: a share of its capacity or a number of bytes.
+public enum FreeSpaceFloor: Sendable, Hashable, CustomStringConvertible {
+    /// A share of the capacity, 0 ≤ x < 1 (0.1: keep 10% free).
+    case fraction(Double)
+    /// A number of bytes.
+    case bytes(Int64)
+
+    /// The bytes kept free on a datastore of `capacity` bytes (an unknown capacity keeps nothing
+    /// for a fraction).
+    public func bytes(ofCapacity capacity: Int64) -> Int64 {
+        switch self {
+        case .fraction(let f): capacity == .max || capacity <= 0 ? 0 : Int64(f * Double(capacity))
+        case .bytes(let b): b
+        }
+    }
+
+    /// `10%` or `500 GiB`.
+    public var description: String {
+        switch self {
+        case .fraction(let f): "\(Int((f * 100).rounded()))%"
+        case .bytes(let b): ProgressRenderer.bytes(b)
+        }
+    }
 }

@@ -14,21 +14,21 @@ extension Scheduler {
         resolveKind(request.kind, into: &m)
         let slot = vmSlots[Int(v)]
         let kind = request.kind
-        let size: Int64 = kind.movesHost && !kind.movesStorage ? slot.memoryBytes : slot.committed
         var job = Job(
             id: JobID(Int(j)), vm: request.vm, vmName: slot.name, cluster: slot.host >= 0 ? clusterRef(of: slot.host) ?? slot.cluster : slot.cluster,
-            kind: kind, label: request.label, size: size,
+            kind: kind, label: request.label, size: kind.movesHost && !kind.movesStorage ? slot.memoryBytes : slot.committed,
             sourceHost: slot.host >= 0 ? hostSlots[Int(slot.host)].ref : nil,
             sourceDatastores: slot.datastores.map { dsSlots[Int($0)].ref }, createdAt: now)
+        jobs.append(job)
+        meta.append(m)
         var problem: (JobState, String)?
         if !known {
             problem = (.failed, "VM \(request.vm) is not in the inventory")
-        } else if kind.movesStorage {
-            if kind.candidates.isEmpty {
+        } else if let move = m.move {
+            if move.move.allTargets.isEmpty && move.move.storageDRS == nil {
                 problem = (.failed, "the storage move names no target datastore")
-            } else if m.candidates.count != kind.candidates.count {
-                let unknown = kind.candidates.filter { dsIndex[$0] == nil }
-                problem = (.failed, "unknown target datastore \(unknown.map(\.description).joined(separator: ", "))")
+            } else if !move.unknown.isEmpty {
+                problem = (.failed, "unknown target datastore \(move.unknown.map(\.description).joined(separator: ", "))")
             } else if slot.hasStorageMove {
                 problem = (.skipped, "the VM already has a storage move in this run (a VM never moves twice)")
             }
@@ -37,7 +37,17 @@ extension Scheduler {
             problem = (.failed, "unknown destination host \(dest)")
         }
         if kind.movesStorage, problem?.0 != .failed { vmSlots[Int(v)].hasStorageMove = true }
-        if problem == nil, isOnTarget(m, slot: slot, kind: kind) {
+        var done = false
+        if problem == nil {
+            if kind.movesStorage { jobs[Int(j)].size = movingFiles(j).reduce(0) { $0 + $1.written } }
+            done = isOnTarget(j)
+            if !done, let reason = cannotMove(j) {
+                problem = (.skipped, "cannot move: " + reason)
+                jobs[Int(j)].cannotMove = true
+            }
+        }
+        job = jobs[Int(j)]
+        if done {
             job.state = .done
             job.finishedAt = now
             job.label = job.label ?? "already on target"
@@ -46,21 +56,23 @@ extension Scheduler {
             job.lastError = message
             job.finishedAt = now
         }
-        jobs.append(job)
-        meta.append(m)
+        jobs[Int(j)] = job
         emit(.jobAdded(job), now)
         guard job.state == .pending else { return nil }
         pendingCount += 1
         return j
     }
 
-    /// `isOnTarget` on the scheduler's own record of where the VM is.
-    func isOnTarget(_ m: JobMeta, slot: VMSlot, kind: JobKind) -> Bool {
-        switch kind {
+    /// Whether job `j`'s VM is already where the job would put it, on the scheduler's own
+    /// record of where the VM and its files are.
+    func isOnTarget(_ j: Int32) -> Bool {
+        let m = meta[Int(j)]
+        let slot = vmSlots[Int(m.vm)]
+        switch jobs[Int(j)].kind {
         case .storageMove:
-            return !slot.datastores.isEmpty && slot.datastores.allSatisfy { m.candidates.contains($0) }
+            return !slot.datastores.isEmpty && movingFiles(j).isEmpty
         case .storageAndHostMove:
-            return slot.host == m.destHost && !slot.datastores.isEmpty && slot.datastores.allSatisfy { m.candidates.contains($0) }
+            return slot.host == m.destHost && !slot.datastores.isEmpty && movingFiles(j).isEmpty
         case .hostMove:
             return slot.host == m.destHost
         case .consolidate, .removeSnapshot, .custom:
@@ -207,15 +219,28 @@ extension Scheduler {
             failPending(j, "destination host \(baseInventory.name(of: hostSlots[Int(meta[i].destHost)].ref)) is disconnected or in maintenance mode", now: now)
             return nil
         }
-        var list = charges(kind: kind, vm: v, destHost: meta[i].destHost, target: -1)
+        var files: [MovingFile] = []
+        var groups: [[MovingFile]] = []
+        var sources: [Int32]?
+        if kind.movesStorage {
+            files = movingFiles(j)
+            if files.isEmpty, case .storageMove = kind {
+                // Already where it should be (the VM's files moved since the job was made).
+                dispatchWithoutCall(j, now: now)
+                return nil
+            }
+            groups = self.groups(files, keepTogether: meta[i].move?.move.keepTogether ?? true)
+            sources = self.sources(of: files, vm: v) ?? (files.isEmpty ? [] : nil)
+        }
+        var list = charges(kind: kind, vm: v, destHost: meta[i].destHost, sources: sources)
         for k in 0..<list.hostStart where !ledger.fits(list.all[k]) {
             return parkOrFail(j, list.all[k], now: now)
         }
-        var candidates: [Int32] = []
-        if kind.movesStorage {
-            let mountHost = kind.movesHost ? meta[i].destHost : h
-            switch targetCandidates(j, mountHost: mountHost) {
-            case .ready(let list): candidates = list
+        let mountHost = kind.movesHost ? meta[i].destHost : h
+        let touched = Set(list.all.map(\.resource))
+        if !groups.isEmpty {
+            switch targetCandidates(j, groups: groups, mountHost: mountHost, touched: touched) {
+            case .ready: break
             case .wait: return park(j, meta[i].group, cost: 0)
             case .impossible(let message):
                 failPending(j, message, now: now)
@@ -241,27 +266,30 @@ extension Scheduler {
             }
             return park(j, c.resource, cost: c.cost)
         }
-        var t: Int32 = -1
-        if kind.movesStorage {
-            let chosen: MoRef?
-            do {
-                chosen = try strategy.target(jobs[i], candidates: candidates.map { datastoreInfo($0) })
-            } catch {
-                failPending(j, "the strategy's target hook failed: \(error)", now: now)
+        var placed: [PlacedFile] = []
+        if !groups.isEmpty {
+            switch choosePlacement(j, groups: groups, mountHost: mountHost, touched: touched) {
+            case .placed(let p): placed = p
+            case .wait: return park(j, meta[i].group, cost: 0)
+            case .failed(let message):
+                failPending(j, message, now: now)
                 return nil
             }
-            guard let chosen else { return park(j, meta[i].group, cost: 0) }
-            guard let ti = candidates.first(where: { dsSlots[Int($0)].ref == chosen }) else {
-                let names = candidates.map { baseInventory.name(of: dsSlots[Int($0)].ref) }.joined(separator: ", ")
-                failPending(j, "the strategy's target hook returned \(baseInventory.name(of: chosen)), which is not one of the candidates (\(names))", now: now)
-                return nil
-            }
-            t = ti
-            list.add(dsSlots[Int(t)].cost, configuration.costs.storageVMotionDatastore)
-            list.add(dsSlots[Int(t)].storageMoves, 1)
+            let cold = vmSlots[Int(v)].cold
+            for t in distinct(placed.map(\.to)) { addTarget(t, to: &list, cold: cold) }
         }
-        commit(j, charges: list.all, target: t, now: now)
+        commit(j, charges: list.all, placed: placed, now: now)
         return nil
+    }
+
+    /// A storage move whose VM is already where it should be when its turn comes: done
+    /// without a call (its VM's next job runs).
+    func dispatchWithoutCall(_ j: Int32, now: Date) {
+        let i = Int(j)
+        jobs[i].label = jobs[i].label ?? "already on target"
+        jobs[i].lastError = nil
+        jobs[i].progress = 100
+        end(j, .done, now: now)
     }
 
     func parkOrFail(_ j: Int32, _ c: Charge, now: Date) -> ParkSpot? {
@@ -272,58 +300,25 @@ extension Scheduler {
         return park(j, c.resource, cost: c.cost)
     }
 
-    enum Candidates {
-        case ready([Int32])
-        case wait
-        case impossible(String)
-    }
-
-    /// The job's allowed targets usable from `mountHost` that have room for one more
-    /// Storage vMotion and the job's size plus the kept free share.
-    func targetCandidates(_ j: Int32, mountHost: Int32) -> Candidates {
-        let i = Int(j)
-        let v = meta[i].vm
-        let size = jobs[i].size
-        let costs = configuration.costs
-        var usable = 0
-        var withSpace = 0
-        var prospects = false
-        var list: [Int32] = []
-        for d in meta[i].candidates {
-            let ds = dsSlots[Int(d)]
-            if vmSlots[Int(v)].datastores.contains(d) { continue }
-            guard ds.accessible, ds.mounts.map({ $0.contains(mountHost) }) ?? true else { continue }
-            usable += 1
-            if ds.inflightTo > 0 || ds.inflightFrom > 0 { prospects = true }
-            let keep = Int64(configuration.minimumFreeFraction * Double(ds.capacity == .max ? 0 : ds.capacity))
-            guard ds.free >= size &+ keep else { continue }
-            withSpace += 1
-            guard ledger.room(ds.cost) >= costs.storageVMotionDatastore else { continue }
-            if ds.storageMoves >= 0, ledger.room(ds.storageMoves) < 1 { continue }
-            list.append(d)
-        }
-        if !list.isEmpty { return .ready(list) }
-        if usable == 0 {
-            let hostName = mountHost >= 0 ? baseInventory.name(of: hostSlots[Int(mountHost)].ref) : "?"
-            return .impossible("no target datastore is usable from host \(hostName) (inaccessible, not mounted, or already holding the VM)")
-        }
-        if withSpace > 0 || prospects { return .wait }
-        let gb = Double(size) / 1e9
-        return .impossible(String(format: "no target datastore has %.1f GB free (plus %.0f%% kept free)", gb, configuration.minimumFreeFraction * 100))
-    }
-
     /// Charges the job's resources and asks the driver to start it.
-    func commit(_ j: Int32, charges: [Charge], target t: Int32, now: Date) {
+    func commit(_ j: Int32, charges: [Charge], placed: [PlacedFile] = [], now: Date) {
         let i = Int(j)
         let v = meta[i].vm
         for c in charges { ledger.charge(c, external: false) }
         countRunning(charges, +1)
         meta[i].charges = charges
-        reserve(j, target: t)
         let host = vmSlots[Int(v)].host
-        jobs[i].target = t >= 0 ? dsSlots[Int(t)].ref : nil
         jobs[i].sourceHost = host >= 0 ? hostSlots[Int(host)].ref : nil
         jobs[i].sourceDatastores = vmSlots[Int(v)].datastores.map { dsSlots[Int($0)].ref }
+        if jobs[i].kind.movesStorage {
+            reserve(j, placed: placed)
+            let home = placed.first { $0.id == .config }?.to ?? placed.first?.to
+            jobs[i].target = home.map { dsSlots[Int($0)].ref }
+            jobs[i].moves = placed.map { p in
+                FileMove(file: p.id, label: p.label, from: p.from >= 0 ? dsSlots[Int(p.from)].ref : nil, to: dsSlots[Int(p.to)].ref, bytes: p.written)
+            }
+            jobs[i].size = placed.reduce(0) { $0 + $1.written }
+        }
         jobs[i].attempts += 1
         jobs[i].dispatchedAt = now
         jobs[i].startedAt = nil
@@ -342,14 +337,14 @@ extension Scheduler {
         let priority = configuration.movePriority
         switch job.kind {
         case .storageMove:
-            return .relocate(vm: job.vm, spec: RelocateSpec(datastore: job.target), priority: priority)
+            return .relocate(vm: job.vm, spec: relocateSpec(j, host: nil, pool: nil), priority: priority)
         case .hostMove(let host, let pool, let method):
             switch method {
             case .relocate: return .relocate(vm: job.vm, spec: RelocateSpec(host: host, pool: pool), priority: priority)
             case .migrate: return .migrate(vm: job.vm, host: host, pool: pool, priority: priority)
             }
         case .storageAndHostMove(_, let host, let pool):
-            return .relocate(vm: job.vm, spec: RelocateSpec(datastore: job.target, host: host, pool: pool), priority: priority)
+            return .relocate(vm: job.vm, spec: relocateSpec(j, host: host, pool: pool), priority: priority)
         case .consolidate:
             return .consolidate(vm: job.vm)
         case .removeSnapshot(let selector, let removeChildren, let consolidate):

@@ -42,6 +42,6 @@ extension Scheduler {
     }
 
     private func costsNothing(_ i: Int) -> Bool {
-        charges(kind: jobs[i].kind, vm: meta[i].vm, destHost: meta[i].destHost, target: -1).all.isEmpty
+        charges(kind: jobs[i].kind, vm: meta[i].vm, destHost: meta[i].destHost, sources: []).all.isEmpty
     }
 }

@@ -24,24 +24,23 @@ extension Scheduler {
         for c in charges { ledger.release(c, external: false) }
         countRunning(charges, -1)
         meta[i].charges = []
-        let size = jobs[i].size
-        let sources = meta[i].inflightFrom
-        for d in sources {
+        let leaving = meta[i].leaving
+        for (d, bytes) in leaving {
             dsSlots[Int(d)].inflightFrom -= 1
-            if success { dsSlots[Int(d)].free += size / Int64(sources.count) }
+            if success { dsSlots[Int(d)].free += bytes }
         }
-        meta[i].inflightFrom = []
-        let t = meta[i].reservedOn
-        if t >= 0 {
+        meta[i].leaving = []
+        let reserved = meta[i].reserved
+        for (t, bytes) in reserved {
             dsSlots[Int(t)].inflightTo -= 1
-            if !success { dsSlots[Int(t)].free += meta[i].reservedBytes }
-            meta[i].reservedOn = -1
-            meta[i].reservedBytes = 0
+            if !success { dsSlots[Int(t)].free += bytes }
         }
+        meta[i].reserved = []
+        meta[i].placed = []
         vmSlots[Int(meta[i].vm)].active = -1
         for c in charges { freed(c.resource) }
-        for d in sources { datastoreChanged(d) }
-        if t >= 0 { datastoreChanged(t) }
+        for (d, _) in leaving { datastoreChanged(d) }
+        for (t, _) in reserved { datastoreChanged(t) }
     }
 
     /// The job's task succeeded (or the VM was found on its target): record where the
@@ -51,14 +50,15 @@ extension Scheduler {
         let v = meta[i].vm
         // The few fields needed, not a copy of the whole job.
         let movesStorage = jobs[i].kind.movesStorage, isProactive = jobs[i].parent != nil
-        let targetSlot = meta[i].reservedOn
+        let placed = meta[i].placed
         release(j, success: true)
         if let observed {
             applyLocation(v, observed)
         } else {
-            let t = movesStorage && targetSlot >= 0 ? targetSlot : nil
             let h = meta[i].destHost >= 0 ? meta[i].destHost : nil
-            if t != nil || h != nil { moved(v, host: h, datastore: t) }
+            if (movesStorage && !placed.isEmpty) || h != nil {
+                moved(v, host: h, files: movesStorage ? placed : [], format: jobs[i].kind.storage?.format)
+            }
         }
         jobs[i].lastError = nil
         jobs[i].progress = 100

@@ -149,7 +149,7 @@ extension Scheduler {
         let list = proactiveCharges(j, to: h2)
         for c in list where !ledger.fits(c) { return parkOrFail(j, c, now: now) }
         emit(.proactiveVMotion(job: jobs[Int(p)].id, vmotion: jobs[i].id, from: hostSlots[Int(h)].ref, to: hostSlots[Int(h2)].ref), now)
-        commit(j, charges: list, target: -1, now: now)
+        commit(j, charges: list, now: now)
         return nil
     }
 
@@ -158,7 +158,7 @@ extension Scheduler {
     /// Storage vMotion count).
     func proactiveCharges(_ j: Int32, to h2: Int32) -> [Charge] {
         let costs = configuration.costs
-        var list = charges(kind: jobs[Int(j)].kind, vm: meta[Int(j)].vm, destHost: h2, target: -1)
+        var list = charges(kind: jobs[Int(j)].kind, vm: meta[Int(j)].vm, destHost: h2)
         if h2 >= 0, h2 != vmSlots[Int(meta[Int(j)].vm)].host {
             list.add(hostSlots[Int(h2)].cost, max(0, costs.storageVMotionHost - costs.vmotionHost))
             list.add(hostSlots[Int(h2)].storageMoves, 1)

@@ -25,23 +25,29 @@ extension Scheduler {
         }
         for host in baseInventory.hosts { _ = addHost(host) }
         for ds in baseInventory.datastores {
-            // A datastore shared by several clusters takes the smallest of their limits.
+            // A datastore shared by several clusters takes the smallest of their limits, and
+            // keeps the most free space any of them asks for.
             var limits = baseLimits
+            var keep = baseLimits.minFree.bytes(ofCapacity: ds.capacityBytes)
             var seen = Set<Int32>()
             for h in ds.hosts {
                 guard let hi = hostIndex[h] else { continue }
                 let c = hostSlots[Int(hi)].cluster
                 guard c >= 0, seen.insert(c).inserted else { continue }
                 let cl = clusterSlots[Int(c)].limits
+                let clusterKeep = cl.minFree.bytes(ofCapacity: ds.capacityBytes)
                 if seen.count == 1 {
                     limits.datastoreMaxCost = cl.datastoreMaxCost
                     limits.storageMovesPerDatastore = cl.storageMovesPerDatastore
+                    keep = clusterKeep
                 } else {
                     limits.datastoreMaxCost = min(limits.datastoreMaxCost, cl.datastoreMaxCost)
                     if let n = cl.storageMovesPerDatastore { limits.storageMovesPerDatastore = min(limits.storageMovesPerDatastore ?? n, n) }
+                    keep = max(keep, clusterKeep)
                 }
             }
-            _ = addDatastore(ds, limits: limits)
+            let d = addDatastore(ds, limits: limits)
+            dsSlots[Int(d)].keep = keep
         }
     }
 
@@ -116,50 +122,101 @@ extension Scheduler {
         if let v = vmIndex[ref] { return v }
         let info = baseInventory.vm(ref)
         let v = Int32(vmSlots.count)
-        vmSlots.append(VMSlot(
+        var slot = VMSlot(
             ref: ref, name: info?.name ?? name, cluster: info?.cluster, host: info?.host.map { hostSlot($0) } ?? -1,
             datastores: (info?.datastores ?? []).map { datastoreSlot($0) },
-            committed: info?.committedBytes ?? 0, memoryBytes: Int64(info?.memoryMB ?? 0) * 1_048_576))
+            committed: info?.committedBytes ?? 0, memoryBytes: Int64(info?.memoryMB ?? 0) * 1_048_576)
+        if let info { fillFiles(&slot, info) }
+        vmSlots.append(slot)
         vmIndex[ref] = v
         return v
+    }
+
+    /// The slot's files, images and power from a VM record.
+    func fillFiles(_ slot: inout VMSlot, _ info: VMInfo) {
+        slot.hasLayout = info.hasFileLayout
+        slot.cold = info.isCold
+        if info.hasFileLayout {
+            let home = info.configDatastore ?? info.datastores.first
+            var files = [FileSlot(id: .config, label: "config", ds: home.map { datastoreSlot($0) } ?? -1, bytes: info.configBytes, disk: nil)]
+            for d in info.disks {
+                files.append(FileSlot(id: .disk(d.key), label: d.label, ds: d.datastore.map { datastoreSlot($0) } ?? -1, bytes: d.usedBytes, disk: d))
+            }
+            slot.files = files
+            slot.media = info.media.compactMap { $0.datastore.map { datastoreSlot($0) } }
+        } else {
+            slot.files = [FileSlot(id: .config, label: "config", ds: slot.datastores.first ?? -1, bytes: info.committedBytes, disk: nil)]
+            slot.media = []
+        }
     }
 
     func applyLocation(_ v: Int32, _ info: VMInfo) {
         vmSlots[Int(v)].host = info.host.map { hostSlot($0) } ?? -1
         vmSlots[Int(v)].datastores = info.datastores.map { datastoreSlot($0) }
         vmSlots[Int(v)].committed = info.committedBytes
+        fillFiles(&vmSlots[Int(v)], info)
         vmSlots[Int(v)].locationDirty = false
         baseInventory.update(info)
     }
 
-    /// Records that a finished job moved the VM (written to the inventory lazily).
-    func moved(_ v: Int32, host: Int32?, datastore: Int32?) {
+    /// Records that a finished job moved the VM (written to the inventory lazily): its host,
+    /// and where each copied file is now (in its new format).
+    func moved(_ v: Int32, host: Int32?, files placed: [PlacedFile], format: DiskFormat?) {
         if let host { vmSlots[Int(v)].host = host }
-        if let datastore { vmSlots[Int(v)].datastores = [datastore] }
+        if !placed.isEmpty {
+            if !vmSlots[Int(v)].hasLayout {
+                // One piece: the whole VM is where its home went.
+                vmSlots[Int(v)].files[0].ds = placed[0].to
+                vmSlots[Int(v)].datastores = [placed[0].to]
+            } else {
+                for p in placed {
+                    guard let k = vmSlots[Int(v)].files.firstIndex(where: { $0.id == p.id }) else { continue }
+                    vmSlots[Int(v)].files[k].ds = p.to
+                    vmSlots[Int(v)].files[k].bytes = p.space
+                    if var disk = vmSlots[Int(v)].files[k].disk, let format, disk.backing != .rdmPhysical {
+                        disk.backing = .flat
+                        disk.thinProvisioned = format == .thin
+                        disk.eagerlyScrub = format == .eager
+                        disk.usedBytes = p.space
+                        vmSlots[Int(v)].files[k].disk = disk
+                    }
+                }
+                var seen: [Int32] = []
+                for d in vmSlots[Int(v)].files.map(\.ds) + vmSlots[Int(v)].media where d >= 0 && !seen.contains(d) { seen.append(d) }
+                vmSlots[Int(v)].datastores = seen
+                vmSlots[Int(v)].committed = vmSlots[Int(v)].files.reduce(0) { $0 + $1.bytes }
+            }
+        }
         if !vmSlots[Int(v)].locationDirty {
             vmSlots[Int(v)].locationDirty = true
             movedVMs.append(v)
         }
     }
 
-    /// Fills the job's resolved candidates, target group and destination host.
+    /// Fills the job's resolved move, candidates, target group and destination host.
     func resolveKind(_ kind: JobKind, into m: inout JobMeta) {
-        let candidates = kind.candidates
-        if !candidates.isEmpty, candidates == candidateCache.refs {
-            m.candidates = candidateCache.slots
-            m.group = candidateCache.group
-        } else if !candidates.isEmpty {
-            m.candidates = candidates.compactMap { dsIndex[$0] }
-            let key = m.candidates.sorted()
-            if let g = groupIndex[key] {
-                m.group = g
+        if let move = kind.storage {
+            if let cached = moveCache, cached.move == move {
+                m.move = cached
+                m.candidates = candidateCache.slots
+                m.group = candidateCache.group
             } else {
-                let g = addResource(.targetGroup, nil, capacity: .max, owner: -1)
-                groupIndex[key] = g
-                for d in key { dsSlots[Int(d)].groups.append(g) }
-                m.group = g
+                let resolved = ResolvedMove(move, slot: { self.dsIndex[$0] }, sourceSlot: { self.datastoreSlot($0) })
+                moveCache = resolved
+                m.move = resolved
+                let candidates = move.allTargets
+                m.candidates = candidates.compactMap { dsIndex[$0] }
+                let key = Array(Set(m.candidates)).sorted()
+                if let g = groupIndex[key] {
+                    m.group = g
+                } else {
+                    let g = addResource(.targetGroup, nil, capacity: .max, owner: -1)
+                    groupIndex[key] = g
+                    for d in key { dsSlots[Int(d)].groups.append(g) }
+                    m.group = g
+                }
+                candidateCache = (candidates, m.candidates, m.group)
             }
-            candidateCache = (candidates, m.candidates, m.group)
         }
         if let h = kind.destinationHost { m.destHost = hostSlot(h) }
     }
@@ -168,8 +225,10 @@ extension Scheduler {
 
     /// The charges of one attempt, in one array: first the `other` resources (vCenter,
     /// clusters, source datastores, networks, destination host), from `hostStart` the VM's
-    /// current host (what a pro-active vMotion can relieve), from `targetStart` the chosen datastore.
-    func charges(kind: JobKind, vm v: Int32, destHost h2: Int32, target t: Int32) -> ChargeList {
+    /// current host (what a pro-active vMotion can relieve), from `targetStart` the chosen
+    /// destination datastores. A storage move touches `sources` (nil: every datastore of the
+    /// VM) and `targets`, each charged once; a cold VM's move is a provisioning operation.
+    func charges(kind: JobKind, vm v: Int32, destHost h2: Int32, sources: [Int32]? = nil, targets: [Int32] = []) -> ChargeList {
         let costs = configuration.costs
         var list = ChargeList()
         list.all.reserveCapacity(8 + vmSlots[Int(v)].datastores.count * 2)
@@ -184,26 +243,28 @@ extension Scheduler {
         }
         switch kind {
         case .storageMove, .storageAndHostMove:
-            for d in vmSlots[Int(v)].datastores {
-                list.add(dsSlots[Int(d)].cost, costs.storageVMotionDatastore)
+            let cold = vmSlots[Int(v)].cold
+            let hostCost = cold ? costs.coldMigrationHost : costs.storageVMotionHost
+            let dsCost = cold ? costs.coldMigrationDatastore : costs.storageVMotionDatastore
+            for d in sources ?? vmSlots[Int(v)].datastores {
+                list.add(dsSlots[Int(d)].cost, dsCost)
                 list.add(dsSlots[Int(d)].storageMoves, 1)
             }
             if moving {
-                list.add(hostSlots[Int(h)].network, costs.vmotionNetwork)
-                list.add(hostSlots[Int(h2)].network, costs.vmotionNetwork)
-                list.add(hostSlots[Int(h2)].cost, costs.storageVMotionHost)
+                if !cold {
+                    list.add(hostSlots[Int(h)].network, costs.vmotionNetwork)
+                    list.add(hostSlots[Int(h2)].network, costs.vmotionNetwork)
+                }
+                list.add(hostSlots[Int(h2)].cost, hostCost)
                 list.add(hostSlots[Int(h2)].storageMoves, 1)
             }
             list.hostStart = list.all.count
             if h >= 0 {
                 list.add(hostSlots[Int(h)].storageMoves, 1)
-                list.add(hostSlots[Int(h)].cost, costs.storageVMotionHost)
+                list.add(hostSlots[Int(h)].cost, hostCost)
             }
             list.targetStart = list.all.count
-            if t >= 0 {
-                list.add(dsSlots[Int(t)].cost, costs.storageVMotionDatastore)
-                list.add(dsSlots[Int(t)].storageMoves, 1)
-            }
+            for t in targets { addTarget(t, to: &list, cold: cold) }
         case .hostMove:
             for d in vmSlots[Int(v)].datastores { list.add(dsSlots[Int(d)].cost, costs.vmotionDatastore) }
             if moving {
@@ -229,15 +290,25 @@ extension Scheduler {
         return list
     }
 
+    /// Adds a destination datastore's charges unless the move already touches it (as a
+    /// source or another destination): vSphere charges a datastore once per migration.
+    func addTarget(_ t: Int32, to list: inout ChargeList, cold: Bool) {
+        let ds = dsSlots[Int(t)]
+        guard !list.all.contains(where: { $0.resource == ds.cost || (ds.storageMoves >= 0 && $0.resource == ds.storageMoves) }) else { return }
+        let costs = configuration.costs
+        list.add(ds.cost, cold ? costs.coldMigrationDatastore : costs.storageVMotionDatastore)
+        list.add(ds.storageMoves, 1)
+    }
+
     /// What a task started outside the run costs, judged by its name: a relocate is
-    /// charged as a Storage vMotion (the costlier case; its destination is unknown),
-    /// a migrate as a vMotion, a consolidation or snapshot removal as such; anything
-    /// else only keeps the VM busy.
+    /// charged as a Storage vMotion of the whole VM (the costlier case; its destination is
+    /// unknown), a migrate as a vMotion, a consolidation or snapshot removal as such;
+    /// anything else only keeps the VM busy.
     func externalCharges(name: String, vm v: Int32) -> [Charge] {
         let n = name.lowercased()
         let kind: JobKind
-        if n.contains("relocate") {
-            kind = .storageMove(candidates: [])
+        if n.contains("relocate") || n.contains("applyrecommendation") || n.contains("applystoragedrs") {
+            kind = .storageMove(.to([]))
         } else if n.contains("migrate") {
             kind = .hostMove(host: MoRef("HostSystem", "unknown"), pool: nil, method: .migrate)
         } else if n.contains("consolidate") || n.contains("snapshot") {
@@ -245,7 +316,7 @@ extension Scheduler {
         } else {
             return []
         }
-        let list = charges(kind: kind, vm: v, destHost: -1, target: -1)
+        let list = charges(kind: kind, vm: v, destHost: -1)
         // Engine caps (cluster, vCenter jobs) are this run's concurrency policy; only
         // the vSphere resources count for outside tasks.
         return list.all.filter { ledger.kind[Int($0.resource)] != .vcenterJobs && ledger.kind[Int($0.resource)] != .clusterJobs }
@@ -258,29 +329,53 @@ extension Scheduler {
         // Charge from where the VM was when the attempt was dispatched.
         if let h = job.sourceHost { vmSlots[Int(v)].host = hostSlot(h) }
         if !job.sourceDatastores.isEmpty { vmSlots[Int(v)].datastores = job.sourceDatastores.map { datastoreSlot($0) } }
-        let t = job.target.flatMap { dsIndex[$0] } ?? -1
+        var placed: [PlacedFile] = []
+        if job.kind.movesStorage {
+            if !job.moves.isEmpty {
+                for m in job.moves {
+                    placed.append(PlacedFile(id: m.file, label: m.label, from: m.from.map { datastoreSlot($0) } ?? -1,
+                                             to: datastoreSlot(m.to), written: m.bytes, space: m.bytes, leaves: m.bytes))
+                }
+            } else if let t = job.target {
+                // Journaled before per-file moves: the whole VM to one target.
+                placed = [PlacedFile(id: .config, label: "config", from: vmSlots[Int(v)].datastores.first ?? -1, to: datastoreSlot(t),
+                                     written: job.size, space: job.size, leaves: job.size)]
+            }
+        }
+        let sources = job.moves.isEmpty ? nil : distinct(placed.map(\.from).filter { $0 >= 0 })
         let all = meta[Int(j)].parentJob >= 0 ? proactiveCharges(j, to: meta[Int(j)].destHost)
-            : charges(kind: job.kind, vm: v, destHost: meta[Int(j)].destHost, target: t).all
+            : charges(kind: job.kind, vm: v, destHost: meta[Int(j)].destHost, sources: sources, targets: distinct(placed.map(\.to))).all
         for c in all { ledger.charge(c, external: false) }
         countRunning(all, +1)
         meta[Int(j)].charges = all
-        reserve(j, target: t)
+        reserve(j, placed: placed)
         vmSlots[Int(v)].active = j
     }
 
-    func reserve(_ j: Int32, target t: Int32) {
-        let job = jobs[Int(j)]
-        let v = meta[Int(j)].vm
-        if t >= 0 {
-            dsSlots[Int(t)].free -= job.size
+    func distinct(_ slots: [Int32]) -> [Int32] {
+        var out: [Int32] = []
+        for s in slots where !out.contains(s) { out.append(s) }
+        return out
+    }
+
+    /// Reserves the destinations' space and counts the move in flight on every datastore it touches.
+    func reserve(_ j: Int32, placed: [PlacedFile]) {
+        meta[Int(j)].placed = placed
+        guard !placed.isEmpty else { return }
+        var reserved: [(Int32, Int64)] = []
+        var leaving: [(Int32, Int64)] = []
+        for p in placed {
+            if let k = reserved.firstIndex(where: { $0.0 == p.to }) { reserved[k].1 += p.space } else { reserved.append((p.to, p.space)) }
+            guard p.from >= 0 else { continue }
+            if let k = leaving.firstIndex(where: { $0.0 == p.from }) { leaving[k].1 += p.leaves } else { leaving.append((p.from, p.leaves)) }
+        }
+        for (t, bytes) in reserved {
+            dsSlots[Int(t)].free -= bytes
             dsSlots[Int(t)].inflightTo += 1
-            meta[Int(j)].reservedBytes = job.size
-            meta[Int(j)].reservedOn = t
         }
-        if job.kind.movesStorage {
-            meta[Int(j)].inflightFrom = vmSlots[Int(v)].datastores
-            for d in vmSlots[Int(v)].datastores { dsSlots[Int(d)].inflightFrom += 1 }
-        }
+        for (d, _) in leaving { dsSlots[Int(d)].inflightFrom += 1 }
+        meta[Int(j)].reserved = reserved
+        meta[Int(j)].leaving = leaving
     }
 
     func countRunning(_ charges: [Charge], _ delta: Int) {

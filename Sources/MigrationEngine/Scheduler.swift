@@ -49,6 +49,8 @@ public final class Scheduler {
     var groupIndex: [[Int32]: Int32] = [:]
     /// The last candidate list resolved (jobs of one strategy usually share one array).
     var candidateCache: (refs: [MoRef], slots: [Int32], group: Int32) = ([], [], -1)
+    /// The last storage move resolved (jobs of one strategy usually ask for the same one).
+    var moveCache: ResolvedMove?
     var vmSlots: [VMSlot] = []
     var vmIndex: [MoRef: Int32] = [:]
     var baseLimits: Limits
@@ -312,7 +314,7 @@ public final class Scheduler {
         let v = vmSlot(entity, name: info.entityName ?? entity.value)
         let charges = externalCharges(name: info.name, vm: v)
         for c in charges { ledger.charge(c, external: true) }
-        external[info.ref] = ExternalTask(vm: v, charges: charges)
+        external[info.ref] = ExternalTask(vm: v, charges: charges, ref: info.ref, name: info.name)
         vmSlots[Int(v)].external += 1
         emit(.externalTask(info), now)
         return true
@@ -379,10 +381,10 @@ public final class Scheduler {
     /// Whether `vm` is already where a job of `kind` would put it.
     public static func isOnTarget(_ kind: JobKind, vm: VMInfo) -> Bool {
         switch kind {
-        case .storageMove(let candidates):
-            return !vm.datastores.isEmpty && vm.datastores.allSatisfy { candidates.contains($0) }
-        case .storageAndHostMove(let candidates, let host, _):
-            return vm.host == host && !vm.datastores.isEmpty && vm.datastores.allSatisfy { candidates.contains($0) }
+        case .storageMove(let move):
+            return !vm.datastores.isEmpty && move.isDone(for: vm)
+        case .storageAndHostMove(let move, let host, _):
+            return vm.host == host && !vm.datastores.isEmpty && move.isDone(for: vm)
         case .hostMove(let host, _, _):
             return vm.host == host
         case .consolidate, .removeSnapshot, .custom:
@@ -424,7 +426,20 @@ extension Scheduler {
             guard slot.locationDirty, var info = baseInventory.vm(slot.ref) else { continue }
             info.host = slot.host >= 0 ? hostSlots[Int(slot.host)].ref : nil
             info.cluster = slot.host >= 0 ? clusterRef(of: slot.host) ?? info.cluster : info.cluster
-            info.datastores = slot.datastores.map { dsSlots[Int($0)].ref }
+            if slot.hasLayout {
+                for f in slot.files where f.ds >= 0 {
+                    info.place(f.id, on: dsSlots[Int(f.ds)].ref)
+                    if case .disk(let key) = f.id, let disk = f.disk, let k = info.disks.firstIndex(where: { $0.key == key }) {
+                        info.disks[k].backing = disk.backing
+                        info.disks[k].thinProvisioned = disk.thinProvisioned
+                        info.disks[k].eagerlyScrub = disk.eagerlyScrub
+                        info.disks[k].usedBytes = disk.usedBytes
+                    }
+                }
+                info.recomputeDatastores()
+            } else {
+                info.datastores = slot.datastores.map { dsSlots[Int($0)].ref }
+            }
             baseInventory.update(info)
             vmSlots[Int(v)].locationDirty = false
         }

@@ -11,14 +11,12 @@ public struct SchedulerConfiguration: Sendable, Hashable {
     public var retry = RetryPolicy()
     /// The priority passed to `RelocateVM_Task` / `MigrateVM_Task`.
     public var movePriority: MovePriority = .defaultPriority
-    /// The share of a target datastore's capacity a storage move must leave free (0.05: keep 5% free).
-    public var minimumFreeFraction: Double = 0.05
     /// How a pro-active vMotion is performed.
     public var proactiveMethod: HostMoveMethod = .relocate
     /// Maximum concurrent jobs in the vCenter, winning over `limits.vcenterMaxJobs` and the
     /// strategy's `vcenterLimits` (`moonmotion run/plan --max-concurrent N`); nil: theirs.
     public var vcenterMaxJobsOverride: Int?
 
-    /// The defaults: vSphere's limits and costs, 30 s → 10 min backoff, 5% free space kept.
+    /// The defaults: vSphere's limits and costs, 30 s → 10 min backoff (the free space kept on destinations is in `limits.minFree`).
     public init() {}
 }

@@ -12,9 +12,11 @@ struct JobMeta {
     var queued = false
     /// What the job holds while dispatching or running.
     var charges: [Charge] = []
-    /// Allowed target datastores (datastore slots), for storage moves.
+    /// Every datastore slot a storage move may put a file on.
     var candidates: [Int32] = []
-    /// The target group's wait resource, for storage moves with several candidates.
+    /// The storage move resolved to slots (shared by the jobs that ask for the same move).
+    var move: ResolvedMove?
+    /// The target group's wait resource, for storage moves: woken when any candidate frees room.
     var group: Int32 = -1
     /// The destination host slot of a host move.
     var destHost: Int32 = -1
@@ -30,11 +32,13 @@ struct JobMeta {
     /// takes the VM off (the vMotion is moot once the VM is elsewhere).
     var parentJob: Int32 = -1
     var fromHost: Int32 = -1
-    /// Free space reserved on `reservedOn` while the move is in flight.
-    var reservedBytes: Int64 = 0
-    var reservedOn: Int32 = -1
-    /// Source datastores counted in `inflightFrom` while the move is in flight.
-    var inflightFrom: [Int32] = []
+    /// Where each moving file of the attempt in flight goes (storage moves).
+    var placed: [PlacedFile] = []
+    /// Free space reserved on destinations while the move is in flight (slot, bytes).
+    var reserved: [(Int32, Int64)] = []
+    /// Source datastores counted in `inflightFrom` while the move is in flight, with the bytes
+    /// that leave each (free again there when the move succeeds).
+    var leaving: [(Int32, Int64)] = []
     /// The resource the job last waited on, for the message when it never got room.
     var blockedOn: Int32 = -1
     /// Whether the next dispatch must first check that the VM is not already on its target.
@@ -49,9 +53,18 @@ struct VMSlot {
     /// Whether `host`/`datastores` changed since they were last written to the inventory.
     var locationDirty = false
     var host: Int32
+    /// Every datastore holding a file or an image of the VM.
     var datastores: [Int32]
     var committed: Int64
     var memoryBytes: Int64
+    /// The VM's movable files (home and disks) with where each is; for a VM without a file
+    /// layout, one file (its home) holding `committed`, and `datastores` all count as its place.
+    var files: [FileSlot] = []
+    var hasLayout = false
+    /// Datastores of connected ISO images (they stay where they are).
+    var media: [Int32] = []
+    /// Powered off, suspended or a template: its moves are cold migrations.
+    var cold = false
     /// This run's jobs for the VM, in the order they run; the head is the only one dispatchable.
     var queue: Deque<Int32> = []
     /// The job of this run dispatching or running on the VM, or -1.
@@ -86,6 +99,9 @@ struct DatastoreSlot {
     var mounts: Set<Int32>?
     /// Target-group wait resources that include it.
     var groups: [Int32] = []
+    /// Bytes a destination keeps free after every copy (`Limits.minFree`; the largest of the
+    /// clusters that mount it).
+    var keep: Int64 = 0
     var inflightFrom = 0
     var inflightTo = 0
 }
@@ -110,6 +126,9 @@ struct TimerEntry: Comparable {
 struct ExternalTask {
     var vm: Int32
     var charges: [Charge]
+    /// The task's reference and name, for messages.
+    var ref: MoRef
+    var name: String
 }
 
 /// Where a job waits: a resource and the cost it needs there.
@@ -128,5 +147,73 @@ enum StopReason {
         case .requested: .stopped
         case .aborted(let reason): .aborted(reason: reason)
         }
+    }
+}
+
+/// One file of a VM, as the scheduler tracks it.
+struct FileSlot {
+    var id: VMFileID
+    var label: String
+    /// The datastore slot it is on (-1: unknown).
+    var ds: Int32
+    /// The bytes it occupies.
+    var bytes: Int64
+    /// The disk's record, for format conversions (nil for the home).
+    var disk: VirtualDiskInfo?
+}
+
+/// A file the current attempt of a storage move copies.
+struct PlacedFile {
+    var id: VMFileID
+    var label: String
+    var from: Int32
+    var to: Int32
+    /// Bytes the copy writes, and the space it takes on `to`.
+    var written: Int64
+    var space: Int64
+    /// The bytes it leaves behind on `from` (free again there once the move succeeds).
+    var leaves: Int64
+}
+
+/// A `StorageMove` resolved to datastore slots; jobs asking for the same move share one.
+final class ResolvedMove {
+    let move: StorageMove
+    /// Default targets.
+    let targets: [Int32]
+    /// Only files on these datastores move; nil: every file.
+    let sources: Set<Int32>?
+    /// Per source datastore, its targets.
+    let map: [Int32: [Int32]]
+    /// Files with a fixed destination.
+    let fixed: [VMFileID: Int32]
+    /// References the inventory does not know.
+    let unknown: [MoRef]
+
+    init(_ move: StorageMove, slot: (MoRef) -> Int32?, sourceSlot: (MoRef) -> Int32) {
+        self.move = move
+        var unknown: [MoRef] = []
+        func resolve(_ refs: [MoRef]) -> [Int32] {
+            refs.compactMap { r in
+                if let d = slot(r) { return d }
+                unknown.append(r)
+                return nil
+            }
+        }
+        targets = resolve(move.targets)
+        sources = move.sources.map { Set($0.map(sourceSlot)) }
+        var map: [Int32: [Int32]] = [:]
+        for m in move.map { map[sourceSlot(m.source)] = resolve(m.targets) }
+        self.map = map
+        var fixed: [VMFileID: Int32] = [:]
+        for f in move.fixed { if let d = resolve([f.datastore]).first { fixed[f.file] = d } }
+        self.fixed = fixed
+        self.unknown = unknown
+    }
+
+    /// The datastore slots file `f` (on `ds`) may go to, or nil when it stays.
+    func allowed(_ f: VMFileID, on ds: Int32) -> [Int32]? {
+        if let d = fixed[f] { return [d] }
+        if let sources, !sources.contains(ds) { return nil }
+        return map[ds] ?? targets
     }
 }

@@ -28,6 +28,17 @@ public protocol Strategy {
     /// Default: the one with the most free space.
     func target(_ job: Job, candidates: [DatastoreInfo]) throws -> MoRef?
 
+    /// Where the `files` of a storage move go (the VM's moving files that land together, or
+    /// one file when the move does not keep them together), chosen among `candidates` (as for
+    /// `target`, with `freeBytes` less what the job's other files take): one datastore for all,
+    /// one per file, or wait. Default: `target`'s answer for all of them.
+    func place(_ job: Job, files: [VMFile], candidates: [DatastoreInfo]) throws -> TargetAnswer
+
+    /// The strategy's own reason why `vm` cannot move as `job` asks (VMware Tools not running,
+    /// a name pattern, a tag), or nil. Asked once per job when the job is created; a reason
+    /// skips the job before anything moves, like the engine's own checks. Default: none.
+    func check(_ job: Job, vm: VMInfo) throws -> String?
+
     /// Overrides of the engine's limits for one cluster (called once per cluster). Default: none.
     func limits(_ cluster: ClusterInfo) throws -> LimitOverrides
 
@@ -47,6 +58,16 @@ public protocol Strategy {
 
     /// The job ended well. Default: nothing.
     func onDone(_ job: Job) throws
+}
+
+/// Where a storage move's files go (`Strategy.place`).
+public enum TargetAnswer: Sendable, Hashable {
+    /// Not now: the job waits for room elsewhere or a better moment.
+    case wait
+    /// Every file to this datastore.
+    case together(MoRef)
+    /// Each file to its own datastore (every file must be named).
+    case perFile([VMFileID: MoRef])
 }
 
 /// The strategy's answer when a job is blocked only by its VM's host.
@@ -72,6 +93,10 @@ extension Strategy {
     public func select(_ inventory: Inventory) throws -> [JobRequest] { [] }
     public func order(_ jobs: [Job]) throws -> [Job] { DefaultOrder.largestFirst(jobs) }
     public func target(_ job: Job, candidates: [DatastoreInfo]) throws -> MoRef? { DefaultOrder.mostFreeSpace(candidates) }
+    public func place(_ job: Job, files: [VMFile], candidates: [DatastoreInfo]) throws -> TargetAnswer {
+        try target(job, candidates: candidates).map(TargetAnswer.together) ?? .wait
+    }
+    public func check(_ job: Job, vm: VMInfo) throws -> String? { nil }
     public func limits(_ cluster: ClusterInfo) throws -> LimitOverrides { .none }
     public func vcenterLimits(_ inventory: Inventory) throws -> VCenterLimitOverrides { .none }
     public func onBlocked(_ job: Job, _ info: BlockedInfo) throws -> BlockedDecision { .wait }

@@ -40,3 +40,19 @@ public struct MoRef: Hashable, Sendable, Comparable, CustomStringConvertible {
         (lhs.type, lhs.value) < (rhs.type, rhs.value)
     }
 }
+
+/// A reference as its `Type:value` text.
+extension MoRef: Codable {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let ref = MoRef(parsing: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a reference: '\(text)'"))
+        }
+        self = ref
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}

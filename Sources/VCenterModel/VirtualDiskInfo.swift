@@ -203,3 +203,19 @@ public struct VMFile: Sendable, Hashable {
         }
     }
 }
+
+/// A file id as text (`config`, `disk 2001`), as the journal and JSON keep it.
+extension VMFileID: Codable {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let id = VMFileID(parsing: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a file id: '\(text)'"))
+        }
+        self = id
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}

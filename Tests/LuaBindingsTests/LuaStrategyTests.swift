@@ -98,14 +98,14 @@ struct LuaStrategyTests {
         let vms = inventory.vms
         func ds(_ name: String) -> MoRef { inventory.datastore(named: name)!.ref }
         let news = inventory.datastores.filter { $0.name.hasPrefix("new-") }.map(\.ref)
-        #expect(requests[0] == JobRequest(vm: vms[0].ref, kind: .storageMove(candidates: news), label: "glob"))
-        #expect(requests[1].kind == .storageMove(candidates: [ds("new-01"), ds("new-02")]))
+        #expect(requests[0] == JobRequest(vm: vms[0].ref, kind: .storageMove(.to(news)), label: "glob"))
+        #expect(requests[1].kind == .storageMove(.to([ds("new-01"), ds("new-02")])))
         #expect(requests[1].vm == vms[1].ref)
-        #expect(requests[2].kind == .storageMove(candidates: [ds("new-03")]))
+        #expect(requests[2].kind == .storageMove(.to([ds("new-03")])))
         #expect(requests[3].kind == .hostMove(host: vms[5].host!, pool: nil, method: .relocate))
         let host2 = inventory.host(named: "esx-c1-02")!.ref
         #expect(requests[4].kind == .hostMove(host: host2, pool: MoRef("ResourcePool", "resgroup-9"), method: .migrate))
-        #expect(requests[5].kind == .storageAndHostMove(candidates: [ds("new-04"), ds("new-01")], host: vms[6].host!, pool: nil))
+        #expect(requests[5].kind == .storageAndHostMove(.to([ds("new-04"), ds("new-01")]), host: vms[6].host!, pool: nil))
         #expect(requests[6].kind == .consolidate)
         #expect(requests[7].kind == .removeSnapshot(.all, removeChildren: false, consolidate: true))
         #expect(requests[8].kind == .removeSnapshot(.ref(vms[9].snapshots[0].ref), removeChildren: true, consolidate: false))

@@ -317,7 +317,7 @@ struct JournalTests {
         let requests: [JobRequest] = [
             .storageMove(vms[0], to: news, label: "a label"),
             .hostMove(vms[1], to: inv.hosts[1].ref, method: .migrate),
-            JobRequest(vm: vms[2], kind: .storageAndHostMove(candidates: [news[1]], host: inv.hosts[1].ref, pool: MoRef("ResourcePool", "resgroup-9"))),
+            JobRequest(vm: vms[2], kind: .storageAndHostMove(.to([news[1]]), host: inv.hosts[1].ref, pool: MoRef("ResourcePool", "resgroup-9"))),
             JobRequest(vm: vms[3], kind: .consolidate),
             JobRequest(vm: vms[4], kind: .removeSnapshot(.named("before upgrade"), removeChildren: true, consolidate: false)),
             JobRequest(vm: vms[5], kind: .custom(CustomTask(method: "UpgradeVM_Task", arguments: [
@@ -437,6 +437,8 @@ struct JournalTests {
         let old = try DatabaseQueue(path: path)
         try await old.write { db in
             try db.execute(sql: "ALTER TABLE runs DROP COLUMN vcenter_uuid")
+            try db.execute(sql: "ALTER TABLE jobs DROP COLUMN moves")
+            try db.execute(sql: "ALTER TABLE jobs DROP COLUMN cannot_move")
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier <> 'v1'")
         }
         try old.close()

@@ -56,7 +56,7 @@ struct ProgressTests {
         let tracker = ProgressTracker(rateWindow: 600)
         func job(_ id: Int, _ state: JobState, attempts: Int = 1) -> Job {
             Job(id: JobID(id), vm: MoRef("VirtualMachine", "vm-\(id)"), vmName: "vm\(id)", cluster: MoRef("ClusterComputeResource", "c1"),
-                kind: .storageMove(candidates: [MoRef("Datastore", "d")]), size: 100_000_000_000, state: state, attempts: attempts,
+                kind: .storageMove(.to([MoRef("Datastore", "d")])), size: 100_000_000_000, state: state, attempts: attempts,
                 createdAt: t0)
         }
         tracker.record(EngineEvent(time: t0, kind: .runStarted(RunStart(jobs: 3, bytes: 300_000_000_000, resumed: false,

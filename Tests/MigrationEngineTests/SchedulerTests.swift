@@ -328,16 +328,21 @@ struct SchedulerTests {
         spec.vmsPerHost = 4
         let inv = spec.make()
         let h = try SchedulerHarness(inventory: inv, strategy: ClosureStrategy())
-        // Someone else's Storage vMotion of vm0 runs on the host: one slot left, and vm0 must wait.
+        // Someone else's Storage vMotion of vm0 runs on the host: one slot left, and vm0 cannot
+        // move as asked (a task already runs on it): skipped before anything starts, with why.
         let ext = TaskInfo(ref: MoRef("Task", "task-ext"), name: "VirtualMachine.relocate", entity: inv.vms[0].ref, state: .running)
         #expect(h.scheduler.externalTaskStarted(ext, now: h.now))
         try h.add(TestInventory.moveAll(inv))
         #expect(h.starts.count == 1)
         #expect(h.scheduler.job(h.starts[0].job).vm != inv.vms[0].ref)
+        let blocked = h.scheduler.jobs.filter(\.cannotMove)
+        #expect(blocked.map(\.vm) == [inv.vms[0].ref])
+        #expect(blocked.first?.state == .skipped)
+        #expect(blocked.first?.lastError?.contains("a task is already running on it (VirtualMachine.relocate task-ext)") == true)
         h.apply(h.scheduler.externalTaskFinished(ext.ref, now: h.now))
         #expect(h.starts.count == 2)
         #expect(h.run() == .completed)
-        #expect(h.jobs(in: .done).count == 4)
+        #expect(h.jobs(in: .done).count == 3)
         #expect(h.auditProblems.isEmpty)
     }
 

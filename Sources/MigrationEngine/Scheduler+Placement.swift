@@ -1,0 +1,228 @@
+import Foundation
+import VCenterModel
+
+// Per-file placement of a storage move.
+//
+// A storage move copies only the files its `StorageMove` covers that are not yet on a
+// datastore allowed for them (`movingFiles`). At dispatch those files are grouped — one group
+// per set of allowed datastores when the move keeps a VM's files together (vSphere's
+// intra-VM affinity, the default), one group per file otherwise — and each group gets a
+// destination among its allowed datastores that the VM's host mounts, with room for one more
+// Storage vMotion and free space for what lands there plus the datastore's kept share
+// (`Limits.minFree`). The strategy chooses among those (`Strategy.place`, by default its
+// `target` hook); groups placed earlier in the same dispatch count against the free space of
+// later ones. Every datastore the copy touches — the sources of the moving files and the
+// destinations — is charged once (`charges(kind:vm:destHost:sources:targets:)`).
+extension Scheduler {
+    /// A file the storage move of a job would copy now.
+    struct MovingFile {
+        var id: VMFileID
+        var label: String
+        var from: Int32
+        var allowed: [Int32]
+        var written: Int64
+        var space: Int64
+        var leaves: Int64
+    }
+
+    /// The files of job `j`'s VM its storage move copies, given where they are now.
+    func movingFiles(_ j: Int32) -> [MovingFile] {
+        let i = Int(j)
+        guard let move = meta[i].move else { return [] }
+        let slot = vmSlots[Int(meta[i].vm)]
+        let format = move.move.format
+        guard slot.hasLayout else {
+            // One piece on all its datastores, as before files were known.
+            let ds = slot.datastores
+            guard !ds.isEmpty else { return [] }
+            let source: Int32
+            if let sources = move.sources {
+                guard let s = ds.first(where: sources.contains) else { return [] }
+                source = s
+            } else {
+                source = ds[0]
+            }
+            let allowed = move.map[source] ?? move.targets
+            if ds.allSatisfy(allowed.contains) { return [] }
+            let bytes = slot.committed
+            return [MovingFile(id: .config, label: "VM", from: source, allowed: allowed, written: bytes, space: bytes, leaves: bytes)]
+        }
+        var out: [MovingFile] = []
+        for f in slot.files {
+            guard let allowed = move.allowed(f.id, on: f.ds), !(f.ds >= 0 && allowed.contains(f.ds)) else { continue }
+            let copy: (written: Int64, space: Int64) = f.disk.map { $0.copy(to: format) } ?? (f.bytes, f.bytes)
+            out.append(MovingFile(id: f.id, label: f.label, from: f.ds, allowed: allowed, written: copy.written, space: copy.space, leaves: f.bytes))
+        }
+        return out
+    }
+
+    /// The source datastores a set of moving files leaves (nil for a VM without a layout:
+    /// all its datastores count, as vSphere sees one piece).
+    func sources(of files: [MovingFile], vm v: Int32) -> [Int32]? {
+        guard vmSlots[Int(v)].hasLayout else { return nil }
+        return distinct(files.map(\.from).filter { $0 >= 0 })
+    }
+
+    /// The moving files in groups that each land on one datastore.
+    func groups(_ files: [MovingFile], keepTogether: Bool) -> [[MovingFile]] {
+        guard keepTogether else { return files.map { [$0] } }
+        var out: [[MovingFile]] = []
+        var keys: [[Int32]] = []
+        for f in files {
+            let key = f.allowed.sorted()
+            if let k = keys.firstIndex(of: key) { out[k].append(f) } else {
+                keys.append(key)
+                out.append([f])
+            }
+        }
+        return out
+    }
+
+    /// How the destinations of a storage move stand right now.
+    enum Candidates {
+        /// Per group, the datastores that could take it.
+        case ready([[Int32]])
+        /// Some group has none now, but one may free room or space later.
+        case wait
+        /// Some group can never be placed.
+        case impossible(String)
+    }
+
+    /// For each group, its allowed datastores usable from `mountHost` with room for the copy
+    /// and free space for the group plus the datastore's kept share. `touched` are the cost
+    /// resources the move already charges (its sources): no further cost is needed there.
+    func targetCandidates(_ j: Int32, groups: [[MovingFile]], mountHost: Int32, touched: Set<Int32>,
+                          planned: [Int32: Int64] = [:]) -> Candidates {
+        let cold = vmSlots[Int(meta[Int(j)].vm)].cold
+        let dsCost = cold ? configuration.costs.coldMigrationDatastore : configuration.costs.storageVMotionDatastore
+        var all: [[Int32]] = []
+        for group in groups {
+            let need = group.reduce(Int64(0)) { $0 + $1.space }
+            var usable = 0, withSpace = 0
+            var prospects = false
+            var list: [Int32] = []
+            for d in group[0].allowed where !list.contains(d) {
+                let ds = dsSlots[Int(d)]
+                guard ds.accessible, ds.mounts.map({ $0.contains(mountHost) }) ?? true else { continue }
+                usable += 1
+                if ds.inflightTo > 0 || ds.inflightFrom > 0 { prospects = true }
+                guard ds.free - (planned[d] ?? 0) >= need &+ ds.keep else { continue }
+                withSpace += 1
+                if !touched.contains(ds.cost) {
+                    guard ledger.room(ds.cost) >= dsCost else { continue }
+                    if ds.storageMoves >= 0, ledger.room(ds.storageMoves) < 1 { continue }
+                }
+                list.append(d)
+            }
+            if list.isEmpty {
+                if usable == 0 {
+                    let hostName = mountHost >= 0 ? baseInventory.name(of: hostSlots[Int(mountHost)].ref) : "?"
+                    return .impossible("no target datastore for \(describeFiles(group)) is usable from host \(hostName) (inaccessible or not mounted)")
+                }
+                if withSpace > 0 || prospects { return .wait }
+                let keepText = group[0].allowed.first.map { dsSlots[Int($0)].keep > 0 } == true ? " plus the free space kept on it" : ""
+                return .impossible("no target datastore has \(ProgressRenderer.bytes(need)) free for \(describeFiles(group))\(keepText)")
+            }
+            all.append(list)
+        }
+        return .ready(all)
+    }
+
+    /// `config and disk 2` — the files of a group, for messages.
+    func describeFiles(_ files: [MovingFile]) -> String {
+        if files.count == 1, files[0].label == "VM" { return "the VM" }
+        let names = files.map { VMFile(id: $0.id, label: $0.label, datastore: nil, bytes: 0).shortName }
+        return names.count <= 1 ? (names.first ?? "its files") : names.dropLast().joined(separator: ", ") + " and " + names.last!
+    }
+
+    /// What placing the groups of a storage move gave.
+    enum Placement {
+        case placed([PlacedFile])
+        /// Wait on this resource (the job's target group).
+        case wait
+        case failed(String)
+    }
+
+    /// Asks the strategy where each group goes, among the datastores that can take it now
+    /// (recomputed group by group with the space earlier groups take).
+    func choosePlacement(_ j: Int32, groups: [[MovingFile]], mountHost: Int32, touched: Set<Int32>) -> Placement {
+        let i = Int(j)
+        var planned: [Int32: Int64] = [:]
+        var touched = touched
+        var placed: [PlacedFile] = []
+        for group in groups {
+            guard case .ready(let lists) = targetCandidates(j, groups: [group], mountHost: mountHost, touched: touched, planned: planned),
+                  let candidates = lists.first else { return .wait }
+            let infos = candidates.map { d -> DatastoreInfo in
+                var info = datastoreInfo(d)
+                info.freeBytes -= planned[d] ?? 0
+                return info
+            }
+            let files = group.map { VMFile(id: $0.id, label: $0.label, datastore: $0.from >= 0 ? dsSlots[Int($0.from)].ref : nil, bytes: $0.written) }
+            let answer: TargetAnswer
+            do {
+                answer = try strategy.place(jobs[i], files: files, candidates: infos)
+            } catch {
+                return .failed("the strategy's target hook failed: \(error)")
+            }
+            var destinations: [VMFileID: Int32] = [:]
+            func slot(for ref: MoRef) -> Int32? { candidates.first { dsSlots[Int($0)].ref == ref } }
+            func notACandidate(_ ref: MoRef) -> Placement {
+                let names = candidates.map { baseInventory.name(of: dsSlots[Int($0)].ref) }.joined(separator: ", ")
+                return .failed("the strategy's target hook returned \(baseInventory.name(of: ref)), which is not one of the candidates (\(names))")
+            }
+            switch answer {
+            case .wait:
+                return .wait
+            case .together(let ref):
+                guard let d = slot(for: ref) else { return notACandidate(ref) }
+                for f in group { destinations[f.id] = d }
+            case .perFile(let map):
+                for f in group {
+                    guard let ref = map[f.id] else {
+                        return .failed("the strategy's target hook placed some files but not \(describeFiles([f])); answer a datastore for every file, or one for all")
+                    }
+                    guard let d = slot(for: ref) else { return notACandidate(ref) }
+                    destinations[f.id] = d
+                }
+            }
+            for f in group {
+                let d = destinations[f.id]!
+                // Several files on one destination: they must fit together.
+                if dsSlots[Int(d)].free - (planned[d] ?? 0) < f.space &+ dsSlots[Int(d)].keep { return .wait }
+                planned[d, default: 0] += f.space
+                touched.insert(dsSlots[Int(d)].cost)
+                placed.append(PlacedFile(id: f.id, label: f.label, from: f.from, to: d, written: f.written, space: f.space, leaves: f.leaves))
+            }
+        }
+        return .placed(placed)
+    }
+
+    /// The `RelocateSpec` of a storage move's current attempt: the home's destination (or its
+    /// current datastore when it stays) and, whenever files go apart, some stay or a format
+    /// changes, a locator for every disk (vSphere moves a disk without one with the home).
+    func relocateSpec(_ j: Int32, host: MoRef?, pool: MoRef?) -> RelocateSpec {
+        let i = Int(j)
+        let placed = meta[i].placed
+        guard !placed.isEmpty else { return RelocateSpec(host: host, pool: pool) }
+        let slot = vmSlots[Int(meta[i].vm)]
+        guard slot.hasLayout else { return RelocateSpec(datastore: dsSlots[Int(placed[0].to)].ref, host: host, pool: pool) }
+        var destination: [VMFileID: Int32] = [:]
+        for p in placed { destination[p.id] = p.to }
+        let homeNow = slot.files.first { $0.id == .config }?.ds ?? -1
+        let home = destination[.config] ?? homeNow
+        let format = jobs[i].kind.storage?.format
+        var apart = format != nil
+        for f in slot.files where f.id != .config && (destination[f.id] ?? f.ds) != home { apart = true }
+        var locators: [DiskLocator] = []
+        if apart {
+            for f in slot.files {
+                guard case .disk(let key) = f.id else { continue }
+                let d = destination[f.id] ?? f.ds
+                guard d >= 0 else { continue }
+                locators.append(DiskLocator(diskKey: key, datastore: dsSlots[Int(d)].ref, format: destination[f.id] != nil ? format : nil))
+            }
+        }
+        return RelocateSpec(datastore: home >= 0 ? dsSlots[Int(home)].ref : nil, host: host, pool: pool, disks: locators)
+    }
+}
