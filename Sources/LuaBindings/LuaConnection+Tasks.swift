@@ -1,3 +1,4 @@
+import CLuaShim
 import Foundation
 import LuaHost
 import VCenterModel
@@ -201,15 +202,52 @@ extension LuaConnection {
 
     // MARK: moveVM
 
-    /// `conn:moveVM(vm, {datastore=, host=, pool=, priority=}, {async=, method=})`.
+    /// `conn:moveVM(vm, {datastore=, host=, pool=, priority=, disks=, format=}, {async=, method=})`:
+    /// `disks = {[2001] = "new-02"}` places disks by device key (disk locators; a disk not
+    /// named follows `datastore` when it is given and stays otherwise, as vSphere does),
+    /// `format = "thin" | "thick" | "eager"` converts every disk that moves.
     private func moveVM(_ call: LuaCall) throws -> LuaReturn {
         let vm = try vmArgument(call, at: 2)
         guard call.type(3) == .table else {
             throw LuaArgumentError(3, expected: "table of targets {datastore=, host=, pool=, priority=}", actual: call.valueTypeName(3))
         }
-        for key in try call.stringKeys(of: 3) where !["datastore", "host", "pool", "priority"].contains(key) {
-            throw LuaArgumentError(3, "unknown target '\(key)' (moveVM takes datastore, host, pool, priority)")
+        let targetKeys = ["datastore", "host", "pool", "priority", "disks", "format"]
+        for key in try call.stringKeys(of: 3) where !targetKeys.contains(key) {
+            let hint = LuaStrategyHook.suggestion(for: key, among: targetKeys).map { " (did you mean '\($0)'?)" } ?? ""
+            throw LuaArgumentError(3, "unknown target '\(key)'\(hint) (moveVM takes \(targetKeys.joined(separator: ", ")))")
         }
+        let format = try call.withField("format", of: 3) { slot -> DiskFormat? in
+            if call.isNilAt(slot) { return nil }
+            guard let text = call.stringAt(slot), let format = DiskFormat(userText: text) else {
+                throw LuaArgumentError(3, "format must be \"thin\", \"thick\" or \"eager\" (disk formats vSphere knows), not \(call.stringAt(slot).map { "'\($0)'" } ?? "a " + call.valueTypeName(slot))")
+            }
+            return format
+        }
+        var diskTargets: [(key: Int, datastore: ObjectArgument)] = []
+        try call.withField("disks", of: 3) { slot in
+            if call.isNilAt(slot) { return }
+            guard call.typeAt(slot) == .table else {
+                throw LuaArgumentError(3, "disks must be a table {[2001] = \"new-02\"} (disk keys from vm.disks), not a \(call.valueTypeName(slot))")
+            }
+            let L = call.L
+            let table = lua_absindex(L, slot)
+            _ = lua_checkstack(L, 4)
+            lua_pushnil(L)
+            while lua_next(L, table) != 0 {
+                guard let key = call.integerAt(-2) ?? call.stringAt(-2).flatMap({ VMFileID(parsing: $0)?.diskKey }) else {
+                    lua_settop(L, table)
+                    throw LuaArgumentError(3, "disks is keyed by disk keys (2000, 2001, … from vm.disks), not \(call.stringAt(-2).map { "'\($0)'" } ?? "a " + call.valueTypeName(-2))")
+                }
+                guard let target = try ObjectArgument.read(call, at: lua_gettop(L), kind: .datastore, what: "disks[\(key)]") else {
+                    lua_settop(L, table)
+                    throw LuaArgumentError(3, "disks[\(key)] names no datastore")
+                }
+                diskTargets.append((key, target))
+                lua_settop(L, -2)
+            }
+        }
+        diskTargets.sort { $0.key < $1.key }
+        let named = diskTargets
         let datastore = try call.withField("datastore", of: 3) { try ObjectArgument.read(call, at: $0, kind: .datastore, what: "target datastore") }
         let host = try call.withField("host", of: 3) { try ObjectArgument.read(call, at: $0, kind: .host, what: "target host") }
         let pool = try call.withField("pool", of: 3) { slot -> PoolArgument? in
@@ -230,15 +268,18 @@ extension LuaConnection {
             }
         }
         let options = try TaskOptions(call, at: 4, allowsMethod: true)
-        if datastore == nil && host == nil && pool == nil {
-            throw LuaArgumentError(3, "give a target: datastore=, host= and/or pool=")
+        if datastore == nil && host == nil && pool == nil && diskTargets.isEmpty {
+            throw LuaArgumentError(3, "give a target: datastore=, host=, pool= and/or disks=")
+        }
+        if format != nil && datastore == nil && diskTargets.isEmpty {
+            throw LuaArgumentError(3, "format converts the disks that move: give datastore= or disks= too")
         }
         let migrate = options.method == "migrate"
-        if migrate && (host == nil || datastore != nil) {
+        if migrate && (host == nil || datastore != nil || !diskTargets.isEmpty) {
             throw LuaArgumentError(4, "method=\"migrate\" (MigrateVM_Task) moves to a host only: give host= and no datastore=")
         }
         let needsInventory = vm.needsInventory || datastore?.needsInventory == true || host?.needsInventory == true
-            || pool?.needsInventory == true
+            || pool?.needsInventory == true || format != nil || !named.isEmpty
         return try startTask(call, options: options, needsInventory: needsInventory) { vcenter, inventory in
             let vmRef = try vm.resolve(.vm, in: inventory, what: "vm")
             let hostRef = try host?.resolve(.host, in: inventory, what: "target host")
@@ -246,9 +287,33 @@ extension LuaConnection {
             if migrate, let hostRef {
                 return try await vcenter.migrateVM(vmRef, host: hostRef, pool: poolRef, priority: priority)
             }
-            let spec = RelocateSpec(datastore: try datastore?.resolve(.datastore, in: inventory, what: "target datastore"), host: hostRef, pool: poolRef)
+            var spec = RelocateSpec(datastore: try datastore?.resolve(.datastore, in: inventory, what: "target datastore"), host: hostRef, pool: poolRef)
+            if format != nil || !named.isEmpty {
+                spec.disks = try Self.diskLocators(vm: vmRef, in: inventory, home: spec.datastore, named: named, format: format)
+            }
             return try await vcenter.relocateVM(vmRef, spec: spec, priority: priority)
         }
+    }
+
+    /// The locators of a hand-made move: each named disk to its datastore; with a format, also
+    /// every disk that follows the home (so it is converted on the way). Unknown keys are an error.
+    static func diskLocators(vm: MoRef, in inventory: Inventory?, home: MoRef?, named: [(key: Int, datastore: ObjectArgument)],
+                             format: DiskFormat?) throws -> [DiskLocator] {
+        guard let info = inventory?.vm(vm) else { throw LuaFailure("moveVM: the VM is not in the connection's inventory; disks= and format= need its disks") }
+        let keys = Set(info.disks.map(\.key))
+        var locators: [DiskLocator] = []
+        for (key, target) in named {
+            guard keys.contains(key) else {
+                throw LuaFailure("moveVM: VM \(info.name) has no disk \(key) (its disks: \(info.disks.map { "\($0.key) \($0.label)" }.joined(separator: ", ")))")
+            }
+            locators.append(DiskLocator(diskKey: key, datastore: try target.resolve(.datastore, in: inventory, what: "disks[\(key)]"), format: format))
+        }
+        if let format, let home {
+            for disk in info.disks where !named.contains(where: { $0.key == disk.key }) && disk.datastore != home {
+                locators.append(DiskLocator(diskKey: disk.key, datastore: home, format: format))
+            }
+        }
+        return locators.sorted { $0.diskKey < $1.diskKey }
     }
 
     // MARK: tasks, invoke

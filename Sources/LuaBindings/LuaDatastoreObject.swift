@@ -31,6 +31,10 @@ final class LuaDatastoreObject: LuaUserdata, @unchecked Sendable {
         type.field("free") { call, ds in call.pushInteger(ds.info.freeBytes); return .values(1) }
         type.field("type") { call, ds in call.pushString(ds.info.type); return .values(1) }
         type.field("accessible") { call, ds in call.pushBoolean(ds.info.accessible); return .values(1) }
+        type.field("datastore_cluster") { call, ds in
+            call.pushOptional(ds.info.datastoreCluster.map { ds.view.inventory.name(of: $0) })
+            return .values(1)
+        }
         type.field("hosts") { call, ds in
             try ds.view.pushArray(.host, ds.info.hosts, on: call)
             return .values(1)

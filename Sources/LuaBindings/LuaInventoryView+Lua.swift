@@ -16,6 +16,22 @@ extension LuaInventoryView {
                 return .values(1)
             }
         }
+        type.field("datastore_clusters") { call, view in
+            try call.pushArray(view.inventory.datastoreClusters) { pod in
+                _ = lua_checkstack(call.L, 4)
+                lua_createtable(call.L, 0, 7)
+                call.setField("name", .string(pod.name))
+                call.setField("id", .string(pod.ref.value))
+                call.setField("moref", .string(pod.ref.description))
+                call.setField("sdrs", .boolean(pod.sdrsEnabled))
+                call.setField("capacity", .integer(Int(pod.capacityBytes)))
+                call.setField("free", .integer(Int(pod.freeBytes)))
+                call.pushString("datastores")
+                try? view.pushArray(.datastore, pod.datastores, on: call)
+                lua_rawset(call.L, -3)
+            }
+            return .values(1)
+        }
         type.field("about") { call, view in
             if let about = view.inventory.about { call.pushPlain(.table(about.luaTable)) } else { call.pushNilValue() }
             return .values(1)

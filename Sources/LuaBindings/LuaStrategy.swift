@@ -33,6 +33,8 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
     public let name: String
 
     let hooks: [LuaStrategyHook: LuaRef]
+    /// The `checks` functions, in order.
+    let checks: [(function: LuaRef, location: String)]
     /// Hooks that are stdlib functions answered in Swift (`LuaStrategyNative`); not in `hooks`.
     let natives: [LuaStrategyHook: LuaStrategyNative]
     /// `file.lua:12` of each hook, for messages about what it returned.
@@ -64,6 +66,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         var hooks: [LuaStrategyHook: LuaRef] = [:]
         var locations: [LuaStrategyHook: String] = [:]
         var natives: [LuaStrategyHook: LuaStrategyNative] = [:]
+        var checks: [(LuaRef, String)] = []
         lua_pushnil(L)
         while lua_next(L, tableIndex) != 0 {
             let keyName = slot.typeAt(-2) == .string ? slot.stringAt(-2) : nil
@@ -71,6 +74,26 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
                 let shown = keyName.map { "'\($0)'" } ?? "a \(slot.typeAt(-2).name) key"
                 let hint = keyName.flatMap { LuaStrategyHook.suggestion(for: $0) }.map { " (did you mean '\($0)'?)" } ?? ""
                 throw LuaStrategyError("\(name): the strategy table has \(shown)\(hint), which is not a hook; valid hooks: \(LuaStrategyHook.names.joined(separator: ", "))")
+            }
+            if hook == .checks {
+                // One function, or an array of them.
+                if LuaStrategy.isCallable(at: -1, on: L) {
+                    checks.append((state.reference(at: -1, on: L), LuaStrategy.location(ofFunctionAt: -1, on: L) ?? name))
+                } else if slot.typeAt(-1) == .table {
+                    let list = lua_gettop(L)
+                    for k in 1...max(slot.rawLength(list), 1) where slot.rawLength(list) > 0 {
+                        lua_rawgeti(L, list, lua_Integer(k))
+                        guard LuaStrategy.isCallable(at: -1, on: L) else {
+                            throw LuaStrategyError("\(name): checks[\(k)] must be a function(vm, job) returning nil or why the VM cannot move, not a \(slot.valueTypeName(-1))")
+                        }
+                        checks.append((state.reference(at: -1, on: L), LuaStrategy.location(ofFunctionAt: -1, on: L) ?? name))
+                        lua_settop(L, -2)
+                    }
+                } else {
+                    throw LuaStrategyError("\(name): checks must be a function(vm, job) or a list of them, not a \(slot.valueTypeName(-1))")
+                }
+                lua_settop(L, -2)
+                continue
             }
             guard LuaStrategy.isCallable(at: -1, on: L) else {
                 throw LuaStrategyError("\(name): hook '\(keyName)' must be a function, not a \(slot.valueTypeName(-1))")
@@ -87,6 +110,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
             throw LuaStrategyError("\(name): the strategy table has no select hook, so it would select nothing; add select = function(inv) return { {vm = ..., datastore = ...}, ... } end")
         }
         self.hooks = hooks
+        self.checks = checks
         self.locations = locations
         self.natives = natives
         let sortChunk = try state.load(LuaStrategySort.source, chunkName: "=[moonmotion order]")
@@ -178,6 +202,65 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         }, result: { slot, index in
             try LuaStrategyAnswers.target(at: index, on: slot, candidates: candidates, location: location)
         })
+    }
+
+    /// Calls `target(job, candidates, files)` for the files of a storage move that land
+    /// together (or one file): the answer is a Datastore (or its name) for all of them, a table
+    /// `{ config = ds, [2001] = ds }` with one per file, or nil to wait. Without a hook, or with
+    /// a native one, the engine's answer.
+    public func place(_ job: Job, files: [VMFile], candidates: [DatastoreInfo]) throws -> TargetAnswer {
+        guard let function = hooks[.target] else { return DefaultOrder.mostFreeSpace(candidates).map(TargetAnswer.together) ?? .wait }
+        let view = try requireView()
+        for candidate in candidates { view.update(candidate) }
+        let location = locations[.target] ?? name
+        return try callHook(function, arguments: { slot in
+            try pushJob(job, on: slot)
+            try slot.pushArray(candidates) { view.push(.datastore, $0.ref, on: slot) }
+            try slot.pushArray(files) { file in LuaStrategy.pushFile(file, view: view, on: slot) }
+            return 3
+        }, result: { slot, index in
+            try LuaStrategyAnswers.placement(at: index, on: slot, files: files, candidates: candidates, location: location)
+        })
+    }
+
+    /// Pushes a file table `{ id = "disk 2001", key = 2001, label = "Hard disk 2", datastore = ds,
+    /// bytes = n }` (`key` nil for the home).
+    static func pushFile(_ file: VMFile, view: LuaInventoryView, on slot: LuaStackSlot) {
+        let L = slot.L
+        _ = lua_checkstack(L, 4)
+        lua_createtable(L, 0, 5)
+        slot.setField("id", .string(file.id.description))
+        if let key = file.id.diskKey { slot.setField("key", .integer(key)) }
+        slot.setField("label", .string(file.label))
+        slot.setField("bytes", .integer(Int(file.bytes)))
+        if let ds = file.datastore {
+            slot.pushString("datastore")
+            view.push(.datastore, ds, on: slot)
+            lua_rawset(L, -3)
+        }
+    }
+
+    /// Runs the strategy's `checks` on the job's VM: the first reason any of them gives.
+    public func check(_ job: Job, vm: VMInfo) throws -> String? {
+        guard !checks.isEmpty else { return nil }
+        let view = try requireView()
+        for (function, location) in checks {
+            let reason: String? = try callHook(function, arguments: { slot in
+                view.push(.vm, vm.ref, on: slot)
+                try pushJob(job, on: slot)
+                return 2
+            }, result: { slot, index in
+                switch slot.typeAt(index) {
+                case .nil, .none: return nil
+                case .boolean: return slot.booleanAt(index) ? nil : "the strategy's check (\(location)) said no"
+                case .string: return slot.stringAt(index)
+                default:
+                    throw LuaStrategyError("the check (\(location)) returned \(LuaStrategyAnswers.shown(index, on: slot)); return nil when the VM can move, or a string saying why it cannot (and what to do)")
+                }
+            })
+            if let reason { return reason }
+        }
+        return nil
     }
 
     /// Calls `limits(cluster)` and reads its table, or changes nothing without one.
@@ -299,7 +382,13 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
     /// `job.vm.host` tell where the VM is now.
     func recordLocation(of job: Job) {
         guard let view, job.kind.movesStorage || job.kind.movesHost, var info = view.inventory.vm(job.vm) else { return }
-        if job.kind.movesStorage, let target = job.target { info.datastores = [target] }
+        if job.kind.movesStorage {
+            if info.hasFileLayout {
+                for m in job.moves { info.place(m.file, on: m.to, format: job.kind.storage?.format) }
+            } else if let target = job.target {
+                info.datastores = [target]
+            }
+        }
         // A storage move runs from the host the VM had at dispatch, which a pro-active
         // vMotion (not reported to on_done) may have changed.
         if let host = job.kind.destinationHost ?? job.sourceHost, host != info.host {

@@ -7,7 +7,7 @@ import VCenterModel
 /// error that names the hook, its location, what came back and what is valid.
 enum LuaStrategyAnswers {
     /// The `limits(cluster)` fields, in documentation order.
-    static let limitNames = ["max_concurrent", "per_host", "per_datastore", "host_cost", "datastore_cost", "network_cost"]
+    static let limitNames = ["max_concurrent", "per_host", "per_datastore", "host_cost", "datastore_cost", "network_cost", "min_free"]
 
     /// Sets the `LimitOverrides` field a `limits` field names.
     static func set(_ name: String, _ value: Int, in overrides: inout LimitOverrides) {
@@ -41,13 +41,69 @@ enum LuaStrategyAnswers {
         }
     }
 
-    /// `limits(cluster)`: nil (no change) or a table of the `limitFields`, each a whole number ≥ 1.
+    /// `limits(cluster)`: nil (no change) or a table of the `limitFields`, each a whole number ≥ 1
+    /// (but `min_free`: a fraction below 1, a number of bytes, or text such as "10%" or "500 GiB").
     static func limits(at index: Int32, on stack: LuaStackSlot, cluster: String, location: String) throws -> LimitOverrides {
+        var minFree: FreeSpaceFloor?
+        if stack.typeAt(index) == .table {
+            minFree = try stack.withField("min_free", of: index) { i -> FreeSpaceFloor? in
+                if stack.isNilAt(i) { return nil }
+                let bad = LuaStrategyError("the limits hook (\(location)) returned min_free = \(shown(i, on: stack)) for cluster \(cluster); give a fraction of the capacity (0.1 or \"10%\") or a size (536870912000 or \"500 GiB\")")
+                if let n = stack.numberAt(i) {
+                    if n >= 0, n < 1 { return .fraction(n) }
+                    guard n >= 1, n == n.rounded() else { throw bad }
+                    return .bytes(Int64(n))
+                }
+                guard stack.typeAt(i) == .string, let text = stack.stringAt(i), let floor = FreeSpaceFloor(parsing: text) else { throw bad }
+                return floor
+            }
+        }
         let values = try wholeNumbers(at: index, on: stack, valid: limitNames, hook: "limits", subject: " for cluster \(cluster)",
-                                      example: "{ max_concurrent = 4, per_host = 2 }", location: location)
+                                      example: "{ max_concurrent = 4, per_host = 2 }", location: location, skip: ["min_free"])
         var overrides = LimitOverrides()
         for (key, value) in values { set(key, value, in: &overrides) }
+        overrides.minFree = minFree
         return overrides
+    }
+
+    /// The target hook's answer for files landing together: a candidate (object or name) for all,
+    /// a table naming one per file (`config`, a disk key, or `disk 2001`), or nil to wait.
+    static func placement(at index: Int32, on stack: LuaStackSlot, files: [VMFile], candidates: [DatastoreInfo], location: String) throws -> TargetAnswer {
+        guard stack.typeAt(index) == .table else {
+            return try target(at: index, on: stack, candidates: candidates, location: location).map(TargetAnswer.together) ?? .wait
+        }
+        var map: [VMFileID: MoRef] = [:]
+        let L = stack.L
+        let table = lua_absindex(L, index)
+        try stack.reserveStack(6)
+        lua_pushnil(L)
+        while lua_next(L, table) != 0 {
+            let id: VMFileID?
+            if let key = stack.integerAt(-2) {
+                id = .disk(key)
+            } else if stack.typeAt(-2) == .string, let text = stack.stringAt(-2) {
+                id = VMFileID(parsing: text)
+            } else {
+                id = nil
+            }
+            guard let id, files.contains(where: { $0.id == id }) else {
+                let shown = stack.stringAt(-2).map { "'\($0)'" } ?? "a \(stack.valueTypeName(-2))"
+                lua_settop(L, -3)
+                throw LuaStrategyError("the target hook (\(location)) placed \(shown), which is not one of the files it was given (\(files.map(\.id.description).joined(separator: ", "))); key the table by \"config\" and disk keys")
+            }
+            do {
+                guard let ref = try target(at: lua_gettop(L), on: stack, candidates: candidates, location: location) else {
+                    lua_settop(L, -3)
+                    throw LuaStrategyError("the target hook (\(location)) placed \(id) on nil; name a candidate for every file, or return nil for all to wait")
+                }
+                map[id] = ref
+            } catch {
+                lua_settop(L, table)
+                throw error
+            }
+            lua_settop(L, -2)
+        }
+        return .perFile(map)
     }
 
     /// The `vcenter_limits(inv)` fields.
@@ -68,7 +124,7 @@ enum LuaStrategyAnswers {
     /// Reads a limits table: nil → no values; otherwise only `valid` keys, each nil or a
     /// whole number ≥ 1, returned in `valid`'s order. Errors name the hook and what to return.
     static func wholeNumbers(at index: Int32, on stack: LuaStackSlot, valid: [String], hook: String, subject: String,
-                             example: String, location: String) throws -> [(String, Int)] {
+                             example: String, location: String, skip: Set<String> = []) throws -> [(String, Int)] {
         switch stack.typeAt(index) {
         case .nil, .none:
             return []
@@ -92,7 +148,7 @@ enum LuaStrategyAnswers {
             }
         }
         var values: [(String, Int)] = []
-        for key in valid {
+        for key in valid where !skip.contains(key) {
             let value: Int? = try stack.withField(key, of: table) { slot in
                 if stack.isNilAt(slot) { return nil }
                 guard let n = stack.integerAt(slot), n >= 1 else {

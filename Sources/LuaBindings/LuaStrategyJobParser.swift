@@ -32,6 +32,8 @@ struct LuaStrategyJobParser {
 
     private var byText: [String: [MoRef]] = [:]
     private var byList: [UnsafeRawPointer: [MoRef]] = [:]
+    /// `map` tables already read (one table is usually shared by every job).
+    private var byMap: [UnsafeRawPointer: [SourceMapping]] = [:]
 
     /// The fields a job table may have.
     static let fields = ["vm", "datastore", "host", "pool", "method", "action", "snapshot", "consolidate", "children",
@@ -415,6 +417,14 @@ struct LuaStrategyJobParser {
         guard stack.typeAt(i) == .table else {
             throw bad(number, "map is a \(stack.valueTypeName(i)); give a table such as {[\"legacy-01\"] = \"new-01\", [\"legacy-*\"] = \"new-*\"}")
         }
+        let pointer = lua_topointer(stack.L, i)
+        if let pointer, let cached = byMap[pointer] { return cached }
+        let result = try readSourceMappings(at: i, number: number)
+        if let pointer { byMap[pointer] = result }
+        return result
+    }
+
+    private mutating func readSourceMappings(at i: Int32, number: Int) throws -> [SourceMapping] {
         var entries: [(key: String, targets: [MoRef])] = []
         try forEachPair(of: i) { k, v in
             guard stack.typeAt(k) == .string, let key = stack.stringAt(k) else {

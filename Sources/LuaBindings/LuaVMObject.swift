@@ -1,3 +1,4 @@
+import CLuaShim
 import LuaHost
 import VCenterModel
 
@@ -59,6 +60,76 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
             }
             return .values(1)
         }
+        type.field("home") { call, vm in
+            let info = vm.info
+            if let ds = info.configDatastore ?? info.datastores.first { vm.view.push(.datastore, ds, on: call) } else { call.pushNilValue() }
+            return .values(1)
+        }
+        type.field("vm_path") { call, vm in call.pushOptional(vm.info.vmPathName.isEmpty ? nil : vm.info.vmPathName); return .values(1) }
+        type.field("disks") { call, vm in
+            let view = vm.view
+            try call.pushArray(vm.info.disks) { disk in
+                _ = lua_checkstack(call.L, 4)
+                lua_createtable(call.L, 0, 14)
+                call.setField("key", .integer(disk.key))
+                call.setField("label", .string(disk.label))
+                call.setField("file", .string(disk.fileName))
+                call.setField("capacity", .integer(Int(disk.capacityBytes)))
+                call.setField("used", .integer(Int(disk.usedBytes)))
+                call.setField("backing", .string(disk.backing.rawValue))
+                call.setField("thin", .boolean(disk.thinProvisioned))
+                call.setField("eager_scrub", .boolean(disk.eagerlyScrub))
+                if let format = disk.format { call.setField("format", .string(format.rawValue)) }
+                call.setField("shared", .boolean(disk.isMultiWriter))
+                call.setField("mode", .string(disk.diskMode))
+                call.setField("independent", .boolean(disk.isIndependent))
+                if let ds = disk.datastore {
+                    call.pushString("datastore")
+                    view.push(.datastore, ds, on: call)
+                    lua_rawset(call.L, -3)
+                }
+            }
+            return .values(1)
+        }
+        type.field("files") { call, vm in
+            let view = vm.view
+            try call.pushArray(vm.info.files) { file in
+                _ = lua_checkstack(call.L, 4)
+                lua_createtable(call.L, 0, 5)
+                call.setField("id", .string(file.id.description))
+                if let key = file.id.diskKey { call.setField("key", .integer(key)) }
+                call.setField("label", .string(file.label))
+                call.setField("bytes", .integer(Int(file.bytes)))
+                if let ds = file.datastore {
+                    call.pushString("datastore")
+                    view.push(.datastore, ds, on: call)
+                    lua_rawset(call.L, -3)
+                }
+            }
+            return .values(1)
+        }
+        type.field("media") { call, vm in
+            let view = vm.view
+            try call.pushArray(vm.info.media) { media in
+                _ = lua_checkstack(call.L, 4)
+                lua_createtable(call.L, 0, 4)
+                call.setField("key", .integer(media.key))
+                call.setField("label", .string(media.label))
+                call.setField("file", .string(media.fileName))
+                if let ds = media.datastore {
+                    call.pushString("datastore")
+                    view.push(.datastore, ds, on: call)
+                    lua_rawset(call.L, -3)
+                }
+            }
+            return .values(1)
+        }
+        type.field("fault_tolerance") { call, vm in
+            call.pushOptional(vm.info.faultToleranceRole.map { $0 == 1 ? "primary" : "secondary" })
+            return .values(1)
+        }
+        type.field("connection_state") { call, vm in call.pushString(vm.info.connectionState); return .values(1) }
+        type.field("tools") { call, vm in call.pushOptional(vm.info.toolsRunningStatus); return .values(1) }
         type.method("refresh") { call, vm in
             guard let connection = vm.view.connection else {
                 throw LuaFailure("VM \(vm.info.name) comes from an inventory without a connection; there is nothing to re-read it from")

@@ -65,18 +65,18 @@ public struct DryRunPlan: Sendable {
             var line = "\(n). \(e.job.vmName)  \(ProgressRenderer.bytes(e.job.size))  \(e.job.kind.name)"
             let perFile = e.moves.count > 1 || e.moves.contains { $0.file != .config }
             if e.job.kind.movesStorage, !perFile {
-                line += "  \(e.from.map { name($0) }.joined(separator: "+")) → \(e.to.map { name($0) } ?? "(no target: \(e.note ?? "none"))")"
+                let to = e.to.map { name($0) } ?? e.moves.first.map { name($0.to) + " (\(e.note ?? ""))" } ?? "(no target: \(e.note ?? "none"))"
+                line += "  \(e.from.map { name($0) }.joined(separator: "+")) → \(to)"
             }
             if let format = e.job.kind.storage?.format { line += "  as \(format.rawValue)" }
             if let to = e.hostTo { line += "  host \(name(e.hostFrom)) → \(name(to))" }
             if let label = e.job.label { line += "  [\(label)]" }
             out.append(line)
             if perFile {
+                if let note = e.note { out.append("\(pad)(\(note))") }
                 for m in e.moves {
                     out.append("\(pad)\(m.shortName) (\(ProgressRenderer.bytes(m.bytes))) \(name(m.from)) → \(name(m.to))")
                 }
-            } else if e.job.kind.movesStorage, e.moves.isEmpty, e.note != nil, e.to == nil {
-                continue
             }
         }
         let done = settled.filter { $0.state == .done }
@@ -117,7 +117,13 @@ extension Scheduler {
             let slot = vmSlots[Int(v)]
             var entry = DryRunPlan.Entry(job: job, rank: meta[i].rank, from: slot.datastores.map { dsSlots[Int($0)].ref },
                                          hostFrom: slot.host >= 0 ? hostSlots[Int(slot.host)].ref : nil, hostTo: job.kind.destinationHost)
-            if job.kind.movesStorage {
+            if let pod = job.kind.storage?.storageDRS {
+                entry.note = "Storage DRS of \(baseInventory.name(of: pod)) chooses at dispatch"
+                for f in movingFiles(Int32(i)) {
+                    entry.moves.append(FileMove(file: f.id, label: f.label, from: f.from >= 0 ? dsSlots[Int(f.from)].ref : nil, to: pod, bytes: f.written))
+                }
+                names[pod] = baseInventory.name(of: pod)
+            } else if job.kind.movesStorage {
                 let mount = meta[i].destHost >= 0 ? meta[i].destHost : slot.host
                 for group in groups(movingFiles(Int32(i)), keepTogether: meta[i].move?.move.keepTogether ?? true) {
                     let need = group.reduce(Int64(0)) { $0 + $1.space }

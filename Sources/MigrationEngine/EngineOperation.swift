@@ -5,6 +5,9 @@ import VCenterModel
 public enum EngineOperation: Sendable, Hashable {
     /// `RelocateVM_Task`.
     case relocate(vm: MoRef, spec: RelocateSpec, priority: MovePriority)
+    /// `ApplyStorageDrsRecommendation_Task` with one recommendation of `RecommendDatastores`
+    /// for the VM (a storage move into a datastore cluster with `sdrs = true`).
+    case applyStorageRecommendation(vm: MoRef, key: String)
     /// `MigrateVM_Task`.
     case migrate(vm: MoRef, host: MoRef, pool: MoRef?, priority: MovePriority)
     /// `ConsolidateVMDisks_Task`.
@@ -18,6 +21,7 @@ public enum EngineOperation: Sendable, Hashable {
     public var methodName: String {
         switch self {
         case .relocate: "RelocateVM_Task"
+        case .applyStorageRecommendation: "ApplyStorageDrsRecommendation_Task"
         case .migrate: "MigrateVM_Task"
         case .consolidate: "ConsolidateVMDisks_Task"
         case .removeSnapshot(_, let selector, _, _):
@@ -33,7 +37,8 @@ public enum EngineOperation: Sendable, Hashable {
         let n = name.lowercased()
         let keys: [String]
         switch self {
-        case .relocate: keys = ["relocate"]
+        // Storage DRS applies a recommendation as a relocation: either name is a storage move.
+        case .relocate, .applyStorageRecommendation: keys = ["relocate", "applystoragedrs", "applyrecommendation"]
         case .migrate: keys = ["migrate"]
         case .consolidate: keys = ["consolidate"]
         case .removeSnapshot(_, let selector, _, _):

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The limits the engine never exceeds: vSphere's maximum costs per host,
 /// datastore and vMotion network, plus caps on concurrent jobs per cluster and
 /// per vCenter, and optional caps on the number of Storage vMotions per host or
@@ -114,5 +116,40 @@ public enum FreeSpaceFloor: Sendable, Hashable, CustomStringConvertible {
         case .fraction(let f): "\(Int((f * 100).rounded()))%"
         case .bytes(let b): ProgressRenderer.bytes(b)
         }
+    }
+}
+
+extension FreeSpaceFloor {
+    /// Parses `10%`, `0.1` (a fraction), or a size: `536870912000`, `500 GiB`, `1.5TiB`, `500GB`
+    /// (IEC units are binary, SI units decimal); nil for anything else.
+    public init?(parsing text: String) {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if t.hasSuffix("%") {
+            guard let p = Double(t.dropLast().trimmingCharacters(in: .whitespaces)), p >= 0, p < 100 else { return nil }
+            self = .fraction(p / 100)
+            return
+        }
+        if let x = Double(t), x >= 0, x < 1 {
+            self = .fraction(x)
+            return
+        }
+        guard let bytes = Self.bytes(t) else { return nil }
+        self = .bytes(bytes)
+    }
+
+    /// `500 GiB` → bytes (B, KiB…PiB binary; KB…PB decimal); nil when not a size.
+    static func bytes(_ text: String) -> Int64? {
+        let digits = text.prefix { $0.isNumber || $0 == "." }
+        guard let value = Double(digits), value >= 0 else { return nil }
+        let unit = text.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [String: Double] = [
+            "": 1, "b": 1,
+            "kib": 0x1p10, "mib": 0x1p20, "gib": 0x1p30, "tib": 0x1p40, "pib": 0x1p50,
+            "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "pb": 1e15,
+        ]
+        guard let factor = units[unit] else { return nil }
+        let bytes = value * factor
+        guard bytes >= 1, bytes < 0x1p62 else { return nil }
+        return Int64(bytes)
     }
 }

@@ -292,6 +292,9 @@ public actor MigrationRunner {
                     type: "TaskNotConfirmed",
                     message: "\(info.ref.value), taken for the lost call, succeeded but \(why); retrying"), now: now))
             }
+        case .recommended(let id, let recommendations):
+            outstanding -= 1
+            try await perform(scheduler.recommendations(id, recommendations, now: now))
         case .alreadyOnTarget(let id, let vm):
             outstanding -= 1
             lostCalls[id] = nil
@@ -348,12 +351,32 @@ public actor MigrationRunner {
                 } else {
                     try await call(id, scheduler)
                 }
+            case .recommend(let id, let vm, let pod, let spec):
+                await recommend(id, vm: vm, pod: pod, spec: spec)
             case .wake(let at):
                 armTimer(at)
             case .finished:
                 break
             }
         }
+    }
+
+    /// Asks Storage DRS where a job's VM should go (a read: a call lost in transport is simply
+    /// retried with backoff).
+    func recommend(_ id: JobID, vm: MoRef, pod: MoRef, spec: RelocateSpec) async {
+        calls += 1
+        outstanding += 1
+        let inbox = self.inbox
+        let vcenter = self.vcenter
+        let work: @Sendable () async -> Void = {
+            do {
+                inbox.post(.recommended(id, try await vcenter.recommendDatastores(vm, pod: pod, spec: spec)))
+            } catch {
+                let fault = Self.fault(error)
+                inbox.post(fault.isOutcomeUnknown ? .lostCallHasNoTask(id, fault) : .startFailed(id, fault))
+            }
+        }
+        if virtual != nil { await work() } else { Task { await work() } }
     }
 
     /// Before retrying a move, checks (one batched call) whether the VM already is on its target.
@@ -438,6 +461,8 @@ public actor MigrationRunner {
         switch op {
         case .relocate(let vm, let spec, let priority):
             return try await vcenter.relocateVM(vm, spec: spec, priority: priority)
+        case .applyStorageRecommendation(let vm, let key):
+            return try await vcenter.applyStorageRecommendation(key, vm: vm)
         case .migrate(let vm, let host, let pool, let priority):
             return try await vcenter.migrateVM(vm, host: host, pool: pool, priority: priority)
         case .consolidate(let vm):

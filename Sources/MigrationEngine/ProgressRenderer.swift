@@ -66,8 +66,10 @@ public struct ProgressRenderer: Sendable {
         let moved = r.moved
         // Pro-active vMotions are the engine's own: counted apart; one skipped as moot is no news.
         let skipped = r.skipped.filter { !$0.isProactive }
+        let blocked = r.cannotMove.count
         lines.append("moved \(moved.count) VM(s), \(Self.bytes(r.movedBytes)); \(r.alreadyOnTarget.count) already in place; "
-            + "\(r.failed.count) failed; \(skipped.count) skipped; \(r.pending.count) pending")
+            + "\(r.failed.count) failed; \(skipped.count) skipped" + (blocked > 0 ? " (\(blocked) cannot move as asked)" : "")
+            + "; \(r.pending.count) pending")
         let pv = r.proactiveVMotions
         let pvDone = pv.filter { $0.state == .done }.count
         let pvMoot = pv.filter { $0.state == .skipped }.count
@@ -76,7 +78,8 @@ public struct ProgressRenderer: Sendable {
         }
         lines.append(String(format: "%d vCenter call(s), %.2f per moved VM", r.calls, r.callsPerMovedVM))
         for job in r.failed { lines.append("failed: \(job.vmName) (\(job.kind.name)): \(job.lastError ?? "no reason recorded")") }
-        for job in skipped { lines.append("skipped: \(job.vmName) (\(job.kind.name)): \(job.lastError ?? "skipped by the strategy")") }
+        for job in skipped where !job.cannotMove { lines.append("skipped: \(job.vmName) (\(job.kind.name)): \(job.lastError ?? "skipped by the strategy")") }
+        for job in skipped where job.cannotMove { lines.append("cannot move: \(job.vmName): \((job.lastError ?? "").replacingOccurrences(of: "cannot move: ", with: ""))") }
         if !r.leftRunning.isEmpty {
             lines.append("left running in vCenter (continue with --resume): "
                 + r.leftRunning.map { "\($0.vmName) \($0.taskRef?.value ?? "")" }.joined(separator: ", "))

@@ -44,6 +44,8 @@ public struct RunSummary: Sendable {
     public var failed: [Job] { jobs.filter { $0.state == .failed } }
     /// Skipped jobs (their `lastError` says why).
     public var skipped: [Job] { jobs.filter { $0.state == .skipped } }
+    /// Jobs skipped before they started because their VM cannot move as asked (each with why).
+    public var cannotMove: [Job] { jobs.filter(\.cannotMove) }
     /// Jobs still pending (a stopped or aborted run; `--resume` continues them).
     public var pending: [Job] { jobs.filter { $0.state == .pending } }
     /// Jobs whose tasks were left running in vCenter (an abandoned run).

@@ -18,6 +18,8 @@ final class RunnerInbox: Sendable {
         /// The VM after an adopted task succeeded: on the job's target or not (nil: unreadable).
         case adoptedChecked(JobID, TaskInfo, VMInfo?, onTarget: Bool, lostAt: Date)
         case alreadyOnTarget(JobID, VMInfo)
+        /// Storage DRS's answer for a job that asked it.
+        case recommended(JobID, [StorageRecommendation])
         case verified(JobID)
         case taskUpdate(JobID, TaskInfo)
         case externalWatched(MoRef, LiveTask.Observation?)

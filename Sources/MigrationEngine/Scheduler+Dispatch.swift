@@ -266,6 +266,10 @@ extension Scheduler {
             }
             return park(j, c.resource, cost: c.cost)
         }
+        if meta[i].move?.move.storageDRS != nil, !groups.isEmpty {
+            askStorageDRS(j, charges: list.all, now: now)
+            return nil
+        }
         var placed: [PlacedFile] = []
         if !groups.isEmpty {
             switch choosePlacement(j, groups: groups, mountHost: mountHost, touched: touched) {
@@ -302,6 +306,15 @@ extension Scheduler {
 
     /// Charges the job's resources and asks the driver to start it.
     func commit(_ j: Int32, charges: [Charge], placed: [PlacedFile] = [], now: Date) {
+        let verify = hold(j, charges: charges, now: now)
+        place(j, placed)
+        actions.append(.start(jobs[Int(j)].id, operation(j), verifyFirst: verify))
+    }
+
+    /// Charges `charges` and makes the job dispatching (one more attempt); returns whether
+    /// the call must first check where the VM is.
+    @discardableResult
+    func hold(_ j: Int32, charges: [Charge], now: Date) -> Bool {
         let i = Int(j)
         let v = meta[i].vm
         for c in charges { ledger.charge(c, external: false) }
@@ -310,15 +323,6 @@ extension Scheduler {
         let host = vmSlots[Int(v)].host
         jobs[i].sourceHost = host >= 0 ? hostSlots[Int(host)].ref : nil
         jobs[i].sourceDatastores = vmSlots[Int(v)].datastores.map { dsSlots[Int($0)].ref }
-        if jobs[i].kind.movesStorage {
-            reserve(j, placed: placed)
-            let home = placed.first { $0.id == .config }?.to ?? placed.first?.to
-            jobs[i].target = home.map { dsSlots[Int($0)].ref }
-            jobs[i].moves = placed.map { p in
-                FileMove(file: p.id, label: p.label, from: p.from >= 0 ? dsSlots[Int(p.from)].ref : nil, to: dsSlots[Int(p.to)].ref, bytes: p.written)
-            }
-            jobs[i].size = placed.reduce(0) { $0 + $1.written }
-        }
         jobs[i].attempts += 1
         jobs[i].dispatchedAt = now
         jobs[i].startedAt = nil
@@ -328,7 +332,21 @@ extension Scheduler {
         let verify = meta[i].verifyNext
         meta[i].verifyNext = false
         transition(j, to: .dispatching, now: now)
-        actions.append(.start(jobs[i].id, operation(j), verifyFirst: verify))
+        return verify
+    }
+
+    /// Records where a storage move's files go: reserves the space, sets the job's moves,
+    /// target and size.
+    func place(_ j: Int32, _ placed: [PlacedFile]) {
+        let i = Int(j)
+        guard jobs[i].kind.movesStorage else { return }
+        reserve(j, placed: placed)
+        let home = placed.first { $0.id == .config }?.to ?? placed.first?.to
+        jobs[i].target = home.map { dsSlots[Int($0)].ref }
+        jobs[i].moves = placed.map { p in
+            FileMove(file: p.id, label: p.label, from: p.from >= 0 ? dsSlots[Int(p.from)].ref : nil, to: dsSlots[Int(p.to)].ref, bytes: p.written)
+        }
+        if !placed.isEmpty { jobs[i].size = placed.reduce(0) { $0 + $1.written } }
     }
 
     /// The vCenter call for the job's current attempt.
@@ -337,6 +355,7 @@ extension Scheduler {
         let priority = configuration.movePriority
         switch job.kind {
         case .storageMove:
+            if let key = meta[Int(j)].recommendationKey { return .applyStorageRecommendation(vm: job.vm, key: key) }
             return .relocate(vm: job.vm, spec: relocateSpec(j, host: nil, pool: nil), priority: priority)
         case .hostMove(let host, let pool, let method):
             switch method {
@@ -344,6 +363,7 @@ extension Scheduler {
             case .migrate: return .migrate(vm: job.vm, host: host, pool: pool, priority: priority)
             }
         case .storageAndHostMove(_, let host, let pool):
+            if let key = meta[Int(j)].recommendationKey { return .applyStorageRecommendation(vm: job.vm, key: key) }
             return .relocate(vm: job.vm, spec: relocateSpec(j, host: host, pool: pool), priority: priority)
         case .consolidate:
             return .consolidate(vm: job.vm)

@@ -37,6 +37,8 @@ extension Scheduler {
         }
         meta[i].reserved = []
         meta[i].placed = []
+        meta[i].recommendationKey = nil
+        meta[i].awaitingRecommendation = false
         vmSlots[Int(meta[i].vm)].active = -1
         for c in charges { freed(c.resource) }
         for (d, _) in leaving { datastoreChanged(d) }

@@ -43,6 +43,12 @@ struct JobMeta {
     var blockedOn: Int32 = -1
     /// Whether the next dispatch must first check that the VM is not already on its target.
     var verifyNext = false
+    /// A storage move by Storage DRS: waiting for `recommendations`, and the key of the
+    /// recommendation being applied.
+    var awaitingRecommendation = false
+    var recommendationKey: String?
+    /// The verify flag held while a Storage DRS recommendation is asked.
+    var verifyAfterRecommendation = false
 }
 
 /// One VM the run touches.

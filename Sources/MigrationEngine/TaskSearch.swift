@@ -46,6 +46,7 @@ struct TaskSearch: Sendable {
     static func operationShape(_ job: Job) -> EngineOperation {
         switch job.kind {
         case .storageMove, .storageAndHostMove:
+            if job.kind.storage?.storageDRS != nil { return .applyStorageRecommendation(vm: job.vm, key: "") }
             return .relocate(vm: job.vm, spec: RelocateSpec(), priority: .defaultPriority)
         case .hostMove(let host, let pool, let method):
             return method == .migrate ? .migrate(vm: job.vm, host: host, pool: pool, priority: .defaultPriority)

@@ -318,12 +318,18 @@ struct PlanCommand: AsyncParsableCommand {
         var head = "Engine: \(jobs.count) job\(jobs.count == 1 ? "" : "s"): \(done) done"
         if already > 0 { head += " (\(already) already in place)" }
         head += ", \(failed.count) failed, \(skipped.count) skipped"
+        let blocked = skipped.filter(\.cannotMove).count
+        if blocked > 0 { head += " (\(blocked) cannot move as asked)" }
         if pending > 0 { head += ", \(pending) never started" }
         let vmotions = summary.proactiveVMotions.filter { $0.state == .done }.count
         if vmotions > 0 { head += "; \(vmotions) pro-active vMotion\(vmotions == 1 ? "" : "s")" }
         var lines = [head]
         if summary.outcome != .completed { lines.append("  the simulated run ended \(summary.outcome)") }
-        let problems = failed + skipped
+        // VMs that cannot move are listed in full: they are the work to do before the window.
+        for job in skipped where job.cannotMove {
+            lines.append("  cannot move: \(job.vmName): \((job.lastError ?? "").replacingOccurrences(of: "cannot move: ", with: ""))")
+        }
+        let problems = failed + skipped.filter { !$0.cannotMove }
         for job in problems.prefix(20) {
             lines.append("  \(job.state.rawValue): \(job.vmName) (\(job.kind.name)): \(job.lastError ?? "no reason recorded")")
         }

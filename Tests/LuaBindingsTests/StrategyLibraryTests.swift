@@ -176,7 +176,9 @@ struct StrategyLibraryTests {
         #expect(counts["hosts"].intValue == Set(fromFirstTwo.compactMap(\.host)).count)
         let moves = requests.prefix(fromFirstTwo.count)
         #expect(moves.map(\.vm) == fromFirstTwo.map(\.ref))
-        #expect(moves.allSatisfy { $0.kind == .storageMove(.to([ds("new-01"), ds("new-02")])) && $0.label == "w1" })
+        // Only the files on the two sources move (the VMs' other files stay).
+        let expectedMove = StorageMove(targets: [ds("new-01"), ds("new-02")], sources: [ds("legacy-01"), ds("legacy-02")])
+        #expect(moves.allSatisfy { $0.kind == .storageMove(expectedMove) && $0.label == "w1" }, "\(moves.first?.kind as Any)")
         let cutoff = Date(timeIntervalSince1970: now - 30 * 86_400)
         var expected = 0
         for vm in inventory.vms where !vm.snapshots.isEmpty {

@@ -285,4 +285,37 @@ struct FileMoveTests {
         #expect(h.jobs(in: .failed).first?.lastError?.contains("no target datastore has") == true, "\(h.jobs(in: .failed).first?.lastError ?? "")")
         #expect(h.auditProblems.isEmpty)
     }
+
+    @Test("sdrs: Storage DRS's first recommendation that fits is applied; none fits: the job waits; none at all: it fails as a task would")
+    func storageDRS() throws {
+        var inv = Self.inventory(vms: 2)
+        let pod = MoRef("StoragePod", "group-p1")
+        let new0 = Self.ds(inv, "new-0"), new1 = Self.ds(inv, "new-1")
+        inv = Inventory(clusters: inv.clusters, hosts: inv.hosts, datastores: inv.datastores, vms: inv.vms,
+                        datastoreClusters: [DatastoreClusterInfo(ref: pod, name: "new-pod", datastores: [new0, new1], sdrsEnabled: true)])
+        let move = StorageMove(targets: [new0, new1], sources: [Self.ds(inv, "old-0"), Self.ds(inv, "old-1")], storageDRS: pod)
+        let h = try SchedulerHarness(inventory: inv, strategy: ClosureStrategy())
+        // A recommendation outside the cluster is ignored; the next one is taken.
+        h.recommend = { _, _ in [StorageRecommendation(key: "1", destination: Self.ds(inv, "flash-0")), StorageRecommendation(key: "2", destination: new1)] }
+        try h.add([JobRequest.storageMove(inv.vms[0].ref, move)])
+        #expect(h.recommendationsAsked.map(\.pod) == [pod])
+        #expect(h.starts.count == 1)
+        guard case .applyStorageRecommendation(_, let key) = h.starts[0].op else {
+            Issue.record("expected ApplyStorageDrsRecommendation_Task, got \(h.starts[0].op)")
+            return
+        }
+        #expect(key == "2")
+        let job = h.scheduler.job(h.starts[0].job)
+        #expect(job.target == new1 && job.moves.count == 3 && job.moves.allSatisfy { $0.to == new1 })
+        #expect(h.run() == .completed)
+        #expect(h.scheduler.inventory.vm(inv.vms[0].ref)?.configDatastore == new1)
+        #expect(h.auditProblems.isEmpty)
+
+        let h2 = try SchedulerHarness(inventory: inv, strategy: ClosureStrategy())
+        h2.recommend = { _, _ in [] }
+        try h2.add([JobRequest.storageMove(inv.vms[1].ref, move)])
+        #expect(h2.run() == .completed)
+        #expect(h2.jobs(in: .skipped).first?.lastError?.contains("NoStorageRecommendation: Storage DRS of new-pod recommends no datastore for db-1") == true)
+        #expect(h2.auditProblems.isEmpty)
+    }
 }

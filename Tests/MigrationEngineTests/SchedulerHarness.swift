@@ -16,6 +16,10 @@ final class SchedulerHarness {
     var startFault: (Job) -> VCenterFault? = { _ in nil }
     /// Called when a task would end: a fault makes it end in error.
     var taskFault: (Job) -> VCenterFault? = { _ in nil }
+    /// Storage DRS's answer for a job that asks it (`.recommend`).
+    var recommend: (Job, MoRef) -> [StorageRecommendation] = { _, _ in [] }
+    /// The pods Storage DRS was asked about, in order.
+    private(set) var recommendationsAsked: [(job: JobID, pod: MoRef)] = []
     /// Called after every input with the harness (to stop, to inspect).
     var afterStep: (SchedulerHarness) -> Void = { _ in }
 
@@ -59,6 +63,9 @@ final class SchedulerHarness {
                 let duration: TimeInterval = job.kind.movesStorage ? Double(job.size) / rate : otherDuration
                 running.append((now.addingTimeInterval(duration), id, ref))
                 follow += scheduler.taskStarted(id, task: ref, now: now)
+            case .recommend(let id, _, let pod, _):
+                recommendationsAsked.append((id, pod))
+                follow += scheduler.recommendations(id, recommend(scheduler.job(id), pod), now: now)
             case .wake(let at):
                 wakeAt = at
             case .finished(let o):

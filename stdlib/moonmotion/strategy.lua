@@ -30,13 +30,13 @@
 local M = {}
 
 --- The hooks a strategy table may hold, in the order the engine first calls them.
-M.HOOKS = { "select", "order", "target", "limits", "vcenter_limits", "on_blocked", "on_failure", "on_done" }
+M.HOOKS = { "select", "order", "target", "limits", "vcenter_limits", "on_blocked", "on_failure", "on_done", "checks" }
 
 local is_hook = {}
 for _, name in ipairs(M.HOOKS) do is_hook[name] = true end
 
 --- The fields `limits(cluster)` may return.
-M.LIMIT_FIELDS = { "max_concurrent", "per_host", "per_datastore", "host_cost", "datastore_cost", "network_cost" }
+M.LIMIT_FIELDS = { "max_concurrent", "per_host", "per_datastore", "host_cost", "datastore_cost", "network_cost", "min_free" }
 
 local is_limit_field = {}
 for _, name in ipairs(M.LIMIT_FIELDS) do is_limit_field[name] = true end
@@ -245,7 +245,8 @@ end
 -- the cluster: `strategy.limits { max_concurrent = strategy.half_of_hosts, per_host = 2 }`.
 -- Fields: max_concurrent (jobs in the cluster), per_host (Storage vMotions per host),
 -- per_datastore (Storage vMotions per datastore), host_cost, datastore_cost, network_cost
--- (vSphere's cost limits: 8, 128, 4 or 8).
+-- (vSphere's cost limits: 8, 128, 4 or 8), min_free (the free space every destination keeps
+-- after a copy: a fraction such as 0.1 or "10%", or a size such as "500 GiB"; default 10%).
 -- @param spec the table
 -- @return a limits hook
 function M.limits(spec)
@@ -255,14 +256,14 @@ function M.limits(spec)
       error("strategy.limits: unknown limit '" .. tostring(k) .. "'" .. suggestion(k, M.LIMIT_FIELDS)
         .. "; valid limits: " .. table.concat(M.LIMIT_FIELDS, ", "), 2)
     end
-    if type(v) ~= "number" and not is_callable(v) then
+    if type(v) ~= "number" and not is_callable(v) and not (k == "min_free" and type(v) == "string") then
       error("strategy.limits: '" .. k .. "' must be a number or a function(cluster), got " .. type(v), 2)
     end
   end
   return function(cluster)
     local out = {}
     for k, v in pairs(spec) do
-      if type(v) == "number" then out[k] = v else out[k] = v(cluster) end
+      if type(v) == "number" or type(v) == "string" then out[k] = v else out[k] = v(cluster) end
     end
     return out
   end
@@ -439,27 +440,68 @@ function M.datastore_names(inv, pattern, except)
   return datastore_names(inv, pattern, except)
 end
 
---- Storage moves: every VM with a file on a datastore matching `opts.from` moves to the
--- datastores matching `opts.to` (the engine picks among them at dispatch with `target`).
+-- The datastore cluster of `inv` called `name`, or nil.
+local function datastore_cluster(inv, name)
+  if type(name) ~= "string" then return nil end
+  for _, pod in ipairs(inv.datastore_clusters or {}) do
+    if pod.name == name then return pod end
+  end
+  return nil
+end
+
+--- Storage moves: every VM with a file on a datastore matching `opts.from` moves those files
+-- (and only those: its other files stay where they are) to the datastores matching `opts.to`;
+-- the engine picks among them at dispatch with `target`. A VM with nothing on `from` is not
+-- selected. By default a VM's moving files land together on one datastore (vSphere's intra-VM
+-- affinity); `keep_together = false` lets each go to its own.
 -- Names and globs in `to` are narrowed to the datastores each VM's host mounts (one list
 -- per host, shared by its VMs), so the engine weighs a handful of candidates per job, not
 -- every datastore of the vCenter; a VM whose host mounts none keeps the whole list, and
--- the engine then fails it with the reason.
+-- the engine then fails it with the reason. `to` may name a datastore cluster: its member
+-- datastores are the candidates (an error, before anything moves, when a VM's host mounts
+-- none of them); with `sdrs = true` its Storage DRS chooses instead.
 -- Options:
---   from     glob or list of globs of the source datastores (required)
---   to       glob, list of globs or names, or list of Datastore objects of the targets (required)
---   filter   function(vm) → boolean: keep only these VMs (for example skip templates)
---   label    text shown for each job
+--   from          glob or list of globs of the source datastores (required)
+--   to            glob, list of globs or names, a datastore cluster's name, or a list of
+--                 Datastore objects: the targets (required unless `map` covers every source)
+--   map           { ["legacy-01"] = "new-01", ["legacy-*"] = "new-*" }: where each source's
+--                 files go (an exact name beats a glob, a longer glob a shorter one)
+--   keep_together false: each moving file may go to its own datastore (default true)
+--   format        "thin", "thick" or "eager": convert the disks that move
+--   sdrs          true: ask the datastore cluster named by `to` (Storage DRS) where to go
+--   filter        function(vm) → boolean: keep only these VMs (for example skip templates)
+--   label         text shown for each job
 -- @param inv the inventory `select` received
 -- @param opts the options
 -- @return array of jobs
 function M.storage_moves(inv, opts)
-  if type(opts) ~= "table" or opts.from == nil or opts.to == nil then
-    error("strategy.storage_moves: expected { from = <glob>, to = <glob> }", 2)
+  if type(opts) ~= "table" or opts.from == nil or (opts.to == nil and opts.map == nil) then
+    error("strategy.storage_moves: expected { from = <glob>, to = <glob> } (or map = {...} instead of to)", 2)
+  end
+  local known = { from = true, to = true, map = true, keep_together = true, format = true, sdrs = true, filter = true, label = true }
+  local option_names = { "from", "to", "map", "keep_together", "format", "sdrs", "filter", "label" }
+  for k in pairs(opts) do
+    if not known[k] then
+      error("strategy.storage_moves: unknown option '" .. tostring(k) .. "'" .. suggestion(k, option_names)
+        .. "; options: " .. table.concat(option_names, ", "), 2)
+    end
+  end
+  if opts.map ~= nil and type(opts.map) ~= "table" then
+    error("strategy.storage_moves: map must be a table such as { [\"legacy-01\"] = \"new-01\" }, got " .. type(opts.map), 2)
   end
   local to = opts.to
+  local pod = datastore_cluster(inv, to)
+  if opts.sdrs and pod == nil then
+    error("strategy.storage_moves: sdrs = true asks a datastore cluster's Storage DRS, so `to` must name a datastore cluster"
+      .. " (got " .. tostring(to) .. ")", 2)
+  end
   local to_match
-  if type(to) == "string" then
+  if pod ~= nil then
+    local members = {}
+    for _, ds in ipairs(pod.datastores) do members[#members + 1] = ds.name end
+    to_match = M.glob(members)
+    to = members
+  elseif type(to) == "string" then
     to_match = M.glob(to)
   elseif type(to) == "table" then
     local all_strings = true
@@ -471,6 +513,8 @@ function M.storage_moves(inv, opts)
   end
   local per_host = {}
   local function targets(vm)
+    if to == nil then return nil end
+    if pod ~= nil and opts.sdrs then return pod.name end
     if to_match == nil then return to end
     local host = vm.host
     if host == nil then return to end
@@ -480,7 +524,13 @@ function M.storage_moves(inv, opts)
       for _, ds in ipairs(host.datastores) do
         if to_match(ds.name) then list[#list + 1] = ds.name end
       end
-      if #list == 0 then list = to end
+      if #list == 0 then
+        if pod ~= nil then
+          error("strategy.storage_moves: datastore cluster '" .. pod.name .. "' has no datastore that host "
+            .. host.name .. " mounts (VM " .. vm.name .. "); present its datastores to the host, or leave its VMs out", 3)
+        end
+        list = to
+      end
       per_host[host] = list
     end
     return list
@@ -502,7 +552,10 @@ function M.storage_moves(inv, opts)
   for i = 1, #vms do
     local vm = vms[i]
     if filter == nil or filter(vm) then
-      jobs[#jobs + 1] = { vm = vm, datastore = targets(vm), label = label }
+      jobs[#jobs + 1] = {
+        vm = vm, datastore = targets(vm), from = opts.from, map = opts.map, keep_together = opts.keep_together,
+        format = opts.format, sdrs = opts.sdrs or nil, label = label,
+      }
     end
   end
   return jobs
@@ -610,7 +663,15 @@ function M.new(hooks)
       error("strategy.new: unknown hook '" .. tostring(k) .. "'" .. defined_at(v) .. suggestion(k, M.HOOKS)
         .. "; valid hooks: " .. table.concat(M.HOOKS, ", "), 2)
     end
-    if not is_callable(v) then
+    if k == "checks" then
+      if type(v) == "table" and not is_callable(v) then
+        for i, c in ipairs(v) do
+          if not is_callable(c) then error("strategy.new: checks[" .. i .. "] must be a function(vm, job), got " .. type(c), 2) end
+        end
+      elseif not is_callable(v) then
+        error("strategy.new: checks must be a function(vm, job) or a list of them, got " .. type(v), 2)
+      end
+    elseif not is_callable(v) then
       error("strategy.new: hook '" .. k .. "' must be a function, got " .. type(v), 2)
     end
     out[k] = v
