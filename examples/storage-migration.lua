@@ -7,9 +7,27 @@
 --
 -- Parameters (name=value after the script; quote globs so the shell leaves them alone):
 --   from      datastores to empty, a glob               default legacy-*
---   to        datastores to fill, a glob                default new-*
+--   to        datastores to fill: a glob, or the name   default new-*
+--             of a datastore cluster (its members)
+--   format    convert the disks that move:              default: keep each disk's format
+--             thin, thick or eager
+--   together  false: each file of a VM may land on      default true
+--             its own datastore
+--   sdrs      true: let the datastore cluster named     default false
+--             by `to` choose (Storage DRS)
+--   min_free  free space every destination keeps        default 10%
 --   per_host  Storage vMotions at once per ESXi host    default 2 (vSphere's own cap)
 --   retries   attempts per VM before giving up on it    default 3
+--
+-- Real VMs keep their home (vmx) and disks on several datastores: a SQL server's OS disk on
+-- legacy-01, its data on legacy-02 and its logs on a flash tier that is not migrated. Only
+-- the files on a `from` datastore move; the others stay where they are (the move carries a
+-- disk locator for each disk, so vSphere does not drag them along). Before the window,
+-- `--dry-run` lists each VM's files with where they go, and the VMs that cannot move as
+-- asked — a physical-mode RDM, a shared (multi-writer) disk on a running VM, Fault
+-- Tolerance, an ISO left on a datastore being emptied, an orphaned VM, a host in
+-- maintenance, a task already running, no destination big enough — each with what to do.
+-- The run skips them with the same reason.
 --
 -- The policy is the classic one, refined over years of PowerCLI migration scripts:
 --   * largest VMs first, so the long copies start early and the run ends on small ones;
@@ -31,6 +49,10 @@ local from = params.from or "legacy-*"    -- the defaults match the built-in sim
 local to = params.to or "new-*"
 local per_host = tonumber(params.per_host or 2)
 local retries = tonumber(params.retries or 3)
+local format = params.format                -- nil: each disk keeps its format
+local together = params.together ~= "false"
+local sdrs = params.sdrs == "true"
+local min_free = params.min_free or "10%"
 
 return strategy.new {
   -- Which VMs move, and where to. Called once with the inventory (inv.vms, inv.hosts,
@@ -38,7 +60,15 @@ return strategy.new {
   -- VM and the allowed targets: strategy.storage_moves gives every `to` datastore the VM's
   -- host mounts, and `target` chooses among those with room at the last moment.
   select = function(inv)
-    local jobs = strategy.storage_moves(inv, { from = from, to = to })
+    local jobs = strategy.storage_moves(inv, {
+      from = from, to = to,
+      -- Where each source's files go, when some sources have their own targets (an exact
+      -- name wins over a glob, a longer glob over a shorter one); the others go to `to`:
+      --   map = { ["legacy-01"] = "new-01", ["legacy-0[2-4]"] = "new-02" },
+      keep_together = together,   -- false: each file (home, each disk) placed on its own
+      format = format,            -- "thin", "thick" (lazily zeroed) or "eager" (eagerly zeroed)
+      sdrs = sdrs or nil,         -- let the datastore cluster's Storage DRS choose
+    })
     -- Only VMs with a file on a `from` datastore are selected, and the engine never moves a
     -- VM twice in a run. Add a filter to leave VMs out:
     --   strategy.storage_moves(inv, { from = from, to = to,
@@ -51,15 +81,23 @@ return strategy.new {
   -- Jobs have job.size (bytes to copy), job.vm (VM), job.cluster, job.label…
   order = strategy.largest_first,
 
-  -- Which datastore, among the candidates that have room right now. Alternatives:
-  -- strategy.round_robin() or strategy.balanced_by_committed(), or your own function
-  -- returning one of `candidates` (or nil to wait).
+  -- Which datastore, among the candidates that have room right now (and free space for what
+  -- lands there plus min_free). Alternatives: strategy.round_robin() or
+  -- strategy.balanced_by_committed(), or your own function(job, candidates, files) returning
+  -- one of `candidates` for all the files, a table { config = ds, [2001] = ds } with one per
+  -- file (files[i].id, .key, .label, .bytes, .datastore), or nil to wait.
   target = strategy.most_free_space,
 
-  -- Pace per cluster: half of the usable hosts copying at once, `per_host` per host.
+  -- Your own reasons a VM cannot move, checked before anything moves (the run skips it and
+  -- says why). For example:
+  --   checks = { function(vm) if vm.tools ~= "guestToolsRunning" and vm.power == "poweredOn" then
+  --                return "VMware Tools are not running — start them first" end end },
+
+  -- Pace per cluster: half of the usable hosts copying at once, `per_host` per host, and the
+  -- free space each destination keeps after a copy (a fraction, "10%", or "500 GiB").
   -- Other fields: per_datastore, host_cost, datastore_cost, network_cost.
   limits = function(cluster)
-    return { max_concurrent = strategy.half_of_hosts(cluster), per_host = per_host }
+    return { max_concurrent = strategy.half_of_hosts(cluster), per_host = per_host, min_free = min_free }
   end,
 
   -- Pace for the whole vCenter (default: 256 jobs at once across every cluster;
