@@ -38,6 +38,11 @@
 //   A storage move whose VM is already on its target is recorded done without a call,
 //   at creation, at resume and before every retry.
 //
+// One writer: a journal opened for writing holds `JournalLock` (an flock on
+// `<journal>.lock`) for its whole life; a second writer is refused before it reads or
+// changes anything. A journal written by a newer Moonmotion (a schema migration this build
+// does not know) is refused too: resuming it with older code could misread its jobs.
+//
 // Never journaled: passwords, session cookies, or anything of the connection besides
 // its display name.
 import Foundation
@@ -51,6 +56,17 @@ public final class Journal: Sendable {
     /// The file's path.
     public let path: String
     private let crash = Mutex<CrashState>(CrashState())
+    /// The one-writer lock, held while the journal is open for writing (dropped by `close` and
+    /// by an injected crash: a dead process holds no lock).
+    private let lock: Mutex<JournalLock?>
+
+    /// How a journal is opened.
+    public enum Access: Sendable {
+        /// To run or resume: takes the one-writer lock, creates or upgrades the schema.
+        case write
+        /// To look (`moonmotion status`, reports): no lock, no change; the file must exist.
+        case read
+    }
 
     private struct CrashState {
         var rule: (@Sendable (JournalBatch) -> JournalCrash?)?
@@ -60,20 +76,60 @@ public final class Journal: Sendable {
     /// Opens (or creates) the journal at `path`, in WAL mode. `durable` (the default)
     /// syncs each commit to disk so it survives a power loss too; without it a commit
     /// survives a crash of the process only.
-    public init(path: String, durable: Bool = true) throws {
+    public init(path: String, durable: Bool = true, access: Access = .write) throws {
         self.path = path
+        if access == .read, !FileManager.default.fileExists(atPath: path) {
+            throw JournalError.cannotOpen(path: path, reason: "no such file")
+        }
+        // Before anything is read or written: a second writer changes nothing.
+        lock = Mutex(access == .write ? try JournalLock(journalPath: path) : nil)
         var config = Configuration()
-        config.journalMode = .wal
+        config.journalMode = access == .write ? .wal : .default
+        config.readonly = access == .read
         config.busyMode = .timeout(10)
         config.label = "moonmotion.journal"
         let sync = durable ? "FULL" : "NORMAL"
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = \(sync)") }
+        if access == .write { config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = \(sync)") } }
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
-            try Self.migrator.migrate(queue)
+            try Self.refuseNewerSchema(queue, path: path)
+            if access == .write { try Self.migrator.migrate(queue) }
+        } catch let error as JournalError {
+            throw error
         } catch {
-            throw JournalError.cannotOpen(path: path, reason: String(describing: error))
+            throw Self.openError(error, path: path)
         }
+    }
+
+    /// The migrations this build knows, oldest first.
+    static let knownMigrations = ["v1", "v2-vcenter-identity", "v3-file-moves"]
+
+    /// Refuses a journal a newer Moonmotion wrote: its applied migrations include one this
+    /// build does not know.
+    private static func refuseNewerSchema(_ queue: DatabaseQueue, path: String) throws {
+        let unknown: [String] = try queue.read { db in
+            guard try db.tableExists("grdb_migrations") else { return [] }
+            return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").filter { !knownMigrations.contains($0) }
+        }
+        if !unknown.isEmpty { throw JournalError.newerSchema(path: path, migrations: unknown) }
+    }
+
+    /// What to say when SQLite could not open the file: not a journal at all, no permission,
+    /// or another reason.
+    private static func openError(_ error: any Error, path: String) -> JournalError {
+        if let db = error as? DatabaseError {
+            switch db.resultCode {
+            case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+                return .notAJournal(path: path)
+            case .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
+                return .cannotOpen(path: path, reason: "permission denied; check the file's and its directory's permissions")
+            case .SQLITE_CANTOPEN:
+                return .cannotOpen(path: path, reason: "cannot open it (a missing directory, or no permission to create the file there)")
+            default:
+                break
+            }
+        }
+        return .cannotOpen(path: path, reason: String(describing: error))
     }
 
     private static var migrator: DatabaseMigrator {
@@ -257,6 +313,13 @@ public final class Journal: Sendable {
         }
     }
 
+    /// Gives up the one-writer lock: another run may open the journal for writing from now on.
+    /// Further writes through this object still work (tests only; a run's journal is closed
+    /// by its end).
+    public func close() {
+        lock.withLock { $0 = nil }
+    }
+
     // MARK: Crash simulation
 
     /// For crash tests: from the first batch `rule` picks on, the journal behaves as if
@@ -275,6 +338,7 @@ public final class Journal: Sendable {
             guard let batch, let rule = s.rule, let mode = rule(batch) else { return nil }
             if mode == .beforeWrite {
                 s.crashed = true
+                lock.withLock { $0 = nil }
                 throw JournalError.crashed
             }
             return mode
@@ -289,6 +353,7 @@ public final class Journal: Sendable {
         }
         if mode == .afterWrite {
             crash.withLock { $0.crashed = true }
+            lock.withLock { $0 = nil }
             throw JournalError.crashed
         }
         return result
@@ -312,6 +377,12 @@ public enum JournalCrash: Sendable, Hashable {
 /// A journal failure, saying what to do.
 public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
+    /// Another process (or another `Journal` of this one) writes it.
+    case inUse(path: String, holder: String)
+    /// A newer Moonmotion wrote it (these migrations are unknown here).
+    case newerSchema(path: String, migrations: [String])
+    /// The file is not a Moonmotion journal (not an SQLite database).
+    case notAJournal(path: String)
     case writeFailed(path: String, reason: String)
     case corrupt(String)
     /// An injected crash (tests).
@@ -319,7 +390,12 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .cannotOpen(let path, let reason): "cannot open the journal \(path): \(reason); check the path and its directory's permissions"
+        case .cannotOpen(let path, let reason): "cannot open the journal \(path): \(reason)"
+        case .inUse(let path, let holder):
+            "the journal \(path) is in use by another moonmotion run (\(holder)); nothing was changed — wait for that run to end (or stop it with Ctrl-C), then resume"
+        case .newerSchema(let path, let migrations):
+            "the journal \(path) was written by a newer Moonmotion (it has \(migrations.joined(separator: ", ")), which this version does not know); continue it with that version, or start a new journal"
+        case .notAJournal(let path): "\(path) is not a Moonmotion journal (not an SQLite database); give another --journal file"
         case .writeFailed(let path, let reason): "cannot write the journal \(path): \(reason); check free disk space"
         case .corrupt(let what): "the journal is damaged: \(what)"
         case .crashed: "simulated crash: the journal accepts no more writes"

@@ -102,6 +102,9 @@ public actor MigrationRunner {
         startedAt = now
         defer { shutDown() }
         let latest = try journal.flatMap { journal in try wrapJournal { try journal.latestRun() } }
+        if configuration.resume, journal != nil, latest == nil {
+            throw EngineError.cannotResume("the journal \(journal?.path ?? "") holds no run to continue; start one without --resume")
+        }
         let identity = journal != nil ? await vcenterIdentity() : nil
         if let latest, latest.state != RunOutcome.completed.name || configuration.resume {
             guard configuration.resume else {
@@ -567,6 +570,8 @@ public actor MigrationRunner {
         for o in externalObservations.values { o.cancel() }
         observations.removeAll()
         externalObservations.removeAll()
+        // The run is over: another may write the journal now (a resume, after an abandon).
+        journal?.close()
     }
 
     func wrapJournal<T>(_ body: () throws -> T) throws -> T {

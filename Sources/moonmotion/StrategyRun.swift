@@ -82,7 +82,8 @@ struct StrategyRun {
         if let path = journalPath(backend) {
             let exists = FileManager.default.fileExists(atPath: path)
             if options.resume && !exists {
-                writeStandardError("moonmotion: no journal at \(path) yet: starting a new run\n")
+                writeStandardError("moonmotion: --resume: there is no journal at \(path), so no run to continue; run without --resume to start one\n")
+                return 1
             } else if options.journal == nil {
                 writeStandardError("moonmotion: journal: \(path) (if the run is interrupted, continue it with --resume)\n")
             }

@@ -43,7 +43,7 @@ func temporaryJournalPath() -> String {
 }
 
 func removeJournal(_ path: String) {
-    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
 }
 
 @Suite("Journal")
@@ -159,8 +159,9 @@ struct JournalTests {
                     return n == nth ? mode : nil
                 }
             }
+            let started = try journal.latestRun() != nil
             let runner = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll),
-                                         configuration: Self.config(resume: true), journal: journal)
+                                         configuration: Self.config(resume: started), journal: journal)
             do {
                 outcome = try await runner.run().outcome
                 break
@@ -202,7 +203,7 @@ struct JournalTests {
         #expect(vc.calls["RelocateVM_Task"] == inv.vms.count)
     }
 
-    @Test("--resume with a journal that does not exist starts a new run; without --resume an unfinished run is refused")
+    @Test("--resume on a journal holding no run is refused and changes nothing; without --resume an unfinished run is refused")
     func resumeEdges() async throws {
         let path = temporaryJournalPath()
         defer { removeJournal(path) }
@@ -210,7 +211,14 @@ struct JournalTests {
         let vc = FakeVCenter(inventory: inv)
         let fresh = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll),
                                     configuration: Self.config(resume: true), journal: try Journal(path: path))
-        #expect(try await fresh.run().outcome == .completed)
+        do {
+            _ = try await fresh.run()
+            Issue.record("--resume on an empty journal must be refused")
+        } catch let error as EngineError {
+            #expect(error.description.contains("holds no run to continue; start one without --resume"), "\(error)")
+        }
+        #expect(vc.storageMoves.isEmpty && (vc.calls["RelocateVM_Task"] ?? 0) == 0)
+        #expect(try Journal(path: path, access: .read).latestRun() == nil)
 
         let path2 = temporaryJournalPath()
         defer { removeJournal(path2) }
@@ -398,6 +406,67 @@ struct JournalTests {
         let summary = try await right.run()
         #expect(summary.outcome == .completed)
         #expect(a.storageMoves.count == inv.vms.count && a.storageMoves.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test("one writer per journal: a second writer is refused at once naming the holder; a dead holder's lock never blocks")
+    func oneWriter() async throws {
+        let path = temporaryJournalPath()
+        defer { removeJournal(path) }
+        let first = try Journal(path: path)
+        let runID = try first.beginRun(strategy: "s", parameters: [:], vcenter: "vc", at: Date())
+        do {
+            _ = try Journal(path: path)
+            Issue.record("a second writer must be refused")
+        } catch let error as JournalError {
+            let text = error.description
+            #expect(text.contains("is in use by another moonmotion run (PID \(getpid()) on "), "\(text)")
+            #expect(text.contains("since ") && text.contains("nothing was changed"), "\(text)")
+        }
+        // Readers are welcome while it runs.
+        #expect(try Journal(path: path, access: .read).latestRun()?.id == runID)
+        // The holder dies (its lock goes with it): the next writer gets in.
+        first.injectCrash { _ in .beforeWrite }
+        _ = try? first.write(JournalBatch(), run: runID)
+        #expect(first.hasCrashed)
+        let second = try Journal(path: path)
+        #expect(try second.latestRun()?.id == runID)
+        second.close()
+        _ = try Journal(path: path)
+    }
+
+    @Test("a journal from a newer Moonmotion is refused; a file that is not a journal says so; read-only needs the file")
+    func refusedJournals() throws {
+        let path = temporaryJournalPath()
+        defer { removeJournal(path) }
+        do {
+            let journal = try Journal(path: path)
+            _ = try journal.beginRun(strategy: "s", parameters: [:], vcenter: "vc", at: Date())
+            journal.close()
+        }
+        let newer = try DatabaseQueue(path: path)
+        try newer.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9-from-the-future')") }
+        try newer.close()
+        for access in [Journal.Access.write, .read] {
+            do {
+                _ = try Journal(path: path, access: access)
+                Issue.record("a newer journal must be refused")
+            } catch let error as JournalError {
+                #expect(error.description.contains("was written by a newer Moonmotion (it has v9-from-the-future"), "\(error)")
+            }
+        }
+        let garbage = temporaryJournalPath()
+        defer { removeJournal(garbage) }
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: garbage))
+        do {
+            _ = try Journal(path: garbage)
+            Issue.record("a file that is not a journal must be refused")
+        } catch let error as JournalError {
+            #expect(error.description.contains("is not a Moonmotion journal (not an SQLite database)"), "\(error)")
+            #expect(!error.description.contains("permission"), "\(error)")
+        }
+        let missing = temporaryJournalPath()
+        #expect(throws: JournalError.self) { _ = try Journal(path: missing, access: .read) }
+        #expect(!FileManager.default.fileExists(atPath: missing))
     }
 
     @Test("resuming with another strategy file or other parameters warns and goes on")

@@ -95,7 +95,7 @@ struct SimulatorTests {
             let journal = try Journal(path: path)
             journal.injectCrash(point.rule(nth: nth))
             var config = RunConfiguration()
-            config.resume = true
+            config.resume = point != .beforeRef  // the first run starts the journal
             let runner = MigrationRunner(vcenter: sim, strategy: Self.classic(), configuration: config, journal: journal)
             await #expect(throws: EngineError.self) { try await runner.run() }
         }
