@@ -43,7 +43,7 @@ public final class LuaBindings: Sendable {
         try runtime.performSync { state in
             let connection = LuaConnection(box.value, executor: executor, registry: registry)
             LuaStackSlot(state: state).pushObject(connection)
-            lua_setglobal(state.mainThread, name)
+            mm_rawsetglobal(state.mainThread, name)
         }
     }
 

@@ -80,9 +80,11 @@ extension LuaInventoryView {
                 try view.pushFiltered(kind, filter, on: call)
                 return .values(1)
             }, on: stack.L)
-            lua_setfield(stack.L, -2, "__call")
+            mm_rawsetfield(stack.L, -2, "__call")
             stack.pushString("moonmotion." + kind.typeName + " list")
-            lua_setfield(stack.L, -2, "__name")
+            mm_rawsetfield(stack.L, -2, "__name")
+            stack.pushString("moonmotion." + kind.typeName + " list")
+            mm_rawsetfield(stack.L, -2, "__metatable")
         }
     }
 }

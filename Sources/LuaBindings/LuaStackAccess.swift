@@ -68,7 +68,7 @@ extension LuaStackAccess {
             for (key, element) in t.fields where element != .nil {
                 _ = lua_checkstack(L, 4)
                 pushPlain(element)
-                lua_setfield(L, -2, key)
+                mm_rawsetfield(L, -2, key)
             }
         }
     }
@@ -90,7 +90,7 @@ extension LuaStackAccess {
     }
 
     /// Sets field `name` of the table just below the top to the value on top (popped).
-    func setField(_ name: String) { lua_setfield(L, -2, name) }
+    func setField(_ name: String) { mm_rawsetfield(L, -2, name) }
 
     /// Sets element `i` of the table just below the top to the value on top (popped).
     func setElement(_ i: Int) { lua_rawseti(L, -2, lua_Integer(i)) }

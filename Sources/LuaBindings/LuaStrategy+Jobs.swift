@@ -45,15 +45,15 @@ extension LuaStrategy {
         lua_settop(L, -2)
         lua_createtable(L, 0, 12)
         slot.pushInteger(id)
-        lua_setfield(L, -2, "id")
+        mm_rawsetfield(L, -2, "id")
         slot.pushString(job.kind.name)
-        lua_setfield(L, -2, "kind")
+        mm_rawsetfield(L, -2, "kind")
         slot.pushInteger(job.size)
-        lua_setfield(L, -2, "size")
+        mm_rawsetfield(L, -2, "size")
         slot.pushString(job.vmName)
-        lua_setfield(L, -2, "vm_name")
+        mm_rawsetfield(L, -2, "vm_name")
         slot.pushBoolean(job.isProactive)
-        lua_setfield(L, -2, "proactive")
+        mm_rawsetfield(L, -2, "proactive")
         setChangingFields(of: job, on: slot)
         if let jobMetatable {
             jobMetatable.push(on: L)
@@ -68,13 +68,13 @@ extension LuaStrategy {
     private func setChangingFields(of job: Job, on slot: LuaStackSlot) {
         let L = slot.L
         slot.pushInteger(job.attempts)
-        lua_setfield(L, -2, "attempts")
+        mm_rawsetfield(L, -2, "attempts")
         slot.pushString(job.state.rawValue)
-        lua_setfield(L, -2, "state")
+        mm_rawsetfield(L, -2, "state")
         slot.pushOptional(job.label)
-        lua_setfield(L, -2, "label")
+        mm_rawsetfield(L, -2, "label")
         slot.pushOptional(job.lastError)
-        lua_setfield(L, -2, "error")
+        mm_rawsetfield(L, -2, "error")
     }
 
     private func remember(_ job: Job) {
@@ -98,14 +98,17 @@ extension LuaStrategy {
             guard let self else { throw LuaFailure("this job belongs to a strategy that no longer runs") }
             return try self.jobField(call)
         }, on: L)
-        lua_setfield(L, -2, "__index")
+        mm_rawsetfield(L, -2, "__index")
         state.pushFunction(named: "job.__tostring", { call in
             call.pushString(LuaStrategy.describeJob(table: 1, on: call))
             return .values(1)
         }, on: L)
-        lua_setfield(L, -2, "__tostring")
+        mm_rawsetfield(L, -2, "__tostring")
         slot.pushString("moonmotion.Job")
-        lua_setfield(L, -2, "__name")
+        mm_rawsetfield(L, -2, "__name")
+        // Protected: setmetatable(job, …) raises, so the engine's __index stays.
+        slot.pushString("moonmotion.Job")
+        mm_rawsetfield(L, -2, "__metatable")
         return state.popReference(on: L)
     }
 

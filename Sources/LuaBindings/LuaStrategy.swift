@@ -121,7 +121,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         lua_createtable(L, 0, 0)
         lua_createtable(L, 0, 1)
         slot.pushString("v")
-        lua_setfield(L, -2, "__mode")
+        mm_rawsetfield(L, -2, "__mode")
         lua_setmetatable(L, -2)
         jobCache = state.popReference(on: L)
         jobMetatable = try makeJobMetatable(state: state)

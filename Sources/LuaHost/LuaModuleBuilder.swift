@@ -18,7 +18,7 @@ public struct LuaModuleBuilder {
     /// Sets `name` to a Swift function (fast form). Its registered name is `module.name`.
     public func function(_ name: String, _ body: @escaping LuaFunctionBody) {
         state.pushFunction(named: qualified(name), body, on: L)
-        lua_setfield(L, tableIndex, name)
+        mm_rawsetfield(L, tableIndex, name)
     }
 
     /// Sets `name` to a Swift function taking and returning plain values.
@@ -29,19 +29,19 @@ public struct LuaModuleBuilder {
     /// Sets `name` to a plain value.
     public func set(_ name: String, _ value: LuaValue) {
         LuaStack.push(value, on: L)
-        lua_setfield(L, tableIndex, name)
+        mm_rawsetfield(L, tableIndex, name)
     }
 
     /// Sets `name` to the userdata of a Swift object.
     public func set<T: LuaUserdata>(_ name: String, object: T) {
         state.push(object, on: L)
-        lua_setfield(L, tableIndex, name)
+        mm_rawsetfield(L, tableIndex, name)
     }
 
     /// Sets `name` to the value the reference holds.
     public func set(_ name: String, reference: LuaRef) {
         reference.push(on: L)
-        lua_setfield(L, tableIndex, name)
+        mm_rawsetfield(L, tableIndex, name)
     }
 
     /// Sets `name` to a function written in Lua (compiled in text mode). `source` is a
@@ -49,7 +49,7 @@ public struct LuaModuleBuilder {
     public func luaFunction(_ name: String, source: String) throws {
         try state.loadOnStack(source, chunkName: "=[\(qualified(name))]", on: L)
         try state.protectedCall(argumentCount: 0, resultCount: 1, on: L)
-        lua_setfield(L, tableIndex, name)
+        mm_rawsetfield(L, tableIndex, name)
     }
 
     private func qualified(_ name: String) -> String {
@@ -67,8 +67,8 @@ extension LuaState {
         let isNew = moduleContributions[name] == nil
         moduleContributions[name, default: []].append(contribution)
         // Already loaded? Apply to the live table.
-        lua_getfield(L, mm_registryindex(), LUA_LOADED_TABLE)
-        lua_getfield(L, -1, name)
+        mm_rawgetfield(L, mm_registryindex(), LUA_LOADED_TABLE)
+        mm_rawgetfield(L, -1, name)
         if lua_type(L, -1) == LUA_TTABLE {
             defer { lua_settop(L, -3) }
             try contribution(LuaModuleBuilder(state: self, moduleName: name, L: L, tableIndex: lua_gettop(L)))
@@ -76,7 +76,7 @@ extension LuaState {
         }
         lua_settop(L, -3)
         guard isNew else { return }
-        lua_getfield(L, mm_registryindex(), LUA_PRELOAD_TABLE)
+        mm_rawgetfield(L, mm_registryindex(), LUA_PRELOAD_TABLE)
         pushFunction(named: "require:" + name, { call in
             let L = call.L
             let state = call.state
@@ -88,7 +88,7 @@ extension LuaState {
             lua_settop(L, table)
             return .values(1)
         }, on: L)
-        lua_setfield(L, -2, name)
+        mm_rawsetfield(L, -2, name)
         lua_settop(L, -2)
     }
 }

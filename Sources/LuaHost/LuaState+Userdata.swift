@@ -44,7 +44,7 @@ extension LuaState {
                 let object = try call.state.checkedObject(at: 1, on: call.L, as: T.self, typeID: typeID, name: name)
                 return try body(call, object)
             }, on: L)
-            lua_setfield(L, -2, methodName)
+            mm_rawsetfield(L, -2, methodName)
         }
         let methodsRef = luaL_ref(L, mm_registryindex())
 
@@ -71,13 +71,13 @@ extension LuaState {
             }
             return try getter(call, object)
         }, on: L)
-        lua_setfield(L, metatable, "__index")
+        mm_rawsetfield(L, metatable, "__index")
 
         pushFunction(named: "__newindex", { call in
             let key = LuaStack.string(at: 2, on: call.L) ?? "?"
             throw LuaFailure("cannot set '\(key)': fields of \(name) are read-only")
         }, on: L)
-        lua_setfield(L, metatable, "__newindex")
+        mm_rawsetfield(L, metatable, "__newindex")
 
         let describe = builder.describe
         pushFunction(named: "__tostring", { call in
@@ -98,7 +98,7 @@ extension LuaState {
             }
             return .values(1)
         }, on: L)
-        lua_setfield(L, metatable, "__tostring")
+        mm_rawsetfield(L, metatable, "__tostring")
 
         let onClose = builder.onClose
         pushFunction(named: "__gc", { call in
@@ -112,8 +112,12 @@ extension LuaState {
             return .none
         }, on: L)
         lua_pushvalue(L, -1)
-        lua_setfield(L, metatable, "__gc")
-        lua_setfield(L, metatable, "__close")
+        mm_rawsetfield(L, metatable, "__gc")
+        mm_rawsetfield(L, metatable, "__close")
+        // getmetatable(obj) returns this string, not the table: a script cannot swap the
+        // type's __index, __gc or __close for its own (which every object shares).
+        LuaStack.push(string: name, on: L)
+        mm_rawsetfield(L, metatable, "__metatable")
 
         let metatableRef = luaL_ref(L, mm_registryindex())  // pops the metatable
         let info = LuaTypeInfo(

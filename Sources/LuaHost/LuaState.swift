@@ -77,7 +77,7 @@ public final class LuaState {
         lua_createtable(L, 0, 0)
         lua_createtable(L, 0, 1)
         lua_pushstring(L, "v")
-        lua_setfield(L, -2, "__mode")
+        mm_rawsetfield(L, -2, "__mode")
         lua_setmetatable(L, -2)
         instanceCacheRef = luaL_ref(L, mm_registryindex())
     }
@@ -118,13 +118,13 @@ public final class LuaState {
     /// Sets global `name` to a plain value.
     public func setGlobal(_ name: String, _ value: LuaValue) {
         LuaStack.push(value, on: mainThread)
-        lua_setglobal(mainThread, name)
+        mm_rawsetglobal(mainThread, name)
     }
 
     /// Sets global `name` to a Swift function.
     public func setGlobal(_ name: String, function body: @escaping LuaFunctionBody) {
         pushFunction(named: name, body, on: mainThread)
-        lua_setglobal(mainThread, name)
+        mm_rawsetglobal(mainThread, name)
     }
 
     /// Reads global `name` (raw access to the globals table).

@@ -66,6 +66,34 @@ static inline int mm_loadbuffer(lua_State *L, const char *buf, size_t size, cons
 }
 static inline void mm_pushstring_n(lua_State *L, const char *s, size_t len) { lua_pushlstring(L, s, len); }
 
+// MARK: - Raw field access
+//
+// Every field Swift reads or writes on a table a script can reach goes through these (or
+// lua_rawget / lua_rawset): lua_getfield / lua_setfield / lua_setglobal honour __index and
+// __newindex, and a script's metamethod that raises outside a protected call ends the process
+// in lua_atpanic.
+
+/// t[k] = v without metamethods, where t is at `idx` and v on the top (popped).
+static inline void mm_rawsetfield(lua_State *L, int idx, const char *k) {
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, k);
+    lua_insert(L, -2);
+    lua_rawset(L, idx);
+}
+/// Pushes t[k] without metamethods, where t is at `idx`; returns its type.
+static inline int mm_rawgetfield(lua_State *L, int idx, const char *k) {
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, k);
+    return lua_rawget(L, idx);
+}
+/// _G[k] = v without metamethods (v on the top, popped).
+static inline void mm_rawsetglobal(lua_State *L, const char *k) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_insert(L, -2);
+    mm_rawsetfield(L, -2, k);
+    lua_pop(L, 1);
+}
+
 /// Closes a thread's pending to-be-closed variables and resets it (lua_closethread in 5.4.6,
 /// lua_resetthread before). Returns the status.
 int mm_closethread(lua_State *co, lua_State *from);
