@@ -173,6 +173,13 @@ func (f *faultInjector) soapCall(method string) *soapAction {
 		if r.Target != "soap" || !methodMatches(r.Method, method) {
 			continue
 		}
+		// "every": only each Nth matching call (the rule's other calls pass untouched).
+		if r.Every > 0 {
+			r.seen++
+			if r.seen%r.Every != 0 {
+				continue
+			}
+		}
 		a := &soapAction{delay: time.Duration(r.DelaySeconds * float64(time.Second)), drop: r.Drop}
 		if r.Fault != "" {
 			a.fault = makeFault(r.Fault, "")

@@ -346,6 +346,18 @@ func TestSOAPFaultAndDelayInjection(t *testing.T) {
 	if _, err := methods.GetCurrentTime(ctx, c); err != nil {
 		t.Fatalf("third call: %v", err)
 	}
+	// "every": only each 3rd matching call gets the fault.
+	control(t, "POST", "faults", map[string]interface{}{"target": "soap", "method": "CurrentTime", "fault": "InvalidState", "every": 3, "count": -1})
+	failed := 0
+	for i := 0; i < 9; i++ {
+		if _, err := methods.GetCurrentTime(ctx, c); err != nil {
+			failed++
+		}
+	}
+	if failed != 3 {
+		t.Errorf("every 3rd of 9 calls should fail: %d failed", failed)
+	}
+	control(t, "DELETE", "faults", nil)
 	control(t, "POST", "faults", map[string]interface{}{"target": "soap", "method": "CurrentTime", "delay_seconds": 0.3})
 	t0 := time.Now()
 	if _, err := methods.GetCurrentTime(ctx, c); err != nil {
