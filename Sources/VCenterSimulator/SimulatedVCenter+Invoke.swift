@@ -37,6 +37,48 @@ extension SimulatedVCenter {
             }
             return p
         }
+        func flag(_ v: PropertyValue?, _ name: String) throws -> Bool? {
+            switch v {
+            case nil, .null?: return nil
+            case .bool(let b)?: return b
+            case .string(let s)? where s == "true" || s == "false": return s == "true"
+            default: throw VCenterFault.invalidArgument("\(method): '\(name)' must be true or false")
+            }
+        }
+        /// A `VirtualMachineRelocateSpec`: datastore, host, pool and `disk[]` locators
+        /// (`diskId`, `datastore`, `diskBackingInfo` with `thinProvisioned` / `eagerlyScrub`).
+        func relocateSpec(_ spec: PropertyValue, _ name: String) throws -> RelocateSpec {
+            var locators: [DiskLocator] = []
+            let entries: [PropertyValue]
+            switch spec[field: "disk"] {
+            case nil, .null?: entries = []
+            case .array(let list)?: entries = list
+            case let one?: entries = [one]
+            }
+            for (n, entry) in entries.enumerated() {
+                let at = "\(name).disk[\(n)]"
+                guard case .object = entry else { throw VCenterFault.invalidArgument("\(method): \(at) must be a disk locator (VirtualMachineRelocateSpecDiskLocator)") }
+                let key: Int
+                switch entry[field: "diskId"] {
+                case .int(let k)?: key = Int(k)
+                case .string(let s)? where Int(s) != nil: key = Int(s)!
+                default: throw VCenterFault.invalidArgument("\(method): \(at).diskId must be the disk's device key, such as 2000")
+                }
+                guard let datastore = try ref(entry[field: "datastore"], "\(at).datastore") else {
+                    throw VCenterFault.invalidArgument("\(method): \(at) needs a datastore")
+                }
+                var format: DiskFormat?
+                if let backing = entry[field: "diskBackingInfo"], backing != .null {
+                    let thin = try flag(backing[field: "thinProvisioned"], "\(at).diskBackingInfo.thinProvisioned")
+                    let eager = try flag(backing[field: "eagerlyScrub"], "\(at).diskBackingInfo.eagerlyScrub")
+                    format = thin == true ? .thin : eager == true ? .eager : thin == false ? .thick : nil
+                }
+                locators.append(DiskLocator(diskKey: key, datastore: datastore, format: format))
+            }
+            return RelocateSpec(datastore: try ref(spec[field: "datastore"], "\(name).datastore"),
+                                host: try ref(spec[field: "host"], "\(name).host"),
+                                pool: try ref(spec[field: "pool"], "\(name).pool"), disks: locators)
+        }
         func expect(_ type: String) throws {
             guard object.type == type else {
                 throw VCenterFault.invalidArgument("\(method) is a method of \(type), not of \(object.type) (\(object.value))")
@@ -49,10 +91,7 @@ extension SimulatedVCenter {
             guard let spec = value("spec"), case .object = spec else {
                 throw VCenterFault.invalidArgument("RelocateVM_Task needs a 'spec' object (VirtualMachineRelocateSpec) with datastore, host and/or pool")
             }
-            let relocate = RelocateSpec(datastore: try ref(spec[field: "datastore"], "spec.datastore"),
-                                        host: try ref(spec[field: "host"], "spec.host"),
-                                        pool: try ref(spec[field: "pool"], "spec.pool"))
-            return .task(try await relocateVM(object, spec: relocate, priority: try priority()))
+            return .task(try await relocateVM(object, spec: try relocateSpec(spec, "spec"), priority: try priority()))
         case "MigrateVM_Task":
             try expect("VirtualMachine")
             guard let host = try ref(value("host"), "host") else {
