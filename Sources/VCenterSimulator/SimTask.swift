@@ -32,6 +32,9 @@ struct SimTask {
     let srcDS: [Int]
     /// The destination of the VM's home when it moves, else of the first file that moves (-1: none).
     let dstDS: Int
+    /// Whether the task is a cold migration (a powered-off, suspended or template VM): charged
+    /// as a provisioning operation.
+    let cold: Bool
     /// Fixed time before the copy begins.
     let overhead: Double
     /// Bytes to copy after the overhead.
@@ -104,6 +107,7 @@ struct TaskPlan {
     var dstHost = -1
     var srcDS: [Int] = []
     var dstDS = -1
+    var cold = false
     var overhead: Double
     var totalBytes: Double = 0
     var baseRate: Double = 1

@@ -13,7 +13,9 @@ import VCenterModel
 /// * A powered-on VM's storage relocation costs `datastoreStorageVMotionCost` once on each
 ///   datastore it touches (every source of a file that moves and every destination; a
 ///   datastore holding only files that stay is not charged) and `hostStorageVMotionCost` on
-///   the host(s).
+///   the host(s). A powered-off, suspended or template VM's relocation is a cold migration:
+///   `hostColdMigrationCost` on the source host (and the destination host when it changes),
+///   nothing on datastores or vMotion networks.
 /// * What vSphere refuses is refused with its fault types: `InvalidArgument` (unknown disk
 ///   key, a datastore the host does not mount), `RDMConversionNotSupported`,
 ///   `MultiWriterNotSupported`, `NotSupported` (Fault Tolerance), `InvalidState` (VM not
@@ -186,7 +188,7 @@ extension SimulationCore {
         let srcDS = vm.datastores.compactMap { dsIndex[$0] }
         let homeMove = moves.first { $0.file == .config && vm.hasFileLayout }
         var plan = TaskPlan(kind: kind, name: name, vm: v, cancelable: true, srcHost: srcHost, dstHost: hostChange ? dstHost : -1,
-                            srcDS: srcDS, dstDS: homeMove?.to ?? moves.first?.to ?? -1, overhead: 0,
+                            srcDS: srcDS, dstDS: homeMove?.to ?? moves.first?.to ?? -1, cold: vm.isCold, overhead: 0,
                             effect: .move(host: hostChange ? dstHost : -1, pool: spec.pool, files: moves))
         let memoryBytes = vm.powerState == "poweredOn" ? Double(vm.memoryMB) * Self.mib : 0
         let vMotionRate = vMotionRateMBps(srcHost, hostChange ? dstHost : -1) * Self.mib
@@ -195,16 +197,22 @@ extension SimulationCore {
         let touched = (sources + destinations.filter { !sources.contains($0) }).sorted()
 
         // Charges (vSphere's Limits on Simultaneous Migrations).
-        if hostChange {
-            for h in movingHosts {
-                plan.charge(hostBase + h, limits.hostVMotionCost)
-                plan.charge(netBase + h, limits.networkVMotionCost)
+        if vm.isCold {
+            if hostChange || storageChange {
+                for h in movingHosts { plan.charge(hostBase + h, limits.hostColdMigrationCost) }
             }
-            if !storageChange { for s in srcDS { plan.charge(dsBase + s, limits.datastoreVMotionCost) } }
-        }
-        if storageChange {
-            for h in movingHosts { plan.charge(hostBase + h, limits.hostStorageVMotionCost) }
-            for d in touched { plan.charge(dsBase + d, limits.datastoreStorageVMotionCost) }
+        } else {
+            if hostChange {
+                for h in movingHosts {
+                    plan.charge(hostBase + h, limits.hostVMotionCost)
+                    plan.charge(netBase + h, limits.networkVMotionCost)
+                }
+                if !storageChange { for s in srcDS { plan.charge(dsBase + s, limits.datastoreVMotionCost) } }
+            }
+            if storageChange {
+                for h in movingHosts { plan.charge(hostBase + h, limits.hostStorageVMotionCost) }
+                for d in touched { plan.charge(dsBase + d, limits.datastoreStorageVMotionCost) }
+            }
         }
 
         // Duration: setup, then the bytes the copies write (or the memory a vMotion copies).

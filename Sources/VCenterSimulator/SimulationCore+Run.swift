@@ -23,7 +23,7 @@ extension SimulationCore {
         let live = LiveTask(first)
         var task = SimTask(
             ref: ref, kind: plan.kind, name: plan.name, vm: plan.vm, cancelable: plan.cancelable, queueTime: now, live: live,
-            charges: plan.charges, srcHost: plan.srcHost, dstHost: plan.dstHost, srcDS: plan.srcDS, dstDS: plan.dstDS,
+            charges: plan.charges, srcHost: plan.srcHost, dstHost: plan.dstHost, srcDS: plan.srcDS, dstDS: plan.dstDS, cold: plan.cold,
             overhead: plan.overhead, totalBytes: plan.totalBytes, baseRate: plan.baseRate, multiplier: plan.multiplier,
             bandwidthDS: bandwidth == nil ? [] : plan.bandwidthDS, effect: plan.effect, endBytes: plan.totalBytes)
         tasks.append(task)

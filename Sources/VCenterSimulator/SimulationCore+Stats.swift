@@ -37,7 +37,7 @@ extension SimulationCore {
                 destinationHost: t.dstHost >= 0 ? inventory.hosts[t.dstHost].ref : nil,
                 sourceDatastores: t.srcDS.map { inventory.datastores[$0].ref },
                 destinationDatastore: t.dstDS >= 0 ? inventory.datastores[t.dstDS].ref : nil,
-                bytes: Int64(t.totalBytes), copiedFrom: copiedFrom, copiedTo: copiedTo)
+                bytes: Int64(t.totalBytes), copiedFrom: copiedFrom, copiedTo: copiedTo, isColdMigration: t.cold)
         }
         let copies = fileCopies.map { e -> SimulatorStats.FileCopy in
             let t = tasks[Int(e.task)], m = e.move

@@ -58,6 +58,9 @@ public struct SimulatorStats: Sendable {
         /// (their destinations): those it is charged on and shares bandwidth with. Empty otherwise.
         public var copiedFrom: [MoRef] = []
         public var copiedTo: [MoRef] = []
+        /// Whether the task is a cold migration (a powered-off, suspended or template VM),
+        /// charged as a provisioning operation.
+        public var isColdMigration = false
     }
 
     /// One file a successful relocation copied.
