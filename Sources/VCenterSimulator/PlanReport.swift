@@ -132,8 +132,8 @@ public struct PlanReport: Sendable {
         /// Most successful moves of any one VM, vMotions included (2 when a pro-active vMotion
         /// preceded a VM's Storage vMotion).
         public var maxMovesPerVM: Int
-        /// Most successful disk copies (Storage vMotions) of any one VM: 1 unless some VM's
-        /// storage was copied twice.
+        /// Most copies of any one file of a VM by successful relocations: 1 unless some VM's
+        /// home or disk was copied twice.
         public var maxCopiesPerVM: Int
     }
 

@@ -113,15 +113,10 @@ public struct SimulatorStats: Sendable {
     /// Highest number of completed moves of any one VM (1 when no VM moved twice).
     public var maxMovesPerVM: Int { movesPerVM.values.max() ?? 0 }
 
-    /// Highest number of successful disk copies (Storage vMotions) of any one VM: 1 when no
-    /// VM's storage was copied twice. A pro-active vMotion before a copy is not a second copy.
-    public var maxCopiesPerVM: Int {
-        var copies: [MoRef: Int] = [:]
-        for t in tasks where t.state == .success && t.kind.copiesDisks {
-            copies[t.entity, default: 0] += 1
-        }
-        return copies.values.max() ?? 0
-    }
+    /// Highest number of copies of any one VM's storage: 1 when no file of any VM was copied
+    /// twice (`maxCopiesPerFile`). Moving a VM's disks in several relocations, each file once,
+    /// is not copying twice; nor is a pro-active vMotion before a copy.
+    public var maxCopiesPerVM: Int { maxCopiesPerFile }
 
     /// Tasks in each state.
     public var tasksByState: [TaskState: Int] {

@@ -131,6 +131,21 @@ import VCenterModel
         #expect(abs(d.seconds(\.completeTime)! - d.seconds(\.startTime)! - 10 * 1024.0 / 150) < 1e-6)
     }
 
+    @Test("a VM's disks moved in two relocations, each once, are not copied twice; the same disk moved again is")
+    func copiesAreCountedPerFile() async throws {
+        let sim = try FileFixtures.sim([FileFixtures.multi()])
+        _ = try await sim.relocate("multi", to: nil, disks: [(2001, "D1", nil)])
+        sim.advanceUntilIdle()
+        _ = try await sim.relocate("multi", to: nil, disks: [(2002, "D1", nil)])
+        sim.advanceUntilIdle()
+        #expect(sim.stats.maxCopiesPerFile == 1)
+        #expect(sim.stats.maxCopiesPerVM == 1)
+        _ = try await sim.relocate("multi", to: nil, disks: [(2001, "D2", nil)])
+        sim.advanceUntilIdle()
+        #expect(sim.stats.maxCopiesPerVM == 2)
+        #expect(sim.stats.fileCopiesPerVM[sim.vm("multi").ref] == [.disk(2001): 2, .disk(2002): 1])
+    }
+
     // MARK: Formats
 
     /// Home on S1; a thin disk using 10 of 50 GiB; a physical RDM (1 MiB mapping, 500 GiB LUN);
