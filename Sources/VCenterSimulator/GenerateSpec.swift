@@ -8,6 +8,19 @@
 /// `sigma` (log-normal spread), `minsize`, `maxsize`, `memory` (mean memory, GB),
 /// `snapshots` and `consolidate` (fractions of VMs), `capacity` (per datastore, TB
 /// unless a unit is given), `link` (vMotion network, Gbit/s: 1 or 10).
+///
+/// Files (every VM has a home and virtual disks, as `VMInfo.files` describes): `disks`
+/// (disks per VM: `N` or a range `A-B`, default 1 — one disk holding the committed bytes
+/// minus a small home), `flash` (N extra datastores per cluster — or in all when `shared` —
+/// named `flash-NN`, holding some disks, never a migration target), `spread` (fraction of a
+/// VM's disks beyond the first placed on another datastore than its home: another `from`
+/// datastore or a `flash` one; default 0.5), `thin` (fraction of thin disks, default 0.5),
+/// `rdm` / `vrdm` (fractions of VMs with a physical- / virtual-mode RDM disk), `multiwriter`
+/// (VMs with a multi-writer shared disk), `iso` (VMs with a CD/DVD ISO on a `from`
+/// datastore), `templates` (VMs that are templates), `off` (powered-off VMs, default 0.05),
+/// `ft` (VMs protected by Fault Tolerance), `pods` (1: each cluster's `to` datastores form a
+/// datastore cluster with Storage DRS enabled, named `<to>-pod`, or `<to>-pod-<cluster>` when
+/// the datastores are not shared). The home and the first disk are on a `from` datastore.
 public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
     /// Number of clusters.
     public var clusters: Int = 3
@@ -44,6 +57,39 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
     /// Speed of every host's vMotion network, in Gbit/s (1 GbE: 4 concurrent vMotions, 10 GbE: 8).
     public var vmotionLinkGbps: Int = 10
 
+    /// Fewest and most virtual disks per VM (each VM draws a count in this range).
+    public var disksMin: Int = 1
+    public var disksMax: Int = 1
+    /// Extra `flash-NN` datastores per cluster (or in all when `sharedDatastores`): they hold
+    /// some disks and are never a migration target.
+    public var flashPerCluster: Int = 0
+    /// Fraction of a VM's disks beyond the first placed elsewhere than its home.
+    public var spreadFraction: Double = 0.5
+    /// Fraction of flat disks that are thin provisioned (the others are lazily zeroed thick).
+    public var thinFraction: Double = 0.5
+    /// Fraction of VMs with a physical-mode RDM disk.
+    public var rdmFraction: Double = 0
+    /// Fraction of VMs with a virtual-mode RDM disk.
+    public var vrdmFraction: Double = 0
+    /// Fraction of VMs with a multi-writer (shared) disk.
+    public var multiWriterFraction: Double = 0
+    /// Fraction of VMs with a CD/DVD ISO connected from a `from` datastore.
+    public var isoFraction: Double = 0
+    /// Fraction of VMs that are templates.
+    public var templateFraction: Double = 0
+    /// Fraction of VMs powered off.
+    public var poweredOffFraction: Double = 0.05
+    /// Fraction of VMs protected by Fault Tolerance (primary role).
+    public var faultToleranceFraction: Double = 0
+    /// Whether each cluster's `to` datastores form a datastore cluster with Storage DRS on.
+    public var datastoreClusters: Bool = false
+
+    /// Name prefix of the `flash` datastores.
+    public static let flashPrefix = "flash"
+
+    /// Most virtual disks a generated VM may have (vSphere: 4 SCSI controllers × 15).
+    public static let maxDisks = 60
+
     /// One GiB in bytes.
     public static let gib: Int64 = 1 << 30
     /// One TiB in bytes.
@@ -53,6 +99,7 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
     public static let keys = [
         "clusters", "hosts", "vms", "from", "to", "datastores", "shared", "seed", "size", "sigma",
         "minsize", "maxsize", "memory", "snapshots", "consolidate", "capacity", "link",
+        "disks", "flash", "spread", "thin", "rdm", "vrdm", "multiwriter", "iso", "templates", "off", "ft", "pods",
     ]
 
     /// The default spec: 3 clusters × 8 hosts, 3,000 VMs from `legacy-*` to `new-*`.
@@ -105,6 +152,13 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
             guard ok else { throw GenerateSpecError("'\(key)=\(value)' must be a datastore name prefix of letters, digits, '-', '_' or '.'") }
             return value
         }
+        func flag() throws -> Bool {
+            switch value.lowercased() {
+            case "1", "true", "yes", "on": return true
+            case "0", "false", "no", "off": return false
+            default: throw GenerateSpecError("'\(key)=\(value)' must be true or false")
+            }
+        }
         switch key {
         case "clusters": clusters = try int(1, 10_000)
         case "hosts": hostsPerCluster = try int(1, 10_000)
@@ -112,12 +166,7 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
         case "from": fromPrefix = try prefix()
         case "to": toPrefix = try prefix()
         case "datastores": datastoresPerSide = try int(1, 10_000)
-        case "shared":
-            switch value.lowercased() {
-            case "1", "true", "yes", "on": sharedDatastores = true
-            case "0", "false", "no", "off": sharedDatastores = false
-            default: throw GenerateSpecError("'shared=\(value)' must be true or false")
-            }
+        case "shared": sharedDatastores = try flag()
         case "seed":
             guard let s = UInt64(value) else { throw GenerateSpecError("'seed=\(value)' must be a whole number ≥ 0") }
             seed = s
@@ -139,12 +188,34 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
                 throw GenerateSpecError("'link=\(value)' must be a vMotion network speed in Gbit/s: 1, 10, 25, 40 or 100")
             }
             vmotionLinkGbps = n
+        case "disks":
+            let bounds = value.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingWhitespace()) }
+            guard (1...2).contains(bounds.count), let a = bounds.first ?? nil, let b = bounds.last ?? nil,
+                  a >= 1, b >= a, b <= Self.maxDisks else {
+                throw GenerateSpecError("'disks=\(value)' must be a number of disks per VM from 1 to \(Self.maxDisks), or a range such as 1-4")
+            }
+            disksMin = a
+            disksMax = b
+        case "flash": flashPerCluster = try int(0, 10_000)
+        case "spread": spreadFraction = try fraction()
+        case "thin": thinFraction = try fraction()
+        case "rdm": rdmFraction = try fraction()
+        case "vrdm": vrdmFraction = try fraction()
+        case "multiwriter": multiWriterFraction = try fraction()
+        case "iso": isoFraction = try fraction()
+        case "templates": templateFraction = try fraction()
+        case "off": poweredOffFraction = try fraction()
+        case "ft": faultToleranceFraction = try fraction()
+        case "pods": datastoreClusters = try flag()
         default: throw GenerateSpecError("unknown key '\(key)'")
         }
     }
 
     private func validate() throws {
         if fromPrefix == toPrefix { throw GenerateSpecError("'from' and 'to' must differ (both are '\(fromPrefix)')") }
+        if flashPerCluster > 0, fromPrefix == Self.flashPrefix || toPrefix == Self.flashPrefix {
+            throw GenerateSpecError("with flash=\(flashPerCluster), 'from' and 'to' must not be '\(Self.flashPrefix)' (the flash datastores' names)")
+        }
         if minSizeBytes > maxSizeBytes {
             throw GenerateSpecError("minsize (\(Self.formatBytes(minSizeBytes))) is larger than maxsize (\(Self.formatBytes(maxSizeBytes)))")
         }
@@ -175,6 +246,21 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
         ]
         if let capacityBytes { parts.append("capacity=\(Self.formatBytes(capacityBytes, exact: true))") }
         parts.append("link=\(vmotionLinkGbps)")
+        // The file keys only when they differ from the defaults, so older specs print as before.
+        let defaults = GenerateSpec()
+        if disksMin != defaults.disksMin || disksMax != defaults.disksMax {
+            parts.append(disksMin == disksMax ? "disks=\(disksMin)" : "disks=\(disksMin)-\(disksMax)")
+        }
+        if flashPerCluster != defaults.flashPerCluster { parts.append("flash=\(flashPerCluster)") }
+        let fractions: [(String, Double, Double)] = [
+            ("spread", spreadFraction, defaults.spreadFraction), ("thin", thinFraction, defaults.thinFraction),
+            ("rdm", rdmFraction, defaults.rdmFraction), ("vrdm", vrdmFraction, defaults.vrdmFraction),
+            ("multiwriter", multiWriterFraction, defaults.multiWriterFraction), ("iso", isoFraction, defaults.isoFraction),
+            ("templates", templateFraction, defaults.templateFraction), ("off", poweredOffFraction, defaults.poweredOffFraction),
+            ("ft", faultToleranceFraction, defaults.faultToleranceFraction),
+        ]
+        for (key, value, def) in fractions where value != def { parts.append("\(key)=\(value)") }
+        if datastoreClusters { parts.append("pods=1") }
         return parts.joined(separator: ",")
     }
 

@@ -43,7 +43,7 @@ extension PlanReport {
                 + "(pro-active: off a host whose Storage vMotion slots were full)"))
         }
         if totals.maxCopiesPerVM > 1 {
-            summary.append(("Copied twice", "some VM's disks were copied \(totals.maxCopiesPerVM) times (the engine should never do this)"))
+            summary.append(("Copied twice", "a VM's file was copied \(totals.maxCopiesPerVM) times (the engine should never do this)"))
         }
         let labelWidth = summary.map(\.0.count).max() ?? 0
         for (label, value) in summary {

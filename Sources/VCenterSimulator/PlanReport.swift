@@ -132,8 +132,8 @@ public struct PlanReport: Sendable {
         /// Most successful moves of any one VM, vMotions included (2 when a pro-active vMotion
         /// preceded a VM's Storage vMotion).
         public var maxMovesPerVM: Int
-        /// Most successful disk copies (Storage vMotions) of any one VM: 1 unless some VM's
-        /// storage was copied twice.
+        /// Most copies of any one file of a VM by successful relocations: 1 unless some VM's
+        /// home or disk was copied twice.
         public var maxCopiesPerVM: Int
     }
 
@@ -382,13 +382,16 @@ public struct PlanReport: Sendable {
                 let seconds = model.copySeconds(t.bytes)
                 copyTotal += seconds
                 largest = max(largest, seconds)
-                let touched = Set(t.sourceDatastores + (t.destinationDatastore.map { [$0] } ?? []))
-                for d in touched {
+                // The datastores the copy read and wrote (a VM's datastores holding only files
+                // that stayed are not among them); a record without them: the VM's and the target.
+                let from = t.copiedFrom.isEmpty && t.copiedTo.isEmpty ? t.sourceDatastores : t.copiedFrom
+                let to = t.copiedTo.isEmpty ? (t.destinationDatastore.map { [$0] } ?? []) : t.copiedTo
+                for d in Set(from + to) {
                     secondsThrough[d, default: 0] += seconds
                     if model.bandwidth != nil { throughDatastore[d, default: 0] += t.bytes }
                 }
-                sources.formUnion(t.sourceDatastores)
-                if let d = t.destinationDatastore { destinations.insert(d) }
+                sources.formUnion(from)
+                destinations.formUnion(to)
             }
         }
         if indices.isEmpty { firstStart = 0; lastDispatch = 0; finish = 0 }

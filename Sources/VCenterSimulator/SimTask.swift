@@ -5,7 +5,9 @@ struct SimTask {
     /// What a successful task changes in the inventory.
     enum Effect {
         case none
-        case move(host: Int, datastore: Int, pool: MoRef?)
+        /// A vMotion and/or a storage relocation: the new host (-1: same), pool, and the files
+        /// copied (empty for a host-only move).
+        case move(host: Int, pool: MoRef?, files: [FileMove])
         case consolidate
         case removeSnapshots(all: Bool, refs: Set<MoRef>, consolidate: Bool)
         case power(on: Bool)
@@ -28,7 +30,11 @@ struct SimTask {
     let srcHost: Int
     let dstHost: Int
     let srcDS: [Int]
+    /// The destination of the VM's home when it moves, else of the first file that moves (-1: none).
     let dstDS: Int
+    /// Whether the task is a cold migration (a powered-off, suspended or template VM): charged
+    /// as a provisioning operation.
+    let cold: Bool
     /// Fixed time before the copy begins.
     let overhead: Double
     /// Bytes to copy after the overhead.
@@ -61,8 +67,33 @@ struct SimTask {
     var waitingOn: Int32 = -1
     var queuedByLimit = false
     var delayUntil = 0.0
-    /// Bytes reserved on the destination datastore while the copy runs.
-    var reservation: Int64 = 0
+    /// Bytes reserved on each destination datastore while the copy runs.
+    var reservations: [(datastore: Int, bytes: Int64)] = []
+
+    /// The files the task copies (empty unless it relocates storage).
+    var fileMoves: [FileMove] {
+        if case .move(_, _, let files) = effect { return files }
+        return []
+    }
+}
+
+/// One file a relocation copies: from which datastore to which, in which format, and what the
+/// copy writes and takes there (`VirtualDiskInfo.copy(to:)`).
+struct FileMove: Hashable {
+    var file: VMFileID
+    /// Datastore indices; `from` is -1 when the record did not say where the file was.
+    var from: Int
+    var to: Int
+    /// The locator's format (nil: as it is).
+    var format: DiskFormat?
+    /// What the file occupied where it was: freed there when the move succeeds.
+    var bytesBefore: Int64
+    /// What the copy writes (the task's bytes).
+    var written: Int64
+    /// What the copy takes on the destination.
+    var space: Int64
+    /// A virtual-mode RDM converted to a flat disk (it then writes the LUN's capacity).
+    var rdmToFlat = false
 }
 
 /// What an operation asks the core to run (validated, not yet a task).
@@ -76,6 +107,7 @@ struct TaskPlan {
     var dstHost = -1
     var srcDS: [Int] = []
     var dstDS = -1
+    var cold = false
     var overhead: Double
     var totalBytes: Double = 0
     var baseRate: Double = 1

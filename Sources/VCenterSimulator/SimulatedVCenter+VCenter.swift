@@ -9,7 +9,7 @@ extension SimulatedVCenter {
     }
 
     public func inventory() async throws -> Inventory {
-        try perform { $0.inventory }
+        try perform { $0.inventoryWithPodTotals() }
     }
 
     public func refreshVMs(_ refs: [MoRef]) async throws -> [VMInfo] {
@@ -18,6 +18,14 @@ extension SimulatedVCenter {
 
     public func relocateVM(_ vm: MoRef, spec: RelocateSpec, priority: MovePriority) async throws -> LiveTask {
         try perform { try $0.relocate(vm, spec: spec, name: "VirtualMachine.relocate") }
+    }
+
+    public func recommendDatastores(_ vm: MoRef, pod: MoRef, spec: RelocateSpec) async throws -> [StorageRecommendation] {
+        try perform { try $0.recommendDatastores(vm, pod: pod, spec: spec) }
+    }
+
+    public func applyStorageRecommendation(_ key: String, vm: MoRef) async throws -> LiveTask {
+        try perform { try $0.applyRecommendation(key, vm: vm) }
     }
 
     public func migrateVM(_ vm: MoRef, host: MoRef, pool: MoRef?, priority: MovePriority) async throws -> LiveTask {

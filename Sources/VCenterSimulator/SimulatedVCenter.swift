@@ -209,7 +209,7 @@ public final class SimulatedVCenter: VirtualTimeVCenter {
 
     /// The inventory as it is now (moved VMs on their new hosts and datastores).
     public var inventorySnapshot: Inventory {
-        core.withLock { $0.inventory }
+        core.withLock { $0.inventoryWithPodTotals() }
     }
 
     /// Makes the next task of the VM called `vm` (name or id) fail once with `fault`.

@@ -10,14 +10,13 @@ extension SimulationCore {
     }
 
     /// A plan that fails at once with `TaskInProgress` when the VM already has a queued or running task.
-    private func busyPlan(_ vm: Int, kind: SimulatedTaskKind, name: String, cancelable: Bool) -> TaskPlan? {
+    func busyPlan(_ vm: Int, kind: SimulatedTaskKind, name: String, cancelable: Bool) -> TaskPlan? {
         let busy = vmBusy[vm]
         guard busy >= 0 else { return nil }
         return TaskPlan(kind: kind, name: name, vm: vm, cancelable: cancelable, overhead: 0,
                         immediateFault: .taskInProgress(inventory.vms[vm].name, tasks[Int(busy)].ref))
     }
 
-    /// Charges on the clusters involved and the vCenter (counted, never limiting).
     /// The memory copy rate of a vMotion between hosts `a` and `b` (-1: none), MB/s: the
     /// configured rate, or a tenth of the slower vMotion link in Mbit/s.
     func vMotionRateMBps(_ a: Int, _ b: Int) -> Double {
@@ -26,100 +25,12 @@ extension SimulationCore {
         return Double(max(links.min() ?? config.limits.defaultLinkSpeedMbps, 100)) / 10
     }
 
-    private func chargeCounters(_ plan: inout TaskPlan, hosts: [Int], vm: Int) {
+    /// Charges on the clusters involved and the vCenter (counted, never limiting).
+    func chargeCounters(_ plan: inout TaskPlan, hosts: [Int], vm: Int) {
         var clusters = Set(hosts.filter { $0 >= 0 }.map { hostCluster[$0] }.filter { $0 >= 0 })
         if clusters.isEmpty, let c = inventory.vms[vm].cluster.flatMap({ clusterIndex[$0] }) { clusters.insert(c) }
         for c in clusters.sorted() { plan.charge(clusterBase + c, 1) }
         plan.charge(vcenterSlot, 1)
-    }
-
-    // MARK: Relocate / migrate
-
-    /// `RelocateVM_Task` (and `MigrateVM_Task`, which is a relocate with only a host).
-    mutating func relocate(_ vmRef: MoRef, spec: RelocateSpec, name: String) throws -> LiveTask {
-        let v = try vmIndex(of: vmRef)
-        let vm = inventory.vms[v]
-        var dstHost = -1, dstDS = -1
-        if let h = spec.host {
-            guard h.type == "HostSystem", let i = hostIndex[h] else { throw VCenterFault.notFound(h) }
-            dstHost = i
-        }
-        if let d = spec.datastore {
-            guard d.type == "Datastore", let i = dsIndex[d] else { throw VCenterFault.notFound(d) }
-            dstDS = i
-        }
-        if let p = spec.pool, p.type != "ResourcePool" {
-            throw VCenterFault.invalidArgument("spec.pool must be a ResourcePool, not \(p)")
-        }
-        let srcHost = vm.host.flatMap { hostIndex[$0] } ?? -1
-        let srcDS = vm.datastores.compactMap { dsIndex[$0] }
-        let hostChange = dstHost >= 0 && dstHost != srcHost
-        let storageChange = dstDS >= 0 && srcDS != [dstDS]
-        let runHost = hostChange ? dstHost : srcHost
-        let hosts = inventory.hosts, datastores = inventory.datastores
-
-        if hostChange, !hosts[dstHost].isUsable {
-            throw VCenterFault.invalidState("host '\(hosts[dstHost].name)' is \(hosts[dstHost].inMaintenanceMode ? "in maintenance mode" : hosts[dstHost].connectionState); choose another host")
-        }
-        if storageChange {
-            guard datastores[dstDS].accessible else {
-                throw VCenterFault(type: "InvalidDatastore", message: "datastore '\(datastores[dstDS].name)' is not accessible; choose another datastore")
-            }
-            if runHost >= 0, let mounted = dsMountedBy[dstDS], !mounted.contains(runHost) {
-                throw VCenterFault.invalidArgument("datastore '\(datastores[dstDS].name)' is not mounted on host '\(hosts[runHost].name)'; choose a datastore of the VM's cluster or move the host too")
-            }
-        } else if hostChange {
-            for s in srcDS {
-                if let mounted = dsMountedBy[s], !mounted.contains(dstHost) {
-                    throw VCenterFault.invalidArgument("VM '\(vm.name)' is on datastore '\(datastores[s].name)', which host '\(hosts[dstHost].name)' does not mount; move its storage too")
-                }
-            }
-        }
-
-        let kind: SimulatedTaskKind = hostChange && storageChange ? .hostAndStorageVMotion
-            : storageChange ? .storageVMotion : hostChange ? .vMotion
-            : spec.datastore != nil ? .storageVMotion : .vMotion
-        if let plan = busyPlan(v, kind: kind, name: name, cancelable: true) { return submit(plan) }
-
-        let limits = config.limits
-        var plan = TaskPlan(kind: kind, name: name, vm: v, cancelable: true, srcHost: srcHost, dstHost: hostChange ? dstHost : -1,
-                            srcDS: srcDS, dstDS: storageChange ? dstDS : -1, overhead: 0,
-                            effect: .move(host: hostChange ? dstHost : -1, datastore: storageChange ? dstDS : -1, pool: spec.pool))
-        let memoryBytes = vm.powerState == "poweredOn" ? Double(vm.memoryMB) * Self.mib : 0
-        let vMotionRate = vMotionRateMBps(srcHost, hostChange ? dstHost : -1) * Self.mib
-        let vMotionTime = config.vMotionOverhead + memoryBytes / vMotionRate
-        var multiplier = 1.0
-        if hostChange {
-            for h in [srcHost, dstHost] where h >= 0 {
-                plan.charge(hostBase + h, limits.hostVMotionCost)
-                plan.charge(netBase + h, limits.networkVMotionCost)
-                multiplier = min(multiplier, hostMultiplier[h])
-            }
-            if !storageChange { for s in srcDS { plan.charge(dsBase + s, limits.datastoreVMotionCost) } }
-        }
-        if storageChange {
-            for h in [srcHost, hostChange ? dstHost : -1] where h >= 0 {
-                plan.charge(hostBase + h, limits.hostStorageVMotionCost)
-                multiplier = min(multiplier, hostMultiplier[h])
-            }
-            for d in srcDS + [dstDS] {
-                plan.charge(dsBase + d, limits.datastoreStorageVMotionCost)
-                multiplier = min(multiplier, dsMultiplier[d])
-            }
-            plan.overhead = config.storageVMotionOverhead + (hostChange ? vMotionTime : 0)
-            plan.totalBytes = Double(vm.committedBytes)
-            plan.baseRate = config.storageVMotionRateMBps * Self.mib
-            if bandwidth != nil { plan.bandwidthDS = Array(Set(srcDS + [dstDS])).sorted() }
-        } else if hostChange {
-            plan.overhead = config.vMotionOverhead
-            plan.totalBytes = memoryBytes
-            plan.baseRate = vMotionRate
-        } else {
-            plan.overhead = spec.datastore != nil ? config.storageVMotionOverhead : config.vMotionOverhead
-        }
-        plan.multiplier = multiplier
-        chargeCounters(&plan, hosts: [srcHost, hostChange ? dstHost : -1], vm: v)
-        return submit(plan)
     }
 
     // MARK: Snapshots and disks

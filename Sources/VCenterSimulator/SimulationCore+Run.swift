@@ -23,7 +23,7 @@ extension SimulationCore {
         let live = LiveTask(first)
         var task = SimTask(
             ref: ref, kind: plan.kind, name: plan.name, vm: plan.vm, cancelable: plan.cancelable, queueTime: now, live: live,
-            charges: plan.charges, srcHost: plan.srcHost, dstHost: plan.dstHost, srcDS: plan.srcDS, dstDS: plan.dstDS,
+            charges: plan.charges, srcHost: plan.srcHost, dstHost: plan.dstHost, srcDS: plan.srcDS, dstDS: plan.dstDS, cold: plan.cold,
             overhead: plan.overhead, totalBytes: plan.totalBytes, baseRate: plan.baseRate, multiplier: plan.multiplier,
             bandwidthDS: bandwidth == nil ? [] : plan.bandwidthDS, effect: plan.effect, endBytes: plan.totalBytes)
         tasks.append(task)
@@ -102,19 +102,22 @@ extension SimulationCore {
 
     private mutating func start(_ i: Int) {
         tasks[i].waitingOn = -1
-        let dst = tasks[i].dstDS
-        if dst >= 0 {
-            let vm = inventory.vms[tasks[i].vm]
-            let share = vm.committedBytes / Int64(max(tasks[i].srcDS.count, 1))
-            let need = tasks[i].srcDS.contains(dst) ? vm.committedBytes - share : vm.committedBytes
-            let ds = inventory.datastores[dst]
-            if need > ds.freeBytes {
+        let moves = tasks[i].fileMoves
+        if !moves.isEmpty {
+            // Each destination must have room for everything arriving there; it is reserved
+            // while the copy runs (and given back if the copy fails).
+            var need: [(datastore: Int, bytes: Int64)] = []
+            for m in moves {
+                if let k = need.firstIndex(where: { $0.datastore == m.to }) { need[k].bytes += m.space } else { need.append((m.to, m.space)) }
+            }
+            for (d, bytes) in need where bytes > inventory.datastores[d].freeBytes {
+                let ds = inventory.datastores[d]
                 tasks[i].startTime = now
-                end(i, fault: .noDiskSpace(ds.name, need: need, free: ds.freeBytes))
+                end(i, fault: .noDiskSpace(ds.name, need: bytes, free: ds.freeBytes))
                 return
             }
-            adjustFree(dst, by: -need)
-            tasks[i].reservation = need
+            for (d, bytes) in need { adjustFree(d, by: -bytes) }
+            tasks[i].reservations = need
         }
         for c in tasks[i].charges { change(Int(c.resource), cost: Int(c.cost), count: 1) }
         tasks[i].acquired = true
@@ -279,7 +282,7 @@ extension SimulationCore {
             tasks[i].acquired = false
         }
         if let fault {
-            if tasks[i].reservation > 0, tasks[i].dstDS >= 0 { adjustFree(tasks[i].dstDS, by: tasks[i].reservation) }
+            for (d, bytes) in tasks[i].reservations { adjustFree(d, by: bytes) }
             tasks[i].state = .error
             tasks[i].error = fault
         } else {
@@ -288,7 +291,7 @@ extension SimulationCore {
             tasks[i].state = .success
             tasks[i].progress = 100
         }
-        tasks[i].reservation = 0
+        tasks[i].reservations = []
         tasks[i].completeTime = now
         tasks[i].epoch &+= 1
         if vmBusy[tasks[i].vm] == Int32(i) { vmBusy[tasks[i].vm] = -1 }
@@ -328,7 +331,7 @@ extension SimulationCore {
         switch t.effect {
         case .none:
             return
-        case .move(let host, let datastore, let pool):
+        case .move(let host, let pool, let files):
             if host >= 0 {
                 let oldCluster = vm.cluster
                 vm.host = inventory.hosts[host].ref
@@ -339,11 +342,7 @@ extension SimulationCore {
                 }
             }
             if let pool { vm.resourcePool = pool }
-            if datastore >= 0 {
-                let share = vm.committedBytes / Int64(max(t.srcDS.count, 1))
-                for s in t.srcDS where s != datastore { adjustFree(s, by: share) }
-                vm.datastores = [inventory.datastores[datastore].ref]
-            }
+            if !files.isEmpty { placeFiles(files, of: &vm, task: i) }
         case .consolidate:
             vm.consolidationNeeded = false
         case .removeSnapshots(let all, let refs, let consolidate):

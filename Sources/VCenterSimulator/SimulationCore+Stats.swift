@@ -21,8 +21,14 @@ extension SimulationCore {
         for (i, c) in inventory.clusters.enumerated() { usages.append(usage(clusterBase + i, .cluster(c.ref), c.name)) }
         usages.append(usage(vcenterSlot, .vCenter, "vCenter"))
 
+        let dsRefs = inventory.datastores.map(\.ref)
         let records = tasks.map { t -> SimulatorStats.TaskRecord in
             let vm = inventory.vms[t.vm]
+            var copiedFrom: [MoRef] = [], copiedTo: [MoRef] = []
+            for m in t.fileMoves {
+                if m.from >= 0, !copiedFrom.contains(dsRefs[m.from]) { copiedFrom.append(dsRefs[m.from]) }
+                if !copiedTo.contains(dsRefs[m.to]) { copiedTo.append(dsRefs[m.to]) }
+            }
             return SimulatorStats.TaskRecord(
                 ref: t.ref, name: t.name, kind: t.kind, entity: vm.ref, entityName: vm.name, state: t.state, error: t.error,
                 queueTime: date(t.queueTime), startTime: t.startTime.map(date), completeTime: t.completeTime.map(date),
@@ -31,11 +37,18 @@ extension SimulationCore {
                 destinationHost: t.dstHost >= 0 ? inventory.hosts[t.dstHost].ref : nil,
                 sourceDatastores: t.srcDS.map { inventory.datastores[$0].ref },
                 destinationDatastore: t.dstDS >= 0 ? inventory.datastores[t.dstDS].ref : nil,
-                bytes: Int64(t.totalBytes))
+                bytes: Int64(t.totalBytes), copiedFrom: copiedFrom, copiedTo: copiedTo, isColdMigration: t.cold)
+        }
+        let copies = fileCopies.map { e -> SimulatorStats.FileCopy in
+            let t = tasks[Int(e.task)], m = e.move
+            let vm = inventory.vms[t.vm]
+            return SimulatorStats.FileCopy(task: t.ref, vm: vm.ref, vmName: vm.name, file: m.file, from: m.from >= 0 ? dsRefs[m.from] : nil,
+                                           to: dsRefs[m.to], format: m.format, bytesFreed: m.bytesBefore, bytesWritten: m.written,
+                                           spaceTaken: m.space)
         }
         var movesPerVM: [MoRef: Int] = [:]
         for (v, n) in moves { movesPerVM[inventory.vms[v].ref] = n }
         return SimulatorStats(startTime: startDate, now: date(now), resources: usages, tasksQueuedByLimit: tasksQueuedByLimit,
-                              tasksDelayed: tasksDelayed, movesPerVM: movesPerVM, tasks: records)
+                              tasksDelayed: tasksDelayed, movesPerVM: movesPerVM, tasks: records, fileCopies: copies)
     }
 }

@@ -53,6 +53,13 @@ struct SimulationCore {
     var tasksQueuedByLimit = 0
     var tasksDelayed = 0
     var moves: [Int: Int] = [:]
+    /// Every file copied by a successful relocation, in completion order.
+    var fileCopies: [FileCopyEntry] = []
+
+    // Storage DRS: recommendations not applied yet, by key.
+    var recommendations: [String: PendingRecommendation] = [:]
+    var recommendationBatches: [Int: [String]] = [:]
+    var nextRecommendationKey = 1
 
     // Delivery of task updates to their LiveTasks, outside the lock, in order.
     var outbox: [(LiveTask, TaskInfo)] = []

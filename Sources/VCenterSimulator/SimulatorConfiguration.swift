@@ -3,9 +3,11 @@ import Foundation
 /// How a `SimulatedVCenter` behaves: its clock, its rate model, ESXi's limits and
 /// injected failures. Rates are in MB/s with MB = 2^20 bytes; times in simulated seconds.
 ///
-/// Durations: a Storage vMotion takes `storageVMotionOverhead` then copies the VM's
-/// committed bytes at `storageVMotionRateMBps` (or its share of `datastoreBandwidthMBps`
-/// when several copies use a datastore at once — recomputed as copies start and end);
+/// Durations: a Storage vMotion takes `storageVMotionOverhead` then copies the bytes its
+/// file copies write (the VM's files whose place or format changes; for a VM without a file
+/// layout its committed bytes) at `storageVMotionRateMBps` (or its share of
+/// `datastoreBandwidthMBps` on each datastore it reads or writes, when several copies use a
+/// datastore at once — recomputed as copies start and end);
 /// a vMotion takes `vMotionOverhead` plus memory ÷ `vMotionRateMBps` (by default from the hosts'
 /// vMotion link speed; powered-off VMs:
 /// the overhead only); removing snapshots and consolidating take `snapshotOverhead` plus

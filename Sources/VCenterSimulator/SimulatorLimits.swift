@@ -6,8 +6,17 @@
 /// `networkVMotionCost` on both hosts' vMotion networks and `datastoreVMotionCost` on the
 /// VM's datastores. A Storage vMotion costs `hostStorageVMotionCost` on the VM's host and
 /// `datastoreStorageVMotionCost` on the source and destination datastores. A move of
-/// both host and storage takes, per resource, the larger of the two charges. A task
-/// whose charge alone is above a maximum runs when the resource is otherwise idle.
+/// both host and storage takes, per resource, the larger of the two charges. A Storage
+/// vMotion charges each datastore it touches once: every source of a file that moves and
+/// every destination (a datastore holding only files that stay is not charged).
+///
+/// A powered-off, suspended or template VM's relocation is a cold migration, one of the
+/// "other provisioning operations" (with cloning and deployment): `hostColdMigrationCost`
+/// on the source host and on the destination host when it changes, nothing on datastores
+/// or vMotion networks — vSphere's datastore limits apply to migrations with vMotion and
+/// Storage vMotion, its network limits to vMotion only.
+///
+/// A task whose charge alone is above a maximum runs when the resource is otherwise idle.
 public struct SimulatorLimits: Sendable, Hashable {
     /// Maximum cost per host (8).
     public var hostMaxCost = 8
@@ -15,6 +24,8 @@ public struct SimulatorLimits: Sendable, Hashable {
     public var hostVMotionCost = 1
     /// A Storage vMotion's cost on the VM's host (4: two per host).
     public var hostStorageVMotionCost = 4
+    /// A cold migration's (and any other provisioning operation's) cost on each host (1).
+    public var hostColdMigrationCost = 1
     /// Maximum cost per datastore (128).
     public var datastoreMaxCost = 128
     /// A vMotion's cost on each of the VM's datastores (1).

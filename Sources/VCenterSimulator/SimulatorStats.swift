@@ -51,8 +51,38 @@ public struct SimulatorStats: Sendable {
         /// The VM's datastores when the task was created, and the destination of a Storage vMotion.
         public var sourceDatastores: [MoRef]
         public var destinationDatastore: MoRef?
-        /// Bytes the task copies (committed size for a Storage vMotion, memory for a vMotion).
+        /// Bytes the task copies: what its file copies write for a storage relocation (see
+        /// `VirtualDiskInfo.copy(to:)`), memory for a vMotion.
         public var bytes: Int64
+        /// The datastores a storage relocation reads (sources of the files that move) and writes
+        /// (their destinations): those it is charged on and shares bandwidth with. Empty otherwise.
+        public var copiedFrom: [MoRef] = []
+        public var copiedTo: [MoRef] = []
+        /// Whether the task is a cold migration (a powered-off, suspended or template VM),
+        /// charged as a provisioning operation.
+        public var isColdMigration = false
+    }
+
+    /// One file a successful relocation copied.
+    public struct FileCopy: Sendable, Hashable {
+        /// The relocation's task.
+        public var task: MoRef
+        public var vm: MoRef
+        public var vmName: String
+        /// The VM's home (`config`) or a disk by key. A VM without a file layout moves as
+        /// `config` pieces, one per datastore it was on.
+        public var file: VMFileID
+        /// Where it was (nil when the record did not say) and where it went.
+        public var from: MoRef?
+        public var to: MoRef
+        /// The format it was converted to (nil: as it was).
+        public var format: DiskFormat?
+        /// What it occupied at `from`, given back there.
+        public var bytesFreed: Int64
+        /// What the copy wrote.
+        public var bytesWritten: Int64
+        /// What it takes at `to`.
+        public var spaceTaken: Int64
     }
 
     /// The simulated time the simulator started at.
@@ -69,6 +99,8 @@ public struct SimulatorStats: Sendable {
     public var movesPerVM: [MoRef: Int]
     /// Every task, in creation order.
     public var tasks: [TaskRecord]
+    /// Every file copied by a successful relocation, in completion order.
+    public var fileCopies: [FileCopy] = []
 
     /// The usage of one resource.
     public func usage(_ resource: SimulatedResource) -> ResourceUsage? {
@@ -81,15 +113,10 @@ public struct SimulatorStats: Sendable {
     /// Highest number of completed moves of any one VM (1 when no VM moved twice).
     public var maxMovesPerVM: Int { movesPerVM.values.max() ?? 0 }
 
-    /// Highest number of successful disk copies (Storage vMotions) of any one VM: 1 when no
-    /// VM's storage was copied twice. A pro-active vMotion before a copy is not a second copy.
-    public var maxCopiesPerVM: Int {
-        var copies: [MoRef: Int] = [:]
-        for t in tasks where t.state == .success && t.kind.copiesDisks {
-            copies[t.entity, default: 0] += 1
-        }
-        return copies.values.max() ?? 0
-    }
+    /// Highest number of copies of any one VM's storage: 1 when no file of any VM was copied
+    /// twice (`maxCopiesPerFile`). Moving a VM's disks in several relocations, each file once,
+    /// is not copying twice; nor is a pro-active vMotion before a copy.
+    public var maxCopiesPerVM: Int { maxCopiesPerFile }
 
     /// Tasks in each state.
     public var tasksByState: [TaskState: Int] {
@@ -100,6 +127,38 @@ public struct SimulatorStats: Sendable {
     public var makespan: TimeInterval? {
         guard let first = tasks.map(\.queueTime).min(), let last = tasks.compactMap(\.completeTime).max() else { return nil }
         return last.timeIntervalSince(first)
+    }
+
+    /// Bytes that left each datastore (files copied away from it, now freed there).
+    public var bytesOutByDatastore: [MoRef: Int64] {
+        fileCopies.reduce(into: [:]) { acc, c in if let from = c.from { acc[from, default: 0] += c.bytesFreed } }
+    }
+
+    /// Bytes written to each datastore by file copies.
+    public var bytesInByDatastore: [MoRef: Int64] {
+        fileCopies.reduce(into: [:]) { $0[$1.to, default: 0] += $1.bytesWritten }
+    }
+
+    /// Space the copied files take on each destination datastore.
+    public var spaceTakenByDatastore: [MoRef: Int64] {
+        fileCopies.reduce(into: [:]) { $0[$1.to, default: 0] += $1.spaceTaken }
+    }
+
+    /// How many times each file of each VM was copied (counted once per relocation, so a
+    /// VM without a file layout spread over several datastores counts one copy).
+    public var fileCopiesPerVM: [MoRef: [VMFileID: Int]] {
+        struct Copy: Hashable { var task: MoRef; var file: VMFileID }
+        var seen: Set<Copy> = []
+        var out: [MoRef: [VMFileID: Int]] = [:]
+        for c in fileCopies where seen.insert(Copy(task: c.task, file: c.file)).inserted {
+            out[c.vm, default: [:]][c.file, default: 0] += 1
+        }
+        return out
+    }
+
+    /// Most copies of any one file (1 when no file was copied twice, 0 when none was copied).
+    public var maxCopiesPerFile: Int {
+        fileCopiesPerVM.values.flatMap(\.values).max() ?? 0
     }
 
     /// Bytes copied by successful Storage vMotions.

@@ -9,6 +9,7 @@ enum TaskMethodNames {
         "vm.Snapshot.remove": "RemoveSnapshot_Task",
         "VirtualMachine.powerOn": "PowerOnVM_Task",
         "VirtualMachine.powerOff": "PowerOffVM_Task",
+        "StorageResourceManager.applyRecommendation": "ApplyStorageDrsRecommendation_Task",
     ]
 
     /// The method for `descriptionId` (the id itself when unknown).

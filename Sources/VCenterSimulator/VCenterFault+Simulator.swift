@@ -21,5 +21,19 @@ extension VCenterFault {
     static func noDiskSpace(_ datastore: String, need: Int64, free: Int64) -> VCenterFault {
         VCenterFault(type: "NoDiskSpace", message: "Datastore '\(datastore)' has \(GenerateSpec.formatBytes(free)) free, the VM needs \(GenerateSpec.formatBytes(need)); choose another datastore")
     }
+    static func hostNotConnected(_ host: String, state: String, vm: String) -> VCenterFault {
+        VCenterFault(type: "HostNotConnected", message: "host '\(host)' of VM '\(vm)' is \(state): vCenter cannot relocate the VM until the host is connected again")
+    }
+    static func rdmConversionNotSupported(_ vm: String, _ disk: VirtualDiskInfo) -> VCenterFault {
+        VCenterFault(type: "RDMConversionNotSupported",
+                     message: "\(disk.label) (key \(disk.key)) of VM '\(vm)' is a physical-mode raw device mapping: its format cannot change (only its mapping file moves); give its locator no format")
+    }
+    static func multiWriterNotSupported(_ vm: String, _ disk: VirtualDiskInfo) -> VCenterFault {
+        VCenterFault(type: "MultiWriterNotSupported",
+                     message: "VM '\(vm)' is powered on and \(disk.label) (key \(disk.key)) is shared multi-writer: Storage vMotion is not supported for it; power the VM off or leave its storage")
+    }
+    static func faultToleranceStorageVMotion(_ vm: String) -> VCenterFault {
+        VCenterFault(type: "NotSupported", message: "Storage vMotion is not supported for a Fault Tolerance VM ('\(vm)'); turn Fault Tolerance off first")
+    }
     static let sessionClosed = VCenterFault(type: "NotAuthenticated", message: "The simulated vCenter was closed; create a new one")
 }
