@@ -62,8 +62,12 @@ public struct VirtualDiskInfo: Sendable, Hashable {
     /// The bytes a copy of this disk writes when it lands in `format` (nil: as it is), and the
     /// space it takes on the destination. A thin destination writes and takes what the disk uses;
     /// lazy-zeroed thick writes what it uses but reserves its whole capacity; eager-zeroed thick
-    /// writes (zeroes) its whole capacity. An RDM's copy writes only its mapping file.
+    /// writes (zeroes) its whole capacity. An RDM's copy writes only its mapping file, unless a
+    /// virtual-mode RDM is given a format: it then becomes a flat disk of the LUN's capacity.
     public func copy(to format: DiskFormat?) -> (written: Int64, space: Int64) {
+        // A virtual-mode RDM given a format becomes a flat disk: its LUN's whole capacity is
+        // copied (vSphere cannot tell what the guest uses on a LUN).
+        if backing == .rdmVirtual, format != nil { return (max(capacityBytes, usedBytes), max(capacityBytes, usedBytes)) }
         guard backing == .flat else { return (usedBytes, usedBytes) }
         let used = usedBytes, capacity = max(capacityBytes, usedBytes)
         switch format ?? self.format ?? .thin {

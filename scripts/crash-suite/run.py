@@ -155,6 +155,7 @@ def main():
     # ---- verification -------------------------------------------------------------------
     moves = stats.get("moves", {})
     copies = stats.get("copies", {})
+    copies = copies if isinstance(copies, dict) else {}  # older test vCenters count copies in all
     db = sqlite3.connect("file:%s?mode=ro" % journal, uri=True)
     run_row = db.execute("SELECT id, state FROM runs ORDER BY id DESC LIMIT 1").fetchone()
     jobs = db.execute("SELECT vm_name, state, last_error, attempts FROM jobs WHERE run_id = ? AND parent IS NULL",
@@ -162,7 +163,7 @@ def main():
     by_vm = {name: (state, error, attempts) for name, state, error, attempts in jobs}
     inventory_vms = set(by_vm)  # every VM of the test vCenter starts on legacy-*: all are selected
     moved_twice = sorted(vm for vm, n in moves.items() if n > 1)
-    files_twice = sorted("%s %s" % (vm, f) for vm, fs in copies.items() for f, n in fs.items() if n > 1)
+    files_twice = sorted("%s %s" % (vm, f) for vm, fs in copies.items() if isinstance(fs, dict) for f, n in fs.items() if n > 1)
     done = [vm for vm, (state, _, _) in by_vm.items() if state == "done"]
     failed = {vm: err for vm, (state, err, _) in by_vm.items() if state in ("failed", "skipped")}
     not_moved = sorted(vm for vm in done if moves.get(vm, 0) != 1)
