@@ -39,6 +39,20 @@ def default_binary():
     return None
 
 
+def journal_has_run(path):
+    """Whether the journal holds a run (a kill before its first write leaves none: start anew)."""
+    if not os.path.exists(path):
+        return False
+    try:
+        db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+        try:
+            return db.execute("SELECT count(*) FROM runs").fetchone()[0] > 0
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False
+
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--kills", type=int, default=20, help="SIGKILLs during the run, each followed by --resume (default 20)")
@@ -118,8 +132,9 @@ def main():
             return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env), log
 
         while kills < args.kills and time.time() - started < args.timeout:
-            proc, log = launch(resume=bool(runs))
-            if runs:
+            resume = journal_has_run(journal)
+            proc, log = launch(resume=resume)
+            if resume:
                 resumes += 1
             gap = rng.uniform(args.min_gap, args.max_gap)
             try:
@@ -135,8 +150,9 @@ def main():
                 runs.append(("killed", -9))
                 log.close()
         if final is None:
-            proc, log = launch(resume=bool(runs))
-            if runs:
+            resume = journal_has_run(journal)
+            proc, log = launch(resume=resume)
+            if resume:
                 resumes += 1
             remaining = max(60, args.timeout - (time.time() - started))
             try:
