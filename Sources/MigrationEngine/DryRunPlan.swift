@@ -24,6 +24,8 @@ public struct DryRunPlan: Sendable {
         /// Every file the storage move would copy, from where to where (the destinations as
         /// the strategy would pick them).
         public var moves: [FileMove] = []
+        /// The VM's files the move leaves where they are (`stays: disk 3 (flash-01)`).
+        public var stays: [VMFile] = []
         /// The VM's host now and the destination host (host moves).
         public var hostFrom: MoRef?
         /// The destination host of a host move.
@@ -63,7 +65,7 @@ public struct DryRunPlan: Sendable {
         for (i, e) in entries.enumerated() {
             let n = String(repeating: " ", count: width - String(i + 1).count) + String(i + 1)
             var line = "\(n). \(e.job.vmName)  \(ProgressRenderer.bytes(e.job.size))  \(e.job.kind.name)"
-            let perFile = e.moves.count > 1 || e.moves.contains { $0.file != .config }
+            let perFile = e.moves.count > 1 || e.moves.contains { $0.file != .config } || !e.stays.isEmpty
             if e.job.kind.movesStorage, !perFile {
                 let to = e.to.map { name($0) } ?? e.moves.first.map { name($0.to) + " (\(e.note ?? ""))" } ?? "(no target: \(e.note ?? "none"))"
                 line += "  \(e.from.map { name($0) }.joined(separator: "+")) → \(to)"
@@ -76,6 +78,9 @@ public struct DryRunPlan: Sendable {
                 if let note = e.note { out.append("\(pad)(\(note))") }
                 for m in e.moves {
                     out.append("\(pad)\(m.shortName) (\(ProgressRenderer.bytes(m.bytes))) \(name(m.from)) → \(name(m.to))")
+                }
+                if !e.stays.isEmpty {
+                    out.append("\(pad)stays: " + e.stays.map { "\($0.shortName) (\(name($0.datastore)))" }.joined(separator: ", "))
                 }
             }
         }
@@ -165,10 +170,17 @@ extension Scheduler {
                 }
                 entry.to = entry.moves.first { $0.file == .config }?.to ?? entry.moves.first?.to
             }
+            if job.kind.movesStorage, slot.hasLayout {
+                let moving = Set(movingFiles(Int32(i)).map(\.id))
+                entry.stays = slot.files.filter { !moving.contains($0.id) }.map { f in
+                    VMFile(id: f.id, label: f.label, datastore: f.ds >= 0 ? dsSlots[Int(f.ds)].ref : nil, bytes: f.bytes)
+                }
+            }
             entries.append(entry)
         }
         for e in entries {
-            for r in e.from + [e.to, e.hostFrom, e.hostTo].compactMap({ $0 }) + e.moves.flatMap({ [$0.from, $0.to].compactMap { $0 } }) {
+            for r in e.from + [e.to, e.hostFrom, e.hostTo].compactMap({ $0 }) + e.moves.flatMap({ [$0.from, $0.to].compactMap { $0 } })
+                + e.stays.compactMap(\.datastore) {
                 names[r] = baseInventory.name(of: r)
             }
         }
