@@ -39,7 +39,7 @@ struct InventoryCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Show a simulated inventory generated from this spec instead of a vCenter's (implies --simulate).",
-        discussion: "Keys as for `run --generate`: clusters, hosts (per cluster), vms, from, to, datastores, shared, seed, size, …",
+        discussion: "Keys as for `run --generate`: clusters, hosts (per cluster), vms, from, to, datastores, shared, seed, size, …, disks=1-4, flash, rdm, iso, off, pods (see `moonmotion help plan`)",
         valueName: "spec"))
     var generate: String?
 

@@ -30,8 +30,10 @@ struct PlanCommand: AsyncParsableCommand {
 
             The inventory: --inventory FILE (saved by `moonmotion inventory --json`), or \
             --generate SPEC (clusters=3,hosts=8,vms=3000,from=legacy,to=new; keys: \
-            clusters, hosts, vms, from, to, datastores, shared, seed, size, sigma, minsize, \
-            maxsize, memory, snapshots, consolidate, capacity, link), or — with a vCenter \
+            \(GenerateSpec.keys.joined(separator: ", ")) — for real VMs' files: \
+            disks=1-4 (disks per VM), flash=2 (datastores holding disks that stay), spread, \
+            thin, rdm, vrdm, multiwriter, iso, templates, off, ft (fractions of VMs), pods=1 \
+            (the `to` datastores as a datastore cluster)), or — with a vCenter \
             configured (--url or GOVC_URL) and neither — the live inventory, read once \
             (read-only). Default: a generated inventory of \(GenerateSpec().summary), about 500 TB.
 
