@@ -95,6 +95,10 @@ let package = Package(
         .executableTarget(name: "engine-bench", dependencies: ["MigrationEngine", "VCenterModel", "VCenterSimulator", .product(name: "Collections", package: "swift-collections")], path: "scripts/bench/engine/Sources"),
         // Benchmark of Lua calls into Swift and coroutine round trips (scripts/bench/lua/run.sh).
         .executableTarget(name: "lua-bench", dependencies: ["LuaHost"], path: "scripts/bench/lua/Sources"),
+        // Fuzz targets (scripts/fuzz): libFuzzer targets when built with FUZZING and
+        // --sanitize=fuzzer; in a normal build, replayers of saved inputs.
+        .executableTarget(name: "response-fuzz", dependencies: ["VSphereSOAP"], path: "Fuzz/ResponseFuzz"),
+        .executableTarget(name: "lua-api-fuzz", dependencies: ["LuaBindings", "LuaHost", "VCenterModel", "VCenterSimulator"], path: "Fuzz/LuaAPIFuzz"),
 
         // MARK: Tests (mirror Sources; IntegrationTests drive the built binary and the test vCenter)
         // TestSupport: starts and stops the test vCenter (scripts/vcsim) and the built binary for tests.
