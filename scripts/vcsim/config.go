@@ -78,6 +78,9 @@ type Config struct {
 	// Cold migration (powered off, suspended, template): a provisioning operation
 	HostCostProvisioning int
 
+	// Storage DRS recommendations are remembered this long (real seconds)
+	SDRSTTLSeconds float64
+
 	// Fault injection
 	FailEvery   int
 	FailFault   string
@@ -104,7 +107,7 @@ func defaultConfig() Config {
 		RateMBps: 100, VMotionRateMBps: 1000, Speed: 1, ProgressSteps: 4,
 		HostMaxCost: 8, DatastoreMaxCost: 128, NetworkMaxVMotions: 8,
 		HostCostVMotion: 1, HostCostSVMotion: 4, DatastoreCostVMotion: 1, DatastoreCostSVMotion: 16, HostCostProvisioning: 1,
-		FailFault: "FileLocked", FailMethods: "RelocateVM_Task",
+		FailFault: "FileLocked", FailMethods: "RelocateVM_Task", SDRSTTLSeconds: 600,
 		UpdateBatchMS: 100, ExitOnStdinEOF: true,
 	}
 }
@@ -179,6 +182,7 @@ Flags:
 	fs.IntVar(&c.DatastoreCostVMotion, "datastore-cost-vmotion", c.DatastoreCostVMotion, "datastore cost of one vMotion")
 	fs.IntVar(&c.DatastoreCostSVMotion, "datastore-cost-svmotion", c.DatastoreCostSVMotion, "datastore cost of one Storage vMotion (charged once to every datastore a moving file leaves or reaches)")
 	fs.IntVar(&c.HostCostProvisioning, "host-cost-provisioning", c.HostCostProvisioning, "host cost of a cold migration (powered off, suspended or template VM), charged to the source host and the destination host; no datastore or network cost")
+	fs.Float64Var(&c.SDRSTTLSeconds, "sdrs-ttl-seconds", c.SDRSTTLSeconds, "real seconds a Storage DRS recommendation (RecommendDatastores) stays applicable")
 
 	fs.IntVar(&c.FailEvery, "fail-every", c.FailEvery, "make every Nth task of -fail-methods end in error (0 = never)")
 	fs.StringVar(&c.FailFault, "fail-fault", c.FailFault, "fault type of the injected task errors (FileLocked, TaskInProgress, InvalidState, ...)")
@@ -233,6 +237,9 @@ func (c *Config) validate() error {
 	}
 	if c.HostCostProvisioning < 0 {
 		return fmt.Errorf("-host-cost-provisioning must be >= 0")
+	}
+	if c.SDRSTTLSeconds <= 0 {
+		return fmt.Errorf("-sdrs-ttl-seconds must be > 0")
 	}
 	if _, _, err := parseDiskRange(c.Disks); err != nil {
 		return err

@@ -51,6 +51,7 @@ type configJSON struct {
 	HostMaxCost        *int     `json:"host_max_cost,omitempty"`
 	DatastoreMaxCost   *int     `json:"datastore_max_cost,omitempty"`
 	NetworkMaxVMotions *int     `json:"network_max_vmotions,omitempty"`
+	SDRSTTLSeconds     *float64 `json:"sdrs_ttl_seconds,omitempty"`
 }
 
 func (s *Server) controlHandler() http.Handler {
@@ -159,7 +160,7 @@ func (e *engine) setConfig(c configJSON) error {
 		}
 		return nil
 	}
-	for _, chk := range []error{pos("speed", c.Speed), pos("rate_mbps", c.RateMBps), pos("vmotion_rate_mbps", c.VMotionRateMBps)} {
+	for _, chk := range []error{pos("speed", c.Speed), pos("rate_mbps", c.RateMBps), pos("vmotion_rate_mbps", c.VMotionRateMBps), pos("sdrs_ttl_seconds", c.SDRSTTLSeconds)} {
 		if chk != nil {
 			return chk
 		}
@@ -198,6 +199,10 @@ func (e *engine) setConfig(c configJSON) error {
 	if c.NetworkMaxVMotions != nil {
 		e.cfg.NetworkMaxVMotions = *c.NetworkMaxVMotions
 	}
+	if c.SDRSTTLSeconds != nil {
+		e.cfg.SDRSTTLSeconds = *c.SDRSTTLSeconds
+		e.recsTTL = time.Duration(*c.SDRSTTLSeconds * float64(time.Second))
+	}
 	e.mu.Unlock()
 	e.poke()
 	return nil
@@ -208,7 +213,8 @@ func (e *engine) currentConfig() configJSON {
 	defer e.mu.Unlock()
 	c := *e.cfg
 	return configJSON{Speed: &c.Speed, RateMBps: &c.RateMBps, VMotionRateMBps: &c.VMotionRateMBps, ProgressSteps: &c.ProgressSteps,
-		MinTaskSeconds: &c.MinTaskSeconds, HostMaxCost: &c.HostMaxCost, DatastoreMaxCost: &c.DatastoreMaxCost, NetworkMaxVMotions: &c.NetworkMaxVMotions}
+		MinTaskSeconds: &c.MinTaskSeconds, HostMaxCost: &c.HostMaxCost, DatastoreMaxCost: &c.DatastoreMaxCost, NetworkMaxVMotions: &c.NetworkMaxVMotions,
+		SDRSTTLSeconds: &c.SDRSTTLSeconds}
 }
 
 // ---- GET /_mm/vms: every VM's files now ------------------------------------------------

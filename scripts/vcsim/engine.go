@@ -137,6 +137,10 @@ type engine struct {
 	dsCap      map[ref]int64
 	dsFree     map[ref]int64
 	dsReserved map[ref]int64
+	// Storage DRS recommendations (sdrs.go)
+	recs    map[string]*storageRec
+	recSeq  int
+	recsTTL time.Duration
 
 	wake   chan struct{}
 	stopCh chan struct{}
@@ -150,6 +154,7 @@ func newEngine(cfg *Config, w *world, f *faultInjector, logf func(string, ...int
 		hosts: map[ref]*resourceStat{}, dss: map[ref]*resourceStat{}, moves: map[string]int{}, copies: map[string]int{},
 		bytesOut: map[string]int64{}, bytesIn: map[string]int64{}, fileCopies: map[string]map[string]int{},
 		dsCap: map[ref]int64{}, dsFree: map[ref]int64{}, dsReserved: map[ref]int64{},
+		recs: map[string]*storageRec{}, recsTTL: time.Duration(cfg.SDRSTTLSeconds * float64(time.Second)),
 		wake: make(chan struct{}, 1), stopCh: make(chan struct{}), done: make(chan struct{}),
 	}
 	for h := range w.hostName {

@@ -92,6 +92,7 @@ func startServerWithPlan(cfg Config, p *plan, t0 time.Time, logf func(string, ..
 		updateBatch = time.Duration(cfg.UpdateBatchMS) * time.Millisecond
 		installPropertyCollector()
 	}
+	installStorageResourceManager()
 	installViewManager()
 	s := &Server{cfg: cfg, logf: logf, model: model, world: w}
 	s.stats = newSOAPStats()

@@ -1210,6 +1210,28 @@ func podRef(t *testing.T, name string) types.ManagedObjectReference {
 	return types.ManagedObjectReference{}
 }
 
+func recommend(c *vim25.Client, vm, pod types.ManagedObjectReference, rs *types.VirtualMachineRelocateSpec, disks ...types.PodDiskLocator) (*types.StoragePlacementResult, error) {
+	spec := types.StoragePlacementSpec{Type: string(types.StoragePlacementSpecPlacementTypeRelocate), Vm: &vm, RelocateSpec: rs,
+		PodSelectionSpec: types.StorageDrsPodSelectionSpec{StoragePod: &pod}}
+	if len(disks) > 0 {
+		spec.PodSelectionSpec.InitialVmConfig = []types.VmPodConfigForPlacement{{StoragePod: pod, Disk: disks}}
+	}
+	res, err := methods.RecommendDatastores(context.Background(), c, &types.RecommendDatastores{This: *c.ServiceContent.StorageResourceManager, StorageSpec: spec})
+	if err != nil {
+		return nil, err
+	}
+	return &res.Returnval, nil
+}
+
+func applyRec(c *vim25.Client, key string) (types.ManagedObjectReference, error) {
+	res, err := methods.ApplyStorageDrsRecommendation_Task(context.Background(), c,
+		&types.ApplyStorageDrsRecommendation_Task{This: *c.ServiceContent.StorageResourceManager, Key: []string{key}})
+	if err != nil {
+		return types.ManagedObjectReference{}, err
+	}
+	return res.Returnval, nil
+}
+
 func TestStoragePodFromFlags(t *testing.T) {
 	c := login(t)
 	pod := podRef(t, "new-pod")
@@ -1240,6 +1262,96 @@ func TestStoragePodFromFlags(t *testing.T) {
 	_ = property.DefaultCollector(c).RetrieveOne(context.Background(), *p.Parent, []string{"name"}, &dc)
 	if dc.Name != "datastore" {
 		t.Errorf("the pod is in folder %q, want the datacenter's datastore folder", dc.Name)
+	}
+}
+
+func TestStorageDRSRecommendAndApply(t *testing.T) {
+	c := login(t)
+	pod := podRef(t, "new-pod")
+	vm := vmRef(t, "fx-sdrs")
+	// Not a pod / no VM: InvalidArgument.
+	if _, err := recommend(c, vm, dsRef("new-01"), nil); faultName(err) != "InvalidArgument" {
+		t.Errorf("a datastore as pod: %v", err)
+	}
+	res, err := recommend(c, vm, pod, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Recommendations) != 2 || res.DrsFault != nil {
+		t.Fatalf("recommendations: %+v", res)
+	}
+	freeOf := func(ds types.ManagedObjectReference) int64 { return dsFree(t, c, srv.world.dsName[ds]) }
+	r0 := res.Recommendations[0]
+	a0 := r0.Action[0].(*types.StoragePlacementAction)
+	a1 := res.Recommendations[1].Action[0].(*types.StoragePlacementAction)
+	if freeOf(a0.Destination) < freeOf(a1.Destination) || r0.Reason != "storagePlacement" || *r0.Target != pod || *a0.Vm != vm ||
+		*a0.RelocateSpec.Datastore != a0.Destination || len(a0.RelocateSpec.Disk) != 2 || r0.Rating <= res.Recommendations[1].Rating {
+		t.Errorf("best first, a locator for every disk: %+v %+v", r0, a0)
+	}
+	for _, l := range a0.RelocateSpec.Disk {
+		if l.Datastore != a0.Destination {
+			t.Errorf("locator %+v not on the destination", l)
+		}
+	}
+	// A locator in relocateSpec pins its disk.
+	pinned, err := recommend(c, vm, pod, &types.VirtualMachineRelocateSpec{Disk: []types.VirtualMachineRelocateSpecDiskLocator{loc(2001, "legacy-02", nil)}})
+	if err != nil || len(pinned.Recommendations) == 0 {
+		t.Fatalf("pinned: %v %+v", err, pinned)
+	}
+	for _, l := range pinned.Recommendations[0].Action[0].(*types.StoragePlacementAction).RelocateSpec.Disk {
+		if l.DiskId == 2001 && l.Datastore != dsRef("legacy-02") {
+			t.Errorf("the pinned disk moved: %+v", l)
+		}
+	}
+	// None fits: 100 TiB eager-zeroed.
+	big, err := recommend(c, vmRef(t, "fx-big"), pod, nil, types.PodDiskLocator{DiskId: 2000, DiskBackingInfo: flatFormat(false, true)})
+	if err != nil || len(big.Recommendations) != 0 || big.DrsFault == nil {
+		t.Fatalf("nothing fits: %v %+v", err, big)
+	}
+	if f := big.DrsFault.FaultsByVm[0].(*types.ClusterDrsFaultsFaultsByVm).Fault[0].Fault; typeName(f) != "InsufficientStorageSpace" {
+		t.Errorf("drsFault %T", f)
+	}
+
+	control(t, "POST", "reset-stats", nil)
+	task, err := applyRec(c, r0.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := waitTask(t, c, task, 30*time.Second)
+	if info.State != types.TaskInfoStateSuccess || info.Name != "ApplyStorageDrsRecommendation_Task" || info.DescriptionId != "StorageResourceManager.applyRecommendation" ||
+		info.Entity == nil || *info.Entity != vm {
+		t.Fatalf("apply task: %+v", info)
+	}
+	if r, ok := info.Result.(types.ApplyStorageRecommendationResult); !ok || r.Vm == nil || *r.Vm != vm {
+		t.Errorf("result %#v", info.Result)
+	}
+	v := vmFull(t, c, "fx-sdrs")
+	if len(v.Datastore) != 1 || v.Datastore[0] != a0.Destination {
+		t.Errorf("after apply: datastores %v, want %v", v.Datastore, a0.Destination)
+	}
+	if vmo := vmMO(t, c, "fx-sdrs"); vmo.RecentTask[len(vmo.RecentTask)-1] != task {
+		t.Errorf("the VM's recentTask lacks the apply task")
+	}
+	st := mmStats(t)
+	if len(movesOf(st, task.Value)) != 3 || st.Moves["fx-sdrs"] != 1 {
+		t.Errorf("apply moved %+v", movesOf(st, task.Value))
+	}
+	// Applied (with its alternatives), then unknown; expired.
+	if _, err := applyRec(c, r0.Key); faultName(err) != "InvalidArgument" {
+		t.Errorf("applying twice: %v", err)
+	}
+	if _, err := applyRec(c, res.Recommendations[1].Key); faultName(err) != "InvalidArgument" {
+		t.Errorf("the alternative of an applied recommendation: %v", err)
+	}
+	control(t, "POST", "config", map[string]interface{}{"sdrs_ttl_seconds": 0.05})
+	defer control(t, "POST", "config", map[string]interface{}{"sdrs_ttl_seconds": 600})
+	res2, err := recommend(c, vm, pod, nil)
+	if err != nil || len(res2.Recommendations) == 0 {
+		t.Fatalf("%v %+v", err, res2)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if _, err := applyRec(c, res2.Recommendations[0].Key); faultName(err) != "InvalidArgument" {
+		t.Errorf("expired key: %v", err)
 	}
 }
 
