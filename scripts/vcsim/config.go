@@ -21,6 +21,24 @@ type Config struct {
 	SnapshotFraction    float64
 	ConsolidateFraction float64
 	PoweredOffFraction  float64
+	// Files (generated): disks per VM ("A-B" or "N"), the datastore prefixes extra disks may
+	// land on, the fraction of extra disks placed off the home datastore, disk formats.
+	Disks               string
+	DiskPrefixes        string
+	Spread              float64
+	ThinFraction        float64
+	EagerFraction       float64
+	IndependentFraction float64
+	// Fractions of VMs with one extra disk of that kind, an ISO, template, Fault Tolerance, orphaned
+	RDMPhysical      float64
+	RDMVirtual       float64
+	MultiWriter      float64
+	ISOFraction      float64
+	TemplateFraction float64
+	FTFraction       float64
+	OrphanedFraction float64
+	// Datastore prefixes whose datastores form a StoragePod "<prefix>-pod" per datacenter
+	Pods stringList
 	// Topology (loaded)
 	Inventory string
 
@@ -57,6 +75,11 @@ type Config struct {
 	HostCostSVMotion      int
 	DatastoreCostVMotion  int
 	DatastoreCostSVMotion int
+	// Cold migration (powered off, suspended, template): a provisioning operation
+	HostCostProvisioning int
+
+	// Storage DRS recommendations are remembered this long (real seconds)
+	SDRSTTLSeconds float64
 
 	// Fault injection
 	FailEvery   int
@@ -79,11 +102,12 @@ func defaultConfig() Config {
 		Datacenters: 1, Clusters: 3, Hosts: 8, VMs: 60,
 		Datastores: "legacy:4,new:4", Seed: 1,
 		SnapshotFraction: 0.1, ConsolidateFraction: 0.05,
+		Disks: "1", Spread: 0.5, ThinFraction: 0.5, EagerFraction: 0.2, IndependentFraction: 0.03,
 		Listen: "127.0.0.1:0", Username: "user", Password: "pass",
 		RateMBps: 100, VMotionRateMBps: 1000, Speed: 1, ProgressSteps: 4,
 		HostMaxCost: 8, DatastoreMaxCost: 128, NetworkMaxVMotions: 8,
-		HostCostVMotion: 1, HostCostSVMotion: 4, DatastoreCostVMotion: 1, DatastoreCostSVMotion: 16,
-		FailFault: "FileLocked", FailMethods: "RelocateVM_Task",
+		HostCostVMotion: 1, HostCostSVMotion: 4, DatastoreCostVMotion: 1, DatastoreCostSVMotion: 16, HostCostProvisioning: 1,
+		FailFault: "FileLocked", FailMethods: "RelocateVM_Task", SDRSTTLSeconds: 600,
 		UpdateBatchMS: 100, ExitOnStdinEOF: true,
 	}
 }
@@ -116,6 +140,20 @@ Flags:
 	fs.Float64Var(&c.SnapshotFraction, "snapshot-fraction", c.SnapshotFraction, "fraction of VMs with 1-3 snapshots (createTime spread over the past 60 days)")
 	fs.Float64Var(&c.ConsolidateFraction, "consolidate-fraction", c.ConsolidateFraction, "fraction of VMs with runtime.consolidationNeeded=true")
 	fs.Float64Var(&c.PoweredOffFraction, "powered-off-fraction", c.PoweredOffFraction, "fraction of VMs powered off (the rest are powered on)")
+	fs.StringVar(&c.Disks, "disks", c.Disks, "virtual disks per VM: N or A-B (uniform); the first disk and the VM's home are on a datastore of the first -datastores prefix")
+	fs.StringVar(&c.DiskPrefixes, "disk-prefixes", c.DiskPrefixes, "comma-separated datastore prefixes a VM's disks beyond the first may land on (default: the first prefix of -datastores)")
+	fs.Float64Var(&c.Spread, "spread", c.Spread, "fraction of disks beyond the first placed on another datastore than the home, chosen uniformly among the -disk-prefixes datastores")
+	fs.Float64Var(&c.ThinFraction, "thin-fraction", c.ThinFraction, "fraction of flat disks that are thin provisioned")
+	fs.Float64Var(&c.EagerFraction, "eager-fraction", c.EagerFraction, "fraction of thick flat disks that are eagerly zeroed (the rest lazily)")
+	fs.Float64Var(&c.IndependentFraction, "independent-fraction", c.IndependentFraction, "fraction of disks beyond the first in diskMode independent_persistent")
+	fs.Float64Var(&c.RDMPhysical, "rdm-physical", c.RDMPhysical, "fraction of VMs with one extra physical-mode raw device mapping")
+	fs.Float64Var(&c.RDMVirtual, "rdm-virtual", c.RDMVirtual, "fraction of VMs with one extra virtual-mode raw device mapping")
+	fs.Float64Var(&c.MultiWriter, "multiwriter", c.MultiWriter, "fraction of VMs with one extra eager-zeroed multi-writer disk (sharingMultiWriter)")
+	fs.Float64Var(&c.ISOFraction, "iso", c.ISOFraction, "fraction of VMs with an ISO image connected (on the first prefix's second datastore)")
+	fs.Float64Var(&c.TemplateFraction, "template-fraction", c.TemplateFraction, "fraction of VMs that are templates (powered off)")
+	fs.Float64Var(&c.FTFraction, "ft", c.FTFraction, "fraction of VMs protected by Fault Tolerance (config.ftInfo, primary)")
+	fs.Float64Var(&c.OrphanedFraction, "orphaned", c.OrphanedFraction, "fraction of VMs whose runtime.connectionState is orphaned")
+	fs.Var(&c.Pods, "pod", "datastore prefix whose datastores form a Storage DRS datastore cluster (StoragePod) <prefix>-pod in each datacenter; repeatable or a comma list")
 	fs.StringVar(&c.Inventory, "inventory", c.Inventory, "load the topology from Moonmotion's inventory JSON (moonmotion inventory --json) instead of generating it")
 
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on (port 0 = a free port)")
@@ -142,7 +180,9 @@ Flags:
 	fs.IntVar(&c.HostCostVMotion, "host-cost-vmotion", c.HostCostVMotion, "host cost of one vMotion")
 	fs.IntVar(&c.HostCostSVMotion, "host-cost-svmotion", c.HostCostSVMotion, "host cost of one Storage vMotion")
 	fs.IntVar(&c.DatastoreCostVMotion, "datastore-cost-vmotion", c.DatastoreCostVMotion, "datastore cost of one vMotion")
-	fs.IntVar(&c.DatastoreCostSVMotion, "datastore-cost-svmotion", c.DatastoreCostSVMotion, "datastore cost of one Storage vMotion (charged to source and destination)")
+	fs.IntVar(&c.DatastoreCostSVMotion, "datastore-cost-svmotion", c.DatastoreCostSVMotion, "datastore cost of one Storage vMotion (charged once to every datastore a moving file leaves or reaches)")
+	fs.IntVar(&c.HostCostProvisioning, "host-cost-provisioning", c.HostCostProvisioning, "host cost of a cold migration (powered off, suspended or template VM), charged to the source host and the destination host; no datastore or network cost")
+	fs.Float64Var(&c.SDRSTTLSeconds, "sdrs-ttl-seconds", c.SDRSTTLSeconds, "real seconds a Storage DRS recommendation (RecommendDatastores) stays applicable")
 
 	fs.IntVar(&c.FailEvery, "fail-every", c.FailEvery, "make every Nth task of -fail-methods end in error (0 = never)")
 	fs.StringVar(&c.FailFault, "fail-fault", c.FailFault, "fault type of the injected task errors (FileLocked, TaskInProgress, InvalidState, ...)")
@@ -187,12 +227,77 @@ func (c *Config) validate() error {
 	case c.VMotionLinkMbps < 0:
 		return fmt.Errorf("-vmotion-link-mbps must be >= 0 (0 keeps vcsim's 10000 Mb/s)")
 	}
+	for name, v := range map[string]float64{"spread": c.Spread, "thin-fraction": c.ThinFraction, "eager-fraction": c.EagerFraction,
+		"independent-fraction": c.IndependentFraction, "rdm-physical": c.RDMPhysical, "rdm-virtual": c.RDMVirtual, "multiwriter": c.MultiWriter,
+		"iso": c.ISOFraction, "template-fraction": c.TemplateFraction, "ft": c.FTFraction, "orphaned": c.OrphanedFraction,
+		"snapshot-fraction": c.SnapshotFraction, "consolidate-fraction": c.ConsolidateFraction, "powered-off-fraction": c.PoweredOffFraction} {
+		if v < 0 || v > 1 {
+			return fmt.Errorf("-%s must be between 0 and 1", name)
+		}
+	}
+	if c.HostCostProvisioning < 0 {
+		return fmt.Errorf("-host-cost-provisioning must be >= 0")
+	}
+	if c.SDRSTTLSeconds <= 0 {
+		return fmt.Errorf("-sdrs-ttl-seconds must be > 0")
+	}
+	if _, _, err := parseDiskRange(c.Disks); err != nil {
+		return err
+	}
 	if c.Inventory == "" {
-		if _, err := parseDatastoreSpec(c.Datastores); err != nil {
+		groups, err := parseDatastoreSpec(c.Datastores)
+		if err != nil {
 			return err
+		}
+		known := map[string]bool{}
+		for _, g := range groups {
+			known[g.Prefix] = true
+		}
+		for _, p := range splitList(c.DiskPrefixes) {
+			if !known[p] {
+				return fmt.Errorf("-disk-prefixes: %q is not a prefix of -datastores %q", p, c.Datastores)
+			}
+		}
+		for _, p := range c.Pods {
+			if !known[p] {
+				return fmt.Errorf("-pod: %q is not a prefix of -datastores %q", p, c.Datastores)
+			}
 		}
 	}
 	return nil
+}
+
+// stringList is a repeatable flag whose values may also be comma lists.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error {
+	*l = append(*l, splitList(s)...)
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseDiskRange parses -disks: "N" or "A-B" (1 <= A <= B <= 50).
+func parseDiskRange(s string) (int, int, error) {
+	lo, hi := s, s
+	if i := strings.IndexByte(s, '-'); i >= 0 {
+		lo, hi = s[:i], s[i+1:]
+	}
+	a, err1 := strconv.Atoi(strings.TrimSpace(lo))
+	b, err2 := strconv.Atoi(strings.TrimSpace(hi))
+	if err1 != nil || err2 != nil || a < 1 || b < a || b > 50 {
+		return 0, 0, fmt.Errorf("-disks %q: want N or A-B with 1 <= A <= B <= 50", s)
+	}
+	return a, b, nil
 }
 
 // datastoreGroup is one prefix:count entry of -datastores.

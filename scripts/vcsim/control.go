@@ -6,6 +6,9 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 func writeJSON(w http.ResponseWriter, code int, v interface{}) {
@@ -48,6 +51,7 @@ type configJSON struct {
 	HostMaxCost        *int     `json:"host_max_cost,omitempty"`
 	DatastoreMaxCost   *int     `json:"datastore_max_cost,omitempty"`
 	NetworkMaxVMotions *int     `json:"network_max_vmotions,omitempty"`
+	SDRSTTLSeconds     *float64 `json:"sdrs_ttl_seconds,omitempty"`
 }
 
 func (s *Server) controlHandler() http.Handler {
@@ -58,7 +62,8 @@ func (s *Server) controlHandler() http.Handler {
 		}
 		calls, total, since := s.stats.snapshot()
 		withTasks := r.URL.Query().Get("tasks") != "0"
-		writeJSON(w, 200, statsJSON{Since: since, SOAPCalls: calls, SOAPCallsTotal: total, engineStats: s.eng.stats(withTasks)})
+		withFiles := r.URL.Query().Get("files") != "0"
+		writeJSON(w, 200, statsJSON{Since: since, SOAPCalls: calls, SOAPCallsTotal: total, engineStats: s.eng.statsWith(withTasks, withFiles)})
 	})
 	mux.HandleFunc("/_mm/reset-stats", func(w http.ResponseWriter, r *http.Request) {
 		if !onlyMethods(w, r, http.MethodPost) {
@@ -104,6 +109,28 @@ func (s *Server) controlHandler() http.Handler {
 			onlyMethods(w, r, http.MethodGet, http.MethodPost, http.MethodDelete)
 		}
 	})
+	mux.HandleFunc("/_mm/vms", func(w http.ResponseWriter, r *http.Request) {
+		if !onlyMethods(w, r, http.MethodGet) {
+			return
+		}
+		writeJSON(w, 200, s.filesReport(r.URL.Query()["vm"]))
+	})
+	mux.HandleFunc("/_mm/host-state", func(w http.ResponseWriter, r *http.Request) {
+		if !onlyMethods(w, r, http.MethodPost) {
+			return
+		}
+		var req hostStateJSON
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err := json.Unmarshal(body, &req); err != nil {
+			jsonError(w, 400, "host-state: body must be JSON: %v", err)
+			return
+		}
+		if err := s.setHostState(req); err != nil {
+			jsonError(w, 400, "host-state: %v", err)
+			return
+		}
+		writeJSON(w, 200, map[string]interface{}{"ok": true})
+	})
 	mux.HandleFunc("/_mm/config", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			var c configJSON
@@ -133,7 +160,7 @@ func (e *engine) setConfig(c configJSON) error {
 		}
 		return nil
 	}
-	for _, chk := range []error{pos("speed", c.Speed), pos("rate_mbps", c.RateMBps), pos("vmotion_rate_mbps", c.VMotionRateMBps)} {
+	for _, chk := range []error{pos("speed", c.Speed), pos("rate_mbps", c.RateMBps), pos("vmotion_rate_mbps", c.VMotionRateMBps), pos("sdrs_ttl_seconds", c.SDRSTTLSeconds)} {
 		if chk != nil {
 			return chk
 		}
@@ -172,6 +199,10 @@ func (e *engine) setConfig(c configJSON) error {
 	if c.NetworkMaxVMotions != nil {
 		e.cfg.NetworkMaxVMotions = *c.NetworkMaxVMotions
 	}
+	if c.SDRSTTLSeconds != nil {
+		e.cfg.SDRSTTLSeconds = *c.SDRSTTLSeconds
+		e.recsTTL = time.Duration(*c.SDRSTTLSeconds * float64(time.Second))
+	}
 	e.mu.Unlock()
 	e.poke()
 	return nil
@@ -182,5 +213,186 @@ func (e *engine) currentConfig() configJSON {
 	defer e.mu.Unlock()
 	c := *e.cfg
 	return configJSON{Speed: &c.Speed, RateMBps: &c.RateMBps, VMotionRateMBps: &c.VMotionRateMBps, ProgressSteps: &c.ProgressSteps,
-		MinTaskSeconds: &c.MinTaskSeconds, HostMaxCost: &c.HostMaxCost, DatastoreMaxCost: &c.DatastoreMaxCost, NetworkMaxVMotions: &c.NetworkMaxVMotions}
+		MinTaskSeconds: &c.MinTaskSeconds, HostMaxCost: &c.HostMaxCost, DatastoreMaxCost: &c.DatastoreMaxCost, NetworkMaxVMotions: &c.NetworkMaxVMotions,
+		SDRSTTLSeconds: &c.SDRSTTLSeconds}
+}
+
+// ---- GET /_mm/vms: every VM's files now ------------------------------------------------
+
+type homeJSON struct {
+	Datastore string `json:"datastore"`
+	Path      string `json:"path"` // config.files.vmPathName
+	Bytes     int64  `json:"bytes"`
+}
+
+type diskJSON struct {
+	Key       int32  `json:"key"`
+	Label     string `json:"label"`
+	File      string `json:"file"`
+	Datastore string `json:"datastore"`
+	Format    string `json:"format"` // thin, thick, eager, rdm_physical, rdm_virtual
+	Backing   string `json:"backing"`
+	Capacity  int64  `json:"capacity_bytes"`
+	Bytes     int64  `json:"bytes"` // what its files occupy
+	Sharing   string `json:"sharing"`
+	Mode      string `json:"mode"`
+}
+
+type mediaJSON struct {
+	Key       int32  `json:"key"`
+	Label     string `json:"label"`
+	File      string `json:"file"`
+	Datastore string `json:"datastore,omitempty"`
+}
+
+type vmReportJSON struct {
+	Host            string      `json:"host"`
+	PowerState      string      `json:"power_state"`
+	ConnectionState string      `json:"connection_state"`
+	Template        bool        `json:"template"`
+	FaultTolerance  bool        `json:"fault_tolerance"`
+	Home            homeJSON    `json:"home"`
+	Disks           []diskJSON  `json:"disks"`
+	Media           []mediaJSON `json:"media"`
+	Datastores      []string    `json:"datastores"`
+	Committed       int64       `json:"committed_bytes"`
+}
+
+type dsReportJSON struct {
+	Capacity int64  `json:"capacity_bytes"`
+	Free     int64  `json:"free_bytes"`
+	Used     int64  `json:"used_bytes"` // bytes of VM files on it
+	VMs      int    `json:"vms"`        // its vm list
+	Pod      string `json:"datastore_cluster,omitempty"`
+}
+
+type podReportJSON struct {
+	Datastores []string `json:"datastores"`
+	SDRS       bool     `json:"sdrs_enabled"`
+	Capacity   int64    `json:"capacity_bytes"`
+	Free       int64    `json:"free_bytes"`
+}
+
+type filesReportJSON struct {
+	VMs        map[string]vmReportJSON  `json:"vms"`
+	Datastores map[string]dsReportJSON  `json:"datastores"`
+	Pods       map[string]podReportJSON `json:"datastore_clusters"`
+}
+
+// filesReport lists each VM's files (all VMs, or those named) and every datastore's and
+// datastore cluster's space as clients see it.
+func (s *Server) filesReport(only []string) filesReportJSON {
+	w := s.world
+	out := filesReportJSON{VMs: map[string]vmReportJSON{}, Datastores: map[string]dsReportJSON{}, Pods: map[string]podReportJSON{}}
+	used := map[ref]int64{}
+	want := map[string]bool{}
+	for _, n := range only {
+		want[n] = true
+	}
+	for _, vm := range w.vmByRef {
+		var rep vmReportJSON
+		keep := len(want) == 0 || want[vm.Name]
+		simulator.Map.WithLock(vm, func() {
+			f := vm.files
+			for d, n := range f.bytesOn() {
+				used[d] += n
+			}
+			if !keep {
+				return
+			}
+			rep = vmReportJSON{
+				Host: w.hostName[*vm.Runtime.Host], PowerState: string(vm.Runtime.PowerState), ConnectionState: string(vm.Runtime.ConnectionState),
+				Template: vm.Config.Template, FaultTolerance: vm.Config.FtInfo != nil,
+				Home:      homeJSON{Datastore: w.dsName[f.home], Path: vm.Config.Files.VmPathName, Bytes: f.homeBytes()},
+				Committed: f.committed(), Disks: []diskJSON{}, Media: []mediaJSON{},
+			}
+			for _, d := range f.disks {
+				rep.Disks = append(rep.Disks, diskJSON{Key: d.key, Label: d.label, File: dsPath(w.dsName, d.ds, d.path), Datastore: w.dsName[d.ds],
+					Format: d.format(), Backing: string(d.backing), Capacity: d.capacity, Bytes: d.used, Sharing: d.sharing, Mode: d.mode})
+			}
+			for _, m := range f.media {
+				rep.Media = append(rep.Media, mediaJSON{Key: m.key, Label: m.label, File: m.file, Datastore: w.dsName[m.ds]})
+			}
+			for _, d := range vm.Datastore {
+				rep.Datastores = append(rep.Datastores, w.dsName[d])
+			}
+		})
+		if keep {
+			out.VMs[vm.Name] = rep
+		}
+	}
+	for d, name := range w.dsName {
+		ds, ok := simulator.Map.Get(d).(*simulator.Datastore)
+		if !ok {
+			continue
+		}
+		var rep dsReportJSON
+		simulator.Map.WithLock(ds, func() {
+			rep = dsReportJSON{Capacity: ds.Summary.Capacity, Free: ds.Summary.FreeSpace, Used: used[d], VMs: len(ds.Vm)}
+		})
+		if p, ok := w.dsPod[d]; ok {
+			rep.Pod = w.podName[p]
+		}
+		out.Datastores[name] = rep
+	}
+	for p, name := range w.podName {
+		pod, ok := simulator.Map.Get(p).(*simulator.StoragePod)
+		if !ok {
+			continue
+		}
+		rep := podReportJSON{Datastores: []string{}}
+		for _, m := range w.podMembers[p] {
+			rep.Datastores = append(rep.Datastores, w.dsName[m])
+		}
+		simulator.Map.WithLock(pod, func() {
+			if pod.Summary != nil {
+				rep.Capacity, rep.Free = pod.Summary.Capacity, pod.Summary.FreeSpace
+			}
+			rep.SDRS = pod.PodStorageDrsEntry != nil && pod.PodStorageDrsEntry.StorageDrsConfig.PodConfig.Enabled
+		})
+		out.Pods[name] = rep
+	}
+	return out
+}
+
+// ---- POST /_mm/host-state ------------------------------------------------------------
+
+type hostStateJSON struct {
+	Host              string  `json:"host"`
+	ConnectionState   *string `json:"connection_state,omitempty"`
+	InMaintenanceMode *bool   `json:"in_maintenance_mode,omitempty"`
+}
+
+// setHostState changes a host's runtime.connectionState and runtime.inMaintenanceMode (no
+// SOAP method of vcsim 0.24 disconnects a host).
+func (s *Server) setHostState(req hostStateJSON) error {
+	h, ok := s.world.hostByName[req.Host]
+	if !ok {
+		return fmt.Errorf("unknown host %q", req.Host)
+	}
+	var changes []types.PropertyChange
+	if req.ConnectionState != nil {
+		switch st := types.HostSystemConnectionState(*req.ConnectionState); st {
+		case types.HostSystemConnectionStateConnected, types.HostSystemConnectionStateDisconnected, types.HostSystemConnectionStateNotResponding:
+			changes = append(changes, types.PropertyChange{Name: "runtime.connectionState", Val: st})
+		default:
+			return fmt.Errorf("connection_state must be connected, disconnected or notResponding, not %q", *req.ConnectionState)
+		}
+	}
+	if req.InMaintenanceMode != nil {
+		changes = append(changes, types.PropertyChange{Name: "runtime.inMaintenanceMode", Val: *req.InMaintenanceMode})
+	}
+	hs := simulator.Map.Get(h).(*simulator.HostSystem)
+	simulator.Map.WithLock(hs, func() {
+		if req.ConnectionState != nil {
+			hs.Runtime.ConnectionState = types.HostSystemConnectionState(*req.ConnectionState)
+		}
+		if req.InMaintenanceMode != nil {
+			hs.Runtime.InMaintenanceMode = *req.InMaintenanceMode
+		}
+		if len(changes) > 0 {
+			simulator.Map.Update(hs, changes)
+		}
+	})
+	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
@@ -33,30 +32,34 @@ func (e *engine) applyEffect(t *mmTask) {
 func (e *engine) applyMove(t *mmTask) {
 	vm := t.vm
 	now := time.Now()
-	var uncommitted int64
+	var newDS []ref
 	simulator.Map.WithLock(vm, func() {
 		var changes []types.PropertyChange
-		if vm.Summary.Storage != nil {
-			uncommitted = vm.Summary.Storage.Uncommitted
-		}
-		if t.storage {
-			newDS := []ref{t.dstDS}
-			setStorage(&vm.VirtualMachine.VirtualMachine, newDS, t.committed, uncommitted, now)
-			path := fmt.Sprintf("[%s] %s/%s.vmx", e.w.dsName[t.dstDS], vm.Name, vm.Name)
-			dir := fmt.Sprintf("[%s] %s", e.w.dsName[t.dstDS], vm.Name)
-			if vm.Config != nil && vm.Config.Files.VmPathName != "" {
-				vm.Config.Files.VmPathName = path
-				vm.Config.Files.SnapshotDirectory = dir
-				vm.Config.Files.SuspendDirectory = dir
-				vm.Config.Files.LogDirectory = dir
-			}
-			vm.Summary.Config.VmPathName = path
+		newDS = vm.Datastore
+		if t.storage && t.plan != nil {
+			nf := t.plan.newFiles
+			vm.files = nf
+			on := vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn
+			rd := nf.render(e.w.dsName, vm.Config.Hardware.Device, on, now)
+			files := vm.Config.Files
+			files.VmPathName = rd.vmPath
+			files.SnapshotDirectory, files.SuspendDirectory, files.LogDirectory = rd.dir, rd.dir, rd.dir
+			newDS = rd.datastore
 			changes = append(changes,
-				types.PropertyChange{Name: "datastore", Val: newDS},
-				types.PropertyChange{Name: "storage", Val: vm.Storage},
-				types.PropertyChange{Name: "summary.storage", Val: vm.Summary.Storage},
-				types.PropertyChange{Name: "summary.config.vmPathName", Val: path},
+				types.PropertyChange{Name: "config.hardware.device", Val: rd.devices},
+				types.PropertyChange{Name: "config.files", Val: files},
+				types.PropertyChange{Name: "layoutEx", Val: rd.layoutEx},
+				types.PropertyChange{Name: "layout", Val: rd.layout},
+				types.PropertyChange{Name: "datastore", Val: rd.datastore},
+				types.PropertyChange{Name: "storage", Val: rd.storage},
+				types.PropertyChange{Name: "summary.storage", Val: rd.summary},
+				types.PropertyChange{Name: "summary.config.vmPathName", Val: rd.vmPath},
 			)
+			// Set directly too: nested paths under pointers are applied by reflection.
+			vm.Config.Hardware.Device = rd.devices
+			vm.Config.Files = files
+			vm.LayoutEx, vm.Layout, vm.Storage, vm.Summary.Storage = rd.layoutEx, rd.layout, rd.storage, rd.summary
+			vm.Summary.Config.VmPathName = rd.vmPath
 		}
 		if t.hostMove {
 			h := t.dstHost
@@ -73,12 +76,14 @@ func (e *engine) applyMove(t *mmTask) {
 		}
 	})
 
-	if t.storage {
-		share := t.committed / int64(len(t.srcDS))
-		for _, d := range t.srcDS {
-			adjustDatastore(d, vm.Self, share, false)
+	if t.storage && t.plan != nil {
+		for _, d := range t.plan.touched {
+			has := simulator.FindReference(newDS, d) != nil
+			updateDatastore(d, vm.Self, t.freeAfter[d], has)
 		}
-		adjustDatastore(t.dstDS, vm.Self, t.committed, true)
+		for p, space := range t.podsAfter {
+			updatePod(p, space[0], space[1])
+		}
 	}
 	if t.hostMove {
 		moveRef(t.srcHost, t.dstHost, vm.Self)
@@ -91,26 +96,21 @@ func (e *engine) applyMove(t *mmTask) {
 // vmPoolBefore is the resource pool the VM was in when the task was planned.
 func (t *mmTask) vmPoolBefore() ref { return t.srcPool }
 
-// adjustDatastore adds or removes a VM and its committed bytes on a datastore.
-func adjustDatastore(d ref, vmRef ref, bytes int64, add bool) {
+// updateDatastore sets a datastore's free space (from the engine's ledger) and whether the
+// VM is in its vm list.
+func updateDatastore(d ref, vmRef ref, free int64, hasVM bool) {
 	ds, ok := simulator.Map.Get(d).(*simulator.Datastore)
 	if !ok {
 		return
 	}
 	simulator.Map.WithLock(ds, func() {
 		vms := append([]ref(nil), ds.Vm...)
-		free := ds.Summary.FreeSpace
-		if add {
+		if hasVM {
 			if simulator.FindReference(vms, vmRef) == nil {
 				vms = append(vms, vmRef)
 			}
-			free -= bytes
 		} else {
 			simulator.RemoveReference(&vms, vmRef)
-			free += bytes
-		}
-		if free > ds.Summary.Capacity {
-			free = ds.Summary.Capacity
 		}
 		info := ds.Info.GetDatastoreInfo()
 		info.FreeSpace, info.MaxFileSize, info.MaxMemoryFileSize = free, free, free
@@ -120,6 +120,19 @@ func adjustDatastore(d ref, vmRef ref, bytes int64, add bool) {
 			{Name: "summary.freeSpace", Val: free},
 			{Name: "vm", Val: vms},
 		})
+	})
+}
+
+// updatePod sets a datastore cluster's summary (its members' sums).
+func updatePod(p ref, capacity, free int64) {
+	pod, ok := simulator.Map.Get(p).(*simulator.StoragePod)
+	if !ok {
+		return
+	}
+	simulator.Map.WithLock(pod, func() {
+		sum := &types.StoragePodSummary{Name: pod.Name, Capacity: capacity, FreeSpace: free}
+		pod.Summary = sum
+		simulator.Map.Update(pod, []types.PropertyChange{{Name: "summary", Val: sum}})
 	})
 }
 

@@ -36,15 +36,20 @@ type mmTask struct {
 
 	// migrations
 	storage, hostMove bool
+	cold              bool // powered off, suspended or template: a provisioning operation
+	plan              *movePlan
 	srcHost, dstHost  ref
-	srcDS             []ref
-	dstDS             ref
+	srcDS             []ref // the VM's datastores when the task was planned
 	dstPool           ref
 	srcPool           ref
-	committed         int64
+	committed         int64 // bytes the copies write
 	hostCost          map[ref]int
 	dsCost            map[ref]int
 	netHosts          []ref
+	reserved          map[ref]int64 // destination space held while running
+	freeAfter         map[ref]int64 // datastores' free space once the task succeeded
+	podsAfter         map[ref][2]int64
+	result            types.AnyType // info.result on success
 
 	// snapshot operations
 	snapshot       ref
@@ -122,6 +127,20 @@ type engine struct {
 	copies map[string]int
 	// hostMoves counts successful moves that changed only the host (vMotions).
 	hostMoves int
+	// Per-file accounting of successful relocations.
+	fileMoves  []fileMoveJSON
+	bytesOut   map[string]int64 // datastore name -> bytes of files that left it
+	bytesIn    map[string]int64 // datastore name -> bytes written to it
+	fileCopies map[string]map[string]int
+	// The datastores' space, the engine's ledger (written to the Datastore objects after each
+	// move): capacity, free space, and space held by running copies.
+	dsCap      map[ref]int64
+	dsFree     map[ref]int64
+	dsReserved map[ref]int64
+	// Storage DRS recommendations (sdrs.go)
+	recs    map[string]*storageRec
+	recSeq  int
+	recsTTL time.Duration
 
 	wake   chan struct{}
 	stopCh chan struct{}
@@ -133,6 +152,9 @@ func newEngine(cfg *Config, w *world, f *faultInjector, logf func(string, ...int
 		cfg: cfg, w: w, clock: newSimClock(cfg.Speed, cfg.ClockSkewSeconds), faults: f, logf: logf,
 		tasks: map[string]*mmTask{}, busy: map[ref]*mmTask{},
 		hosts: map[ref]*resourceStat{}, dss: map[ref]*resourceStat{}, moves: map[string]int{}, copies: map[string]int{},
+		bytesOut: map[string]int64{}, bytesIn: map[string]int64{}, fileCopies: map[string]map[string]int{},
+		dsCap: map[ref]int64{}, dsFree: map[ref]int64{}, dsReserved: map[ref]int64{},
+		recs: map[string]*storageRec{}, recsTTL: time.Duration(cfg.SDRSTTLSeconds * float64(time.Second)),
 		wake: make(chan struct{}, 1), stopCh: make(chan struct{}), done: make(chan struct{}),
 	}
 	for h := range w.hostName {
@@ -140,6 +162,9 @@ func newEngine(cfg *Config, w *world, f *faultInjector, logf func(string, ...int
 	}
 	for d := range w.dsName {
 		e.dss[d] = &resourceStat{}
+		if ds, ok := simulator.Map.Get(d).(*simulator.Datastore); ok {
+			e.dsCap[d], e.dsFree[d] = ds.Summary.Capacity, ds.Summary.FreeSpace
+		}
 	}
 	go e.loop()
 	return e
@@ -304,10 +329,7 @@ func (e *engine) step() ([]func(), time.Duration) {
 		e.releaseLocked(t)
 		if t.failFault != "" {
 			msg := t.failMsg
-			var file string
-			if len(t.srcDS) > 0 {
-				file = fmt.Sprintf("[%s] %s/%s.vmdk", e.w.dsName[t.srcDS[0]], t.vmName, t.vmName)
-			}
+			file := e.taskFile(t)
 			if msg == "" {
 				msg = faultMessage(t.failFault, file)
 			}
@@ -340,6 +362,18 @@ func (e *engine) dispatchLocked(now float64) []func() {
 			}
 			kept = append(kept, t)
 			continue
+		}
+		if t.plan != nil && t.failFault == "" {
+			if d, need, ok := e.lacksSpaceLocked(t); ok {
+				name := e.w.dsName[d]
+				msg := fmt.Sprintf("Insufficient disk space on datastore '%s' (%d bytes free, %d needed).", name, e.dsFree[d]-e.dsReserved[d], need)
+				acts = append(acts, e.finishLocked(t, now, &types.NoDiskSpace{FileFault: types.FileFault{File: e.taskFile(t)}, Datastore: name}, msg))
+				continue
+			}
+			t.reserved = t.plan.arrive
+			for d, n := range t.reserved {
+				e.dsReserved[d] += n
+			}
 		}
 		e.acquireLocked(t)
 		t.state = string(types.TaskInfoStateRunning)
@@ -422,7 +456,41 @@ func (e *engine) acquireLocked(t *mmTask) {
 	}
 }
 
+// lacksSpaceLocked finds a destination datastore without room for what t's files bring
+// (their size there), counting the space other running copies hold.
+func (e *engine) lacksSpaceLocked(t *mmTask) (ref, int64, bool) {
+	for _, d := range sortedRefs(t.plan.arrive, e.w.dsName) {
+		need := t.plan.arrive[d]
+		if need > 0 && e.dsFree[d]-e.dsReserved[d] < need {
+			return d, need, true
+		}
+	}
+	return ref{}, 0, false
+}
+
+// taskFile names the file a task's fault is about: the first file it copies.
+func (e *engine) taskFile(t *mmTask) string {
+	if t.plan != nil && len(t.plan.moves) > 0 {
+		m := t.plan.moves[0]
+		f := t.vm.files
+		if m.Key < 0 {
+			return dsPath(e.w.dsName, m.From, f.vmx)
+		}
+		if d := f.disk(m.Key); d != nil {
+			return dsPath(e.w.dsName, m.From, d.path)
+		}
+	}
+	if len(t.srcDS) > 0 {
+		return fmt.Sprintf("[%s] %s/%s.vmdk", e.w.dsName[t.srcDS[0]], t.vmName, t.vmName)
+	}
+	return ""
+}
+
 func (e *engine) releaseLocked(t *mmTask) {
+	for d, n := range t.reserved {
+		e.dsReserved[d] -= n
+	}
+	t.reserved = nil
 	for h, c := range t.hostCost {
 		if r := e.hosts[h]; r != nil {
 			r.cost -= c
@@ -479,16 +547,67 @@ func (e *engine) succeedLocked(t *mmTask, at float64) func() {
 			e.hostMoves++
 		}
 	}
+	if t.storage {
+		e.recordFilesLocked(t, at)
+	}
 	end := e.clock.time(at)
 	return func() {
 		e.applyEffect(t)
-		updateTask(t.task, []types.PropertyChange{
+		changes := []types.PropertyChange{
 			{Name: "info.completeTime", Val: end},
 			{Name: "info.state", Val: types.TaskInfoStateSuccess},
 			{Name: "info.progress", Val: int32(100)},
 			{Name: "info.cancelable", Val: false},
-		})
+		}
+		if t.result != nil {
+			changes = append(changes, types.PropertyChange{Name: "info.result", Val: t.result})
+		}
+		updateTask(t.task, changes)
 	}
+}
+
+// recordFilesLocked books a successful relocation's files: the space ledger (sources free
+// what the files occupied, destinations take their new size), the pods' sums, and the
+// per-file statistics. The new free space of every touched datastore is kept on the task
+// for applyEffect to write.
+func (e *engine) recordFilesLocked(t *mmTask, at float64) {
+	t.freeAfter = map[ref]int64{}
+	for _, m := range t.plan.moves {
+		e.dsFree[m.From] += m.SrcBytes
+		e.dsFree[m.To] -= m.DstBytes
+		from, to := e.w.dsName[m.From], e.w.dsName[m.To]
+		e.bytesOut[from] += m.SrcBytes
+		e.bytesIn[to] += m.Written
+		fc := e.fileCopies[t.vmName]
+		if fc == nil {
+			fc = map[string]int{}
+			e.fileCopies[t.vmName] = fc
+		}
+		fc[m.File]++
+		e.fileMoves = append(e.fileMoves, fileMoveJSON{Task: t.id, VM: t.vmName, File: m.File, From: from, To: to,
+			Bytes: m.Written, Format: m.Format, SourceBytes: m.SrcBytes, DestBytes: m.DstBytes, CompletedSim: at})
+	}
+	pods := map[ref]bool{}
+	for _, d := range t.plan.touched {
+		t.freeAfter[d] = e.dsFree[d]
+		if p, ok := e.w.dsPod[d]; ok {
+			pods[p] = true
+		}
+	}
+	t.podsAfter = map[ref][2]int64{}
+	for p := range pods {
+		t.podsAfter[p] = e.podSpaceLocked(p)
+	}
+}
+
+// podSpaceLocked is a pod's capacity and free space: its members' sums.
+func (e *engine) podSpaceLocked(p ref) [2]int64 {
+	var c, f int64
+	for _, m := range e.w.podMembers[p] {
+		c += e.dsCap[m]
+		f += e.dsFree[m]
+	}
+	return [2]int64{c, f}
 }
 
 func typeName(v interface{}) string {
@@ -549,29 +668,75 @@ type taskJSON struct {
 	To            []string `json:"to,omitempty"`
 }
 
+// fileMoveJSON is one file a successful relocation copied.
+type fileMoveJSON struct {
+	Task         string  `json:"task"`
+	VM           string  `json:"vm"`
+	File         string  `json:"file"` // config, disk-2001
+	From         string  `json:"from"`
+	To           string  `json:"to"`
+	Bytes        int64   `json:"bytes"` // written
+	Format       string  `json:"format,omitempty"`
+	SourceBytes  int64   `json:"source_bytes"` // occupied at the source (freed there)
+	DestBytes    int64   `json:"dest_bytes"`   // occupied at the destination
+	CompletedSim float64 `json:"completed_sim"`
+}
+
+type bytesMovedJSON struct {
+	Out int64 `json:"out"`
+	In  int64 `json:"in"`
+}
+
 type engineStats struct {
-	Hosts            map[string]resourceJSON `json:"hosts"`
-	Datastores       map[string]resourceJSON `json:"datastores"`
-	LimitQueuedTotal int                     `json:"limit_queued_total"`
-	Tasks            []taskJSON              `json:"tasks,omitempty"`
-	TaskCounts       map[string]int          `json:"task_counts"`
-	Moves            map[string]int          `json:"moves"`
-	Copies           map[string]int          `json:"copies"`
-	HostMoves        int                     `json:"host_moves"`
-	SimNow           float64                 `json:"sim_now"`
-	WallNow          float64                 `json:"wall_now"`
-	Speed            float64                 `json:"speed"`
+	Hosts            map[string]resourceJSON   `json:"hosts"`
+	Datastores       map[string]resourceJSON   `json:"datastores"`
+	LimitQueuedTotal int                       `json:"limit_queued_total"`
+	Tasks            []taskJSON                `json:"tasks,omitempty"`
+	TaskCounts       map[string]int            `json:"task_counts"`
+	Moves            map[string]int            `json:"moves"`
+	Copies           map[string]int            `json:"copies"`
+	HostMoves        int                       `json:"host_moves"`
+	FileMoves        *[]fileMoveJSON           `json:"file_moves,omitempty"`
+	BytesMoved       map[string]bytesMovedJSON `json:"bytes_moved"`
+	FileCopies       map[string]map[string]int `json:"file_copies"`
+	SimNow           float64                   `json:"sim_now"`
+	WallNow          float64                   `json:"wall_now"`
+	Speed            float64                   `json:"speed"`
 }
 
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
-func (e *engine) stats(withTasks bool) engineStats {
+func (e *engine) stats(withTasks bool) engineStats { return e.statsWith(withTasks, true) }
+
+func (e *engine) statsWith(withTasks, withFiles bool) engineStats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := engineStats{
 		Hosts: map[string]resourceJSON{}, Datastores: map[string]resourceJSON{},
 		TaskCounts: map[string]int{}, Moves: map[string]int{}, Copies: map[string]int{}, HostMoves: e.hostMoves,
 		SimNow: e.clock.now(), WallNow: unix(time.Now()), Speed: e.clock.getSpeed(),
+		BytesMoved: map[string]bytesMovedJSON{}, FileCopies: map[string]map[string]int{},
+	}
+	if withFiles {
+		fm := append([]fileMoveJSON{}, e.fileMoves...)
+		s.FileMoves = &fm
+	}
+	for d, n := range e.bytesOut {
+		b := s.BytesMoved[d]
+		b.Out = n
+		s.BytesMoved[d] = b
+	}
+	for d, n := range e.bytesIn {
+		b := s.BytesMoved[d]
+		b.In = n
+		s.BytesMoved[d] = b
+	}
+	for vm, m := range e.fileCopies {
+		c := map[string]int{}
+		for f, n := range m {
+			c[f] = n
+		}
+		s.FileCopies[vm] = c
 	}
 	for h, r := range e.hosts {
 		vp, vl, nq := r.vmotionPeak, e.cfg.NetworkMaxVMotions, r.net
@@ -635,4 +800,7 @@ func (e *engine) resetStats() {
 	e.moves = map[string]int{}
 	e.copies = map[string]int{}
 	e.hostMoves = 0
+	e.fileMoves = nil
+	e.bytesOut, e.bytesIn = map[string]int64{}, map[string]int64{}
+	e.fileCopies = map[string]map[string]int{}
 }

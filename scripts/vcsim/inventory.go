@@ -4,8 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"sort"
+	"strings"
 	"time"
+
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 // inventoryDoc mirrors Moonmotion's inventory JSON (Sources/VCenterModel/Inventory+JSON.swift,
@@ -22,9 +26,11 @@ type inventoryDoc struct {
 		Hosts      []string `json:"hosts"`
 	} `json:"clusters"`
 	Hosts []struct {
-		Name    string  `json:"name"`
-		Moref   string  `json:"moref"`
-		Cluster *string `json:"cluster"`
+		Name              string  `json:"name"`
+		Moref             string  `json:"moref"`
+		Cluster           *string `json:"cluster"`
+		ConnectionState   *string `json:"connection_state"`
+		InMaintenanceMode *bool   `json:"in_maintenance_mode"`
 	} `json:"hosts"`
 	Datastores []struct {
 		Name          string   `json:"name"`
@@ -34,7 +40,13 @@ type inventoryDoc struct {
 		Type          *string  `json:"type"`
 		Accessible    *bool    `json:"accessible"`
 		Hosts         []string `json:"hosts"`
+		Cluster       *string  `json:"datastore_cluster"`
 	} `json:"datastores"`
+	DatastoreClusters []struct {
+		Name       string   `json:"name"`
+		Datastores []string `json:"datastores"`
+		SDRS       *bool    `json:"sdrs_enabled"`
+	} `json:"datastore_clusters"`
 	VMs []struct {
 		Name                string   `json:"name"`
 		Moref               string   `json:"moref"`
@@ -51,7 +63,38 @@ type inventoryDoc struct {
 			Name       string     `json:"name"`
 			CreateTime *time.Time `json:"create_time"`
 		} `json:"snapshots"`
+		ConfigDatastore *string    `json:"config_datastore"`
+		VMPath          *string    `json:"vm_path"`
+		ConfigBytes     *int64     `json:"config_bytes"`
+		Disks           []invDisk  `json:"disks"`
+		Media           []invMedia `json:"media"`
+		FTRole          *int32     `json:"fault_tolerance_role"`
+		ConnectionState *string    `json:"connection_state"`
+		ToolsStatus     *string    `json:"tools_running_status"`
 	} `json:"vms"`
+}
+
+// invDisk is InventoryDocument.Disk.
+type invDisk struct {
+	Key       int32   `json:"key"`
+	Label     *string `json:"label"`
+	File      *string `json:"file"`
+	Datastore *string `json:"datastore"`
+	Capacity  *int64  `json:"capacity_bytes"`
+	Used      *int64  `json:"used_bytes"`
+	Backing   *string `json:"backing"`
+	Thin      *bool   `json:"thin"`
+	Eager     *bool   `json:"eager_scrub"`
+	Sharing   *string `json:"sharing"`
+	Mode      *string `json:"mode"`
+}
+
+// invMedia is InventoryDocument.Media.
+type invMedia struct {
+	Key       int32   `json:"key"`
+	Label     *string `json:"label"`
+	File      string  `json:"file"`
+	Datastore *string `json:"datastore"`
 }
 
 // loadInventoryPlan reads an inventory JSON file into a plan. Object names are kept;
@@ -96,6 +139,19 @@ func loadInventoryPlan(path string) (*plan, error) {
 			return nil, fmt.Errorf("-inventory %s: host %q appears twice", path, h.Name)
 		}
 		knownHost[h.Name] = true
+		var st planHostState
+		if h.ConnectionState != nil && *h.ConnectionState != "connected" {
+			st.Connection = *h.ConnectionState
+		}
+		if h.InMaintenanceMode != nil {
+			st.Maintenance = *h.InMaintenanceMode
+		}
+		if st.Connection != "" || st.Maintenance {
+			if dc.HostStates == nil {
+				dc.HostStates = map[string]planHostState{}
+			}
+			dc.HostStates[h.Name] = st
+		}
 		cname, ok := hostCluster[h.Name]
 		if !ok {
 			dc.Standalone = append(dc.Standalone, h.Name)
@@ -129,6 +185,40 @@ func loadInventoryPlan(path string) (*plan, error) {
 		knownDS[d.Name] = true
 		dc.Datastores = append(dc.Datastores, ds)
 	}
+	// Datastore clusters: from datastore_clusters and from each datastore's datastore_cluster.
+	podIndex := map[string]int{}
+	for _, c := range doc.DatastoreClusters {
+		if _, dup := podIndex[c.Name]; dup {
+			return nil, fmt.Errorf("-inventory %s: datastore cluster %q appears twice", path, c.Name)
+		}
+		pp := planPod{Name: c.Name, SDRS: c.SDRS != nil && *c.SDRS}
+		for _, m := range c.Datastores {
+			if !knownDS[m] {
+				return nil, fmt.Errorf("-inventory %s: datastore cluster %q lists unknown datastore %q", path, c.Name, m)
+			}
+			pp.Members = append(pp.Members, m)
+		}
+		podIndex[c.Name] = len(dc.Pods)
+		dc.Pods = append(dc.Pods, pp)
+	}
+	for _, d := range doc.Datastores {
+		if d.Cluster == nil || *d.Cluster == "" {
+			continue
+		}
+		i, ok := podIndex[*d.Cluster]
+		if !ok {
+			i = len(dc.Pods)
+			podIndex[*d.Cluster] = i
+			dc.Pods = append(dc.Pods, planPod{Name: *d.Cluster})
+		}
+		listed := false
+		for _, m := range dc.Pods[i].Members {
+			listed = listed || m == d.Name
+		}
+		if !listed {
+			dc.Pods[i].Members = append(dc.Pods[i].Members, d.Name)
+		}
+	}
 	for _, v := range doc.VMs {
 		vm := planVM{Name: v.Name, NumCPUs: 2, MemoryMB: 4096, PoweredOn: true}
 		if v.Host == nil || !knownHost[*v.Host] {
@@ -136,15 +226,19 @@ func loadInventoryPlan(path string) (*plan, error) {
 		}
 		vm.Host = *v.Host
 		vm.Cluster = hostCluster[vm.Host]
-		if len(v.Datastores) == 0 {
+		dss := v.Datastores
+		if len(dss) == 0 && v.ConfigDatastore != nil && *v.ConfigDatastore != "" {
+			dss = []string{*v.ConfigDatastore}
+		}
+		if len(dss) == 0 {
 			return nil, fmt.Errorf("-inventory %s: VM %q has no datastore", path, v.Name)
 		}
-		for _, d := range v.Datastores {
+		for _, d := range dss {
 			if !knownDS[d] {
 				return nil, fmt.Errorf("-inventory %s: VM %q is on unknown datastore %q", path, v.Name, d)
 			}
 		}
-		vm.Datastores = append([]string(nil), v.Datastores...)
+		vm.Datastores = append([]string(nil), dss...)
 		if v.CommittedBytes != nil {
 			vm.Committed = *v.CommittedBytes
 		}
@@ -156,6 +250,7 @@ func loadInventoryPlan(path string) (*plan, error) {
 		}
 		if v.PowerState != nil {
 			vm.PoweredOn = *v.PowerState == "poweredOn"
+			vm.Suspended = *v.PowerState == "suspended"
 		}
 		if v.Template != nil {
 			vm.Template = *v.Template
@@ -172,9 +267,161 @@ func loadInventoryPlan(path string) (*plan, error) {
 			vm.Snapshots = append(vm.Snapshots, ps)
 		}
 		sort.SliceStable(vm.Snapshots, func(i, j int) bool { return vm.Snapshots[i].Created.Before(vm.Snapshots[j].Created) })
+		if v.FTRole != nil {
+			vm.FTRole = *v.FTRole
+		}
+		if v.ConnectionState != nil {
+			vm.ConnState = *v.ConnectionState
+		}
+		if v.ToolsStatus != nil {
+			vm.Tools = *v.ToolsStatus
+		}
+		if err := loadVMFiles(&vm, v.ConfigDatastore, v.VMPath, v.ConfigBytes, v.Disks, v.Media, knownDS); err != nil {
+			return nil, fmt.Errorf("-inventory %s: VM %q: %v", path, v.Name, err)
+		}
 		dc.VMs = append(dc.VMs, vm)
 	}
 	// A cluster without hosts cannot exist in the simulator's model of placement; keep it anyway
 	// (vcsim accepts empty clusters), so names round-trip.
 	return &plan{Datacenters: []planDC{dc}}, nil
+}
+
+// loadVMFiles fills a loaded VM's files. With disks, they are the record's (home on
+// config_datastore, config_bytes of home files); without (an older file), the VM gets one
+// flat disk per listed datastore holding committed_bytes split evenly, the home on the first
+// (its small files taken from the first disk), so its committed bytes and datastores stay.
+func loadVMFiles(vm *planVM, configDS, vmPath *string, configBytes *int64, disks []invDisk, media []invMedia, knownDS map[string]bool) error {
+	committed, uncommitted := vm.Committed, vm.Uncommitted
+	vm.Home = vm.Datastores[0]
+	if configDS != nil && *configDS != "" {
+		if !knownDS[*configDS] {
+			return fmt.Errorf("config_datastore %q is unknown", *configDS)
+		}
+		vm.Home = *configDS
+	}
+	vm.VMPath = vm.Name + "/" + vm.Name + ".vmx"
+	if vmPath != nil && *vmPath != "" {
+		if _, rel, ok := parseDSPath(*vmPath); ok && rel != "" {
+			vm.VMPath = rel
+		}
+	}
+	base := strings.TrimSuffix(path.Base(vm.VMPath), ".vmx")
+	homeFiles := func(total int64) []homeFile {
+		vmx := minInt64(total, 8<<10)
+		nvram := minInt64(total-vmx, 8<<10)
+		return []homeFile{
+			{base + ".vmx", string(types.VirtualMachineFileLayoutExFileTypeConfig), vmx},
+			{base + ".nvram", string(types.VirtualMachineFileLayoutExFileTypeNvram), nvram},
+			{"vmware.log", string(types.VirtualMachineFileLayoutExFileTypeLog), total - vmx - nvram},
+		}
+	}
+	for _, m := range media {
+		pm := planMedia{Key: m.Key, Label: "CD/DVD drive 1", File: m.File}
+		if m.Label != nil && *m.Label != "" {
+			pm.Label = *m.Label
+		}
+		if m.Datastore != nil {
+			pm.DS = *m.Datastore
+		} else if ds, _, ok := parseDSPath(m.File); ok {
+			pm.DS = ds
+		}
+		if pm.DS != "" && !knownDS[pm.DS] {
+			return fmt.Errorf("media %d is on unknown datastore %q", m.Key, pm.DS)
+		}
+		vm.Media = append(vm.Media, pm)
+	}
+	if len(disks) == 0 {
+		n := int64(len(vm.Datastores))
+		for i, ds := range vm.Datastores {
+			used := committed / n
+			if i == 0 {
+				used += committed % n
+			}
+			d := planDisk{DS: ds, Used: used, Capacity: used, Backing: backingFlat}
+			if uncommitted > 0 {
+				d.Thin = true
+				d.Capacity = used + uncommitted/n
+			}
+			vm.Disks = append(vm.Disks, d)
+		}
+		small := minInt64(vm.Disks[0].Used, 1<<20)
+		vm.Disks[0].Used -= small
+		vm.Disks[0].Capacity -= small
+		vm.HomeFiles = homeFiles(small)
+		vm.finish()
+		return nil
+	}
+	seen := map[int32]bool{}
+	var diskBytes int64
+	for _, d := range disks {
+		if seen[d.Key] {
+			return fmt.Errorf("disk key %d appears twice", d.Key)
+		}
+		seen[d.Key] = true
+		pd := planDisk{Key: d.Key, DS: vm.Home, Backing: backingFlat}
+		if d.Label != nil {
+			pd.Label = *d.Label
+		}
+		if d.Datastore != nil && *d.Datastore != "" {
+			pd.DS = *d.Datastore
+		} else if d.File != nil {
+			if ds, _, ok := parseDSPath(*d.File); ok {
+				pd.DS = ds
+			}
+		}
+		if !knownDS[pd.DS] {
+			return fmt.Errorf("disk %d is on unknown datastore %q", d.Key, pd.DS)
+		}
+		if d.File != nil {
+			if _, rel, ok := parseDSPath(*d.File); ok && rel != "" {
+				pd.Path = rel
+			}
+		}
+		if d.Backing != nil && *d.Backing != "" {
+			switch b := diskBacking(*d.Backing); b {
+			case backingFlat, backingRDMVirtual, backingRDMPhysical:
+				pd.Backing = b
+			default:
+				return fmt.Errorf("disk %d has unknown backing %q (flat, rdm_virtual or rdm_physical)", d.Key, *d.Backing)
+			}
+		}
+		switch {
+		case d.Capacity != nil && d.Used != nil:
+			pd.Capacity, pd.Used = *d.Capacity, *d.Used
+		case d.Capacity != nil:
+			pd.Capacity, pd.Used = *d.Capacity, *d.Capacity
+		case d.Used != nil:
+			pd.Capacity, pd.Used = *d.Used, *d.Used
+		}
+		if pd.Backing != backingFlat && d.Used == nil {
+			pd.Used = rdmMappingBytes
+		}
+		pd.Thin = d.Thin != nil && *d.Thin
+		pd.Eager = d.Eager != nil && *d.Eager
+		if d.Sharing != nil {
+			pd.Sharing = *d.Sharing
+		}
+		if d.Mode != nil {
+			pd.Mode = *d.Mode
+		}
+		diskBytes += pd.Used
+		vm.Disks = append(vm.Disks, pd)
+	}
+	var cb int64
+	switch {
+	case configBytes != nil:
+		cb = *configBytes
+	case committed > diskBytes:
+		cb = committed - diskBytes
+	}
+	vm.HomeFiles = homeFiles(cb)
+	vm.finish()
+	return nil
+}
+
+func minInt64(a, b int64) int64 {
+	if a < b {
+		return a
+	}
+	return b
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand"
 	"time"
+
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 // A plan is the topology to build, either generated from flags or loaded from an
@@ -19,6 +21,20 @@ type planDC struct {
 	Standalone []string // hosts outside any cluster
 	Datastores []planDS
 	VMs        []planVM
+	Pods       []planPod
+	HostStates map[string]planHostState // hosts not connected or in maintenance mode
+}
+
+// planPod is a datastore cluster (StoragePod) and its member datastores.
+type planPod struct {
+	Name    string
+	Members []string
+	SDRS    bool // podStorageDrsEntry.storageDrsConfig.podConfig.enabled
+}
+
+type planHostState struct {
+	Connection  string // connected, disconnected, notResponding
+	Maintenance bool
 }
 
 type planCluster struct {
@@ -40,16 +56,50 @@ type planSnapshot struct {
 	Created time.Time
 }
 
+// planDisk is one virtual disk of a planned VM.
+type planDisk struct {
+	Key      int32
+	Label    string
+	DS       string
+	Path     string // relative to the datastore ("vm/vm_1.vmdk"); "" = named after the VM
+	Capacity int64
+	Used     int64 // bytes its files occupy
+	Backing  diskBacking
+	Thin     bool
+	Eager    bool
+	Sharing  string
+	Mode     string
+	LUN      string // RDM device name
+}
+
+// planMedia is a CD/DVD drive with an ISO image.
+type planMedia struct {
+	Key   int32
+	Label string
+	DS    string
+	File  string // "[ds] iso/x.iso"
+}
+
 type planVM struct {
 	Name        string
 	Cluster     string // empty for a VM on a standalone host
 	Host        string
 	Datastores  []string // first one holds the VM's home (vmx)
-	Committed   int64
+	Committed   int64    // every file's bytes (home + disks)
 	Uncommitted int64
+	// Files: the home (vmx, nvram, log, swap) and the disks; set by generation or loading
+	Home        string
+	VMPath      string // relative: "vm/vm.vmx"
+	HomeFiles   []homeFile
+	Disks       []planDisk
+	Media       []planMedia
+	FTRole      int32  // 1: Fault Tolerance primary (config.ftInfo); 0: none
+	ConnState   string // runtime.connectionState ("" = connected)
+	Tools       string // guest.toolsRunningStatus ("" = from the power state)
 	MemoryMB    int32
 	NumCPUs     int32
 	PoweredOn   bool
+	Suspended   bool // when not powered on
 	Template    bool
 	Consolidate bool
 	Snapshots   []planSnapshot // a chain: each is the child of the previous one
@@ -68,6 +118,17 @@ func generatePlan(cfg *Config, now time.Time) (*plan, error) {
 		return nil, err
 	}
 	rng := rand.New(rand.NewSource(cfg.Seed))
+	// Files come from a second stream, so the sizes, memory and states drawn from the first
+	// stay what they were before VMs had files.
+	frng := rand.New(rand.NewSource(cfg.Seed*1000003 + 7))
+	lo, hi, err := parseDiskRange(cfg.Disks)
+	if err != nil {
+		return nil, err
+	}
+	diskPrefixes := splitList(cfg.DiskPrefixes)
+	if len(diskPrefixes) == 0 {
+		diskPrefixes = []string{groups[0].Prefix}
+	}
 	p := &plan{}
 	clusterNo := 0
 	for d := 1; d <= cfg.Datacenters; d++ {
@@ -77,15 +138,30 @@ func generatePlan(cfg *Config, now time.Time) (*plan, error) {
 			dsPrefix = fmt.Sprintf("dc%d-", d)
 		}
 		var from []int // indexes of the first group's datastores
+		byPrefix := map[string][]string{}
 		for gi, g := range groups {
 			for i := 1; i <= g.Count; i++ {
 				if gi == 0 {
 					from = append(from, len(dc.Datastores))
 				}
+				name := fmt.Sprintf("%s%s-%02d", dsPrefix, g.Prefix, i)
+				byPrefix[g.Prefix] = append(byPrefix[g.Prefix], name)
 				dc.Datastores = append(dc.Datastores, planDS{
-					Name: fmt.Sprintf("%s%s-%02d", dsPrefix, g.Prefix, i), Type: "VMFS", FreeBytes: -1, Accessible: true,
+					Name: name, Type: "VMFS", FreeBytes: -1, Accessible: true,
 				})
 			}
+		}
+		var targets []string // where disks beyond the first may go
+		for _, pfx := range diskPrefixes {
+			targets = append(targets, byPrefix[pfx]...)
+		}
+		first := byPrefix[groups[0].Prefix]
+		isoDS := first[0]
+		if len(first) > 1 {
+			isoDS = first[1]
+		}
+		for _, pfx := range cfg.Pods {
+			dc.Pods = append(dc.Pods, planPod{Name: dsPrefix + pfx + "-pod", Members: byPrefix[pfx], SDRS: true})
 		}
 		vmOnFrom := 0
 		for c := 1; c <= cfg.Clusters; c++ {
@@ -101,6 +177,7 @@ func generatePlan(cfg *Config, now time.Time) (*plan, error) {
 				vm.Host = cl.Hosts[(v-1)%len(cl.Hosts)]
 				vm.Datastores = []string{dc.Datastores[from[vmOnFrom%len(from)]].Name}
 				vmOnFrom++
+				layoutVM(frng, cfg, &vm, lo, hi, targets, isoDS)
 				dc.VMs = append(dc.VMs, vm)
 			}
 			dc.Clusters = append(dc.Clusters, cl)
@@ -150,9 +227,8 @@ func sizeDatastores(dc *planDC, cfg *Config, nTo int) {
 	used := map[string]int64{}
 	var total int64
 	for _, vm := range dc.VMs {
-		share := vm.Committed / int64(len(vm.Datastores))
-		for _, ds := range vm.Datastores {
-			used[ds] += share
+		for ds, n := range vm.bytesOn() {
+			used[ds] += n
 		}
 		total += vm.Committed
 	}
@@ -182,4 +258,206 @@ func sizeDatastores(dc *planDC, cfg *Config, nTo int) {
 		ds.CapacityBytes = capacity
 		ds.FreeBytes = capacity - used[ds.Name]
 	}
+}
+
+// layoutVM gives a generated VM its files: the home (vmx 8 KiB, nvram 8 KiB, vmware.log
+// 0.25–4 MiB, and for a powered-on VM a swap file of its memory size) and its disks, whose
+// bytes are the VM's drawn committed size less the small home files. The home and the first
+// disk stay on the VM's datastore; each further disk goes, with probability -spread, to
+// another datastore among targets. Extra kinds (RDMs, a multi-writer disk, an ISO) and
+// states (template, Fault Tolerance, orphaned) are drawn per VM.
+func layoutVM(rng *rand.Rand, cfg *Config, vm *planVM, lo, hi int, targets []string, isoDS string) {
+	template := rng.Float64() < cfg.TemplateFraction
+	ft := rng.Float64() < cfg.FTFraction
+	orphaned := rng.Float64() < cfg.OrphanedFraction
+	iso := rng.Float64() < cfg.ISOFraction
+	rdmP := rng.Float64() < cfg.RDMPhysical
+	rdmV := rng.Float64() < cfg.RDMVirtual
+	mw := rng.Float64() < cfg.MultiWriter
+	n := lo + rng.Intn(hi-lo+1)
+	if template {
+		vm.Template, vm.PoweredOn = true, false
+	}
+	if ft {
+		vm.FTRole = 1
+	}
+	if orphaned {
+		vm.ConnState = string(types.VirtualMachineConnectionStateOrphaned)
+	}
+	home := vm.Datastores[0]
+	vm.Home = home
+	vm.VMPath = vm.Name + "/" + vm.Name + ".vmx"
+	logSize := int64(256+rng.Intn(3841)) * 1024
+	vm.HomeFiles = []homeFile{
+		{vm.Name + ".vmx", string(types.VirtualMachineFileLayoutExFileTypeConfig), 8 << 10},
+		{vm.Name + ".nvram", string(types.VirtualMachineFileLayoutExFileTypeNvram), 8 << 10},
+		{"vmware.log", string(types.VirtualMachineFileLayoutExFileTypeLog), logSize},
+	}
+	if vm.PoweredOn {
+		vm.HomeFiles = append(vm.HomeFiles, homeFile{fmt.Sprintf("%s-%08x.vswp", vm.Name, rng.Uint32()),
+			string(types.VirtualMachineFileLayoutExFileTypeSwap), int64(vm.MemoryMB) << 20})
+	}
+	small := int64(16<<10) + logSize
+	nFlat := n
+	if mw {
+		nFlat++
+	}
+	sizes := splitBytes(rng, vm.Committed-small, nFlat)
+	place := func(i int) string {
+		if i == 0 || rng.Float64() >= cfg.Spread {
+			return home
+		}
+		var others []string
+		for _, t := range targets {
+			if t != home {
+				others = append(others, t)
+			}
+		}
+		if len(others) == 0 {
+			return home
+		}
+		return others[rng.Intn(len(others))]
+	}
+	var thinUsed int64
+	for i := 0; i < n; i++ {
+		d := planDisk{Used: sizes[i], Backing: backingFlat, Sharing: string(types.VirtualDiskSharingSharingNone),
+			Mode: string(types.VirtualDiskModePersistent)}
+		d.Thin = rng.Float64() < cfg.ThinFraction
+		d.Eager = !d.Thin && rng.Float64() < cfg.EagerFraction
+		if i > 0 && rng.Float64() < cfg.IndependentFraction {
+			d.Mode = string(types.VirtualDiskModeIndependent_persistent)
+		}
+		d.DS = place(i)
+		d.Capacity = d.Used
+		if d.Thin {
+			thinUsed += d.Used
+		}
+		vm.Disks = append(vm.Disks, d)
+	}
+	// Thin disks may grow: the drawn uncommitted bytes go to them in proportion to their size.
+	for i := range vm.Disks {
+		d := &vm.Disks[i]
+		if d.Thin && thinUsed > 0 {
+			grow := int64(float64(vm.Uncommitted) * float64(d.Used) / float64(thinUsed))
+			d.Capacity = (d.Used + grow + gib - 1) / gib * gib
+		}
+	}
+	if mw {
+		vm.Disks = append(vm.Disks, planDisk{Used: sizes[n], Capacity: sizes[n], Backing: backingFlat, Eager: true,
+			Sharing: string(types.VirtualDiskSharingSharingMultiWriter), Mode: string(types.VirtualDiskModeIndependent_persistent), DS: place(n)})
+	}
+	lun := func() string {
+		return fmt.Sprintf("/vmfs/devices/disks/naa.600%013x%016x", rng.Int63()&0xfffffffffffff, rng.Uint64())
+	}
+	if rdmP {
+		vm.Disks = append(vm.Disks, planDisk{Used: rdmMappingBytes, Capacity: int64(1+rng.Intn(20)) * 100 * gib, Backing: backingRDMPhysical,
+			Sharing: string(types.VirtualDiskSharingSharingNone), Mode: string(types.VirtualDiskModeIndependent_persistent), LUN: lun(), DS: place(len(vm.Disks))})
+	}
+	if rdmV {
+		vm.Disks = append(vm.Disks, planDisk{Used: rdmMappingBytes, Capacity: int64(1+rng.Intn(20)) * 100 * gib, Backing: backingRDMVirtual,
+			Sharing: string(types.VirtualDiskSharingSharingNone), Mode: string(types.VirtualDiskModePersistent), LUN: lun(), DS: place(len(vm.Disks))})
+	}
+	if iso {
+		vm.Media = []planMedia{{Key: cdromKey, Label: "CD/DVD drive 1", DS: isoDS, File: "[" + isoDS + "] iso/win2019.iso"}}
+	}
+	vm.finish()
+}
+
+// splitBytes splits total into n parts (MiB-aligned, at least 1 GiB each when total allows;
+// the rest shared at random, the first part — the system disk — favoured).
+func splitBytes(rng *rand.Rand, total int64, n int) []int64 {
+	out := make([]int64, n)
+	if n == 1 {
+		out[0] = total
+		return out
+	}
+	base := gib
+	if total < int64(n)*base {
+		base = total / int64(n) / mibBytes * mibBytes
+	}
+	rest := total - int64(n)*base
+	w := make([]float64, n)
+	var sum float64
+	for i := range w {
+		w[i] = rng.ExpFloat64()
+		if i == 0 {
+			w[i] += 1
+		}
+		sum += w[i]
+	}
+	var given int64
+	for i := 1; i < n; i++ {
+		part := int64(float64(rest)*w[i]/sum) / mibBytes * mibBytes
+		out[i] = base + part
+		given += out[i]
+	}
+	out[0] = total - given
+	return out
+}
+
+const mibBytes = int64(1) << 20
+
+// finish numbers the VM's disks (keys 2000…, labels, slots, default paths) and sets its
+// committed and uncommitted bytes and datastore list from its files.
+func (vm *planVM) finish() {
+	for i := range vm.Disks {
+		d := &vm.Disks[i]
+		if d.Key == 0 {
+			d.Key = firstDiskKey + int32(i)
+		}
+		if d.Label == "" {
+			d.Label = fmt.Sprintf("Hard disk %d", i+1)
+		}
+		if d.Path == "" {
+			if i == 0 {
+				d.Path = vm.Name + "/" + vm.Name + ".vmdk"
+			} else {
+				d.Path = fmt.Sprintf("%s/%s_%d.vmdk", vm.Name, vm.Name, i)
+			}
+		}
+		if d.DS == "" {
+			d.DS = vm.Home
+		}
+		if d.Mode == "" {
+			d.Mode = string(types.VirtualDiskModePersistent)
+		}
+		if d.Sharing == "" {
+			d.Sharing = string(types.VirtualDiskSharingSharingNone)
+		}
+	}
+	var committed, uncommitted int64
+	for _, h := range vm.HomeFiles {
+		committed += h.size
+	}
+	seen := map[string]bool{vm.Home: true}
+	dss := []string{vm.Home}
+	for _, d := range vm.Disks {
+		committed += d.Used
+		if d.Backing == backingFlat && d.Thin && d.Capacity > d.Used {
+			uncommitted += d.Capacity - d.Used
+		}
+		if !seen[d.DS] {
+			seen[d.DS] = true
+			dss = append(dss, d.DS)
+		}
+	}
+	for _, m := range vm.Media {
+		if m.DS != "" && !seen[m.DS] {
+			seen[m.DS] = true
+			dss = append(dss, m.DS)
+		}
+	}
+	vm.Committed, vm.Uncommitted, vm.Datastores = committed, uncommitted, dss
+}
+
+// bytesOn returns the bytes the VM's files occupy per datastore name.
+func (vm *planVM) bytesOn() map[string]int64 {
+	m := map[string]int64{}
+	for _, h := range vm.HomeFiles {
+		m[vm.Home] += h.size
+	}
+	for _, d := range vm.Disks {
+		m[d.DS] += d.Used
+	}
+	return m
 }

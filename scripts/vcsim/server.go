@@ -70,6 +70,12 @@ func startServer(cfg Config, logf func(string, ...interface{})) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
+	return startServerWithPlan(cfg, p, t0, logf)
+}
+
+// startServerWithPlan builds the given topology and starts serving (t0: when startup began).
+func startServerWithPlan(cfg Config, p *plan, t0 time.Time, logf func(string, ...interface{})) (*Server, error) {
+	var err error
 	model, w, err := buildWorld(p, logf)
 	if err != nil {
 		return nil, err
@@ -86,6 +92,8 @@ func startServer(cfg Config, logf func(string, ...interface{})) (*Server, error)
 		updateBatch = time.Duration(cfg.UpdateBatchMS) * time.Millisecond
 		installPropertyCollector()
 	}
+	installStorageResourceManager()
+	installViewManager()
 	s := &Server{cfg: cfg, logf: logf, model: model, world: w}
 	s.stats = newSOAPStats()
 	s.sessions = newSessionTracker()

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25"
@@ -28,6 +29,9 @@ type world struct {
 	dsName      map[ref]string
 	dsByName    map[string]ref
 	dsHosts     map[ref]map[ref]bool
+	dsPod       map[ref]ref   // datastore -> its StoragePod
+	podMembers  map[ref][]ref // StoragePod -> member datastores
+	podName     map[ref]string
 	tempDirs    []string
 }
 
@@ -43,6 +47,7 @@ func buildWorld(p *plan, logf func(string, ...interface{})) (*simulator.Model, *
 		vmByRef: map[ref]*VM{}, vmByName: map[string]*VM{},
 		hostName: map[ref]string{}, hostByName: map[string]ref{}, hostPool: map[ref]ref{}, hostCluster: map[ref]ref{},
 		dsName: map[ref]string{}, dsByName: map[string]ref{}, dsHosts: map[ref]map[ref]bool{},
+		dsPod: map[ref]ref{}, podMembers: map[ref][]ref{}, podName: map[ref]string{},
 	}
 	ctx := context.Background()
 	c, err := vim25.NewClient(ctx, m.Service)
@@ -114,6 +119,7 @@ func (w *world) buildDatacenter(ctx context.Context, c *vim25.Client, root *obje
 				return fmt.Errorf("host %s: %v", hn, err)
 			}
 			w.addHost(h, hn, pool, cl.Reference())
+			setHostState(h, pdc.HostStates[hn])
 			dcHosts = append(dcHosts, h)
 		}
 	}
@@ -126,6 +132,7 @@ func (w *world) buildDatacenter(ctx context.Context, c *vim25.Client, root *obje
 		sh := simulator.Map.Get(h).(*simulator.HostSystem)
 		cr := simulator.Map.Get(*sh.Parent).(*mo.ComputeResource)
 		w.addHost(h, hn, *cr.ResourcePool, ref{})
+		setHostState(h, pdc.HostStates[hn])
 		dcHosts = append(dcHosts, h)
 	}
 	for _, pds := range pdc.Datastores {
@@ -156,8 +163,8 @@ func (w *world) buildDatacenter(ctx context.Context, c *vim25.Client, root *obje
 		if err != nil {
 			return err
 		}
-		for _, d := range vm.Datastore {
-			used[d] += pvm.Committed / int64(len(vm.Datastore))
+		for d, n := range vm.files.bytesOn() {
+			used[d] += n
 		}
 		if (i+1)%2000 == 0 {
 			logf("  %d/%d VMs (%.1fs)", i+1, len(pdc.VMs), time.Since(t1).Seconds())
@@ -173,7 +180,72 @@ func (w *world) buildDatacenter(ctx context.Context, c *vim25.Client, root *obje
 		setDatastoreSpace(ds, pds.CapacityBytes, free)
 	}
 	logf("datacenter %s: %d VMs in %.1fs", pdc.Name, len(pdc.VMs), time.Since(t1).Seconds())
+	for _, pp := range pdc.Pods {
+		if err := w.addPod(ctx, c, folders.DatastoreFolder, pp); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// addPod creates a datastore cluster with the simulator's Folder.CreateStoragePod in the
+// datacenter's datastore folder, moves its members in with MoveIntoFolder_Task (in one call:
+// vcsim 0.24 duplicates the existing children when a second call moves more in), and sets
+// Storage DRS and the summary (the members' capacity and free space).
+func (w *world) addPod(ctx context.Context, c *vim25.Client, folder *object.Folder, pp planPod) error {
+	var members []ref
+	for _, n := range pp.Members {
+		r, ok := w.dsByName[n]
+		if !ok {
+			return fmt.Errorf("datastore cluster %s: unknown datastore %s", pp.Name, n)
+		}
+		if p, in := w.dsPod[r]; in {
+			return fmt.Errorf("datastore %s is in two datastore clusters (%s and %s)", n, w.podName[p], pp.Name)
+		}
+		members = append(members, r)
+	}
+	pod, err := folder.CreateStoragePod(ctx, pp.Name)
+	if err != nil {
+		return fmt.Errorf("datastore cluster %s: %v", pp.Name, err)
+	}
+	r := pod.Reference()
+	if len(members) > 0 {
+		t, err := pod.MoveInto(ctx, members)
+		if _, err = waitResult(ctx, t, err); err != nil {
+			return fmt.Errorf("datastore cluster %s: moving its datastores in: %v", pp.Name, err)
+		}
+	}
+	sp := simulator.Map.Get(r).(*simulator.StoragePod)
+	cfg := &sp.PodStorageDrsEntry.StorageDrsConfig.PodConfig
+	cfg.Enabled = pp.SDRS
+	cfg.DefaultVmBehavior = string(types.StorageDrsPodConfigInfoBehaviorManual)
+	cfg.IoLoadBalanceEnabled = false
+	cfg.LoadBalanceInterval = 480
+	cfg.DefaultIntraVmAffinity = types.NewBool(true)
+	cfg.SpaceLoadBalanceConfig = &types.StorageDrsSpaceLoadBalanceConfig{SpaceThresholdMode: "utilization", SpaceUtilizationThreshold: 80, MinSpaceUtilizationDifference: 5}
+	var capacity, free int64
+	for _, m := range members {
+		ds := simulator.Map.Get(m).(*simulator.Datastore)
+		capacity += ds.Summary.Capacity
+		free += ds.Summary.FreeSpace
+		w.dsPod[m] = r
+	}
+	sp.Summary = &types.StoragePodSummary{Name: pp.Name, Capacity: capacity, FreeSpace: free}
+	w.podMembers[r] = members
+	w.podName[r] = pp.Name
+	return nil
+}
+
+// setHostState applies a loaded host's connection state and maintenance mode.
+func setHostState(h ref, st planHostState) {
+	if st.Connection == "" && !st.Maintenance {
+		return
+	}
+	sh := simulator.Map.Get(h).(*simulator.HostSystem)
+	if st.Connection != "" {
+		sh.Runtime.ConnectionState = types.HostSystemConnectionState(st.Connection)
+	}
+	sh.Runtime.InMaintenanceMode = st.Maintenance
 }
 
 func (w *world) addHost(h ref, name string, pool ref, cluster ref) {
@@ -266,7 +338,7 @@ func (w *world) createVM(ctx context.Context, c *vim25.Client, folder *object.Fo
 		GuestId:  string(types.VirtualMachineGuestOsIdentifierOtherGuest64),
 		NumCPUs:  pvm.NumCPUs,
 		MemoryMB: int64(pvm.MemoryMB),
-		Files:    &types.VirtualMachineFileInfo{VmPathName: "[" + pvm.Datastores[0] + "]"},
+		Files:    &types.VirtualMachineFileInfo{VmPathName: "[" + pvm.Home + "]"},
 	}
 	pool := object.NewResourcePool(c, w.hostPool[host])
 	t, err := folder.CreateVM(ctx, spec, pool, object.NewHostSystem(c, host))
@@ -275,21 +347,7 @@ func (w *world) createVM(ctx context.Context, c *vim25.Client, folder *object.Fo
 		return nil, fmt.Errorf("VM %s: %v", pvm.Name, err)
 	}
 	sv := simulator.Map.Get(r).(*simulator.VirtualMachine)
-
-	var dsRefs []ref
-	for _, d := range pvm.Datastores {
-		dsRefs = append(dsRefs, w.dsByName[d])
-	}
-	for _, d := range dsRefs[1:] {
-		if simulator.FindReference(sv.Datastore, d) == nil {
-			sv.Datastore = append(sv.Datastore, d)
-			ds := simulator.Map.Get(d).(*simulator.Datastore)
-			ds.Vm = append(ds.Vm, r)
-		}
-	}
 	now := time.Now()
-	setStorage(&sv.VirtualMachine, sv.Datastore, pvm.Committed, pvm.Uncommitted, now)
-
 	sv.Config.Hardware.MemoryMB = pvm.MemoryMB
 	sv.Summary.Config.MemorySizeMB = pvm.MemoryMB
 	sv.Summary.Config.NumCpu = pvm.NumCPUs
@@ -301,11 +359,77 @@ func (w *world) createVM(ctx context.Context, c *vim25.Client, folder *object.Fo
 		sv.Runtime.BootTime = &bt
 	} else {
 		sv.Runtime.PowerState = types.VirtualMachinePowerStatePoweredOff
+		if pvm.Suspended && !pvm.Template {
+			sv.Runtime.PowerState = types.VirtualMachinePowerStateSuspended
+		}
 	}
 	sv.Runtime.ConsolidationNeeded = types.NewBool(pvm.Consolidate)
+	on := sv.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn
+	if pvm.ConnState != "" {
+		sv.Runtime.ConnectionState = types.VirtualMachineConnectionState(pvm.ConnState)
+	}
+	tools := pvm.Tools
+	if tools == "" {
+		tools = string(types.VirtualMachineToolsRunningStatusGuestToolsNotRunning)
+		if on {
+			tools = string(types.VirtualMachineToolsRunningStatusGuestToolsRunning)
+		}
+	}
+	if sv.Guest == nil {
+		sv.Guest = &types.GuestInfo{}
+	}
+	sv.Guest.ToolsRunningStatus = tools
+	sv.Guest.ToolsStatus = types.VirtualMachineToolsStatusToolsNotRunning
+	if tools == string(types.VirtualMachineToolsRunningStatusGuestToolsRunning) {
+		sv.Guest.ToolsStatus = types.VirtualMachineToolsStatusToolsOk
+	}
+	if sv.Summary.Guest == nil {
+		sv.Summary.Guest = &types.VirtualMachineGuestSummary{}
+	}
+	sv.Summary.Guest.ToolsRunningStatus = tools
+	sv.Summary.Guest.ToolsStatus = sv.Guest.ToolsStatus
+	if pvm.FTRole > 0 {
+		sv.Config.FtInfo = &types.FaultTolerancePrimaryConfigInfo{
+			FaultToleranceConfigInfo: types.FaultToleranceConfigInfo{
+				Role:          pvm.FTRole,
+				InstanceUuids: []string{sv.Config.InstanceUuid, uuid.NewSHA1(uuid.NameSpaceOID, []byte(pvm.Name+"/ft")).String()},
+				ConfigPaths:   []string{"[" + pvm.Home + "] " + pvm.VMPath, "[" + pvm.Home + "] " + pvm.Name + "_ft/" + pvm.Name + ".vmx"},
+			},
+			Secondaries: []ref{},
+		}
+		sv.Runtime.FaultToleranceState = types.VirtualMachineFaultToleranceStateEnabled
+		if on {
+			sv.Runtime.FaultToleranceState = types.VirtualMachineFaultToleranceStateRunning
+		}
+	}
 	sv.Summary.Runtime = sv.Runtime
 
-	vm := &VM{VirtualMachine: *sv}
+	files, err := w.filesOf(pvm)
+	if err != nil {
+		return nil, err
+	}
+	rd := files.render(w.dsName, sv.Config.Hardware.Device, on, now)
+	sv.Config.Hardware.Device = rd.devices
+	sv.Config.Files.VmPathName = rd.vmPath
+	sv.Config.Files.SnapshotDirectory, sv.Config.Files.SuspendDirectory, sv.Config.Files.LogDirectory = rd.dir, rd.dir, rd.dir
+	sv.Summary.Config.VmPathName = rd.vmPath
+	sv.Summary.Config.NumVirtualDisks = rd.numDisks
+	sv.LayoutEx, sv.Layout, sv.Storage, sv.Summary.Storage = rd.layoutEx, rd.layout, rd.storage, rd.summary
+	for _, d := range rd.datastore {
+		if simulator.FindReference(sv.Datastore, d) == nil {
+			ds := simulator.Map.Get(d).(*simulator.Datastore)
+			ds.Vm = append(ds.Vm, r)
+		}
+	}
+	for _, d := range sv.Datastore {
+		if simulator.FindReference(rd.datastore, d) == nil {
+			ds := simulator.Map.Get(d).(*simulator.Datastore)
+			simulator.RemoveReference(&ds.Vm, r)
+		}
+	}
+	sv.Datastore = rd.datastore
+
+	vm := &VM{VirtualMachine: *sv, files: files}
 	simulator.Map.Put(vm)
 	if len(pvm.Snapshots) > 0 {
 		addSnapshots(vm, pvm.Snapshots)
@@ -315,20 +439,51 @@ func (w *world) createVM(ctx context.Context, c *vim25.Client, folder *object.Fo
 	return vm, nil
 }
 
-// setStorage sets summary.storage and storage.perDatastoreUsage; the committed bytes are
-// split evenly over the VM's datastores.
-func setStorage(vm *mo.VirtualMachine, datastores []ref, committed, uncommitted int64, now time.Time) {
-	vm.Summary.Storage = &types.VirtualMachineStorageSummary{
-		Committed: committed, Uncommitted: uncommitted, Unshared: committed, Timestamp: now,
+// filesOf turns a planned VM's files into the VM's file record.
+func (w *world) filesOf(pvm planVM) (*vmFiles, error) {
+	ds := func(name, what string) (ref, error) {
+		r, ok := w.dsByName[name]
+		if !ok {
+			return ref{}, fmt.Errorf("VM %s: %s is on unknown datastore %q", pvm.Name, what, name)
+		}
+		return r, nil
 	}
-	usage := make([]types.VirtualMachineUsageOnDatastore, 0, len(datastores))
-	n := int64(len(datastores))
-	for _, d := range datastores {
-		usage = append(usage, types.VirtualMachineUsageOnDatastore{
-			Datastore: d, Committed: committed / n, Uncommitted: uncommitted / n, Unshared: committed / n,
+	home, err := ds(pvm.Home, "its home")
+	if err != nil {
+		return nil, err
+	}
+	f := &vmFiles{home: home, vmx: pvm.VMPath, homeFiles: append([]homeFile(nil), pvm.HomeFiles...)}
+	if f.vmx == "" {
+		f.vmx = pvm.Name + "/" + pvm.Name + ".vmx"
+	}
+	if len(pvm.Disks) > maxDisksPerVM {
+		return nil, fmt.Errorf("VM %s: %d disks (at most %d)", pvm.Name, len(pvm.Disks), maxDisksPerVM)
+	}
+	for i, pd := range pvm.Disks {
+		d, err := ds(pd.DS, pd.Label)
+		if err != nil {
+			return nil, err
+		}
+		ctrl, unit := diskSlot(i)
+		f.disks = append(f.disks, vdisk{
+			key: pd.Key, label: pd.Label, ctrlKey: ctrl, unit: unit, ds: d, path: pd.Path,
+			capacity: pd.Capacity, used: pd.Used, backing: pd.Backing, thin: pd.Thin, eager: pd.Eager,
+			sharing: pd.Sharing, mode: pd.Mode, lun: pd.LUN,
+			uuid: uuid.NewSHA1(uuid.NameSpaceOID, []byte(pvm.Name+"/"+pd.Path)).String(),
 		})
 	}
-	vm.Storage = &types.VirtualMachineStorageInfo{PerDatastoreUsage: usage, Timestamp: now}
+	for _, pm := range pvm.Media {
+		m := vmedia{key: pm.Key, label: pm.Label, file: pm.File}
+		if pm.DS != "" {
+			d, err := ds(pm.DS, pm.Label)
+			if err != nil {
+				return nil, err
+			}
+			m.ds = d
+		}
+		f.media = append(f.media, m)
+	}
+	return f, nil
 }
 
 // addSnapshots gives vm a chain of snapshots (each the child of the previous one).

@@ -103,12 +103,29 @@ class TestVCenter:
         except OSError as e:
             raise VCSimError("%s %s: %s%s" % (method, path, e, "" if self.running else " (the server has exited)"))
 
-    def stats(self, tasks=True):
-        """GET /_mm/stats: soap_calls, hosts, datastores, tasks, moves, sim_now, ..."""
-        return self._control("GET", "stats" if tasks else "stats?tasks=0")
+    def stats(self, tasks=True, files=True):
+        """GET /_mm/stats: soap_calls, hosts, datastores, tasks, moves, file_moves, bytes_moved,
+        file_copies, sim_now, ..."""
+        query = [q for q, on in (("tasks=0", not tasks), ("files=0", not files)) if on]
+        return self._control("GET", "stats" + ("?" + "&".join(query) if query else ""))
 
     def reset_stats(self):
         return self._control("POST", "reset-stats")
+
+    def vms(self, *names):
+        """GET /_mm/vms: each VM's files now (home, disks, ISO images) and every datastore's
+        and datastore cluster's space; only the VMs named, if any."""
+        query = "&".join("vm=" + urllib.parse.quote(n) for n in names)
+        return self._control("GET", "vms" + ("?" + query if query else ""))
+
+    def set_host_state(self, host, connection_state=None, in_maintenance_mode=None):
+        """POST /_mm/host-state: runtime.connectionState and/or runtime.inMaintenanceMode of a host."""
+        body = {"host": host}
+        if connection_state is not None:
+            body["connection_state"] = connection_state
+        if in_maintenance_mode is not None:
+            body["in_maintenance_mode"] = in_maintenance_mode
+        return self._control("POST", "host-state", body)
 
     def terminate_sessions(self):
         return self._control("POST", "terminate-sessions")

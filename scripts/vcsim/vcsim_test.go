@@ -10,10 +10,13 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +24,7 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -41,12 +45,19 @@ func TestMain(m *testing.M) {
 	log.SetOutput(io.Discard)
 	cfg := defaultConfig()
 	cfg.Clusters, cfg.Hosts, cfg.VMs = 2, 4, 16
-	cfg.Datastores = "legacy:2,new:2"
+	cfg.Datastores = "legacy:2,flash:1,new:2"
+	cfg.Pods = stringList{"new"}
 	cfg.Speed = 2000
 	cfg.SnapshotFraction, cfg.ConsolidateFraction = 0.5, 0.5
 	cfg.InstanceUUID = testInstanceUUID
 	cfg.VMotionLinkMbps = 1000
-	s, err := startServer(cfg, func(string, ...interface{}) {})
+	p, err := generatePlan(&cfg, time.Now())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "planning the test server:", err)
+		os.Exit(1)
+	}
+	addFixtures(p, &cfg)
+	s, err := startServerWithPlan(cfg, p, time.Now(), func(string, ...interface{}) {})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the test server:", err)
 		os.Exit(1)
@@ -628,6 +639,7 @@ func TestGeneratedSizesAreDeterministicAndRealistic(t *testing.T) {
 		if vm.Name != b.Datacenters[0].VMs[i].Name || vm.Committed != b.Datacenters[0].VMs[i].Committed || vm.MemoryMB != b.Datacenters[0].VMs[i].MemoryMB {
 			t.Fatalf("same seed, different VM %d", i)
 		}
+		// committed = the drawn size (disks + small home files) + a powered-on VM's swap (its memory)
 		total += vm.Committed
 		if vm.Committed < min {
 			min = vm.Committed
@@ -635,12 +647,15 @@ func TestGeneratedSizesAreDeterministicAndRealistic(t *testing.T) {
 		if vm.Committed > max {
 			max = vm.Committed
 		}
+		if len(vm.Disks) != 1 || vm.Disks[0].DS != vm.Home || vm.Home != vm.Datastores[0] {
+			t.Fatalf("%s: default flags give one disk on the home datastore: %+v", vm.Name, vm.Disks)
+		}
 		if !strings.HasPrefix(vm.Datastores[0], "legacy-") {
 			t.Fatalf("%s starts on %s, not a legacy datastore", vm.Name, vm.Datastores[0])
 		}
 	}
 	mean := float64(total) / 2000 / float64(gib)
-	if mean < 120 || mean > 220 || min < 10*gib || max > 2048*gib {
+	if mean < 120 || mean > 230 || min < 10*gib || max > 2048*gib+64*gib {
 		t.Errorf("sizes: mean %.0f GiB, min %d GiB, max %d GiB", mean, min/gib, max/gib)
 	}
 	for _, ds := range a.Datacenters[0].Datastores {
@@ -711,5 +726,1012 @@ func TestDroppedConnectionAfterTheCall(t *testing.T) {
 		if task.VM == "vm-c2-0003" && (task.State == "running" || task.State == "queued") {
 			_, _ = methods.CancelTask(context.Background(), c, &types.CancelTask{This: types.ManagedObjectReference{Type: "Task", Value: task.ID}})
 		}
+	}
+}
+
+// ---- VM files, disk locators, formats, cold migrations, Storage DRS -------------------------
+
+// Fixture VMs added to the generated inventory of the test server (home files: 16 KiB + 1 MiB
+// of log, no swap, so sizes are round).
+const (
+	fxHost    = "esx-c1-03"
+	fxHome    = int64(16<<10) + 1<<20
+	fxColdVMs = 9
+)
+
+func fxFlat(ds string, used, capacity int64, format string) planDisk {
+	return planDisk{DS: ds, Used: used, Capacity: capacity, Backing: backingFlat, Thin: format == formatThin, Eager: format == formatEager}
+}
+
+func fxRDM(ds string, b diskBacking, lun int64) planDisk {
+	return planDisk{DS: ds, Used: rdmMappingBytes, Capacity: lun, Backing: b, LUN: "/vmfs/devices/disks/naa.60000000000000000000000000000001"}
+}
+
+func fxVM(name, host, home string, on bool, disks ...planDisk) planVM {
+	vm := planVM{Name: name, Cluster: "cluster-1", Host: host, Home: home, Datastores: []string{home}, MemoryMB: 4096, NumCPUs: 2, PoweredOn: on,
+		VMPath: name + "/" + name + ".vmx", Disks: disks,
+		HomeFiles: []homeFile{{name + ".vmx", "config", 8 << 10}, {name + ".nvram", "nvram", 8 << 10}, {"vmware.log", "log", 1 << 20}}}
+	vm.finish()
+	return vm
+}
+
+func addFixtures(p *plan, cfg *Config) {
+	dc := &p.Datacenters[0]
+	dc.Datastores = append(dc.Datastores, planDS{Name: "local-01", Type: "VMFS", FreeBytes: -1, Accessible: true, Hosts: []string{"esx-c1-01"}})
+	spread := func(name string) planVM {
+		return fxVM(name, fxHost, "legacy-01", true,
+			fxFlat("legacy-01", 10*gib, 40*gib, formatThin), fxFlat("legacy-02", 20*gib, 20*gib, formatThick), fxFlat("flash-01", 5*gib, 30*gib, formatThin))
+	}
+	mw := planDisk{DS: "legacy-01", Used: 2 * gib, Capacity: 2 * gib, Backing: backingFlat, Eager: true, Sharing: "sharingMultiWriter"}
+	ft := fxVM("fx-ft", fxHost, "legacy-01", true, fxFlat("legacy-01", gib, gib, formatThick))
+	ft.FTRole = 1
+	orphan := fxVM("fx-orphan", fxHost, "legacy-01", true, fxFlat("legacy-01", gib, gib, formatThick))
+	orphan.ConnState = "orphaned"
+	iso := fxVM("fx-iso", fxHost, "legacy-01", true, fxFlat("legacy-01", gib, gib, formatThick))
+	iso.Media = []planMedia{{Key: cdromKey, Label: "CD/DVD drive 1", DS: "legacy-02", File: "[legacy-02] iso/win2019.iso"}}
+	iso.finish()
+	dc.VMs = append(dc.VMs,
+		spread("fx-spread"), spread("fx-spread2"),
+		fxVM("fx-formats", fxHost, "legacy-01", true,
+			fxFlat("legacy-01", 4*gib, 16*gib, formatThin), fxFlat("legacy-01", 2*gib, 8*gib, formatThin), fxFlat("legacy-01", 8*gib, 8*gib, formatThick),
+			fxRDM("legacy-01", backingRDMVirtual, 100*gib), fxRDM("legacy-01", backingRDMPhysical, 200*gib)),
+		fxVM("fx-mw", fxHost, "legacy-01", true, fxFlat("legacy-01", gib, gib, formatThick), mw),
+		fxVM("fx-mw-off", fxHost, "legacy-01", false, fxFlat("legacy-01", gib, gib, formatThick), mw),
+		ft, orphan, iso,
+		fxVM("fx-hoststate", "esx-c1-02", "legacy-01", true, fxFlat("legacy-01", gib, gib, formatThick)),
+		fxVM("fx-sdrs", fxHost, "legacy-01", true, fxFlat("legacy-01", 3*gib, 3*gib, formatThick), fxFlat("legacy-02", 2*gib, 10*gib, formatThin)),
+		fxVM("fx-big", fxHost, "legacy-02", true, fxFlat("legacy-02", gib, 100*tib, formatThin)),
+	)
+	for i := 1; i <= fxColdVMs; i++ {
+		dc.VMs = append(dc.VMs, fxVM(fmt.Sprintf("fx-cold-%02d", i), "esx-c1-04", "legacy-02", false, fxFlat("legacy-02", gib, gib, formatThick)))
+	}
+	sizeDatastores(dc, cfg, 3)
+}
+
+// vmFull reads a VM's storage properties.
+func vmFull(t *testing.T, c *vim25.Client, name string) mo.VirtualMachine {
+	t.Helper()
+	var v mo.VirtualMachine
+	err := property.DefaultCollector(c).RetrieveOne(context.Background(), vmRef(t, name),
+		[]string{"name", "datastore", "config", "layoutEx", "storage", "summary", "runtime", "guest"}, &v)
+	if err != nil {
+		t.Fatalf("retrieve %s: %v", name, err)
+	}
+	return v
+}
+
+func dsFree(t *testing.T, c *vim25.Client, name string) int64 {
+	t.Helper()
+	var d mo.Datastore
+	if err := property.DefaultCollector(c).RetrieveOne(context.Background(), dsRef(name), []string{"summary"}, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d.Summary.FreeSpace
+}
+
+func diskOf(v mo.VirtualMachine, key int32) *types.VirtualDisk {
+	for _, d := range v.Config.Hardware.Device {
+		if vd, ok := d.(*types.VirtualDisk); ok && vd.Key == key {
+			return vd
+		}
+	}
+	return nil
+}
+
+// faultName is the vim25 fault type of a SOAP fault error ("" when err is no SOAP fault).
+func faultName(err error) string {
+	if err == nil || !soap.IsSoapFault(err) {
+		return ""
+	}
+	return typeName(soap.ToSoapFault(err).VimFault())
+}
+
+func relocateErr(c *vim25.Client, vm types.ManagedObjectReference, spec types.VirtualMachineRelocateSpec) error {
+	_, err := object.NewVirtualMachine(c, vm).Relocate(context.Background(), spec, types.VirtualMachineMovePriorityDefaultPriority)
+	return err
+}
+
+func loc(key int32, ds string, backing types.BaseVirtualDeviceBackingInfo) types.VirtualMachineRelocateSpecDiskLocator {
+	return types.VirtualMachineRelocateSpecDiskLocator{DiskId: key, Datastore: dsRef(ds), DiskBackingInfo: backing}
+}
+
+func flatFormat(thin, eager bool) *types.VirtualDiskFlatVer2BackingInfo {
+	return &types.VirtualDiskFlatVer2BackingInfo{ThinProvisioned: types.NewBool(thin), EagerlyScrub: types.NewBool(eager)}
+}
+
+// mmStats reads GET /_mm/stats over HTTP.
+func mmStats(t *testing.T) statsJSON {
+	t.Helper()
+	res, err := http.Get(srv.ControlURL + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var st statsJSON
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func movesOf(st statsJSON, task string) map[string]fileMoveJSON {
+	out := map[string]fileMoveJSON{}
+	if st.FileMoves != nil {
+		for _, m := range *st.FileMoves {
+			if m.Task == task {
+				out[m.File] = m
+			}
+		}
+	}
+	return out
+}
+
+func engTask(id string) *mmTask {
+	srv.eng.mu.Lock()
+	defer srv.eng.mu.Unlock()
+	return srv.eng.tasks[id]
+}
+
+func reservedOn(ds string) int64 {
+	srv.eng.mu.Lock()
+	defer srv.eng.mu.Unlock()
+	return srv.eng.dsReserved[dsRef(ds)]
+}
+
+func simSeconds(info types.TaskInfo) float64 { return info.CompleteTime.Sub(*info.StartTime).Seconds() }
+
+func TestGeneratedVMHasDevicesAndLayout(t *testing.T) {
+	c := login(t)
+	v := vmFull(t, c, "vm-c1-0005")
+	var disks []*types.VirtualDisk
+	var scsi, cdrom int
+	for _, d := range v.Config.Hardware.Device {
+		switch x := d.(type) {
+		case *types.VirtualDisk:
+			disks = append(disks, x)
+		case *types.ParaVirtualSCSIController:
+			scsi++
+			if x.Key != 1000 {
+				t.Errorf("SCSI controller key %d", x.Key)
+			}
+		case *types.VirtualCdrom:
+			cdrom++
+		}
+	}
+	if len(disks) != 1 || scsi != 1 || cdrom != 1 {
+		t.Fatalf("devices: %d disks, %d SCSI controllers, %d CD/DVD drives", len(disks), scsi, cdrom)
+	}
+	d := disks[0]
+	b, ok := d.Backing.(*types.VirtualDiskFlatVer2BackingInfo)
+	if !ok || d.Key != 2000 || d.DeviceInfo.GetDescription().Label != "Hard disk 1" || d.ControllerKey != 1000 || d.UnitNumber == nil ||
+		b.FileName != "[legacy-01] vm-c1-0005/vm-c1-0005.vmdk" || b.Datastore == nil || *b.Datastore != dsRef("legacy-01") ||
+		d.CapacityInKB*1024 != d.CapacityInBytes || b.DiskMode != "persistent" || b.ThinProvisioned == nil || b.Sharing != "sharingNone" {
+		t.Errorf("disk: %+v backing %+v", d, d.Backing)
+	}
+	if v.Config.Files.VmPathName != "[legacy-01] vm-c1-0005/vm-c1-0005.vmx" || v.Summary.Config.VmPathName != v.Config.Files.VmPathName {
+		t.Errorf("vmPathName %q / %q", v.Config.Files.VmPathName, v.Summary.Config.VmPathName)
+	}
+	var sum int64
+	types_ := map[string]int{}
+	for _, f := range v.LayoutEx.File {
+		sum += f.Size
+		types_[f.Type]++
+	}
+	if sum != v.Summary.Storage.Committed || types_["config"] != 1 || types_["nvram"] != 1 || types_["log"] != 1 || types_["swap"] != 1 ||
+		types_["diskDescriptor"] != 1 || types_["diskExtent"] != 1 {
+		t.Errorf("layoutEx: sum %d vs committed %d, types %v", sum, v.Summary.Storage.Committed, types_)
+	}
+	if len(v.LayoutEx.Disk) != 1 || v.LayoutEx.Disk[0].Key != 2000 || len(v.LayoutEx.Disk[0].Chain) != 1 || len(v.LayoutEx.Disk[0].Chain[0].FileKey) != 2 {
+		t.Errorf("layoutEx.disk: %+v", v.LayoutEx.Disk)
+	}
+	if v.Guest.ToolsRunningStatus != "guestToolsRunning" || v.Runtime.ConnectionState != "connected" || v.Config.FtInfo != nil {
+		t.Errorf("tools %q, connection %q, ftInfo %v", v.Guest.ToolsRunningStatus, v.Runtime.ConnectionState, v.Config.FtInfo)
+	}
+	if len(v.Storage.PerDatastoreUsage) != 1 || v.Storage.PerDatastoreUsage[0].Committed != v.Summary.Storage.Committed {
+		t.Errorf("perDatastoreUsage %+v", v.Storage.PerDatastoreUsage)
+	}
+	ft := vmFull(t, c, "fx-ft")
+	if info, ok := ft.Config.FtInfo.(*types.FaultTolerancePrimaryConfigInfo); !ok || info.Role != 1 {
+		t.Errorf("fx-ft ftInfo %#v", ft.Config.FtInfo)
+	}
+	iso := vmFull(t, c, "fx-iso")
+	if len(iso.Datastore) != 2 || iso.Datastore[1] != dsRef("legacy-02") {
+		t.Errorf("fx-iso datastores %v, want legacy-01 and the ISO's legacy-02", iso.Datastore)
+	}
+	formats := vmFull(t, c, "fx-formats")
+	if b, ok := diskOf(formats, 2004).Backing.(*types.VirtualDiskRawDiskMappingVer1BackingInfo); !ok || b.CompatibilityMode != "physicalMode" ||
+		!strings.HasPrefix(b.DeviceName, "/vmfs/devices/disks/naa.") || b.FileName != "[legacy-01] fx-formats/fx-formats_4.vmdk" {
+		t.Errorf("pRDM backing %#v", diskOf(formats, 2004).Backing)
+	}
+}
+
+// TestDiskLocatorsMoveOnlyWhatChangesPlace is the acceptance case: home and disk 2000 on
+// legacy-01, 2001 on legacy-02, 2002 on flash-01; spec.datastore=new-01 with locators
+// 2000→new-01, 2001→new-02, 2002→flash-01 copies exactly the home, 2000 and 2001.
+func TestDiskLocatorsMoveOnlyWhatChangesPlace(t *testing.T) {
+	c := login(t)
+	control(t, "POST", "reset-stats", nil)
+	freeBefore := map[string]int64{}
+	for _, n := range []string{"legacy-01", "legacy-02", "flash-01", "new-01", "new-02"} {
+		freeBefore[n] = dsFree(t, c, n)
+	}
+	task := relocate(t, c, "fx-spread", types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("new-01")),
+		Disk: []types.VirtualMachineRelocateSpecDiskLocator{loc(2000, "new-01", nil), loc(2001, "new-02", nil), loc(2002, "flash-01", nil)}})
+	mt := engTask(task.Value)
+	for _, n := range []string{"legacy-01", "legacy-02", "new-01", "new-02"} {
+		if mt.dsCost[dsRef(n)] != 16 {
+			t.Errorf("%s charged %d, want 16", n, mt.dsCost[dsRef(n)])
+		}
+	}
+	if _, charged := mt.dsCost[dsRef("flash-01")]; charged || len(mt.dsCost) != 4 || mt.hostCost[hostRef(fxHost)] != 4 {
+		t.Errorf("datastore costs %v, host costs %v: flash-01 holds only a file that stays", mt.dsCost, mt.hostCost)
+	}
+	info := waitTask(t, c, task, 30*time.Second)
+	if info.State != types.TaskInfoStateSuccess {
+		t.Fatalf("relocation: %s %+v", info.State, info.Error)
+	}
+	want := fxHome + 10*gib + 20*gib
+	if got := simSeconds(info); math.Abs(got-float64(want)/(100*mib)) > 1 {
+		t.Errorf("duration %.1f s, want %.1f s (the bytes of the 3 files that move, not the VM's %d)", got, float64(want)/(100*mib), want+5*gib)
+	}
+	st := mmStats(t)
+	moves := movesOf(st, task.Value)
+	if len(moves) != 3 || moves["config"].Bytes != fxHome || moves["disk-2000"].Bytes != 10*gib || moves["disk-2001"].Bytes != 20*gib ||
+		moves["config"].From != "legacy-01" || moves["config"].To != "new-01" || moves["disk-2001"].From != "legacy-02" || moves["disk-2001"].To != "new-02" {
+		t.Errorf("file moves: %+v", moves)
+	}
+	if _, moved := moves["disk-2002"]; moved {
+		t.Errorf("disk 2002 was copied though its locator keeps it on flash-01")
+	}
+	for name, ds := range map[string]string{"legacy-01": "legacy-01", "legacy-02": "legacy-02", "new-01": "new-01", "new-02": "new-02"} {
+		if r := st.Datastores[ds]; r.MaxCost != 16 {
+			t.Errorf("%s max_cost %d, want 16", name, r.MaxCost)
+		}
+	}
+	if st.Datastores["flash-01"].MaxCost != 0 {
+		t.Errorf("flash-01 max_cost %d, want 0", st.Datastores["flash-01"].MaxCost)
+	}
+	if b := st.BytesMoved["legacy-01"]; b.Out != fxHome+10*gib {
+		t.Errorf("bytes_moved legacy-01 %+v", b)
+	}
+	if b := st.BytesMoved["new-02"]; b.In != 20*gib {
+		t.Errorf("bytes_moved new-02 %+v", b)
+	}
+	if fc := st.FileCopies["fx-spread"]; fc["config"] != 1 || fc["disk-2000"] != 1 || fc["disk-2001"] != 1 || fc["disk-2002"] != 0 {
+		t.Errorf("file_copies %v", fc)
+	}
+	// What a client sees afterwards.
+	v := vmFull(t, c, "fx-spread")
+	if v.Config.Files.VmPathName != "[new-01] fx-spread/fx-spread.vmx" || v.Summary.Config.VmPathName != v.Config.Files.VmPathName {
+		t.Errorf("vmPathName %q", v.Config.Files.VmPathName)
+	}
+	for key, wantFile := range map[int32]string{2000: "[new-01] fx-spread/fx-spread.vmdk", 2001: "[new-02] fx-spread/fx-spread_1.vmdk", 2002: "[flash-01] fx-spread/fx-spread_2.vmdk"} {
+		b := diskOf(v, key).Backing.(*types.VirtualDiskFlatVer2BackingInfo)
+		if b.FileName != wantFile {
+			t.Errorf("disk %d file %q, want %q", key, b.FileName, wantFile)
+		}
+	}
+	if len(v.Datastore) != 3 {
+		t.Errorf("datastores %v, want new-01, new-02, flash-01", v.Datastore)
+	}
+	for _, f := range v.LayoutEx.File {
+		if strings.Contains(f.Name, "legacy") {
+			t.Errorf("layoutEx still names %s", f.Name)
+		}
+	}
+	wantFree := map[string]int64{"legacy-01": fxHome + 10*gib, "legacy-02": 20 * gib, "flash-01": 0, "new-01": -(fxHome + 10*gib), "new-02": -20 * gib}
+	for n, delta := range wantFree {
+		if got := dsFree(t, c, n) - freeBefore[n]; got != delta {
+			t.Errorf("%s free space changed by %d, want %d", n, got, delta)
+		}
+	}
+
+	// Only spec.datastore: every disk follows it (vSphere's rule), the one on flash-01 too.
+	task2 := relocate(t, c, "fx-spread2", types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("new-02"))})
+	info2 := waitTask(t, c, task2, 30*time.Second)
+	if info2.State != types.TaskInfoStateSuccess {
+		t.Fatalf("relocation: %s %+v", info2.State, info2.Error)
+	}
+	m2 := movesOf(mmStats(t), task2.Value)
+	if len(m2) != 4 || m2["disk-2002"].From != "flash-01" || m2["disk-2002"].To != "new-02" {
+		t.Errorf("spec.datastore alone: moves %+v, want all 4 files to new-02", m2)
+	}
+	mt2 := engTask(task2.Value)
+	if len(mt2.dsCost) != 4 || mt2.dsCost[dsRef("flash-01")] != 16 {
+		t.Errorf("costs %v: legacy-01, legacy-02, flash-01 and new-02", mt2.dsCost)
+	}
+	// Nothing changes place: setup only, no charge, no copy.
+	task3 := relocate(t, c, "fx-spread2", types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("new-02"))})
+	info3 := waitTask(t, c, task3, 30*time.Second)
+	if info3.State != types.TaskInfoStateSuccess || simSeconds(info3) > 0.5 || len(engTask(task3.Value).dsCost) != 0 || len(movesOf(mmStats(t), task3.Value)) != 0 {
+		t.Errorf("a relocation where nothing moves: %s, %.1f s, costs %v", info3.State, simSeconds(info3), engTask(task3.Value).dsCost)
+	}
+}
+
+func TestFormatConversions(t *testing.T) {
+	c := login(t)
+	before := map[string]int64{"legacy-01": dsFree(t, c, "legacy-01"), "new-01": dsFree(t, c, "new-01")}
+	// pRDM with a format: refused from the call.
+	err := relocateErr(c, vmRef(t, "fx-formats"), types.VirtualMachineRelocateSpec{
+		Disk: []types.VirtualMachineRelocateSpecDiskLocator{loc(2004, "new-01", flatFormat(true, false))}})
+	if faultName(err) != "RDMConversionNotSupported" {
+		t.Errorf("format on a physical-mode RDM: %v, want RDMConversionNotSupported", err)
+	}
+	task := relocate(t, c, "fx-formats", types.VirtualMachineRelocateSpec{Disk: []types.VirtualMachineRelocateSpecDiskLocator{
+		loc(2000, "new-01", flatFormat(false, false)), // thin 4/16 GiB -> lazy thick: writes 4, takes 16
+		loc(2001, "new-01", flatFormat(false, true)),  // thin 2/8 GiB  -> eager: writes 8, takes 8
+		loc(2002, "new-01", flatFormat(true, false)),  // thick 8 GiB   -> thin: writes 8, takes 8
+		loc(2003, "new-01", flatFormat(true, false)),  // vRDM 100 GiB  -> flat thin: writes 100, takes 100
+		loc(2004, "new-01", nil),                      // pRDM: its mapping file only
+	}})
+	info := waitTask(t, c, task, 30*time.Second)
+	if info.State != types.TaskInfoStateSuccess {
+		t.Fatalf("relocation: %s %+v", info.State, info.Error)
+	}
+	moves := movesOf(mmStats(t), task.Value)
+	want := map[string][3]int64{ // written, source, destination
+		"disk-2000": {4 * gib, 4 * gib, 16 * gib}, "disk-2001": {8 * gib, 2 * gib, 8 * gib}, "disk-2002": {8 * gib, 8 * gib, 8 * gib},
+		"disk-2003": {100 * gib, rdmMappingBytes, 100 * gib}, "disk-2004": {rdmMappingBytes, rdmMappingBytes, rdmMappingBytes},
+	}
+	var written int64
+	for f, w := range want {
+		m := moves[f]
+		if m.Bytes != w[0] || m.SourceBytes != w[1] || m.DestBytes != w[2] {
+			t.Errorf("%s: wrote %d, freed %d, took %d; want %v", f, m.Bytes, m.SourceBytes, m.DestBytes, w)
+		}
+		written += w[0]
+	}
+	if len(moves) != 5 || moves["disk-2000"].Format != "thick" || moves["disk-2001"].Format != "eager" || moves["disk-2003"].Format != "thin" || moves["disk-2004"].Format != "rdm_physical" {
+		t.Errorf("moves %+v (the home stays: no spec.datastore)", moves)
+	}
+	if got := simSeconds(info); math.Abs(got-float64(written)/(100*mib)) > 1 {
+		t.Errorf("duration %.1f s, want %.1f s", got, float64(written)/(100*mib))
+	}
+	if d := dsFree(t, c, "new-01") - before["new-01"]; d != -(132*gib + rdmMappingBytes) {
+		t.Errorf("new-01 free changed by %d, want -(132 GiB + 4 KiB)", d)
+	}
+	if d := dsFree(t, c, "legacy-01") - before["legacy-01"]; d != 14*gib+2*rdmMappingBytes {
+		t.Errorf("legacy-01 free changed by %d, want 14 GiB + 8 KiB", d)
+	}
+	v := vmFull(t, c, "fx-formats")
+	b0 := diskOf(v, 2000).Backing.(*types.VirtualDiskFlatVer2BackingInfo)
+	b1 := diskOf(v, 2001).Backing.(*types.VirtualDiskFlatVer2BackingInfo)
+	b3, flat := diskOf(v, 2003).Backing.(*types.VirtualDiskFlatVer2BackingInfo)
+	if *b0.ThinProvisioned || *b0.EagerlyScrub || *b1.ThinProvisioned || !*b1.EagerlyScrub || !flat || !*b3.ThinProvisioned ||
+		b3.FileName != "[new-01] fx-formats/fx-formats_3.vmdk" {
+		t.Errorf("formats after the move: 2000 %+v, 2001 %+v, 2003 %#v", b0, b1, diskOf(v, 2003).Backing)
+	}
+	var sum int64
+	for _, f := range v.LayoutEx.File {
+		sum += f.Size
+	}
+	if wantC := fxHome + 16*gib + 8*gib + 8*gib + 100*gib + rdmMappingBytes; sum != wantC || v.Summary.Storage.Committed != wantC {
+		t.Errorf("committed %d, layoutEx %d, want %d", v.Summary.Storage.Committed, sum, wantC)
+	}
+}
+
+func TestRelocationRefusals(t *testing.T) {
+	c := login(t)
+	cases := []struct {
+		vm, fault, prop string
+		spec            types.VirtualMachineRelocateSpec
+	}{
+		{"fx-sdrs", "InvalidArgument", "spec.disk.diskId", types.VirtualMachineRelocateSpec{Disk: []types.VirtualMachineRelocateSpecDiskLocator{loc(4000, "new-01", nil)}}},
+		{"fx-sdrs", "InvalidArgument", "spec.disk.diskId", types.VirtualMachineRelocateSpec{Disk: []types.VirtualMachineRelocateSpecDiskLocator{loc(2999, "new-01", nil)}}},
+		{"fx-sdrs", "ManagedObjectNotFound", "", types.VirtualMachineRelocateSpec{Disk: []types.VirtualMachineRelocateSpecDiskLocator{
+			{DiskId: 2000, Datastore: types.ManagedObjectReference{Type: "Datastore", Value: "datastore-nope"}}}}},
+		{"fx-sdrs", "InvalidArgument", "spec.disk.datastore", types.VirtualMachineRelocateSpec{Disk: []types.VirtualMachineRelocateSpecDiskLocator{loc(2001, "local-01", nil)}}},
+		{"fx-sdrs", "InvalidArgument", "spec.datastore", types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("local-01"))}},
+		{"fx-mw", "MultiWriterNotSupported", "", types.VirtualMachineRelocateSpec{Disk: []types.VirtualMachineRelocateSpecDiskLocator{loc(2000, "new-01", nil)}}},
+		{"fx-ft", "NotSupported", "", types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("new-01"))}},
+		{"fx-orphan", "InvalidState", "", types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("new-01"))}},
+	}
+	for _, tc := range cases {
+		err := relocateErr(c, vmRef(t, tc.vm), tc.spec)
+		if got := faultName(err); got != tc.fault {
+			t.Errorf("%s %+v: %v, want %s", tc.vm, tc.spec, err, tc.fault)
+			continue
+		}
+		if tc.prop != "" {
+			if ia, ok := soap.ToSoapFault(err).VimFault().(types.InvalidArgument); !ok || ia.InvalidProperty != tc.prop {
+				t.Errorf("%s: invalidProperty %+v, want %s", tc.vm, soap.ToSoapFault(err).VimFault(), tc.prop)
+			}
+		}
+		if tc.fault == "NotSupported" && !strings.Contains(soap.ToSoapFault(err).String, "Storage vMotion is not supported for a Fault Tolerance VM") {
+			t.Errorf("FT message: %q", soap.ToSoapFault(err).String)
+		}
+	}
+	// The FT VM may still change host (vMotion), and a powered-off VM with a multi-writer disk move.
+	if info := waitTask(t, c, relocate(t, c, "fx-ft", types.VirtualMachineRelocateSpec{Host: ptr(hostRef("esx-c1-04"))}), 30*time.Second); info.State != types.TaskInfoStateSuccess {
+		t.Errorf("vMotion of the FT VM: %s %+v", info.State, info.Error)
+	}
+	if info := waitTask(t, c, relocate(t, c, "fx-mw-off", types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("new-01"))}), 30*time.Second); info.State != types.TaskInfoStateSuccess {
+		t.Errorf("cold relocation with a multi-writer disk: %s %+v", info.State, info.Error)
+	}
+	// Host disconnected, or in maintenance mode with the VM powered on.
+	control(t, "POST", "host-state", map[string]interface{}{"host": "esx-c1-02", "connection_state": "disconnected"})
+	err := relocateErr(c, vmRef(t, "fx-hoststate"), types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("new-01"))})
+	control(t, "POST", "host-state", map[string]interface{}{"host": "esx-c1-02", "connection_state": "connected", "in_maintenance_mode": true})
+	err2 := relocateErr(c, vmRef(t, "fx-hoststate"), types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("new-01"))})
+	control(t, "POST", "host-state", map[string]interface{}{"host": "esx-c1-02", "in_maintenance_mode": false})
+	if faultName(err) != "HostNotConnected" || faultName(err2) != "InvalidState" {
+		t.Errorf("disconnected host: %v (want HostNotConnected); maintenance mode: %v (want InvalidState)", err, err2)
+	}
+	// Not enough room where the files arrive: the task ends in NoDiskSpace, nothing moves.
+	free := dsFree(t, c, "new-02")
+	task := relocate(t, c, "fx-big", types.VirtualMachineRelocateSpec{Disk: []types.VirtualMachineRelocateSpecDiskLocator{loc(2000, "new-02", flatFormat(false, true))}})
+	info := waitTask(t, c, task, 30*time.Second)
+	if nd, ok := info.Error.Fault.(*types.NoDiskSpace); info.State != types.TaskInfoStateError || !ok || nd.Datastore != "new-02" {
+		t.Errorf("eager 100 TiB onto new-02: %s %+v, want NoDiskSpace", info.State, info.Error)
+	}
+	if dsFree(t, c, "new-02") != free || reservedOn("new-02") != 0 {
+		t.Errorf("a failed relocation changed new-02's space")
+	}
+}
+
+// TestColdMigrationsCostTheHostOne: powered-off VMs move as provisioning operations (host
+// cost 1, nothing on datastores): 9 on one host run 8 at a time even with a datastore limit
+// that would hold one Storage vMotion.
+func TestColdMigrationsCostTheHostOne(t *testing.T) {
+	c := login(t)
+	setSpeed(t, 20)
+	control(t, "POST", "config", map[string]interface{}{"datastore_max_cost": 16})
+	defer control(t, "POST", "config", map[string]interface{}{"datastore_max_cost": 128})
+	control(t, "POST", "reset-stats", nil)
+	var tasks []types.ManagedObjectReference
+	for i := 1; i <= fxColdVMs; i++ {
+		tasks = append(tasks, relocate(t, c, fmt.Sprintf("fx-cold-%02d", i), types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("new-01"))}))
+	}
+	time.Sleep(150 * time.Millisecond)
+	states := map[types.TaskInfoState]int{}
+	for _, task := range tasks {
+		states[taskInfo(t, c, task).State]++
+		if mt := engTask(task.Value); len(mt.dsCost) != 0 || len(mt.netHosts) != 0 || mt.hostCost[hostRef("esx-c1-04")] != 1 {
+			t.Errorf("cold relocation costs: host %v, datastores %v, network %v", mt.hostCost, mt.dsCost, mt.netHosts)
+		}
+	}
+	if states[types.TaskInfoStateRunning] != 8 || states[types.TaskInfoStateQueued] != 1 {
+		t.Errorf("9 cold relocations on one host: %v, want 8 running + 1 queued", states)
+	}
+	control(t, "POST", "config", map[string]interface{}{"speed": 5000})
+	for _, task := range tasks {
+		if info := waitTask(t, c, task, 60*time.Second); info.State != types.TaskInfoStateSuccess {
+			t.Errorf("%v: %s", task, info.State)
+		}
+	}
+	st := mmStats(t)
+	if h := st.Hosts["esx-c1-04"]; h.MaxCost != 8 || h.LimitQueued < 1 {
+		t.Errorf("esx-c1-04: max_cost %d, limit_queued %d; want 8 and >= 1", h.MaxCost, h.LimitQueued)
+	}
+	if st.Datastores["new-01"].MaxCost != 0 || st.Datastores["legacy-02"].MaxCost != 0 {
+		t.Errorf("cold migrations charged datastores: new-01 %d, legacy-02 %d", st.Datastores["new-01"].MaxCost, st.Datastores["legacy-02"].MaxCost)
+	}
+	if len(movesOf(st, tasks[0].Value)) != 2 {
+		t.Errorf("a cold relocation still copies the files: %+v", movesOf(st, tasks[0].Value))
+	}
+}
+
+func podRef(t *testing.T, name string) types.ManagedObjectReference {
+	t.Helper()
+	for r, n := range srv.world.podName {
+		if n == name {
+			return r
+		}
+	}
+	t.Fatalf("no datastore cluster %s", name)
+	return types.ManagedObjectReference{}
+}
+
+func recommend(c *vim25.Client, vm, pod types.ManagedObjectReference, rs *types.VirtualMachineRelocateSpec, disks ...types.PodDiskLocator) (*types.StoragePlacementResult, error) {
+	spec := types.StoragePlacementSpec{Type: string(types.StoragePlacementSpecPlacementTypeRelocate), Vm: &vm, RelocateSpec: rs,
+		PodSelectionSpec: types.StorageDrsPodSelectionSpec{StoragePod: &pod}}
+	if len(disks) > 0 {
+		spec.PodSelectionSpec.InitialVmConfig = []types.VmPodConfigForPlacement{{StoragePod: pod, Disk: disks}}
+	}
+	res, err := methods.RecommendDatastores(context.Background(), c, &types.RecommendDatastores{This: *c.ServiceContent.StorageResourceManager, StorageSpec: spec})
+	if err != nil {
+		return nil, err
+	}
+	return &res.Returnval, nil
+}
+
+func applyRec(c *vim25.Client, key string) (types.ManagedObjectReference, error) {
+	res, err := methods.ApplyStorageDrsRecommendation_Task(context.Background(), c,
+		&types.ApplyStorageDrsRecommendation_Task{This: *c.ServiceContent.StorageResourceManager, Key: []string{key}})
+	if err != nil {
+		return types.ManagedObjectReference{}, err
+	}
+	return res.Returnval, nil
+}
+
+func TestStoragePodFromFlags(t *testing.T) {
+	c := login(t)
+	pod := podRef(t, "new-pod")
+	var p mo.StoragePod
+	if err := property.DefaultCollector(c).RetrieveOne(context.Background(), pod, []string{"name", "childEntity", "summary", "podStorageDrsEntry", "parent"}, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "new-pod" || len(p.ChildEntity) != 2 || p.ChildEntity[0] != dsRef("new-01") || p.ChildEntity[1] != dsRef("new-02") ||
+		p.PodStorageDrsEntry == nil || !p.PodStorageDrsEntry.StorageDrsConfig.PodConfig.Enabled {
+		t.Fatalf("pod: %+v", p)
+	}
+	var dss []mo.Datastore
+	if err := property.DefaultCollector(c).Retrieve(context.Background(), p.ChildEntity, []string{"summary", "parent"}, &dss); err != nil {
+		t.Fatal(err)
+	}
+	var capacity, free int64
+	for _, d := range dss {
+		capacity += d.Summary.Capacity
+		free += d.Summary.FreeSpace
+		if d.Parent == nil || *d.Parent != pod {
+			t.Errorf("%s parent %v, want the pod", d.Summary.Name, d.Parent)
+		}
+	}
+	if p.Summary.Capacity != capacity || p.Summary.FreeSpace != free {
+		t.Errorf("pod summary %+v, members' sums %d / %d", p.Summary, capacity, free)
+	}
+	var dc mo.Folder
+	_ = property.DefaultCollector(c).RetrieveOne(context.Background(), *p.Parent, []string{"name"}, &dc)
+	if dc.Name != "datastore" {
+		t.Errorf("the pod is in folder %q, want the datacenter's datastore folder", dc.Name)
+	}
+}
+
+func TestStorageDRSRecommendAndApply(t *testing.T) {
+	c := login(t)
+	pod := podRef(t, "new-pod")
+	vm := vmRef(t, "fx-sdrs")
+	// Not a pod / no VM: InvalidArgument.
+	if _, err := recommend(c, vm, dsRef("new-01"), nil); faultName(err) != "InvalidArgument" {
+		t.Errorf("a datastore as pod: %v", err)
+	}
+	res, err := recommend(c, vm, pod, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Recommendations) != 2 || res.DrsFault != nil {
+		t.Fatalf("recommendations: %+v", res)
+	}
+	freeOf := func(ds types.ManagedObjectReference) int64 { return dsFree(t, c, srv.world.dsName[ds]) }
+	r0 := res.Recommendations[0]
+	a0 := r0.Action[0].(*types.StoragePlacementAction)
+	a1 := res.Recommendations[1].Action[0].(*types.StoragePlacementAction)
+	if freeOf(a0.Destination) < freeOf(a1.Destination) || r0.Reason != "storagePlacement" || *r0.Target != pod || *a0.Vm != vm ||
+		*a0.RelocateSpec.Datastore != a0.Destination || len(a0.RelocateSpec.Disk) != 2 || r0.Rating <= res.Recommendations[1].Rating {
+		t.Errorf("best first, a locator for every disk: %+v %+v", r0, a0)
+	}
+	for _, l := range a0.RelocateSpec.Disk {
+		if l.Datastore != a0.Destination {
+			t.Errorf("locator %+v not on the destination", l)
+		}
+	}
+	// A locator in relocateSpec pins its disk.
+	pinned, err := recommend(c, vm, pod, &types.VirtualMachineRelocateSpec{Disk: []types.VirtualMachineRelocateSpecDiskLocator{loc(2001, "legacy-02", nil)}})
+	if err != nil || len(pinned.Recommendations) == 0 {
+		t.Fatalf("pinned: %v %+v", err, pinned)
+	}
+	for _, l := range pinned.Recommendations[0].Action[0].(*types.StoragePlacementAction).RelocateSpec.Disk {
+		if l.DiskId == 2001 && l.Datastore != dsRef("legacy-02") {
+			t.Errorf("the pinned disk moved: %+v", l)
+		}
+	}
+	// None fits: 100 TiB eager-zeroed.
+	big, err := recommend(c, vmRef(t, "fx-big"), pod, nil, types.PodDiskLocator{DiskId: 2000, DiskBackingInfo: flatFormat(false, true)})
+	if err != nil || len(big.Recommendations) != 0 || big.DrsFault == nil {
+		t.Fatalf("nothing fits: %v %+v", err, big)
+	}
+	if f := big.DrsFault.FaultsByVm[0].(*types.ClusterDrsFaultsFaultsByVm).Fault[0].Fault; typeName(f) != "InsufficientStorageSpace" {
+		t.Errorf("drsFault %T", f)
+	}
+
+	control(t, "POST", "reset-stats", nil)
+	task, err := applyRec(c, r0.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := waitTask(t, c, task, 30*time.Second)
+	if info.State != types.TaskInfoStateSuccess || info.Name != "ApplyStorageDrsRecommendation_Task" || info.DescriptionId != "StorageResourceManager.applyRecommendation" ||
+		info.Entity == nil || *info.Entity != vm {
+		t.Fatalf("apply task: %+v", info)
+	}
+	if r, ok := info.Result.(types.ApplyStorageRecommendationResult); !ok || r.Vm == nil || *r.Vm != vm {
+		t.Errorf("result %#v", info.Result)
+	}
+	v := vmFull(t, c, "fx-sdrs")
+	if len(v.Datastore) != 1 || v.Datastore[0] != a0.Destination {
+		t.Errorf("after apply: datastores %v, want %v", v.Datastore, a0.Destination)
+	}
+	if vmo := vmMO(t, c, "fx-sdrs"); vmo.RecentTask[len(vmo.RecentTask)-1] != task {
+		t.Errorf("the VM's recentTask lacks the apply task")
+	}
+	st := mmStats(t)
+	if len(movesOf(st, task.Value)) != 3 || st.Moves["fx-sdrs"] != 1 {
+		t.Errorf("apply moved %+v", movesOf(st, task.Value))
+	}
+	// Applied (with its alternatives), then unknown; expired.
+	if _, err := applyRec(c, r0.Key); faultName(err) != "InvalidArgument" {
+		t.Errorf("applying twice: %v", err)
+	}
+	if _, err := applyRec(c, res.Recommendations[1].Key); faultName(err) != "InvalidArgument" {
+		t.Errorf("the alternative of an applied recommendation: %v", err)
+	}
+	control(t, "POST", "config", map[string]interface{}{"sdrs_ttl_seconds": 0.05})
+	defer control(t, "POST", "config", map[string]interface{}{"sdrs_ttl_seconds": 600})
+	res2, err := recommend(c, vm, pod, nil)
+	if err != nil || len(res2.Recommendations) == 0 {
+		t.Fatalf("%v %+v", err, res2)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if _, err := applyRec(c, res2.Recommendations[0].Key); faultName(err) != "InvalidArgument" {
+		t.Errorf("expired key: %v", err)
+	}
+}
+
+func TestFilesReport(t *testing.T) {
+	res, err := http.Get(srv.ControlURL + "/vms?vm=fx-iso")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var rep filesReportJSON
+	if err := json.NewDecoder(res.Body).Decode(&rep); err != nil {
+		t.Fatal(err)
+	}
+	v, ok := rep.VMs["fx-iso"]
+	if !ok || len(rep.VMs) != 1 || v.Home.Datastore != "legacy-01" || len(v.Disks) != 1 || v.Disks[0].Format != "thick" || v.Disks[0].Bytes != gib ||
+		len(v.Media) != 1 || v.Media[0].Datastore != "legacy-02" || v.Committed != fxHome+gib {
+		t.Errorf("fx-iso: %+v", v)
+	}
+	if p := rep.Pods["new-pod"]; len(p.Datastores) != 2 || !p.SDRS || p.Free != rep.Datastores["new-01"].Free+rep.Datastores["new-02"].Free {
+		t.Errorf("new-pod: %+v", p)
+	}
+	// The ISO stays when the VM moves.
+	c := login(t)
+	if info := waitTask(t, c, relocate(t, c, "fx-iso", types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("flash-01"))}), 30*time.Second); info.State != types.TaskInfoStateSuccess {
+		t.Fatal(info.State)
+	}
+	after := vmFull(t, c, "fx-iso")
+	if len(after.Datastore) != 2 || after.Datastore[0] != dsRef("flash-01") || after.Datastore[1] != dsRef("legacy-02") {
+		t.Errorf("after the move: %v, want flash-01 and the ISO's legacy-02", after.Datastore)
+	}
+	// Every datastore: capacity - free = the bytes of the files on it.
+	full := srv.filesReport(nil)
+	for name, d := range full.Datastores {
+		if d.Capacity-d.Free != d.Used {
+			t.Errorf("%s: capacity %d - free %d != files %d", name, d.Capacity, d.Free, d.Used)
+		}
+	}
+}
+
+// fullFlags is the brief's generated inventory: 3 clusters × 8 hosts × 60 VMs (per cluster:
+// 180) with every kind of file.
+var fullFlags = []string{"-clusters", "3", "-hosts", "8", "-vms", "60", "-datastores", "legacy:4,flash:2,new:4", "-disks", "1-4",
+	"-disk-prefixes", "legacy,flash,new", "-rdm-physical", "0.02", "-multiwriter", "0.02", "-iso", "0.03", "-powered-off-fraction", "0.05",
+	"-template-fraction", "0.02", "-ft", "0.01", "-pod", "new"}
+
+func TestGenerationFlags(t *testing.T) {
+	cfg, err := parseFlags(fullFlags, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, _ := generatePlan(&cfg, now)
+	b, _ := generatePlan(&cfg, now)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("same seed, different inventory")
+	}
+	dc := a.Datacenters[0]
+	if len(dc.Pods) != 1 || dc.Pods[0].Name != "new-pod" || len(dc.Pods[0].Members) != 4 || !dc.Pods[0].SDRS {
+		t.Errorf("pods: %+v", dc.Pods)
+	}
+	count := map[string]int{}
+	used := map[string]int64{}
+	var extra, spread int
+	for _, vm := range dc.VMs {
+		regular := 0
+		for i, d := range vm.Disks {
+			used[d.DS] += d.Used
+			switch {
+			case d.Backing == backingRDMPhysical:
+				count["rdm_physical"]++
+			case d.Sharing == "sharingMultiWriter":
+				count["multiwriter"]++
+				if !d.Eager || d.Thin {
+					t.Errorf("%s: a multi-writer disk must be eager-zeroed thick", vm.Name)
+				}
+			default:
+				regular++
+			}
+			if i == 0 && d.DS != vm.Home {
+				t.Errorf("%s: the first disk is on %s, the home on %s", vm.Name, d.DS, vm.Home)
+			}
+			if i > 0 {
+				extra++
+				if d.DS != vm.Home {
+					spread++
+				}
+			}
+			if d.Thin && d.Capacity < d.Used || !d.Thin && d.Backing == backingFlat && d.Capacity != d.Used {
+				t.Errorf("%s disk %d: capacity %d, used %d, thin %v", vm.Name, d.Key, d.Capacity, d.Used, d.Thin)
+			}
+		}
+		for _, h := range vm.HomeFiles {
+			used[vm.Home] += h.size
+		}
+		if regular < 1 || regular > 4 || !strings.HasPrefix(vm.Home, "legacy-") {
+			t.Errorf("%s: %d regular disks, home %s", vm.Name, regular, vm.Home)
+		}
+		if len(vm.Media) > 0 {
+			count["iso"]++
+		}
+		if vm.Template {
+			count["template"]++
+			if vm.PoweredOn {
+				t.Errorf("%s: a powered-on template", vm.Name)
+			}
+		}
+		if vm.FTRole == 1 {
+			count["ft"]++
+		}
+		if !vm.PoweredOn {
+			count["off"]++
+		}
+	}
+	for _, k := range []string{"rdm_physical", "multiwriter", "iso", "template", "ft", "off"} {
+		if count[k] == 0 {
+			t.Errorf("no VM with %s among %d: %v", k, len(dc.VMs), count)
+		}
+	}
+	if f := float64(spread) / float64(extra); f < 0.4 || f > 0.6 {
+		t.Errorf("%d of %d extra disks off the home datastore (-spread 0.5)", spread, extra)
+	}
+	for _, ds := range dc.Datastores {
+		if ds.FreeBytes != ds.CapacityBytes-used[ds.Name] || ds.FreeBytes < 0 {
+			t.Errorf("%s: free %d, capacity %d, files %d", ds.Name, ds.FreeBytes, ds.CapacityBytes, used[ds.Name])
+		}
+	}
+	for _, bad := range [][]string{{"-disks", "0"}, {"-disks", "3-2"}, {"-pod", "nope"}, {"-disk-prefixes", "legacy,nope"}, {"-spread", "1.5"}} {
+		if _, err := parseFlags(bad, io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+// startChild runs the command as a child process and returns its ready line.
+func startChild(t *testing.T, args ...string) Ready {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "VCSIM_TEST_SUBPROCESS=1")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no ready line: %v; stderr: %s", err, stderr.String())
+	}
+	var ready Ready
+	if err := json.Unmarshal([]byte(line), &ready); err != nil {
+		t.Fatalf("ready line %q: %v", line, err)
+	}
+	return ready
+}
+
+func loginURL(t *testing.T, rawURL string) *vim25.Client {
+	t.Helper()
+	ctx := context.Background()
+	u, _ := url.Parse(rawURL)
+	c, err := vim25.NewClient(ctx, soap.NewClient(u, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := session.NewManager(c).Login(ctx, url.UserPassword("user", "pass")); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestFullFlagsInventoryIsConsistent starts the brief's generated inventory as a child and
+// checks through the API that its totals add up: each VM's committed bytes are its layoutEx
+// files, its datastores are where its files and images are, each datastore's used space
+// (capacity - free) is the files on it, its vm list the VMs with files there, and the pod's
+// summary is its members' sums.
+func TestFullFlagsInventoryIsConsistent(t *testing.T) {
+	ready := startChild(t, fullFlags...)
+	if ready.VMs != 180 {
+		t.Fatalf("%d VMs, want 180", ready.VMs)
+	}
+	t.Logf("3 clusters × 8 hosts × 60 VMs with every kind of file: started in %.2f s", ready.StartupSeconds)
+	c := loginURL(t, ready.URL)
+	ctx := context.Background()
+	m := view.NewManager(c)
+	v, err := m.CreateContainerView(ctx, c.ServiceContent.RootFolder, []string{"VirtualMachine", "Datastore", "StoragePod"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vms []mo.VirtualMachine
+	if err := v.Retrieve(ctx, []string{"VirtualMachine"}, []string{"name", "datastore", "layoutEx", "summary.storage", "config.hardware.device",
+		"config.files.vmPathName", "config.ftInfo", "config.template", "runtime.powerState", "guest.toolsRunningStatus"}, &vms); err != nil {
+		t.Fatal(err)
+	}
+	var dss []mo.Datastore
+	if err := v.Retrieve(ctx, []string{"Datastore"}, []string{"name", "summary", "vm", "parent"}, &dss); err != nil {
+		t.Fatal(err)
+	}
+	var pods []mo.StoragePod
+	if err := v.Retrieve(ctx, []string{"StoragePod"}, []string{"name", "summary", "childEntity", "podStorageDrsEntry"}, &pods); err != nil {
+		t.Fatal(err)
+	}
+	dsByName := map[string]mo.Datastore{}
+	for _, d := range dss {
+		dsByName[d.Name] = d
+	}
+	onDS := map[string]int64{}
+	vmsOn := map[types.ManagedObjectReference]map[types.ManagedObjectReference]bool{}
+	count := map[string]int{}
+	for _, vm := range vms {
+		var sum int64
+		where := map[types.ManagedObjectReference]bool{}
+		for _, f := range vm.LayoutEx.File {
+			sum += f.Size
+			ds, _, _ := parseDSPath(f.Name)
+			onDS[ds] += f.Size
+			where[dsByName[ds].Self] = true
+		}
+		if sum != vm.Summary.Storage.Committed {
+			t.Errorf("%s: layoutEx %d, committed %d", vm.Name, sum, vm.Summary.Storage.Committed)
+		}
+		for _, d := range vm.Config.Hardware.Device {
+			switch x := d.(type) {
+			case *types.VirtualDisk:
+				switch b := x.Backing.(type) {
+				case *types.VirtualDiskRawDiskMappingVer1BackingInfo:
+					count[b.CompatibilityMode]++
+				case *types.VirtualDiskFlatVer2BackingInfo:
+					if b.Sharing == "sharingMultiWriter" {
+						count["multiwriter"]++
+					}
+				}
+			case *types.VirtualCdrom:
+				if b, ok := x.Backing.(*types.VirtualCdromIsoBackingInfo); ok {
+					count["iso"]++
+					where[*b.Datastore] = true
+				}
+			}
+		}
+		if vm.Config.FtInfo != nil {
+			count["ft"]++
+		}
+		if vm.Config.Template {
+			count["template"]++
+		}
+		if len(where) != len(vm.Datastore) {
+			t.Errorf("%s: datastores %v, files on %v", vm.Name, vm.Datastore, where)
+		}
+		for _, d := range vm.Datastore {
+			if !where[d] {
+				t.Errorf("%s lists %v without a file there", vm.Name, d)
+			}
+			if vmsOn[d] == nil {
+				vmsOn[d] = map[types.ManagedObjectReference]bool{}
+			}
+			vmsOn[d][vm.Self] = true
+		}
+		want := "guestToolsNotRunning"
+		if vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
+			want = "guestToolsRunning"
+		}
+		if vm.Guest.ToolsRunningStatus != want {
+			t.Errorf("%s: tools %q while %s", vm.Name, vm.Guest.ToolsRunningStatus, vm.Runtime.PowerState)
+		}
+	}
+	for _, k := range []string{"physicalMode", "multiwriter", "iso", "ft", "template"} {
+		if count[k] == 0 {
+			t.Errorf("no %s in the inventory: %v", k, count)
+		}
+	}
+	for _, d := range dss {
+		if d.Summary.Capacity-d.Summary.FreeSpace != onDS[d.Name] {
+			t.Errorf("%s: capacity %d - free %d != files %d", d.Name, d.Summary.Capacity, d.Summary.FreeSpace, onDS[d.Name])
+		}
+		if len(d.Vm) != len(vmsOn[d.Self]) {
+			t.Errorf("%s: vm list %d, VMs with files there %d", d.Name, len(d.Vm), len(vmsOn[d.Self]))
+		}
+	}
+	if len(pods) != 1 || pods[0].Name != "new-pod" || len(pods[0].ChildEntity) != 4 || !pods[0].PodStorageDrsEntry.StorageDrsConfig.PodConfig.Enabled {
+		t.Fatalf("pods: %+v", pods)
+	}
+	var capacity, free int64
+	for _, d := range dss {
+		if strings.HasPrefix(d.Name, "new-") {
+			capacity += d.Summary.Capacity
+			free += d.Summary.FreeSpace
+			if d.Parent == nil || *d.Parent != pods[0].Self {
+				t.Errorf("%s is not in new-pod", d.Name)
+			}
+		}
+	}
+	if pods[0].Summary.Capacity != capacity || pods[0].Summary.FreeSpace != free {
+		t.Errorf("new-pod summary %+v, members %d / %d", pods[0].Summary, capacity, free)
+	}
+}
+
+func TestLoadInventoryWithFiles(t *testing.T) {
+	doc := `{"clusters":[{"name":"prod","moref":"domain-c1","hosts":["h1","h2"]}],
+ "hosts":[{"name":"h1","moref":"host-1","cluster":"prod"},{"name":"h2","moref":"host-2","cluster":"prod","connection_state":"disconnected","in_maintenance_mode":true}],
+ "datastores":[{"name":"old-1","moref":"datastore-1","capacity_bytes":1099511627776,"free_bytes":1000000000000,"datastore_cluster":"gold"},
+               {"name":"old-2","moref":"datastore-2","capacity_bytes":1099511627776,"free_bytes":1000000000000},
+               {"name":"lib","moref":"datastore-3","capacity_bytes":1099511627776,"free_bytes":1000000000000}],
+ "datastore_clusters":[{"name":"gold","moref":"group-p1","datastores":["old-2"],"sdrs_enabled":true}],
+ "vms":[{"name":"db-01","moref":"vm-1","host":"h1","datastores":["old-1","old-2","lib"],"committed_bytes":99,
+         "config_datastore":"old-1","vm_path":"[old-1] db-01/db-01.vmx","config_bytes":2097152,
+         "disks":[{"key":2000,"label":"Hard disk 1","file":"[old-1] db-01/db-01.vmdk","datastore":"old-1","capacity_bytes":42949672960,"used_bytes":10737418240,"backing":"flat","thin":true,"sharing":"sharingNone","mode":"persistent"},
+                  {"key":2001,"label":"Hard disk 2","file":"[old-2] db-01/db-01_1.vmdk","datastore":"old-2","capacity_bytes":107374182400,"backing":"rdm_physical","mode":"independent_persistent"}],
+         "media":[{"key":3000,"label":"CD/DVD drive 1","file":"[lib] iso/win2019.iso","datastore":"lib"}],
+         "fault_tolerance_role":1,"connection_state":"orphaned","tools_running_status":"guestToolsNotRunning"},
+        {"name":"web-01","moref":"vm-2","host":"h1","datastores":["old-1","old-2"],"committed_bytes":2000000000,"uncommitted_bytes":1000000000},
+        {"name":"susp-01","moref":"vm-3","host":"h1","datastores":["old-1"],"committed_bytes":2000000000,"power_state":"suspended"}]}`
+	f := filepath.Join(t.TempDir(), "inv.json")
+	_ = os.WriteFile(f, []byte(doc), 0o644)
+	p, err := loadInventoryPlan(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc := p.Datacenters[0]
+	if len(dc.Pods) != 1 || dc.Pods[0].Name != "gold" || len(dc.Pods[0].Members) != 2 || !dc.Pods[0].SDRS {
+		t.Errorf("pods: %+v", dc.Pods)
+	}
+	if st := dc.HostStates["h2"]; st.Connection != "disconnected" || !st.Maintenance {
+		t.Errorf("host state: %+v", dc.HostStates)
+	}
+	db := dc.VMs[0]
+	if db.Home != "old-1" || db.VMPath != "db-01/db-01.vmx" || len(db.Disks) != 2 || db.Disks[1].Backing != backingRDMPhysical ||
+		db.Disks[1].Used != rdmMappingBytes || db.Disks[0].Used != 10*gib || !db.Disks[0].Thin || db.FTRole != 1 || db.ConnState != "orphaned" ||
+		db.Tools != "guestToolsNotRunning" || len(db.Media) != 1 || db.Media[0].DS != "lib" || db.Committed != 2<<20+10*gib+rdmMappingBytes {
+		t.Errorf("db-01: %+v", db)
+	}
+	// An older record without disks: one disk per datastore, committed and datastores kept.
+	web := dc.VMs[1]
+	if len(web.Disks) != 2 || web.Committed != 2000000000 || len(web.Datastores) != 2 || web.Disks[1].DS != "old-2" || web.Uncommitted != 1000000000 {
+		t.Errorf("web-01: %+v", web)
+	}
+
+	// Built by the command: the loaded files and the pod as a client sees them.
+	ready := startChild(t, "-inventory", f)
+	res, err := http.Get(ready.Control + "/vms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var rep filesReportJSON
+	if err := json.NewDecoder(res.Body).Decode(&rep); err != nil {
+		t.Fatal(err)
+	}
+	r := rep.VMs["db-01"]
+	if r.Home.Path != "[old-1] db-01/db-01.vmx" || len(r.Disks) != 2 || r.Disks[1].Format != "rdm_physical" || r.Disks[1].File != "[old-2] db-01/db-01_1.vmdk" ||
+		!r.FaultTolerance || r.ConnectionState != "orphaned" || len(r.Datastores) != 3 || r.Media[0].File != "[lib] iso/win2019.iso" {
+		t.Errorf("db-01 as built: %+v", r)
+	}
+	if p := rep.VMs["susp-01"].PowerState; p != "suspended" {
+		t.Errorf("susp-01 is %s", p)
+	}
+	if pr := rep.Pods["gold"]; len(pr.Datastores) != 2 || !pr.SDRS || pr.Free != 2000000000000 {
+		t.Errorf("gold as built: %+v", pr)
+	}
+	if rep.Datastores["old-1"].Pod != "gold" || rep.Datastores["old-1"].Free != 1000000000000 {
+		t.Errorf("old-1 as built: %+v", rep.Datastores["old-1"])
 	}
 }

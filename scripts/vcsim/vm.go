@@ -18,6 +18,9 @@ var theEngine *engine
 // synchronous task methods with asynchronous ones run by the engine.
 type VM struct {
 	simulator.VirtualMachine
+
+	// files is where the VM's home, disks and images are (read and replaced under the VM's lock)
+	files *vmFiles
 }
 
 // Snapshot wraps simulator.VirtualMachineSnapshot by value (vcsim's own snapshot methods
@@ -61,52 +64,6 @@ func (e *engine) newTask(ctx *simulator.Context, vm *VM, method, descID string, 
 	return &mmTask{id: st.Self.Value, task: st, method: method, vm: vm, vmName: vm.Name}
 }
 
-// placement checks a migration target and returns the resulting host, pool and datastores.
-type placement struct {
-	host      ref
-	pool      ref
-	datastore *ref
-	storage   bool
-	hostMove  bool
-}
-
-func (e *engine) checkPlacement(vm *VM, ds, host, pool *ref) (placement, *soap.Fault) {
-	p := placement{host: *vm.Runtime.Host, pool: *vm.ResourcePool}
-	if ds != nil {
-		if _, ok := e.w.dsName[*ds]; !ok {
-			return p, notFoundOrInvalid(*ds, "spec.datastore")
-		}
-		p.datastore = ds
-		p.storage = !(len(vm.Datastore) == 1 && vm.Datastore[0] == *ds)
-	}
-	if host != nil {
-		if _, ok := e.w.hostName[*host]; !ok {
-			return p, notFoundOrInvalid(*host, "host")
-		}
-		p.hostMove = *host != p.host
-		p.host = *host
-	}
-	if pool != nil {
-		if _, ok := simulator.Map.Get(*pool).(*simulator.ResourcePool); !ok {
-			return p, notFoundOrInvalid(*pool, "pool")
-		}
-		p.pool = *pool
-	} else if p.hostMove && e.w.hostCluster[p.host] != e.w.hostCluster[*vm.Runtime.Host] {
-		p.pool = e.w.hostPool[p.host]
-	}
-	targets := vm.Datastore
-	if p.storage {
-		targets = []ref{*ds}
-	}
-	for _, d := range targets {
-		if mounts := e.w.dsHosts[d]; mounts != nil && !mounts[p.host] {
-			return p, soapFault(fmt.Sprintf("Datastore '%s' is not accessible from host '%s'.", e.w.dsName[d], e.w.hostName[p.host]),
-				&types.InvalidArgument{InvalidProperty: "spec.datastore"})
-		}
-	}
-	return p, nil
-}
-
 func notFoundOrInvalid(r ref, property string) *soap.Fault {
 	if simulator.Map.Get(r) == nil {
 		return soapFault("The object has already been deleted or has not been completely created",
@@ -116,42 +73,52 @@ func notFoundOrInvalid(r ref, property string) *soap.Fault {
 		&types.InvalidArgument{InvalidProperty: property})
 }
 
-// planMove fills a migration task's costs, duration and names.
-func (e *engine) planMove(t *mmTask, vm *VM, p placement) {
-	t.storage, t.hostMove = p.storage, p.hostMove
+// planMove fills a migration task's costs, duration and names from its plan. vSphere's
+// Limits on Simultaneous Migrations: a powered-on VM's Storage vMotion costs the host 4 (and
+// the destination host 4 when the host changes) and 16 on every datastore a moving file
+// leaves or reaches, once each; a vMotion 1 on both hosts and 1 on the VM's datastores; a
+// cold migration (powered off, suspended, template) is a provisioning operation: 1 on the
+// source host (and 1 on the destination host), nothing on datastores or the network.
+func (e *engine) planMove(t *mmTask, vm *VM, p *movePlan) {
+	t.plan = p
+	t.storage, t.hostMove, t.cold = len(p.moves) > 0, p.hostMove, p.cold
 	t.srcHost, t.dstHost, t.dstPool = *vm.Runtime.Host, p.host, p.pool
 	if vm.ResourcePool != nil {
 		t.srcPool = *vm.ResourcePool
 	}
 	t.srcDS = append([]ref(nil), vm.Datastore...)
-	if p.datastore != nil {
-		t.dstDS = *p.datastore
-	}
 	t.hostCost, t.dsCost = map[ref]int{}, map[ref]int{}
-	if vm.Summary.Storage != nil {
-		t.committed = vm.Summary.Storage.Committed
-	}
+	t.committed = p.written()
 	cfg := e.config()
-	switch {
-	case t.storage:
+	if p.storageAsked {
 		t.duration = cfg.SVMotionSetupSeconds + float64(t.committed)/(cfg.RateMBps*mib)
-		t.hostCost[t.srcHost] += cfg.HostCostSVMotion
-		for _, d := range t.srcDS {
-			t.dsCost[d] += cfg.DatastoreCostSVMotion
+	}
+	switch {
+	case !t.storage && !t.hostMove:
+	case t.cold:
+		t.hostCost[t.srcHost] += cfg.HostCostProvisioning
+		if t.hostMove {
+			t.hostCost[t.dstHost] += cfg.HostCostProvisioning
 		}
-		t.dsCost[t.dstDS] += cfg.DatastoreCostSVMotion
+	case t.storage:
+		t.hostCost[t.srcHost] += cfg.HostCostSVMotion
 		if t.hostMove {
 			t.hostCost[t.dstHost] += cfg.HostCostSVMotion
 		}
-	case t.hostMove:
+		for _, d := range p.touched {
+			t.dsCost[d] = cfg.DatastoreCostSVMotion
+		}
+	default: // vMotion
 		t.hostCost[t.srcHost] += cfg.HostCostVMotion
 		t.hostCost[t.dstHost] += cfg.HostCostVMotion
 		for _, d := range t.srcDS {
-			t.dsCost[d] += cfg.DatastoreCostVMotion
+			t.dsCost[d] = cfg.DatastoreCostVMotion
 		}
 	}
 	if t.hostMove {
-		t.netHosts = []ref{t.srcHost, t.dstHost}
+		if !t.cold {
+			t.netHosts = []ref{t.srcHost, t.dstHost}
+		}
 		t.duration += cfg.VMotionSetupSeconds
 		if vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
 			t.duration += float64(vm.Config.Hardware.MemoryMB) / cfg.VMotionRateMBps
@@ -159,11 +126,25 @@ func (e *engine) planMove(t *mmTask, vm *VM, p placement) {
 			t.duration += 1 // cold migration: registration only
 		}
 	}
-	for _, d := range t.srcDS {
-		t.from = append(t.from, e.w.dsName[d])
-	}
 	if t.storage {
-		t.to = append(t.to, e.w.dsName[t.dstDS])
+		seen := map[ref]bool{}
+		for _, m := range p.moves {
+			if !seen[m.From] {
+				seen[m.From] = true
+				t.from = append(t.from, e.w.dsName[m.From])
+			}
+		}
+		seen = map[ref]bool{}
+		for _, m := range p.moves {
+			if !seen[m.To] {
+				seen[m.To] = true
+				t.to = append(t.to, e.w.dsName[m.To])
+			}
+		}
+	} else {
+		for _, d := range t.srcDS {
+			t.from = append(t.from, e.w.dsName[d])
+		}
 	}
 	if t.hostMove {
 		t.from = append(t.from, e.w.hostName[t.srcHost])
@@ -171,12 +152,12 @@ func (e *engine) planMove(t *mmTask, vm *VM, p placement) {
 	}
 }
 
-// RelocateVMTask is RelocateVM_Task: Storage vMotion (spec.datastore), vMotion (spec.host)
-// or both, asynchronous, under the host/datastore/network limits.
+// RelocateVMTask is RelocateVM_Task: Storage vMotion (spec.datastore, spec.disk), vMotion
+// (spec.host) or both, asynchronous, under the host/datastore/network limits.
 func (vm *VM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Task) soap.HasFault {
 	e := theEngine
 	body := &methods.RelocateVM_TaskBody{}
-	p, fault := e.checkPlacement(vm, req.Spec.Datastore, req.Spec.Host, req.Spec.Pool)
+	p, fault := e.planRelocation(vm, relocRequestOf(req.Spec))
 	if fault != nil {
 		body.Fault_ = fault
 		return body
@@ -198,7 +179,7 @@ func (vm *VM) MigrateVMTask(ctx *simulator.Context, req *types.MigrateVM_Task) s
 			&types.InvalidArgument{InvalidProperty: "host"})
 		return body
 	}
-	p, fault := e.checkPlacement(vm, nil, req.Host, req.Pool)
+	p, fault := e.planRelocation(vm, relocRequest{host: req.Host, pool: req.Pool, hostProp: "host", poolProp: "pool"})
 	if fault != nil {
 		body.Fault_ = fault
 		return body
