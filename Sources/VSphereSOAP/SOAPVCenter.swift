@@ -26,6 +26,9 @@ public final class SOAPVCenter: VCenter {
     let taskBook = TaskBook()
     /// Each host's cluster (nil for standalone hosts), from the last inventory, for `refreshVMs`.
     let hostClusters = Mutex<[MoRef: MoRef?]>([:])
+    /// Each datastore's name, from the last inventory (and refreshes), to resolve a VM's home
+    /// from its `vmPathName`.
+    let datastoreNames = Mutex<[MoRef: String]>([:])
     let pollerBox = Mutex<TaskPoller?>(nil)
 
     private init(config: ConnectionConfig, session: SOAPSession, content: ServiceContent, logger: Logger) {

@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import VCenterModel
+import VimXML
+@testable import VSphereSOAP
+
+/// The client's files and datastore clusters against scripted answers: what it asks for and
+/// what it makes of the answers.
+@Suite struct VMFilesFakeServerTests {
+    /// A vCenter whose inventory has a datastore cluster and the VMs of `retrieve-vms-files.xml`.
+    static func inventoryServer(extra: @escaping @Sendable (FakeSOAPServer.Request) -> FakeSOAPServer.Response? = { _ in nil }) throws -> FakeSOAPServer {
+        let tasks = Mutex(0)
+        return try FakeSOAPServer { request in
+            if let response = extra(request) { return response }
+            switch request.method {
+            case "CreateContainerView": return .soap(request.method, #"<returnval type="ContainerView">session[1]view-1</returnval>"#)
+            case "RetrievePropertiesEx", "ContinueRetrievePropertiesEx":
+                let body = request.body
+                if body.contains("<type>StoragePod</type>") { return .fixture("retrieve-structure-pods.xml") }
+                if body.contains("<type>VirtualMachine</type>") { return .fixture("retrieve-vms-files.xml") }
+                if body.contains("<type>Datastore</type>") { return .fixture("retrieve-datastores-pods.xml") }
+                return .soap(request.method, "<returnval></returnval>")
+            case "WaitForUpdatesEx":
+                Thread.sleep(forTimeInterval: 0.2)
+                return .soap(request.method)
+            default: return PollerFixtureTests.sessionAndCollector(request, tasks: tasks)
+            }
+        }
+    }
+
+    static func connect(_ server: FakeSOAPServer) async throws -> SOAPVCenter {
+        var config = try ConnectionConfig(url: server.url, username: "admin", password: "pw")
+        config.keepAliveInterval = 0
+        config.pollerMaxWaitSeconds = 1
+        return try await SOAPVCenter.connect(config: config, logger: Logger(label: "test.files"))
+    }
+
+    static let ds11 = MoRef("Datastore", "datastore-11")
+    static let ds12 = MoRef("Datastore", "datastore-12")
+    static let pod = MoRef("StoragePod", "group-p7")
+
+    @Test func inventoryReadsFilesAndDatastoreClusters() async throws {
+        let server = try Self.inventoryServer()
+        defer { server.stop() }
+        let vc = try await Self.connect(server)
+        let inventory = try await vc.inventory()
+        await vc.close()
+
+        // The VM retrieval asks for the files' properties.
+        let vmRetrieval = try #require(server.requests.first { $0.method == "RetrievePropertiesEx" && $0.body.contains("<type>VirtualMachine</type>") }).body
+        for path in ["config.files.vmPathName", "config.hardware.device", "layoutEx.file", "layoutEx.disk", "config.ftInfo", "runtime.connectionState", "guest.toolsRunningStatus"] {
+            #expect(vmRetrieval.contains("<pathSet>\(path)</pathSet>"), "\(path)")
+        }
+        #expect(!vmRetrieval.contains("<pathSet>layoutEx</pathSet>"))
+        let structure = try #require(server.requests.first { $0.method == "RetrievePropertiesEx" && $0.body.contains("<type>StoragePod</type>") }).body
+        #expect(structure.contains("<pathSet>podStorageDrsEntry.storageDrsConfig.podConfig.enabled</pathSet>"))
+        #expect(server.requests.contains { $0.method == "CreateContainerView" && $0.body.contains("<type>StoragePod</type>") })
+
+        // Datastore clusters, both ways round.
+        #expect(inventory.datastoreClusters.map(\.name).sorted() == ["empty-pod", "gold-pod"])
+        let gold = try #require(inventory.datastoreCluster(Self.pod))
+        #expect(gold.datastores == [Self.ds11, Self.ds12] && gold.sdrsEnabled)
+        #expect(gold.capacityBytes == 4_398_046_511_104 && gold.freeBytes == 1_099_511_627_776)
+        #expect(inventory.datastore(Self.ds11)?.datastoreCluster == Self.pod)
+        #expect(inventory.datastore(MoRef("Datastore", "datastore-13"))?.datastoreCluster == nil)
+        #expect(inventory.datastoreClusters(named: "empty-pod").first?.sdrsEnabled == false)
+
+        // Homes: from the disks' paths, and for web-01 (no disk at home) from the datastore names.
+        let byName = Dictionary(uniqueKeysWithValues: inventory.vms.map { ($0.name, $0) })
+        #expect(byName["db-01"]?.configDatastore == Self.ds11)
+        #expect(byName["web-01"]?.configDatastore == Self.ds12)
+        #expect(byName["web-01"]?.disks.first?.datastore == Self.ds11)
+        #expect(byName["web-01"]?.configBytes == 2500)
+        #expect(byName["db-01"]?.disks.count == 2 && byName["rdm-01"]?.disks.count == 3)
+        #expect(byName["orphan-01"]?.connectionState == "orphaned")
+        // The inventory JSON carries the files.
+        let json = String(decoding: try inventory.jsonData(), as: UTF8.self)
+        #expect(json.contains("db-01.vmx") && json.contains("gold-pod") && json.contains("rdm_physical"))
+    }
+
+    @Test func refreshLooksUpUnknownDatastoreNamesOnce() async throws {
+        let server = try Self.inventoryServer()
+        defer { server.stop() }
+        let vc = try await Self.connect(server)
+        // A fresh connection knows no datastore names: web-01's home needs one more call.
+        let vms = try await vc.refreshVMs([MoRef("VirtualMachine", "vm-205")])
+        let lookups = server.requests.filter { $0.method == "RetrievePropertiesEx" && $0.body.contains("<type>Datastore</type>") }
+        #expect(lookups.count == 1)
+        #expect(lookups.first?.body.contains("<pathSet>summary.name</pathSet>") == true)
+        // The scripted answer is the whole fixture; the home is web-01's.
+        #expect(vms.first { $0.name == "web-01" }?.configDatastore == Self.ds12)
+        // Known now: no second look-up.
+        _ = try await vc.refreshVMs([MoRef("VirtualMachine", "vm-205")])
+        #expect(server.requests.filter { $0.method == "RetrievePropertiesEx" && $0.body.contains("<type>Datastore</type>") }.count == 1)
+        await vc.close()
+    }
+}
