@@ -32,6 +32,7 @@ extension SOAPVCenter {
         for ds in d { names[ds.ref] = ds.name }
         datastoreNames.withLock { $0 = names }
         resolveHomes(&v, names: names)
+        remember(v, replacingAll: true)
         return Inventory(about: content.about, datacenters: s.datacenters, clusters: s.resolvedClusters(), hosts: h, datastores: d, vms: v,
                          resourcePools: s.resourcePools, datastoreClusters: s.datastoreClusters)
     }
@@ -47,6 +48,7 @@ extension SOAPVCenter {
             if let host = vms[i].host, let cluster = clusters[host] { vms[i].cluster = cluster }
         }
         resolveHomes(&vms, names: datastoreNames.withLock { $0 })
+        remember(vms, replacingAll: false)
         return vms
     }
 
@@ -97,6 +99,7 @@ extension SOAPVCenter {
             names.merge(found) { _, new in new }
             resolveHomes(&vms, names: names)
         }
+        remember(vms, replacingAll: false)
         return vms
     }
 
@@ -104,6 +107,19 @@ extension SOAPVCenter {
     func resolveHomes(_ vms: inout [VMInfo], names: [MoRef: String]) {
         let names = InventoryDecoding.DatastoreNames(names)
         for i in vms.indices { InventoryDecoding.resolveHome(&vms[i], names: names) }
+    }
+
+    /// Keeps the disk modes other than `persistent` of `vms` for `relocateVM`'s locators;
+    /// `replacingAll` when `vms` is the whole inventory.
+    func remember(_ vms: [VMInfo], replacingAll: Bool) {
+        diskModes.withLock { map in
+            if replacingAll { map.removeAll() }
+            for vm in vms {
+                var modes: [Int: String] = [:]
+                for disk in vm.disks where disk.diskMode != "persistent" { modes[disk.key] = disk.diskMode }
+                map[vm.ref] = modes.isEmpty ? nil : modes
+            }
+        }
     }
 
     /// Every object of `type` over a fresh `ContainerView`, paged, without the subtrees

@@ -138,6 +138,27 @@ import VimXML
         #expect(disks.map(\.usedBytes) == [500, 4096, 7])
     }
 
+    @Test func locatorsForEachFormat() {
+        var w = XMLWriter()
+        let spec = RelocateSpec(datastore: Self.ds11, disks: [
+            DiskLocator(diskKey: 2000, datastore: Self.ds12),
+            DiskLocator(diskKey: 2001, datastore: Self.ds12, format: .thin),
+            DiskLocator(diskKey: 2002, datastore: Self.ds13, format: .thick),
+            DiskLocator(diskKey: 2003, datastore: Self.ds13, format: .eager),
+        ])
+        OperationEncoding.relocateSpec(&w, "spec", spec, diskModes: [2003: "independent_nonpersistent"])
+        func backing(_ mode: String, _ thin: Bool, _ eager: Bool) -> String {
+            #"<diskBackingInfo xsi:type="VirtualDiskFlatVer2BackingInfo"><fileName></fileName><diskMode>\#(mode)</diskMode><thinProvisioned>\#(thin)</thinProvisioned><eagerlyScrub>\#(eager)</eagerlyScrub></diskBackingInfo>"#
+        }
+        let expected = #"<spec><datastore type="Datastore">datastore-11</datastore>"#
+            + #"<disk><diskId>2000</diskId><datastore type="Datastore">datastore-12</datastore></disk>"#
+            + #"<disk><diskId>2001</diskId><datastore type="Datastore">datastore-12</datastore>"# + backing("persistent", true, false) + "</disk>"
+            + #"<disk><diskId>2002</diskId><datastore type="Datastore">datastore-13</datastore>"# + backing("persistent", false, false) + "</disk>"
+            + #"<disk><diskId>2003</diskId><datastore type="Datastore">datastore-13</datastore>"# + backing("independent_nonpersistent", false, true) + "</disk>"
+            + "</spec>"
+        #expect(String(decoding: w.bytes, as: UTF8.self) == expected)
+    }
+
     // MARK: The home datastore by name
 
     static let dc1Legacy = MoRef("Datastore", "datastore-101")

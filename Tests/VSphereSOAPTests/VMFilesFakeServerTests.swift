@@ -6,8 +6,8 @@ import VCenterModel
 import VimXML
 @testable import VSphereSOAP
 
-/// The client's files and datastore clusters against scripted answers: what it asks for and
-/// what it makes of the answers.
+/// The client's files, datastore clusters and disk locators against scripted answers: what it
+/// asks for and what it makes of the answers.
 @Suite struct VMFilesFakeServerTests {
     /// A vCenter whose inventory has a datastore cluster and the VMs of `retrieve-vms-files.xml`.
     static func inventoryServer(extra: @escaping @Sendable (FakeSOAPServer.Request) -> FakeSOAPServer.Response? = { _ in nil }) throws -> FakeSOAPServer {
@@ -37,6 +37,7 @@ import VimXML
         return try await SOAPVCenter.connect(config: config, logger: Logger(label: "test.files"))
     }
 
+    static let vm201 = MoRef("VirtualMachine", "vm-201")
     static let ds11 = MoRef("Datastore", "datastore-11")
     static let ds12 = MoRef("Datastore", "datastore-12")
     static let pod = MoRef("StoragePod", "group-p7")
@@ -95,5 +96,49 @@ import VimXML
         _ = try await vc.refreshVMs([MoRef("VirtualMachine", "vm-205")])
         #expect(server.requests.filter { $0.method == "RetrievePropertiesEx" && $0.body.contains("<type>Datastore</type>") }.count == 1)
         await vc.close()
+    }
+
+    @Test func relocateWritesDiskLocatorsInSchemaOrder() async throws {
+        let server = try Self.inventoryServer()
+        defer { server.stop() }
+        let vc = try await Self.connect(server)
+        // The connection learns db-01's independent disk 2001 from the inventory.
+        _ = try await vc.inventory()
+        let spec = RelocateSpec(
+            datastore: MoRef("Datastore", "datastore-21"), host: MoRef("HostSystem", "host-22"), pool: MoRef("ResourcePool", "resgroup-9"),
+            disks: [
+                DiskLocator(diskKey: 2000, datastore: Self.ds11),
+                DiskLocator(diskKey: 2001, datastore: MoRef("Datastore", "datastore-22"), format: .thin),
+                DiskLocator(diskKey: 2002, datastore: MoRef("Datastore", "datastore-23"), format: .eager),
+                DiskLocator(diskKey: 2003, datastore: MoRef("Datastore", "datastore-24"), format: .thick),
+            ])
+        _ = try await vc.relocateVM(Self.vm201, spec: spec, priority: .defaultPriority)
+        await vc.close()
+        let body = try #require(server.requests.first { $0.method == "RelocateVM_Task" }).body
+        let expected = #"<_this type="VirtualMachine">vm-201</_this><spec>"#
+            + #"<datastore type="Datastore">datastore-21</datastore><pool type="ResourcePool">resgroup-9</pool><host type="HostSystem">host-22</host>"#
+            + #"<disk><diskId>2000</diskId><datastore type="Datastore">datastore-11</datastore></disk>"#
+            + #"<disk><diskId>2001</diskId><datastore type="Datastore">datastore-22</datastore><diskBackingInfo xsi:type="VirtualDiskFlatVer2BackingInfo"><fileName></fileName><diskMode>independent_persistent</diskMode><thinProvisioned>true</thinProvisioned><eagerlyScrub>false</eagerlyScrub></diskBackingInfo></disk>"#
+            + #"<disk><diskId>2002</diskId><datastore type="Datastore">datastore-23</datastore><diskBackingInfo xsi:type="VirtualDiskFlatVer2BackingInfo"><fileName></fileName><diskMode>persistent</diskMode><thinProvisioned>false</thinProvisioned><eagerlyScrub>true</eagerlyScrub></diskBackingInfo></disk>"#
+            + #"<disk><diskId>2003</diskId><datastore type="Datastore">datastore-24</datastore><diskBackingInfo xsi:type="VirtualDiskFlatVer2BackingInfo"><fileName></fileName><diskMode>persistent</diskMode><thinProvisioned>false</thinProvisioned><eagerlyScrub>false</eagerlyScrub></diskBackingInfo></disk>"#
+            + "</spec><priority>defaultPriority</priority>"
+        #expect(body.contains(expected), "\(body)")
+    }
+
+    @Test func locatorsAloneAreAMove() async throws {
+        let server = try Self.inventoryServer()
+        defer { server.stop() }
+        let vc = try await Self.connect(server)
+        _ = try await vc.relocateVM(Self.vm201, spec: RelocateSpec(disks: [DiskLocator(diskKey: 2001, datastore: Self.ds12)]), priority: .highPriority)
+        do {
+            _ = try await vc.relocateVM(Self.vm201, spec: RelocateSpec(), priority: .highPriority)
+            Issue.record("an empty spec must be refused")
+        } catch let fault as VCenterFault {
+            #expect(fault.type == "InvalidArgument")
+        }
+        await vc.close()
+        let body = try #require(server.requests.first { $0.method == "RelocateVM_Task" }).body
+        #expect(body.contains(#"<spec><disk><diskId>2001</diskId><datastore type="Datastore">datastore-12</datastore></disk></spec><priority>highPriority</priority>"#), "\(body)")
+        #expect(server.requests.filter { $0.method == "RelocateVM_Task" }.count == 1)
     }
 }
