@@ -36,13 +36,16 @@ extension SOAPVCenter {
         return task
     }
 
-    /// Calls a `…_Task` method and tracks the task it returns.
-    func startTask(_ method: String, on object: MoRef, body: @Sendable @escaping (inout XMLWriter) -> Void = { _ in }) async throws -> LiveTask {
+    /// Calls a `…_Task` method and tracks the task it returns, as a task on `entity` (the
+    /// object called, unless the method acts for another: Storage DRS moves a VM).
+    func startTask(
+        _ method: String, on object: MoRef, entity: MoRef? = nil, body: @Sendable @escaping (inout XMLWriter) -> Void = { _ in }
+    ) async throws -> LiveTask {
         let returned = try await session.call(method, on: object, body: body)
         guard let ref = returned.first?.moRef, ref.type == "Task" else {
             throw VCenterFault(type: "InvalidResponse", message: "\(method) on \(object) returned no task")
         }
-        return trackNew(ref, name: method, entity: object)
+        return trackNew(ref, name: method, entity: entity ?? object)
     }
 
     /// `RelocateVM_Task` (Storage vMotion, vMotion or both, with a locator per placed disk);

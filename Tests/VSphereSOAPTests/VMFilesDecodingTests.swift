@@ -138,7 +138,7 @@ import VimXML
         #expect(disks.map(\.usedBytes) == [500, 4096, 7])
     }
 
-    @Test func locatorsForEachFormat() {
+    @Test func locatorsForEachFormat() throws {
         var w = XMLWriter()
         let spec = RelocateSpec(datastore: Self.ds11, disks: [
             DiskLocator(diskKey: 2000, datastore: Self.ds12),
@@ -157,6 +157,13 @@ import VimXML
             + #"<disk><diskId>2003</diskId><datastore type="Datastore">datastore-13</datastore>"# + backing("independent_nonpersistent", false, true) + "</disk>"
             + "</spec>"
         #expect(String(decoding: w.bytes, as: UTF8.self) == expected)
+        // What the encoder writes, the recommendation decoder reads back.
+        let (_, pieces) = try SOAPResponseParser.parse(Array((#"<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><R><returnval><action xsi:type="StoragePlacementAction"><relocateSpec>"#
+            + String(decoding: w.bytes, as: UTF8.self).dropFirst("<spec>".count).dropLast("</spec>".count)
+            + #"</relocateSpec><destination type="Datastore">datastore-11</destination></action></returnval></R></soapenv:Body></soapenv:Envelope>"#).utf8))
+        let decoded = StorageDRSDecoding.action(pieces[0].child("action")!, vm: MoRef("VirtualMachine", "vm-1"))
+        #expect(decoded?.destination == Self.ds11)
+        #expect(decoded?.disks == spec.disks)
     }
 
     // MARK: The home datastore by name

@@ -6,8 +6,8 @@ import VCenterModel
 import VimXML
 @testable import VSphereSOAP
 
-/// The client's files, datastore clusters and disk locators against scripted answers: what it
-/// asks for and what it makes of the answers.
+/// The client's files, datastore clusters, disk locators and Storage DRS against scripted
+/// answers: what it asks for and what it makes of the answers.
 @Suite struct VMFilesFakeServerTests {
     /// A vCenter whose inventory has a datastore cluster and the VMs of `retrieve-vms-files.xml`.
     static func inventoryServer(extra: @escaping @Sendable (FakeSOAPServer.Request) -> FakeSOAPServer.Response? = { _ in nil }) throws -> FakeSOAPServer {
@@ -25,6 +25,8 @@ import VimXML
             case "WaitForUpdatesEx":
                 Thread.sleep(forTimeInterval: 0.2)
                 return .soap(request.method)
+            case "RecommendDatastores": return .fixture("recommend-datastores.xml")
+            case "ApplyStorageDrsRecommendation_Task": return .soap(request.method, #"<returnval type="Task">task-900</returnval>"#)
             default: return PollerFixtureTests.sessionAndCollector(request, tasks: tasks)
             }
         }
@@ -140,5 +142,75 @@ import VimXML
         let body = try #require(server.requests.first { $0.method == "RelocateVM_Task" }).body
         #expect(body.contains(#"<spec><disk><diskId>2001</diskId><datastore type="Datastore">datastore-12</datastore></disk></spec><priority>highPriority</priority>"#), "\(body)")
         #expect(server.requests.filter { $0.method == "RelocateVM_Task" }.count == 1)
+    }
+
+    @Test func recommendDatastoresAsksForARelocationIntoThePod() async throws {
+        let server = try Self.inventoryServer()
+        defer { server.stop() }
+        let vc = try await Self.connect(server)
+        let spec = RelocateSpec(host: MoRef("HostSystem", "host-22"), disks: [DiskLocator(diskKey: 2001, datastore: Self.ds12, format: .thin)])
+        let recommendations = try await vc.recommendDatastores(Self.vm201, pod: Self.pod, spec: spec)
+        let task = try await vc.applyStorageRecommendation(recommendations[0].key, vm: Self.vm201)
+        await vc.close()
+
+        let body = try #require(server.requests.first { $0.method == "RecommendDatastores" }).body
+        let expected = #"<_this type="StorageResourceManager">StorageResourceManager</_this><storageSpec><type>relocate</type>"#
+            + #"<vm type="VirtualMachine">vm-201</vm><podSelectionSpec><storagePod type="StoragePod">group-p7</storagePod></podSelectionSpec>"#
+            + #"<relocateSpec><host type="HostSystem">host-22</host><disk><diskId>2001</diskId><datastore type="Datastore">datastore-12</datastore><diskBackingInfo xsi:type="VirtualDiskFlatVer2BackingInfo"><fileName></fileName><diskMode>persistent</diskMode><thinProvisioned>true</thinProvisioned><eagerlyScrub>false</eagerlyScrub></diskBackingInfo></disk></relocateSpec>"#
+            + "</storageSpec>"
+        #expect(body.contains(expected), "\(body)")
+
+        // Best rated first; the other VM's prerequisite move is no recommendation of ours.
+        #expect(recommendations.map(\.key) == ["7", "6", "9"])
+        #expect(recommendations[0] == StorageRecommendation(key: "7", destination: MoRef("Datastore", "datastore-22"), disks: [], rating: 5))
+        // Disk 2000 goes with the home; only 2001 is placed elsewhere, thin.
+        #expect(recommendations[1] == StorageRecommendation(
+            key: "6", destination: MoRef("Datastore", "datastore-21"),
+            disks: [DiskLocator(diskKey: 2001, datastore: MoRef("Datastore", "datastore-22"), format: .thin)], rating: 3))
+        #expect(recommendations[2].disks == [DiskLocator(diskKey: 2001, datastore: MoRef("Datastore", "datastore-23"), format: .eager)])
+
+        let apply = try #require(server.requests.first { $0.method == "ApplyStorageDrsRecommendation_Task" }).body
+        #expect(apply.contains(#"<_this type="StorageResourceManager">StorageResourceManager</_this><key>7</key>"#), "\(apply)")
+        #expect(task.ref == MoRef("Task", "task-900"))
+        #expect(task.info.entity == Self.vm201 && task.info.name == "ApplyStorageDrsRecommendation_Task")
+    }
+
+    @Test func storageDRSFaultsComeBackAsVCenterFaults() async throws {
+        let server = try Self.inventoryServer { request in
+            switch request.method {
+            case "RecommendDatastores": return .fault("InvalidArgument", "A specified parameter was not correct: podSelectionSpec.storagePod")
+            case "ApplyStorageDrsRecommendation_Task": return .fault("NotFound", "The object or item referred to could not be found.")
+            default: return nil
+            }
+        }
+        defer { server.stop() }
+        let vc = try await Self.connect(server)
+        await #expect(throws: VCenterFault(type: "InvalidArgument", message: "A specified parameter was not correct: podSelectionSpec.storagePod")) {
+            _ = try await vc.recommendDatastores(Self.vm201, pod: Self.pod, spec: RelocateSpec())
+        }
+        do {
+            _ = try await vc.applyStorageRecommendation("42", vm: Self.vm201)
+            Issue.record("apply should fail")
+        } catch let fault as VCenterFault {
+            #expect(fault.type == "NotFound")
+        }
+        await vc.close()
+    }
+
+    @Test func drsFaultWithoutRecommendationsIsThrown() throws {
+        let xml = #"<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><RecommendDatastoresResponse xmlns="urn:vim25"><returnval><drsFault><reason>Storage DRS found no datastore</reason><faultsByVm xsi:type="ClusterDrsFaultsFaultsByVm"><vm type="VirtualMachine">vm-201</vm><fault><fault xsi:type="InsufficientStorageSpace"></fault><localizedMessage>Insufficient disk space on datastore ''.</localizedMessage></fault></faultsByVm></drsFault></returnval></RecommendDatastoresResponse></soapenv:Body></soapenv:Envelope>"#
+        let (_, pieces) = try SOAPResponseParser.parse(Array(xml.utf8))
+        #expect(throws: VCenterFault(type: "InsufficientStorageSpace", message: "Insufficient disk space on datastore ''.")) {
+            _ = try StorageDRSDecoding.recommendations(pieces[0], vm: Self.vm201)
+        }
+        let none = #"<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><RecommendDatastoresResponse xmlns="urn:vim25"><returnval></returnval></RecommendDatastoresResponse></soapenv:Body></soapenv:Envelope>"#
+        let (_, empty) = try SOAPResponseParser.parse(Array(none.utf8))
+        #expect(try StorageDRSDecoding.recommendations(empty[0], vm: Self.vm201).isEmpty)
+    }
+
+    @Test func serviceContentNamesTheStorageResourceManager() throws {
+        let (_, pieces) = try SOAPResponseParser.parse(Fixtures.bytes("service-content.xml"))
+        let content = try ServiceContent(pieces[0])
+        #expect(content.storageResourceManager == MoRef("StorageResourceManager", "StorageResourceManager"))
     }
 }
