@@ -4,23 +4,37 @@ import VimXML
 /// The properties read for each inventory type and how an `ObjectContent` becomes a
 /// record. Pure functions over decoded pieces, so fixtures test them without a server.
 enum InventoryDecoding {
+    /// VM properties: placement and sizes, snapshots, and the VM's files — its home
+    /// (`config.files.vmPathName`), its disks and images (`config.hardware.device`, read with
+    /// `deviceSkipRule`), the bytes each file occupies (`layoutEx.file` and `layoutEx.disk`,
+    /// not the rest of `layoutEx`) — with what says whether it can move (Fault Tolerance,
+    /// connection, VMware Tools).
     static let vmPaths = [
         "name", "runtime.host", "runtime.powerState", "runtime.consolidationNeeded", "datastore", "resourcePool",
         "summary.storage.committed", "summary.storage.uncommitted", "summary.config.memorySizeMB", "config.template", "snapshot",
+        "config.files.vmPathName", "config.hardware.device", "layoutEx.file", "layoutEx.disk", "config.ftInfo",
+        "runtime.connectionState", "guest.toolsRunningStatus",
     ]
     /// Host properties, with what `VMotionLink` needs to find the vMotion network's speed.
     static let hostPaths = ["name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode"] + VMotionLink.paths
+    /// Datastore properties; `parent` tells the datastore cluster (a `StoragePod`) it belongs to.
     static let datastorePaths = [
-        "summary.name", "summary.capacity", "summary.freeSpace", "summary.type", "summary.accessible", "host",
+        "summary.name", "summary.capacity", "summary.freeSpace", "summary.type", "summary.accessible", "host", "parent",
     ]
     static let clusterPaths = ["name", "parent", "host"]
     static let datacenterPaths = ["name"]
     static let folderPaths = ["parent"]
     static let resourcePoolPaths = ["name", "owner", "parent"]
+    /// Datastore clusters: members, whether Storage DRS runs, and their space.
+    static let storagePodPaths = ["name", "childEntity", "podStorageDrsEntry.storageDrsConfig.podConfig.enabled", "summary.capacity", "summary.freeSpace"]
 
+    /// A VM record. Its home datastore (`configDatastore`) is left for `resolveHome`, which
+    /// needs datastore names. A VM whose properties are missing (no permission, orphaned)
+    /// decodes with what there is: without devices it has no file layout.
     static func vm(_ object: ObjectContent) -> VMInfo? {
         guard let ref = object.ref else { return nil }
         var vm = VMInfo(ref: ref, name: ref.value)
+        var layout = FileLayout()
         object.forEachProperty { name, val in
             switch name {
             case "name": vm.name = val.text
@@ -34,9 +48,17 @@ enum InventoryDecoding {
             case "summary.config.memorySizeMB": vm.memoryMB = val.int ?? 0
             case "config.template": vm.isTemplate = val.bool ?? false
             case "snapshot": vm.snapshots = snapshots(val)
+            case "config.files.vmPathName": vm.vmPathName = val.text
+            case "config.hardware.device": devices(val, disks: &vm.disks, media: &vm.media)
+            case "layoutEx.file": layoutFiles(val, into: &layout)
+            case "layoutEx.disk": layoutDisks(val, into: &layout)
+            case "config.ftInfo": vm.faultToleranceRole = val.child("role")?.int
+            case "runtime.connectionState": if !val.text.isEmpty { vm.connectionState = val.text }
+            case "guest.toolsRunningStatus": vm.toolsRunningStatus = val.text.isEmpty ? nil : val.text
             default: break
             }
         }
+        vm.configBytes = layout.apply(to: &vm.disks)
         return vm
     }
 
@@ -92,18 +114,21 @@ enum InventoryDecoding {
             case "summary.type": ds.type = val.text
             case "summary.accessible": ds.accessible = val.bool ?? false
             case "host": ds.hosts = val.children.compactMap { $0.child("key")?.moRef }
+            case "parent": if let parent = val.moRef, parent.type == "StoragePod" { ds.datastoreCluster = parent }
             default: break
             }
         }
         return ds
     }
 
-    /// The structure pass: datacenters, folders (for parent chains), clusters and resource pools.
+    /// The structure pass: datacenters, folders (for parent chains), clusters, resource pools
+    /// and datastore clusters.
     struct Structure {
         var datacenters: [DatacenterInfo] = []
         var clusters: [(info: ClusterInfo, parent: MoRef?)] = []
         var folderParents: [MoRef: MoRef] = [:]
         var resourcePools: [ResourcePoolInfo] = []
+        var datastoreClusters: [DatastoreClusterInfo] = []
 
         mutating func add(_ object: ObjectContent) {
             guard let ref = object.ref else { return }
@@ -137,6 +162,20 @@ enum InventoryDecoding {
                     }
                 }
                 resourcePools.append(pool)
+            case "StoragePod":
+                var pod = DatastoreClusterInfo(ref: ref, name: ref.value)
+                object.forEachProperty { p, val in
+                    switch p {
+                    case "name": pod.name = val.text
+                    case "childEntity": pod.datastores = val.children.compactMap(\.moRef).filter { $0.type == "Datastore" }
+                    case "podStorageDrsEntry.storageDrsConfig.podConfig.enabled": pod.sdrsEnabled = val.bool ?? false
+                    case "summary.capacity": pod.capacityBytes = val.int64 ?? 0
+                    case "summary.freeSpace": pod.freeBytes = val.int64 ?? 0
+                    case "parent": if let parent = val.moRef { folderParents[ref] = parent }
+                    default: break
+                    }
+                }
+                datastoreClusters.append(pod)
             default:
                 break
             }

@@ -84,9 +84,12 @@ struct PropertyCollector: Sendable {
     }
 
     /// Retrieves `specs` of `selection`, page after page, calling `onObject` for every
-    /// object as it is read. Returns the number of pages.
+    /// object as it is read, without the subtrees `skipping` leaves out (items of a
+    /// property that decoding would ignore anyway). Returns the number of pages.
     @discardableResult
-    func retrieve(_ specs: [PropertySpec], of selection: ObjectSelection, onObject: @escaping (ObjectContent) throws -> Void) async throws -> Int {
+    func retrieve(
+        _ specs: [PropertySpec], of selection: ObjectSelection, skipping: XMLSkipRule? = nil, onObject: @escaping (ObjectContent) throws -> Void
+    ) async throws -> Int {
         let pageSize = self.pageSize
         var token: String?
         let onPiece: (XMLElement) throws -> Void = { piece in
@@ -96,7 +99,7 @@ struct PropertyCollector: Sendable {
                 token = piece.text
             }
         }
-        try await session.call("RetrievePropertiesEx", on: collector, granularity: .returnValueMembers, body: { w in
+        try await session.call("RetrievePropertiesEx", on: collector, granularity: .returnValueMembers, skipping: skipping, body: { w in
             PropertyCollector.writeFilterSpec(&w, name: "specSet", specs: specs, selection: selection)
             w.start("options")
             if pageSize > 0 { w.element("maxObjects", String(pageSize)) }
@@ -106,7 +109,7 @@ struct PropertyCollector: Sendable {
         while let current = token {
             token = nil
             do {
-                try await session.call("ContinueRetrievePropertiesEx", on: collector, granularity: .returnValueMembers, body: { w in
+                try await session.call("ContinueRetrievePropertiesEx", on: collector, granularity: .returnValueMembers, skipping: skipping, body: { w in
                     w.element("token", current)
                 }, onPiece: onPiece)
             } catch {

@@ -50,10 +50,11 @@ final class SOAPSession: Sendable {
     // MARK: Calls
 
     /// Calls `method` on `this` with parameters written by `body`; pieces of the response
-    /// go to `onPiece`. A SOAP fault is thrown as `VCenterFault`. On `NotAuthenticated`
-    /// (when logged in) the session logs in again once and the call is retried once.
+    /// go to `onPiece`, without the subtrees `skipping` leaves out. A SOAP fault is thrown as
+    /// `VCenterFault`. On `NotAuthenticated` (when logged in) the session logs in again once
+    /// and the call is retried once.
     func call(
-        _ method: String, on this: MoRef, granularity: SOAPResponseParser.Granularity = .returnValue,
+        _ method: String, on this: MoRef, granularity: SOAPResponseParser.Granularity = .returnValue, skipping: XMLSkipRule? = nil,
         body: @Sendable (inout XMLWriter) -> Void = { _ in }, onPiece: @escaping (XMLElement) throws -> Void
     ) async throws {
         let envelope = SOAPEnvelope.request(method, this: (this.type, this.value), body)
@@ -62,12 +63,12 @@ final class SOAPSession: Sendable {
             return (s.cookie, s.generation, s.loggedIn)
         }
         do {
-            try await send(envelope, method: method, cookie: cookie, granularity: granularity, onPiece: onPiece)
+            try await send(envelope, method: method, cookie: cookie, granularity: granularity, skipping: skipping, onPiece: onPiece)
         } catch let fault as VCenterFault where fault.type == VCenterFault.notAuthenticatedType && loggedIn && method != "Login" {
             logger.info("session expired; logging in again", metadata: ["method": "\(method)"])
             try await relogin(after: generation)
             let retryCookie = state.withLock { $0.cookie }
-            try await send(envelope, method: method, cookie: retryCookie, granularity: granularity, onPiece: onPiece)
+            try await send(envelope, method: method, cookie: retryCookie, granularity: granularity, skipping: skipping, onPiece: onPiece)
         }
     }
 
@@ -85,12 +86,12 @@ final class SOAPSession: Sendable {
 
     private func send(
         _ envelope: [UInt8], method: String, cookie: String?,
-        granularity: SOAPResponseParser.Granularity, onPiece: @escaping (XMLElement) throws -> Void
+        granularity: SOAPResponseParser.Granularity, skipping: XMLSkipRule? = nil, onPiece: @escaping (XMLElement) throws -> Void
     ) async throws {
         let start = ContinuousClock.now
         state.withLock { $0.requests += 1 }
         let exchange = try await transport.exchange(
-            envelope, method: method, cookie: cookie, soapAction: "urn:vim25/\(apiVersion)", granularity: granularity, onPiece: onPiece)
+            envelope, method: method, cookie: cookie, soapAction: "urn:vim25/\(apiVersion)", granularity: granularity, skipping: skipping, onPiece: onPiece)
         if let newCookie = exchange.sessionCookie {
             state.withLock { $0.cookie = newCookie }
         }

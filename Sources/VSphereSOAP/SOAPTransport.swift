@@ -118,7 +118,7 @@ final class SOAPTransport: Sendable {
     /// Every failure is a `VCenterFault`; `onPiece` should throw only `VCenterFault`s.
     func exchange(
         _ envelope: [UInt8], method: String, cookie: String?, soapAction: String,
-        granularity: SOAPResponseParser.Granularity, onPiece: @escaping (XMLElement) throws -> Void
+        granularity: SOAPResponseParser.Granularity, skipping: XMLSkipRule? = nil, onPiece: @escaping (XMLElement) throws -> Void
     ) async throws -> Exchange {
         var request = HTTPClientRequest(url: config.url.absoluteString)
         request.method = .POST
@@ -146,7 +146,7 @@ final class SOAPTransport: Sendable {
         for header in response.headers["set-cookie"] {
             if let value = SOAPTransport.sessionCookie(fromSetCookie: header) { sessionCookie = value }
         }
-        let parser = SOAPResponseParser(granularity: granularity, onPiece: onPiece)
+        let parser = SOAPResponseParser(granularity: granularity, skipping: skipping, onPiece: onPiece)
         let outcome: SOAPResponseParser.Outcome
         do {
             try await readBody(response.body, into: parser, method: method)

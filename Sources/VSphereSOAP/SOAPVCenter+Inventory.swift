@@ -3,43 +3,67 @@ import VimXML
 
 extension SOAPVCenter {
     /// The whole inventory in four batched retrievals run side by side (structure:
-    /// datacenters, folders, clusters and resource pools; hosts; datastores; VMs), each over its
-    /// own `ContainerView` and paged with `ContinueRetrievePropertiesEx`. A retrieval that a
-    /// re-login broke half-way (its view or paging token died with the old session) is
-    /// redone once from the view's creation.
+    /// datacenters, folders, clusters, resource pools and datastore clusters; hosts;
+    /// datastores; VMs), each over its own `ContainerView` and paged with
+    /// `ContinueRetrievePropertiesEx`. A retrieval that a re-login broke half-way (its view or
+    /// paging token died with the old session) is redone once from the view's creation.
     public func inventory() async throws -> Inventory {
         async let structure = retrieveStructure()
         async let hosts = retrieveAll("HostSystem", InventoryDecoding.hostPaths, decode: InventoryDecoding.host)
         async let datastores = retrieveAll("Datastore", InventoryDecoding.datastorePaths, decode: InventoryDecoding.datastore)
-        async let vms = retrieveAll("VirtualMachine", InventoryDecoding.vmPaths, decode: InventoryDecoding.vm)
-        let (s, h, d, v) = try await (structure, hosts, datastores, vms)
+        async let vms = retrieveAll("VirtualMachine", InventoryDecoding.vmPaths, skipping: InventoryDecoding.deviceSkipRule, decode: InventoryDecoding.vm)
+        let (s, h, viewed, decoded) = try await (structure, hosts, datastores, vms)
+        var v = decoded
+        var d = viewed
+        // A recursive ContainerView reaches the datastores inside a datastore cluster (a
+        // StoragePod is a Folder) on vCenter, but not on govmomi's simulator, whose view walk
+        // does not enter pods: members the view missed are read by reference (one more call,
+        // only then).
+        let seen = Set(d.map(\.ref))
+        let missed = Array(Set(s.datastoreClusters.flatMap(\.datastores)).subtracting(seen)).sorted()
+        if !missed.isEmpty {
+            d += try await retrieveObjects("Datastore", InventoryDecoding.datastorePaths, missed, decode: InventoryDecoding.datastore)
+        }
         hostClusters.withLock { map in
             for host in h { map[host.ref] = host.cluster }
         }
+        var names: [MoRef: String] = [:]
+        names.reserveCapacity(d.count)
+        for ds in d { names[ds.ref] = ds.name }
+        datastoreNames.withLock { $0 = names }
+        resolveHomes(&v, names: names)
+        remember(v, replacingAll: true)
         return Inventory(about: content.about, datacenters: s.datacenters, clusters: s.resolvedClusters(), hosts: h, datastores: d, vms: v,
-                         resourcePools: s.resourcePools)
+                         resourcePools: s.resourcePools, datastoreClusters: s.datastoreClusters)
     }
 
     /// Only the VMs, in one batched retrieval (what the benchmark times). The records have
-    /// no `cluster` unless an earlier `inventory()` taught the connection the hosts' clusters.
+    /// no `cluster` unless an earlier `inventory()` taught the connection the hosts' clusters,
+    /// and their home datastore comes from their own disks' paths or the datastore names an
+    /// earlier `inventory()` read.
     public func virtualMachines() async throws -> [VMInfo] {
-        var vms = try await retrieveAll("VirtualMachine", InventoryDecoding.vmPaths, decode: InventoryDecoding.vm)
+        var vms = try await retrieveAll("VirtualMachine", InventoryDecoding.vmPaths, skipping: InventoryDecoding.deviceSkipRule, decode: InventoryDecoding.vm)
         let clusters = hostClusters.withLock { $0 }
         for i in vms.indices {
             if let host = vms[i].host, let cluster = clusters[host] { vms[i].cluster = cluster }
         }
+        resolveHomes(&vms, names: datastoreNames.withLock { $0 })
+        remember(vms, replacingAll: false)
         return vms
     }
 
     /// Fresh records for `refs` in one `RetrievePropertiesEx` (one `ObjectSpec` per VM).
-    /// Each record's `cluster` comes from its host (hosts not seen before are looked up in one more call).
+    /// Each record's `cluster` comes from its host, its home datastore from its `vmPathName`
+    /// (hosts and datastores not seen before are looked up in one more call each).
     public func refreshVMs(_ refs: [MoRef]) async throws -> [VMInfo] {
         guard !refs.isEmpty else { return [] }
         let collector = self.collector
         var vms = try await PropertyCollector.restartingAfterRelogin(session, what: "VirtualMachine records") {
             var vms: [VMInfo] = []
             vms.reserveCapacity(refs.count)
-            try await collector.retrieve([PropertySpec(type: "VirtualMachine", paths: InventoryDecoding.vmPaths)], of: .objects(refs)) { object in
+            try await collector.retrieve(
+                [PropertySpec(type: "VirtualMachine", paths: InventoryDecoding.vmPaths)], of: .objects(refs), skipping: InventoryDecoding.deviceSkipRule
+            ) { object in
                 if let vm = InventoryDecoding.vm(object) { vms.append(vm) }
             }
             return vms
@@ -60,23 +84,73 @@ extension SOAPVCenter {
         for i in vms.indices {
             if let host = vms[i].host, let cluster = known[host] { vms[i].cluster = cluster }
         }
+        var names = datastoreNames.withLock { $0 }
+        resolveHomes(&vms, names: names)
+        let unnamed = InventoryDecoding.unnamedDatastores(of: vms, names: names)
+        if !unnamed.isEmpty {
+            let found = try await PropertyCollector.restartingAfterRelogin(session, what: "datastores' names") {
+                var found: [MoRef: String] = [:]
+                try await collector.retrieve([PropertySpec(type: "Datastore", paths: ["summary.name"])], of: .objects(unnamed)) { object in
+                    if let ds = InventoryDecoding.datastore(object) { found[ds.ref] = ds.name }
+                }
+                return found
+            }
+            datastoreNames.withLock { map in map.merge(found) { _, new in new } }
+            names.merge(found) { _, new in new }
+            resolveHomes(&vms, names: names)
+        }
+        remember(vms, replacingAll: false)
         return vms
     }
 
-    /// Every object of `type` over a fresh `ContainerView`, paged; the whole sequence starts
-    /// again once when the session was logged in again meanwhile (the view died with it).
-    func retrieveAll<T: Sendable>(_ type: String, _ paths: [String], decode: @escaping (ObjectContent) -> T?) async throws -> [T] {
+    /// Resolves each VM's home datastore (see `InventoryDecoding.resolveHome`).
+    func resolveHomes(_ vms: inout [VMInfo], names: [MoRef: String]) {
+        let names = InventoryDecoding.DatastoreNames(names)
+        for i in vms.indices { InventoryDecoding.resolveHome(&vms[i], names: names) }
+    }
+
+    /// Keeps the disk modes other than `persistent` of `vms` for `relocateVM`'s locators;
+    /// `replacingAll` when `vms` is the whole inventory.
+    func remember(_ vms: [VMInfo], replacingAll: Bool) {
+        diskModes.withLock { map in
+            if replacingAll { map.removeAll() }
+            for vm in vms {
+                var modes: [Int: String] = [:]
+                for disk in vm.disks where disk.diskMode != "persistent" { modes[disk.key] = disk.diskMode }
+                map[vm.ref] = modes.isEmpty ? nil : modes
+            }
+        }
+    }
+
+    /// Every object of `type` over a fresh `ContainerView`, paged, without the subtrees
+    /// `skipping` leaves out; the whole sequence starts again once when the session was
+    /// logged in again meanwhile (the view died with it).
+    func retrieveAll<T: Sendable>(
+        _ type: String, _ paths: [String], skipping: XMLSkipRule? = nil, decode: @escaping (ObjectContent) -> T?
+    ) async throws -> [T] {
         let collector = self.collector
         let session = self.session
         let content = self.content
         return try await PropertyCollector.restartingAfterRelogin(session, what: type) {
             try await PropertyCollector.withContainerView(session, viewManager: content.viewManager, container: content.rootFolder, types: [type]) { view in
                 var out: [T] = []
-                try await collector.retrieve([PropertySpec(type: type, paths: paths)], of: .view(view)) { object in
+                try await collector.retrieve([PropertySpec(type: type, paths: paths)], of: .view(view), skipping: skipping) { object in
                     if let value = decode(object) { out.append(value) }
                 }
                 return out
             }
+        }
+    }
+
+    /// The objects `refs` (of `type`) in one `RetrievePropertiesEx` (one `ObjectSpec` each).
+    func retrieveObjects<T: Sendable>(_ type: String, _ paths: [String], _ refs: [MoRef], decode: @escaping (ObjectContent) -> T?) async throws -> [T] {
+        let collector = self.collector
+        return try await PropertyCollector.restartingAfterRelogin(session, what: type) {
+            var out: [T] = []
+            try await collector.retrieve([PropertySpec(type: type, paths: paths)], of: .objects(refs)) { object in
+                if let value = decode(object) { out.append(value) }
+            }
+            return out
         }
     }
 
@@ -87,10 +161,11 @@ extension SOAPVCenter {
             PropertySpec(type: "Folder", paths: InventoryDecoding.folderPaths),
             PropertySpec(type: "ClusterComputeResource", paths: InventoryDecoding.clusterPaths),
             PropertySpec(type: "ResourcePool", paths: InventoryDecoding.resourcePoolPaths),
+            PropertySpec(type: "StoragePod", paths: InventoryDecoding.storagePodPaths),
         ]
         let session = self.session
         let content = self.content
-        return try await PropertyCollector.restartingAfterRelogin(session, what: "datacenters, folders, clusters and resource pools") {
+        return try await PropertyCollector.restartingAfterRelogin(session, what: "datacenters, folders, clusters, resource pools and datastore clusters") {
             try await PropertyCollector.withContainerView(
                 session, viewManager: content.viewManager, container: content.rootFolder, types: specs.map(\.type)
             ) { view in

@@ -36,27 +36,27 @@ extension SOAPVCenter {
         return task
     }
 
-    /// Calls a `…_Task` method and tracks the task it returns.
-    func startTask(_ method: String, on object: MoRef, body: @Sendable @escaping (inout XMLWriter) -> Void = { _ in }) async throws -> LiveTask {
+    /// Calls a `…_Task` method and tracks the task it returns, as a task on `entity` (the
+    /// object called, unless the method acts for another: Storage DRS moves a VM).
+    func startTask(
+        _ method: String, on object: MoRef, entity: MoRef? = nil, body: @Sendable @escaping (inout XMLWriter) -> Void = { _ in }
+    ) async throws -> LiveTask {
         let returned = try await session.call(method, on: object, body: body)
         guard let ref = returned.first?.moRef, ref.type == "Task" else {
             throw VCenterFault(type: "InvalidResponse", message: "\(method) on \(object) returned no task")
         }
-        return trackNew(ref, name: method, entity: object)
+        return trackNew(ref, name: method, entity: entity ?? object)
     }
 
-    /// `RelocateVM_Task` (Storage vMotion, vMotion or both); the task is tracked by the poller.
+    /// `RelocateVM_Task` (Storage vMotion, vMotion or both, with a locator per placed disk);
+    /// the task is tracked by the poller.
     public func relocateVM(_ vm: MoRef, spec: RelocateSpec, priority: MovePriority) async throws -> LiveTask {
         guard !spec.isEmpty else {
-            throw VCenterFault(type: "InvalidArgument", message: "relocate \(vm.value): give a datastore, a host or a pool")
+            throw VCenterFault(type: "InvalidArgument", message: "relocate \(vm.value): give a datastore, a host, a pool or disk locators")
         }
+        let modes = spec.disks.contains { $0.format != nil } ? diskModes.withLock { $0[vm] ?? [:] } : [:]
         return try await startTask("RelocateVM_Task", on: vm) { w in
-            // VirtualMachineRelocateSpec order: datastore, pool, host.
-            w.start("spec")
-            if let ds = spec.datastore { w.moRef("datastore", ds) }
-            if let pool = spec.pool { w.moRef("pool", pool) }
-            if let host = spec.host { w.moRef("host", host) }
-            w.end("spec")
+            OperationEncoding.relocateSpec(&w, "spec", spec, diskModes: modes)
             w.element("priority", priority.rawValue)
         }
     }

@@ -26,6 +26,12 @@ public final class SOAPVCenter: VCenter {
     let taskBook = TaskBook()
     /// Each host's cluster (nil for standalone hosts), from the last inventory, for `refreshVMs`.
     let hostClusters = Mutex<[MoRef: MoRef?]>([:])
+    /// Each datastore's name, from the last inventory (and refreshes), to resolve a VM's home
+    /// from its `vmPathName`.
+    let datastoreNames = Mutex<[MoRef: String]>([:])
+    /// The disk modes other than `persistent` of the VMs read so far (VM → disk key → mode): a
+    /// disk locator that changes a disk's format restates its mode (see `relocateVM`).
+    let diskModes = Mutex<[MoRef: [Int: String]]>([:])
     let pollerBox = Mutex<TaskPoller?>(nil)
 
     private init(config: ConnectionConfig, session: SOAPSession, content: ServiceContent, logger: Logger) {

@@ -8,6 +8,8 @@ struct ServiceContent: Sendable {
     var viewManager: MoRef
     var sessionManager: MoRef
     var taskManager: MoRef?
+    /// Storage DRS (vCenter only; ESXi has none).
+    var storageResourceManager: MoRef?
     var about: AboutInfo
 
     static let serviceInstance = MoRef("ServiceInstance", "ServiceInstance")
@@ -24,6 +26,7 @@ struct ServiceContent: Sendable {
         viewManager = try ref("viewManager")
         sessionManager = try ref("sessionManager")
         taskManager = element.child("taskManager")?.moRef
+        storageResourceManager = element.child("storageResourceManager")?.moRef
         let about = element.child("about")
         func text(_ name: String) -> String { about?.child(name)?.text ?? "" }
         self.about = AboutInfo(

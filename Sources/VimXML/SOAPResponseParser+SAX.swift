@@ -68,7 +68,10 @@ extension SOAPResponseParser {
         }
         if skipDepth > 0 { return }
         if collectDepth > 0 {
-            addNode(localname, attributeCount, attributes)
+            if !addNode(localname, attributeCount, attributes, mayBeSkipped: skipRule != nil) {
+                // Left out by the skip rule: ignore everything up to its end tag.
+                skipDepth = depth
+            }
             return
         }
         switch depth {
@@ -135,7 +138,7 @@ extension SOAPResponseParser {
         openNodes.removeAll(keepingCapacity: true)
         text.removeAll(keepingCapacity: true)
         collectDepth = depth
-        addNode(localname, attributeCount, attributes)
+        addNode(localname, attributeCount, attributes, mayBeSkipped: false)
     }
 
     private func endPiece() {
@@ -153,11 +156,17 @@ extension SOAPResponseParser {
         }
     }
 
-    private func addNode(_ localname: UnsafePointer<xmlChar>, _ attributeCount: Int, _ attributes: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?) {
+    /// Appends the element to the piece's tree; returns false (and appends nothing) when
+    /// `mayBeSkipped` and the skip rule leaves the element out.
+    @discardableResult
+    private func addNode(
+        _ localname: UnsafePointer<xmlChar>, _ attributeCount: Int, _ attributes: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?, mayBeSkipped: Bool
+    ) -> Bool {
         if tree.nodes.count >= limits.maxPieceElements {
             fail(XMLParseError(.tooLarge, "one piece of the response has more than \(limits.maxPieceElements) elements"))
-            return
+            return true
         }
+        let elementName = name(localname)
         var xsiType: String?
         var typeAttribute: String?
         if let attributes {
@@ -177,10 +186,12 @@ extension SOAPResponseParser {
                 }
             }
         }
+        if mayBeSkipped, let skipRule, skipRule.skips(elementName, xsiType: xsiType) { return false }
         text.removeAll(keepingCapacity: true)
         let parent = openNodes.last ?? -1
-        let index = tree.append(name: name(localname), xsiType: xsiType, typeAttribute: typeAttribute, parent: parent)
+        let index = tree.append(name: elementName, xsiType: xsiType, typeAttribute: typeAttribute, parent: parent)
         openNodes.append(index)
+        return true
     }
 
     /// The Swift string for an element name; libxml2 interns names in its dictionary,

@@ -33,6 +33,7 @@ public final class SOAPResponseParser {
 
     let granularity: Granularity
     let limits: XMLLimits
+    let skipRule: XMLSkipRule?
     let onPiece: (XMLElement) throws -> Void
 
     var context: xmlParserCtxtPtr?
@@ -68,10 +69,15 @@ public final class SOAPResponseParser {
     @exclusivity(unchecked) var internedValues: [Int: String] = [:]
 
     /// Creates a reader. `onPiece` is called synchronously from `feed`/`finish` with
-    /// each piece; an error it throws ends the parse and is rethrown as it is.
-    public init(granularity: Granularity = .returnValue, limits: XMLLimits = .default, onPiece: @escaping (XMLElement) throws -> Void) {
+    /// each piece; an error it throws ends the parse and is rethrown as it is. `skipping`
+    /// leaves the subtrees it names out of every piece (see `XMLSkipRule`).
+    public init(
+        granularity: Granularity = .returnValue, limits: XMLLimits = .default, skipping: XMLSkipRule? = nil,
+        onPiece: @escaping (XMLElement) throws -> Void
+    ) {
         self.granularity = granularity
         self.limits = limits
+        self.skipRule = skipping
         self.onPiece = onPiece
         text.reserveCapacity(256)
     }
@@ -134,9 +140,11 @@ public final class SOAPResponseParser {
     }
 
     /// Parses a whole document in one call and returns its outcome and every piece.
-    public static func parse(_ bytes: [UInt8], granularity: Granularity = .returnValue, limits: XMLLimits = .default) throws -> (outcome: Outcome, pieces: [XMLElement]) {
+    public static func parse(
+        _ bytes: [UInt8], granularity: Granularity = .returnValue, limits: XMLLimits = .default, skipping: XMLSkipRule? = nil
+    ) throws -> (outcome: Outcome, pieces: [XMLElement]) {
         var pieces: [XMLElement] = []
-        let parser = SOAPResponseParser(granularity: granularity, limits: limits) { pieces.append($0) }
+        let parser = SOAPResponseParser(granularity: granularity, limits: limits, skipping: skipping) { pieces.append($0) }
         try parser.feed(bytes)
         let outcome = try parser.finish()
         return (outcome, pieces)
