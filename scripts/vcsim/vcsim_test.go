@@ -1174,7 +1174,7 @@ func TestRelocationRefusals(t *testing.T) {
 // that would hold one Storage vMotion.
 func TestColdMigrationsCostTheHostOne(t *testing.T) {
 	c := login(t)
-	setSpeed(t, 20)
+	setSpeed(t, 2) // each move takes 5 s: all 9 are submitted and seen before one ends
 	control(t, "POST", "config", map[string]interface{}{"datastore_max_cost": 16})
 	defer control(t, "POST", "config", map[string]interface{}{"datastore_max_cost": 128})
 	control(t, "POST", "reset-stats", nil)
@@ -1182,12 +1182,20 @@ func TestColdMigrationsCostTheHostOne(t *testing.T) {
 	for i := 1; i <= fxColdVMs; i++ {
 		tasks = append(tasks, relocate(t, c, fmt.Sprintf("fx-cold-%02d", i), types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("new-01"))}))
 	}
-	time.Sleep(150 * time.Millisecond)
-	states := map[types.TaskInfoState]int{}
 	for _, task := range tasks {
-		states[taskInfo(t, c, task).State]++
 		if mt := engTask(task.Value); len(mt.dsCost) != 0 || len(mt.netHosts) != 0 || mt.hostCost[hostRef("esx-c1-04")] != 1 {
 			t.Errorf("cold relocation costs: host %v, datastores %v, network %v", mt.hostCost, mt.dsCost, mt.netHosts)
+		}
+	}
+	// The states clients read follow the engine's decisions by a moment on a loaded machine.
+	states := map[types.TaskInfoState]int{}
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		states = map[types.TaskInfoState]int{}
+		for _, task := range tasks {
+			states[taskInfo(t, c, task).State]++
+		}
+		if states[types.TaskInfoStateRunning] == 8 {
+			break
 		}
 	}
 	if states[types.TaskInfoStateRunning] != 8 || states[types.TaskInfoStateQueued] != 1 {
@@ -1393,6 +1401,14 @@ func TestFilesReport(t *testing.T) {
 	after := vmFull(t, c, "fx-iso")
 	if len(after.Datastore) != 2 || after.Datastore[0] != dsRef("flash-01") || after.Datastore[1] != dsRef("legacy-02") {
 		t.Errorf("after the move: %v, want flash-01 and the ISO's legacy-02", after.Datastore)
+	}
+	st := mmStats(t)
+	if st.FileMoves == nil || len(*st.FileMoves) == 0 || len(st.BytesMoved) == 0 || len(st.FileCopies) == 0 {
+		t.Fatalf("no file moves counted: %+v %+v", st.BytesMoved, st.FileCopies)
+	}
+	control(t, "POST", "reset-stats", nil)
+	if st = mmStats(t); st.FileMoves == nil || len(*st.FileMoves) != 0 || len(st.BytesMoved) != 0 || len(st.FileCopies) != 0 || len(st.Copies) != 0 {
+		t.Errorf("reset-stats left file_moves %v, bytes_moved %v, file_copies %v", st.FileMoves, st.BytesMoved, st.FileCopies)
 	}
 	// Every datastore: capacity - free = the bytes of the files on it.
 	full := srv.filesReport(nil)
