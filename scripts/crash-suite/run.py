@@ -170,8 +170,7 @@ def main():
 
     # ---- verification -------------------------------------------------------------------
     moves = stats.get("moves", {})
-    copies = stats.get("copies", {})
-    copies = copies if isinstance(copies, dict) else {}  # older test vCenters count copies in all
+    copies = stats.get("file_copies", {})  # {vm: {file: times copied}}
     db = sqlite3.connect("file:%s?mode=ro" % journal, uri=True)
     run_row = db.execute("SELECT id, state FROM runs ORDER BY id DESC LIMIT 1").fetchone()
     jobs = db.execute("SELECT vm_name, state, last_error, attempts FROM jobs WHERE run_id = ? AND parent IS NULL",
