@@ -22,7 +22,7 @@ struct PoolArgument: Sendable {
     func resolve(in inventory: Inventory?, vm: MoRef, host: MoRef?) throws -> MoRef {
         if let ref = moRef { return ref }
         guard let inventory else {
-            throw VCenterFault(type: "NotFound", message: "target pool '\(text)': no inventory to look it up in")
+            throw VCenterFault(.notFound, "target pool '\(text)': no inventory to look it up in")
         }
         let cluster = host.flatMap { inventory.host($0)?.cluster } ?? inventory.vm(vm)?.cluster
         let whereText: String
@@ -32,18 +32,18 @@ struct PoolArgument: Sendable {
             matches = inventory.resourcePools(named: text, owner: cluster)
             if matches.isEmpty {
                 let names = Set(inventory.resourcePools.filter { $0.owner == cluster }.map(\.name)).sorted()
-                throw VCenterFault(type: "NotFound", message: "no resource pool named '\(text)' in \(whereText)"
+                throw VCenterFault(.notFound, "no resource pool named '\(text)' in \(whereText)"
                     + (names.isEmpty ? " (no pools known there)" : " (its pools: \(names.joined(separator: ", ")))"))
             }
         } else {
             whereText = "the inventory (the \(host == nil ? "VM" : "host") is in no cluster)"
             matches = inventory.resourcePools(named: text)
             if matches.isEmpty {
-                throw VCenterFault(type: "NotFound", message: "no resource pool named '\(text)' in \(whereText)")
+                throw VCenterFault(.notFound, "no resource pool named '\(text)' in \(whereText)")
             }
         }
         guard matches.count == 1 else {
-            throw VCenterFault(type: "AmbiguousName", message: "\(matches.count) resource pools are named '\(text)' in \(whereText): "
+            throw VCenterFault(.ambiguousName, "\(matches.count) resource pools are named '\(text)' in \(whereText): "
                 + matches.map(\.ref.value).sorted().joined(separator: ", ") + "; give the moref instead")
         }
         return matches[0].ref

@@ -83,7 +83,7 @@ enum TaskWaits {
             call.pushBoolean(true)
             return .values(1)
         }
-        let fault = info.error ?? VCenterFault(type: "TaskFailed", message: "task \(info.ref.value) ended in error without a fault")
+        let fault = info.error ?? VCenterFault(.taskFailed, "task \(info.ref.value) ended in error without a fault")
         call.pushBoolean(false)
         call.pushPlain(.table(fault.luaTable))
         return .values(2)
@@ -104,8 +104,8 @@ enum TaskWaits {
     static func pushTimeout(_ task: LuaTaskObject, timeout: Double, call: LuaCall) throws -> LuaReturn {
         let info = task.live.info
         let fault = VCenterFault(
-            type: "Timeout",
-            message: "\(task.summary) did not end within \(formatSeconds(timeout)); the task itself goes on (t:cancel() stops it)")
+            .timeout,
+            "\(task.summary) did not end within \(formatSeconds(timeout)); the task itself goes on (t:cancel() stops it)")
         _ = info
         call.pushBoolean(false)
         call.pushPlain(.table(fault.luaTable))

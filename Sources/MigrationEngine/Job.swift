@@ -25,6 +25,9 @@ public struct Job: Sendable, Hashable, Identifiable {
     public var attempts: Int
     /// The last error, one line (a fault's `Type: message`, or a hook's error text).
     public var lastError: String?
+    /// The code of the fault behind `lastError` when it was one (nil for a hook's error, a
+    /// reason a VM cannot move, …): what `--resume` decides from, never the text.
+    public var lastFault: VCenterFault.Code?
     /// The vCenter task of the current (or last) attempt.
     public var taskRef: MoRef?
     /// The datastore chosen for a storage move (set at dispatch): where the VM's home goes, or
@@ -58,7 +61,7 @@ public struct Job: Sendable, Hashable, Identifiable {
     /// Creates a job record.
     public init(
         id: JobID, vm: MoRef, vmName: String, cluster: MoRef?, kind: JobKind, label: String? = nil,
-        size: Int64, state: JobState = .pending, attempts: Int = 0, lastError: String? = nil,
+        size: Int64, state: JobState = .pending, attempts: Int = 0, lastError: String? = nil, lastFault: VCenterFault.Code? = nil,
         taskRef: MoRef? = nil, target: MoRef? = nil, sourceHost: MoRef? = nil, sourceDatastores: [MoRef] = [],
         progress: Int? = nil, createdAt: Date, dispatchedAt: Date? = nil, startedAt: Date? = nil,
         finishedAt: Date? = nil, notBefore: Date? = nil, parent: JobID? = nil, moves: [FileMove] = [], cannotMove: Bool = false
@@ -73,6 +76,7 @@ public struct Job: Sendable, Hashable, Identifiable {
         self.state = state
         self.attempts = attempts
         self.lastError = lastError
+        self.lastFault = lastFault
         self.taskRef = taskRef
         self.target = target
         self.sourceHost = sourceHost

@@ -168,6 +168,7 @@ public final class Journal: Sendable {
         m.registerMigration("v3-file-moves") { db in
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN moves TEXT")
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN cannot_move INTEGER")
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN last_fault TEXT")
         }
         return m
     }
@@ -268,18 +269,20 @@ public final class Journal: Sendable {
             job.dispatchedAt?.timeIntervalSince1970, job.startedAt?.timeIntervalSince1970, job.finishedAt?.timeIntervalSince1970,
             job.notBefore?.timeIntervalSince1970, job.parent?.rawValue,
             job.moves.isEmpty ? nil : String(decoding: try JSONEncoder().encode(job.moves), as: UTF8.self), job.cannotMove ? 1 : nil,
+            job.lastFault?.rawValue,
         ]
         try db.execute(sql: """
             INSERT INTO jobs (run_id, id, vm, vm_name, cluster, kind, label, size, rank, state, attempts, last_error, task_ref,
                               target, source_host, source_datastores, created_at, dispatched_at, started_at, finished_at, not_before, parent,
-                              moves, cannot_move)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              moves, cannot_move, last_fault)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(run_id, id) DO UPDATE SET
                 vm_name = excluded.vm_name, kind = excluded.kind, label = excluded.label, state = excluded.state, attempts = excluded.attempts,
                 last_error = excluded.last_error, task_ref = excluded.task_ref, target = excluded.target,
                 source_host = excluded.source_host, source_datastores = excluded.source_datastores,
                 dispatched_at = excluded.dispatched_at, started_at = excluded.started_at, finished_at = excluded.finished_at,
-                not_before = excluded.not_before, moves = excluded.moves, cannot_move = excluded.cannot_move
+                not_before = excluded.not_before, moves = excluded.moves, cannot_move = excluded.cannot_move,
+                last_fault = excluded.last_fault
             """, arguments: StatementArguments(values))
     }
 
@@ -468,6 +471,9 @@ public struct JournalJob: Sendable, Hashable {
             parent: (row["parent"] as Int?).map(JobID.init),
             moves: try (row["moves"] as String?).map { try JSONDecoder().decode([FileMove].self, from: Data($0.utf8)) } ?? [],
             cannotMove: (row["cannot_move"] as Int?) == 1)
+        job.lastFault = (row["last_fault"] as String?).map(VCenterFault.Code.init(rawValue:))
+            // Journaled before faults had codes: the type is the text before the first colon.
+            ?? job.lastError.flatMap { text in text.firstIndex(of: ":").map { VCenterFault.Code(String(text[..<$0])) } }
         rank = row["rank"]
         intentOperation = row["intent_op"]
         intentAttempt = row["intent_attempt"]

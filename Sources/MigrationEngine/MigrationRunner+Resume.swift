@@ -55,7 +55,7 @@ extension MigrationRunner {
                 if job.kind.movesStorage || job.kind.movesHost, let vm = inventory.vm(job.vm), Scheduler.isOnTarget(job.kind, vm: vm) {
                     settle(&job, inventory: inventory, now: resumeTime, note: nil)
                 } else if job.attempts > 0, let intentAt = entry.intentAt,
-                          job.lastError.map(VCenterFault.isOutcomeUnknown(description:)) == true {
+                          job.lastFault?.isOutcomeUnknown == true {
                     // Its last call was lost in transport: look for that call's task before calling again.
                     lostCalls[job.id] = intentAt
                 }
@@ -91,7 +91,7 @@ extension MigrationRunner {
         calls += 1
         do {
             return try await vcenter.task(ref)
-        } catch let fault as VCenterFault where fault.type.contains("NotFound") || fault.type == "ManagedObjectNotFound" {
+        } catch let fault as VCenterFault where fault.code.isA(.managedObjectNotFound) || fault.code == .notFound {
             return nil
         } catch {
             throw EngineError.backend("cannot read task \(ref) to resume: \(error)")

@@ -292,8 +292,8 @@ public actor MigrationRunner {
                 lostCalls[id] = lostAt
                 let why = vm == nil ? "the VM could not be read to confirm it" : "the VM is not on the job's target"
                 try await perform(scheduler.adoptedTaskDisowned(id, fault: VCenterFault(
-                    type: "TaskNotConfirmed",
-                    message: "\(info.ref.value), taken for the lost call, succeeded but \(why); retrying"), now: now))
+                    .taskNotConfirmed,
+                    "\(info.ref.value), taken for the lost call, succeeded but \(why); retrying"), now: now))
             }
         case .recommended(let id, let recommendations):
             outstanding -= 1
@@ -476,14 +476,14 @@ public actor MigrationRunner {
             switch try await vcenter.invoke(method, on: object, arguments: arguments) {
             case .task(let task): return task
             case .value(let value):
-                throw VCenterFault(type: "NotATask", message: "\(method) returned \(value) instead of a task; only task-returning methods can be jobs")
+                throw VCenterFault(.notATask, "\(method) returned \(value) instead of a task; only task-returning methods can be jobs")
             }
         }
     }
 
     static func fault(_ error: any Error) -> VCenterFault {
         if let fault = error as? VCenterFault { return fault }
-        return VCenterFault(type: "ClientError", message: String(describing: error))
+        return VCenterFault(.clientError, String(describing: error))
     }
 
     func armTimer(_ at: Date) {

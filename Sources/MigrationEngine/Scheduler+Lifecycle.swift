@@ -63,6 +63,7 @@ extension Scheduler {
             }
         }
         jobs[i].lastError = nil
+        jobs[i].lastFault = nil
         jobs[i].progress = 100
         transition(j, to: .done, now: now)
         popHead(v, j)
@@ -85,6 +86,7 @@ extension Scheduler {
         let i = Int(j)
         release(j, success: false)
         jobs[i].lastError = fault.description
+        jobs[i].lastFault = fault.code
         let attempt = jobs[i].attempts
         if jobs[i].parent != nil {
             // A pro-active vMotion is the engine's own idea: no retry, and the storage move goes on waiting.
@@ -130,6 +132,7 @@ extension Scheduler {
     /// Fails a job that was being examined (no resources held).
     func failPending(_ j: Int32, _ message: String, now: Date) {
         jobs[Int(j)].lastError = message
+        jobs[Int(j)].lastFault = nil
         end(j, .failed, now: now)
     }
 

@@ -37,8 +37,8 @@ extension Scheduler {
         meta[i].awaitingRecommendation = false
         let pod = meta[i].move?.move.storageDRS.map { baseInventory.name(of: $0) } ?? "the datastore cluster"
         guard !recommendations.isEmpty else {
-            handleFailure(j, fault: VCenterFault(type: "NoStorageRecommendation",
-                                                 message: "Storage DRS of \(pod) recommends no datastore for \(jobs[i].vmName)"), now: now)
+            handleFailure(j, fault: VCenterFault(.noStorageRecommendation,
+                                                 "Storage DRS of \(pod) recommends no datastore for \(jobs[i].vmName)"), now: now)
             return finishStep(now: now)
         }
         let files = movingFiles(j)

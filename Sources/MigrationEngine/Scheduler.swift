@@ -260,7 +260,7 @@ public final class Scheduler {
         if info.state == .success {
             succeed(Int32(j), now: now)
         } else {
-            handleFailure(Int32(j), fault: info.error ?? VCenterFault(type: "TaskError", message: "the task ended in error without a fault"), now: now)
+            handleFailure(Int32(j), fault: info.error ?? VCenterFault(.taskError, "the task ended in error without a fault"), now: now)
         }
         return finishStep(now: now)
     }

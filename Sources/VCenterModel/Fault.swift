@@ -25,37 +25,16 @@ public struct VCenterFault: Error, Sendable, Hashable, CustomStringConvertible {
         message.isEmpty ? type : "\(type): \(message)"
     }
 
-    /// Fault types that, during a migration, mean "try again later": another
-    /// task holds the VM or its files, or the VM is briefly in the wrong state.
-    public static let retriableTypes: Set<String> = [
-        "TaskInProgress", "FileLocked", "InvalidState", "ResourceInUse",
-        "ConcurrentAccess", "HostCommunication", "NoPermissionOnHost"
-    ]
+    /// Whether this fault is retriable with backoff during a migration (`Code.isRetriable`).
+    public var isRetriable: Bool { code.isRetriable }
 
-    /// Whether this fault is retriable with backoff during a migration (see `retriableTypes`).
-    public var isRetriable: Bool { Self.retriableTypes.contains(type) }
-
-    /// Client-side fault types after which it is unknown whether vCenter received the call:
-    /// the request may have been sent before the connection dropped, the read timed out or
-    /// the answer was unreadable (`ClientError`: any other local failure). A task-starting
-    /// call that ends so may have started its task.
-    public static let outcomeUnknownTypes: Set<String> = [
-        "Timeout", "ConnectionFailed", "InvalidResponse", "Cancelled", "Closed", "ClientError",
-    ]
-
-    /// Whether vCenter may have received and acted on the call that failed so (see `outcomeUnknownTypes`).
-    public var isOutcomeUnknown: Bool { Self.outcomeUnknownTypes.contains(type) }
-
-    /// Whether a job error text (`description`) is of an outcome-unknown fault.
-    public static func isOutcomeUnknown(description: String) -> Bool {
-        guard let colon = description.firstIndex(of: ":") else { return outcomeUnknownTypes.contains(description) }
-        return outcomeUnknownTypes.contains(String(description[..<colon]))
-    }
+    /// Whether vCenter may have received and acted on the call that failed so (`Code.isOutcomeUnknown`).
+    public var isOutcomeUnknown: Bool { code.isOutcomeUnknown }
 }
 
 extension VCenterFault {
     /// The session is gone (expired or terminated); log in again.
-    public static let notAuthenticatedType = "NotAuthenticated"
+    public static let notAuthenticatedType = Code.notAuthenticated.rawValue
     /// The user name or password was rejected.
-    public static let invalidLoginType = "InvalidLogin"
+    public static let invalidLoginType = Code.invalidLogin.rawValue
 }

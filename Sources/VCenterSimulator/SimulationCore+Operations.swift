@@ -107,7 +107,7 @@ extension SimulationCore {
         let vm = inventory.vms[v]
         var plan = TaskPlan(kind: .power, name: name, vm: v, cancelable: false, overhead: config.powerOperationDuration, effect: .power(on: on))
         if (vm.powerState == "poweredOn") == on {
-            plan.immediateFault = VCenterFault(type: "InvalidPowerState", message: "VM '\(vm.name)' is already \(vm.powerState)")
+            plan.immediateFault = VCenterFault(.invalidPowerState, "VM '\(vm.name)' is already \(vm.powerState)")
         }
         chargeCounters(&plan, hosts: [vm.host.flatMap { hostIndex[$0] } ?? -1], vm: v)
         return submit(plan)

@@ -164,7 +164,7 @@ extension SimulationCore {
             }
             for d in destinations {
                 guard datastores[d].accessible else {
-                    throw VCenterFault(type: "InvalidDatastore", message: "datastore '\(datastores[d].name)' is not accessible; choose another datastore")
+                    throw VCenterFault(.invalidDatastore, "datastore '\(datastores[d].name)' is not accessible; choose another datastore")
                 }
                 if runHost >= 0, let mounted = dsMountedBy[d], !mounted.contains(runHost) {
                     throw VCenterFault.invalidArgument("datastore '\(datastores[d].name)' is not mounted on host '\(hosts[runHost].name)'; choose a datastore of the VM's cluster or move the host too")
