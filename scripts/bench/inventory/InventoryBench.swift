@@ -46,7 +46,10 @@ if !parseFile.isEmpty {
         objects = 0
         properties = 0
         let start = clock.now
-        let parser = SOAPResponseParser(granularity: .returnValueMembers) { piece in
+        // The client's own skip rule (InventoryDecoding.deviceSkipRule): only disks and drives
+        // of config.hardware.device become nodes.
+        let devices = XMLSkipRule(element: "VirtualDevice", keeping: ["VirtualDisk", "VirtualCdrom", "VirtualFloppy"])
+        let parser = SOAPResponseParser(granularity: .returnValueMembers, skipping: devices) { piece in
             guard piece.name == "objects" else { return }
             objects += 1
             for prop in piece.children where prop.name == "propSet" { properties += prop.child("val") == nil ? 0 : 1 }
@@ -78,21 +81,15 @@ do {
     let rssBefore = peakRSSKiB()
     let clock = ContinuousClock()
     let start = clock.now
-    var count = 0
-    var committed: Int64 = 0
-    if mode == "full" {
-        let inventory = try await vc.inventory()
-        count = inventory.vms.count
-        committed = inventory.vms.reduce(0) { $0 + $1.committedBytes }
-    } else {
-        let vms = try await vc.virtualMachines()
-        count = vms.count
-        committed = vms.reduce(0) { $0 + $1.committedBytes }
-    }
+    let vms = mode == "full" ? try await vc.inventory().vms : try await vc.virtualMachines()
+    let count = vms.count
+    let committed = vms.reduce(0) { $0 + $1.committedBytes }
+    let disks = vms.reduce(0) { $0 + $1.disks.count }
+    let used = vms.reduce(Int64(0)) { sum, vm in vm.disks.reduce(sum) { $0 + $1.usedBytes } }
     let elapsed = clock.now - start
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     await vc.close()
-    print(#"{"tool":"moonmotion","mode":"\#(mode)","vms":\#(count),"committed_bytes":\#(committed),"seconds":\#(seconds),"peak_rss_kib":\#(peakRSSKiB()),"rss_before_kib":\#(rssBefore)}"#)
+    print(#"{"tool":"moonmotion","mode":"\#(mode)","vms":\#(count),"committed_bytes":\#(committed),"disks":\#(disks),"disk_used_bytes":\#(used),"seconds":\#(seconds),"peak_rss_kib":\#(peakRSSKiB()),"rss_before_kib":\#(rssBefore)}"#)
 } catch {
     FileHandle.standardError.write(Data("inventory-bench: \(error)\n".utf8))
     exit(1)

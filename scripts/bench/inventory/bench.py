@@ -8,7 +8,9 @@ import argparse, http.client, json, os, re, statistics, subprocess, sys, tempfil
 
 VM_PATHS = ["name", "runtime.host", "runtime.powerState", "runtime.consolidationNeeded", "datastore",
             "resourcePool", "summary.storage.committed", "summary.storage.uncommitted",
-            "summary.config.memorySizeMB", "config.template", "snapshot"]
+            "summary.config.memorySizeMB", "config.template", "snapshot",
+            "config.files.vmPathName", "config.hardware.device", "layoutEx.file", "layoutEx.disk", "config.ftInfo",
+            "runtime.connectionState", "guest.toolsRunningStatus"]
 
 
 def run_with_rusage(cmd, env=None, json_line=True):
@@ -92,10 +94,12 @@ def main():
     p.add_argument("--clusters", type=int, default=10)
     p.add_argument("--hosts", type=int, default=16)
     p.add_argument("--vms", type=int, default=1000, help="VMs per cluster")
+    p.add_argument("--vcsim-arg", action="append", default=[],
+                   help="a further flag for the test vCenter, repeatable: --vcsim-arg=-disks --vcsim-arg=1-4")
     a = p.parse_args()
     runs = max(1, min(a.runs, 10))
 
-    server = subprocess.Popen([a.vcsim, "-clusters", str(a.clusters), "-hosts", str(a.hosts), "-vms", str(a.vms)],
+    server = subprocess.Popen([a.vcsim, "-clusters", str(a.clusters), "-hosts", str(a.hosts), "-vms", str(a.vms)] + a.vcsim_arg,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         ready = json.loads(server.stdout.readline())
@@ -103,7 +107,8 @@ def main():
         m = re.match(r"http://([^:/]+):(\d+)(/.*)", url)
         host, port, path = m.group(1), int(m.group(2)), m.group(3)
         control = Control(ready["control"])
-        print(f"test vCenter: {ready['vms']} VMs ({a.clusters} clusters × {a.hosts} hosts × {a.vms} VMs), started in {ready.get('startup_seconds', 0):.1f} s")
+        flags = (" " + " ".join(a.vcsim_arg)) if a.vcsim_arg else ""
+        print(f"test vCenter: {ready['vms']} VMs ({a.clusters} clusters × {a.hosts} hosts × {a.vms} VMs{flags}), started in {ready.get('startup_seconds', 0):.1f} s")
 
         swift, py = [], []
         for i in range(runs):
@@ -147,9 +152,9 @@ def main():
         full_calls = control.stats()["soap_calls_total"]
         print(f"  moonmotion whole inventory (datacenters, clusters, hosts, datastores, VMs): {full['seconds']:.3f} s,"
               f" {full_calls} SOAP calls, peak RSS {full_rss / 1024:.0f} MB")
-        if swift[0]["vms"] != py[0]["vms"] or swift[0]["committed_bytes"] != py[0]["committed_bytes"]:
-            print(f"WARNING: results differ: moonmotion {swift[0]['vms']} VMs / {swift[0]['committed_bytes']} B, "
-                  f"pyvmomi {py[0]['vms']} VMs / {py[0]['committed_bytes']} B")
+        keys = ("vms", "committed_bytes", "disks", "disk_used_bytes")
+        if any(swift[0].get(k) != py[0].get(k) for k in keys):
+            print("WARNING: results differ: " + ", ".join(f"{k} moonmotion {swift[0].get(k)} pyvmomi {py[0].get(k)}" for k in keys))
 
         with tempfile.TemporaryDirectory() as tmp:
             xml = os.path.join(tmp, "vms.xml")

@@ -3,7 +3,7 @@
 # test vCenter. Times Moonmotion's VM retrieval (VSphereSOAP, release build) side by side
 # with pyVmomi's best-practice equivalent, next to the server's own time for the request
 # and `xmllint --stream` on the same response bytes; prints a table. Usage:
-#   scripts/bench/inventory/run.sh [--runs 3] [--clusters 10 --hosts 16 --vms 1000]
+#   scripts/bench/inventory/run.sh [--runs 3] [--clusters 10 --hosts 16 --vms 1000] [--vcsim-arg=-disks --vcsim-arg=1-4 …]
 # Needs what scripts/install-deps installs (Go + govmomi for the test vCenter, pyVmomi, xmllint).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
