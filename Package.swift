@@ -108,6 +108,7 @@ let package = Package(
         // Foundation into the test module, whose ICU headers clash with libxml2's (see VimXML).
         .testTarget(name: "VimXMLTests", dependencies: ["VimXML"], exclude: ["Fixtures"]),
         .testTarget(name: "VSphereSOAPTests", dependencies: ["VSphereSOAP", "VCenterModel", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "VCenterModelTests", dependencies: ["VCenterModel"]),
         .testTarget(name: "VCenterSimulatorTests", dependencies: ["VCenterSimulator", "VCenterModel"]),
         .testTarget(name: "MigrationEngineTests", dependencies: [
             "MigrationEngine", "VCenterModel", "VCenterSimulator", "TestSupport",

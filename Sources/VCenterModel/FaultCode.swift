@@ -63,8 +63,8 @@ extension VCenterFault {
         public static let notVSphere: Code = "NotVSphere"
         /// The server's certificate does not match the pinned thumbprint.
         public static let tlsThumbprintMismatch: Code = "TLSThumbprintMismatch"
-        /// The server's certificate is not trusted (no pin, not `--insecure`).
-        public static let tlsUntrusted: Code = "TLSUntrustedCertificate"
+        /// The server's certificate is not trusted (no pin, not `--insecure`), or does not name the host.
+        public static let tlsVerificationFailed: Code = "TLSVerificationFailed"
         /// Another TLS failure (handshake, protocol).
         public static let tlsError: Code = "TLSError"
         /// A configuration the client refuses (flags, environment, URL).
@@ -75,6 +75,8 @@ extension VCenterFault {
         public static let notATask: Code = "NotATask"
         /// A task taken for a lost call succeeded but the VM was not on the job's target.
         public static let taskNotConfirmed: Code = "TaskNotConfirmed"
+        /// Storage DRS answered with a fault instead of recommendations.
+        public static let storageDrsFault: Code = "StorageDrsFault"
         /// Storage DRS recommended no datastore.
         public static let noStorageRecommendation: Code = "NoStorageRecommendation"
         /// A name or reference the client looked up is not in the inventory.
@@ -133,7 +135,7 @@ extension VCenterFault {
 
         /// A TLS failure (the certificate or the handshake): the connection is not what the
         /// operator asked for, so it is never retried quietly.
-        public var isTLS: Bool { [Code.tlsThumbprintMismatch, .tlsUntrusted, .tlsError].contains(self) }
+        public var isTLS: Bool { [Code.tlsThumbprintMismatch, .tlsVerificationFailed, .tlsError].contains(self) }
     }
 
     /// The fault's type as a `Code`.

@@ -146,7 +146,7 @@ struct PropertyCollector: Sendable {
     /// connection, or a session refused again right after the re-login (a new attempt would
     /// only log in once more).
     static func isRestartable(_ fault: VCenterFault) -> Bool {
-        !["Cancelled", "Closed", "InvalidLogin", VCenterFault.notAuthenticatedType].contains(fault.type)
+        ![VCenterFault.Code.cancelled, .closed, .invalidLogin].contains(fault.code) && !fault.code.isSessionLost
     }
 
     /// Runs `body` with a recursive `ContainerView` of `types` under `container`, and destroys
@@ -163,7 +163,7 @@ struct PropertyCollector: Sendable {
             w.element("recursive", "true")
         }
         guard let view = returned.first?.moRef else {
-            throw VCenterFault(type: "InvalidResponse", message: "CreateContainerView returned no view")
+            throw VCenterFault(.invalidResponse, "CreateContainerView returned no view")
         }
         let result: T
         do {

@@ -10,11 +10,9 @@ import VimXML
 /// Turns transport-level failures into one-line `VCenterFault`s that say what went
 /// wrong and what to do. Messages name the host and port, never credentials.
 enum SOAPErrors {
-    static let connectionFailed = "ConnectionFailed"
-    static let timeout = "Timeout"
-    static let tlsVerificationFailed = "TLSVerificationFailed"
-    static let tlsError = "TLSError"
-    static let notVSphere = "NotVSphere"
+    // NIOSSL exposes BoringSSL's error codes only as text: the reason names below
+    // (CERTIFICATE_VERIFY_FAILED, WRONG_VERSION_NUMBER, …) are BoringSSL's stable identifiers,
+    // matched in this one place and turned into codes; nothing downstream reads text.
 
     static func transportFault(_ error: any Error, config: ConnectionConfig) -> VCenterFault {
         if let fault = error as? VCenterFault { return fault }
@@ -22,63 +20,63 @@ enum SOAPErrors {
         if let e = error as? HTTPClientError {
             switch e {
             case .connectTimeout:
-                return VCenterFault(type: timeout, message: "no connection to \(target) within \(seconds(config.connectTimeout)): check the host, port and firewall")
+                return VCenterFault(.timeout, "no connection to \(target) within \(seconds(config.connectTimeout)): check the host, port and firewall")
             case .readTimeout:
-                return VCenterFault(type: timeout, message: "\(target) sent nothing for \(seconds(config.readTimeout)) (read timeout)")
+                return VCenterFault(.timeout, "\(target) sent nothing for \(seconds(config.readTimeout)) (read timeout)")
             case .deadlineExceeded:
-                return VCenterFault(type: timeout, message: "the request to \(target) did not finish in time")
+                return VCenterFault(.timeout, "the request to \(target) did not finish in time")
             case .remoteConnectionClosed:
-                return VCenterFault(type: connectionFailed, message: "\(target) closed the connection before answering")
+                return VCenterFault(.connectionFailed, "\(target) closed the connection before answering")
             case .cancelled:
-                return VCenterFault(type: "Cancelled", message: "the request to \(target) was cancelled")
+                return VCenterFault(.cancelled, "the request to \(target) was cancelled")
             case .alreadyShutdown:
-                return VCenterFault(type: "Closed", message: "the connection to \(target) was closed")
+                return VCenterFault(.closed, "the connection to \(target) was closed")
             default:
                 break
             }
         }
         if let e = error as? ChannelError, case .connectTimeout = e {
-            return VCenterFault(type: timeout, message: "no connection to \(target) within \(seconds(config.connectTimeout)): check the host, port and firewall")
+            return VCenterFault(.timeout, "no connection to \(target) within \(seconds(config.connectTimeout)): check the host, port and firewall")
         }
         if let e = error as? NIOConnectionError {
             if let first = e.connectionErrors.first {
                 return transportFault(first.error, config: config)
             }
             if e.dnsAError != nil || e.dnsAAAAError != nil {
-                return VCenterFault(type: connectionFailed, message: "cannot resolve host name '\(config.host)'")
+                return VCenterFault(.connectionFailed, "cannot resolve host name '\(config.host)'")
             }
         }
         if let e = error as? IOError {
-            return VCenterFault(type: connectionFailed, message: "cannot connect to \(target): \(errnoText(e.errnoCode))")
+            return VCenterFault(.connectionFailed, "cannot connect to \(target): \(errnoText(e.errnoCode))")
         }
         if let e = error as? NIOSSLError {
             let text = "\(e)"
             if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed") {
-                return VCenterFault(type: tlsVerificationFailed, message: "the certificate of \(target) is not trusted; pin it with --thumbprint (or GOVC_TLS_KNOWN_HOSTS) or use --insecure")
+                return VCenterFault(.tlsVerificationFailed, "the certificate of \(target) is not trusted; pin it with --thumbprint (or GOVC_TLS_KNOWN_HOSTS) or use --insecure")
             }
             if text.contains("WRONG_VERSION_NUMBER") || text.contains("PACKET_LENGTH_TOO_LONG") || text.contains("HTTP_REQUEST") {
-                return VCenterFault(type: tlsError, message: "\(target) does not speak TLS: is the URL http:// rather than https://?")
+                return VCenterFault(.tlsError, "\(target) does not speak TLS: is the URL http:// rather than https://?")
             }
-            return VCenterFault(type: tlsError, message: "TLS handshake with \(target) failed: \(text)")
+            return VCenterFault(.tlsError, "TLS handshake with \(target) failed: \(text)")
         }
         if let e = error as? NIOSSLExtraError {
-            return VCenterFault(type: tlsVerificationFailed, message: "the certificate of \(target) does not match the host name (\(e)); pin it with --thumbprint or use --insecure")
+            return VCenterFault(.tlsVerificationFailed, "the certificate of \(target) does not match the host name (\(e)); pin it with --thumbprint or use --insecure")
         }
         if error is HTTPParserError {
-            return VCenterFault(type: notVSphere, message: "\(target) did not answer in HTTP: is the URL https:// rather than http://?")
+            return VCenterFault(.notVSphere, "\(target) did not answer in HTTP: is the URL https:// rather than http://?")
         }
         if error is CancellationError {
-            return VCenterFault(type: "Cancelled", message: "the request to \(target) was cancelled")
+            return VCenterFault(.cancelled, "the request to \(target) was cancelled")
         }
-        return VCenterFault(type: connectionFailed, message: "request to \(target) failed: \(error)")
+        return VCenterFault(.connectionFailed, "request to \(target) failed: \(error)")
     }
 
     static func notVSphere(config: ConnectionConfig, status: HTTPResponseStatus, contentType: String) -> VCenterFault {
         let what = contentType.isEmpty ? "no content type" : contentType.split(separator: ";").first.map(String.init) ?? contentType
         if status.code == 200 || status.code == 500 {
-            return VCenterFault(type: notVSphere, message: "\(config.redactedURL) is not a vSphere SOAP endpoint: it answered \(what) instead of SOAP XML")
+            return VCenterFault(.notVSphere, "\(config.redactedURL) is not a vSphere SOAP endpoint: it answered \(what) instead of SOAP XML")
         }
-        return VCenterFault(type: notVSphere, message: "\(config.redactedURL) is not a vSphere SOAP endpoint: HTTP \(status.code) \(status.reasonPhrase) (\(what))")
+        return VCenterFault(.notVSphere, "\(config.redactedURL) is not a vSphere SOAP endpoint: HTTP \(status.code) \(status.reasonPhrase) (\(what))")
     }
 
     static func seconds(_ value: Double) -> String {

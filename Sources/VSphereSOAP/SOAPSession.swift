@@ -64,7 +64,7 @@ final class SOAPSession: Sendable {
         }
         do {
             try await send(envelope, method: method, cookie: cookie, granularity: granularity, skipping: skipping, onPiece: onPiece)
-        } catch let fault as VCenterFault where fault.type == VCenterFault.notAuthenticatedType && loggedIn && method != "Login" {
+        } catch let fault as VCenterFault where fault.code.isSessionLost && loggedIn && method != "Login" {
             logger.info("session expired; logging in again", metadata: ["method": "\(method)"])
             try await relogin(after: generation)
             let retryCookie = state.withLock { $0.cookie }

@@ -54,8 +54,8 @@ final class SOAPTransport: Sendable {
                 let presented = Thumbprint.of(der: der, expected.algorithm)
                 guard presented == expected else {
                     throw VCenterFault(
-                        type: "TLSThumbprintMismatch",
-                        message: "\(config.hostAndPort) presented a certificate with \(expected.algorithm.rawValue) thumbprint \(presented), expected \(expected); if the certificate was replaced on purpose, pin the new thumbprint")
+                        .tlsThumbprintMismatch,
+                        "\(config.hostAndPort) presented a certificate with \(expected.algorithm.rawValue) thumbprint \(presented), expected \(expected); if the certificate was replaced on purpose, pin the new thumbprint")
                 }
                 pinned = (Thumbprint.of(der: der, .sha1), Thumbprint.of(der: der, .sha256))
                 // Every pooled connection is held to the pin: its certificate is compared once the
@@ -72,8 +72,8 @@ final class SOAPTransport: Sendable {
                             // Refuse to use the connection: its first write fails with the mismatch and
                             // closes it. (Failing this initializer instead confuses AHC's pool.)
                             let fault = VCenterFault(
-                                type: "TLSThumbprintMismatch",
-                                message: "\(hostAndPort) presented a certificate with \(expected.algorithm.rawValue) thumbprint \(presented.map(String.init(describing:)) ?? "(none)"), expected \(expected)")
+                                .tlsThumbprintMismatch,
+                                "\(hostAndPort) presented a certificate with \(expected.algorithm.rawValue) thumbprint \(presented.map(String.init(describing:)) ?? "(none)"), expected \(expected)")
                             return channel.pipeline.addHandler(RefusedConnection(fault), position: .first)
                         }
                         return channel.eventLoop.makeSucceededVoidFuture()
@@ -90,7 +90,7 @@ final class SOAPTransport: Sendable {
                 timeout: config.connectTimeout, group: MultiThreadedEventLoopGroup.singleton)
         } catch {
             let fault = SOAPErrors.transportFault(error, config: config)
-            if fault.type == SOAPErrors.tlsVerificationFailed {
+            if fault.code == .tlsVerificationFailed {
                 throw await withPresentedThumbprint(fault, config: config)
             }
             throw fault
@@ -153,9 +153,9 @@ final class SOAPTransport: Sendable {
             outcome = try parser.finish()
         } catch let error as XMLParseError {
             if error.kind == .notSOAP {
-                throw VCenterFault(type: "NotVSphere", message: "\(config.redactedURL) is not a vSphere SOAP endpoint: \(error.message)")
+                throw VCenterFault(.notVSphere, "\(config.redactedURL) is not a vSphere SOAP endpoint: \(error.message)")
             }
-            throw VCenterFault(type: "InvalidResponse", message: "unreadable \(method) response from \(config.hostAndPort): \(error)")
+            throw VCenterFault(.invalidResponse, "unreadable \(method) response from \(config.hostAndPort): \(error)")
         } catch let error as VCenterFault {
             throw error
         } catch {
@@ -195,14 +195,14 @@ final class SOAPTransport: Sendable {
                     let totalDeadline = started + idle + .seconds(Double(bytes) / SOAPTransport.minimumBodyRate)
                     if now >= idleDeadline {
                         throw VCenterFault(
-                            type: SOAPErrors.timeout,
-                            message: "\(hostAndPort) stopped sending the \(method) response: nothing for \(SOAPErrors.seconds(readTimeout)) after \(bytes) bytes (read timeout; raise it with --read-timeout)")
+                            .timeout,
+                            "\(hostAndPort) stopped sending the \(method) response: nothing for \(SOAPErrors.seconds(readTimeout)) after \(bytes) bytes (read timeout; raise it with --read-timeout)")
                     }
                     if now >= totalDeadline {
                         let elapsed = Int((now - started).components.seconds)
                         throw VCenterFault(
-                            type: SOAPErrors.timeout,
-                            message: "\(hostAndPort) is sending the \(method) response too slowly: \(bytes) bytes in \(elapsed) s, below \(Int(SOAPTransport.minimumBodyRate / 1024)) KB/s after the \(SOAPErrors.seconds(readTimeout)) read timeout; check the network or the server")
+                            .timeout,
+                            "\(hostAndPort) is sending the \(method) response too slowly: \(bytes) bytes in \(elapsed) s, below \(Int(SOAPTransport.minimumBodyRate / 1024)) KB/s after the \(SOAPErrors.seconds(readTimeout)) read timeout; check the network or the server")
                     }
                     try await Task.sleep(until: min(idleDeadline, totalDeadline), clock: .continuous)
                 }

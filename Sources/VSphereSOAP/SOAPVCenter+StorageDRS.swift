@@ -28,7 +28,7 @@ extension SOAPVCenter {
 
     private func storageResourceManager() throws -> MoRef {
         guard let manager = content.storageResourceManager else {
-            throw VCenterFault(type: "NotSupported", message: "\(displayName) has no StorageResourceManager (Storage DRS needs vCenter)")
+            throw VCenterFault(.notSupported, "\(displayName) has no StorageResourceManager (Storage DRS needs vCenter)")
         }
         return manager
     }
@@ -124,6 +124,6 @@ enum StorageDRSDecoding {
                 return decoded
             }
         }
-        return reason.isEmpty ? nil : VCenterFault(type: "StorageDrsFault", message: reason)
+        return reason.isEmpty ? nil : VCenterFault(.storageDrsFault, reason)
     }
 }

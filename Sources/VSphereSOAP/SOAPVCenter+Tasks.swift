@@ -43,7 +43,7 @@ extension SOAPVCenter {
     ) async throws -> LiveTask {
         let returned = try await session.call(method, on: object, body: body)
         guard let ref = returned.first?.moRef, ref.type == "Task" else {
-            throw VCenterFault(type: "InvalidResponse", message: "\(method) on \(object) returned no task")
+            throw VCenterFault(.invalidResponse, "\(method) on \(object) returned no task")
         }
         return trackNew(ref, name: method, entity: entity ?? object)
     }
@@ -52,7 +52,7 @@ extension SOAPVCenter {
     /// the task is tracked by the poller.
     public func relocateVM(_ vm: MoRef, spec: RelocateSpec, priority: MovePriority) async throws -> LiveTask {
         guard !spec.isEmpty else {
-            throw VCenterFault(type: "InvalidArgument", message: "relocate \(vm.value): give a datastore, a host, a pool or disk locators")
+            throw VCenterFault(.invalidArgument, "relocate \(vm.value): give a datastore, a host, a pool or disk locators")
         }
         let modes = spec.disks.contains { $0.format != nil } ? diskModes.withLock { $0[vm] ?? [:] } : [:]
         return try await startTask("RelocateVM_Task", on: vm) { w in
@@ -87,11 +87,11 @@ extension SOAPVCenter {
             return try await removeSnapshot(snapshot, vm: vm, removeChildren: removeChildren, consolidate: consolidate)
         case .named(let name):
             guard let record = try await refreshVMs([vm]).first else {
-                throw VCenterFault(type: "ManagedObjectNotFound", message: "VM \(vm.value) not found")
+                throw VCenterFault(.managedObjectNotFound, "VM \(vm.value) not found")
             }
             guard let snapshot = record.snapshots.first(where: { $0.name == name }) else {
                 let names = record.snapshots.map(\.name)
-                throw VCenterFault(type: "NotFound", message: "VM \(record.name) has no snapshot named '\(name)'"
+                throw VCenterFault(.notFound, "VM \(record.name) has no snapshot named '\(name)'"
                     + (names.isEmpty ? " (it has none)" : " (it has: \(names.joined(separator: ", ")))"))
             }
             return try await removeSnapshot(snapshot.ref, vm: vm, removeChildren: removeChildren, consolidate: consolidate)
@@ -132,7 +132,7 @@ extension SOAPVCenter {
             }
         }
         guard let info = found else {
-            throw VCenterFault(type: "ManagedObjectNotFound", message: "task \(ref.value) not found")
+            throw VCenterFault(.managedObjectNotFound, "task \(ref.value) not found")
         }
         let (task, isNew) = taskBook.track(info)
         if isNew, !info.state.isTerminal { poller.track(ref) }
@@ -154,7 +154,7 @@ extension SOAPVCenter {
             ownerType = "ManagedEntity"
         } else {
             guard let taskManager = content.taskManager else {
-                throw VCenterFault(type: "NotSupported", message: "this endpoint has no TaskManager")
+                throw VCenterFault(.notSupported, "this endpoint has no TaskManager")
             }
             owner = taskManager
             ownerType = "TaskManager"

@@ -54,11 +54,11 @@ public final class SOAPVCenter: VCenter {
             let returned: [XMLElement]
             do {
                 returned = try await session.call("RetrieveServiceContent", on: ServiceContent.serviceInstance)
-            } catch let fault as VCenterFault where fault.type == SOAPErrors.tlsVerificationFailed {
+            } catch let fault as VCenterFault where fault.code == .tlsVerificationFailed {
                 throw await SOAPTransport.withPresentedThumbprint(fault, config: config)
             }
             guard let first = returned.first else {
-                throw VCenterFault(type: SOAPErrors.notVSphere, message: "\(config.redactedURL) returned no ServiceContent")
+                throw VCenterFault(.notVSphere, "\(config.redactedURL) returned no ServiceContent")
             }
             let content = try ServiceContent(first)
             if !content.about.apiVersion.isEmpty { session.apiVersion = content.about.apiVersion }
@@ -85,8 +85,8 @@ public final class SOAPVCenter: VCenter {
     private func abandonPendingTasks() {
         for task in taskBook.pending {
             task.abandon(VCenterFault(
-                type: "ConnectionClosed",
-                message: "the connection to vCenter was closed while waiting for \(task.ref.value); the task may still be running in vCenter"))
+                .connectionClosed,
+                "the connection to vCenter was closed while waiting for \(task.ref.value); the task may still be running in vCenter"))
         }
     }
 
@@ -108,7 +108,7 @@ public final class SOAPVCenter: VCenter {
     /// `ServiceInstance.CurrentTime`: the server's clock, which its task times are in.
     public func currentTime() async throws -> Date {
         guard let date = try await session.call("CurrentTime", on: ServiceContent.serviceInstance).first?.date else {
-            throw VCenterFault(type: "InvalidResponse", message: "CurrentTime returned no time")
+            throw VCenterFault(.invalidResponse, "CurrentTime returned no time")
         }
         return date
     }

@@ -17,7 +17,7 @@ struct ServiceContent: Sendable {
     init(_ element: XMLElement) throws {
         func ref(_ name: String) throws -> MoRef {
             guard let r = element.child(name)?.moRef else {
-                throw VCenterFault(type: "InvalidResponse", message: "ServiceContent has no \(name): is this a vCenter or ESXi SOAP endpoint?")
+                throw VCenterFault(.invalidResponse, "ServiceContent has no \(name): is this a vCenter or ESXi SOAP endpoint?")
             }
             return r
         }

@@ -1,0 +1,42 @@
+import Testing
+import VCenterModel
+
+/// Faults as codes with vSphere's hierarchy: decisions are properties of the code.
+@Suite("Fault codes")
+struct FaultCodeTests {
+    @Test("vSphere's inheritance: a rule for a parent covers its subtypes")
+    func hierarchy() {
+        let hostNotConnected = VCenterFault.Code("HostNotConnected")
+        #expect(hostNotConnected.parent == .hostCommunication)
+        #expect(hostNotConnected.isA(.hostCommunication) && hostNotConnected.isA(.runtimeFault) && hostNotConnected.isA(.methodFault))
+        #expect(!hostNotConnected.isA(.vimFault))
+        #expect(VCenterFault.Code.invalidPowerState.isA(.invalidState))
+        #expect(VCenterFault.Code("VAppTaskInProgress").isA(.taskInProgress))
+        #expect(VCenterFault.Code.notAuthenticated.isA(.noPermission))
+        #expect(VCenterFault.Code.noDiskSpace.isA(.fileFault) && VCenterFault.Code.fileLocked.isA(.fileFault))
+        #expect(VCenterFault.Code.timeout.parent == nil && !VCenterFault.Code.timeout.isVSphereFault)
+        #expect(VCenterFault.Code.invalidLogin.isVSphereFault)
+    }
+
+    @Test("retriable, decided per type: subtypes of the retriable parents retry; InvalidState's subtypes and other file faults do not")
+    func retriability() {
+        let retried: [VCenterFault.Code] = [.taskInProgress, "VAppTaskInProgress", .fileLocked, .invalidState, .resourceInUse,
+                                            .concurrentAccess, .hostCommunication, .hostNotConnected, "HostNotReachable", .noPermissionOnHost]
+        for code in retried { #expect(code.isRetriable, "\(code)") }
+        let notRetried: [VCenterFault.Code] = [.invalidPowerState, "InvalidHostState", .noDiskSpace, "FileNotFound", .invalidArgument,
+                                               .managedObjectNotFound, .notSupported, .timeout, .notAuthenticated]
+        for code in notRetried { #expect(!code.isRetriable, "\(code)") }
+        #expect(VCenterFault(.hostNotConnected, "esx-01 is gone").isRetriable)
+    }
+
+    @Test("outcome unknown, session lost and TLS are properties of the code")
+    func otherDecisions() {
+        for code: VCenterFault.Code in [.timeout, .connectionFailed, .invalidResponse, .cancelled, .closed, .clientError] {
+            #expect(code.isOutcomeUnknown, "\(code)")
+        }
+        #expect(!VCenterFault.Code.fileLocked.isOutcomeUnknown)
+        #expect(VCenterFault.Code.notAuthenticated.isSessionLost && !VCenterFault.Code.invalidLogin.isSessionLost)
+        #expect(VCenterFault.Code.tlsThumbprintMismatch.isTLS && VCenterFault.Code.tlsVerificationFailed.isTLS && !VCenterFault.Code.notVSphere.isTLS)
+        #expect(VCenterFault(type: "FileLocked", message: "x").code == .fileLocked)
+    }
+}
