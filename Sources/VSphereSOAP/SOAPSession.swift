@@ -63,7 +63,7 @@ final class SOAPSession: Sendable {
             return (s.cookie, s.generation, s.loggedIn)
         }
         do {
-            try await send(envelope, method: method, cookie: cookie, granularity: granularity, skipping: skipping, onPiece: onPiece)
+            try await sendRetryingReads(envelope, method: method, cookie: cookie, granularity: granularity, skipping: skipping, onPiece: onPiece)
         } catch let fault as VCenterFault where fault.code.isSessionLost && loggedIn && method != "Login" {
             logger.info("session expired; logging in again", metadata: ["method": "\(method)"])
             try await relogin(after: generation)
@@ -78,6 +78,45 @@ final class SOAPSession: Sendable {
         var values: [XMLElement] = []
         try await call(method, on: this, granularity: .returnValue, body: body) { values.append($0) }
         return values
+    }
+
+    /// Methods that change nothing in vCenter, so a call lost before any answer arrived may
+    /// simply be sent again: reads, and waits for updates (the same version gives the same
+    /// updates). Never a method that starts a task — those go through the engine's lost-call
+    /// search — nor one that creates or destroys an object, nor a paging continuation (the
+    /// server may have used its token up).
+    static let rereadableMethods: Set<String> = [
+        "RetrieveServiceContent", "RetrievePropertiesEx", "CurrentTime", "WaitForUpdatesEx", "CheckForUpdates", "RecommendDatastores",
+    ]
+
+    /// Sends a call; a read whose connection failed before any of its answer arrived (a
+    /// pooled connection the server had just closed, a dropped connection) is sent again, at
+    /// once and then once more after half a second, before the failure is reported.
+    private func sendRetryingReads(
+        _ envelope: [UInt8], method: String, cookie: String?,
+        granularity: SOAPResponseParser.Granularity, skipping: XMLSkipRule?, onPiece: @escaping (XMLElement) throws -> Void
+    ) async throws {
+        let retries = Self.rereadableMethods.contains(method) ? [0.0, 0.5] : []
+        var attempt = 0
+        while true {
+            let delivered = Delivered()
+            do {
+                try await send(envelope, method: method, cookie: cookie, granularity: granularity, skipping: skipping) { piece in
+                    delivered.any = true
+                    try onPiece(piece)
+                }
+                return
+            } catch let fault as VCenterFault where fault.code == .connectionFailed && !delivered.any && attempt < retries.count {
+                logger.info("connection lost before an answer; sending the read again", metadata: ["method": "\(method)"])
+                if retries[attempt] > 0 { try await Task.sleep(for: .seconds(retries[attempt])) }
+                attempt += 1
+            }
+        }
+    }
+
+    /// Whether a call delivered any piece of its answer (then it is never sent again).
+    private final class Delivered: @unchecked Sendable {
+        var any = false
     }
 
     /// Every SOAP request this session sent (log-ins, retries, the poller's and the

@@ -11,7 +11,7 @@ extension SOAPVCenter {
         async let structure = retrieveStructure()
         async let hosts = retrieveAll("HostSystem", InventoryDecoding.hostPaths, decode: InventoryDecoding.host)
         async let datastores = retrieveAll("Datastore", InventoryDecoding.datastorePaths, decode: InventoryDecoding.datastore)
-        async let vms = retrieveAll("VirtualMachine", InventoryDecoding.vmPaths, skipping: InventoryDecoding.deviceSkipRule, decode: InventoryDecoding.vm)
+        async let vms = retrieveVMs()
         let (s, h, viewed, decoded) = try await (structure, hosts, datastores, vms)
         var v = decoded
         var d = viewed
@@ -42,7 +42,7 @@ extension SOAPVCenter {
     /// and their home datastore comes from their own disks' paths or the datastore names an
     /// earlier `inventory()` read.
     public func virtualMachines() async throws -> [VMInfo] {
-        var vms = try await retrieveAll("VirtualMachine", InventoryDecoding.vmPaths, skipping: InventoryDecoding.deviceSkipRule, decode: InventoryDecoding.vm)
+        var vms = try await retrieveVMs()
         let clusters = hostClusters.withLock { $0 }
         for i in vms.indices {
             if let host = vms[i].host, let cluster = clusters[host] { vms[i].cluster = cluster }
@@ -138,6 +138,55 @@ extension SOAPVCenter {
                     if let value = decode(object) { out.append(value) }
                 }
                 return out
+            }
+        }
+    }
+
+    /// VMs per parallel retrieval: below it, one retrieval reads them all.
+    static let vmsPerRetrieval = 2_500
+    /// At most this many retrievals of VMs run side by side.
+    static let maxVMRetrievals = 4
+
+    /// Every VM, with its files: the heaviest read of the inventory (a VM's devices and file
+    /// layout are most of its XML). The server's work, not the client's, sets its time, so a
+    /// large inventory is read in parallel: the view's members first (one light call), then up
+    /// to `maxVMRetrievals` retrievals of `vmsPerRetrieval` or more VMs each, side by side (a
+    /// vCenter serves them on several threads; measured on the test vCenter, 10,000 VMs: 2.3 s
+    /// in one call, 1.4 s in two, 1.2 s in four).
+    func retrieveVMs() async throws -> [VMInfo] {
+        let collector = self.collector
+        let session = self.session
+        let content = self.content
+        return try await PropertyCollector.restartingAfterRelogin(session, what: "VirtualMachine") {
+            try await PropertyCollector.withContainerView(session, viewManager: content.viewManager, container: content.rootFolder, types: ["VirtualMachine"]) { view in
+                var members: [MoRef] = []
+                try await collector.retrieve([PropertySpec(type: "ContainerView", paths: ["view"])], of: .objects([view])) { object in
+                    object.forEachProperty { path, value in
+                        if path == "view" { members = value.children.compactMap(\.moRef) }
+                    }
+                }
+                let parts = max(1, min(Self.maxVMRetrievals, members.count / Self.vmsPerRetrieval))
+                let chunks = (0..<parts).map { k in stride(from: k, to: members.count, by: parts).map { members[$0] } }
+                return try await withThrowingTaskGroup(of: (Int, [VMInfo]).self) { group in
+                    for (k, chunk) in chunks.enumerated() where !chunk.isEmpty {
+                        group.addTask {
+                            var out: [VMInfo] = []
+                            out.reserveCapacity(chunk.count)
+                            try await collector.retrieve([PropertySpec(type: "VirtualMachine", paths: InventoryDecoding.vmPaths)], of: .objects(chunk),
+                                                         skipping: InventoryDecoding.deviceSkipRule) { object in
+                                if let vm = InventoryDecoding.vm(object) { out.append(vm) }
+                            }
+                            return (k, out)
+                        }
+                    }
+                    var results = [[VMInfo]](repeating: [], count: chunks.count)
+                    for try await (k, out) in group { results[k] = out }
+                    // In the view's order, as one retrieval would give them.
+                    var order: [MoRef: Int] = [:]
+                    order.reserveCapacity(members.count)
+                    for (i, ref) in members.enumerated() { order[ref] = i }
+                    return results.flatMap { $0 }.sorted { (order[$0.ref] ?? 0) < (order[$1.ref] ?? 0) }
+                }
             }
         }
     }

@@ -41,8 +41,9 @@ import VSphereSOAP
         #expect(values[9] == 6)
         #expect(values[10] == false)
         #expect(values[11].stringValue?.hasPrefix("http://") == true)
-        // The inventory was read once for all those calls: one retrieval per object type.
-        #expect(stats.calls("RetrievePropertiesEx") == 4, "\(stats.soapCalls)")
+        // The inventory was read once for all those calls: one retrieval per object type, and
+        // the VM view's members.
+        #expect(stats.calls("RetrievePropertiesEx") == 5, "\(stats.soapCalls)")
     }
 
     @Test func httpsWithAPinnedThumbprint() async throws {

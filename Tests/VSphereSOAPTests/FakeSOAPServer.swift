@@ -31,6 +31,19 @@ final class FakeSOAPServer: @unchecked Sendable {
             return Response(headers: headers, body: Array(xml.utf8))
         }
 
+        /// A `RetrievePropertiesEx` answer with the members (`view`) of a ContainerView: the light
+        /// call that comes before the VMs are read (in one or several retrievals).
+        static func viewMembers(_ refs: [String], view: String = "session[52b0a6a7]view-1", type: String = "VirtualMachine") -> Response {
+            let members = refs.map { #"<ManagedObjectReference type=""# + type + #"">"# + $0 + "</ManagedObjectReference>" }.joined()
+            return soap("RetrievePropertiesEx", #"<returnval><objects><obj type="ContainerView">"# + view
+                + #"</obj><propSet><name>view</name><val xsi:type="ArrayOfManagedObjectReference">"# + members + "</val></propSet></objects></returnval>")
+        }
+
+        /// Whether a request reads a ContainerView's members.
+        static func readsViewMembers(_ request: Request) -> Bool {
+            request.method == "RetrievePropertiesEx" && request.body.contains("<propSet><type>ContainerView</type>")
+        }
+
         /// A SOAP fault of `type` with `message`, as vCenter sends it (HTTP 500).
         static func fault(_ type: String, _ message: String) -> Response {
             let xml = #"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>"# + message + #"</faultstring><detail><"# + type + #"Fault xmlns="urn:vim25" xsi:type=""# + type + #""></"# + type + "Fault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"

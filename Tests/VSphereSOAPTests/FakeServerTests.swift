@@ -19,7 +19,9 @@ import VCenterModel
             case "RetrieveServiceContent": return .fixture("service-content.xml")
             case "Login": return .fixture("login.xml", headers: [cookieHeader])
             case "CreateContainerView": return .soap("CreateContainerView", #"<returnval type="ContainerView">session[52b0a6a7]view-1</returnval>"#)
-            case "RetrievePropertiesEx": return .fixture("retrieve-vms-page1.xml")
+            case "RetrievePropertiesEx":
+                if FakeSOAPServer.Response.readsViewMembers(request) { return .viewMembers(["vm-101", "vm-102", "vm-103", "vm-104"]) }
+                return .fixture("retrieve-vms-page1.xml")
             case "ContinueRetrievePropertiesEx":
                 return request.body.contains("<token>7</token>") ? .fixture("retrieve-vms-page2.xml") : .fixture("retrieve-vms-page3.xml")
             case "DestroyView", "Logout", "CancelRetrievePropertiesEx": return .soap(request.method)
@@ -43,7 +45,7 @@ import VCenterModel
 
         #expect(vms.map(\.ref.value) == ["vm-101", "vm-102", "vm-103", "vm-104"])
         #expect(server.methods == [
-            "RetrieveServiceContent", "Login", "CreateContainerView", "RetrievePropertiesEx",
+            "RetrieveServiceContent", "Login", "CreateContainerView", "RetrievePropertiesEx", "RetrievePropertiesEx",
             "ContinueRetrievePropertiesEx", "ContinueRetrievePropertiesEx", "DestroyView", "Logout",
         ])
         let continues = server.requests.filter { $0.method == "ContinueRetrievePropertiesEx" }
@@ -58,10 +60,10 @@ import VCenterModel
                 #expect(sent == #"vmware_soap_session="52b0a6a7-fake-cookie""#, "\(request.method)")
             }
         }
-        // The traversal spec is typed, and the view is the one created.
-        let retrieve = try #require(server.requests.first { $0.method == "RetrievePropertiesEx" }).body
-        #expect(retrieve.contains(#"<selectSet xsi:type="TraversalSpec"><name>traverse</name><type>ContainerView</type><path>view</path><skip>false</skip></selectSet>"#))
-        #expect(retrieve.contains(#"<obj type="ContainerView">session[52b0a6a7]view-1</obj>"#))
+        // The view's members are read from the view created, then the VMs by reference.
+        let retrieves = server.requests.filter { $0.method == "RetrievePropertiesEx" }.map(\.body)
+        #expect(retrieves.first?.contains(#"<propSet><type>ContainerView</type><all>false</all><pathSet>view</pathSet></propSet><objectSet><obj type="ContainerView">session[52b0a6a7]view-1</obj>"#) == true)
+        #expect(retrieves.last?.contains(#"<objectSet><obj type="VirtualMachine">vm-101</obj>"#) == true)
     }
 
     @Test func vmRecordsAreDecoded() async throws {

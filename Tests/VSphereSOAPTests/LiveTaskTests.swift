@@ -45,7 +45,8 @@ import VCenterModel
     }
 
     @Test func relocationsCompleteAndAreReported() async throws {
-        let (server, vc, inventory) = try await Self.connect(.init(clusters: 2, hosts: 4, vms: 20, speed: 20_000, progressSteps: 2))
+        // Every VM goes to one datastore: room for all of them (the test vCenter refuses a copy that does not fit).
+        let (server, vc, inventory) = try await Self.connect(.init(clusters: 2, hosts: 4, vms: 20, datastoreCapacityGB: 100_000, speed: 20_000, progressSteps: 2))
         defer { server.stop() }
         let target = try Self.newDatastore(inventory)
         let vms = Array(inventory.vms.prefix(40))

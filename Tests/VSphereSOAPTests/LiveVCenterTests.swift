@@ -34,7 +34,7 @@ import VCenterModel
         // vmk0 enabled for vMotion on vSwitch0, whose uplink runs at 1 GbE.
         #expect(inventory.hosts.allSatisfy { $0.vmotionLinkSpeedMbps == 1_000 }, "\(inventory.hosts)")
         // Still one batched retrieval per object type, no call per host.
-        #expect(stats.soapCalls["RetrievePropertiesEx"]?.calls == 4, "\(stats.soapCalls)")
+        #expect(stats.soapCalls["RetrievePropertiesEx"]?.calls == 5, "\(stats.soapCalls)")
     }
 
     @Test func inventoryMatchesTheTopology() async throws {
@@ -85,11 +85,12 @@ import VCenterModel
         #expect(!withSnapshots.isEmpty)
         #expect(withSnapshots.allSatisfy { $0.snapshots.allSatisfy { $0.createTime != nil } })
         #expect(inventory.vms.contains { $0.consolidationNeeded })
-        // One batched retrieval per object type (four, side by side), each over its own view.
-        #expect(stats.calls("RetrievePropertiesEx") == 4)
+        // One batched retrieval per object type (four, side by side), each over its own view,
+        // and the VM view's members read first (a large inventory's VMs are then read in parallel).
+        #expect(stats.calls("RetrievePropertiesEx") == 5)
         #expect(stats.calls("CreateContainerView") == 4)
         #expect(stats.calls("DestroyView") == 4)
-        #expect(stats.soapCallsTotal == 12)
+        #expect(stats.soapCallsTotal == 13)
     }
 
     @Test func refreshVMsIsOneCall() async throws {
@@ -105,6 +106,29 @@ import VCenterModel
         #expect(fresh.map(\.ref) == refs)
         #expect(fresh == Array(inventory.vms.prefix(7)))
         #expect(stats.soapCallsTotal == 1)
+    }
+
+    /// A read whose connection drops before any answer (the server handled it, then closed) is
+    /// sent again: reads change nothing in vCenter. Nothing that starts a task is ever resent
+    /// this way (the engine looks for the task of such a call instead).
+    @Test func readsLostInTransportAreSentAgain() async throws {
+        let server = try await TestVCenter.start(Self.topology)
+        defer { server.stop() }
+        let vc = try await SOAPVCenter.connect(config: try Self.config(server), logger: Self.logger)
+        try await server.resetStats()
+        try await server.injectFault(.dropConnection(method: "RetrievePropertiesEx", afterHandling: true, count: 2))
+        let inventory = try await vc.inventory()
+        #expect(inventory.vms.count == 10 && inventory.hosts.count == 6)
+        let stats = try await server.stats(includeTasks: false)
+        #expect(stats.calls("RetrievePropertiesEx") == 5 + 2, "\(stats.soapCalls)")
+        // A relocation whose answer is lost is not sent again by the client.
+        try await server.injectFault(.dropConnection(method: "RelocateVM_Task", afterHandling: true, count: 1))
+        let target = try #require(inventory.datastores.first { $0.name.hasPrefix("new") })
+        await #expect(throws: VCenterFault.self) {
+            _ = try await vc.relocateVM(inventory.vms[0].ref, spec: RelocateSpec(datastore: target.ref), priority: .defaultPriority)
+        }
+        #expect(try await server.stats(includeTasks: false).calls("RelocateVM_Task") == 1)
+        await vc.close()
     }
 
     @Test func wrongPasswordIsInvalidLogin() async throws {

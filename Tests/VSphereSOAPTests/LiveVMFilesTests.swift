@@ -71,7 +71,7 @@ import VCenterModel
         // The home is on the VM's first datastore (a legacy one).
         #expect(inventory.vms.allSatisfy { $0.configDatastore.flatMap { inventory.datastore($0)?.name.hasPrefix("legacy") } == true })
         // Still one batched retrieval per object type; a refresh is still one call.
-        #expect(stats.calls("RetrievePropertiesEx") == 4)
+        #expect(stats.calls("RetrievePropertiesEx") == 5)
         #expect(refreshStats.soapCallsTotal == 1)
         #expect(fresh == Array(inventory.vms.prefix(3)))
         #expect(inventory.datastoreClusters.isEmpty)

@@ -18,6 +18,9 @@ import VimXML
             case "CreateContainerView": return .soap(request.method, #"<returnval type="ContainerView">session[1]view-1</returnval>"#)
             case "RetrievePropertiesEx", "ContinueRetrievePropertiesEx":
                 let body = request.body
+                if FakeSOAPServer.Response.readsViewMembers(request) {
+                    return .viewMembers(["vm-201", "vm-202", "vm-203", "vm-204", "vm-205"], view: "session[1]view-1")
+                }
                 if body.contains("<type>StoragePod</type>") { return .fixture("retrieve-structure-pods.xml") }
                 if body.contains("<type>VirtualMachine</type>") { return .fixture("retrieve-vms-files.xml") }
                 if body.contains("<type>Datastore</type>") { return .fixture("retrieve-datastores-pods.xml") }
