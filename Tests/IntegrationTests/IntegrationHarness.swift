@@ -58,6 +58,9 @@ final class BackgroundMoonmotion: @unchecked Sendable {
     /// Whether it is still running.
     var isRunning: Bool { !process.hasEnded }
 
+    /// Its process id.
+    var pid: Int32 { process.processIdentifier }
+
     /// Sends `signal` (SIGKILL: kill -9).
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
