@@ -14,6 +14,8 @@
 // * Userdata blocks with a magic number and a type id, and argument-error formatting that
 //   matches luaL_argerror / luaL_typeerror but only pushes the message (Swift then returns
 //   MM_RAISE and C raises it).
+//
+// Which .c file holds what: the top of host.h (the private header with the host block).
 #ifndef MOONMOTION_CLUASHIM_H
 #define MOONMOTION_CLUASHIM_H
 
