@@ -13,6 +13,7 @@
 //   sigint.c      the SIGINT handler and its self-pipe
 //   corolib.c     coroutine.resume / coroutine.wrap that keep `running` current
 //   udata.c       userdata blocks
+//   panic.c       the lua_atpanic handler (exit status 70, never abort())
 #ifndef MOONMOTION_CLUASHIM_HOST_H
 #define MOONMOTION_CLUASHIM_HOST_H
 

@@ -64,6 +64,8 @@ public final class LuaState {
             fatalError("LuaState: luaL_newstate failed (out of memory)")
         }
         installDispatcher
+        // An unprotected error (a bug) ends the process with status 70 and a report, not abort().
+        mm_install_panic_handler(L)
         mainThread = L
         functionTable = .allocate(capacity: functionCapacity)
         guard let host = mm_host_new(L, nil) else {

@@ -154,6 +154,17 @@ void mm_push_typeerror(lua_State *L, int arg, const char *expected, const char *
 /// Pushes `where .. message` (luaL_where(L, level) prefix) without raising.
 void mm_push_error_where(lua_State *L, int level, const char *message);
 
+// MARK: - Panic
+
+/// The exit status after an unprotected Lua error (EX_SOFTWARE: an internal software error).
+#define MM_PANIC_EXIT_STATUS 70
+/// The lua_atpanic handler: writes `moonmotion: internal error: unprotected Lua error: <message>;
+/// this is a bug, please report it with the script` on stderr and exits with
+/// MM_PANIC_EXIT_STATUS, instead of Lua's abort() (status 134 and a core dump).
+int mm_panic(lua_State *L);
+/// Installs `mm_panic` on a new state.
+void mm_install_panic_handler(lua_State *L);
+
 // MARK: - Host block: owner, interrupt, limits
 
 typedef struct mm_host mm_host;
