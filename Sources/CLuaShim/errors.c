@@ -15,21 +15,33 @@ static void mm_push_message_of(lua_State *L, int idx) {
         lua_tostring(L, -1);  // numbers become strings on the copy only
         return;
     }
-    if (luaL_callmeta(L, idx, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
+    // The error object's __tostring is the script's code: it runs in the allocator's window,
+    // under the protected call this report is built in (memory.c).
+    mm_host *host = mm_host_of(L);
+    int window = mm_memory_enter_lua(host);
+    int called = luaL_callmeta(L, idx, "__tostring");
+    mm_memory_restore(host, window);
+    if (called && lua_type(L, -1) == LUA_TSTRING) {
         return;
     }
     lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, idx));
 }
 
 // Builds `{ message, traceback, source, line, value }` on L from thread `co`, whose error
-// value is at `erridx` in L, with frames starting at `level` of `co`.
+// value is at `erridx` in L, with frames starting at `level` of `co`. The report is the
+// host's work: it is built with the allocator's window closed, so it exists even when the
+// script used every byte it may (memory.c); only the script's __tostring runs in the window.
 void mm_build_report(lua_State *L, lua_State *co, int erridx, int level) {
     erridx = lua_absindex(L, erridx);
+    mm_push_message_of(L, erridx);
+    mm_host *host = mm_host_of(L);
+    int window = mm_memory_enter_host(host);
+    int message = lua_gettop(L);
     lua_createtable(L, 0, 5);
     int report = lua_gettop(L);
     lua_pushvalue(L, erridx);
     lua_setfield(L, report, "value");
-    mm_push_message_of(L, erridx);
+    lua_pushvalue(L, message);
     lua_setfield(L, report, "message");
     luaL_traceback(L, co, NULL, level);
     lua_setfield(L, report, "traceback");
@@ -43,6 +55,8 @@ void mm_build_report(lua_State *L, lua_State *co, int erridx, int level) {
             break;
         }
     }
+    lua_remove(L, message);
+    mm_memory_restore(host, window);
 }
 
 int mm_msghandler(lua_State *L) {

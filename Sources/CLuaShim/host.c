@@ -1,21 +1,28 @@
-// The host block's life: created with the state, freed after lua_close.
+// The host block's life: the state is created with it (its allocator counts into it), and it
+// is freed after lua_close.
 #include "host.h"
 
 #include <stdlib.h>
 
-mm_host *mm_host_new(lua_State *L, void *owner) {
+lua_State *mm_newstate(void) {
     mm_host *host = calloc(1, sizeof(mm_host));
     if (host == NULL) {
         return NULL;
     }
-    host->owner = owner;
     host->hook_step = 1000;
-    atomic_store(&host->running, L);
     atomic_store(&host->managed, NULL);
     atomic_store(&host->interrupt, 0);
     atomic_store(&host->stop_reason, MM_STOP_NONE);
+    // The window is closed (lua_window == 0): nothing is refused while the state is built.
+    lua_State *L = lua_newstate(mm_alloc, host);
+    if (L == NULL) {
+        free(host);
+        return NULL;
+    }
+    atomic_store(&host->running, L);
     *(mm_host **)lua_getextraspace(L) = host;
-    return host;
+    mm_install_panic_and_warnings(L);
+    return L;
 }
 
 void mm_host_free(mm_host *host) {

@@ -3,7 +3,8 @@
 // in include/CLuaShim.h.
 //
 // Where things are:
-//   host.c        the host block's life (creation with the state, owner, free)
+//   host.c        the host block's life (the state is created with it, owner, free)
+//   memory.c      the counting allocator and its window (the design is at its top)
 //   trampoline.c  the Swift dispatcher, the sentinel, the continuation, the trampoline,
 //                 pushing / recognising Swift functions, mm_closethread
 //   errors.c      error messages and reports (msghandler, thread reports, argument errors)
@@ -13,7 +14,7 @@
 //   sigint.c      the SIGINT handler and its self-pipe
 //   corolib.c     coroutine.resume / coroutine.wrap that keep `running` current
 //   udata.c       userdata blocks
-//   panic.c       the lua_atpanic handler (exit status 70, never abort())
+//   panic.c       the lua_atpanic handler (exit status 70, never abort()) and warnings
 #ifndef MOONMOTION_CLUASHIM_HOST_H
 #define MOONMOTION_CLUASHIM_HOST_H
 
@@ -46,7 +47,21 @@ struct mm_host {
     // a Ctrl-C that lands on another thread is sent on to it (see mm_on_sigint).
     pthread_t lua_thread;
     atomic_int has_lua_thread;
+    // The counting allocator (memory.c): Lua thread only.
+    int lua_window;                 // 1 while Lua runs and an allocation may be refused
+    size_t mem_limit;               // 0: none
+    size_t mem_in_use;
+    size_t mem_peak;
+    unsigned long mem_refusals;
+    size_t mem_refused_request;     // bytes the last refused allocation would have added
+    size_t mem_in_use_at_refusal;
 };
+
+// memory.c: the lua_Alloc of every state (`ud` is its host block).
+void *mm_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+
+// panic.c: lua_atpanic handler and lauxlib's warning functions, on a new state.
+void mm_install_panic_and_warnings(lua_State *L);
 
 // errors.c: builds `{ message, traceback, source, line, value }` on L from thread `co`, whose
 // error value is at `erridx` in L, with frames starting at `level` of `co`.

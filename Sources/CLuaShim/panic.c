@@ -1,7 +1,9 @@
-// lua_atpanic: what happens when a Lua error finds no protected call to catch it.
+// What Lua reports outside every protected call: a panic (an error with no protected call to
+// catch it) and warnings (`warn`, errors in finalizers).
 //
 // A panic cannot happen by design: Swift runs Lua only through protected calls, and it
-// touches script-reachable tables only with raw accesses (mm_rawgetfield…). Were it to happen anyway, Lua's default handler would print the
+// touches script-reachable tables only with raw accesses (mm_rawgetfield…) and allocates
+// only when the allocator cannot refuse (memory.c). Were it to happen anyway, Lua's default handler would print the
 // message and abort() — exit status 134 and a core dump, which reads like a crash of the
 // script's making. Here it is one line on stderr that says it is a bug, and the distinct
 // status 70 (EX_SOFTWARE). The handler allocates nothing: the state may be out of memory.
@@ -40,4 +42,49 @@ int mm_panic(lua_State *L) {
     _exit(MM_PANIC_EXIT_STATUS);
 }
 
-void mm_install_panic_handler(lua_State *L) { lua_atpanic(L, mm_panic); }
+// MARK: - Warnings: lauxlib.c's (MIT licence, Lua.org), which luaL_newstate installs and a
+// state made with lua_newstate lacks. Off until a script calls warn("@on").
+
+static void mm_warn_off(void *ud, const char *message, int tocont);
+static void mm_warn_on(void *ud, const char *message, int tocont);
+static void mm_warn_cont(void *ud, const char *message, int tocont);
+
+static int mm_warn_control(lua_State *L, const char *message, int tocont) {
+    if (tocont || *(message++) != '@') {
+        return 0;
+    }
+    if (strcmp(message, "off") == 0) {
+        lua_setwarnf(L, mm_warn_off, L);
+    } else if (strcmp(message, "on") == 0) {
+        lua_setwarnf(L, mm_warn_on, L);
+    }
+    return 1;
+}
+
+static void mm_warn_off(void *ud, const char *message, int tocont) {
+    mm_warn_control((lua_State *)ud, message, tocont);
+}
+
+static void mm_warn_cont(void *ud, const char *message, int tocont) {
+    lua_State *L = (lua_State *)ud;
+    lua_writestringerror("%s", message);
+    if (tocont) {
+        lua_setwarnf(L, mm_warn_cont, L);
+    } else {
+        lua_writestringerror("%s", "\n");
+        lua_setwarnf(L, mm_warn_on, L);
+    }
+}
+
+static void mm_warn_on(void *ud, const char *message, int tocont) {
+    if (mm_warn_control((lua_State *)ud, message, tocont)) {
+        return;
+    }
+    lua_writestringerror("%s", "Lua warning: ");
+    mm_warn_cont(ud, message, tocont);
+}
+
+void mm_install_panic_and_warnings(lua_State *L) {
+    lua_atpanic(L, mm_panic);
+    lua_setwarnf(L, mm_warn_off, L);
+}

@@ -38,7 +38,10 @@ static int mm_continue(lua_State *L, int status, lua_KContext ctx) {
     (void)status;
     if (lua_gettop(L) < 3 || !mm_is_sentinel(L, -1)) {
         if (mm_foreign_resume != NULL) {
+            mm_host *host = mm_host_of(L);
+            int window = mm_memory_enter_host(host);  // Swift runs: nothing may be refused (memory.c)
             mm_foreign_resume(L, (lua_Integer)ctx);
+            mm_memory_restore(host, window);
         } else {
             lua_pushliteral(L, "a coroutine waiting for native work was resumed by coroutine.resume");
         }
@@ -60,7 +63,13 @@ static int mm_continue(lua_State *L, int status, lua_KContext ctx) {
 
 int mm_trampoline(lua_State *L) {
     lua_Integer index = lua_tointeger(L, lua_upvalueindex(1));
-    int r = mm_dispatch(L, ((mm_host *)mm_host_of(L))->owner, index);
+    mm_host *host = mm_host_of(L);
+    // The Swift body runs with the allocator's window closed (memory.c): a memory error
+    // raised inside it would longjmp across Swift frames. Restored before raising or yielding.
+    int window = host->lua_window;
+    host->lua_window = 0;
+    int r = mm_dispatch(L, host->owner, index);
+    host->lua_window = window;
     if (r >= 0) {
         return r;
     }

@@ -2,7 +2,7 @@ import CLuaShim
 
 extension LuaState {
     /// Applies the sandbox: removes the dangerous library functions (see `SandboxOptions`)
-    /// and sets the instruction and wall-clock limits. Call before running any script code
+    /// and sets the instruction, wall-clock and memory limits. Call before running any script code
     /// (coroutines created earlier do not inherit the limit hook).
     public func applySandbox(_ options: SandboxOptions) throws {
         if options.restrictsLibraries {
@@ -10,6 +10,7 @@ extension LuaState {
             try run(LuaState.sandboxSource, chunkName: "=[sandbox]")
         }
         setLimits(instructions: options.instructionLimit, seconds: options.timeLimit)
+        memoryLimit = options.memoryLimit
     }
 
     /// Sets (or clears with nil) the instruction and wall-clock limits enforced by the hook.

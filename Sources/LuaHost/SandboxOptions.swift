@@ -10,9 +10,11 @@
 /// `io.output` refuses file names. Configuration comes in through `params` instead of the
 /// environment (which may hold `GOVC_PASSWORD`).
 ///
-/// The limits stop a script that runs too long: `instructionLimit` counts VM instructions
-/// (in steps of 1000) across all coroutines; `timeLimit` is wall-clock seconds from the
-/// start, enforced while Lua runs (hook) and while it waits (timer). Memory is not limited.
+/// The limits stop a script that runs too long or grows too big: `instructionLimit` counts
+/// VM instructions (in steps of 1000) across all coroutines; `timeLimit` is wall-clock
+/// seconds from the start, enforced while Lua runs (hook) and while it waits (timer);
+/// `memoryLimit` is the most bytes Lua's heap may hold (`LuaState.memoryLimit`). Each
+/// applies with or without `restrictsLibraries`.
 public struct SandboxOptions: Sendable, Equatable {
     /// Remove the dangerous library functions listed above.
     public var restrictsLibraries: Bool
@@ -20,12 +22,15 @@ public struct SandboxOptions: Sendable, Equatable {
     public var instructionLimit: Int?
     /// Maximum wall-clock seconds, or nil for no limit.
     public var timeLimit: Double?
+    /// Maximum bytes Lua's heap may hold, or nil for no limit.
+    public var memoryLimit: Int?
 
     /// Creates sandbox options.
-    public init(restrictsLibraries: Bool = false, instructionLimit: Int? = nil, timeLimit: Double? = nil) {
+    public init(restrictsLibraries: Bool = false, instructionLimit: Int? = nil, timeLimit: Double? = nil, memoryLimit: Int? = nil) {
         self.restrictsLibraries = restrictsLibraries
         self.instructionLimit = instructionLimit
         self.timeLimit = timeLimit
+        self.memoryLimit = memoryLimit
     }
 
     /// No restrictions, no limits.
@@ -34,5 +39,5 @@ public struct SandboxOptions: Sendable, Equatable {
     public static let restricted = SandboxOptions(restrictsLibraries: true)
 
     /// `true` when any limit is set.
-    public var hasLimits: Bool { instructionLimit != nil || timeLimit != nil }
+    public var hasLimits: Bool { instructionLimit != nil || timeLimit != nil || memoryLimit != nil }
 }

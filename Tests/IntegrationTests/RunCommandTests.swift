@@ -239,6 +239,31 @@ func scriptDirectory(_ files: [String: String]) throws -> URL {
         #expect(timed.stderr.hasPrefix("spin.lua:1: time limit exceeded (0.5 seconds, set by --timeout)"))
     }
 
+    @Test func maxMemoryEndsTheScriptWithStatusOne() async throws {
+        let dir = try scriptDirectory([
+            "big.lua": "local s = string.rep('x', 1 << 30)\nprint(#s)",
+            "grow.lua": "local t = {}\nfor i = 1, 1e9 do t[i] = {i} end",
+            "small.lua": "print(#string.rep('x', 1 << 20))",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = try await runMoonmotion(["run", "--max-memory", "64MiB", "big.lua"], directory: dir, environment: noVCenter)
+        #expect(big.status == 1)
+        #expect(big.stderr.hasPrefix("big.lua:1: memory limit of 64 MiB reached ("), "\(big.stderr)")
+        #expect(big.stderr.contains("1 GiB more asked; set by --max-memory)"), "\(big.stderr)")
+        let grow = try await runMoonmotion(["run", "--max-memory", "64MiB", "grow.lua"], directory: dir, environment: noVCenter)
+        #expect(grow.status == 1)
+        #expect(grow.stderr.hasPrefix("grow.lua:2: memory limit of 64 MiB reached ("), "\(grow.stderr)")
+        // The sandbox's default (1 GiB) stops the gigabyte string too; below it all is well.
+        let sandboxed = try await runMoonmotion(["run", "--sandbox", "big.lua"], directory: dir, environment: noVCenter)
+        #expect(sandboxed.status == 1)
+        #expect(sandboxed.stderr.hasPrefix("big.lua:1: memory limit of 1 GiB reached ("), "\(sandboxed.stderr)")
+        let small = try await runMoonmotion(["run", "--max-memory", "64MiB", "small.lua"], directory: dir, environment: noVCenter)
+        #expect(small.status == 0 && small.stdout == "1048576\n", "\(small.stderr)")
+        let bad = try await runMoonmotion(["run", "--max-memory", "lots", "small.lua"], directory: dir, environment: noVCenter)
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("'lots' is not a size"), "\(bad.stderr)")
+    }
+
     @Test func usageErrorsExplainThemselves() async throws {
         let dir = try scriptDirectory(["s.lua": "print(1)"])
         defer { try? FileManager.default.removeItem(at: dir) }
