@@ -10,6 +10,12 @@
 /// `io.output` refuses file names. Configuration comes in through `params` instead of the
 /// environment (which may hold `GOVC_PASSWORD`).
 ///
+/// Reading is confined (`SandboxFiles`): `io.open`, `io.lines`, `io.input`, `loadfile`,
+/// `dofile` read only under the script's directory and `readablePaths`; `require` and
+/// `package.searchpath` also in the directories of Moonmotion's own `package.path`; never
+/// `/proc`, `/sys`, `/dev` or `unreadablePaths` (the password file). Paths are resolved
+/// (symbolic links, `..`) before they are checked.
+///
 /// The limits stop a script that runs too long or grows too big: `instructionLimit` counts
 /// VM instructions (in steps of 1000) across all coroutines; `timeLimit` is wall-clock
 /// seconds from the start, enforced while Lua runs (hook) and while it waits (timer);
@@ -24,13 +30,22 @@ public struct SandboxOptions: Sendable, Equatable {
     public var timeLimit: Double?
     /// Maximum bytes Lua's heap may hold, or nil for no limit.
     public var memoryLimit: Int?
+    /// With `restrictsLibraries`: files and directories the script may read besides its own
+    /// directory (`--allow-read`).
+    public var readablePaths: [String]
+    /// With `restrictsLibraries`: files never readable, even inside a readable directory
+    /// (the password file).
+    public var unreadablePaths: [String]
 
     /// Creates sandbox options.
-    public init(restrictsLibraries: Bool = false, instructionLimit: Int? = nil, timeLimit: Double? = nil, memoryLimit: Int? = nil) {
+    public init(restrictsLibraries: Bool = false, instructionLimit: Int? = nil, timeLimit: Double? = nil, memoryLimit: Int? = nil,
+                readablePaths: [String] = [], unreadablePaths: [String] = []) {
         self.restrictsLibraries = restrictsLibraries
         self.instructionLimit = instructionLimit
         self.timeLimit = timeLimit
         self.memoryLimit = memoryLimit
+        self.readablePaths = readablePaths
+        self.unreadablePaths = unreadablePaths
     }
 
     /// No restrictions, no limits.

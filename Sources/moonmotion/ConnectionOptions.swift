@@ -60,6 +60,9 @@ struct ConnectionOptions: ParsableArguments {
         }
     }
 
+    /// Files holding credentials, which a sandboxed script may never read.
+    var secretFiles: [String] { passwordFile.map { [$0] } ?? [] }
+
     /// The flags as the SOAP client's configuration takes them.
     var flags: ConnectionConfig.Flags {
         ConnectionConfig.Flags(url: url, username: username, passwordFile: passwordFile,

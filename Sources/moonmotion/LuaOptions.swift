@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LuaHost
 
 /// Options shared by the commands that run Lua: the sandbox and its limits.
@@ -7,11 +8,19 @@ struct LuaOptions: ParsableArguments {
         "Run a script someone handed you with restricted libraries.",
         discussion: """
             Removes os.execute, io.popen, package.loadlib, os.exit, os.remove, os.rename, \
-            os.getenv and the debug library; io.open reads only; load, loadfile, dofile and \
-            require accept source text only (no bytecode); no C modules. Pass configuration \
-            as name=value parameters instead of environment variables.
+            os.getenv and the debug library; io.open reads only, and only files under the \
+            script's directory and --allow-read paths (never /proc, /sys, /dev or the password \
+            file); load, loadfile, dofile and require accept source text only (no bytecode); \
+            no C modules. Memory is limited to \(LuaOptions.sandboxMemoryDefaultText) \
+            unless --max-memory says otherwise. Pass configuration as name=value parameters \
+            instead of environment variables.
             """))
     var sandbox = false
+
+    @Option(name: .customLong("allow-read"), help: ArgumentHelp(
+        "Under --sandbox, let the script read this file or directory too (repeatable).",
+        valueName: "path"))
+    var allowRead: [String] = []
 
     @Option(name: .customLong("max-instructions"), help: ArgumentHelp(
         "Stop the script after this many Lua VM instructions (counted in steps of 1000, across all coroutines).",
@@ -40,14 +49,22 @@ struct LuaOptions: ParsableArguments {
         if let timeout, !(timeout > 0 && timeout.isFinite) {
             throw ValidationError("--timeout must be a positive number of seconds, not \(timeout)")
         }
+        if !allowRead.isEmpty && !sandbox {
+            throw ValidationError("--allow-read widens what --sandbox lets a script read; without --sandbox a script reads any file")
+        }
+        for path in allowRead where !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("--allow-read \(path): no such file or directory")
+        }
     }
 
     /// The runtime options for these flags; `moduleDirectories` are searched by `require`
     /// right after MOONMOTION_PATH.
-    func runtimeOptions(moduleDirectories: [String] = []) -> LuaRuntime.Options {
+    /// `secretFiles` are never readable under the sandbox (the password file), even in the
+    /// script's directory.
+    func runtimeOptions(moduleDirectories: [String] = [], secretFiles: [String] = []) -> LuaRuntime.Options {
         LuaRuntime.Options(
             sandbox: SandboxOptions(restrictsLibraries: sandbox, instructionLimit: maxInstructions, timeLimit: timeout,
-                                    memoryLimit: memoryLimit),
+                                    memoryLimit: memoryLimit, readablePaths: allowRead, unreadablePaths: secretFiles),
             moduleDirectories: moduleDirectories)
     }
 

@@ -43,7 +43,7 @@ struct ReplCommand: AsyncParsableCommand {
     var noHistory = false
 
     mutating func run() async throws {
-        let runtime = try LuaRuntime(options: lua.runtimeOptions(moduleDirectories: ["."]))
+        let runtime = try LuaRuntime(options: lua.runtimeOptions(moduleDirectories: ["."], secretFiles: connection.secretFiles))
         defer { runtime.shutdown() }
         let bindings = try LuaBindings.install(into: runtime, connector: connection.connector())
         if connection.isServerConfigured {

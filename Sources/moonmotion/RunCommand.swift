@@ -128,7 +128,7 @@ struct RunCommand: AsyncParsableCommand {
         let (parameters, _, after) = split
         let params = try ScriptParameters(parameters)
         let engineOptions = try effectiveStrategyOptions()
-        let runtime = try LuaRuntime(options: lua.runtimeOptions(moduleDirectories: [Self.directory(of: script)]))
+        let runtime = try LuaRuntime(options: lua.runtimeOptions(moduleDirectories: [Self.directory(of: script)], secretFiles: connection.secretFiles))
         defer { runtime.shutdown() }
         runtime.installInterruptSignalHandler()
         let connector: VCenterConnector = engineOptions.dryRun ? Self.dryRunConnector : connection.connector()

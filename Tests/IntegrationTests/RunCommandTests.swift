@@ -264,6 +264,44 @@ func scriptDirectory(_ files: [String: String]) throws -> URL {
         #expect(bad.stderr.contains("'lots' is not a size"), "\(bad.stderr)")
     }
 
+    @Test func sandboxReadsOnlyTheScriptsOwnFiles() async throws {
+        let outside = try scriptDirectory(["notes.txt": "outside the script's directory\n"])
+        defer { try? FileManager.default.removeItem(at: outside) }
+        let secret = "Sup3r-S3cret-\(UUID().uuidString.prefix(8))"
+        let dir = try scriptDirectory([
+            "vc.pass": secret + "\n",
+            "data.csv": "vm,datastore\n",
+            "read.lua": """
+                local function show(name, path)
+                  local f, err = io.open(path)
+                  if f then print(name, f:read("l")) f:close() else print(name, err) end
+                end
+                show("csv", "data.csv")
+                show("environ", "/proc/self/environ")
+                show("password", "vc.pass")
+                show("outside", params.outside .. "/notes.txt")
+                """,
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try await runMoonmotion(
+            ["run", "--sandbox", "--password-file", "vc.pass", "read.lua", "outside=\(outside.path)"],
+            directory: dir, environment: noVCenter)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let lines = outcome.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 4, "\(outcome.stdout)")
+        #expect(lines.first == "csv\tvm,datastore")
+        #expect(lines.contains("environ\t/proc/self/environ: not readable in the sandbox, which never reads /proc, /sys or /dev"), "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("password\tvc.pass: not readable in the sandbox") }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("outside\t\(outside.path)/notes.txt: not readable in the sandbox") }, "\(lines)")
+        #expect(!outcome.stdout.contains(secret) && !outcome.stderr.contains(secret))
+        // --allow-read opens one more place; without --sandbox it means nothing and is refused.
+        let allowed = try await runMoonmotion(
+            ["run", "--sandbox", "--allow-read", outside.path, "read.lua", "outside=\(outside.path)"], directory: dir, environment: noVCenter)
+        #expect(allowed.stdout.contains("outside\toutside the script's directory"), "\(allowed.stdout)\(allowed.stderr)")
+        let unsandboxed = try await runMoonmotion(["run", "--allow-read", outside.path, "read.lua"], directory: dir, environment: noVCenter)
+        #expect(unsandboxed.status == 64 && unsandboxed.stderr.contains("--allow-read widens what --sandbox lets a script read"), "\(unsandboxed.stderr)")
+    }
+
     @Test func usageErrorsExplainThemselves() async throws {
         let dir = try scriptDirectory(["s.lua": "print(1)"])
         defer { try? FileManager.default.removeItem(at: dir) }
