@@ -58,7 +58,7 @@ extension LuaState {
     local check = ...
     local io, os, package, string, table = io, os, package, string, table
     local error, type, tostring, select = error, type, tostring, select
-    local rawload, rawloadfile = load, loadfile
+    local rawload, rawloadfile, rawget, rawsetmetatable = load, loadfile, rawget, setmetatable
     local open, lines, input, output = io.open, io.lines, io.input, io.output
 
     for _, name in ipairs { "execute", "exit", "remove", "rename", "tmpname", "getenv", "setlocale" } do
@@ -193,5 +193,15 @@ extension LuaState {
       return chunk()
     end
 
+    -- Lua runs finalizers with hooks off (so no instruction or time limit could stop one) and
+    -- possibly while Swift allocates (so no memory limit could either: CLuaShim/memory.c).
+    setmetatable = function(t, mt)
+      if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+        error("setmetatable: the sandbox does not run finalizers (__gc): Lua runs them outside the "
+          .. "instruction, time and memory limits; close resources with a to-be-closed variable "
+          .. "(local x <close> = ...) instead", 2)
+      end
+      return rawsetmetatable(t, mt)
+    end
     """#
 }

@@ -8,7 +8,8 @@
 /// `loadfile`, `dofile` and `require` accept source text only (crafted bytecode can crash
 /// Lua). `io.open` stays for reading (`"r"`, `"rb"`), so a strategy can read a CSV;
 /// `io.output` refuses file names. Configuration comes in through `params` instead of the
-/// environment (which may hold `GOVC_PASSWORD`).
+/// environment (which may hold `GOVC_PASSWORD`). `setmetatable` refuses a metatable with
+/// `__gc`: Lua runs finalizers with hooks off, outside every limit.
 ///
 /// Reading is confined (`SandboxFiles`): `io.open`, `io.lines`, `io.input`, `loadfile`,
 /// `dofile` read only under the script's directory and `readablePaths`; `require` and

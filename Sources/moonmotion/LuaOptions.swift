@@ -11,7 +11,7 @@ struct LuaOptions: ParsableArguments {
             os.getenv and the debug library; io.open reads only, and only files under the \
             script's directory and --allow-read paths (never /proc, /sys, /dev or the password \
             file); load, loadfile, dofile and require accept source text only (no bytecode); \
-            no C modules. Memory is limited to \(LuaOptions.sandboxMemoryDefaultText) \
+            no C modules; no __gc finalizers. Memory is limited to \(LuaOptions.sandboxMemoryDefaultText) \
             unless --max-memory says otherwise. Pass configuration as name=value parameters \
             instead of environment variables.
             """))

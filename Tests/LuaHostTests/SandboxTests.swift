@@ -115,6 +115,18 @@ import Testing
         #expect(values.count > 1 && values[1].stringValue?.contains("not readable in the sandbox") == true, "\(values)")
     }
 
+    @Test func finalizersAreRefused() async throws {
+        // Lua runs __gc with hooks off: `while true do end` in one would escape every limit.
+        let runtime = try makeRuntime(SandboxOptions(restrictsLibraries: true, instructionLimit: 1_000_000))
+        defer { runtime.shutdown() }
+        let error = await #expect(throws: LuaError.self) {
+            try await runtime.run(source: "setmetatable({}, {__gc = function() while true do end end})", chunkName: "@gc.lua")
+        }
+        #expect(error?.message.hasPrefix("gc.lua:1: setmetatable: the sandbox does not run finalizers (__gc)") == true, "\(error?.message ?? "")")
+        let refs = try await runtime.run(source: "return getmetatable(setmetatable({}, {__index = {a = 1}})).__index.a")
+        #expect(try await runtime.perform { _ in try refs[0].value() } == .integer(1))
+    }
+
     @Test func ioOpenForWritingExplainsItself() async throws {
         let runtime = try makeRuntime(.restricted)
         defer { runtime.shutdown() }
