@@ -111,6 +111,10 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
     /// Like `description`.
     public var debugDescription: String { "ConnectionConfig(\(description))" }
 
+    /// `GOVC_URL`-style text with any password removed (`https://u:secret@h` →
+    /// `https://u@h`), for showing a URL someone typed: the user name and the rest stay.
+    public static func redactingPassword(in urlText: String) -> String { ServerURL.redact(urlText) }
+
     /// A mirror without the password, so `dump(config)` cannot leak it.
     public var customMirror: Mirror {
         Mirror(self, children: [

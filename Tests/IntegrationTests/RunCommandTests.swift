@@ -302,6 +302,20 @@ func scriptDirectory(_ files: [String: String]) throws -> URL {
         #expect(unsandboxed.status == 64 && unsandboxed.stderr.contains("--allow-read widens what --sandbox lets a script read"), "\(unsandboxed.stderr)")
     }
 
+    @Test func argHidesTheCommandLineFromASandboxedScript() async throws {
+        let dir = try scriptDirectory(["arg.lua": "local t = {} for i = -5, 1 do t[#t + 1] = tostring(arg[i]) end print(table.concat(t, ' '))"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // An unreachable vCenter: the script never connects, the URL is only on the command line.
+        let url = "https://admin:Sup3r-S3cret@127.0.0.1:9/sdk"
+        let sandboxed = try await runMoonmotion(["run", "--sandbox", "--url", url, "arg.lua", "--", "one"], directory: dir)
+        #expect(sandboxed.status == 0, "\(sandboxed.stderr)")
+        #expect(sandboxed.stdout == "nil nil nil nil nil arg.lua one\n", "\(sandboxed.stdout)")
+        // Outside the sandbox the command line is there as `lua` gives it, without the password.
+        let plain = try await runMoonmotion(["run", "--url", url, "arg.lua", "--", "one"], directory: dir)
+        #expect(plain.stdout.contains("run --url https://admin@127.0.0.1:9/sdk arg.lua one"), "\(plain.stdout)")
+        #expect(!plain.stdout.contains("Sup3r-S3cret") && !sandboxed.stdout.contains("Sup3r-S3cret"))
+    }
+
     @Test func usageErrorsExplainThemselves() async throws {
         let dir = try scriptDirectory(["s.lua": "print(1)"])
         defer { try? FileManager.default.removeItem(at: dir) }
