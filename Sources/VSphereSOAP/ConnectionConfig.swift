@@ -169,6 +169,20 @@ struct ServerURL {
         self.url = url
     }
 
+    /// Scheme, host (lower case) and port: what "the same vCenter" means for credentials.
+    var endpoint: Endpoint {
+        let scheme = url.scheme?.lowercased() ?? "https"
+        return Endpoint(scheme: scheme, host: (url.host ?? "").lowercased(), port: url.port ?? (scheme == "https" ? 443 : 80))
+    }
+
+    /// Where a URL points: `https://vc01:443`.
+    struct Endpoint: Equatable, CustomStringConvertible {
+        var scheme: String
+        var host: String
+        var port: Int
+        var description: String { "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+    }
+
     /// The URL with any user name kept and the password dropped.
     var redacted: String {
         var components = URLComponents(url: url, resolvingAgainstBaseURL: false)

@@ -81,11 +81,13 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     /// The connector `mm.connect{...}` uses: the script's fields win over these flags,
-    /// which win over the environment; nothing configured → the built-in simulator.
-    func connector() -> VCenterConnector {
+    /// which win over the environment; nothing configured → the built-in simulator. The
+    /// stored credentials go only to the configured vCenter, and a `sandboxed` script cannot
+    /// change where or how it connects (`ConnectionConfig.resolve(_:script:sandboxed:environment:)`).
+    func connector(sandboxed: Bool) -> VCenterConnector {
         let flags = self.flags
         let environment = self.environment
-        return { request in try await ConnectionOptions.connect(request, flags: flags, environment: environment) }
+        return { request in try await ConnectionOptions.connect(request, flags: flags, sandboxed: sandboxed, environment: environment) }
     }
 
     /// Connects with these options alone (`inventory`, `tasks`, and the other commands once
@@ -94,27 +96,19 @@ struct ConnectionOptions: ParsableArguments {
     func connect() async throws -> ConnectedVCenter {
         if simulate { return try ConnectionOptions.simulated(announce: "--simulate") }
         guard isServerConfigured else { throw BackendError(ConnectionOptions.noVCenterConfigured) }
-        return try await ConnectionOptions.connect(ConnectRequest(), flags: flags, environment: environment)
+        return try await ConnectionOptions.connect(ConnectRequest(), flags: flags, sandboxed: false, environment: environment)
     }
 
     /// What `inventory` and `tasks` say when neither a vCenter nor `--simulate` is given.
     static let noVCenterConfigured =
         "no vCenter configured: give --url [user@]host (or set GOVC_URL, with GOVC_USERNAME and GOVC_PASSWORD), or --simulate to use the built-in simulated vCenter"
 
-    static func connect(_ request: ConnectRequest, flags base: ConnectionConfig.Flags,
+    static func connect(_ request: ConnectRequest, flags: ConnectionConfig.Flags, sandboxed: Bool,
                         environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ConnectedVCenter {
-        var flags = base
-        if let url = request.url { flags.url = url }
-        if let username = request.username { flags.username = username }
-        if let password = request.password {
-            flags.password = password
-            flags.passwordFile = nil
-        }
-        if let insecure = request.insecure { flags.insecure = insecure }
-        if let thumbprint = request.thumbprint { flags.thumbprint = thumbprint }
-        if let seconds = request.connectTimeout { flags.connectTimeout = seconds }
-        if let seconds = request.readTimeout { flags.readTimeout = seconds }
-        guard let config = try ConnectionConfig.resolve(flags, environment: environment) else {
+        let script = ConnectionConfig.ScriptRequest(
+            url: request.url, username: request.username, password: request.password, insecure: request.insecure,
+            thumbprint: request.thumbprint, connectTimeout: request.connectTimeout, readTimeout: request.readTimeout)
+        guard let config = try ConnectionConfig.resolve(flags, script: script, sandboxed: sandboxed, environment: environment) else {
             return try simulated(announce: nil)
         }
         let vcenter = try await SOAPVCenter.connect(config: config, logger: logger)

@@ -132,7 +132,7 @@ struct RunCommand: AsyncParsableCommand {
         let runtime = try LuaRuntime(options: lua.runtimeOptions(moduleDirectories: [Self.directory(of: script)], secretFiles: connection.secretFiles))
         defer { runtime.shutdown() }
         runtime.installInterruptSignalHandler()
-        let connector: VCenterConnector = engineOptions.dryRun ? Self.dryRunConnector : connection.connector()
+        let connector: VCenterConnector = engineOptions.dryRun ? Self.dryRunConnector : connection.connector(sandboxed: lua.sandbox)
         let bindings = try LuaBindings.install(into: runtime, connector: connector)
 
         let before = ScriptArgumentTable.wordsBefore(script: script, in: CommandLine.arguments, sandboxed: lua.sandbox)

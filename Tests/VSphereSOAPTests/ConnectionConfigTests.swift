@@ -135,6 +135,74 @@ import VCenterModel
         #expect(c.thumbprint?.description == sha1)
     }
 
+    // MARK: A script's mm.connect{...} against the operator's configuration
+
+    static let operatorEnvironment = ["GOVC_URL": "https://vc01.example.com/sdk", "GOVC_USERNAME": "admin", "GOVC_PASSWORD": "Op3rator-Secret"]
+
+    static func resolveScript(_ script: ConnectionConfig.ScriptRequest, flags: ConnectionConfig.Flags = .init(), sandboxed: Bool = false,
+                              environment: [String: String] = operatorEnvironment) throws -> ConnectionConfig? {
+        try ConnectionConfig.resolve(flags, script: script, sandboxed: sandboxed, environment: environment)
+    }
+
+    @Test func storedCredentialsGoOnlyToTheConfiguredVCenter() throws {
+        // The configured vCenter, named or not: the stored credentials.
+        for url in [nil, "vc01.example.com", "https://VC01.example.com:443/sdk", "other-user@vc01.example.com"] {
+            let c = try #require(try Self.resolveScript(.init(url: url)))
+            #expect(c.host.lowercased() == "vc01.example.com" && c.password == "Op3rator-Secret", "\(url ?? "nil")")
+        }
+        // Another vCenter (host, port or scheme) without credentials of its own: refused,
+        // naming where it asked to go, never the password.
+        for url in ["https://attacker.example.com/sdk", "vc01.example.com:8443", "http://attacker:8080/"] {
+            do {
+                _ = try Self.resolveScript(.init(url: url))
+                Issue.record("\(url): expected a refusal")
+            } catch let fault as VCenterFault {
+                #expect(fault.message.contains("is not the configured vCenter"), "\(fault)")
+                #expect(fault.message.contains("give its own username= and password="), "\(fault)")
+                #expect(!fault.message.contains("Op3rator-Secret"))
+            }
+        }
+        let named = #expect(throws: VCenterFault.self) { try Self.resolveScript(.init(url: "http://attacker:8080/")) }
+        #expect(named?.message.contains("http://attacker:8080 is not the configured vCenter") == true, "\(named?.message ?? "")")
+        // The password file and a password in --url are stored credentials too.
+        let path = NSTemporaryDirectory() + "mm-pass-\(UUID().uuidString)"
+        try "from-the-file\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: VCenterFault.self) {
+            try Self.resolveScript(.init(url: "elsewhere"), flags: .init(url: "admin@vc01", passwordFile: path), environment: [:])
+        }
+        #expect(throws: VCenterFault.self) {
+            try Self.resolveScript(.init(url: "elsewhere", username: "u"), flags: .init(url: "admin:in-url@vc01"), environment: [:])
+        }
+        // Nothing configured: no stored credential goes anywhere (GOVC_PASSWORD alone is not a vCenter).
+        #expect(throws: VCenterFault.self) {
+            try Self.resolveScript(.init(url: "vc09"), environment: ["GOVC_USERNAME": "admin", "GOVC_PASSWORD": "Op3rator-Secret"])
+        }
+        // Its own credentials: fine, and none of the operator's TLS or login settings follow it.
+        let own = try #require(try Self.resolveScript(.init(url: "https://vc02.example.com/sdk", username: "bob", password: "bobs"),
+                                                     flags: .init(insecure: true, thumbprint: String(repeating: "AB:", count: 19) + "AB")))
+        #expect(own.host == "vc02.example.com" && own.username == "bob" && own.password == "bobs" && !own.insecure && own.thumbprint == nil)
+        let inURL = try #require(try Self.resolveScript(.init(url: "https://bob:bobs@vc02.example.com/sdk")))
+        #expect(inURL.username == "bob" && inURL.password == "bobs")
+    }
+
+    @Test func aSandboxedScriptCannotChangeWhereOrHowItConnects() throws {
+        let configured = try #require(try Self.resolveScript(.init(username: "admin"), sandboxed: true))
+        #expect(configured.host == "vc01.example.com" && configured.password == "Op3rator-Secret")
+        #expect(try Self.resolveScript(.init(url: "vc01.example.com"), sandboxed: true)?.host == "vc01.example.com")
+        let elsewhere = #expect(throws: VCenterFault.self) {
+            try Self.resolveScript(.init(url: "https://attacker.example.com/", username: "u", password: "p"), sandboxed: true)
+        }
+        #expect(elsewhere?.message == "mm.connect: under --sandbox a script connects only to the configured vCenter, https://vc01.example.com:443; it asked for https://attacker.example.com:443")
+        let insecure = #expect(throws: VCenterFault.self) { try Self.resolveScript(.init(insecure: true), sandboxed: true) }
+        #expect(insecure?.message.hasPrefix("mm.connect: insecure= is not allowed under --sandbox") == true)
+        let pin = #expect(throws: VCenterFault.self) { try Self.resolveScript(.init(thumbprint: "AA:BB"), sandboxed: true) }
+        #expect(pin?.message.hasPrefix("mm.connect: thumbprint= is not allowed under --sandbox") == true)
+        // Nothing configured: the simulator, as without the sandbox; a URL is refused.
+        #expect(try Self.resolveScript(.init(), sandboxed: true, environment: [:]) == nil)
+        #expect(throws: VCenterFault.self) { try Self.resolveScript(.init(url: "vc01", username: "u", password: "p"), sandboxed: true, environment: [:]) }
+    }
+
     @Test func badURLs() {
         #expect(throws: VCenterFault.self) { try ConnectionConfig(url: "ftp://vc01", username: "u") }
         #expect(throws: VCenterFault.self) { try ConnectionConfig(url: "", username: "u") }
