@@ -37,16 +37,21 @@ public struct SandboxOptions: Sendable, Equatable {
     /// With `restrictsLibraries`: files never readable, even inside a readable directory
     /// (the password file).
     public var unreadablePaths: [String]
+    /// With `restrictsLibraries`: names of host operations the script may call by name
+    /// (`--allow-method`; LuaBindings: vSphere methods through `conn:invoke` and custom jobs,
+    /// which are refused otherwise). LuaHost only carries them.
+    public var allowedMethods: [String]
 
     /// Creates sandbox options.
     public init(restrictsLibraries: Bool = false, instructionLimit: Int? = nil, timeLimit: Double? = nil, memoryLimit: Int? = nil,
-                readablePaths: [String] = [], unreadablePaths: [String] = []) {
+                readablePaths: [String] = [], unreadablePaths: [String] = [], allowedMethods: [String] = []) {
         self.restrictsLibraries = restrictsLibraries
         self.instructionLimit = instructionLimit
         self.timeLimit = timeLimit
         self.memoryLimit = memoryLimit
         self.readablePaths = readablePaths
         self.unreadablePaths = unreadablePaths
+        self.allowedMethods = allowedMethods
     }
 
     /// No restrictions, no limits.

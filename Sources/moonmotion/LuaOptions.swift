@@ -22,6 +22,12 @@ struct LuaOptions: ParsableArguments {
         valueName: "path"))
     var allowRead: [String] = []
 
+    @Option(name: .customLong("allow-method"), help: ArgumentHelp(
+        "Under --sandbox, let conn:invoke and custom strategy jobs call this vSphere method (repeatable; e.g. PowerOnVM_Task).",
+        discussion: "A sandboxed script calls only the migration operations (conn:moveVM, conn:consolidateDisks, conn:removeSnapshot, the strategy jobs that do the same) and the reads; every other method by name is refused.",
+        valueName: "name"))
+    var allowMethod: [String] = []
+
     @Option(name: .customLong("max-instructions"), help: ArgumentHelp(
         "Stop the script after this many Lua VM instructions (counted in steps of 1000, across all coroutines).",
         valueName: "count"))
@@ -52,6 +58,12 @@ struct LuaOptions: ParsableArguments {
         if !allowRead.isEmpty && !sandbox {
             throw ValidationError("--allow-read widens what --sandbox lets a script read; without --sandbox a script reads any file")
         }
+        if !allowMethod.isEmpty && !sandbox {
+            throw ValidationError("--allow-method widens what --sandbox lets a script call; without --sandbox a script calls any method")
+        }
+        for name in allowMethod where name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+            throw ValidationError("--allow-method '\(name)' is not a vSphere method name (such as PowerOnVM_Task)")
+        }
         for path in allowRead where !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("--allow-read \(path): no such file or directory")
         }
@@ -64,7 +76,8 @@ struct LuaOptions: ParsableArguments {
     func runtimeOptions(moduleDirectories: [String] = [], secretFiles: [String] = []) -> LuaRuntime.Options {
         LuaRuntime.Options(
             sandbox: SandboxOptions(restrictsLibraries: sandbox, instructionLimit: maxInstructions, timeLimit: timeout,
-                                    memoryLimit: memoryLimit, readablePaths: allowRead, unreadablePaths: secretFiles),
+                                    memoryLimit: memoryLimit, readablePaths: allowRead, unreadablePaths: secretFiles,
+                                    allowedMethods: allowMethod),
             moduleDirectories: moduleDirectories)
     }
 
