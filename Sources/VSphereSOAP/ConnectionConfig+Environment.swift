@@ -23,11 +23,13 @@ extension ConnectionConfig {
         public var connectTimeout: Double?
         /// `--read-timeout`: seconds a response may stay silent (default 120).
         public var readTimeout: Double?
+        /// `--insecure-http`: allow an `http://` URL (`MOONMOTION_INSECURE_HTTP` when nil).
+        public var insecureHTTP: Bool?
 
         /// Creates flags; nil means "not given".
         public init(url: String? = nil, username: String? = nil, password: String? = nil, passwordFile: String? = nil,
                     insecure: Bool? = nil, thumbprint: String? = nil, knownHostsFile: String? = nil,
-                    connectTimeout: Double? = nil, readTimeout: Double? = nil) {
+                    connectTimeout: Double? = nil, readTimeout: Double? = nil, insecureHTTP: Bool? = nil) {
             self.url = url
             self.username = username
             self.password = password
@@ -37,6 +39,8 @@ extension ConnectionConfig {
             self.knownHostsFile = knownHostsFile
             self.connectTimeout = connectTimeout
             self.readTimeout = readTimeout
+            self.insecureHTTP = insecureHTTP
+            self.insecureHTTP = insecureHTTP
         }
     }
 
@@ -101,6 +105,10 @@ extension ConnectionConfig {
     ///
     /// `sandboxed` (`--sandbox`): the script may not change where or how it connects — a URL
     /// naming another vCenter, `insecure=` or `thumbprint=` is refused.
+    ///
+    /// An `http://` URL is refused unless the operator allowed it (`--insecure-http`,
+    /// `MOONMOTION_INSECURE_HTTP=1`): the password and the session cookie would cross the
+    /// network in clear text.
     public static func resolve(_ flags: Flags, script: ScriptRequest?, sandboxed: Bool,
                                environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ConnectionConfig? {
         let script = script ?? ScriptRequest()
@@ -144,6 +152,10 @@ extension ConnectionConfig {
         if isConfigured {
             insecure = try script.insecure ?? flags.insecure ?? environment["GOVC_INSECURE"].map { try parseBool($0, name: "GOVC_INSECURE") } ?? false
             thumbprintText = thumbprintText ?? nonEmpty(flags.thumbprint)
+        }
+
+        if !target.isTLS, !(try flags.insecureHTTP ?? environment["MOONMOTION_INSECURE_HTTP"].map { try parseBool($0, name: "MOONMOTION_INSECURE_HTTP") } ?? false) {
+            throw VCenterFault(type: "ConfigurationError", message: "refusing \(target.redacted): over plain HTTP the password and the session cookie would cross the network in clear text; use https://, or allow it for a test vCenter with --insecure-http (MOONMOTION_INSECURE_HTTP=1)")
         }
 
         var config = try ConnectionConfig(url: target.url.absoluteString, username: username, password: password ?? "", insecure: insecure)

@@ -169,6 +169,9 @@ struct ServerURL {
         self.url = url
     }
 
+    /// Whether the URL uses TLS.
+    var isTLS: Bool { url.scheme?.lowercased() == "https" }
+
     /// Scheme, host (lower case) and port: what "the same vCenter" means for credentials.
     var endpoint: Endpoint {
         let scheme = url.scheme?.lowercased() ?? "https"

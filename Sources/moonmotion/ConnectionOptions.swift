@@ -8,7 +8,8 @@ import VSphereSOAP
 
 /// Where vCenter is, as govc users give it: flags, then the govc environment (`GOVC_URL`,
 /// `GOVC_USERNAME`, `GOVC_PASSWORD`, `GOVC_INSECURE`, `GOVC_TLS_KNOWN_HOSTS`), plus the
-/// connect and read timeouts. With nothing configured, `run`, `plan`, `repl` and a script's
+/// connect and read timeouts and `--insecure-http` (`MOONMOTION_INSECURE_HTTP`: govc has no
+/// such setting, so it is not a `GOVC_` name). With nothing configured, `run`, `plan`, `repl` and a script's
 /// `mm.connect()` use the built-in simulated vCenter and say so; `inventory` and `tasks`
 /// refuse (`connect()`) unless `--simulate` asks for it, so a forgotten `GOVC_URL` never
 /// passes a fake inventory off as a real one.
@@ -34,6 +35,10 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: ArgumentHelp(
         "Do not verify the server's TLS certificate (default: GOVC_INSECURE). Prefer --thumbprint."))
     var insecure = false
+
+    @Flag(name: .customLong("insecure-http"), help: ArgumentHelp(
+        "Allow an http:// vCenter URL: the password and the session cookie then cross the network in clear text (default: MOONMOTION_INSECURE_HTTP; for test vCenters only)."))
+    var insecureHTTP = false
 
     @Option(help: ArgumentHelp(
         "Trust exactly the certificate with this SHA-256 or SHA-1 thumbprint (AB:CD:…, as govc and vCenter show it; default: GOVC_TLS_KNOWN_HOSTS).",
@@ -67,7 +72,7 @@ struct ConnectionOptions: ParsableArguments {
     var flags: ConnectionConfig.Flags {
         ConnectionConfig.Flags(url: url, username: username, passwordFile: passwordFile,
                                insecure: insecure ? true : nil, thumbprint: thumbprint,
-                               connectTimeout: connectTimeout, readTimeout: readTimeout)
+                               connectTimeout: connectTimeout, readTimeout: readTimeout, insecureHTTP: insecureHTTP ? true : nil)
     }
 
     /// Whether a real server is configured by a flag or the environment (never with `--simulate`).

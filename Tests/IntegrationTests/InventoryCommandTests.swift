@@ -82,6 +82,26 @@ import TestSupport
         #expect(!mismatch.contains(vc.password))
     }
 
+    @Test("http:// needs --insecure-http or MOONMOTION_INSECURE_HTTP=1; nothing is sent otherwise")
+    func plainHTTPMustBeAllowed() async throws {
+        let dir = try scriptDirectory([:])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let listener = try CountingListener()
+        let url = "http://admin:Sup3r-S3cret@127.0.0.1:\(listener.port)/sdk"
+        let refused = Self.oneLine(try await runMoonmotion(["inventory", "--url", url], directory: dir,
+                                                           environment: ["MOONMOTION_INSECURE_HTTP": ""], timeout: 120), "http refused")
+        #expect(refused == "moonmotion: ConfigurationError: refusing http://admin@127.0.0.1:\(listener.port)/sdk: over plain HTTP the password and the session cookie would cross the network in clear text; use https://, or allow it for a test vCenter with --insecure-http (MOONMOTION_INSECURE_HTTP=1)",
+                "\(refused)")
+        #expect(listener.drain() == 0)
+
+        let vc = try await TestVCenter.start(.init(clusters: 1, hosts: 1, vms: 1))
+        defer { vc.stop() }
+        let allowed = try await runMoonmotion(["inventory", "--insecure-http", "--url", vc.urlWithCredentials.absoluteString], directory: dir,
+                                              environment: ["MOONMOTION_INSECURE_HTTP": ""], timeout: 120)
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(allowed.stdout.contains("1 cluster"), "\(allowed.stdout)")
+    }
+
     @Test("a wrong password is one InvalidLogin line, exit 1, the password nowhere")
     func invalidLogin() async throws {
         let vc = try await TestVCenter.start(.init(clusters: 1, hosts: 1, vms: 1))

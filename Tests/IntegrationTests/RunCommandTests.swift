@@ -11,6 +11,18 @@ struct ProcessOutcome {
 
 /// Runs the built `moonmotion` with `arguments`, feeding `input` on stdin, in `directory`.
 /// `interruptAfter` sends SIGINT after that many seconds. Gives up after `timeout`.
+/// The environment a `moonmotion` under test runs with: the test process's, without
+/// `MOONMOTION_PATH`, with `MOONMOTION_INSECURE_HTTP=1` — the test vCenter (`TestVCenter`)
+/// serves plain HTTP unless started with `tls`, and moonmotion refuses http:// otherwise —
+/// and then `overrides` (`"MOONMOTION_INSECURE_HTTP": ""` to see the refusal).
+func moonmotionEnvironment(_ overrides: [String: String]) -> [String: String] {
+    var env = ProcessInfo.processInfo.environment
+    env.removeValue(forKey: "MOONMOTION_PATH")
+    env["MOONMOTION_INSECURE_HTTP"] = "1"
+    for (k, v) in overrides { env[k] = v }
+    return env
+}
+
 func runMoonmotion(_ arguments: [String], input: String = "", directory: URL? = nil,
                    environment: [String: String] = [:], interruptAfter: Double? = nil,
                    timeout: Double = 60) async throws -> ProcessOutcome {
@@ -18,10 +30,7 @@ func runMoonmotion(_ arguments: [String], input: String = "", directory: URL? = 
     process.executableURL = try moonmotionBinary()
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "MOONMOTION_PATH")
-    for (k, v) in environment { env[k] = v }
-    process.environment = env
+    process.environment = moonmotionEnvironment(environment)
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mm-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: scratch) }

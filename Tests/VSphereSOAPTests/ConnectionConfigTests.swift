@@ -15,7 +15,8 @@ import VCenterModel
     }
 
     @Test func schemePortPathAndPercentDecoding() throws {
-        let c = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "http://adm%40vsphere.local:p%3Ass%40w0rd@10.0.0.5:8989/custom"]))
+        let c = try #require(try ConnectionConfig.resolve(.init(insecureHTTP: true),
+                                                          environment: ["GOVC_URL": "http://adm%40vsphere.local:p%3Ass%40w0rd@10.0.0.5:8989/custom"]))
         #expect(c.url.absoluteString == "http://10.0.0.5:8989/custom")
         #expect(c.username == "adm@vsphere.local")
         #expect(c.password == "p:ss@w0rd")
@@ -201,6 +202,31 @@ import VCenterModel
         // Nothing configured: the simulator, as without the sandbox; a URL is refused.
         #expect(try Self.resolveScript(.init(), sandboxed: true, environment: [:]) == nil)
         #expect(throws: VCenterFault.self) { try Self.resolveScript(.init(url: "vc01", username: "u", password: "p"), sandboxed: true, environment: [:]) }
+    }
+
+    // MARK: TLS that says what it does
+
+    @Test func plainHTTPNeedsToBeAllowed() throws {
+        let secret = "Sup3r-S3cret"
+        let refused = #expect(throws: VCenterFault.self) {
+            try ConnectionConfig.resolve(environment: ["GOVC_URL": "http://admin:\(secret)@vc01:8080/sdk"])
+        }
+        #expect(refused?.message == "refusing http://admin@vc01:8080/sdk: over plain HTTP the password and the session cookie would cross the network in clear text; use https://, or allow it for a test vCenter with --insecure-http (MOONMOTION_INSECURE_HTTP=1)",
+                "\(refused?.message ?? "")")
+        #expect(try ConnectionConfig.resolve(.init(insecureHTTP: true), environment: ["GOVC_URL": "http://admin:p@vc01"])?.isTLS == false)
+        for value in ["1", "true", "yes"] {
+            #expect(try ConnectionConfig.resolve(environment: ["GOVC_URL": "http://admin:p@vc01", "MOONMOTION_INSECURE_HTTP": value]) != nil)
+        }
+        // The flag wins over the environment, both ways; a script cannot allow it (no such field).
+        #expect(throws: VCenterFault.self) {
+            try ConnectionConfig.resolve(.init(insecureHTTP: false), environment: ["GOVC_URL": "http://admin:p@vc01", "MOONMOTION_INSECURE_HTTP": "1"])
+        }
+        #expect(throws: VCenterFault.self) { try ConnectionConfig.resolve(environment: ["GOVC_URL": "http://admin:p@vc01", "MOONMOTION_INSECURE_HTTP": "0"]) }
+        #expect(throws: VCenterFault.self) {
+            try ConnectionConfig.resolve(.init(), script: .init(url: "http://u:p@vc02"), sandboxed: false, environment: ["GOVC_URL": "vc01"])
+        }
+        // https needs nothing.
+        #expect(try ConnectionConfig.resolve(environment: ["GOVC_URL": "admin:p@vc01"])?.isTLS == true)
     }
 
     @Test func badURLs() {
