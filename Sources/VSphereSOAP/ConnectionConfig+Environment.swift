@@ -167,10 +167,24 @@ extension ConnectionConfig {
             // The task poller's long poll must answer well within the read timeout.
             config.pollerMaxWaitSeconds = min(config.pollerMaxWaitSeconds, max(1, Int(config.readTimeout / 2)))
         }
+        // A pin and --insecure contradict each other: the transport would skip every check
+        // and drop the pin without a word. Say so instead.
+        let insecureSource = script.insecure == true ? "insecure=true" : (flags.insecure == true ? "--insecure" : "GOVC_INSECURE")
         if let thumbprintText {
+            let pinSource = nonEmpty(script.thumbprint) != nil ? "thumbprint=" : "--thumbprint"
+            guard config.isTLS else {
+                throw VCenterFault(type: "ConfigurationError", message: "\(pinSource) pins a TLS certificate, but \(target.redacted) does not use TLS")
+            }
+            if insecure {
+                throw VCenterFault(type: "ConfigurationError", message: "\(insecureSource) turns certificate checks off, which would silently drop the \(pinSource) pin; give one of them (a pin alone accepts exactly that certificate)")
+            }
             config.thumbprint = try Thumbprint(parsing: thumbprintText)
-        } else if config.isTLS, let file = flags.knownHostsFile ?? environment["GOVC_TLS_KNOWN_HOSTS"], !file.isEmpty {
-            config.thumbprint = try KnownHosts(path: file).thumbprint(host: config.host, port: config.url.port)
+        } else if config.isTLS, let file = flags.knownHostsFile ?? environment["GOVC_TLS_KNOWN_HOSTS"], !file.isEmpty,
+                  let pin = try KnownHosts(path: file).thumbprint(host: config.host, port: config.url.port) {
+            if insecure {
+                throw VCenterFault(type: "ConfigurationError", message: "\(insecureSource) turns certificate checks off, which would silently drop the pin for \(config.hostAndPort) in \(file) (GOVC_TLS_KNOWN_HOSTS); give one of them")
+            }
+            config.thumbprint = pin
         }
         try config.applyPollerTuning(environment["MOONMOTION_POLLER"])
         return config

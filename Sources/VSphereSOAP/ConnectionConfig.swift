@@ -14,7 +14,8 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
     public var username: String
     /// The password to log in with. Never printed.
     public var password: String
-    /// Skip certificate verification (`--insecure`, `GOVC_INSECURE=1`).
+    /// Skip certificate verification (`--insecure`, `GOVC_INSECURE=1`). Never together with
+    /// a `thumbprint` (`init` and `resolve` refuse both: the pin would be dropped silently).
     public var insecure: Bool
     /// A pinned certificate thumbprint (SHA-1 or SHA-256), from `--thumbprint` or the known-hosts file.
     public var thumbprint: Thumbprint?
@@ -74,6 +75,9 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
         self.password = password ?? parsed.password ?? ""
         self.insecure = insecure
         self.thumbprint = try thumbprint.map { try Thumbprint(parsing: $0) }
+        if insecure && self.thumbprint != nil {
+            throw VCenterFault(type: "ConfigurationError", message: "insecure turns certificate checks off, which would silently drop the thumbprint pin; give one of them")
+        }
         self.connectTimeout = connectTimeout
         self.readTimeout = readTimeout
         self.keepAliveInterval = keepAliveInterval

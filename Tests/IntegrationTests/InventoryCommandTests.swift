@@ -80,6 +80,15 @@ import TestSupport
         #expect(mismatch.contains("expected \(wrong)"), "\(mismatch)")
         #expect(mismatch.contains("thumbprint \(vc.thumbprintSHA256)"), "\(mismatch)")
         #expect(!mismatch.contains(vc.password))
+
+        // --insecure with a pin would drop the pin: refused, whichever way insecure comes.
+        let both = Self.oneLine(try await runMoonmotion(["inventory", "--url", url, "--insecure", "--thumbprint", vc.thumbprintSHA256],
+                                                        directory: dir, timeout: 120), "insecure and pinned")
+        #expect(both == "moonmotion: ConfigurationError: --insecure turns certificate checks off, which would silently drop the --thumbprint pin; give one of them (a pin alone accepts exactly that certificate)",
+                "\(both)")
+        let fromEnv = Self.oneLine(try await runMoonmotion(["inventory", "--url", url, "--thumbprint", vc.thumbprintSHA256], directory: dir,
+                                                           environment: ["GOVC_INSECURE": "1"], timeout: 120), "GOVC_INSECURE and pinned")
+        #expect(fromEnv.hasPrefix("moonmotion: ConfigurationError: GOVC_INSECURE turns certificate checks off"), "\(fromEnv)")
     }
 
     @Test("http:// needs --insecure-http or MOONMOTION_INSECURE_HTTP=1; nothing is sent otherwise")

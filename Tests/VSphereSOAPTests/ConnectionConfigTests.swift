@@ -229,6 +229,39 @@ import VCenterModel
         #expect(try ConnectionConfig.resolve(environment: ["GOVC_URL": "admin:p@vc01"])?.isTLS == true)
     }
 
+    @Test func insecureWithAPinIsRefused() throws {
+        let pin = String(repeating: "AB:", count: 31) + "AB"
+        let both = #expect(throws: VCenterFault.self) { try ConnectionConfig.resolve(.init(url: "u:p@vc01", insecure: true, thumbprint: pin), environment: [:]) }
+        #expect(both?.message == "--insecure turns certificate checks off, which would silently drop the --thumbprint pin; give one of them (a pin alone accepts exactly that certificate)",
+                "\(both?.message ?? "")")
+        let env = #expect(throws: VCenterFault.self) {
+            try ConnectionConfig.resolve(.init(url: "u:p@vc01", thumbprint: pin), environment: ["GOVC_INSECURE": "1"])
+        }
+        #expect(env?.message.hasPrefix("GOVC_INSECURE turns certificate checks off, which would silently drop the --thumbprint pin") == true)
+        let script = #expect(throws: VCenterFault.self) {
+            try ConnectionConfig.resolve(.init(url: "u:p@vc01", thumbprint: pin), script: .init(insecure: true), sandboxed: false, environment: [:])
+        }
+        #expect(script?.message.hasPrefix("insecure=true turns certificate checks off, which would silently drop the --thumbprint pin") == true)
+        // A known-hosts pin too, naming the file.
+        let path = NSTemporaryDirectory() + "mm-known-\(UUID().uuidString)"
+        try "vc01 \(pin)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let known = #expect(throws: VCenterFault.self) {
+            try ConnectionConfig.resolve(environment: ["GOVC_URL": "u:p@vc01", "GOVC_INSECURE": "1", "GOVC_TLS_KNOWN_HOSTS": path])
+        }
+        #expect(known?.message == "GOVC_INSECURE turns certificate checks off, which would silently drop the pin for vc01:443 in \(path) (GOVC_TLS_KNOWN_HOSTS); give one of them",
+                "\(known?.message ?? "")")
+        // --insecure for a host the file does not pin is fine.
+        #expect(try ConnectionConfig.resolve(environment: ["GOVC_URL": "u:p@vc02", "GOVC_INSECURE": "1", "GOVC_TLS_KNOWN_HOSTS": path])?.insecure == true)
+        // A pin on a URL without TLS would pin nothing.
+        let http = #expect(throws: VCenterFault.self) {
+            try ConnectionConfig.resolve(.init(url: "http://u:p@vc01", thumbprint: pin, insecureHTTP: true), environment: [:])
+        }
+        #expect(http?.message == "--thumbprint pins a TLS certificate, but http://u@vc01/sdk does not use TLS", "\(http?.message ?? "")")
+        // And the plain initializer.
+        #expect(throws: VCenterFault.self) { try ConnectionConfig(url: "vc01", username: "u", insecure: true, thumbprint: pin) }
+    }
+
     @Test func badURLs() {
         #expect(throws: VCenterFault.self) { try ConnectionConfig(url: "ftp://vc01", username: "u") }
         #expect(throws: VCenterFault.self) { try ConnectionConfig(url: "", username: "u") }
