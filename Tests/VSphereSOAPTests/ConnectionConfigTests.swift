@@ -40,6 +40,31 @@ import VCenterModel
         #expect(c.host == "esx01")
     }
 
+    @Test func aPasswordWithSlashAtColonAndPercentIsReadAsTyped() throws {
+        let typed = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "https://user:p@ss/w%rd@vc01/sdk"]))
+        #expect(typed.username == "user" && typed.password == "p@ss/w%rd" && typed.host == "vc01" && typed.url.path == "/sdk")
+        let colon = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "administrator@vsphere.local:a:b@c/d?e#f%@vc01.example.com:8443"]))
+        #expect(colon.username == "administrator@vsphere.local" && colon.password == "a:b@c/d?e#f%" && colon.hostAndPort == "vc01.example.com:8443")
+        // Escapes are decoded; a '%' that starts none stays.
+        let escaped = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "https://user:p%40ss%2Fw%25rd@vc01/sdk"]))
+        #expect(escaped.password == "p@ss/w%rd")
+        let mixed = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "user:100%25-%zz@vc01"]))
+        #expect(mixed.password == "100%-%zz")
+        // Never echoed by an error, nor by what the configuration shows.
+        for bad in ["https://user:p@ss/w%rd@/sdk", "https://user:p@ss/w%rd@vc 01/sdk", "ftp://user:p@ss/w%rd@vc01"] {
+            do {
+                _ = try ConnectionConfig.resolve(environment: ["GOVC_URL": bad])
+                Issue.record("\(bad): expected an error")
+            } catch {
+                #expect(!"\(error)".contains("p@ss") && !"\(error)".contains("w%rd"), "\(error)")
+            }
+        }
+        for text in [typed.description, typed.redactedURL, String(reflecting: typed)] {
+            #expect(!text.contains("p@ss") && !text.contains("w%rd"), "\(text)")
+        }
+        #expect(ConnectionConfig.redactingPassword(in: "https://user:p@ss/w%rd@vc01/sdk") == "https://user@vc01/sdk")
+    }
+
     @Test func precedence() throws {
         let env = ["GOVC_URL": "envuser:envpass@vc-env", "GOVC_USERNAME": "govc-user", "GOVC_PASSWORD": "govc-pass", "GOVC_INSECURE": "1"]
         // URL credentials win over GOVC_USERNAME/GOVC_PASSWORD (as in govc).
