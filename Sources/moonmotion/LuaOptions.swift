@@ -11,9 +11,12 @@ struct LuaOptions: ParsableArguments {
             os.getenv and the debug library; io.open reads only, and only files under the \
             script's directory and --allow-read paths (never /proc, /sys, /dev or the password \
             file); load, loadfile, dofile and require accept source text only (no bytecode); \
-            no C modules; no __gc finalizers. Memory is limited to \(LuaOptions.sandboxMemoryDefaultText) \
-            unless --max-memory says otherwise. Pass configuration as name=value parameters \
-            instead of environment variables.
+            no C modules; no __gc finalizers; arg holds no command line. mm.connect reaches \
+            only the configured vCenter, with the operator's TLS settings, and conn:invoke \
+            only --allow-method methods. Memory is limited to \(LuaOptions.sandboxMemoryDefaultText) \
+            unless --max-memory says otherwise; CPU and time only with --max-instructions and \
+            --timeout. Pass configuration as name=value parameters instead of environment \
+            variables. What it guarantees and what not: docs/LUA.md, "The sandbox".
             """))
     var sandbox = false
 
