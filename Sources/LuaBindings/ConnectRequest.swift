@@ -2,7 +2,10 @@ import VCenterModel
 
 /// What a script asked `mm.connect{...}` for. Every nil means "not given": the executable
 /// fills it from its flags (`--url`, `--username`, `--password-file`, `--insecure`,
-/// `--thumbprint`) and then the govc environment (`GOVC_URL`, …).
+/// `--thumbprint`) and then the govc environment (`GOVC_URL`, …) — the stored credentials
+/// only when the script connects to the configured vCenter, and under `--sandbox` the
+/// script may not choose another vCenter, `insecure` or `thumbprint` at all
+/// (`ConnectionConfig.resolve(_:script:sandboxed:environment:)` in VSphereSOAP).
 public struct ConnectRequest: Sendable, Hashable, CustomStringConvertible {
     /// `url=`: `[https://][user[:password]@]host[:port][/sdk]`.
     public var url: String?

@@ -418,6 +418,9 @@ extension LuaConnection {
         guard !method.isEmpty, method.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
             throw LuaArgumentError(3, "'\(method)' is not a vSphere method name")
         }
+        if let allowed = SandboxMethods.allowed(in: call.runtime), !allowed.contains(method) {
+            throw LuaFailure(SandboxMethods.refusal(method, what: "conn:invoke"))
+        }
         var arguments: [PropertyValue.Field] = []
         switch call.type(4) {
         case .none, .nil: break

@@ -141,7 +141,8 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
             view.pushInventory(on: slot)
             return 1
         }, result: { slot, index in
-            var parser = LuaStrategyJobParser(view: view, stack: slot, location: location)
+            var parser = LuaStrategyJobParser(view: view, stack: slot, location: location,
+                                              allowedMethods: SandboxMethods.allowed(in: self.runtime))
             return try parser.parse(at: index)
         })
     }

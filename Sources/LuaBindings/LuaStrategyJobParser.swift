@@ -29,6 +29,8 @@ struct LuaStrategyJobParser {
     let stack: LuaStackSlot
     /// Where the select hook is defined, for messages.
     let location: String
+    /// The methods a custom job may call, or nil for any (no sandbox; `SandboxMethods`).
+    let allowedMethods: Set<String>?
 
     private var byText: [String: [MoRef]] = [:]
     private var byList: [UnsafeRawPointer: [MoRef]] = [:]
@@ -41,10 +43,11 @@ struct LuaStrategyJobParser {
     /// The values of `action`.
     static let actions = ["move", "consolidate", "remove_snapshot", "custom"]
 
-    init(view: LuaInventoryView, stack: LuaStackSlot, location: String) {
+    init(view: LuaInventoryView, stack: LuaStackSlot, location: String, allowedMethods: Set<String>? = nil) {
         self.view = view
         self.stack = stack
         self.location = location
+        self.allowedMethods = allowedMethods
     }
 
     /// The requests of the array at `index`.
@@ -288,6 +291,9 @@ struct LuaStrategyJobParser {
             guard stack.typeAt(i) == .string, let m = stack.stringAt(i), !m.isEmpty,
                   m.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
                 throw bad(number, "action=\"custom\" needs method = \"SomeMethod_Task\" (a vSphere method name)")
+            }
+            if let allowedMethods, !allowedMethods.contains(m) {
+                throw bad(number, SandboxMethods.refusal(m, what: "the custom method"))
             }
             return m
         }

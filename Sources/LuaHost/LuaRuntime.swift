@@ -13,7 +13,8 @@ public final class LuaRuntime: @unchecked Sendable {
     public struct Options: Sendable {
         /// Sandbox restrictions and limits.
         public var sandbox: SandboxOptions
-        /// Directories searched by `require` right after `MOONMOTION_PATH`.
+        /// Directories searched by `require` right after `MOONMOTION_PATH`: the script's own
+        /// (the REPL's working directory). Under the sandbox, also what the script may read.
         public var moduleDirectories: [String]
         /// Set `package.path` (MOONMOTION_PATH, stdlib of the checkout / installation).
         public var configuresModulePath: Bool
@@ -53,7 +54,7 @@ public final class LuaRuntime: @unchecked Sendable {
                 try state.configureModulePath(extraDirectories: options.moduleDirectories)
             }
             try self.installMoonmotionModule(in: state)
-            try state.applySandbox(options.sandbox)
+            try state.applySandbox(options.sandbox, scriptDirectories: options.moduleDirectories)
             // Ctrl-C reaches a busy coroutine the script created itself.
             mm_install_coroutine_tracking(state.mainThread)
         }

@@ -193,7 +193,11 @@ final class LuaScheduler {
         current = co
         mm_host_set_running(state.host, L, L)
         var resultCount: Int32 = 0
+        // Lua runs with the allocator's window open: a memory error past the limit ends
+        // this resume, never a Swift frame (CLuaShim/memory.c).
+        let window = mm_memory_enter_lua(state.host)
         let status = lua_resume(L, state.mainThread, argumentCount, &resultCount)
+        mm_memory_restore(state.host, window)
         mm_host_set_running(state.host, state.mainThread, nil)
         current = nil
         switch status {
@@ -283,7 +287,7 @@ final class LuaScheduler {
 
     private func failed(_ co: LuaCoroutine, status: Int32) {
         let error = errorReport(for: co, status: status)
-        _ = mm_closethread(co.thread, state.mainThread)
+        closeThread(co.thread)
         co.outcome = .failed(error)
         if failsRunOnError {
             abort(error)  // finishes `co` too, before the run could count as complete
@@ -292,6 +296,14 @@ final class LuaScheduler {
         let reportsInBackground = co.onFinish == nil && co.isSpawned
         finishBookkeeping(co, releaseAnchor: true)
         if reportsInBackground { backgroundErrorHandler?(error) }
+    }
+
+    /// Closes a coroutine's pending to-be-closed variables (the script's `__close` handlers run
+    /// in Lua's protected mode, so with the allocator's window open) and resets it.
+    private func closeThread(_ thread: OpaquePointer) {
+        let window = mm_memory_enter_lua(state.host)
+        _ = mm_closethread(thread, state.mainThread)
+        mm_memory_restore(state.host, window)
     }
 
     /// Builds the `LuaError` (message, traceback from the dead coroutine's stack, location).
@@ -303,7 +315,7 @@ final class LuaScheduler {
         lua_pushthread(co.thread)
         lua_xmove(co.thread, M, 1)
         do {
-            try state.protectedCall(argumentCount: 1, resultCount: 1, on: M)
+            try state.protectedCall(argumentCount: 1, resultCount: 1, on: M, limited: false)
         } catch {
             return error
         }
@@ -322,7 +334,7 @@ final class LuaScheduler {
         lua_xmove(co.thread, M, 1)
         lua_pushstring(M, mm_host_stop_message(state.host))
         do {
-            try state.protectedCall(argumentCount: 2, resultCount: 1, on: M)
+            try state.protectedCall(argumentCount: 2, resultCount: 1, on: M, limited: false)
         } catch {
             return LuaError(kind, message: error.message, traceback: error.traceback)
         }
@@ -398,7 +410,7 @@ final class LuaScheduler {
         }
         for co in all {
             if lua_status(co.thread) == LUA_YIELD {
-                _ = mm_closethread(co.thread, state.mainThread)
+                closeThread(co.thread)
             }
             co.outcome = .failed(error)
             co.status = .finished

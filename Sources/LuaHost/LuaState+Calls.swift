@@ -6,13 +6,25 @@ extension LuaState {
     /// adds a traceback and the script location; a failure is thrown as `LuaError` with
     /// the function and arguments popped. On success `resultCount` results (or all, with
     /// `LUA_MULTRET`) replace them.
+    ///
+    /// Lua runs with the allocator's window open: past `memoryLimit` an allocation fails
+    /// with a memory error that this call catches (see CLuaShim/memory.c).
     public func protectedCall(argumentCount: Int32, resultCount: Int32, on L: OpaquePointer? = nil) throws(LuaError) {
+        try protectedCall(argumentCount: argumentCount, resultCount: resultCount, on: L, limited: true)
+    }
+
+    /// `protectedCall`; with `limited` false the allocator's window stays as it is (closed
+    /// on the host's own work): for the host's helpers that build error reports, which must
+    /// work when the script has used every byte it may.
+    func protectedCall(argumentCount: Int32, resultCount: Int32, on L: OpaquePointer?, limited: Bool) throws(LuaError) {
         let L = L ?? mainThread
         drainDeferredReleases()
         let base = lua_gettop(L) - argumentCount  // the function's slot
         lua_pushcclosure(L, mm_msghandler, 0)
         mm_insert(L, base)
+        let window = limited ? mm_memory_enter_lua(host) : mm_memory_enter_host(host)
         let status = lua_pcallk(L, argumentCount, resultCount, base, 0, nil)
+        mm_memory_restore(host, window)
         mm_remove(L, base)
         if status != LUA_OK {
             let error = makeError(status: status, reportAt: -1, on: L)
@@ -43,7 +55,7 @@ extension LuaState {
             } else {
                 message = "(error object is a \(String(cString: luaL_typename_shim(L, idx))) value)"
             }
-            return LuaError(kind, message: message)
+            return memoryLimitMapped(LuaError(kind, message: message), status: status)
         }
         let message = LuaStack.string(at: -1, on: L) ?? ""
         lua_settop(L, -2)
@@ -61,7 +73,7 @@ extension LuaState {
             chunk = c
             line = l
         }
-        return LuaError(kind, message: message, traceback: traceback, chunk: chunk, line: line)
+        return memoryLimitMapped(LuaError(kind, message: message, traceback: traceback, chunk: chunk, line: line), status: status)
     }
 
     /// Why the hook stopped the script, if it did (interrupt, instruction or time limit).

@@ -58,18 +58,18 @@ public final class LuaState {
     /// Load mode for chunks: "bt" normally, "t" in the sandbox (binary chunks can crash Lua).
     var loadMode = "bt"
 
-    /// Creates a state with the standard libraries open.
+    /// Creates a state with the standard libraries open. Its allocator counts every byte
+    /// (`memoryInUse`, `memoryPeak`) and enforces `memoryLimit` while Lua runs.
     public init() {
-        guard let L = luaL_newstate() else {
-            fatalError("LuaState: luaL_newstate failed (out of memory)")
+        // The allocator counts into the host block; an unprotected error (a bug) ends the
+        // process with status 70 and a report, not abort().
+        guard let L = mm_newstate() else {
+            fatalError("LuaState: cannot create a Lua state (out of memory)")
         }
         installDispatcher
         mainThread = L
         functionTable = .allocate(capacity: functionCapacity)
-        guard let host = mm_host_new(L, nil) else {
-            fatalError("LuaState: cannot allocate the host block (out of memory)")
-        }
-        self.host = host
+        host = mm_host_of(L)
         ownerThread = pthread_self()
         mm_host_set_owner(host, Unmanaged.passUnretained(self).toOpaque())
         luaL_openlibs(L)

@@ -23,11 +23,13 @@ extension ConnectionConfig {
         public var connectTimeout: Double?
         /// `--read-timeout`: seconds a response may stay silent (default 120).
         public var readTimeout: Double?
+        /// `--insecure-http`: allow an `http://` URL (`MOONMOTION_INSECURE_HTTP` when nil).
+        public var insecureHTTP: Bool?
 
         /// Creates flags; nil means "not given".
         public init(url: String? = nil, username: String? = nil, password: String? = nil, passwordFile: String? = nil,
                     insecure: Bool? = nil, thumbprint: String? = nil, knownHostsFile: String? = nil,
-                    connectTimeout: Double? = nil, readTimeout: Double? = nil) {
+                    connectTimeout: Double? = nil, readTimeout: Double? = nil, insecureHTTP: Bool? = nil) {
             self.url = url
             self.username = username
             self.password = password
@@ -37,6 +39,8 @@ extension ConnectionConfig {
             self.knownHostsFile = knownHostsFile
             self.connectTimeout = connectTimeout
             self.readTimeout = readTimeout
+            self.insecureHTTP = insecureHTTP
+            self.insecureHTTP = insecureHTTP
         }
     }
 
@@ -48,6 +52,37 @@ extension ConnectionConfig {
         return false
     }
 
+    /// What a script's `mm.connect{...}` asked for: every nil means "not given". Resolved
+    /// against the operator's `Flags` and environment by `resolve(_:script:sandboxed:environment:)`.
+    public struct ScriptRequest: Sendable {
+        /// `url=`: `[https://][user[:password]@]host[:port][/sdk]`.
+        public var url: String?
+        /// `username=`.
+        public var username: String?
+        /// `password=`.
+        public var password: String?
+        /// `insecure=`.
+        public var insecure: Bool?
+        /// `thumbprint=`.
+        public var thumbprint: String?
+        /// `connect_timeout=`.
+        public var connectTimeout: Double?
+        /// `read_timeout=`.
+        public var readTimeout: Double?
+
+        /// Creates a request; nil means "not given".
+        public init(url: String? = nil, username: String? = nil, password: String? = nil, insecure: Bool? = nil,
+                    thumbprint: String? = nil, connectTimeout: Double? = nil, readTimeout: Double? = nil) {
+            self.url = url
+            self.username = username
+            self.password = password
+            self.insecure = insecure
+            self.thumbprint = thumbprint
+            self.connectTimeout = connectTimeout
+            self.readTimeout = readTimeout
+        }
+    }
+
     /// Resolves a configuration from `flags` and then `environment`; nil when no URL is
     /// configured anywhere. Throws a `VCenterFault` (`ConfigurationError`) for an unusable
     /// value, naming the value but never a password.
@@ -55,35 +90,109 @@ extension ConnectionConfig {
     /// Precedence: a flag wins; then the credentials inside the chosen URL; then
     /// `GOVC_USERNAME`/`GOVC_PASSWORD` (which govc uses "if not specified in GOVC_URL").
     public static func resolve(_ flags: Flags = Flags(), environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ConnectionConfig? {
-        guard isServerConfigured(flags, environment: environment) else { return nil }
-        let urlText = flags.url.flatMap { $0.isEmpty ? nil : $0 } ?? environment["GOVC_URL"]!
-        let parsed = try ServerURL(parsing: urlText)
+        try resolve(flags, script: nil, sandboxed: false, environment: environment)
+    }
 
-        let username = flags.username ?? parsed.username ?? environment["GOVC_USERNAME"]
-        var password = flags.password
-        if password == nil, let file = flags.passwordFile {
-            password = try readPasswordFile(file)
+    /// Resolves what a script asked for (`mm.connect{...}`; nil: nothing) against the
+    /// operator's `flags` and `environment`; nil when neither names a vCenter.
+    ///
+    /// The operator's stored credentials — `--username`, `--password-file`, a password in
+    /// `--url` or `GOVC_URL`, `GOVC_USERNAME`, `GOVC_PASSWORD` — are sent only to the
+    /// configured vCenter (same scheme, host and port). A script that names another one must
+    /// give its own `username=` and `password=` (in the fields or its URL); otherwise this
+    /// throws, naming the host it asked for and never a password. The operator's
+    /// `--insecure` and `--thumbprint` apply to the configured vCenter only.
+    ///
+    /// `sandboxed` (`--sandbox`): the script may not change where or how it connects — a URL
+    /// naming another vCenter, `insecure=` or `thumbprint=` is refused.
+    ///
+    /// An `http://` URL is refused unless the operator allowed it (`--insecure-http`,
+    /// `MOONMOTION_INSECURE_HTTP=1`): the password and the session cookie would cross the
+    /// network in clear text.
+    public static func resolve(_ flags: Flags, script: ScriptRequest?, sandboxed: Bool,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ConnectionConfig? {
+        let script = script ?? ScriptRequest()
+        if sandboxed {
+            for (field, given) in [("insecure", script.insecure != nil), ("thumbprint", script.thumbprint != nil)] where given {
+                throw VCenterFault(type: "ConfigurationError", message: "mm.connect: \(field)= is not allowed under --sandbox: how the vCenter's certificate is checked is the operator's choice (--insecure, --thumbprint, GOVC_TLS_KNOWN_HOSTS)")
+            }
         }
-        password = password ?? parsed.password ?? environment["GOVC_PASSWORD"]
+        let configuredText = nonEmpty(flags.url) ?? nonEmpty(environment["GOVC_URL"])
+        let configured = try configuredText.map { try ServerURL(parsing: $0) }
+        let target: ServerURL
+        let isConfigured: Bool
+        if let text = nonEmpty(script.url) {
+            let asked = try ServerURL(parsing: text)
+            isConfigured = configured.map { $0.endpoint == asked.endpoint } ?? false
+            if sandboxed && !isConfigured {
+                let configuredName = configured.map { "the configured vCenter, \($0.endpoint)" } ?? "the configured vCenter (none is: --url or GOVC_URL)"
+                throw VCenterFault(type: "ConfigurationError", message: "mm.connect: under --sandbox a script connects only to \(configuredName); it asked for \(asked.endpoint)")
+            }
+            target = asked
+        } else {
+            guard let configured else { return nil }
+            target = configured
+            isConfigured = true
+        }
 
-        let insecure = try flags.insecure ?? environment["GOVC_INSECURE"].map { try parseBool($0, name: "GOVC_INSECURE") } ?? false
+        var username = script.username ?? (nonEmpty(script.url) != nil ? target.username : nil)
+        var password = script.password ?? (nonEmpty(script.url) != nil ? target.password : nil)
+        if isConfigured, let configured {
+            username = username ?? flags.username ?? configured.username ?? environment["GOVC_USERNAME"]
+            if password == nil {
+                password = try flags.password ?? flags.passwordFile.map(readPasswordFile) ?? configured.password ?? environment["GOVC_PASSWORD"]
+            }
+        } else if nonEmpty(username) == nil || password == nil {
+            let configuredName = configured.map { "the configured vCenter (\($0.endpoint))" } ?? "a configured vCenter (none is)"
+            throw VCenterFault(type: "ConfigurationError", message: "mm.connect: \(target.endpoint) is not the configured vCenter; the stored credentials (--username, --password-file, --url, GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD) go only to \(configuredName), so a script that connects elsewhere must give its own username= and password=")
+        }
 
-        var config = try ConnectionConfig(url: parsed.url.absoluteString, username: username, password: password ?? "", insecure: insecure)
-        if let seconds = flags.connectTimeout {
+        var insecure = script.insecure ?? false
+        var thumbprintText = nonEmpty(script.thumbprint)
+        if isConfigured {
+            insecure = try script.insecure ?? flags.insecure ?? environment["GOVC_INSECURE"].map { try parseBool($0, name: "GOVC_INSECURE") } ?? false
+            thumbprintText = thumbprintText ?? nonEmpty(flags.thumbprint)
+        }
+
+        if !target.isTLS, !(try flags.insecureHTTP ?? environment["MOONMOTION_INSECURE_HTTP"].map { try parseBool($0, name: "MOONMOTION_INSECURE_HTTP") } ?? false) {
+            throw VCenterFault(type: "ConfigurationError", message: "refusing \(target.redacted): over plain HTTP the password and the session cookie would cross the network in clear text; use https://, or allow it for a test vCenter with --insecure-http (MOONMOTION_INSECURE_HTTP=1)")
+        }
+
+        var config = try ConnectionConfig(url: target.url.absoluteString, username: username, password: password ?? "", insecure: insecure)
+        if let seconds = script.connectTimeout ?? flags.connectTimeout {
             config.connectTimeout = try checkTimeout(seconds, name: "connect timeout")
         }
-        if let seconds = flags.readTimeout {
+        if let seconds = script.readTimeout ?? flags.readTimeout {
             config.readTimeout = try checkTimeout(seconds, name: "read timeout")
             // The task poller's long poll must answer well within the read timeout.
             config.pollerMaxWaitSeconds = min(config.pollerMaxWaitSeconds, max(1, Int(config.readTimeout / 2)))
         }
-        if let thumbprint = flags.thumbprint, !thumbprint.isEmpty {
-            config.thumbprint = try Thumbprint(parsing: thumbprint)
-        } else if config.isTLS, let file = flags.knownHostsFile ?? environment["GOVC_TLS_KNOWN_HOSTS"], !file.isEmpty {
-            config.thumbprint = try KnownHosts(path: file).thumbprint(host: config.host, port: config.url.port)
+        // A pin and --insecure contradict each other: the transport would skip every check
+        // and drop the pin without a word. Say so instead.
+        let insecureSource = script.insecure == true ? "insecure=true" : (flags.insecure == true ? "--insecure" : "GOVC_INSECURE")
+        if let thumbprintText {
+            let pinSource = nonEmpty(script.thumbprint) != nil ? "thumbprint=" : "--thumbprint"
+            guard config.isTLS else {
+                throw VCenterFault(type: "ConfigurationError", message: "\(pinSource) pins a TLS certificate, but \(target.redacted) does not use TLS")
+            }
+            if insecure {
+                throw VCenterFault(type: "ConfigurationError", message: "\(insecureSource) turns certificate checks off, which would silently drop the \(pinSource) pin; give one of them (a pin alone accepts exactly that certificate)")
+            }
+            config.thumbprint = try Thumbprint(parsing: thumbprintText)
+        } else if config.isTLS, let file = flags.knownHostsFile ?? environment["GOVC_TLS_KNOWN_HOSTS"], !file.isEmpty,
+                  let pin = try KnownHosts(path: file).thumbprint(host: config.host, port: config.url.port) {
+            if insecure {
+                throw VCenterFault(type: "ConfigurationError", message: "\(insecureSource) turns certificate checks off, which would silently drop the pin for \(config.hostAndPort) in \(file) (GOVC_TLS_KNOWN_HOSTS); give one of them")
+            }
+            config.thumbprint = pin
         }
         try config.applyPollerTuning(environment["MOONMOTION_POLLER"])
         return config
+    }
+
+    private static func nonEmpty(_ text: String?) -> String? {
+        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        return text
     }
 
     /// A timeout in seconds: finite and above zero.

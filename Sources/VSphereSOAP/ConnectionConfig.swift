@@ -14,7 +14,8 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
     public var username: String
     /// The password to log in with. Never printed.
     public var password: String
-    /// Skip certificate verification (`--insecure`, `GOVC_INSECURE=1`).
+    /// Skip certificate verification (`--insecure`, `GOVC_INSECURE=1`). Never together with
+    /// a `thumbprint` (`init` and `resolve` refuse both: the pin would be dropped silently).
     public var insecure: Bool
     /// A pinned certificate thumbprint (SHA-1 or SHA-256), from `--thumbprint` or the known-hosts file.
     public var thumbprint: Thumbprint?
@@ -74,6 +75,9 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
         self.password = password ?? parsed.password ?? ""
         self.insecure = insecure
         self.thumbprint = try thumbprint.map { try Thumbprint(parsing: $0) }
+        if insecure && self.thumbprint != nil {
+            throw VCenterFault(type: "ConfigurationError", message: "insecure turns certificate checks off, which would silently drop the thumbprint pin; give one of them")
+        }
         self.connectTimeout = connectTimeout
         self.readTimeout = readTimeout
         self.keepAliveInterval = keepAliveInterval
@@ -111,6 +115,10 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
     /// Like `description`.
     public var debugDescription: String { "ConnectionConfig(\(description))" }
 
+    /// `GOVC_URL`-style text with any password removed (`https://u:secret@h` →
+    /// `https://u@h`), for showing a URL someone typed: the user name and the rest stay.
+    public static func redactingPassword(in urlText: String) -> String { ServerURL.redact(urlText) }
+
     /// A mirror without the password, so `dump(config)` cannot leak it.
     public var customMirror: Mirror {
         Mirror(self, children: [
@@ -122,6 +130,13 @@ public struct ConnectionConfig: Sendable, CustomStringConvertible, CustomDebugSt
 
 /// A `GOVC_URL`-style address taken apart: scheme (https by default), credentials
 /// (percent-decoded), host, port and path (`/sdk` by default).
+///
+/// Credentials are read from the text as typed, before anything else: they end at the
+/// last `@` (the host name never contains one), and the user name at the first `:` after
+/// the scheme. So a password may hold `/`, `@`, `:`, `?`, `#` or `%` unescaped —
+/// `https://user:p@ss/w%rd@vc01/sdk` is user `user`, password `p@ss/w%rd`, host `vc01` —
+/// while `%XX` escapes are decoded (`p%40ss` is `p@ss`) and a `%` not followed by two hex
+/// digits stays as it is. The password never appears in an error.
 struct ServerURL {
     var url: URL
     var username: String?
@@ -139,22 +154,20 @@ struct ServerURL {
         guard scheme == "https" || scheme == "http" else {
             throw VCenterFault(type: "ConfigurationError", message: "unsupported URL scheme '\(scheme)': use https:// or http://")
         }
-        // The authority ends at the first '/', '?' or '#'; credentials end at its last '@'
-        // (so a password with an unescaped '@' still works).
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-        var authority = rest[..<authorityEnd]
-        var path = String(rest[authorityEnd...])
-        if let at = authority.lastIndex(of: "@") {
-            let userinfo = authority[..<at]
-            authority = authority[authority.index(after: at)...]
+        if let at = rest.lastIndex(of: "@") {
+            let userinfo = rest[..<at]
+            rest = rest[rest.index(after: at)...]
             if let colon = userinfo.firstIndex(of: ":") {
-                username = String(userinfo[..<colon]).removingPercentEncoding ?? String(userinfo[..<colon])
-                let pass = userinfo[userinfo.index(after: colon)...]
-                password = String(pass).removingPercentEncoding ?? String(pass)
+                username = ServerURL.percentDecoded(userinfo[..<colon])
+                password = ServerURL.percentDecoded(userinfo[userinfo.index(after: colon)...])
             } else {
-                username = String(userinfo).removingPercentEncoding ?? String(userinfo)
+                username = ServerURL.percentDecoded(userinfo)
             }
         }
+        // What follows the credentials: host[:port], then the path from the first '/', '?' or '#'.
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        var path = String(rest[authorityEnd...])
         guard !authority.isEmpty else {
             throw VCenterFault(type: "ConfigurationError", message: "no host in vCenter URL '\(ServerURL.redact(trimmed))'")
         }
@@ -163,6 +176,50 @@ struct ServerURL {
             throw VCenterFault(type: "ConfigurationError", message: "invalid vCenter URL '\(ServerURL.redact(trimmed))'")
         }
         self.url = url
+    }
+
+    /// `%XX` escapes decoded; any other `%` kept. The text as typed when the decoded bytes
+    /// are not UTF-8.
+    static func percentDecoded(_ text: Substring) -> String {
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        func hex(_ b: UInt8) -> UInt8? {
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "%"), i + 2 < bytes.count, let high = hex(bytes[i + 1]), let low = hex(bytes[i + 2]) {
+                out.append(high << 4 | low)
+                i += 3
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return String(validating: out, as: UTF8.self) ?? String(text)
+    }
+
+    /// Whether the URL uses TLS.
+    var isTLS: Bool { url.scheme?.lowercased() == "https" }
+
+    /// Scheme, host (lower case) and port: what "the same vCenter" means for credentials.
+    var endpoint: Endpoint {
+        let scheme = url.scheme?.lowercased() ?? "https"
+        return Endpoint(scheme: scheme, host: (url.host ?? "").lowercased(), port: url.port ?? (scheme == "https" ? 443 : 80))
+    }
+
+    /// Where a URL points: `https://vc01:443`.
+    struct Endpoint: Equatable, CustomStringConvertible {
+        var scheme: String
+        var host: String
+        var port: Int
+        var description: String { "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
     }
 
     /// The URL with any user name kept and the password dropped.

@@ -8,7 +8,8 @@ import VSphereSOAP
 
 /// Where vCenter is, as govc users give it: flags, then the govc environment (`GOVC_URL`,
 /// `GOVC_USERNAME`, `GOVC_PASSWORD`, `GOVC_INSECURE`, `GOVC_TLS_KNOWN_HOSTS`), plus the
-/// connect and read timeouts. With nothing configured, `run`, `plan`, `repl` and a script's
+/// connect and read timeouts and `--insecure-http` (`MOONMOTION_INSECURE_HTTP`: govc has no
+/// such setting, so it is not a `GOVC_` name). With nothing configured, `run`, `plan`, `repl` and a script's
 /// `mm.connect()` use the built-in simulated vCenter and say so; `inventory` and `tasks`
 /// refuse (`connect()`) unless `--simulate` asks for it, so a forgotten `GOVC_URL` never
 /// passes a fake inventory off as a real one.
@@ -35,6 +36,10 @@ struct ConnectionOptions: ParsableArguments {
         "Do not verify the server's TLS certificate (default: GOVC_INSECURE). Prefer --thumbprint."))
     var insecure = false
 
+    @Flag(name: .customLong("insecure-http"), help: ArgumentHelp(
+        "Allow an http:// vCenter URL: the password and the session cookie then cross the network in clear text (default: MOONMOTION_INSECURE_HTTP; for test vCenters only)."))
+    var insecureHTTP = false
+
     @Option(help: ArgumentHelp(
         "Trust exactly the certificate with this SHA-256 or SHA-1 thumbprint (AB:CD:…, as govc and vCenter show it; default: GOVC_TLS_KNOWN_HOSTS).",
         valueName: "thumbprint"))
@@ -60,11 +65,14 @@ struct ConnectionOptions: ParsableArguments {
         }
     }
 
+    /// Files holding credentials, which a sandboxed script may never read.
+    var secretFiles: [String] { passwordFile.map { [$0] } ?? [] }
+
     /// The flags as the SOAP client's configuration takes them.
     var flags: ConnectionConfig.Flags {
         ConnectionConfig.Flags(url: url, username: username, passwordFile: passwordFile,
                                insecure: insecure ? true : nil, thumbprint: thumbprint,
-                               connectTimeout: connectTimeout, readTimeout: readTimeout)
+                               connectTimeout: connectTimeout, readTimeout: readTimeout, insecureHTTP: insecureHTTP ? true : nil)
     }
 
     /// Whether a real server is configured by a flag or the environment (never with `--simulate`).
@@ -78,11 +86,13 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     /// The connector `mm.connect{...}` uses: the script's fields win over these flags,
-    /// which win over the environment; nothing configured → the built-in simulator.
-    func connector() -> VCenterConnector {
+    /// which win over the environment; nothing configured → the built-in simulator. The
+    /// stored credentials go only to the configured vCenter, and a `sandboxed` script cannot
+    /// change where or how it connects (`ConnectionConfig.resolve(_:script:sandboxed:environment:)`).
+    func connector(sandboxed: Bool) -> VCenterConnector {
         let flags = self.flags
         let environment = self.environment
-        return { request in try await ConnectionOptions.connect(request, flags: flags, environment: environment) }
+        return { request in try await ConnectionOptions.connect(request, flags: flags, sandboxed: sandboxed, environment: environment) }
     }
 
     /// Connects with these options alone (`inventory`, `tasks`, and the other commands once
@@ -91,27 +101,19 @@ struct ConnectionOptions: ParsableArguments {
     func connect() async throws -> ConnectedVCenter {
         if simulate { return try ConnectionOptions.simulated(announce: "--simulate") }
         guard isServerConfigured else { throw BackendError(ConnectionOptions.noVCenterConfigured) }
-        return try await ConnectionOptions.connect(ConnectRequest(), flags: flags, environment: environment)
+        return try await ConnectionOptions.connect(ConnectRequest(), flags: flags, sandboxed: false, environment: environment)
     }
 
     /// What `inventory` and `tasks` say when neither a vCenter nor `--simulate` is given.
     static let noVCenterConfigured =
         "no vCenter configured: give --url [user@]host (or set GOVC_URL, with GOVC_USERNAME and GOVC_PASSWORD), or --simulate to use the built-in simulated vCenter"
 
-    static func connect(_ request: ConnectRequest, flags base: ConnectionConfig.Flags,
+    static func connect(_ request: ConnectRequest, flags: ConnectionConfig.Flags, sandboxed: Bool,
                         environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ConnectedVCenter {
-        var flags = base
-        if let url = request.url { flags.url = url }
-        if let username = request.username { flags.username = username }
-        if let password = request.password {
-            flags.password = password
-            flags.passwordFile = nil
-        }
-        if let insecure = request.insecure { flags.insecure = insecure }
-        if let thumbprint = request.thumbprint { flags.thumbprint = thumbprint }
-        if let seconds = request.connectTimeout { flags.connectTimeout = seconds }
-        if let seconds = request.readTimeout { flags.readTimeout = seconds }
-        guard let config = try ConnectionConfig.resolve(flags, environment: environment) else {
+        let script = ConnectionConfig.ScriptRequest(
+            url: request.url, username: request.username, password: request.password, insecure: request.insecure,
+            thumbprint: request.thumbprint, connectTimeout: request.connectTimeout, readTimeout: request.readTimeout)
+        guard let config = try ConnectionConfig.resolve(flags, script: script, sandboxed: sandboxed, environment: environment) else {
             return try simulated(announce: nil)
         }
         let vcenter = try await SOAPVCenter.connect(config: config, logger: logger)

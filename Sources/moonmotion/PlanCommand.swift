@@ -241,7 +241,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     /// Runs the strategy to its end against `simulator` and returns the engine's summary.
     private func simulate(_ simulator: SimulatedVCenter, parameters: [String: String]) async throws -> (RunSummary, Inventory) {
-        let runtime = try LuaRuntime(options: lua.runtimeOptions(moduleDirectories: [RunCommand.directory(of: script)]))
+        let runtime = try LuaRuntime(options: lua.runtimeOptions(moduleDirectories: [RunCommand.directory(of: script)], secretFiles: connection.secretFiles))
         defer { runtime.shutdown() }
         runtime.installInterruptSignalHandler()
         try LuaBindings.install(into: runtime, connector: { _ in

@@ -43,9 +43,9 @@ struct ReplCommand: AsyncParsableCommand {
     var noHistory = false
 
     mutating func run() async throws {
-        let runtime = try LuaRuntime(options: lua.runtimeOptions(moduleDirectories: ["."]))
+        let runtime = try LuaRuntime(options: lua.runtimeOptions(moduleDirectories: ["."], secretFiles: connection.secretFiles))
         defer { runtime.shutdown() }
-        let bindings = try LuaBindings.install(into: runtime, connector: connection.connector())
+        let bindings = try LuaBindings.install(into: runtime, connector: connection.connector(sandboxed: lua.sandbox))
         if connection.isServerConfigured {
             // `conn` is ready to use when a server is configured (flags or GOVC_URL).
             do {

@@ -20,7 +20,8 @@ struct RunCommand: AsyncParsableCommand {
             name=value pairs after the script become the table `params` (values are \
             strings): moonmotion run move.lua datastore=new-01 limit=4 → params.datastore, \
             params.limit. Words after -- become arg[1], arg[2], ... and the script's `...`, \
-            as with the lua interpreter; arg[0] is the script.
+            as with the lua interpreter; arg[0] is the script, and negative indices hold \
+            the command line before it (a --url password removed; none under --sandbox).
 
             STRATEGIES. A script that returns a table of hooks (docs/LUA.md, "Strategies"; \
             start from examples/storage-migration.lua) is a strategy: the migration engine \
@@ -128,13 +129,13 @@ struct RunCommand: AsyncParsableCommand {
         let (parameters, _, after) = split
         let params = try ScriptParameters(parameters)
         let engineOptions = try effectiveStrategyOptions()
-        let runtime = try LuaRuntime(options: lua.runtimeOptions(moduleDirectories: [Self.directory(of: script)]))
+        let runtime = try LuaRuntime(options: lua.runtimeOptions(moduleDirectories: [Self.directory(of: script)], secretFiles: connection.secretFiles))
         defer { runtime.shutdown() }
         runtime.installInterruptSignalHandler()
-        let connector: VCenterConnector = engineOptions.dryRun ? Self.dryRunConnector : connection.connector()
+        let connector: VCenterConnector = engineOptions.dryRun ? Self.dryRunConnector : connection.connector(sandboxed: lua.sandbox)
         let bindings = try LuaBindings.install(into: runtime, connector: connector)
 
-        let before = ScriptArgumentTable.wordsBefore(script: script, in: CommandLine.arguments)
+        let before = ScriptArgumentTable.wordsBefore(script: script, in: CommandLine.arguments, sandboxed: lua.sandbox)
         let script = self.script
         try await runtime.perform { state in
             state.setGlobal("params", params.table)

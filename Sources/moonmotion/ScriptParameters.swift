@@ -1,5 +1,6 @@
 import ArgumentParser
 import LuaHost
+import VSphereSOAP
 
 /// The `name=value` pairs of `moonmotion run`, as the `params` table (strings).
 struct ScriptParameters {
@@ -25,7 +26,10 @@ struct ScriptParameters {
 }
 
 /// The `arg` table as `lua` builds it: `arg[0]` is the script, `arg[1...]` the arguments
-/// after `--`, and negative indices the command line before the script.
+/// after `--`, and negative indices the command line before the script — except under
+/// `--sandbox`, where a script handed over by someone else sees no negative entries (the
+/// command line may name the password file, or carry a password in `--url`). Outside the
+/// sandbox a password in `--url` is removed from them.
 enum ScriptArgumentTable {
     static let builder = """
         local before, script, after = ...
@@ -35,11 +39,32 @@ enum ScriptArgumentTable {
         arg = t
         """
 
-    /// The command line before the script (`moonmotion`, `run`, options), found in argv.
+    /// The command line before the script (`moonmotion`, `run`, options), found in argv,
+    /// with the password of a `--url` value removed; nothing under `--sandbox`.
+    static func wordsBefore(script: String, in argv: [String], sandboxed: Bool) -> [String] {
+        guard !sandboxed else { return [] }
+        return redactingURLPasswords(wordsBefore(script: script, in: argv))
+    }
+
     static func wordsBefore(script: String, in argv: [String]) -> [String] {
         guard let runIndex = argv.firstIndex(of: "run") else { return Array(argv.prefix(1)) }
         let rest = argv[(runIndex + 1)...]
         guard let scriptIndex = rest.firstIndex(of: script) else { return Array(argv[...runIndex]) }
         return Array(argv[..<scriptIndex])
+    }
+
+    /// `--url VALUE` and `--url=VALUE` with the password left out of VALUE.
+    static func redactingURLPasswords(_ words: [String]) -> [String] {
+        var result: [String] = []
+        for (i, word) in words.enumerated() {
+            if i > 0 && words[i - 1] == "--url" {
+                result.append(ConnectionConfig.redactingPassword(in: word))
+            } else if word.hasPrefix("--url=") {
+                result.append("--url=" + ConnectionConfig.redactingPassword(in: String(word.dropFirst("--url=".count))))
+            } else {
+                result.append(word)
+            }
+        }
+        return result
     }
 }

@@ -34,10 +34,7 @@ final class BackgroundMoonmotion: @unchecked Sendable {
         process.executableURL = try moonmotionBinary()
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "MOONMOTION_PATH")
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
+        process.environment = moonmotionEnvironment(environment)
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mm-bg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         outURL = scratch.appendingPathComponent("out")

@@ -30,6 +30,15 @@ import Testing
         #expect(outcome.stderr.isEmpty)
     }
 
+    @Test func theMemoryLimitEndsALineAndTheSessionGoesOn() async throws {
+        let input = "s = string.rep('x', 1 << 30)\nt = {} for i = 1, 1e9 do t[i] = i end\n#t > 1000\nt = nil\n#string.rep('x', 1 << 20)\n"
+        let outcome = try await runMoonmotion(["repl", "--max-memory", "64MiB"], input: input, environment: ["GOVC_URL": ""])
+        #expect(outcome.status == 1)
+        #expect(outcome.stdout == "true\n1048576\n", "\(outcome.stderr)")
+        let failures = outcome.stderr.components(separatedBy: "memory limit of 64 MiB reached").count - 1
+        #expect(failures == 2, "\(outcome.stderr)")
+    }
+
     @Test func errorsGoToStderrAndTheSessionGoesOn() async throws {
         let outcome = try await runMoonmotion(["repl"], input: "error('oops')\nx = = 1\n'still here'\nfor i = 1,\n")
         #expect(outcome.status == 1)

@@ -11,6 +11,18 @@ struct ProcessOutcome {
 
 /// Runs the built `moonmotion` with `arguments`, feeding `input` on stdin, in `directory`.
 /// `interruptAfter` sends SIGINT after that many seconds. Gives up after `timeout`.
+/// The environment a `moonmotion` under test runs with: the test process's, without
+/// `MOONMOTION_PATH`, with `MOONMOTION_INSECURE_HTTP=1` — the test vCenter (`TestVCenter`)
+/// serves plain HTTP unless started with `tls`, and moonmotion refuses http:// otherwise —
+/// and then `overrides` (`"MOONMOTION_INSECURE_HTTP": ""` to see the refusal).
+func moonmotionEnvironment(_ overrides: [String: String]) -> [String: String] {
+    var env = ProcessInfo.processInfo.environment
+    env.removeValue(forKey: "MOONMOTION_PATH")
+    env["MOONMOTION_INSECURE_HTTP"] = "1"
+    for (k, v) in overrides { env[k] = v }
+    return env
+}
+
 func runMoonmotion(_ arguments: [String], input: String = "", directory: URL? = nil,
                    environment: [String: String] = [:], interruptAfter: Double? = nil,
                    timeout: Double = 60) async throws -> ProcessOutcome {
@@ -18,10 +30,7 @@ func runMoonmotion(_ arguments: [String], input: String = "", directory: URL? = 
     process.executableURL = try moonmotionBinary()
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "MOONMOTION_PATH")
-    for (k, v) in environment { env[k] = v }
-    process.environment = env
+    process.environment = moonmotionEnvironment(environment)
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mm-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: scratch) }
@@ -237,6 +246,83 @@ func scriptDirectory(_ files: [String: String]) throws -> URL {
         let timed = try await runMoonmotion(["run", "--timeout", "0.5", "spin.lua"], directory: dir, timeout: 20)
         #expect(timed.status == 1)
         #expect(timed.stderr.hasPrefix("spin.lua:1: time limit exceeded (0.5 seconds, set by --timeout)"))
+    }
+
+    @Test func maxMemoryEndsTheScriptWithStatusOne() async throws {
+        let dir = try scriptDirectory([
+            "big.lua": "local s = string.rep('x', 1 << 30)\nprint(#s)",
+            "grow.lua": "local t = {}\nfor i = 1, 1e9 do t[i] = {i} end",
+            "small.lua": "print(#string.rep('x', 1 << 20))",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = try await runMoonmotion(["run", "--max-memory", "64MiB", "big.lua"], directory: dir, environment: noVCenter)
+        #expect(big.status == 1)
+        #expect(big.stderr.hasPrefix("big.lua:1: memory limit of 64 MiB reached ("), "\(big.stderr)")
+        #expect(big.stderr.contains("1 GiB more asked; set by --max-memory)"), "\(big.stderr)")
+        let grow = try await runMoonmotion(["run", "--max-memory", "64MiB", "grow.lua"], directory: dir, environment: noVCenter)
+        #expect(grow.status == 1)
+        #expect(grow.stderr.hasPrefix("grow.lua:2: memory limit of 64 MiB reached ("), "\(grow.stderr)")
+        // The sandbox's default (1 GiB) stops the gigabyte string too; below it all is well.
+        let sandboxed = try await runMoonmotion(["run", "--sandbox", "big.lua"], directory: dir, environment: noVCenter)
+        #expect(sandboxed.status == 1)
+        #expect(sandboxed.stderr.hasPrefix("big.lua:1: memory limit of 1 GiB reached ("), "\(sandboxed.stderr)")
+        let small = try await runMoonmotion(["run", "--max-memory", "64MiB", "small.lua"], directory: dir, environment: noVCenter)
+        #expect(small.status == 0 && small.stdout == "1048576\n", "\(small.stderr)")
+        let bad = try await runMoonmotion(["run", "--max-memory", "lots", "small.lua"], directory: dir, environment: noVCenter)
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("'lots' is not a size"), "\(bad.stderr)")
+    }
+
+    @Test func sandboxReadsOnlyTheScriptsOwnFiles() async throws {
+        let outside = try scriptDirectory(["notes.txt": "outside the script's directory\n"])
+        defer { try? FileManager.default.removeItem(at: outside) }
+        let secret = "Sup3r-S3cret-\(UUID().uuidString.prefix(8))"
+        let dir = try scriptDirectory([
+            "vc.pass": secret + "\n",
+            "data.csv": "vm,datastore\n",
+            "read.lua": """
+                local function show(name, path)
+                  local f, err = io.open(path)
+                  if f then print(name, f:read("l")) f:close() else print(name, err) end
+                end
+                show("csv", "data.csv")
+                show("environ", "/proc/self/environ")
+                show("password", "vc.pass")
+                show("outside", params.outside .. "/notes.txt")
+                """,
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try await runMoonmotion(
+            ["run", "--sandbox", "--password-file", "vc.pass", "read.lua", "outside=\(outside.path)"],
+            directory: dir, environment: noVCenter)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let lines = outcome.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 4, "\(outcome.stdout)")
+        #expect(lines.first == "csv\tvm,datastore")
+        #expect(lines.contains("environ\t/proc/self/environ: not readable in the sandbox, which never reads /proc, /sys or /dev"), "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("password\tvc.pass: not readable in the sandbox") }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("outside\t\(outside.path)/notes.txt: not readable in the sandbox") }, "\(lines)")
+        #expect(!outcome.stdout.contains(secret) && !outcome.stderr.contains(secret))
+        // --allow-read opens one more place; without --sandbox it means nothing and is refused.
+        let allowed = try await runMoonmotion(
+            ["run", "--sandbox", "--allow-read", outside.path, "read.lua", "outside=\(outside.path)"], directory: dir, environment: noVCenter)
+        #expect(allowed.stdout.contains("outside\toutside the script's directory"), "\(allowed.stdout)\(allowed.stderr)")
+        let unsandboxed = try await runMoonmotion(["run", "--allow-read", outside.path, "read.lua"], directory: dir, environment: noVCenter)
+        #expect(unsandboxed.status == 64 && unsandboxed.stderr.contains("--allow-read widens what --sandbox lets a script read"), "\(unsandboxed.stderr)")
+    }
+
+    @Test func argHidesTheCommandLineFromASandboxedScript() async throws {
+        let dir = try scriptDirectory(["arg.lua": "local t = {} for i = -5, 1 do t[#t + 1] = tostring(arg[i]) end print(table.concat(t, ' '))"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // An unreachable vCenter: the script never connects, the URL is only on the command line.
+        let url = "https://admin:Sup3r-S3cret@127.0.0.1:9/sdk"
+        let sandboxed = try await runMoonmotion(["run", "--sandbox", "--url", url, "arg.lua", "--", "one"], directory: dir)
+        #expect(sandboxed.status == 0, "\(sandboxed.stderr)")
+        #expect(sandboxed.stdout == "nil nil nil nil nil arg.lua one\n", "\(sandboxed.stdout)")
+        // Outside the sandbox the command line is there as `lua` gives it, without the password.
+        let plain = try await runMoonmotion(["run", "--url", url, "arg.lua", "--", "one"], directory: dir)
+        #expect(plain.stdout.contains("run --url https://admin@127.0.0.1:9/sdk arg.lua one"), "\(plain.stdout)")
+        #expect(!plain.stdout.contains("Sup3r-S3cret") && !sandboxed.stdout.contains("Sup3r-S3cret"))
     }
 
     @Test func usageErrorsExplainThemselves() async throws {

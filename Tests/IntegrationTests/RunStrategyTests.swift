@@ -19,10 +19,7 @@ private final class RunningMoonmotion {
         process.executableURL = try moonmotionBinary()
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "MOONMOTION_PATH")
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
+        process.environment = moonmotionEnvironment(environment)
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mm-proc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         outURL = scratch.appendingPathComponent("out")
@@ -298,7 +295,7 @@ struct RunStrategyTests {
 
         let badkey = try await runMoonmotion(["run", "badkey.lua"] + small, directory: dir, environment: noServer)
         #expect(badkey.status == 1)
-        #expect(badkey.stderr == "moonmotion: badkey.lua: the strategy table has 'ordr' (did you mean 'order'?), which is not a hook; valid hooks: select, order, target, limits, vcenter_limits, on_blocked, on_failure, on_done\n")
+        #expect(badkey.stderr == "moonmotion: badkey.lua: the strategy table has 'ordr' (did you mean 'order'?), which is not a hook; valid hooks: select, order, target, limits, vcenter_limits, on_blocked, on_failure, on_done, checks\n")
 
         let badorder = try await runMoonmotion(["run", "badorder.lua"] + small, directory: dir, environment: noServer)
         #expect(badorder.status == 1)

@@ -10,15 +10,15 @@ struct BindingsHarness {
     let bindings: LuaBindings
 
     /// `connect` is what `mm.connect{...}` gets; it receives the script's request.
-    init(connect: @escaping VCenterConnector) throws {
-        runtime = try LuaRuntime(options: .init(configuresModulePath: false))
+    init(connect: @escaping VCenterConnector, sandbox: SandboxOptions = .none) throws {
+        runtime = try LuaRuntime(options: .init(sandbox: sandbox, configuresModulePath: false))
         bindings = try LuaBindings.install(into: runtime, connector: connect)
     }
 
     /// Every `mm.connect` returns this backend (the same instance).
-    init(backend: any VCenter, url: String = "simulated", simulated: Bool = true) throws {
+    init(backend: any VCenter, url: String = "simulated", simulated: Bool = true, sandbox: SandboxOptions = .none) throws {
         let connected = ConnectedVCenter(backend, url: url, isSimulated: simulated)
-        try self.init(connect: { _ in connected })
+        try self.init(connect: { _ in connected }, sandbox: sandbox)
     }
 
     /// Runs a script and returns its results as plain values.

@@ -57,6 +57,8 @@ struct StrategyBenchmarkTests {
             let t3 = clock.now
             let outcome = try await runHarness.run(runStrategy, recordEvents: false)
             let runTime = clock.now - t3
+            // Lua's heap at its largest over the whole run (what `--max-memory` counts).
+            let heapPeak = try runHarness.runtime.performSync { state in state.memoryPeak }
             runHarness.shutdown()
             #expect(outcome.summary.moved.count == vms)
 
@@ -92,9 +94,10 @@ struct StrategyBenchmarkTests {
             #expect(onLua.moved.count == vms)
 
             let line = String(
-                format: "strategy bench %@ (%d VMs): generate %.2f s; Lua: load %.3f s, select %.3f s, order %.3f s, whole run %.2f s (makespan %.0f h); same policy in Swift: %.2f s (on the Lua executor: %.2f s)",
+                format: "strategy bench %@ (%d VMs): generate %.2f s; Lua: load %.3f s, select %.3f s, order %.3f s, whole run %.2f s (makespan %.0f h, Lua heap peak %@); same policy in Swift: %.2f s (on the Lua executor: %.2f s)",
                 spec, vms, Self.seconds(generateTime), Self.seconds(loadTime), Self.seconds(selectTime), Self.seconds(orderTime),
-                Self.seconds(runTime), outcome.summary.duration / 3600, Self.seconds(swiftTime), Self.seconds(onLuaTime))
+                Self.seconds(runTime), outcome.summary.duration / 3600, LuaState.describeBytes(heapPeak), Self.seconds(swiftTime),
+                Self.seconds(onLuaTime))
             print(line)
         }
     }

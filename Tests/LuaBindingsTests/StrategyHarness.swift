@@ -48,8 +48,8 @@ struct StrategyHarness {
     }
 
     /// A runtime with the checkout's stdlib over an existing simulator.
-    init(simulator: SimulatedVCenter) throws {
-        runtime = try LuaRuntime(options: .init(moduleDirectories: [Self.root + "/stdlib"]))
+    init(simulator: SimulatedVCenter, sandbox: SandboxOptions = .none) throws {
+        runtime = try LuaRuntime(options: .init(sandbox: sandbox, moduleDirectories: [Self.root + "/stdlib"]))
         self.simulator = simulator
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import LuaHost
 
@@ -28,9 +29,102 @@ import Testing
             """)
         let values = try await runtime.perform { _ in try refs.map { try $0.value() } }
         #expect(values == [
-            "execute=false popen=false loadlib=false exit=false getenv=false remove=false debug=false requiredebug=false write=false append=false output=false binary=false dump=false read=true math=true text=true",
+            "execute=false popen=false loadlib=false exit=false getenv=false remove=false debug=false requiredebug=false write=false append=false output=false binary=false dump=false read=false math=true text=true",
             "",
         ])
+    }
+
+    /// A directory with a script's neighbours, a password file, a link out and a file outside.
+    static func files() throws -> (dir: String, outside: String) {
+        let base = NSTemporaryDirectory() + "mm-sandbox-\(UUID().uuidString)"
+        let dir = base + "/script", outside = base + "/outside"
+        try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try "a,b\n".write(toFile: dir + "/data.csv", atomically: true, encoding: .utf8)
+        try "Sup3r-S3cret\n".write(toFile: dir + "/vc.pass", atomically: true, encoding: .utf8)
+        try "return 'helper'\n".write(toFile: dir + "/helper.lua", atomically: true, encoding: .utf8)
+        try "return 'outside'\n".write(toFile: outside + "/other.lua", atomically: true, encoding: .utf8)
+        try "x\n".write(toFile: outside + "/notes.txt", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link", withDestinationPath: outside + "/notes.txt")
+        return (dir, outside)
+    }
+
+    @Test func readsOnlyTheScriptsFilesThroughEveryReadingPath() async throws {
+        let (dir, outside) = try Self.files()
+        defer { try? FileManager.default.removeItem(atPath: dir + "/..") }
+        let runtime = try LuaRuntime(options: .init(
+            sandbox: SandboxOptions(restrictsLibraries: true, unreadablePaths: [dir + "/vc.pass"]),
+            moduleDirectories: [dir], configuresModulePath: false))
+        defer { runtime.shutdown() }
+        let refs = try await runtime.run(source: """
+            local dir, outside = ...
+            local out = {}
+            local function try(name, f)
+              local ok, a, b = pcall(f)
+              out[#out + 1] = name .. "=" .. (ok and tostring(a ~= nil and a or b) or ("error: " .. tostring(a)))
+            end
+            try("csv", function() local f = assert(io.open(dir .. "/data.csv")) local l = f:read("l") f:close() return l end)
+            try("dotdot", function() return select(2, io.open(dir .. "/sub/../../outside/notes.txt")) end)
+            try("link", function() return select(2, io.open(dir .. "/link")) end)
+            try("password", function() return select(2, io.open(dir .. "/vc.pass")) end)
+            try("environ", function() return select(2, io.open("/proc/self/environ")) end)
+            try("lines", function() return io.lines(outside .. "/notes.txt") end)
+            try("input", function() return io.input(outside .. "/notes.txt") end)
+            try("loadfile", function() return select(2, loadfile(outside .. "/other.lua")) end)
+            try("dofile", function() return dofile(outside .. "/other.lua") end)
+            try("dofile-own", function() return dofile(dir .. "/helper.lua") end)
+            try("searchpath", function() return select(2, package.searchpath("other", outside .. "/?.lua")) end)
+            try("require", function() package.path = outside .. "/?.lua" return require("other") end)
+            try("require-own", function() package.path = dir .. "/?.lua" return require("helper") end)
+            try("missing", function() return select(2, io.open(dir .. "/nothing.txt")) end)
+            return table.concat(out, " ## ")
+            """, chunkName: "=t", arguments: [.string(dir), .string(outside)])
+        let text = try await runtime.perform { _ in try refs[0].value().stringValue ?? "" }
+        let lines = text.components(separatedBy: " ## ")
+        #expect(lines.count == 14, "\(text)")
+        func line(_ name: String) -> String { lines.first { $0.hasPrefix(name + "=") } ?? "" }
+        #expect(line("csv") == "csv=a,b")
+        for name in ["dotdot", "link", "password", "lines", "input", "loadfile", "dofile"] {
+            #expect(line(name).contains("not readable in the sandbox, which reads only files under the script's directory"), "\(line(name))")
+        }
+        #expect(line("environ").hasSuffix("/proc/self/environ: not readable in the sandbox, which never reads /proc, /sys or /dev"))
+        #expect(!text.contains("Sup3r-S3cret") && !text.contains("return 'outside'"))
+        #expect(line("dofile-own") == "dofile-own=helper")
+        #expect(line("searchpath").contains("/other.lua' (not readable in the sandbox)"), "\(line("searchpath"))")
+        #expect(line("require").contains("module 'other' not found") && line("require").contains("(not readable in the sandbox)"), "\(line("require"))")
+        #expect(line("require-own") == "require-own=helper")
+        #expect(line("missing").hasSuffix("/nothing.txt: No such file or directory"), "\(line("missing"))")
+    }
+
+    @Test func allowReadAddsAPath() async throws {
+        let (dir, outside) = try Self.files()
+        defer { try? FileManager.default.removeItem(atPath: dir + "/..") }
+        let runtime = try LuaRuntime(options: .init(
+            sandbox: SandboxOptions(restrictsLibraries: true, readablePaths: [outside + "/notes.txt"]),
+            moduleDirectories: [dir], configuresModulePath: false))
+        defer { runtime.shutdown() }
+        let refs = try await runtime.run(source: """
+            local outside = ...
+            local f = assert(io.open(outside .. "/notes.txt"))
+            local l = f:read("l")
+            f:close()
+            return l, select(2, io.open(outside .. "/other.lua"))
+            """, arguments: [.string(outside)])
+        let values = try await runtime.perform { _ in try refs.map { try $0.value() } }
+        #expect(values.first == .string("x"))
+        #expect(values.count > 1 && values[1].stringValue?.contains("not readable in the sandbox") == true, "\(values)")
+    }
+
+    @Test func finalizersAreRefused() async throws {
+        // Lua runs __gc with hooks off: `while true do end` in one would escape every limit.
+        let runtime = try makeRuntime(SandboxOptions(restrictsLibraries: true, instructionLimit: 1_000_000))
+        defer { runtime.shutdown() }
+        let error = await #expect(throws: LuaError.self) {
+            try await runtime.run(source: "setmetatable({}, {__gc = function() while true do end end})", chunkName: "@gc.lua")
+        }
+        #expect(error?.message.hasPrefix("gc.lua:1: setmetatable: the sandbox does not run finalizers (__gc)") == true, "\(error?.message ?? "")")
+        let refs = try await runtime.run(source: "return getmetatable(setmetatable({}, {__index = {a = 1}})).__index.a")
+        #expect(try await runtime.perform { _ in try refs[0].value() } == .integer(1))
     }
 
     @Test func ioOpenForWritingExplainsItself() async throws {

@@ -15,7 +15,8 @@ import VCenterModel
     }
 
     @Test func schemePortPathAndPercentDecoding() throws {
-        let c = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "http://adm%40vsphere.local:p%3Ass%40w0rd@10.0.0.5:8989/custom"]))
+        let c = try #require(try ConnectionConfig.resolve(.init(insecureHTTP: true),
+                                                          environment: ["GOVC_URL": "http://adm%40vsphere.local:p%3Ass%40w0rd@10.0.0.5:8989/custom"]))
         #expect(c.url.absoluteString == "http://10.0.0.5:8989/custom")
         #expect(c.username == "adm@vsphere.local")
         #expect(c.password == "p:ss@w0rd")
@@ -37,6 +38,31 @@ import VCenterModel
         let c = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "root:se@cret@esx01"]))
         #expect(c.password == "se@cret")
         #expect(c.host == "esx01")
+    }
+
+    @Test func aPasswordWithSlashAtColonAndPercentIsReadAsTyped() throws {
+        let typed = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "https://user:p@ss/w%rd@vc01/sdk"]))
+        #expect(typed.username == "user" && typed.password == "p@ss/w%rd" && typed.host == "vc01" && typed.url.path == "/sdk")
+        let colon = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "administrator@vsphere.local:a:b@c/d?e#f%@vc01.example.com:8443"]))
+        #expect(colon.username == "administrator@vsphere.local" && colon.password == "a:b@c/d?e#f%" && colon.hostAndPort == "vc01.example.com:8443")
+        // Escapes are decoded; a '%' that starts none stays.
+        let escaped = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "https://user:p%40ss%2Fw%25rd@vc01/sdk"]))
+        #expect(escaped.password == "p@ss/w%rd")
+        let mixed = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "user:100%25-%zz@vc01"]))
+        #expect(mixed.password == "100%-%zz")
+        // Never echoed by an error, nor by what the configuration shows.
+        for bad in ["https://user:p@ss/w%rd@/sdk", "https://user:p@ss/w%rd@vc 01/sdk", "ftp://user:p@ss/w%rd@vc01"] {
+            do {
+                _ = try ConnectionConfig.resolve(environment: ["GOVC_URL": bad])
+                Issue.record("\(bad): expected an error")
+            } catch {
+                #expect(!"\(error)".contains("p@ss") && !"\(error)".contains("w%rd"), "\(error)")
+            }
+        }
+        for text in [typed.description, typed.redactedURL, String(reflecting: typed)] {
+            #expect(!text.contains("p@ss") && !text.contains("w%rd"), "\(text)")
+        }
+        #expect(ConnectionConfig.redactingPassword(in: "https://user:p@ss/w%rd@vc01/sdk") == "https://user@vc01/sdk")
     }
 
     @Test func precedence() throws {
@@ -133,6 +159,132 @@ import VCenterModel
         // An explicit --thumbprint wins over the file.
         c = try #require(try ConnectionConfig.resolve(.init(thumbprint: sha1), environment: ["GOVC_URL": "u:p@vc02", "GOVC_TLS_KNOWN_HOSTS": path]))
         #expect(c.thumbprint?.description == sha1)
+    }
+
+    // MARK: A script's mm.connect{...} against the operator's configuration
+
+    static let operatorEnvironment = ["GOVC_URL": "https://vc01.example.com/sdk", "GOVC_USERNAME": "admin", "GOVC_PASSWORD": "Op3rator-Secret"]
+
+    static func resolveScript(_ script: ConnectionConfig.ScriptRequest, flags: ConnectionConfig.Flags = .init(), sandboxed: Bool = false,
+                              environment: [String: String] = operatorEnvironment) throws -> ConnectionConfig? {
+        try ConnectionConfig.resolve(flags, script: script, sandboxed: sandboxed, environment: environment)
+    }
+
+    @Test func storedCredentialsGoOnlyToTheConfiguredVCenter() throws {
+        // The configured vCenter, named or not: the stored credentials.
+        for url in [nil, "vc01.example.com", "https://VC01.example.com:443/sdk", "other-user@vc01.example.com"] {
+            let c = try #require(try Self.resolveScript(.init(url: url)))
+            #expect(c.host.lowercased() == "vc01.example.com" && c.password == "Op3rator-Secret", "\(url ?? "nil")")
+        }
+        // Another vCenter (host, port or scheme) without credentials of its own: refused,
+        // naming where it asked to go, never the password.
+        for url in ["https://attacker.example.com/sdk", "vc01.example.com:8443", "http://attacker:8080/"] {
+            do {
+                _ = try Self.resolveScript(.init(url: url))
+                Issue.record("\(url): expected a refusal")
+            } catch let fault as VCenterFault {
+                #expect(fault.message.contains("is not the configured vCenter"), "\(fault)")
+                #expect(fault.message.contains("give its own username= and password="), "\(fault)")
+                #expect(!fault.message.contains("Op3rator-Secret"))
+            }
+        }
+        let named = #expect(throws: VCenterFault.self) { try Self.resolveScript(.init(url: "http://attacker:8080/")) }
+        #expect(named?.message.contains("http://attacker:8080 is not the configured vCenter") == true, "\(named?.message ?? "")")
+        // The password file and a password in --url are stored credentials too.
+        let path = NSTemporaryDirectory() + "mm-pass-\(UUID().uuidString)"
+        try "from-the-file\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: VCenterFault.self) {
+            try Self.resolveScript(.init(url: "elsewhere"), flags: .init(url: "admin@vc01", passwordFile: path), environment: [:])
+        }
+        #expect(throws: VCenterFault.self) {
+            try Self.resolveScript(.init(url: "elsewhere", username: "u"), flags: .init(url: "admin:in-url@vc01"), environment: [:])
+        }
+        // Nothing configured: no stored credential goes anywhere (GOVC_PASSWORD alone is not a vCenter).
+        #expect(throws: VCenterFault.self) {
+            try Self.resolveScript(.init(url: "vc09"), environment: ["GOVC_USERNAME": "admin", "GOVC_PASSWORD": "Op3rator-Secret"])
+        }
+        // Its own credentials: fine, and none of the operator's TLS or login settings follow it.
+        let own = try #require(try Self.resolveScript(.init(url: "https://vc02.example.com/sdk", username: "bob", password: "bobs"),
+                                                     flags: .init(insecure: true, thumbprint: String(repeating: "AB:", count: 19) + "AB")))
+        #expect(own.host == "vc02.example.com" && own.username == "bob" && own.password == "bobs" && !own.insecure && own.thumbprint == nil)
+        let inURL = try #require(try Self.resolveScript(.init(url: "https://bob:bobs@vc02.example.com/sdk")))
+        #expect(inURL.username == "bob" && inURL.password == "bobs")
+    }
+
+    @Test func aSandboxedScriptCannotChangeWhereOrHowItConnects() throws {
+        let configured = try #require(try Self.resolveScript(.init(username: "admin"), sandboxed: true))
+        #expect(configured.host == "vc01.example.com" && configured.password == "Op3rator-Secret")
+        #expect(try Self.resolveScript(.init(url: "vc01.example.com"), sandboxed: true)?.host == "vc01.example.com")
+        let elsewhere = #expect(throws: VCenterFault.self) {
+            try Self.resolveScript(.init(url: "https://attacker.example.com/", username: "u", password: "p"), sandboxed: true)
+        }
+        #expect(elsewhere?.message == "mm.connect: under --sandbox a script connects only to the configured vCenter, https://vc01.example.com:443; it asked for https://attacker.example.com:443")
+        let insecure = #expect(throws: VCenterFault.self) { try Self.resolveScript(.init(insecure: true), sandboxed: true) }
+        #expect(insecure?.message.hasPrefix("mm.connect: insecure= is not allowed under --sandbox") == true)
+        let pin = #expect(throws: VCenterFault.self) { try Self.resolveScript(.init(thumbprint: "AA:BB"), sandboxed: true) }
+        #expect(pin?.message.hasPrefix("mm.connect: thumbprint= is not allowed under --sandbox") == true)
+        // Nothing configured: the simulator, as without the sandbox; a URL is refused.
+        #expect(try Self.resolveScript(.init(), sandboxed: true, environment: [:]) == nil)
+        #expect(throws: VCenterFault.self) { try Self.resolveScript(.init(url: "vc01", username: "u", password: "p"), sandboxed: true, environment: [:]) }
+    }
+
+    // MARK: TLS that says what it does
+
+    @Test func plainHTTPNeedsToBeAllowed() throws {
+        let secret = "Sup3r-S3cret"
+        let refused = #expect(throws: VCenterFault.self) {
+            try ConnectionConfig.resolve(environment: ["GOVC_URL": "http://admin:\(secret)@vc01:8080/sdk"])
+        }
+        #expect(refused?.message == "refusing http://admin@vc01:8080/sdk: over plain HTTP the password and the session cookie would cross the network in clear text; use https://, or allow it for a test vCenter with --insecure-http (MOONMOTION_INSECURE_HTTP=1)",
+                "\(refused?.message ?? "")")
+        #expect(try ConnectionConfig.resolve(.init(insecureHTTP: true), environment: ["GOVC_URL": "http://admin:p@vc01"])?.isTLS == false)
+        for value in ["1", "true", "yes"] {
+            #expect(try ConnectionConfig.resolve(environment: ["GOVC_URL": "http://admin:p@vc01", "MOONMOTION_INSECURE_HTTP": value]) != nil)
+        }
+        // The flag wins over the environment, both ways; a script cannot allow it (no such field).
+        #expect(throws: VCenterFault.self) {
+            try ConnectionConfig.resolve(.init(insecureHTTP: false), environment: ["GOVC_URL": "http://admin:p@vc01", "MOONMOTION_INSECURE_HTTP": "1"])
+        }
+        #expect(throws: VCenterFault.self) { try ConnectionConfig.resolve(environment: ["GOVC_URL": "http://admin:p@vc01", "MOONMOTION_INSECURE_HTTP": "0"]) }
+        #expect(throws: VCenterFault.self) {
+            try ConnectionConfig.resolve(.init(), script: .init(url: "http://u:p@vc02"), sandboxed: false, environment: ["GOVC_URL": "vc01"])
+        }
+        // https needs nothing.
+        #expect(try ConnectionConfig.resolve(environment: ["GOVC_URL": "admin:p@vc01"])?.isTLS == true)
+    }
+
+    @Test func insecureWithAPinIsRefused() throws {
+        let pin = String(repeating: "AB:", count: 31) + "AB"
+        let both = #expect(throws: VCenterFault.self) { try ConnectionConfig.resolve(.init(url: "u:p@vc01", insecure: true, thumbprint: pin), environment: [:]) }
+        #expect(both?.message == "--insecure turns certificate checks off, which would silently drop the --thumbprint pin; give one of them (a pin alone accepts exactly that certificate)",
+                "\(both?.message ?? "")")
+        let env = #expect(throws: VCenterFault.self) {
+            try ConnectionConfig.resolve(.init(url: "u:p@vc01", thumbprint: pin), environment: ["GOVC_INSECURE": "1"])
+        }
+        #expect(env?.message.hasPrefix("GOVC_INSECURE turns certificate checks off, which would silently drop the --thumbprint pin") == true)
+        let script = #expect(throws: VCenterFault.self) {
+            try ConnectionConfig.resolve(.init(url: "u:p@vc01", thumbprint: pin), script: .init(insecure: true), sandboxed: false, environment: [:])
+        }
+        #expect(script?.message.hasPrefix("insecure=true turns certificate checks off, which would silently drop the --thumbprint pin") == true)
+        // A known-hosts pin too, naming the file.
+        let path = NSTemporaryDirectory() + "mm-known-\(UUID().uuidString)"
+        try "vc01 \(pin)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let known = #expect(throws: VCenterFault.self) {
+            try ConnectionConfig.resolve(environment: ["GOVC_URL": "u:p@vc01", "GOVC_INSECURE": "1", "GOVC_TLS_KNOWN_HOSTS": path])
+        }
+        #expect(known?.message == "GOVC_INSECURE turns certificate checks off, which would silently drop the pin for vc01:443 in \(path) (GOVC_TLS_KNOWN_HOSTS); give one of them",
+                "\(known?.message ?? "")")
+        // --insecure for a host the file does not pin is fine.
+        #expect(try ConnectionConfig.resolve(environment: ["GOVC_URL": "u:p@vc02", "GOVC_INSECURE": "1", "GOVC_TLS_KNOWN_HOSTS": path])?.insecure == true)
+        // A pin on a URL without TLS would pin nothing.
+        let http = #expect(throws: VCenterFault.self) {
+            try ConnectionConfig.resolve(.init(url: "http://u:p@vc01", thumbprint: pin, insecureHTTP: true), environment: [:])
+        }
+        #expect(http?.message == "--thumbprint pins a TLS certificate, but http://u@vc01/sdk does not use TLS", "\(http?.message ?? "")")
+        // And the plain initializer.
+        #expect(throws: VCenterFault.self) { try ConnectionConfig(url: "vc01", username: "u", insecure: true, thumbprint: pin) }
     }
 
     @Test func badURLs() {

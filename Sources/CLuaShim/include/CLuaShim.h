@@ -8,12 +8,16 @@
 //   errors and yields therefore never cross a Swift frame.
 // * The per-state host block (stored in the main thread's extra space, inherited by every
 //   coroutine): interrupt flag, instruction limit and wall-clock deadline, checked by a
-//   count hook that raises from C.
+//   count hook that raises from C; the byte count of the state's allocator, which refuses
+//   to grow past a limit only while Lua runs, never while Swift code does (memory.c).
+// * lua_atpanic: an unprotected error exits with status 70 and a report (panic.c).
 // * SIGINT handling in the manner of lua.c: the handler sets the hook on the thread that is
 //   running Lua right now, so even a busy loop stops.
 // * Userdata blocks with a magic number and a type id, and argument-error formatting that
 //   matches luaL_argerror / luaL_typeerror but only pushes the message (Swift then returns
 //   MM_RAISE and C raises it).
+//
+// Which .c file holds what: the top of host.h (the private header with the host block).
 #ifndef MOONMOTION_CLUASHIM_H
 #define MOONMOTION_CLUASHIM_H
 
@@ -152,19 +156,29 @@ void mm_push_typeerror(lua_State *L, int arg, const char *expected, const char *
 /// Pushes `where .. message` (luaL_where(L, level) prefix) without raising.
 void mm_push_error_where(lua_State *L, int level, const char *message);
 
+// MARK: - Panic
+
+/// The exit status after an unprotected Lua error (EX_SOFTWARE: an internal software error).
+#define MM_PANIC_EXIT_STATUS 70
+/// The lua_atpanic handler: writes `moonmotion: internal error: unprotected Lua error: <message>;
+/// this is a bug, please report it with the script` on stderr and exits with
+/// MM_PANIC_EXIT_STATUS, instead of Lua's abort() (status 134 and a core dump).
+int mm_panic(lua_State *L);
+
 // MARK: - Host block: owner, interrupt, limits
 
 typedef struct mm_host mm_host;
 
-/// Creates the host block for a fresh state and stores it in the main thread's extra
-/// space (coroutines created later inherit the pointer). `owner` is the unretained Swift
-/// LuaState.
-mm_host *mm_host_new(lua_State *L, void *owner);
-/// Sets the Swift owner after creation (two-phase initialisation in Swift).
+/// Creates a state and its host block: the counting allocator (`mm_memory_*`) is the
+/// state's, the host block is stored in the main thread's extra space (coroutines created
+/// later inherit the pointer), `mm_panic` and lauxlib's warning functions are installed.
+/// NULL when out of memory. Get the block with `mm_host_of`; set its owner next.
+lua_State *mm_newstate(void);
+/// Sets the Swift owner (the unretained LuaState) after creation.
 void mm_host_set_owner(mm_host *host, void *owner);
 /// Frees the block (after lua_close).
 void mm_host_free(mm_host *host);
-/// The host block of any thread of a state created with `mm_host_new`.
+/// The host block of any thread of a state created with `mm_newstate`.
 static inline mm_host *mm_host_of(lua_State *L) { return *(mm_host **)lua_getextraspace(L); }
 /// The Swift owner of any thread of the state.
 void *mm_host_owner(mm_host *host);
@@ -212,6 +226,34 @@ double mm_monotonic_seconds(void);
 #define MM_STOP_INTERRUPT 1
 #define MM_STOP_INSTRUCTIONS 2
 #define MM_STOP_DEADLINE 3
+
+// MARK: - Memory: the counting allocator (design and rules at the top of memory.c)
+
+/// Opens the allocator's window: until `mm_memory_restore`, an allocation that would pass
+/// the limit is refused (Lua raises a memory error). Only around a protected entry into Lua
+/// (lua_pcall, lua_resume, mm_closethread), never while Swift code could be on the stack.
+/// Returns the previous state for `mm_memory_restore`.
+int mm_memory_enter_lua(mm_host *host);
+/// Closes the window (nothing is refused) and returns the previous state.
+int mm_memory_enter_host(mm_host *host);
+/// Restores what `mm_memory_enter_lua` / `mm_memory_enter_host` returned.
+void mm_memory_restore(mm_host *host, int previous);
+/// Sets the most bytes Lua may hold while its window is open (0: no limit).
+void mm_memory_set_limit(mm_host *host, size_t bytes);
+/// The limit (0: none).
+size_t mm_memory_limit(mm_host *host);
+/// Bytes Lua holds now (every allocation of the state, counted or not refusable).
+size_t mm_memory_in_use(mm_host *host);
+/// The most bytes Lua held at once since creation or `mm_memory_reset_peak`.
+size_t mm_memory_peak(mm_host *host);
+/// Starts a new peak measurement from the bytes in use now.
+void mm_memory_reset_peak(mm_host *host);
+/// How many allocations the limit refused so far.
+unsigned long mm_memory_refusals(mm_host *host);
+/// The bytes the last refused allocation would have added.
+size_t mm_memory_refused_request(mm_host *host);
+/// The bytes in use when the last allocation was refused.
+size_t mm_memory_in_use_at_refusal(mm_host *host);
 
 // MARK: - SIGINT
 
