@@ -118,7 +118,7 @@ def run_moonmotion(vc, args):
     with tempfile.TemporaryDirectory() as tmp:
         url = vc.url.replace("://", "://%s:%s@" % (vc.username, vc.password), 1)
         vc.reset_stats()
-        env = dict(os.environ, GOVC_URL="")
+        env = dict(os.environ, GOVC_URL="", MOONMOTION_INSECURE_HTTP="1")  # the loopback test vCenter serves plain HTTP
         env.pop("MOONMOTION_PATH", None)
         code, wall, cpu, rss, out, err = run_process(
             [args.moonmotion, "run", "--url", url, os.path.join(REPO, "examples", "storage-migration.lua"),
