@@ -65,7 +65,9 @@ public struct DryRunPlan: Sendable {
         for (i, e) in entries.enumerated() {
             let n = String(repeating: " ", count: width - String(i + 1).count) + String(i + 1)
             var line = "\(n). \(e.job.vmName)  \(ProgressRenderer.bytes(e.job.size))  \(e.job.kind.name)"
-            let perFile = e.moves.count > 1 || e.moves.contains { $0.file != .config } || !e.stays.isEmpty
+            // One line when the VM's files all go from one datastore to one other and none stays;
+            // a line per file when they come from or go to several, or some stay.
+            let perFile = !e.stays.isEmpty || Set(e.moves.map(\.from)).count > 1 || Set(e.moves.map(\.to)).count > 1
             if e.job.kind.movesStorage, !perFile {
                 let to = e.to.map { name($0) } ?? e.moves.first.map { name($0.to) + " (\(e.note ?? ""))" } ?? "(no target: \(e.note ?? "none"))"
                 line += "  \(e.from.map { name($0) }.joined(separator: "+")) → \(to)"

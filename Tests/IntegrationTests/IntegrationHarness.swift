@@ -298,3 +298,21 @@ func testSeed(_ fallback: UInt64) -> UInt64 {
     if let s = ProcessInfo.processInfo.environment["MM_E2E_SEED"], let v = UInt64(s) { return v }
     return fallback
 }
+
+/// Whether the journal at `path` holds a run: a kill -9 that lands before the run's first write
+/// leaves a journal without one, and `--resume` refuses such a journal (a new run starts it).
+/// Read with Python's sqlite3 (the tests link no SQLite of their own), read-only.
+func journalHoldsRun(_ path: String) async throws -> Bool {
+    guard FileManager.default.fileExists(atPath: path) else { return false }
+    let script = "import sqlite3,sys\ntry:\n  db=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro',uri=True)\n  print(db.execute('SELECT count(*) FROM runs').fetchone()[0])\nexcept sqlite3.Error:\n  print(0)"
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script, path]
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    _ = await reapChild(process, what: "python3 (journal check)")
+    return (Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0
+}

@@ -138,7 +138,9 @@ struct MigrationOnTestVCenterTests {
             Kill(moves: Int.random(in: 100...155, using: &rng), delay: Double.random(in: 0...0.4, using: &rng)),
         ]
         for (round, k) in kills.enumerated() {
-            let run = try BackgroundMoonmotion(arguments + (round > 0 ? ["--resume"] : []), directory: dir)
+            // A kill that landed before the run's first journal write left no run: start anew.
+            let resume = try await journalHoldsRun(journal)
+            let run = try BackgroundMoonmotion(arguments + (resume ? ["--resume"] : []), directory: dir)
             let start = Date()
             while k.moves > 0, run.isRunning, Date().timeIntervalSince(start) < 300 {
                 if try await vc.stats(includeTasks: false).moves.count >= k.moves { break }
@@ -156,7 +158,8 @@ struct MigrationOnTestVCenterTests {
 
         // The last --resume finishes the work.
         let events = dir.appendingPathComponent("events.jsonl")
-        let final = try await runMoonmotion(arguments + ["--resume", "--events", events.path], directory: dir, timeout: 600)
+        let final = try await runMoonmotion(arguments + (try await journalHoldsRun(journal) ? ["--resume"] : []) + ["--events", events.path],
+                                            directory: dir, timeout: 600)
         #expect(final.status == 0, "\(context)\n\(final.stdout)\n\(final.stderr)")
         #expect(final.stdout.contains("run completed"), "\(context)\n\(final.stdout)")
         #expect(final.stdout.contains("0 failed; 0 skipped; 0 pending"), "\(context)\n\(final.stdout)")

@@ -183,9 +183,18 @@ struct RunStrategyTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let journal = dir.appendingPathComponent("migration.journal").path
         let arguments = ["run", "--url", vc.urlWithCredentials.absoluteString, example("storage-migration.lua"), "--journal", journal]
+        var rng = SeededGenerator(seed: testSeed(0x6B69_6C6C))
         for round in 0..<2 {
-            let run = try RunningMoonmotion(arguments + (round > 0 ? ["--resume"] : []), directory: dir)
-            try? await Task.sleep(nanoseconds: UInt64.random(in: 800_000_000...2_500_000_000))
+            // Each round is killed at a seeded moment once its run is journaled (run-started seen):
+            // a wait for an observed event, not a fixed delay that a loaded machine may not reach.
+            let events = dir.appendingPathComponent("events-\(round).jsonl")
+            let run = try RunningMoonmotion(arguments + (round > 0 ? ["--resume"] : []) + ["--events", events.path], directory: dir)
+            let started = Date()
+            while Date().timeIntervalSince(started) < 60,
+                  (try? String(contentsOf: events, encoding: .utf8))?.contains("\"run-started\"") != true {
+                try await Task.sleep(nanoseconds: 20_000_000)
+            }
+            try? await Task.sleep(nanoseconds: UInt64.random(in: 0...1_500_000_000, using: &rng))
             run.signal(SIGKILL)
             let killed = await run.finish()
             #expect(killed.status == SIGKILL, "round \(round): \(killed.stderr)")

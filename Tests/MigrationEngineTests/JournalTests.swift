@@ -508,6 +508,7 @@ struct JournalTests {
             try db.execute(sql: "ALTER TABLE runs DROP COLUMN vcenter_uuid")
             try db.execute(sql: "ALTER TABLE jobs DROP COLUMN moves")
             try db.execute(sql: "ALTER TABLE jobs DROP COLUMN cannot_move")
+            try db.execute(sql: "ALTER TABLE jobs DROP COLUMN last_fault")
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier <> 'v1'")
         }
         try old.close()
