@@ -24,6 +24,14 @@ struct Moonmotion: AsyncParsableCommand {
         subcommands: Moonmotion.subcommands
     )
 
+    /// Parses the arguments, after hiding any password in them from other processes' view of
+    /// the command line (`ProcessTitle`).
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        ProcessTitle.hidePasswords()
+        await Self.main(arguments)
+    }
+
     /// Every subcommand, in the order `--help` lists them. Adding one is one line here.
     static let subcommands: [any ParsableCommand.Type] = [
         RunCommand.self,
