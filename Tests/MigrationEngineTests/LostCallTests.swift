@@ -5,7 +5,7 @@ import Testing
 import VCenterModel
 
 /// A task-starting call that fails in transport after vCenter may have received it
-/// (MigrationRunner+LostCalls): its task is looked for among the VM's recent tasks and
+/// (Scheduler+LostCalls, performed by the runner): its task is looked for among the VM's recent tasks and
 /// adopted; otherwise the job is retried with backoff, never failed while its task may run.
 @Suite("Calls lost in transport")
 struct LostCallTests {
