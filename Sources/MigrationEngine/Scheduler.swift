@@ -21,6 +21,8 @@ import VCenterModel
 public final class Scheduler {
     /// The configuration the scheduler was made with.
     public let configuration: SchedulerConfiguration
+    /// The retry policy in force: the configuration's, as the strategy adjusted it (`Strategy.retryPolicy`).
+    public let retry: RetryPolicy
     /// The inventory, with VM locations updated as moves finish.
     public var inventory: Inventory {
         flushLocations()
@@ -84,6 +86,11 @@ public final class Scheduler {
             try strategy.prepare(inventory)
         } catch {
             throw EngineError.hookFailed(hook: "prepare", message: String(describing: error))
+        }
+        do {
+            self.retry = try strategy.retryPolicy(configuration.retry)
+        } catch {
+            throw EngineError.hookFailed(hook: "retries", message: String(describing: error))
         }
         try buildResources()
         vmIndex.reserveCapacity(inventory.vms.count)

@@ -51,6 +51,9 @@ struct JobMeta {
     var verifyAfterRecommendation = false
     /// The job's calls: intent, a lost call's search, an adopted task (Scheduler+LostCalls).
     var call = CallState()
+    /// Retries used per retry rule (`RetryPolicy.rule`), and every fault met (for messages).
+    var retriesUsed: [RetryRule: Int] = [:]
+    var faults: [VCenterFault.Code: Int] = [:]
 }
 
 /// What the scheduler knows about a job's calls beyond its state (see Scheduler+LostCalls).
