@@ -127,7 +127,8 @@ struct LostCallTests {
         config.strategyName = "lost"
         let asked = Asked()
         let first = MigrationRunner(vcenter: vc, strategy: Self.strategy(asked: asked), configuration: config, journal: journal)
-        await #expect(throws: EngineError.self) { try await first.run() }
+        let stop = await #expect(throws: EngineError.self) { try await first.run() }
+        #expect(stop?.isJournal == true, "\(String(describing: stop))")
         #expect(journal.hasCrashed)
 
         config.resume = true
