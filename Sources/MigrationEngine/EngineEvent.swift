@@ -70,19 +70,24 @@ public enum RunOutcome: Sendable, Hashable, CustomStringConvertible {
     case aborted(reason: String)
     /// Abandoned (Ctrl-C twice): running tasks were left running in vCenter.
     case abandoned
+    /// Nothing was left running and the strategy held every job still pending (its target
+    /// hook answered "wait"): they stay pending; `--resume` asks the strategy again.
+    case held(jobs: Int)
 
-    /// The journal's word for it: `completed`, `stopped`, `aborted`, `abandoned`.
+    /// The journal's word for it: `completed`, `stopped`, `aborted`, `abandoned`, `held`.
     public var name: String {
         switch self {
         case .completed: "completed"
         case .stopped: "stopped"
         case .aborted: "aborted"
         case .abandoned: "abandoned"
+        case .held: "held"
         }
     }
 
     public var description: String {
         if case .aborted(let reason) = self { return "aborted: \(reason)" }
+        if case .held(let n) = self { return "held: the strategy holds \(n) job\(n == 1 ? "" : "s") with nothing running; --resume asks it again" }
         return name
     }
 }

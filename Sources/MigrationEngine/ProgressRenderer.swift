@@ -69,7 +69,7 @@ public struct ProgressRenderer: Sendable {
         let blocked = r.cannotMove.count
         lines.append("moved \(moved.count) VM(s), \(Self.bytes(r.movedBytes)); \(r.alreadyOnTarget.count) already in place; "
             + "\(r.failed.count) failed; \(skipped.count) skipped" + (blocked > 0 ? " (\(blocked) cannot move as asked)" : "")
-            + "; \(r.pending.count) pending")
+            + "; \(r.pending.count) pending" + (r.held.isEmpty ? "" : " (\(r.held.count) held by the strategy)"))
         let pv = r.proactiveVMotions
         let pvDone = pv.filter { $0.state == .done }.count
         let pvMoot = pv.filter { $0.state == .skipped }.count
@@ -83,6 +83,10 @@ public struct ProgressRenderer: Sendable {
         if !r.leftRunning.isEmpty {
             lines.append("left running in vCenter (continue with --resume): "
                 + r.leftRunning.map { "\($0.vmName) \($0.taskRef?.value ?? "")" }.joined(separator: ", "))
+        }
+        if !r.held.isEmpty {
+            let names = r.held.prefix(5).map(\.vmName).joined(separator: ", ") + (r.held.count > 5 ? ", …" : "")
+            lines.append("held by the strategy (its target hook answered wait): \(r.held.count) job(s): \(names)")
         }
         if !r.pending.isEmpty { lines.append("\(r.pending.count) job(s) not started; --resume continues them") }
         return lines.map(fit)
