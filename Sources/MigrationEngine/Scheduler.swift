@@ -303,6 +303,13 @@ public final class Scheduler {
     /// Stops the run. Graceful: no new dispatches; running tasks finish, then the run
     /// ends as `.stopped`. Not graceful (abandon): the run ends now and running tasks
     /// are left running in vCenter (their jobs stay `running`).
+    /// A simulated run reached its time limit: it ends `.timeLimit`, running tasks left as
+    /// they are (in the simulator), pending jobs pending.
+    public func timeLimitReached(_ seconds: TimeInterval, now: Date) -> [SchedulerAction] {
+        if outcome == nil { finish(.timeLimit(seconds: seconds), now: now) }
+        return finishStep(now: now)
+    }
+
     public func stop(graceful: Bool, now: Date) -> [SchedulerAction] {
         if outcome == nil {
             if graceful {

@@ -21,8 +21,11 @@ public struct VCenterFault: Error, Sendable, Hashable, CustomStringConvertible {
         self.faultString = faultString
     }
 
+    /// `FileLocked: the file is locked` — the type once, even when the message already starts with it.
     public var description: String {
-        message.isEmpty ? type : "\(type): \(message)"
+        if message.isEmpty { return type }
+        if message.hasPrefix(type + ":") || message == type { return message }
+        return "\(type): \(message)"
     }
 
     /// Whether this fault is retriable with backoff during a migration (`Code.isRetriable`).

@@ -119,6 +119,11 @@ struct PlanCommand: AsyncParsableCommand {
         valueName: "N"))
     var maxConcurrent: Int?
 
+    @Option(name: .customLong("time-limit"), help: ArgumentHelp(
+        "Stop the simulation after this much simulated time (90m, 36h, 30d, 2w; default 365d): a strategy that never lets its jobs finish gets a plan that says so, and plan exits 1.",
+        valueName: "duration"))
+    var timeLimit: String = "365d"
+
     func validate() throws {
         _ = try ScriptParameters(parameters)
         if inventory != nil && generate != nil {
@@ -135,6 +140,9 @@ struct PlanCommand: AsyncParsableCommand {
         }
         if let vMotionRate, !(vMotionRate > 0 && vMotionRate.isFinite) {
             throw ValidationError("--vmotion-rate must be a positive number of MB/s, not \(vMotionRate)")
+        }
+        if DurationOption.seconds(timeLimit) == nil {
+            throw ValidationError("--time-limit '\(timeLimit)' is not a duration; write it as 90m, 36h, 30d or 2w")
         }
         var faults = FaultInjection()
         for spec in inject {
@@ -220,6 +228,7 @@ struct PlanCommand: AsyncParsableCommand {
             }
             writeStandardOutput(text)
         }
+        if case .timeLimit = summary.outcome { throw ExitCode(1) }
     }
 
     /// The inventory to simulate and a word for its source.
@@ -257,6 +266,7 @@ struct PlanCommand: AsyncParsableCommand {
         var configuration = RunConfiguration()
         configuration.parameters = parameters
         configuration.scheduler.vcenterMaxJobsOverride = maxConcurrent
+        configuration.simulatedTimeLimit = DurationOption.seconds(timeLimit)
         let runner = strategy.makeRunner(vcenter: simulator, configuration: configuration)
         // Ctrl-C ends a long plan at once (interrupting a hook would only fail its job).
         runtime.takeOverInterruptSignal { _ in
@@ -323,10 +333,21 @@ struct PlanCommand: AsyncParsableCommand {
         let blocked = skipped.filter(\.cannotMove).count
         if blocked > 0 { head += " (\(blocked) cannot move as asked)" }
         if pending > 0 { head += ", \(pending) never started" }
+        let held = jobs.filter { $0.state == .pending && $0.heldByStrategy }.count
+        if held > 0 { head += " (\(held) held by the strategy)" }
         let vmotions = summary.proactiveVMotions.filter { $0.state == .done }.count
         if vmotions > 0 { head += "; \(vmotions) pro-active vMotion\(vmotions == 1 ? "" : "s")" }
         var lines = [head]
         if summary.outcome != .completed { lines.append("  the simulated run ended \(summary.outcome)") }
+        if case .timeLimit = summary.outcome {
+            // Name what never finished: the jobs a strategy kept going (or kept back) forever.
+            let unfinished = jobs.filter { !$0.state.isTerminal }
+            for job in unfinished.prefix(10) {
+                let why = job.heldByStrategy ? "held by the strategy" : (job.lastError.map { "last: \($0)" } ?? job.state.rawValue)
+                lines.append("  unfinished: \(job.vmName) (\(job.kind.name), \(job.attempts) attempt\(job.attempts == 1 ? "" : "s")): \(why)")
+            }
+            if unfinished.count > 10 { lines.append("  … and \(unfinished.count - 10) more unfinished") }
+        }
         // VMs that cannot move are listed in full: they are the work to do before the window.
         for job in skipped where job.cannotMove {
             lines.append("  cannot move: \(job.vmName): \((job.lastError ?? "").replacingOccurrences(of: "cannot move: ", with: ""))")

@@ -180,7 +180,7 @@ struct StrategyRun {
     static func exitStatus(_ summary: RunSummary) -> Int32 {
         switch summary.outcome {
         case .stopped, .abandoned: return interruptedStatus
-        case .aborted: return 1
+        case .aborted, .timeLimit: return 1
         case .completed, .held: return summary.failed.contains { !$0.isProactive } ? 1 : 0
         }
     }
