@@ -52,7 +52,7 @@ for _, vm in ipairs(candidates) do
     sent[target.name] = (sent[target.name] or 0) + vm.committed
     -- async = true: returns the Task at once instead of waiting for it.
     local t = conn:moveVM(vm, { datastore = target }, { async = true })
-    print(string.format("%s: moving %s (%.1f GB) to %s", t.id, vm.name, vm.committed / 2^30, target.name))
+    print(string.format("%s: moving %s (%.1f GiB) to %s", t.id, vm.name, vm.committed / 2^30, target.name))
     tasks[#tasks + 1] = t
   end
 end

@@ -139,7 +139,7 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
         type.tostring { vm in vm.summary }
     }
 
-    /// `VM db-01 (vm-42) on esx-01, 120.0 GB`.
+    /// `VM db-01 (vm-42) on esx-01, 120.0 GiB`.
     var summary: String {
         let info = self.info
         var text = "VM \(info.name) (\(ref.value))"
@@ -148,20 +148,8 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
     }
 }
 
-/// Human-readable sizes (binary units, as vSphere shows them).
+/// Human-readable sizes: IEC units, as everywhere (`ByteUnits`).
 enum ByteCount {
-    /// `512.0 MB`, `120.0 GB`, `1.5 TB`.
-    static func format(_ bytes: Int64) -> String {
-        let b = Double(bytes)
-        let units: [(Double, String)] = [(1_099_511_627_776, "TB"), (1_073_741_824, "GB"), (1_048_576, "MB"), (1024, "KB")]
-        for (size, unit) in units where b >= size {
-            return oneDecimal(b / size) + " " + unit
-        }
-        return "\(bytes) B"
-    }
-
-    static func oneDecimal(_ x: Double) -> String {
-        let tenths = Int64((x * 10).rounded())
-        return "\(tenths / 10).\(abs(tenths % 10))"
-    }
+    /// `512.0 MiB`, `120.0 GiB`, `1.5 TiB`.
+    static func format(_ bytes: Int64) -> String { ByteUnits.format(bytes) }
 }

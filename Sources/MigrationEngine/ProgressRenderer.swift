@@ -48,7 +48,7 @@ public struct ProgressRenderer: Sendable {
         return lines.map(fit)
     }
 
-    /// One line for logs: `12:34:56 412/3000 VMs done, 70.2/500.0 TB, 1.2 GB/s, ETA 3h12m, 24 running, 2 failed`.
+    /// One line for logs: `12:34:56 412/3000 VMs done, 70.2/500.0 TiB, 1.2 GiB/s, ETA 3h12m, 24 running, 2 failed`.
     public func logLine(_ s: ProgressSnapshot) -> String {
         let o = s.overall
         var parts = ["\(Self.duration(s.elapsed))", "\(o.done)/\(o.jobs) VMs done",
@@ -116,19 +116,13 @@ public struct ProgressRenderer: Sendable {
         return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
     }
 
-    /// Decimal units: `512 B`, `1.5 GB`, `12.3 TB`.
-    public static func bytes(_ b: Int64) -> String {
-        let units = ["B", "KB", "MB", "GB", "TB", "PB"]
-        var v = Double(b)
-        var i = 0
-        while abs(v) >= 1000, i < units.count - 1 { v /= 1000; i += 1 }
-        return i == 0 ? "\(b) B" : String(format: v >= 100 ? "%.0f %@" : "%.1f %@", v, units[i])
-    }
+    /// IEC units, as everywhere (`ByteUnits`): `512 B`, `1.5 GiB`, `12.3 TiB`.
+    public static func bytes(_ b: Int64) -> String { ByteUnits.format(b) }
 
-    /// `1.2 GB/s`.
+    /// `1.2 GiB/s`.
     public static func rate(_ bytesPerSecond: Double) -> String {
         guard bytesPerSecond.isFinite, bytesPerSecond > 0 else { return "– /s" }
-        return bytes(Int64(bytesPerSecond)) + "/s"
+        return ByteUnits.rate(bytesPerSecond)
     }
 
     /// `45s`, `12m05s`, `3h07m`, `2d04h`.

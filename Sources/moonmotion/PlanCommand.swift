@@ -37,8 +37,8 @@ struct PlanCommand: AsyncParsableCommand {
             configured (--url or GOVC_URL) and neither — the live inventory, read once \
             (read-only). Default: a generated inventory of \(GenerateSpec().summary), about 500 TB.
 
-            The rate model: each Storage vMotion copies at --rate MB/s (default 150) \
-            after 15 s of setup; --datastore-bandwidth MB/s makes the copies on one \
+            The rate model: each Storage vMotion copies at --rate MiB/s (default 150) \
+            after 15 s of setup; --datastore-bandwidth MiB/s makes the copies on one \
             datastore share that bandwidth; a vMotion copies memory at --vmotion-rate \
             (default from the hosts' vMotion link). Measure your rate on a real move \
             first: the prediction is only as good as it. --max-concurrent N caps the jobs \
@@ -84,17 +84,17 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Simulate a generated inventory (default \(GenerateSpec().summary)).", valueName: "spec"))
     var generate: String?
 
-    @Option(help: ArgumentHelp("Copy rate of one Storage vMotion, MB/s (default 150).", valueName: "MBps"))
+    @Option(help: ArgumentHelp("Copy rate of one Storage vMotion, MiB/s (default 150).", valueName: "MiBps"))
     var rate: Double?
 
     @Option(name: .customLong("datastore-bandwidth"), help: ArgumentHelp(
-        "Bandwidth of each datastore, MB/s, shared by the copies reading or writing it at once (default: not shared).",
-        valueName: "MBps"))
+        "Bandwidth of each datastore, MiB/s, shared by the copies reading or writing it at once (default: not shared).",
+        valueName: "MiBps"))
     var datastoreBandwidth: Double?
 
     @Option(name: .customLong("vmotion-rate"), help: ArgumentHelp(
-        "Memory copy rate of one vMotion, MB/s (default: a tenth of the hosts' vMotion link in Mbit/s: 1,000 on 10 GbE).",
-        valueName: "MBps"))
+        "Memory copy rate of one vMotion, MiB/s (default: a tenth of the hosts' vMotion link in Mbit/s: 1,000 on 10 GbE).",
+        valueName: "MiBps"))
     var vMotionRate: Double?
 
     @Option(name: .customLong("inject"), help: ArgumentHelp(
@@ -130,16 +130,16 @@ struct PlanCommand: AsyncParsableCommand {
             throw ValidationError("--inventory and --generate both choose the inventory; give one of them")
         }
         if let rate, !(rate > 0 && rate.isFinite) {
-            throw ValidationError("--rate must be a positive number of MB/s, not \(rate)")
+            throw ValidationError("--rate must be a positive number of MiB/s, not \(rate)")
         }
         if let datastoreBandwidth, !(datastoreBandwidth > 0 && datastoreBandwidth.isFinite) {
-            throw ValidationError("--datastore-bandwidth must be a positive number of MB/s, not \(datastoreBandwidth)")
+            throw ValidationError("--datastore-bandwidth must be a positive number of MiB/s, not \(datastoreBandwidth)")
         }
         if let maxConcurrent, let problem = MaxConcurrentOption.problem(maxConcurrent) {
             throw ValidationError("--max-concurrent: \(problem)")
         }
         if let vMotionRate, !(vMotionRate > 0 && vMotionRate.isFinite) {
-            throw ValidationError("--vmotion-rate must be a positive number of MB/s, not \(vMotionRate)")
+            throw ValidationError("--vmotion-rate must be a positive number of MiB/s, not \(vMotionRate)")
         }
         if DurationOption.seconds(timeLimit) == nil {
             throw ValidationError("--time-limit '\(timeLimit)' is not a duration; write it as 90m, 36h, 30d or 2w")

@@ -21,7 +21,7 @@ struct PlanCommandTests {
         #expect(text.contains("Plan: storage-migration.lua, simulated on a generated inventory (2 clusters, 8 hosts, 40 VMs)"))
         #expect(text.contains("Predicted makespan"))
         #expect(text.contains("(2026-12-05 22:00"), "the window's clock times")
-        #expect(text.contains("200 MB/s per Storage vMotion"))
+        #expect(text.contains("200 MiB/s per Storage vMotion"))
         #expect(text.contains("slots: configured by the engine for cluster-1, cluster-2"))
         #expect(text.contains("Peak concurrency"))
         #expect(text.contains("Engine: 40 jobs: 40 done, 0 failed, 0 skipped"))
