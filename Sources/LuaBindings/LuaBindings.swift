@@ -14,7 +14,8 @@ public final class LuaBindings: Sendable {
         self.connector = connector
     }
 
-    /// Adds `connect`, `wait_all` and `wait_any` to the runtime's `moonmotion` module.
+    /// Adds `connect`, `wait_all` and `wait_any` to the runtime's `moonmotion` module, and
+    /// the engine's names the stdlib's strategy checks use (`LuaStrategy.installNames`).
     /// Keep the returned value to log out every connection a script left open
     /// (`closeAll()`) when the run ends.
     @discardableResult
@@ -26,6 +27,7 @@ public final class LuaBindings: Sendable {
             module.function("wait_all") { call in try TaskWaits.waitAll(call) }
             module.function("wait_any") { call in try TaskWaits.waitAny(call) }
         }
+        try LuaStrategy.installNames(into: runtime)
         return bindings
     }
 

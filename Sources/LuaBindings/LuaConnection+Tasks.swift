@@ -213,7 +213,7 @@ extension LuaConnection {
         }
         let targetKeys = ["datastore", "host", "pool", "priority", "disks", "format"]
         for key in try call.stringKeys(of: 3) where !targetKeys.contains(key) {
-            let hint = LuaStrategyHook.suggestion(for: key, among: targetKeys).map { " (did you mean '\($0)'?)" } ?? ""
+            let hint = NameSuggestion.hint(for: key, among: targetKeys)
             throw LuaArgumentError(3, "unknown target '\(key)'\(hint) (moveVM takes \(targetKeys.joined(separator: ", ")))")
         }
         let format = try call.withField("format", of: 3) { slot -> DiskFormat? in

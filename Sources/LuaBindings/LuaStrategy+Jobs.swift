@@ -144,7 +144,7 @@ extension LuaStrategy {
         case "label", "error": call.pushNilValue()
         default:
             let fields = (LuaStrategy.plainJobFields + LuaStrategy.objectJobFields).sorted()
-            let hint = LuaStrategyHook.suggestion(for: key, among: fields).map { " (did you mean '\($0)'?)" } ?? ""
+            let hint = NameSuggestion.hint(for: key, among: fields)
             throw LuaFailure("a job has no field '\(key)'\(hint); its fields: \(fields.joined(separator: ", "))")
         }
         return .values(1)

@@ -72,7 +72,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
             let keyName = slot.typeAt(-2) == .string ? slot.stringAt(-2) : nil
             guard let keyName, let hook = LuaStrategyHook(rawValue: keyName) else {
                 let shown = keyName.map { "'\($0)'" } ?? "a \(slot.typeAt(-2).name) key"
-                let hint = keyName.flatMap { LuaStrategyHook.suggestion(for: $0) }.map { " (did you mean '\($0)'?)" } ?? ""
+                let hint = NameSuggestion.hint(for: keyName, among: LuaStrategyHook.names)
                 throw LuaStrategyError("\(name): the strategy table has \(shown)\(hint), which is not a hook; valid hooks: \(LuaStrategyHook.names.joined(separator: ", "))")
             }
             if hook == .checks {

@@ -7,7 +7,7 @@ import VCenterModel
 /// error that names the hook, its location, what came back and what is valid.
 enum LuaStrategyAnswers {
     /// The `limits(cluster)` fields, in documentation order.
-    static let limitNames = ["max_concurrent", "per_host", "per_datastore", "host_cost", "datastore_cost", "network_cost", "min_free"]
+    static let limitFields = ["max_concurrent", "per_host", "per_datastore", "host_cost", "datastore_cost", "network_cost", "min_free"]
 
     /// Sets the `LimitOverrides` field a `limits` field names.
     static func set(_ name: String, _ value: Int, in overrides: inout LimitOverrides) {
@@ -58,7 +58,7 @@ enum LuaStrategyAnswers {
                 return floor
             }
         }
-        let values = try wholeNumbers(at: index, on: stack, valid: limitNames, hook: "limits", subject: " for cluster \(cluster)",
+        let values = try wholeNumbers(at: index, on: stack, valid: limitFields, hook: "limits", subject: " for cluster \(cluster)",
                                       example: "{ max_concurrent = 4, per_host = 2 }", location: location, skip: ["min_free"])
         var overrides = LimitOverrides()
         for (key, value) in values { set(key, value, in: &overrides) }
@@ -107,12 +107,12 @@ enum LuaStrategyAnswers {
     }
 
     /// The `vcenter_limits(inv)` fields.
-    static let vcenterLimitNames = ["max_concurrent"]
+    static let vcenterLimitFields = ["max_concurrent"]
 
     /// `vcenter_limits(inv)`: nil (no change) or `{ max_concurrent = n }`, n a whole number
     /// from 1 to `VCenterLimitOverrides.maxConcurrentLimit`.
     static func vcenterLimits(at index: Int32, on stack: LuaStackSlot, location: String) throws -> VCenterLimitOverrides {
-        let values = try wholeNumbers(at: index, on: stack, valid: vcenterLimitNames, hook: "vcenter_limits", subject: "",
+        let values = try wholeNumbers(at: index, on: stack, valid: vcenterLimitFields, hook: "vcenter_limits", subject: "",
                                       example: "{ max_concurrent = 64 }", location: location)
         guard let value = values.first(where: { $0.0 == "max_concurrent" })?.1 else { return .none }
         if let problem = VCenterLimitOverrides.problem(withMaxConcurrent: value) {
@@ -143,7 +143,7 @@ enum LuaStrategyAnswers {
             guard let key, valid.contains(key) else {
                 lua_settop(L, -2)
                 let shown = key.map { "'\($0)'" } ?? "a non-string key"
-                let hint = key.flatMap { LuaStrategyHook.suggestion(for: $0, among: valid) }.map { " (did you mean '\($0)'?)" } ?? ""
+                let hint = NameSuggestion.hint(for: key, among: valid)
                 throw LuaStrategyError("the \(hook) hook (\(location)) returned \(shown)\(hint)\(subject); valid fields: \(valid.joined(separator: ", "))")
             }
         }

@@ -88,7 +88,7 @@ struct LuaStrategyJobParser {
             if stack.isNilAt(i) { return "move" }
             guard stack.typeAt(i) == .string, let a = stack.stringAt(i), Self.actions.contains(a) else {
                 let shown = stack.typeAt(i) == .string ? "'\(stack.stringAt(i) ?? "")'" : "a \(stack.valueTypeName(i))"
-                let hint = stack.stringAt(i).flatMap { LuaStrategyHook.suggestion(for: $0, among: Self.actions) }.map { " (did you mean '\($0)'?)" } ?? ""
+                let hint = NameSuggestion.hint(for: stack.stringAt(i), among: Self.actions)
                 throw bad(number, "action is \(shown)\(hint); valid actions: \(Self.actions.joined(separator: ", ")) (or none, for a move)")
             }
             return a
@@ -176,7 +176,7 @@ struct LuaStrategyJobParser {
             let key = lua_type(L, -1) == LUA_TSTRING ? stack.stringAt(-1) : nil
             let shown = key.map { "'\($0)'" } ?? "a \(stack.typeAt(-1).name) key (\(stack.stringAt(-1) ?? "?"))"
             lua_settop(L, -2)
-            let hint = key.flatMap { LuaStrategyHook.suggestion(for: $0, among: Self.fields) }.map { " (did you mean '\($0)'?)" } ?? ""
+            let hint = NameSuggestion.hint(for: key, among: Self.fields)
             throw bad(number, "unknown field \(shown)\(hint); a job takes \(Self.fields.joined(separator: ", "))")
         }
         return present

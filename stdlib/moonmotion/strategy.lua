@@ -29,49 +29,29 @@
 
 local M = {}
 
+-- The names the engine accepts, and its "did you mean" for misspelt ones, come from the
+-- engine itself (LuaStrategy+Names.swift), so these checks and the engine's own agree.
+local mm = require "moonmotion"
+
 --- The hooks a strategy table may hold, in the order the engine first calls them.
-M.HOOKS = { "select", "order", "target", "limits", "vcenter_limits", "on_blocked", "on_failure", "on_done", "checks" }
+M.HOOKS = { table.unpack(mm.hook_names) }
 
 local is_hook = {}
 for _, name in ipairs(M.HOOKS) do is_hook[name] = true end
 
 --- The fields `limits(cluster)` may return.
-M.LIMIT_FIELDS = { "max_concurrent", "per_host", "per_datastore", "host_cost", "datastore_cost", "network_cost", "min_free" }
+M.LIMIT_FIELDS = { table.unpack(mm.limit_fields) }
 
 local is_limit_field = {}
 for _, name in ipairs(M.LIMIT_FIELDS) do is_limit_field[name] = true end
 
 --- The fields `vcenter_limits(inv)` may return.
-M.VCENTER_LIMIT_FIELDS = { "max_concurrent" }
+M.VCENTER_LIMIT_FIELDS = { table.unpack(mm.vcenter_limit_fields) }
 
--- "onFailure", "OnFailure", "on-failure" → "on_failure" (for "did you mean" hints).
-local function normalise(name)
-  return (tostring(name):gsub("(%l)(%u)", "%1_%2"):gsub("-", "_"):lower())
-end
-
--- Edit distance, for "did you mean" hints on short names.
-local function distance(a, b)
-  local previous = {}
-  for j = 0, #b do previous[j] = j end
-  for i = 1, #a do
-    local current = { [0] = i }
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      current[j] = math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-    end
-    previous = current
-  end
-  return previous[#b]
-end
-
+-- " (did you mean 'on_failure'?)" for "onFailure", "on-failure" or "on_failur"; "" when no
+-- valid name is close.
 local function suggestion(name, valid)
-  local n = normalise(name)
-  local best, best_distance = nil, 3
-  for _, v in ipairs(valid) do
-    if v == n or v:gsub("_", "") == n:gsub("_", "") then return " (did you mean '" .. v .. "'?)" end
-    local d = distance(n, v)
-    if d < best_distance then best, best_distance = v, d end
-  end
+  local best = mm.did_you_mean(tostring(name), valid)
   return best and (" (did you mean '" .. best .. "'?)") or ""
 end
 
