@@ -1,4 +1,3 @@
-import CLuaShim
 import LuaHost
 import VCenterModel
 
@@ -43,9 +42,7 @@ public final class LuaBindings: Sendable {
         let executor = runtime.executor
         let box = ExecutorBound(connected)
         try runtime.performSync { state in
-            let connection = LuaConnection(box.value, executor: executor, registry: registry)
-            LuaStackSlot(state: state).pushObject(connection)
-            mm_rawsetglobal(state.mainThread, name)
+            state.setGlobal(name, object: LuaConnection(box.value, executor: executor, registry: registry))
         }
     }
 
@@ -91,7 +88,7 @@ public final class LuaBindings: Sendable {
             request.connectTimeout = try seconds("connect_timeout")
             request.readTimeout = try seconds("read_timeout")
         default:
-            throw LuaArgumentError(1, expected: "table of connection options", actual: call.valueTypeName(1))
+            throw LuaArgumentError(1, expected: "table of connection options", actual: call.typeName(1))
         }
         let connector = self.connector
         let registry = self.registry
@@ -110,7 +107,7 @@ public final class LuaBindings: Sendable {
                         if let clock = connected.vcenter as? any VirtualTimeVCenter, let runtime = runtime.value {
                             try LuaBindings.useSimulatedClock(clock, in: runtime)
                         }
-                        call.pushObject(connection)
+                        call.push(connection)
                         return .values(1)
                     })
                 } catch {
@@ -125,7 +122,7 @@ public final class LuaBindings: Sendable {
     private static func useSimulatedClock(_ clock: any VirtualTimeVCenter, in runtime: LuaRuntime) throws {
         try runtime.extendMoonmotionModule { module in
             module.function("now") { call in
-                call.pushNumber(clock.now.timeIntervalSince1970)
+                call.push(clock.now.timeIntervalSince1970)
                 return .values(1)
             }
         }
