@@ -39,4 +39,13 @@ struct FaultCodeTests {
         #expect(VCenterFault.Code.tlsThumbprintMismatch.isTLS && VCenterFault.Code.tlsVerificationFailed.isTLS && !VCenterFault.Code.notVSphere.isTLS)
         #expect(VCenterFault(type: "FileLocked", message: "x").code == .fileLocked)
     }
+
+    @Test("description names the type once, also for a message that already starts with it")
+    func descriptionOnce() {
+        #expect(VCenterFault(.fileLocked, "the file is locked").description == "FileLocked: the file is locked")
+        #expect(VCenterFault(.fileLocked, "FileLocked: the file is locked").description == "FileLocked: the file is locked")
+        #expect(VCenterFault(.fileLocked, "").description == "FileLocked")
+        #expect(VCenterFault(.fileLocked, "FileLocked").description == "FileLocked")
+        #expect(VCenterFault(.fileFault, "FileLocked: x").description == "FileFault: FileLocked: x")
+    }
 }
