@@ -11,7 +11,10 @@ extension LuaStrategy {
     /// * `mm.limit_fields`, `mm.vcenter_limit_fields`: the fields `limits(cluster)` and
     ///   `vcenter_limits(inv)` may return (`LuaStrategyAnswers`);
     /// * `mm.did_you_mean(name, names)`: the name in the list `names` that the misspelt
-    ///   `name` most likely meant, or nil (`NameSuggestion`).
+    ///   `name` most likely meant, or nil (`NameSuggestion`);
+    /// * `mm.strategy_settings`: the fields of a strategy table that are settings, not hooks
+    ///   (`retries`, `backoff`), and `mm.check_strategy_setting(name, value)`: nil when the
+    ///   value is valid, else the engine's message (`LuaStrategyRetries`).
     ///
     /// `LuaBindings.install` calls it; a runtime that loads the stdlib without the bindings
     /// must call it itself.
@@ -33,6 +36,18 @@ extension LuaStrategy {
                     }
                 }
                 call.pushOptional(NameSuggestion.suggestion(for: name, among: names))
+                return .values(1)
+            }
+            module.set("strategy_settings", list(LuaStrategyRetries.settingNames))
+            module.function("check_strategy_setting") { call in
+                let name = try call.string(1)
+                var settings = LuaStrategyRetries()
+                do throws(LuaStrategyError) {
+                    try settings.read(name, at: 2, on: call)
+                    call.pushNil()
+                } catch {
+                    call.push(error.message)
+                }
                 return .values(1)
             }
         }

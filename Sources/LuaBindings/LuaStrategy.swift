@@ -18,6 +18,9 @@ import VCenterModel
 ///   job while the strategy keeps a reference to it.
 /// * `target(job, candidates)`: Datastore objects whose `free` is the engine's account
 ///   (moves in flight deducted).
+/// * `on_failure(job, err)`: every failure, with what the retry rule would do
+///   (`LuaStrategy+Failures.swift`); the table's `retries` and `backoff` settings are the run's
+///   retry policy (`LuaStrategyRetries`).
 ///
 /// `select`, `order` and `limits` errors stop the run before anything moves; a failing
 /// per-job hook fails that job only (the engine records the error and its traceback).
@@ -39,6 +42,10 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
     /// `file.lua:12` of each hook, for messages about what it returned.
     let locations: [LuaStrategyHook: String]
     let sorter: LuaRef
+    /// The `retries` and `backoff` fields: changes to the engine's retry policy.
+    let retrySettings: LuaStrategyRetries
+    /// The metatable of `on_failure`'s error tables (`tostring(err)`, protected).
+    var errorMetatable: LuaRef?
     /// Job tables by job id + 1, weak values.
     let jobCache: LuaRef
     var jobMetatable: LuaRef?
@@ -64,12 +71,21 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         var locations: [LuaStrategyHook: String] = [:]
         var natives: [LuaStrategyHook: LuaStrategyNative] = [:]
         var checks: [(LuaRef, String)] = []
+        var retrySettings = LuaStrategyRetries()
         try slot.forEachRawPair(of: -1) { key, value in
             let keyName = slot.type(key) == .string ? slot.string(at: key) : nil
+            if let keyName, LuaStrategyRetries.settingNames.contains(keyName) {
+                do throws(LuaStrategyError) {
+                    try retrySettings.read(keyName, at: value, on: slot)
+                } catch {
+                    throw LuaStrategyError("\(name): \(error.message)")
+                }
+                return
+            }
             guard let keyName, let hook = LuaStrategyHook(rawValue: keyName) else {
                 let shown = keyName.map { "'\($0)'" } ?? "a \(slot.type(key).name) key"
-                let hint = NameSuggestion.hint(for: keyName, among: LuaStrategyHook.names)
-                throw LuaStrategyError("\(name): the strategy table has \(shown)\(hint), which is not a hook; valid hooks: \(LuaStrategyHook.names.joined(separator: ", "))")
+                let hint = NameSuggestion.hint(for: keyName, among: LuaStrategyHook.names + LuaStrategyRetries.settingNames)
+                throw LuaStrategyError("\(name): the strategy table has \(shown)\(hint), which is not a hook; valid hooks: \(LuaStrategyHook.names.joined(separator: ", ")); settings: \(LuaStrategyRetries.settingNames.joined(separator: ", "))")
             }
             if hook == .checks {
                 // One function, or an array of them.
@@ -106,6 +122,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         self.checks = checks
         self.locations = locations
         self.natives = natives
+        self.retrySettings = retrySettings
         let sortChunk = try state.load(LuaStrategySort.source, chunkName: "=[moonmotion order]")
         guard let sortFunction = try state.callReturningReferences(sortChunk).first else {
             throw LuaStrategyError("internal error: the sort chunk returned nothing")
@@ -114,6 +131,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         try slot.newWeakValuedTable()
         jobCache = slot.popReference()
         jobMetatable = try makeJobMetatable(state: state)
+        errorMetatable = try makeErrorMetatable(state: state)
     }
 
     // MARK: Strategy
@@ -294,30 +312,6 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
             return 2
         }, result: { slot, index in
             try LuaStrategyAnswers.blocked(at: index, on: slot, location: location)
-        })
-    }
-
-    /// Calls `on_failure(job, err)`, or skips the job without one.
-    public func onFailure(_ job: Job, _ fault: VCenterFault, attempt: Int) throws -> FailureDecision {
-        guard let function = hooks[.onFailure] else {
-            switch natives[.onFailure] {
-            case .abort: return .abort
-            case .retry: return .retry
-            default: return .skip
-            }
-        }
-        let location = locations[.onFailure] ?? name
-        return try callHook(function, arguments: { slot in
-            try pushJob(job, on: slot)
-            try slot.newTable(fields: 5)
-            slot.setRawField("type", .string(fault.type))
-            slot.setRawField("message", .string(fault.message))
-            slot.setRawField("retriable", .boolean(fault.isRetriable))
-            slot.setRawField("attempt", .integer(attempt))
-            if let s = fault.faultString { slot.setRawField("fault_string", .string(s)) }
-            return 2
-        }, result: { slot, index in
-            try LuaStrategyAnswers.failure(at: index, on: slot, location: location)
         })
     }
 

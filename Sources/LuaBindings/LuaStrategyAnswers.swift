@@ -152,13 +152,13 @@ enum LuaStrategyAnswers {
         throw LuaStrategyError("the on_blocked hook (\(location)) returned \(shown(index, on: stack)); return \"vmotion\" or \"wait\"")
     }
 
-    /// `on_failure(job, err)`: "retry", "skip" or "abort" (nil: skip).
-    static func failure(at index: Int32, on stack: LuaThreadStack, location: String) throws -> FailureDecision {
-        if stack.isNoneOrNil(index) { return .skip }
+    /// `on_failure(job, err)`: "retry", "skip" or "abort"; nil lets the retry rule decide.
+    static func failure(at index: Int32, on stack: LuaThreadStack, location: String) throws -> FailureDecision? {
+        if stack.isNoneOrNil(index) { return nil }
         if stack.type(index) == .string, let text = stack.string(at: index), let decision = FailureDecision(rawValue: text) {
             return decision
         }
-        throw LuaStrategyError("the on_failure hook (\(location)) returned \(shown(index, on: stack)); return \"retry\", \"skip\" or \"abort\"")
+        throw LuaStrategyError("the on_failure hook (\(location)) returned \(shown(index, on: stack)); return \"retry\", \"skip\", \"abort\" or nil (the retry rule decides)")
     }
 
     /// `"text"` for a string, the type name otherwise.
