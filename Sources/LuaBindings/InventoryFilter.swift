@@ -62,21 +62,21 @@ struct InventoryFilter: Sendable, Hashable {
             throw LuaArgumentError(index, "unknown filter '\(key)' (\(kind.rawValue) accepts \(kind.keys.joined(separator: ", ")))")
         }
         func matcher(_ key: String, _ objectKind: InventoryObjectKind) throws -> ObjectMatcher? {
-            try call.withField(key, of: index) { slot in try ObjectMatcher.read(call, at: slot, kind: objectKind, what: key, argument: index) }
+            try call.withRawField(key, of: index) { slot in try ObjectMatcher.read(call, at: slot, kind: objectKind, what: key, argument: index) }
         }
         filter.name = try matcher("name", kind.objectKind)
         if kind.keys.contains("cluster") { filter.cluster = try matcher("cluster", .cluster) }
         if kind.keys.contains("host") { filter.host = try matcher("host", .host) }
         if kind.keys.contains("datastore") { filter.datastore = try matcher("datastore", .datastore) }
         if kind.keys.contains("power") {
-            filter.power = try call.withField("power", of: index) { slot -> Glob? in
+            filter.power = try call.withRawField("power", of: index) { slot -> Glob? in
                 if call.isNoneOrNil(slot) { return nil }
-                guard let text = call.stringAt(slot) else { throw LuaArgumentError(index, "filter 'power' must be a string such as \"poweredOn\"") }
+                guard let text = call.string(at: slot) else { throw LuaArgumentError(index, "filter 'power' must be a string such as \"poweredOn\"") }
                 return Glob(text)
             }
         }
         if kind.keys.contains("template") {
-            filter.template = try call.withField("template", of: index) { slot -> Bool? in
+            filter.template = try call.withRawField("template", of: index) { slot -> Bool? in
                 if call.isNoneOrNil(slot) { return nil }
                 guard call.type(slot) == .boolean else { throw LuaArgumentError(index, "filter 'template' must be true or false") }
                 return call.boolean(slot)
@@ -144,17 +144,17 @@ extension ObjectMatcher {
         case .none, .nil:
             return nil
         case .string, .number:
-            return .glob(Glob(call.stringAt(slot) ?? ""))
+            return .glob(Glob(call.string(at: slot) ?? ""))
         case .userdata:
             guard let ref = kind.ref(ofObjectAt: slot, access: call) else {
-                throw LuaArgumentError(argument, "filter '\(what)' must be a name pattern or a \(kind.typeName), not \(call.valueTypeName(slot))")
+                throw LuaArgumentError(argument, "filter '\(what)' must be a name pattern or a \(kind.typeName), not \(call.typeName(slot))")
             }
             return .ref(ref)
         case .table:
             let n = call.rawLength(slot)
             var list: [ObjectMatcher] = []
             for i in stride(from: 1, through: n, by: 1) {
-                let item = try call.withElement(i, of: slot) { element -> ObjectMatcher? in
+                let item = try call.withRawElement(i, of: slot) { element -> ObjectMatcher? in
                     guard call.type(element) != .table else {
                         throw LuaArgumentError(argument, "filter '\(what)': a list may hold names and objects, not nested lists")
                     }

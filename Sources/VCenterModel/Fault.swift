@@ -21,11 +21,11 @@ public struct VCenterFault: Error, Sendable, Hashable, CustomStringConvertible {
         self.faultString = faultString
     }
 
-    /// `FileLocked: the file is locked` — the type once, even when the message already starts with it.
     public var description: String {
-        if message.isEmpty { return type }
-        if message.hasPrefix(type + ":") || message == type { return message }
-        return "\(type): \(message)"
+        // A message that already starts with the type (a fault rebuilt from a description, as a
+        // lost call's from the journal) is not prefixed again: "FileLocked: FileLocked: …".
+        if message.isEmpty || message == type { return type }
+        return message.hasPrefix(type + ":") ? message : "\(type): \(message)"
     }
 
     /// Whether this fault is retriable with backoff during a migration (`Code.isRetriable`).

@@ -67,6 +67,7 @@ extension FaultInjection {
                 throw Self.specError(part, "has an unknown key")
             }
         }
+        // The message does not repeat the type: `description` puts it in front already.
         let injected = Self.fault(fault, "injected by the simulator (--inject)")
         let kinds: Set<SimulatedTaskKind> = allKinds ? [] : [.storageVMotion, .hostAndStorageVMotion]
         if let every { everyNth.append(EveryNth(every, kinds: kinds, fault: injected)) }
