@@ -82,7 +82,9 @@ while true do
   end
   if running == 0 then break end
   print("progress: " .. table.concat(line, ", "))
-  mm.sleep(0.5)
+  -- mm.sleep counts the connection's clock: on the simulator a minute of simulated time
+  -- (a fraction of a real second), on a real vCenter two real seconds.
+  mm.sleep(conn.simulated and 60 or 2)
 end
 
 local moved = 0

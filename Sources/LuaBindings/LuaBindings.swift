@@ -44,6 +44,7 @@ public final class LuaBindings: Sendable {
         try runtime.performSync { state in
             state.setGlobal(name, object: LuaConnection(box.value, executor: executor, registry: registry))
         }
+        if let clock = connected.vcenter as? any VirtualTimeVCenter { try LuaBindings.useSimulatedClock(clock, in: runtime) }
     }
 
     /// `mm.connect{url=, username=, password=, insecure=, thumbprint=, connect_timeout=, read_timeout=}` → `Connection`.
@@ -118,8 +119,11 @@ public final class LuaBindings: Sendable {
         }
     }
 
-    /// `mm.now()` follows the simulator's clock once a script connected to one (LUA.md).
-    private static func useSimulatedClock(_ clock: any VirtualTimeVCenter, in runtime: LuaRuntime) throws {
+    /// Once a script is connected to a simulator, its clock is the scripts' one clock (LUA.md):
+    /// `mm.now()` reads it, and `mm.sleep` and wait timeouts count its seconds (a simulator on
+    /// scaled time runs `clockSpeed` × faster than real time).
+    public static func useSimulatedClock(_ clock: any VirtualTimeVCenter, in runtime: LuaRuntime) throws {
+        runtime.executor.scriptClockSpeed = clock.clockSpeed ?? 1
         try runtime.extendMoonmotionModule { module in
             module.function("now") { call in
                 call.push(clock.now.timeIntervalSince1970)

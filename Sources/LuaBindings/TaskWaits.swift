@@ -59,7 +59,7 @@ enum TaskWaits {
             }
             registration.set(observation)
             if let timeout {
-                registration.set(executor.schedule(after: timeout) {
+                registration.set(executor.schedule(afterScriptSeconds: timeout) {
                     registration.cancel()
                     completion.resume(pushing: { call in try pushTimeout(object.value, timeout: timeout, call: call) })
                 })
@@ -168,7 +168,7 @@ enum TaskWaits {
                     if empty { finish() }
                 })
             }
-            if let timeout { registration.set(executor.schedule(after: timeout) { finish() }) }
+            if let timeout { registration.set(executor.schedule(afterScriptSeconds: timeout) { finish() }) }
             // Any that ended before their observation was in place.
             let empty = remaining.withLock { set -> Bool in
                 set = set.filter { !tasks[$0].live.isDone }
@@ -233,7 +233,7 @@ enum TaskWaits {
                     }
                 })
             }
-            if let timeout { registration.set(executor.schedule(after: timeout) { resumeWith(nil, nil) }) }
+            if let timeout { registration.set(executor.schedule(afterScriptSeconds: timeout) { resumeWith(nil, nil) }) }
             if let i = tasks.firstIndex(where: { $0.live.isDone }) {
                 resumeWith(i, nil)
             } else if let fault = abandonment(tasks) {

@@ -59,13 +59,7 @@ struct InventoryCommand: AsyncParsableCommand {
         let connected: ConnectedVCenter
         do {
             if let generate {
-                let spec: GenerateSpec
-                do {
-                    spec = try GenerateSpec(parsing: generate)
-                } catch {
-                    throw BackendError("--generate \(generate): \(error)")
-                }
-                connected = try ConnectionOptions.simulated(spec: spec, announce: "--generate")
+                connected = try ConnectionOptions.simulated(generate: generate, announce: "--generate")
             } else {
                 connected = try await connection.connect()
             }

@@ -35,7 +35,7 @@ struct PlanCommand: AsyncParsableCommand {
             thin, rdm, vrdm, multiwriter, iso, templates, off, ft (fractions of VMs), pods=1 \
             (the `to` datastores as a datastore cluster)), or — with a vCenter \
             configured (--url or GOVC_URL) and neither — the live inventory, read once \
-            (read-only). Default: a generated inventory of \(GenerateSpec().summary), about 500 TB.
+            (read-only). Default: the demo inventory (\(Backend.demoSpecText)), the one `run`, `repl --simulate` and `inventory --simulate` simulate.
 
             The rate model: each Storage vMotion copies at --rate MiB/s (default 150) \
             after 15 s of setup; --datastore-bandwidth MiB/s makes the copies on one \
@@ -81,7 +81,7 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Simulate this inventory (a `moonmotion inventory --json` file).", valueName: "file"))
     var inventory: String?
 
-    @Option(help: ArgumentHelp("Simulate a generated inventory (default \(GenerateSpec().summary)).", valueName: "spec"))
+    @Option(help: ArgumentHelp("Simulate a generated inventory (default \(Backend.demoSpecText), as `run`).", valueName: "spec"))
     var generate: String?
 
     @Option(help: ArgumentHelp("Copy rate of one Storage vMotion, MiB/s (default 150).", valueName: "MiBps"))
@@ -234,7 +234,7 @@ struct PlanCommand: AsyncParsableCommand {
     /// The inventory to simulate and a word for its source.
     private func loadInventory(referenceDate: Date) async throws -> (Inventory, String) {
         if inventory != nil || generate != nil || !connection.isServerConfigured {
-            return try Backend.loadInventory(file: inventory, generate: generate ?? "", referenceDate: referenceDate)
+            return try Backend.loadInventory(file: inventory, generate: generate ?? Backend.demoSpecText, referenceDate: referenceDate)
         }
         let connected = try await connection.connect()
         writeStandardError("moonmotion: planning on the inventory of \(connected.url) (read once; nothing is changed there)\n")
