@@ -74,6 +74,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "RunNotifications",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "LuaBindings",
             // Not CLuaShim: the bindings reach Lua only through LuaHost's stack API.
             dependencies: ["LuaHost", "VCenterModel", "MigrationEngine"]
@@ -87,6 +95,7 @@ let package = Package(
                 "VSphereSOAP",
                 "VCenterSimulator",
                 "MigrationEngine",
+                "RunNotifications",
                 "CLibEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -116,6 +125,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),  // to write a journal as an older Moonmotion did
         ]),
         .testTarget(name: "LuaBindingsTests", dependencies: ["LuaBindings", "LuaHost", "VCenterModel", "VCenterSimulator", "MigrationEngine", "VSphereSOAP", "TestSupport"]),
+        .testTarget(name: "RunNotificationsTests", dependencies: ["RunNotifications"]),
         .testTarget(name: "IntegrationTests", dependencies: ["VCenterModel", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

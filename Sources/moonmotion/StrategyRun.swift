@@ -2,6 +2,7 @@ import Foundation
 import LuaBindings
 import LuaHost
 import MigrationEngine
+import RunNotifications
 import Synchronization
 import VCenterModel
 #if canImport(Glibc)
@@ -123,10 +124,14 @@ struct StrategyRun {
             title: "\((script as NSString).lastPathComponent) on \(backend.name)", mode: ProgressDisplay.defaultMode,
             rateWindow: max(900, 15 * speed), clock: clock, logInterval: backend.isSimulated ? 5 : 10)
         let eventLog = events
+        let scriptName = (script as NSString).lastPathComponent
+        let notifier = options.notify.isEmpty ? nil : Notifier(urls: options.notify, log: { writeStandardError("moonmotion: \($0)\n") })
         let runner = strategy.makeRunner(vcenter: backend.vcenter, configuration: configuration, journal: journal) { event in
             display.record(event)
             eventLog?.write(event)
+            if let notifier, let message = RunMessages.jobFailed(event, run: scriptName) { notifier.notify(message) }
         }
+        notifier?.notify(RunMessages.started(run: scriptName, on: backend.name, resume: options.resume))
 
         let interrupts = StrategyRunInterrupts(runner: runner, display: display, journaled: journal != nil)
         runtime.takeOverInterruptSignal { count in interrupts.signal(count) }
@@ -139,6 +144,10 @@ struct StrategyRun {
             runtime.installInterruptSignalHandler()
             display.stop(showFinal: false)
             writeStandardError("moonmotion: \(error)\n")
+            if let notifier {
+                notifier.notify(RunMessages.failed(run: scriptName, on: backend.name, error: "\(error)"))
+                await notifier.finish(within: 10)
+            }
             return interrupts.count > 0 ? Self.interruptedStatus : 1
         }
         runtime.installInterruptSignalHandler()
@@ -163,6 +172,12 @@ struct StrategyRun {
         }
         if let events { lines.append("events: \(events.path)") }
         display.printLines(lines)
+        if let notifier {
+            // Bounded: a dead webhook delays the exit by at most 10 s, never the run.
+            notifier.notify(RunMessages.ended(summary, run: scriptName, on: backend.name))
+            let sent = await notifier.finish(within: 10)
+            if sent.waiting > 0 { writeStandardError("moonmotion: notify: gave up waiting for \(sent.waiting) webhook(s) after 10 s\n") }
+        }
         return Self.exitStatus(summary)
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RunNotifications
 
 /// The options of `moonmotion run` that matter when the script is a strategy (it returns a
 /// table of hooks): dry run, journal, resume, events file, and the built-in simulator's
@@ -49,7 +50,15 @@ struct StrategyRunOptions: ParsableArguments {
         valueName: "factor"))
     var speed: Double?
 
+    @Option(name: .customLong("notify"), help: ArgumentHelp(
+        "POST a JSON message to this webhook when the run starts, a job fails for good and the run ends (repeatable). Slack and Teams incoming webhooks accept it: docs/NOTIFICATIONS.md.",
+        valueName: "url"))
+    var notify: [String] = []
+
     func validate() throws {
+        for url in notify {
+            if let problem = Notifier.problem(with: url) { throw ValidationError("--notify: \(problem)") }
+        }
         if generate != nil && inventory != nil {
             throw ValidationError("--generate and --inventory both choose the simulated inventory; give one of them")
         }
@@ -73,7 +82,7 @@ struct StrategyRunOptions: ParsableArguments {
     /// Whether any of these options was given (they only apply to strategy scripts).
     var anyGiven: Bool {
         dryRun || journal != nil || noJournal || resume || events != nil || generate != nil || inventory != nil || speed != nil
-            || maxConcurrent != nil
+            || maxConcurrent != nil || !notify.isEmpty
     }
 
     /// These options with those of `later` (given after the script) taking precedence.
@@ -88,11 +97,12 @@ struct StrategyRunOptions: ParsableArguments {
         m.inventory = later.inventory ?? inventory
         m.speed = later.speed ?? speed
         m.maxConcurrent = later.maxConcurrent ?? maxConcurrent
+        m.notify = notify + later.notify
         return m
     }
 
     /// Options that take a value (`--journal FILE` or `--journal=FILE`).
-    static let valueOptions: Set<String> = ["--journal", "--events", "--generate", "--inventory", "--speed", "--max-concurrent"]
+    static let valueOptions: Set<String> = ["--journal", "--events", "--generate", "--inventory", "--speed", "--max-concurrent", "--notify"]
     /// Options without a value.
     static let flagOptions: Set<String> = ["--dry-run", "--no-journal", "--resume"]
 
