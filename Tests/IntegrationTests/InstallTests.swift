@@ -2,14 +2,14 @@ import Foundation
 import Testing
 import TestSupport
 
-/// `scripts/install`: what it lays out runs on its own, from a
+/// `scripts/install` and `scripts/package-deb`: what they lay out runs on its own, from a
 /// directory outside the checkout, with nothing of the checkout in reach — no
 /// `MOONMOTION_PATH`, and a binary whose real path is not inside the repository, so the
 /// stdlib can only come from `<prefix>/share/moonmotion/stdlib`.
 ///
-/// The man pages come from the generate-manual tool that `scripts/test` builds (or the first
-/// run of `scripts/generate-manual`, when only `swift test` ran).
-@Suite struct InstallTests {
+/// Serialized: both install the test binary with the same generate-manual tool, which the
+/// first run of `scripts/generate-manual` builds when `scripts/test` has not already.
+@Suite(.serialized) struct InstallTests {
     /// The subcommands every completion script and the man pages must know.
     static let subcommands = ["run", "plan", "repl", "inventory", "tasks"]
 
@@ -125,6 +125,65 @@ import TestSupport
             return FileManager.default.fileExists(atPath: prefix.appendingPathComponent($0).path, isDirectory: &isDirectory) && isDirectory.boolValue
         }
         #expect(Set(leftDirectories) == ["share", "share/man", "share/man/man1"], "left behind: \(leftDirectories.sorted())")
+    }
+
+    @Test(.enabled(if: systemTool("dpkg-deb") != nil && systemTool("dpkg-shlibdeps") != nil,
+                   "dpkg-deb or dpkg-shlibdeps is missing (scripts/install-deps installs dpkg-dev): no .deb to build"))
+    func debianPackageHoldsTheSameLayoutAndRuns() async throws {
+        let scratch = try makeScratch()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let binary = try moonmotionBinary()
+        let output = scratch.appendingPathComponent("out")
+        let build = try await runProgram(repoRoot.appendingPathComponent("scripts/package-deb").path,
+                                         ["--binary", binary.path, "--output", output.path, "--compression", "none"])
+        try #require(build.status == 0, "scripts/package-deb failed:\n\(build.stdout)\n\(build.stderr)")
+
+        let version = try await runProgram(binary.path, ["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let arch = try await runProgram("/usr/bin/dpkg", ["--print-architecture"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let deb = output.appendingPathComponent("moonmotion_\(version)_\(arch).deb")
+        #expect(build.stdout == deb.path + "\n", "package-deb's last line is not the package: \(build.stdout)")
+        try #require(FileManager.default.fileExists(atPath: deb.path), "no \(deb.lastPathComponent) in \(output.path)")
+
+        let contents = try await runProgram("/usr/bin/dpkg-deb", ["--contents", deb.path])
+        #expect(contents.status == 0, "\(contents.stderr)")
+        for path in ["./usr/bin/moonmotion", "./usr/share/moonmotion/stdlib/moonmotion/strategy.lua",
+                     "./usr/share/moonmotion/examples/storage-migration.lua", "./usr/share/doc/moonmotion/LUA.md",
+                     "./usr/share/bash-completion/completions/moonmotion", "./usr/share/zsh/site-functions/_moonmotion",
+                     "./usr/share/fish/vendor_completions.d/moonmotion.fish", "./usr/share/man/man1/moonmotion.1.gz",
+                     "./usr/share/man/man1/moonmotion.run.1.gz"] {
+            #expect(contents.stdout.contains(" \(path)\n"), "\(path) not in the package:\n\(contents.stdout)")
+        }
+        #expect(!contents.stdout.contains("install-manifest"), "dpkg owns the files: no install manifest in the package")
+        #expect(!contents.stdout.contains("/usr/local"))
+        #expect(!contents.stdout.split(separator: "\n").contains { !$0.contains(" root/root ") }, "files not owned by root")
+
+        let control = try await runProgram("/usr/bin/dpkg-deb", ["--field", deb.path, "Package", "Version", "Architecture", "Depends"])
+        #expect(control.stdout.contains("Package: moonmotion\n") && control.stdout.contains("Version: \(version)\n")
+                && control.stdout.contains("Architecture: \(arch)\n"), "\(control.stdout)")
+        for library in ["liblua5.4", "libxml2", "libedit", "libsqlite3"] {
+            #expect(control.stdout.contains(library), "Depends lacks \(library): \(control.stdout)")
+        }
+        // A debug binary loads the toolchain's Swift runtime, which no package provides.
+        let needsToolchain = try await runProgram("/usr/bin/ldd", [binary.path]).stdout.contains("libswiftCore.so")
+        #expect(build.stderr.contains("libswiftCore.so") == needsToolchain, "warning about unpackaged libraries: \(build.stderr)")
+
+        // Unpacked (no root, no dpkg database touched), it runs like an installed one.
+        let root = scratch.appendingPathComponent("root")
+        let extract = try await runProgram("/usr/bin/dpkg-deb", ["-x", deb.path, root.path])
+        try #require(extract.status == 0, "\(extract.stderr)")
+        // Packaged without its debug information (strip --strip-debug), as Debian ships binaries.
+        let size = { (url: URL) in (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil }
+        let packagedSize = size(root.appendingPathComponent("usr/bin/moonmotion")), builtSize = size(binary)
+        #expect(packagedSize != nil && builtSize != nil && packagedSize! < builtSize!,
+                "packaged binary \(packagedSize as Any) bytes, built \(builtSize as Any): not stripped")
+        let env = ["PATH": "\(root.path)/usr/bin:/usr/bin:/bin", "HOME": scratch.path, "LANG": "C.UTF-8"]
+        let help = try await runProgram("/usr/bin/env", ["moonmotion", "help"], directory: scratch, environment: env)
+        #expect(help.status == 0 && help.stdout.contains("  plan "), "\(help.stdout)\n\(help.stderr)")
+        let demo = try await runProgram("/usr/bin/env",
+                                        ["moonmotion", "run", root.appendingPathComponent("usr/share/moonmotion/examples/storage-migration.lua").path]
+                                        + Self.demoOptions, directory: scratch, environment: env)
+        #expect(demo.status == 0, "the packaged demo failed:\n\(demo.stdout)\n\(demo.stderr)")
+        #expect(demo.stdout.contains("moved 12 VM(s)") && demo.stdout.contains("0 failed"), "\(demo.stdout)\n\(demo.stderr)")
     }
 
     /// Every regular file under `directory`, as paths relative to it.
