@@ -35,6 +35,8 @@ public struct EngineEvent: Sendable {
         case externalTask(TaskInfo)
         /// A problem that did not stop anything, one line.
         case warning(String, job: JobID?)
+        /// A change window opened (until `end`) or closed (the next opens at `next`).
+        case window(open: Bool, end: Date?, next: Date?)
         /// The run ended.
         case runFinished(RunOutcome)
     }
@@ -76,6 +78,9 @@ public enum RunOutcome: Sendable, Hashable, CustomStringConvertible {
     /// A simulated run reached its time limit (`RunConfiguration.simulatedTimeLimit`): what
     /// still ran or waited is unfinished. Only `plan` and simulations set a limit.
     case timeLimit(seconds: TimeInterval)
+    /// The change window closed and, as asked (`--until-window-end`), the run ended once its
+    /// running tasks finished; `--resume` continues in the next window (`next`).
+    case windowClosed(next: Date?)
 
     /// The journal's word for it: `completed`, `stopped`, `aborted`, `abandoned`, `held`.
     public var name: String {
@@ -86,6 +91,7 @@ public enum RunOutcome: Sendable, Hashable, CustomStringConvertible {
         case .abandoned: "abandoned"
         case .held: "held"
         case .timeLimit: "time-limit"
+        case .windowClosed: "window-closed"
         }
     }
 

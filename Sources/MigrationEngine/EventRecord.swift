@@ -102,6 +102,9 @@ public struct EventRecord: Codable, Sendable, Hashable {
             type = "warning"
             message = text
             job = id?.rawValue
+        case .window(let open, let end, let next):
+            type = open ? "window-opened" : "window-closed"
+            message = open ? end.map { "until \(Self.format($0))" } : next.map { "next opens \(Self.format($0))" }
         case .runFinished(let o):
             type = "run-finished"
             outcome = o.name

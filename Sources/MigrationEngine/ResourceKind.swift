@@ -23,11 +23,13 @@ public enum ResourceKind: String, Sendable, Hashable, CaseIterable, Codable {
     /// Internal: the jobs of a wave scope waiting for earlier waves; its capacity is the
     /// index of the scope's current wave (`Scheduler+Waves.swift`).
     case waveGate
+    /// Internal: the jobs that wait for a change window (Scheduler+Windows).
+    case changeWindow
 
     /// Whether the kind is a real limit (as opposed to an internal wait list).
     public var isLimit: Bool {
         switch self {
-        case .targetGroup, .hostWait, .strategyHold, .waveGate: false
+        case .targetGroup, .hostWait, .strategyHold, .waveGate, .changeWindow: false
         default: true
         }
     }

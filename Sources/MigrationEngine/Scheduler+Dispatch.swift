@@ -284,6 +284,7 @@ extension Scheduler {
             let cold = vmSlots[Int(v)].cold
             for t in distinct(placed.map(\.to)) { addTarget(t, to: &list, cold: cold) }
         }
+        if !windowAllows(j, placed: placed, now: now) { return parkForWindow(j) }
         commit(j, charges: list.all, placed: placed, now: now)
         return nil
     }

@@ -58,6 +58,7 @@ extension Scheduler {
         // The few fields needed, not a copy of the whole job.
         let movesStorage = jobs[i].kind.movesStorage, isProactive = jobs[i].parent != nil
         let placed = meta[i].placed
+        recordRate(j, now: now)
         release(j, success: true)
         if let observed {
             applyLocation(v, observed)

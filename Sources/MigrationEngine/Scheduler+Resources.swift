@@ -8,6 +8,7 @@ extension Scheduler {
         try applyVCenterLimits()
         vcenterResource = addResource(.vcenterJobs, nil, capacity: baseLimits.vcenterMaxJobs, owner: -1)
         holdResource = addResource(.strategyHold, nil, capacity: .max, owner: -1)
+        windowResource = addResource(.changeWindow, nil, capacity: .max, owner: -1)
         var clusterLimits: [MoRef: Limits] = [:]
         for cluster in baseInventory.clusters {
             let overrides: LimitOverrides
@@ -410,6 +411,8 @@ extension Scheduler {
         case .hostWait: return "hosts of cluster \(name)"
         case .strategyHold: return "the strategy (held)"
         case .waveGate: return describeWave(r)
+        case .changeWindow: return "the next change window"
+
         }
     }
 }

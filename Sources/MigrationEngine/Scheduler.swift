@@ -56,6 +56,12 @@ public final class Scheduler {
     /// The wave gates by scope (nil: the vCenter) and their waves (Scheduler+Waves).
     var waveGateByScope: [MoRef?: Int32] = [:]
     var waveGates: [Int32: WaveGate] = [:]
+    /// Change windows (Scheduler+Windows): the list of jobs waiting for one, the next
+    /// boundary, and the copy rates measured so far.
+    var windowResource: Int32 = -1
+    var windowWake: Date?
+    var pairRates: [DatastorePair: RateSamples] = [:]
+    var allRates = RateSamples()
     var groupIndex: [[Int32]: Int32] = [:]
     /// The last candidate list resolved (jobs of one strategy usually share one array).
     var candidateCache: (refs: [MoRef], slots: [Int32], group: Int32) = ([], [], -1)
@@ -112,6 +118,7 @@ public final class Scheduler {
     /// `Strategy.order` and dispatches what fits. Throws only when `order` throws.
     public func add(_ requests: [JobRequest], now: Date) throws -> [SchedulerAction] {
         let fresh = try createAndRank(requests, now: now)
+        if configuration.windows != nil, windowWake == nil { planWindowWake(now: now, announce: true) }
         do {
             try assignWaves(fresh)
         } catch {
@@ -236,6 +243,7 @@ public final class Scheduler {
         } catch {
             emit(.warning("the strategy's wave hook failed; this resume runs without waves: \(error)", job: nil), now)
         }
+        if configuration.windows != nil, windowWake == nil { planWindowWake(now: now, announce: true) }
         for v in touched { scheduleHead(v, now: now) }
         return finishStep(now: now)
     }
@@ -290,6 +298,7 @@ public final class Scheduler {
     /// The wake time asked for by `.wake(at:)` has come: jobs whose backoff ended become eligible.
     public func timerFired(now: Date) -> [SchedulerAction] {
         lastWakeRequest = nil
+        if let w = windowWake, w <= now { windowBoundary(now: now) }
         while let top = timers.min, top.date <= now {
             timers.removeMin()
             let j = Int(top.job)
@@ -371,12 +380,15 @@ public final class Scheduler {
 
     /// When the scheduler next needs `timerFired` (a retry's backoff end), if ever.
     public var nextWake: Date? {
+        var next: Date?
         while let top = timers.min {
             let j = Int(top.job)
-            if jobs[j].state == .pending, jobs[j].notBefore == top.date { return top.date }
+            if jobs[j].state == .pending, jobs[j].notBefore == top.date { next = top.date; break }
             timers.removeMin()
         }
-        return nil
+        // A window boundary matters only while jobs wait (or the run should end at a closing).
+        if let w = windowWake, pendingCount > 0 || activeCount > 0 { next = min(next ?? w, w) }
+        return next
     }
 
     /// The job with this id.

@@ -22,5 +22,16 @@ public struct SchedulerConfiguration: Sendable, Hashable {
     public var clockSkewTolerance: TimeInterval = 300
 
     /// The defaults: vSphere's limits and costs, 30 s → 10 min backoff (the free space kept on destinations is in `limits.minFree`).
+    /// Change windows (`--window`): a move starts only when its predicted end falls inside the
+    /// window open now (Scheduler+Windows). Nil: always open.
+    public var windows: ChangeWindows?
+    /// The copy rate predicted for a move before any was measured, bytes per second, and its
+    /// setup time (the plan's rate model: 150 MiB/s and 15 s).
+    public var predictedRate: Double = 150 * 1_048_576
+    public var predictedOverhead: TimeInterval = 15
+    /// End the run when the window closes and running tasks have finished (`--until-window-end`):
+    /// outcome `.windowClosed`; `--resume` continues in the next window.
+    public var stopAtWindowEnd = false
+
     public init() {}
 }

@@ -171,11 +171,13 @@ struct ParkSpot: Equatable {
 enum StopReason {
     case requested
     case aborted(String)
+    case windowClosed(next: Date?)
 
     var outcome: RunOutcome {
         switch self {
         case .requested: .stopped
         case .aborted(let reason): .aborted(reason: reason)
+        case .windowClosed(let next): .windowClosed(next: next)
         }
     }
 }

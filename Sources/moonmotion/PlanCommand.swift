@@ -124,6 +124,14 @@ struct PlanCommand: AsyncParsableCommand {
         valueName: "duration"))
     var timeLimit: String = "365d"
 
+    @Option(name: .customLong("window"), help: ArgumentHelp(
+        "Plan with change windows, as `run --window` (\"Mon-Fri 20:00-06:00; Sat-Sun 00:00-24:00\"): predicts how many windows the migration takes and the date it ends (from --start, else now).",
+        valueName: "windows"))
+    var window: String?
+
+    @Option(name: .customLong("tz"), help: ArgumentHelp("The time zone of --window and --start (default: this machine's).", valueName: "zone"))
+    var timeZone: String?
+
     func validate() throws {
         _ = try ScriptParameters(parameters)
         if inventory != nil && generate != nil {
@@ -140,6 +148,12 @@ struct PlanCommand: AsyncParsableCommand {
         }
         if let vMotionRate, !(vMotionRate > 0 && vMotionRate.isFinite) {
             throw ValidationError("--vmotion-rate must be a positive number of MiB/s, not \(vMotionRate)")
+        }
+        if let timeZone, TimeZone(identifier: timeZone) == nil {
+            throw ValidationError("--tz '\(timeZone)' is not a time zone (e.g. Europe/Berlin, America/New_York, UTC)")
+        }
+        if let window {
+            do { _ = try ChangeWindows(parsing: window) } catch { throw ValidationError("--window: \(error)") }
         }
         if DurationOption.seconds(timeLimit) == nil {
             throw ValidationError("--time-limit '\(timeLimit)' is not a duration; write it as 90m, 36h, 30d or 2w")
@@ -210,7 +224,10 @@ struct PlanCommand: AsyncParsableCommand {
                 throw CommandFailure.exit(error)
             }
         }
-        let engineLines = Self.engineLines(summary)
+        var engineLines = Self.engineLines(summary)
+        if let window, let windows = try? ChangeWindows(parsing: window, timeZone: timeZone.flatMap(TimeZone.init(identifier:)) ?? .current) {
+            engineLines += Self.windowLines(summary, windows: windows)
+        }
         if json {
             var data = try report.jsonData()
             data.append(0x0A)
@@ -267,6 +284,9 @@ struct PlanCommand: AsyncParsableCommand {
         configuration.parameters = parameters
         configuration.scheduler.vcenterMaxJobsOverride = maxConcurrent
         configuration.simulatedTimeLimit = DurationOption.seconds(timeLimit)
+        if let window {
+            configuration.scheduler.windows = try? ChangeWindows(parsing: window, timeZone: timeZone.flatMap(TimeZone.init(identifier:)) ?? .current)
+        }
         let runner = strategy.makeRunner(vcenter: simulator, configuration: configuration)
         // Ctrl-C ends a long plan at once (interrupting a hook would only fail its job).
         runtime.takeOverInterruptSignal { _ in
@@ -320,6 +340,24 @@ struct PlanCommand: AsyncParsableCommand {
     }
 
     /// The engine's side of the simulated run: jobs by end state and what failed.
+    /// `Windows: 3 windows (Mon-Fri 20:00-06:00 …, Europe/Berlin); the last job ends Wed 2026-12-09 04:12`.
+    static func windowLines(_ summary: RunSummary, windows: ChangeWindows) -> [String] {
+        var used: [DateInterval] = []
+        for job in summary.jobs {
+            guard let started = job.startedAt ?? job.dispatchedAt, let w = windows.window(containing: started) else { continue }
+            if !used.contains(w) { used.append(w) }
+        }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = windows.timeZone
+        formatter.dateFormat = "EEE yyyy-MM-dd HH:mm"
+        let end = summary.jobs.compactMap(\.finishedAt).max() ?? summary.endedAt
+        let last = used.max { $0.start < $1.start }
+        var lines = ["Windows: \(used.count) window\(used.count == 1 ? "" : "s") of \(windows); the last job ends \(formatter.string(from: end)) (\(windows.timeZone.identifier))"]
+        if let last { lines.append("  last window: \(formatter.string(from: last.start)) – \(formatter.string(from: last.end))") }
+        return lines
+    }
+
     static func engineLines(_ summary: RunSummary) -> [String] {
         let jobs = summary.jobs.filter { !$0.isProactive }
         let done = jobs.filter { $0.state == .done }.count

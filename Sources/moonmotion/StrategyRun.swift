@@ -57,6 +57,8 @@ struct StrategyRun {
         configuration.parameters = parameters
         configuration.resume = options.resume
         configuration.scheduler.vcenterMaxJobsOverride = options.maxConcurrent
+        configuration.scheduler.windows = options.changeWindows
+        configuration.scheduler.stopAtWindowEnd = options.untilWindowEnd
         do {
             if let simulator = backend.simulator { try Backend.followSimulatedClock(simulator, in: runtime) }
         } catch {
@@ -196,7 +198,7 @@ struct StrategyRun {
         switch summary.outcome {
         case .stopped, .abandoned: return interruptedStatus
         case .aborted, .timeLimit: return 1
-        case .completed, .held: return summary.failed.contains { !$0.isProactive } ? 1 : 0
+        case .completed, .held, .windowClosed: return summary.failed.contains { !$0.isProactive } ? 1 : 0
         }
     }
 }

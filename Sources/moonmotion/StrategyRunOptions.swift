@@ -1,5 +1,7 @@
+import Foundation
 import ArgumentParser
 import RunNotifications
+import MigrationEngine
 
 /// The options of `moonmotion run` that matter when the script is a strategy (it returns a
 /// table of hooks): dry run, journal, resume, events file, and the built-in simulator's
@@ -55,7 +57,33 @@ struct StrategyRunOptions: ParsableArguments {
         valueName: "url"))
     var notify: [String] = []
 
+    @Option(name: .customLong("window"), help: ArgumentHelp(
+        "Change windows, e.g. \"Mon-Fri 20:00-06:00; Sat-Sun 00:00-24:00\" (local time, or --tz): a move starts only if it is predicted to end inside the window open now; outside, nothing new starts.",
+        valueName: "windows"))
+    var window: String?
+
+    @Option(name: .customLong("tz"), help: ArgumentHelp("The time zone of --window (e.g. Europe/Berlin; default: this machine's).", valueName: "zone"))
+    var timeZone: String?
+
+    @Flag(name: .customLong("until-window-end"), help: ArgumentHelp(
+        "When the window closes, let running moves finish and exit (status 0); --resume continues in the next window. Without it the run waits for the next window."))
+    var untilWindowEnd = false
+
+    /// The change windows asked for (validated in `validate()`).
+    var changeWindows: ChangeWindows? {
+        guard let window else { return nil }
+        return try? ChangeWindows(parsing: window, timeZone: timeZone.flatMap(TimeZone.init(identifier:)) ?? .current)
+    }
+
     func validate() throws {
+        if let timeZone, TimeZone(identifier: timeZone) == nil {
+            throw ValidationError("--tz '\(timeZone)' is not a time zone (e.g. Europe/Berlin, America/New_York, UTC)")
+        }
+        if let window {
+            do { _ = try ChangeWindows(parsing: window) } catch { throw ValidationError("--window: \(error)") }
+        } else if timeZone != nil || untilWindowEnd {
+            throw ValidationError("--tz and --until-window-end need --window")
+        }
         for url in notify {
             if let problem = Notifier.problem(with: url) { throw ValidationError("--notify: \(problem)") }
         }
@@ -82,7 +110,7 @@ struct StrategyRunOptions: ParsableArguments {
     /// Whether any of these options was given (they only apply to strategy scripts).
     var anyGiven: Bool {
         dryRun || journal != nil || noJournal || resume || events != nil || generate != nil || inventory != nil || speed != nil
-            || maxConcurrent != nil || !notify.isEmpty
+            || maxConcurrent != nil || !notify.isEmpty || window != nil || timeZone != nil || untilWindowEnd
     }
 
     /// These options with those of `later` (given after the script) taking precedence.
@@ -98,13 +126,16 @@ struct StrategyRunOptions: ParsableArguments {
         m.speed = later.speed ?? speed
         m.maxConcurrent = later.maxConcurrent ?? maxConcurrent
         m.notify = notify + later.notify
+        m.window = later.window ?? window
+        m.timeZone = later.timeZone ?? timeZone
+        m.untilWindowEnd = untilWindowEnd || later.untilWindowEnd
         return m
     }
 
     /// Options that take a value (`--journal FILE` or `--journal=FILE`).
-    static let valueOptions: Set<String> = ["--journal", "--events", "--generate", "--inventory", "--speed", "--max-concurrent", "--notify"]
+    static let valueOptions: Set<String> = ["--journal", "--events", "--generate", "--inventory", "--speed", "--max-concurrent", "--notify", "--window", "--tz"]
     /// Options without a value.
-    static let flagOptions: Set<String> = ["--dry-run", "--no-journal", "--resume"]
+    static let flagOptions: Set<String> = ["--dry-run", "--no-journal", "--resume", "--until-window-end"]
 
     /// Splits the words after the script (before `--`) into these options (with their
     /// values) and the rest (name=value parameters, and anything else for the caller to
