@@ -83,7 +83,8 @@ public struct DryRunPlan: Sendable {
             // a line per file when they come from or go to several, or some stay.
             let perFile = !e.stays.isEmpty || Set(e.moves.map(\.from)).count > 1 || Set(e.moves.map(\.to)).count > 1
             if e.job.kind.movesStorage, !perFile {
-                let to = e.to.map { name($0) } ?? e.moves.first.map { name($0.to) + " (\(e.note ?? ""))" } ?? "(no target: \(e.note ?? "none"))"
+                let to = e.to.map { name($0) } ?? e.moves.first.map { name($0.to) + " (\(e.note ?? ""))" }
+                    ?? (e.note?.hasPrefix("held by the strategy") == true ? e.note! : "(no target: \(e.note ?? "none"))")
                 line += "  \(e.from.map { name($0) }.joined(separator: "+")) → \(to)"
             }
             if let format = e.job.kind.storage?.format { line += "  as \(format.rawValue)" }
