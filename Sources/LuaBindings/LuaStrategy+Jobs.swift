@@ -19,7 +19,7 @@ struct JobRecord {
 
 extension LuaStrategy {
     /// Fields every job table has (plain values, refreshed before each hook call).
-    static let plainJobFields = ["id", "kind", "size", "attempts", "label", "state", "error", "vm_name", "proactive"]
+    static let plainJobFields = ["id", "kind", "size", "attempts", "label", "state", "error", "vm_name", "proactive", "wave", "held"]
     /// Fields resolved on first read (objects of the inventory).
     static let objectJobFields = ["vm", "cluster", "host", "target", "to_host"]
 
@@ -68,6 +68,10 @@ extension LuaStrategy {
         slot.setRawField("label")
         slot.pushOptional(job.lastError)
         slot.setRawField("error")
+        if let wave = job.wave { slot.push(wave) } else { slot.pushNil() }
+        slot.setRawField("wave")
+        slot.push(job.heldByStrategy)
+        slot.setRawField("held")
     }
 
     private func remember(_ job: Job) {
@@ -133,7 +137,7 @@ extension LuaStrategy {
         case "host": push(.host, record?.host, cache: false)
         case "target": push(.datastore, record?.target, cache: false)
         case "to_host": push(.host, record?.toHost, cache: false)
-        case "label", "error": call.pushNil()
+        case "label", "error", "wave": call.pushNil()
         default:
             let fields = (LuaStrategy.plainJobFields + LuaStrategy.objectJobFields).sorted()
             let hint = NameSuggestion.hint(for: key, among: fields)

@@ -13,8 +13,8 @@ extension LuaStrategy {
     /// * `mm.did_you_mean(name, names)`: the name in the list `names` that the misspelt
     ///   `name` most likely meant, or nil (`NameSuggestion`);
     /// * `mm.strategy_settings`: the fields of a strategy table that are settings, not hooks
-    ///   (`retries`, `backoff`), and `mm.check_strategy_setting(name, value)`: nil when the
-    ///   value is valid, else the engine's message (`LuaStrategyRetries`).
+    ///   (`retries`, `backoff`, `wave_scope`), and `mm.check_strategy_setting(name, value)`: nil when the
+    ///   value is valid, else the engine's message (`LuaStrategyRetries`, `LuaStrategyWaveScope`).
     ///
     /// `LuaBindings.install` calls it; a runtime that loads the stdlib without the bindings
     /// must call it itself.
@@ -38,12 +38,16 @@ extension LuaStrategy {
                 call.pushOptional(NameSuggestion.suggestion(for: name, among: names))
                 return .values(1)
             }
-            module.set("strategy_settings", list(LuaStrategyRetries.settingNames))
+            module.set("strategy_settings", list(LuaStrategyHook.settingNames))
             module.function("check_strategy_setting") { call in
                 let name = try call.string(1)
                 var settings = LuaStrategyRetries()
                 do throws(LuaStrategyError) {
-                    try settings.read(name, at: 2, on: call)
+                    if name == LuaStrategyWaveScope.settingName {
+                        _ = try LuaStrategyWaveScope.read(at: 2, on: call)
+                    } else {
+                        try settings.read(name, at: 2, on: call)
+                    }
                     call.pushNil()
                 } catch {
                     call.push(error.message)

@@ -13,7 +13,7 @@ import VCenterModel
 ///
 /// * `select(inv)`: an `Inventory` userdata over the engine's inventory; the jobs it returns
 ///   become `JobRequest`s (`LuaStrategyJobParser`).
-/// * per-job hooks: a job table (`id, kind, size, attempts, label, state, error, vm_name`,
+/// * per-job hooks: a job table (`id, kind, size, attempts, label, state, error, vm_name, wave, held`,
 ///   and lazily `vm, cluster, host, target, to_host` objects); the same table for the same
 ///   job while the strategy keeps a reference to it.
 /// * `target(job, candidates)`: Datastore objects whose `free` is the engine's account
@@ -21,6 +21,9 @@ import VCenterModel
 /// * `on_failure(job, err)`: every failure, with what the retry rule would do
 ///   (`LuaStrategy+Failures.swift`); the table's `retries` and `backoff` settings are the run's
 ///   retry policy (`LuaStrategyRetries`).
+///
+/// * `wave(job)`: a whole number or nil (`Strategy.wave`); the table's `wave_scope` setting is
+///   `waveScope` (`LuaStrategyWaveScope`).
 ///
 /// `select`, `order` and `limits` errors stop the run before anything moves; a failing
 /// per-job hook fails that job only (the engine records the error and its traceback).
@@ -44,6 +47,8 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
     let sorter: LuaRef
     /// The `retries` and `backoff` fields: changes to the engine's retry policy.
     let retrySettings: LuaStrategyRetries
+    /// Where the `wave` hook's waves are counted (the `wave_scope` setting; default per cluster).
+    public let waveScope: WaveScope
     /// The metatable of `on_failure`'s error tables (`tostring(err)`, protected).
     var errorMetatable: LuaRef?
     /// Job tables by job id + 1, weak values.
@@ -72,8 +77,17 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         var natives: [LuaStrategyHook: LuaStrategyNative] = [:]
         var checks: [(LuaRef, String)] = []
         var retrySettings = LuaStrategyRetries()
+        var waveScope = WaveScope.cluster
         try slot.forEachRawPair(of: -1) { key, value in
             let keyName = slot.type(key) == .string ? slot.string(at: key) : nil
+            if keyName == LuaStrategyWaveScope.settingName {
+                do throws(LuaStrategyError) {
+                    waveScope = try LuaStrategyWaveScope.read(at: value, on: slot)
+                } catch {
+                    throw LuaStrategyError("\(name): \(error.message)")
+                }
+                return
+            }
             if let keyName, LuaStrategyRetries.settingNames.contains(keyName) {
                 do throws(LuaStrategyError) {
                     try retrySettings.read(keyName, at: value, on: slot)
@@ -84,8 +98,8 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
             }
             guard let keyName, let hook = LuaStrategyHook(rawValue: keyName) else {
                 let shown = keyName.map { "'\($0)'" } ?? "a \(slot.type(key).name) key"
-                let hint = NameSuggestion.hint(for: keyName, among: LuaStrategyHook.names + LuaStrategyRetries.settingNames)
-                throw LuaStrategyError("\(name): the strategy table has \(shown)\(hint), which is not a hook; valid hooks: \(LuaStrategyHook.names.joined(separator: ", ")); settings: \(LuaStrategyRetries.settingNames.joined(separator: ", "))")
+                let hint = NameSuggestion.hint(for: keyName, among: LuaStrategyHook.names + LuaStrategyHook.settingNames)
+                throw LuaStrategyError("\(name): the strategy table has \(shown)\(hint), which is not a hook; valid hooks: \(LuaStrategyHook.names.joined(separator: ", ")); settings: \(LuaStrategyHook.settingNames.joined(separator: ", "))")
             }
             if hook == .checks {
                 // One function, or an array of them.
@@ -123,6 +137,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         self.locations = locations
         self.natives = natives
         self.retrySettings = retrySettings
+        self.waveScope = waveScope
         let sortChunk = try state.load(LuaStrategySort.source, chunkName: "=[moonmotion order]")
         guard let sortFunction = try state.callReturningReferences(sortChunk).first else {
             throw LuaStrategyError("internal error: the sort chunk returned nothing")
@@ -193,6 +208,25 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
                 return ordered
             }
         }
+    }
+
+    /// Calls `wave(job)`: the job's wave (a whole number) or nil for none; any other answer is
+    /// an error naming the job. No hook: no waves.
+    public func wave(_ job: Job) throws -> Int? {
+        guard let function = hooks[.wave] else { return nil }
+        let location = locations[.wave] ?? name
+        return try callHook(function, arguments: { slot in
+            try pushJob(job, on: slot)
+            return 1
+        }, result: { slot, index in
+            switch slot.type(index) {
+            case .nil, .none: return nil
+            case .number:
+                if let n = slot.integer(at: index) { return n }
+            default: break
+            }
+            throw LuaStrategyError("the wave hook (\(location)) returned \(LuaStrategyAnswers.shown(index, on: slot)) for job \(job.id.rawValue) (\(job.vmName)); return a whole number (the job's wave: wave 1 runs before wave 2) or nil for no wave")
+        })
     }
 
     /// Calls `target(job, candidates)` with Datastore objects carrying the engine's free space,

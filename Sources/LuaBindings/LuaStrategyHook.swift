@@ -2,6 +2,8 @@
 enum LuaStrategyHook: String, CaseIterable, Sendable {
     case select
     case order
+    /// `wave(job)`: the job's wave number (an integer) or nil; asked once per job.
+    case wave
     case target
     case limits
     case vcenterLimits = "vcenter_limits"
@@ -14,4 +16,8 @@ enum LuaStrategyHook: String, CaseIterable, Sendable {
 
     /// Every hook name, in the order the engine first calls them.
     static let names = allCases.map(\.rawValue)
+
+    /// The fields of a strategy table that are settings, not hooks: the retry settings
+    /// (`LuaStrategyRetries`) and `wave_scope` (`LuaStrategyWaveScope`).
+    static let settingNames = LuaStrategyRetries.settingNames + [LuaStrategyWaveScope.settingName]
 }

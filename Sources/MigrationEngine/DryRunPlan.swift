@@ -34,8 +34,11 @@ public struct DryRunPlan: Sendable {
         public var note: String?
     }
 
-    /// Pending jobs in the order they would start.
+    /// Pending jobs in the order they would start: by wave (`Strategy.wave`; jobs in no wave
+    /// first), then in the strategy's order.
     public var entries: [Entry]
+    /// Where the waves are counted (`Strategy.waveScope`), for the wave headers.
+    public var waveScope: WaveScope = .cluster
     /// Jobs settled at creation: done (already on target), skipped (second move of a VM), failed.
     public var settled: [Job]
     /// Names of the hosts, datastores and clusters referred to.
@@ -62,14 +65,26 @@ public struct DryRunPlan: Sendable {
         var out = ["\(entries.count) job(s) to run, \(ProgressRenderer.bytes(bytes)) to copy, in this order:"]
         let width = String(entries.count).count
         let pad = String(repeating: " ", count: width + 2)
+        // A header per wave when the strategy has waves: the entries are sorted by wave.
+        let hasWaves = entries.contains { $0.job.wave != nil }
+        var lastWave: Int?? = .none
         for (i, e) in entries.enumerated() {
+            if hasWaves, lastWave != .some(e.job.wave) {
+                lastWave = .some(e.job.wave)
+                let members = entries.filter { $0.job.wave == e.job.wave }
+                let bytes = members.filter { $0.job.kind.movesStorage }.reduce(Int64(0)) { $0 + $1.job.size }
+                let scope = waveScope == .cluster ? "per cluster" : "across the vCenter"
+                let title = e.job.wave.map { "wave \($0) (\(scope))" } ?? "in no wave (not gated)"
+                out.append("\(title): \(members.count) job(s), \(ProgressRenderer.bytes(bytes))")
+            }
             let n = String(repeating: " ", count: width - String(i + 1).count) + String(i + 1)
             var line = "\(n). \(e.job.vmName)  \(ProgressRenderer.bytes(e.job.size))  \(e.job.kind.name)"
             // One line when the VM's files all go from one datastore to one other and none stays;
             // a line per file when they come from or go to several, or some stay.
             let perFile = !e.stays.isEmpty || Set(e.moves.map(\.from)).count > 1 || Set(e.moves.map(\.to)).count > 1
             if e.job.kind.movesStorage, !perFile {
-                let to = e.to.map { name($0) } ?? e.moves.first.map { name($0.to) + " (\(e.note ?? ""))" } ?? "(no target: \(e.note ?? "none"))"
+                let to = e.to.map { name($0) } ?? e.moves.first.map { name($0.to) + " (\(e.note ?? ""))" }
+                    ?? (e.note?.hasPrefix("held by the strategy") == true ? e.note! : "(no target: \(e.note ?? "none"))")
                 line += "  \(e.from.map { name($0) }.joined(separator: "+")) → \(to)"
             }
             if let format = e.job.kind.storage?.format { line += "  as \(format.rawValue)" }
@@ -110,14 +125,23 @@ extension Scheduler {
     /// space the earlier jobs will use taken off (room for concurrent moves is not simulated).
     public func preview(_ requests: [JobRequest], now: Date) throws -> DryRunPlan {
         let first = jobs.count
-        _ = try createAndRank(requests, now: now)
+        let fresh = try createAndRank(requests, now: now)
+        do {
+            try assignWaves(fresh)
+        } catch {
+            throw EngineError.hookFailed(hook: "wave", message: String(describing: error))
+        }
         _ = drainEvents()
         var free = dsSlots.map(\.free)
         var entries: [DryRunPlan.Entry] = []
         var settled: [Job] = []
         var names: [MoRef: String] = [:]
         for i in first..<jobs.count where jobs[i].state != .pending { settled.append(jobs[i]) }
-        let pending = (first..<jobs.count).filter { jobs[$0].state == .pending }.sorted { meta[$0].rank < meta[$1].rank }
+        // By wave, then rank: a wave starts only after the one before it (in its scope) ended.
+        let pending = (first..<jobs.count).filter { jobs[$0].state == .pending }.sorted {
+            let (wa, wb) = (jobs[$0].wave ?? Int.min, jobs[$1].wave ?? Int.min)
+            return wa != wb ? wa < wb : meta[$0].rank < meta[$1].rank
+        }
         for i in pending {
             let job = jobs[i]
             let v = meta[i].vm
@@ -158,7 +182,9 @@ extension Scheduler {
                     for f in group {
                         let chosen: MoRef?
                         switch answer {
-                        case .wait: chosen = nil
+                        case .wait:
+                            entry.note = "held by the strategy (its target hook answered nil)"
+                            continue
                         case .together(let r): chosen = r
                         case .perFile(let map): chosen = map[f.id]
                         }
@@ -186,6 +212,6 @@ extension Scheduler {
                 names[r] = baseInventory.name(of: r)
             }
         }
-        return DryRunPlan(entries: entries, settled: settled, names: names)
+        return DryRunPlan(entries: entries, waveScope: strategy.waveScope, settled: settled, names: names)
     }
 }

@@ -70,6 +70,14 @@ public struct ProgressRenderer: Sendable {
         lines.append("moved \(moved.count) VM(s), \(Self.bytes(r.movedBytes)); \(r.alreadyOnTarget.count) already in place; "
             + "\(r.failed.count) failed; \(skipped.count) skipped" + (blocked > 0 ? " (\(blocked) cannot move as asked)" : "")
             + "; \(r.pending.count) pending" + (r.held.isEmpty ? "" : " (\(r.held.count) held by the strategy)"))
+        // Waves (`Strategy.wave`): how far each got, so a run ended held shows which wave waits.
+        let waves = Set(r.jobs.compactMap(\.wave)).sorted()
+        if !waves.isEmpty {
+            lines.append("waves: " + waves.map { w in
+                let members = r.jobs.filter { $0.wave == w && !$0.isProactive }
+                return "\(w): \(members.filter { $0.state.isTerminal }.count)/\(members.count) ended"
+            }.joined(separator: ", "))
+        }
         let pv = r.proactiveVMotions
         let pvDone = pv.filter { $0.state == .done }.count
         let pvMoot = pv.filter { $0.state == .skipped }.count

@@ -224,7 +224,7 @@ struct PlanCommand: AsyncParsableCommand {
                 throw CommandFailure.exit(error)
             }
         }
-        var engineLines = Self.engineLines(summary)
+        var engineLines = Self.engineLines(summary, start: simStart)
         if let window, let windows = try? ChangeWindows(parsing: window, timeZone: timeZone.flatMap(TimeZone.init(identifier:)) ?? .current) {
             engineLines += Self.windowLines(summary, windows: windows)
         }
@@ -358,7 +358,7 @@ struct PlanCommand: AsyncParsableCommand {
         return lines
     }
 
-    static func engineLines(_ summary: RunSummary) -> [String] {
+    static func engineLines(_ summary: RunSummary, start: Date) -> [String] {
         let jobs = summary.jobs.filter { !$0.isProactive }
         let done = jobs.filter { $0.state == .done }.count
         let failed = jobs.filter { $0.state == .failed }
@@ -376,6 +376,7 @@ struct PlanCommand: AsyncParsableCommand {
         let vmotions = summary.proactiveVMotions.filter { $0.state == .done }.count
         if vmotions > 0 { head += "; \(vmotions) pro-active vMotion\(vmotions == 1 ? "" : "s")" }
         var lines = [head]
+        lines += waveLines(jobs, start: start)
         if summary.outcome != .completed { lines.append("  the simulated run ended \(summary.outcome)") }
         if case .timeLimit = summary.outcome {
             // Name what never finished: the jobs a strategy kept going (or kept back) forever.
@@ -396,6 +397,23 @@ struct PlanCommand: AsyncParsableCommand {
         }
         if problems.count > 20 { lines.append("  … and \(problems.count - 20) more") }
         return lines
+    }
+
+    /// A line per wave of the strategy (`wave` hook), lowest first: its jobs, the bytes they
+    /// move and when its last job is predicted to end (from the simulated start). None
+    /// without waves.
+    static func waveLines(_ jobs: [Job], start: Date) -> [String] {
+        let waves = Set(jobs.compactMap(\.wave)).sorted()
+        guard !waves.isEmpty else { return [] }
+        return waves.map { w in
+            let members = jobs.filter { $0.wave == w }
+            let bytes = members.filter { $0.kind.movesStorage }.reduce(Int64(0)) { $0 + $1.size }
+            let unfinished = members.filter { !$0.state.isTerminal }.count
+            let end = members.compactMap(\.finishedAt).max()
+            let ends = unfinished > 0 ? "\(unfinished) not finished"
+                : end.map { "ends at +\(ProgressRenderer.duration($0.timeIntervalSince(start)))" } ?? "nothing ran"
+            return "  wave \(w): \(members.count) job\(members.count == 1 ? "" : "s"), \(ProgressRenderer.bytes(bytes)), \(ends)"
+        }
     }
 
     /// `2026-12-05 22:00` (local), with seconds, with a `T`, a bare date, or ISO 8601 with a zone.

@@ -44,6 +44,19 @@ struct ExamplesOnBothBackendsTests {
                     .map { "\($0.name) is still on \($0.datastores)" }
             }),
         Example(
+            // Waves (powered-off VMs first) change the order, not what moves; db-* VMs stay.
+            script: "waves.lua",
+            expectedJobs: { inv in
+                inv.vms.filter { !globMatches("db-*", $0.name) && $0.datastores.contains { globMatches("legacy-*", $0) } }
+                    .map { "\($0.name) storage" }.sorted()
+            },
+            allowedTarget: { globMatches("new-*", $0) },
+            checkAfter: { _, after in
+                after.vms.filter { !globMatches("db-*", $0.name) }
+                    .filter { $0.datastores.isEmpty || !$0.datastores.allSatisfy { globMatches("new-*", $0) } }
+                    .map { "\($0.name) is still on \($0.datastores)" }
+            }),
+        Example(
             script: "evacuate-datastore.lua",
             expectedJobs: { inv in
                 inv.vms.filter { $0.datastores.contains("legacy-01") }.map { "\($0.name) storage" }.sorted()

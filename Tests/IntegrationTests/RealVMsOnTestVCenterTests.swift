@@ -61,7 +61,7 @@ struct RealVMsOnTestVCenterTests {
         let dry = try await runMoonmotion(["run", "--url", url, strategy, "from=legacy-*", "to=new-pod", "--dry-run"],
                                           directory: dir, timeout: 120)
         #expect(dry.status == 0, "\(dry.stderr)")
-        let fileLine = try Regex(#"\n +disk \d+ \([0-9.]+ [KMGT]?B\) legacy-0\d → new-0\d\n"#)
+        let fileLine = try Regex(#"\n +disk \d+ \([0-9.]+ [KMGTP]?i?B\) legacy-0\d → new-0\d\n"#)
         #expect(dry.stdout.contains(fileLine), "\(dry.stdout.prefix(2000))")
         #expect(dry.stdout.contains("stays: disk"), "a disk on flash-* or new-* stays: \(dry.stdout.prefix(2000))")
         let blockedSection = dry.stdout.components(separatedBy: "cannot move as asked and will be skipped:").last ?? ""

@@ -322,7 +322,7 @@ struct RunStrategyTests {
 
         let badkey = try await runMoonmotion(["run", "badkey.lua"] + small, directory: dir, environment: noServer)
         #expect(badkey.status == 1)
-        #expect(badkey.stderr == "moonmotion: badkey.lua: the strategy table has 'ordr' (did you mean 'order'?), which is not a hook; valid hooks: select, order, target, limits, vcenter_limits, on_blocked, on_failure, on_done, checks; settings: retries, backoff\n")
+        #expect(badkey.stderr == "moonmotion: badkey.lua: the strategy table has 'ordr' (did you mean 'order'?), which is not a hook; valid hooks: select, order, wave, target, limits, vcenter_limits, on_blocked, on_failure, on_done, checks; settings: retries, backoff, wave_scope\n")
 
         let badorder = try await runMoonmotion(["run", "badorder.lua"] + small, directory: dir, environment: noServer)
         #expect(badorder.status == 1)

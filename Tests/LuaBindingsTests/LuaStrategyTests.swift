@@ -39,7 +39,7 @@ struct LuaStrategyTests {
         }
         let typo = await loadError("return { select = function() return {} end, ordr = function() end }")
         #expect(typo.contains("'ordr' (did you mean 'order'?)"), "\(typo)")
-        #expect(typo.contains("valid hooks: select, order, target, limits, vcenter_limits, on_blocked, on_failure, on_done"), "\(typo)")
+        #expect(typo.contains("valid hooks: select, order, wave, target, limits, vcenter_limits, on_blocked, on_failure, on_done"), "\(typo)")
         let camel = await loadError("return { select = function() return {} end, onFailure = function() end }")
         #expect(camel.contains("did you mean 'on_failure'"), "\(camel)")
         let notFunction = await loadError("return { select = 42 }")

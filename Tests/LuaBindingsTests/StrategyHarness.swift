@@ -104,6 +104,11 @@ struct StrategyHarness {
         return Outcome(summary: summary, stats: simulator.stats, inventory: try await simulator.inventory(), events: log.all)
     }
 
+    /// The dry-run plan of `strategy` (`--dry-run`): nothing starts.
+    func dryRun(_ strategy: LuaStrategy, configuration: RunConfiguration = RunConfiguration()) async throws -> DryRunPlan {
+        try await strategy.makeRunner(vcenter: simulator, configuration: configuration, onEvent: nil).plan()
+    }
+
     func shutdown() {
         runtime.shutdown()
     }

@@ -105,7 +105,7 @@ struct StrategyLibraryTests {
               mm.did_you_mean("nothing-like-it", strategy.HOOKS), mm.did_you_mean("per_hots", { 1, "per_host" }),
               strategy.HOOKS ~= mm.hook_names
             """)
-        let hooks = "select, order, target, limits, vcenter_limits, on_blocked, on_failure, on_done, checks"
+        let hooks = "select, order, wave, target, limits, vcenter_limits, on_blocked, on_failure, on_done, checks"
         #expect(results == [
             .string(hooks), .string("max_concurrent, per_host, per_datastore, host_cost, datastore_cost, network_cost, min_free"),
             .string("max_concurrent"), .string("on_failure"), .string("on_done"), .string("order"), .string("vcenter_limits"),

@@ -32,6 +32,7 @@ local M = {}
 -- The names the engine accepts, and its "did you mean" for misspelt ones, come from the
 -- engine itself (LuaStrategy+Names.swift), so these checks and the engine's own agree.
 local mm = require "moonmotion"
+local util = require "moonmotion.util"
 
 --- The hooks a strategy table may hold, in the order the engine first calls them.
 M.HOOKS = { table.unpack(mm.hook_names) }
@@ -81,6 +82,17 @@ local function is_callable(v)
   return type(mt) == "table" and type(mt.__call) == "function"
 end
 
+-- A job's label from a helper's `label` option: the text, or what a function(vm) returns
+-- (a string or nil; anything else is an error naming the VM).
+local function label_of(label, vm)
+  if not is_callable(label) then return label end
+  local text = label(vm)
+  if text ~= nil and type(text) ~= "string" then
+    error("label: the function returned a " .. type(text) .. " for " .. tostring(vm.name) .. "; return a string or nil", 3)
+  end
+  return text
+end
+
 -- =============================================================================
 -- Orders: comparators for the `order` hook (true when `a` runs before `b`)
 -- =============================================================================
@@ -104,23 +116,26 @@ function M.smallest_first(a, b)
 end
 
 --- A comparator from a key: `strategy.by(function(job) return job.vm.name end)` orders
--- by VM name; `strategy.by("size", true)` largest first. Keys must be comparable with `<`.
--- @param key a field name of the job table, or a function(job) returning the key
--- @param descending true for the largest key first
+-- by VM name; `strategy.by("size", true)` largest first; `strategy.by("vm.power")` by a
+-- dotted path. Keys compare as `util.less` does: numbers, strings, booleans (false first),
+-- mixed types by type, nil last — so a boolean or a missing field never raises.
+-- @param key a field name or dotted path of the job table, or a function(job) returning the key
+-- @param descending true for the largest key first (nil keys still last)
 -- @return a comparator for `order`
 function M.by(key, descending)
-  local get
-  if type(key) == "string" then
-    get = function(job) return job[key] end
-  elseif is_callable(key) then
-    get = key
-  else
-    error("strategy.by: the key must be a field name or a function(job), got " .. type(key), 2)
+  if type(key) ~= "string" and not is_callable(key) then
+    error("strategy.by: the key must be a field name, a dotted path (\"vm.power\") or a function(job), got " .. type(key), 2)
   end
+  local get = util.getter(key, "strategy.by")
+  local less = util.less
   if descending then
-    return function(a, b) return get(a) > get(b) end
+    return function(a, b)
+      local va, vb = get(a), get(b)
+      if va == nil or vb == nil then return va ~= nil and vb == nil end
+      return less(vb, va)
+    end
   end
-  return function(a, b) return get(a) < get(b) end
+  return function(a, b) return less(get(a), get(b)) end
 end
 
 --- Chains comparators: the first one that tells `a` and `b` apart decides.
@@ -469,7 +484,7 @@ end
 --   format        "thin", "thick" or "eager": convert the disks that move
 --   sdrs          true: ask the datastore cluster named by `to` (Storage DRS) where to go
 --   filter        function(vm) → boolean: keep only these VMs (for example skip templates)
---   label         text shown for each job
+--   label         text shown for each job, or a function(vm) returning it (nil: no label)
 -- @param inv the inventory `select` received
 -- @param opts the options
 -- @return array of jobs
@@ -553,7 +568,7 @@ function M.storage_moves(inv, opts)
     if filter == nil or filter(vm) then
       jobs[#jobs + 1] = {
         vm = vm, datastore = targets(vm), from = opts.from, map = opts.map, keep_together = opts.keep_together,
-        format = opts.format, sdrs = opts.sdrs or nil, label = label,
+        format = opts.format, sdrs = opts.sdrs or nil, label = label_of(label, vm),
       }
     end
   end
@@ -562,14 +577,14 @@ end
 
 --- Consolidation jobs for every VM whose disks need consolidation (`vm.consolidation_needed`).
 -- @param inv the inventory `select` received
--- @param opts optional { filter = function(vm) → boolean, label = text }
+-- @param opts optional { filter = function(vm) → boolean, label = text or function(vm) }
 -- @return array of jobs
 function M.vms_needing_consolidation(inv, opts)
   opts = opts or {}
   local jobs = {}
   for _, vm in ipairs(inv.vms) do
     if vm.consolidation_needed and (opts.filter == nil or opts.filter(vm)) then
-      jobs[#jobs + 1] = { vm = vm, action = "consolidate", label = opts.label }
+      jobs[#jobs + 1] = { vm = vm, action = "consolidate", label = label_of(opts.label, vm) }
     end
   end
   return jobs
@@ -586,7 +601,7 @@ end
 -- snapshots are all that old gets one "remove all" job; otherwise one job per old
 -- snapshot (each consolidating, children kept).
 -- Options: now (epoch seconds, default `strategy.now()`), filter = function(vm) → boolean,
--- label = text, consolidate (default true).
+-- label = text or function(vm), consolidate (default true).
 -- @param inv the inventory `select` received
 -- @param days age in days (fractions allowed)
 -- @param opts optional table
@@ -607,10 +622,10 @@ function M.snapshots_older_than(inv, days, opts)
         if s.created ~= nil and s.created < cutoff then old[#old + 1] = s end
       end
       if #old == #snapshots then
-        jobs[#jobs + 1] = { vm = vm, action = "remove_snapshot", snapshot = "all", consolidate = consolidate, label = opts.label }
+        jobs[#jobs + 1] = { vm = vm, action = "remove_snapshot", snapshot = "all", consolidate = consolidate, label = label_of(opts.label, vm) }
       else
         for _, s in ipairs(old) do
-          jobs[#jobs + 1] = { vm = vm, action = "remove_snapshot", snapshot = s, consolidate = consolidate, label = opts.label }
+          jobs[#jobs + 1] = { vm = vm, action = "remove_snapshot", snapshot = s, consolidate = consolidate, label = label_of(opts.label, vm) }
         end
       end
     end
