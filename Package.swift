@@ -75,7 +75,8 @@ let package = Package(
         ),
         .target(
             name: "LuaBindings",
-            dependencies: ["LuaHost", "CLuaShim", "VCenterModel", "MigrationEngine"]
+            // Not CLuaShim: the bindings reach Lua only through LuaHost's stack API.
+            dependencies: ["LuaHost", "VCenterModel", "MigrationEngine"]
         ),
         .executableTarget(
             name: "moonmotion",

@@ -38,9 +38,14 @@ return strategy.new {
   -- Storage vMotions only, and there are none here.
   limits = strategy.limits { datastore_cost = 16 * parallel },
 
-  -- A VM locked by a backup job fails with FileLocked, which the engine already retries
-  -- with backoff. Anything else: try once more, then leave the VM for a human.
-  on_failure = strategy.retry_up_to(2),
+  -- A VM locked by a backup job fails with FileLocked: wait for the backup, up to 6 retries
+  -- (30 s doubling to 10 min). Anything else: try once more, then leave the VM for a human.
+  retries = { FileLocked = 6 },
+  on_failure = function(job, err)
+    if err.will_retry then return nil end                  -- a retry rule covers it
+    if err.rule == "none" and err.attempt < 2 then return "retry" end
+    return "skip"
+  end,
 
   on_done = function(job)
     print("consolidated " .. job.vm.name)

@@ -46,5 +46,8 @@ return strategy.new {
   limits = strategy.limits { per_datastore = parallel, per_host = 2 },
 
   on_blocked = strategy.vmotion,
+  -- Two attempts per VM in all, whatever the fault (FileLocked included), then leave it for
+  -- a human: the datastore must be empty by the window's end, not after an hour of
+  -- backoff. Without this line the engine's retry rules apply (FileLocked: 7 retries).
   on_failure = strategy.retry_up_to(2),
 }

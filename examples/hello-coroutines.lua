@@ -52,7 +52,7 @@ for _, vm in ipairs(candidates) do
     sent[target.name] = (sent[target.name] or 0) + vm.committed
     -- async = true: returns the Task at once instead of waiting for it.
     local t = conn:moveVM(vm, { datastore = target }, { async = true })
-    print(string.format("%s: moving %s (%.1f GB) to %s", t.id, vm.name, vm.committed / 2^30, target.name))
+    print(string.format("%s: moving %s (%.1f GiB) to %s", t.id, vm.name, vm.committed / 2^30, target.name))
     tasks[#tasks + 1] = t
   end
 end
@@ -82,7 +82,9 @@ while true do
   end
   if running == 0 then break end
   print("progress: " .. table.concat(line, ", "))
-  mm.sleep(0.5)
+  -- mm.sleep counts the connection's clock: on the simulator a minute of simulated time
+  -- (a fraction of a real second), on a real vCenter two real seconds.
+  mm.sleep(conn.simulated and 60 or 2)
 end
 
 local moved = 0

@@ -41,8 +41,12 @@ return strategy.new {
   limits = strategy.limits { datastore_cost = 16 * parallel },
 
   -- A snapshot that is already gone (removed by hand meanwhile) is not worth stopping for.
+  -- A VM locked by a backup (FileLocked) is retried by the engine's rules (err.will_retry);
+  -- anything else gets one more try.
   on_failure = function(job, err)
-    if job.attempts < 2 and err.type ~= "ManagedObjectNotFound" then return "retry" end
+    if err.type == "ManagedObjectNotFound" then return "skip" end
+    if err.will_retry then return nil end
+    if err.rule == "none" and err.attempt < 2 then return "retry" end
     return "skip"
   end,
 }

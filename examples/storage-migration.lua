@@ -17,7 +17,8 @@
 --             by `to` choose (Storage DRS)
 --   min_free  free space every destination keeps        default 10%
 --   per_host  Storage vMotions at once per ESXi host    default 2 (vSphere's own cap)
---   retries   attempts per VM before giving up on it    default 3
+--   retries   attempts per VM before giving up on it,   default 3
+--             for faults the retry rules do not retry
 --
 -- Real VMs keep their home (vmx) and disks on several datastores: a SQL server's OS disk on
 -- legacy-01, its data on legacy-02 and its logs on a flash tier that is not migrated. Only
@@ -115,11 +116,20 @@ return strategy.new {
     return "vmotion"
   end,
 
-  -- A fault the engine does not retry on its own (or retries used up): "retry", "skip"
-  -- (the run goes on) or "abort" (no new moves; running ones finish).
+  -- Faults vSphere clears by itself (FileLocked, TaskInProgress, a host briefly
+  -- unreachable, …) are retried by the engine: 7 retries, 30 s doubling to 10 min. Change
+  -- that per fault type (a type covers its subtypes), and cap every job's attempts:
+  --   retries = { FileLocked = 3, HostCommunication = 10, default = 7, limit = 25 },
+  --   backoff = { first = 30, max = 600, factor = 2 },
+
+  -- Every failure comes here first. nil lets the retry rules decide (err.will_retry says
+  -- what they would do); otherwise "retry", "skip" (the run goes on) or "abort" (no new
+  -- moves; running ones finish). tostring(err) is one line for a log.
   on_failure = function(job, err)
     if err.type == "NoDiskSpace" then return "skip" end     -- retrying cannot help
-    if job.attempts < retries then return "retry" end
+    if err.will_retry then return nil end
+    if err.rule == "none" and err.attempt < retries then return "retry" end
+    print("giving up on " .. job.vm_name .. ": " .. tostring(err))
     return "skip"
   end,
 

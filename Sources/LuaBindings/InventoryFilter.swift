@@ -69,34 +69,34 @@ struct InventoryFilter: Sendable, Hashable {
             throw LuaArgumentError(index, "unknown filter '\(key)'\(hint) (\(kind.rawValue) accepts \(kind.keys.joined(separator: ", ")))")
         }
         func matcher(_ key: String, _ objectKind: InventoryObjectKind) throws -> ObjectMatcher? {
-            try call.withField(key, of: index) { slot in try ObjectMatcher.read(call, at: slot, kind: objectKind, what: key, argument: index) }
+            try call.withRawField(key, of: index) { slot in try ObjectMatcher.read(call, at: slot, kind: objectKind, what: key, argument: index) }
         }
         filter.name = try matcher("name", kind.objectKind)
         if kind.keys.contains("cluster") { filter.cluster = try matcher("cluster", .cluster) }
         if kind.keys.contains("host") { filter.host = try matcher("host", .host) }
         if kind.keys.contains("datastore") { filter.datastore = try matcher("datastore", .datastore) }
         if kind.keys.contains("power") {
-            filter.power = try call.withField("power", of: index) { slot -> Glob? in
+            filter.power = try call.withRawField("power", of: index) { slot -> Glob? in
                 if call.isNoneOrNil(slot) { return nil }
-                guard let text = call.stringAt(slot) else { throw LuaArgumentError(index, "filter 'power' must be a string such as \"poweredOn\"") }
+                guard let text = call.string(at: slot) else { throw LuaArgumentError(index, "filter 'power' must be a string such as \"poweredOn\"") }
                 return try Self.powerGlob(text, argument: index)
             }
         }
         if kind == .vms {
-            if try call.withField("tag", of: index, { !call.isNoneOrNil($0) }) {
+            if try call.withRawField("tag", of: index, { !call.isNoneOrNil($0) }) {
                 throw LuaArgumentError(index, "filter 'tag': " + LuaVMObject.tagsNotRead)
             }
             filter.folder = try Self.glob(call, "folder", of: index, example: "\"/dc-1/vm/prod/*\"")
             filter.guestOS = try Self.glob(call, "guest_os", of: index, example: "\"*Windows*\"")
-            filter.attributes = try call.withField("attribute", of: index) { slot -> [String: Glob] in
+            filter.attributes = try call.withRawField("attribute", of: index) { slot -> [String: Glob] in
                 if call.isNoneOrNil(slot) { return [:] }
                 guard call.type(slot) == .table else {
                     throw LuaArgumentError(index, "filter 'attribute' must be a table of attribute names and value patterns, such as {wave = \"1\"}")
                 }
                 var out: [String: Glob] = [:]
                 for name in try call.stringKeys(of: slot) {
-                    out[name] = try call.withField(name, of: slot) { value -> Glob in
-                        guard call.type(value) == .string || call.type(value) == .number, let text = call.stringAt(value) else {
+                    out[name] = try call.withRawField(name, of: slot) { value -> Glob in
+                        guard call.type(value) == .string || call.type(value) == .number, let text = call.string(at: value) else {
                             throw LuaArgumentError(index, "filter 'attribute': the value of '\(name)' must be a string or number pattern, not a \(call.type(value).name)")
                         }
                         return Glob(text)
@@ -109,7 +109,7 @@ struct InventoryFilter: Sendable, Hashable {
             }
         }
         if kind.keys.contains("template") {
-            filter.template = try call.withField("template", of: index) { slot -> Bool? in
+            filter.template = try call.withRawField("template", of: index) { slot -> Bool? in
                 if call.isNoneOrNil(slot) { return nil }
                 guard call.type(slot) == .boolean else { throw LuaArgumentError(index, "filter 'template' must be true or false") }
                 return call.boolean(slot)
@@ -187,9 +187,9 @@ extension InventoryFilter {
 
     /// A string pattern under `key`, or nil when absent.
     static func glob(_ call: LuaCall, _ key: String, of index: Int32, example: String) throws -> Glob? {
-        try call.withField(key, of: index) { slot -> Glob? in
+        try call.withRawField(key, of: index) { slot -> Glob? in
             if call.isNoneOrNil(slot) { return nil }
-            guard call.type(slot) == .string, let text = call.stringAt(slot) else {
+            guard call.type(slot) == .string, let text = call.string(at: slot) else {
                 throw LuaArgumentError(index, "filter '\(key)' must be a string pattern such as \(example), not a \(call.type(slot).name)")
             }
             return Glob(text)
@@ -216,17 +216,17 @@ extension ObjectMatcher {
         case .none, .nil:
             return nil
         case .string, .number:
-            return .glob(Glob(call.stringAt(slot) ?? ""))
+            return .glob(Glob(call.string(at: slot) ?? ""))
         case .userdata:
             guard let ref = kind.ref(ofObjectAt: slot, access: call) else {
-                throw LuaArgumentError(argument, "filter '\(what)' must be a name pattern or a \(kind.typeName), not \(call.valueTypeName(slot))")
+                throw LuaArgumentError(argument, "filter '\(what)' must be a name pattern or a \(kind.typeName), not \(call.typeName(slot))")
             }
             return .ref(ref)
         case .table:
             let n = call.rawLength(slot)
             var list: [ObjectMatcher] = []
             for i in stride(from: 1, through: n, by: 1) {
-                let item = try call.withElement(i, of: slot) { element -> ObjectMatcher? in
+                let item = try call.withRawElement(i, of: slot) { element -> ObjectMatcher? in
                     guard call.type(element) != .table else {
                         throw LuaArgumentError(argument, "filter '\(what)': a list may hold names and objects, not nested lists")
                     }

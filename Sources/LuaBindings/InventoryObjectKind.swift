@@ -29,10 +29,10 @@ enum InventoryObjectKind: String, CaseIterable, Sendable {
     /// not such an object.
     func ref(ofObjectAt slot: Int32, access call: some LuaStackAccess) -> MoRef? {
         switch self {
-        case .vm: call.objectAt(slot, LuaVMObject.self)?.ref
-        case .host: call.objectAt(slot, LuaHostObject.self)?.ref
-        case .datastore: call.objectAt(slot, LuaDatastoreObject.self)?.ref
-        case .cluster: call.objectAt(slot, LuaClusterObject.self)?.ref
+        case .vm: call.object(at: slot, as: LuaVMObject.self)?.ref
+        case .host: call.object(at: slot, as: LuaHostObject.self)?.ref
+        case .datastore: call.object(at: slot, as: LuaDatastoreObject.self)?.ref
+        case .cluster: call.object(at: slot, as: LuaClusterObject.self)?.ref
         }
     }
 

@@ -1,4 +1,3 @@
-import CLuaShim
 import LuaHost
 import VCenterModel
 
@@ -14,7 +13,8 @@ public final class LuaBindings: Sendable {
         self.connector = connector
     }
 
-    /// Adds `connect`, `wait_all` and `wait_any` to the runtime's `moonmotion` module.
+    /// Adds `connect`, `wait_all` and `wait_any` to the runtime's `moonmotion` module, and
+    /// the engine's names the stdlib's strategy checks use (`LuaStrategy.installNames`).
     /// Keep the returned value to log out every connection a script left open
     /// (`closeAll()`) when the run ends.
     @discardableResult
@@ -26,6 +26,7 @@ public final class LuaBindings: Sendable {
             module.function("wait_all") { call in try TaskWaits.waitAll(call) }
             module.function("wait_any") { call in try TaskWaits.waitAny(call) }
         }
+        try LuaStrategy.installNames(into: runtime)
         return bindings
     }
 
@@ -41,10 +42,9 @@ public final class LuaBindings: Sendable {
         let executor = runtime.executor
         let box = ExecutorBound(connected)
         try runtime.performSync { state in
-            let connection = LuaConnection(box.value, executor: executor, registry: registry)
-            LuaStackSlot(state: state).pushObject(connection)
-            mm_rawsetglobal(state.mainThread, name)
+            state.setGlobal(name, object: LuaConnection(box.value, executor: executor, registry: registry))
         }
+        if let clock = connected.vcenter as? any VirtualTimeVCenter { try LuaBindings.useSimulatedClock(clock, in: runtime) }
     }
 
     /// `mm.connect{url=, username=, password=, insecure=, thumbprint=, connect_timeout=, read_timeout=}` → `Connection`.
@@ -89,7 +89,7 @@ public final class LuaBindings: Sendable {
             request.connectTimeout = try seconds("connect_timeout")
             request.readTimeout = try seconds("read_timeout")
         default:
-            throw LuaArgumentError(1, expected: "table of connection options", actual: call.valueTypeName(1))
+            throw LuaArgumentError(1, expected: "table of connection options", actual: call.typeName(1))
         }
         let connector = self.connector
         let registry = self.registry
@@ -108,7 +108,7 @@ public final class LuaBindings: Sendable {
                         if let clock = connected.vcenter as? any VirtualTimeVCenter, let runtime = runtime.value {
                             try LuaBindings.useSimulatedClock(clock, in: runtime)
                         }
-                        call.pushObject(connection)
+                        call.push(connection)
                         return .values(1)
                     })
                 } catch {
@@ -119,11 +119,14 @@ public final class LuaBindings: Sendable {
         }
     }
 
-    /// `mm.now()` follows the simulator's clock once a script connected to one (LUA.md).
-    private static func useSimulatedClock(_ clock: any VirtualTimeVCenter, in runtime: LuaRuntime) throws {
+    /// Once a script is connected to a simulator, its clock is the scripts' one clock (LUA.md):
+    /// `mm.now()` reads it, and `mm.sleep` and wait timeouts count its seconds (a simulator on
+    /// scaled time runs `clockSpeed` × faster than real time).
+    public static func useSimulatedClock(_ clock: any VirtualTimeVCenter, in runtime: LuaRuntime) throws {
+        runtime.executor.scriptClockSpeed = clock.clockSpeed ?? 1
         try runtime.extendMoonmotionModule { module in
             module.function("now") { call in
-                call.pushNumber(clock.now.timeIntervalSince1970)
+                call.push(clock.now.timeIntervalSince1970)
                 return .values(1)
             }
         }

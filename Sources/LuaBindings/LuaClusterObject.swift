@@ -24,9 +24,9 @@ final class LuaClusterObject: LuaUserdata, @unchecked Sendable {
     }
 
     static func describeLuaType(_ type: inout LuaTypeBuilder<LuaClusterObject>) {
-        type.field("name") { call, cluster in call.pushString(cluster.info.name); return .values(1) }
-        type.field("id") { call, cluster in call.pushString(cluster.ref.value); return .values(1) }
-        type.field("moref") { call, cluster in call.pushString(cluster.ref.description); return .values(1) }
+        type.field("name") { call, cluster in call.push(cluster.info.name); return .values(1) }
+        type.field("id") { call, cluster in call.push(cluster.ref.value); return .values(1) }
+        type.field("moref") { call, cluster in call.push(cluster.ref.description); return .values(1) }
         type.field("hosts") { call, cluster in
             let ref = cluster.ref
             var hosts = cluster.info.hosts
@@ -44,7 +44,7 @@ final class LuaClusterObject: LuaUserdata, @unchecked Sendable {
             guard let connection = cluster.view.connection else {
                 throw LuaFailure("cluster \(cluster.info.name) comes from an inventory without a connection; there is nothing to re-read it from")
             }
-            return try connection.refreshInventory(call: call, pushing: { call, _ in call.pushObject(cluster) })
+            return try connection.refreshInventory(call: call, pushing: { call, _ in call.push(cluster) })
         }
         type.tostring { cluster in
             let info = cluster.info

@@ -3,10 +3,10 @@ import VCenterModel
 
 extension LuaConnection {
     static func describeLuaType(_ type: inout LuaTypeBuilder<LuaConnection>) {
-        type.field("url") { call, conn in call.pushString(conn.url); return .values(1) }
-        type.field("simulated") { call, conn in call.pushBoolean(conn.isSimulated); return .values(1) }
-        type.field("name") { call, conn in call.pushString(conn.vcenter.displayName); return .values(1) }
-        type.field("closed") { call, conn in call.pushBoolean(conn.isClosed); return .values(1) }
+        type.field("url") { call, conn in call.push(conn.url); return .values(1) }
+        type.field("simulated") { call, conn in call.push(conn.isSimulated); return .values(1) }
+        type.field("name") { call, conn in call.push(conn.vcenter.displayName); return .values(1) }
+        type.field("closed") { call, conn in call.push(conn.isClosed); return .values(1) }
         describeInventoryMethods(&type)
         describeTaskMethods(&type)
         type.method("close") { call, conn in try conn.close(call: call) }
@@ -34,12 +34,12 @@ extension LuaConnection {
         }
         type.method("inventory") { call, conn in
             try conn.withInventory(call) { view, call in
-                call.pushObject(view)
+                call.push(view)
                 return .values(1)
             }
         }
         type.method("refresh") { call, conn in
-            try conn.refreshInventory(call: call) { call, view in call.pushObject(view) }
+            try conn.refreshInventory(call: call) { call, view in call.push(view) }
         }
         for kind in InventoryObjectKind.allCases {
             // conn:vms{...}, conn:hosts{...}, conn:datastores{...}, conn:clusters{...}
@@ -54,7 +54,7 @@ extension LuaConnection {
             type.method(kind.rawValue) { call, conn in
                 let key = try LookupKey(call, argument: 2, kind: kind)
                 return try conn.withInventory(call) { view, call in
-                    if let ref = try key.resolve(in: view) { view.push(kind, ref, on: call) } else { call.pushNilValue() }
+                    if let ref = try key.resolve(in: view) { view.push(kind, ref, on: call) } else { call.pushNil() }
                     return .values(1)
                 }
             }
@@ -73,13 +73,13 @@ struct LookupKey {
         self.kind = kind
         if let (k, ref) = InventoryObjectKind.object(at: argument, access: call) {
             guard k == kind else {
-                throw LuaArgumentError(argument, expected: "\(kind.typeName) or its name", actual: call.valueTypeName(argument))
+                throw LuaArgumentError(argument, expected: "\(kind.typeName) or its name", actual: call.typeName(argument))
             }
             key = .ref(ref)
             return
         }
-        guard let text = call.stringAt(argument) else {
-            throw LuaArgumentError(argument, expected: "\(kind.typeName.lowercased()) name or moref", actual: call.valueTypeName(argument))
+        guard let text = call.string(at: argument) else {
+            throw LuaArgumentError(argument, expected: "\(kind.typeName.lowercased()) name or moref", actual: call.typeName(argument))
         }
         key = .text(text)
     }

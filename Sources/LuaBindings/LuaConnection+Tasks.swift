@@ -1,4 +1,3 @@
-import CLuaShim
 import Foundation
 import LuaHost
 import VCenterModel
@@ -11,13 +10,13 @@ enum ObjectArgument: Sendable {
 
     /// Reads argument/field at `slot`; nil when absent.
     static func read(_ call: LuaCall, at slot: Int32, kind: InventoryObjectKind, what: String) throws -> ObjectArgument? {
-        if call.isNilAt(slot) { return nil }
+        if call.isNoneOrNil(slot) { return nil }
         if let (k, ref) = InventoryObjectKind.object(at: slot, access: call) {
-            guard k == kind else { throw LuaFailure("\(what) must be a \(kind.typeName) or its name, not a \(call.valueTypeName(slot))") }
+            guard k == kind else { throw LuaFailure("\(what) must be a \(kind.typeName) or its name, not a \(call.typeName(slot))") }
             return .ref(ref)
         }
-        guard let text = call.stringAt(slot) else {
-            throw LuaFailure("\(what) must be a \(kind.typeName) or its name, not a \(call.valueTypeName(slot))")
+        guard let text = call.string(at: slot) else {
+            throw LuaFailure("\(what) must be a \(kind.typeName) or its name, not a \(call.typeName(slot))")
         }
         return .text(text)
     }
@@ -94,7 +93,7 @@ extension LuaConnection {
                     which = .named(text)
                 }
             default:
-                throw LuaArgumentError(3, expected: "snapshot name, snapshot moref or \"all\"", actual: call.valueTypeName(3))
+                throw LuaArgumentError(3, expected: "snapshot name, snapshot moref or \"all\"", actual: call.typeName(3))
             }
             var consolidate = true
             var children = false
@@ -102,10 +101,10 @@ extension LuaConnection {
                 for key in try call.stringKeys(of: 4) where key != "consolidate" && key != "children" {
                     throw LuaArgumentError(4, "unknown option '\(key)' (removeSnapshot takes consolidate, children)")
                 }
-                call.withField("consolidate", of: 4) { if !call.isNilAt($0) { consolidate = call.booleanAt($0) } }
-                call.withField("children", of: 4) { if !call.isNilAt($0) { children = call.booleanAt($0) } }
+                call.withRawField("consolidate", of: 4) { if !call.isNoneOrNil($0) { consolidate = call.boolean($0) } }
+                call.withRawField("children", of: 4) { if !call.isNoneOrNil($0) { children = call.boolean($0) } }
             } else if !call.isNoneOrNil(4) {
-                throw LuaArgumentError(4, expected: "table of options", actual: call.valueTypeName(4))
+                throw LuaArgumentError(4, expected: "table of options", actual: call.typeName(4))
             }
             let options = try TaskOptions(call, at: 5)
             return try conn.startTask(call, options: options, needsInventory: vm.needsInventory) { [which, consolidate, children] vcenter, inventory in
@@ -115,7 +114,7 @@ extension LuaConnection {
         type.method("getTask") { call, conn in
             try conn.checkOpen()
             let ref: MoRef
-            if let t = call.objectAt(2, LuaTaskObject.self) {
+            if let t = call.object(at: 2, as: LuaTaskObject.self) {
                 ref = t.live.ref
             } else {
                 let text = try call.string(2)
@@ -131,7 +130,7 @@ extension LuaConnection {
                     do {
                         let live = try await vcenter.task(ref)
                         completion.resume(pushing: { call in
-                            call.pushObject(object.value.taskObject(for: live))
+                            call.push(object.value.taskObject(for: live))
                             return .values(1)
                         })
                     } catch {
@@ -153,7 +152,7 @@ extension LuaConnection {
 
     func vmArgument(_ call: LuaCall, at index: Int32) throws -> ObjectArgument {
         guard let vm = try ObjectArgument.read(call, at: index, kind: .vm, what: "argument #\(index - 1) (vm)") else {
-            throw LuaArgumentError(index, expected: "VM or its name", actual: call.valueTypeName(index))
+            throw LuaArgumentError(index, expected: "VM or its name", actual: call.typeName(index))
         }
         return vm
     }
@@ -189,7 +188,7 @@ extension LuaConnection {
                         if info.state == .error { throw TaskFailedError(info: info) }
                     }
                     completion.resume(pushing: { call in
-                        call.pushObject(object.value.taskObject(for: live))
+                        call.push(object.value.taskObject(for: live))
                         return .values(1)
                     })
                 } catch {
@@ -209,57 +208,50 @@ extension LuaConnection {
     private func moveVM(_ call: LuaCall) throws -> LuaReturn {
         let vm = try vmArgument(call, at: 2)
         guard call.type(3) == .table else {
-            throw LuaArgumentError(3, expected: "table of targets {datastore=, host=, pool=, priority=}", actual: call.valueTypeName(3))
+            throw LuaArgumentError(3, expected: "table of targets {datastore=, host=, pool=, priority=}", actual: call.typeName(3))
         }
         let targetKeys = ["datastore", "host", "pool", "priority", "disks", "format"]
         for key in try call.stringKeys(of: 3) where !targetKeys.contains(key) {
-            let hint = LuaStrategyHook.suggestion(for: key, among: targetKeys).map { " (did you mean '\($0)'?)" } ?? ""
+            let hint = NameSuggestion.hint(for: key, among: targetKeys)
             throw LuaArgumentError(3, "unknown target '\(key)'\(hint) (moveVM takes \(targetKeys.joined(separator: ", ")))")
         }
-        let format = try call.withField("format", of: 3) { slot -> DiskFormat? in
-            if call.isNilAt(slot) { return nil }
-            guard let text = call.stringAt(slot), let format = DiskFormat(userText: text) else {
-                throw LuaArgumentError(3, "format must be \"thin\", \"thick\" or \"eager\" (disk formats vSphere knows), not \(call.stringAt(slot).map { "'\($0)'" } ?? "a " + call.valueTypeName(slot))")
+        let format = try call.withRawField("format", of: 3) { slot -> DiskFormat? in
+            if call.isNoneOrNil(slot) { return nil }
+            guard let text = call.string(at: slot), let format = DiskFormat(userText: text) else {
+                throw LuaArgumentError(3, "format must be \"thin\", \"thick\" or \"eager\" (disk formats vSphere knows), not \(call.string(at: slot).map { "'\($0)'" } ?? "a " + call.typeName(slot))")
             }
             return format
         }
         var diskTargets: [(key: Int, datastore: ObjectArgument)] = []
-        try call.withField("disks", of: 3) { slot in
-            if call.isNilAt(slot) { return }
-            guard call.typeAt(slot) == .table else {
-                throw LuaArgumentError(3, "disks must be a table {[2001] = \"new-02\"} (disk keys from vm.disks), not a \(call.valueTypeName(slot))")
+        try call.withRawField("disks", of: 3) { slot in
+            if call.isNoneOrNil(slot) { return }
+            guard call.type(slot) == .table else {
+                throw LuaArgumentError(3, "disks must be a table {[2001] = \"new-02\"} (disk keys from vm.disks), not a \(call.typeName(slot))")
             }
-            let L = call.L
-            let table = lua_absindex(L, slot)
-            _ = lua_checkstack(L, 4)
-            lua_pushnil(L)
-            while lua_next(L, table) != 0 {
-                guard let key = call.integerAt(-2) ?? call.stringAt(-2).flatMap({ VMFileID(parsing: $0)?.diskKey }) else {
-                    lua_settop(L, table)
-                    throw LuaArgumentError(3, "disks is keyed by disk keys (2000, 2001, … from vm.disks), not \(call.stringAt(-2).map { "'\($0)'" } ?? "a " + call.valueTypeName(-2))")
+            try call.forEachRawPair(of: slot) { k, v in
+                guard let key = call.integer(at: k) ?? call.string(at: k).flatMap({ VMFileID(parsing: $0)?.diskKey }) else {
+                    throw LuaArgumentError(3, "disks is keyed by disk keys (2000, 2001, … from vm.disks), not \(call.string(at: k).map { "'\($0)'" } ?? "a " + call.typeName(k))")
                 }
-                guard let target = try ObjectArgument.read(call, at: lua_gettop(L), kind: .datastore, what: "disks[\(key)]") else {
-                    lua_settop(L, table)
+                guard let target = try ObjectArgument.read(call, at: v, kind: .datastore, what: "disks[\(key)]") else {
                     throw LuaArgumentError(3, "disks[\(key)] names no datastore")
                 }
                 diskTargets.append((key, target))
-                lua_settop(L, -2)
             }
         }
         diskTargets.sort { $0.key < $1.key }
         let named = diskTargets
-        let datastore = try call.withField("datastore", of: 3) { try ObjectArgument.read(call, at: $0, kind: .datastore, what: "target datastore") }
-        let host = try call.withField("host", of: 3) { try ObjectArgument.read(call, at: $0, kind: .host, what: "target host") }
-        let pool = try call.withField("pool", of: 3) { slot -> PoolArgument? in
-            if call.isNilAt(slot) { return nil }
-            guard let text = call.stringAt(slot), !text.isEmpty else {
-                throw LuaArgumentError(3, "target pool must be a resource pool's name (\"Resources\") or moref (resgroup-12), not a \(call.valueTypeName(slot))")
+        let datastore = try call.withRawField("datastore", of: 3) { try ObjectArgument.read(call, at: $0, kind: .datastore, what: "target datastore") }
+        let host = try call.withRawField("host", of: 3) { try ObjectArgument.read(call, at: $0, kind: .host, what: "target host") }
+        let pool = try call.withRawField("pool", of: 3) { slot -> PoolArgument? in
+            if call.isNoneOrNil(slot) { return nil }
+            guard let text = call.string(at: slot), !text.isEmpty else {
+                throw LuaArgumentError(3, "target pool must be a resource pool's name (\"Resources\") or moref (resgroup-12), not a \(call.typeName(slot))")
             }
             return PoolArgument(text)
         }
-        let priority = try call.withField("priority", of: 3) { slot -> MovePriority in
-            if call.isNilAt(slot) { return .defaultPriority }
-            let text = call.stringAt(slot) ?? ""
+        let priority = try call.withRawField("priority", of: 3) { slot -> MovePriority in
+            if call.isNoneOrNil(slot) { return .defaultPriority }
+            let text = call.string(at: slot) ?? ""
             switch text.lowercased() {
             case "default", "defaultpriority": return .defaultPriority
             case "high", "highpriority": return .highPriority
@@ -328,32 +320,32 @@ extension LuaConnection {
             for key in try call.stringKeys(of: 2) where key != "entity" && key != "state" {
                 throw LuaArgumentError(2, "unknown filter '\(key)' (tasks takes entity, state)")
             }
-            try call.withField("entity", of: 2) { slot in
-                if call.isNilAt(slot) { return }
+            try call.withRawField("entity", of: 2) { slot in
+                if call.isNoneOrNil(slot) { return }
                 if let (_, ref) = InventoryObjectKind.object(at: slot, access: call) {
                     entityRef = ref
-                } else if let text = call.stringAt(slot) {
+                } else if let text = call.string(at: slot) {
                     if text.contains(":"), let ref = MoRef(parsing: text) { entityRef = ref } else { entity = .text(text) }
                 } else {
                     throw LuaArgumentError(2, "entity must be an inventory object, its name or its moref")
                 }
             }
-            try call.withField("state", of: 2) { slot in
+            try call.withRawField("state", of: 2) { slot in
                 func add(_ s: Int32) throws {
-                    guard let text = call.stringAt(s), let state = TaskState(rawValue: text) else {
+                    guard let text = call.string(at: s), let state = TaskState(rawValue: text) else {
                         throw LuaArgumentError(2, "state must be queued, running, success or error (or a list of them)")
                     }
                     states.insert(state)
                 }
-                switch call.typeAt(slot) {
+                switch call.type(slot) {
                 case .nil, .none: break
                 case .table:
-                    for i in stride(from: 1, through: call.rawLength(slot), by: 1) { try call.withElement(i, of: slot) { try add($0) } }
+                    for i in stride(from: 1, through: call.rawLength(slot), by: 1) { try call.withRawElement(i, of: slot) { try add($0) } }
                 default: try add(slot)
                 }
             }
         } else if !call.isNoneOrNil(2) {
-            throw LuaArgumentError(2, expected: "table of filters", actual: call.valueTypeName(2))
+            throw LuaArgumentError(2, expected: "table of filters", actual: call.typeName(2))
         }
         let vcenter = self.vcenter
         let object = ExecutorBound(self)
@@ -383,11 +375,11 @@ extension LuaConnection {
                         let conn = object.value
                         try call.pushArray(Array(infos.enumerated())) { i, info in
                             if let live = lives[i] {
-                                call.pushObject(conn.taskObject(for: live))
+                                call.push(conn.taskObject(for: live))
                             } else if let existing = conn.taskObjects[info.ref] {
-                                call.pushObject(existing)
+                                call.push(existing)
                             } else {
-                                call.pushObject(conn.taskObject(for: LiveTask(info)))
+                                call.push(conn.taskObject(for: LiveTask(info)))
                             }
                         }
                         return .values(1)
@@ -407,12 +399,12 @@ extension LuaConnection {
         let target: MoRef
         if let (_, ref) = InventoryObjectKind.object(at: 2, access: call) {
             target = ref
-        } else if let t = call.objectAt(2, LuaTaskObject.self) {
+        } else if let t = call.object(at: 2, as: LuaTaskObject.self) {
             target = t.live.ref
-        } else if let text = call.stringAt(2), let ref = MoRef(parsing: text) {
+        } else if let text = call.string(at: 2), let ref = MoRef(parsing: text) {
             target = ref
         } else {
-            throw LuaArgumentError(2, expected: "inventory object or moref such as VirtualMachine:vm-42", actual: call.valueTypeName(2))
+            throw LuaArgumentError(2, expected: "inventory object or moref such as VirtualMachine:vm-42", actual: call.typeName(2))
         }
         let method = try call.string(3)
         guard !method.isEmpty, method.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
@@ -429,7 +421,7 @@ extension LuaConnection {
             guard call.rawLength(4) == 0 else { throw LuaArgumentError(4, "arguments are named: {spec = {...}, priority = \"defaultPriority\"}") }
             arguments = try PropertyValueBridge.orderedFields(of: 4, keys: keys, on: call, path: "", depth: 0)
         default:
-            throw LuaArgumentError(4, expected: "table of named arguments", actual: call.valueTypeName(4))
+            throw LuaArgumentError(4, expected: "table of named arguments", actual: call.typeName(4))
         }
         let options = try TaskOptions(call, at: 5, defaultAsync: true)
         let vcenter = self.vcenter
@@ -445,7 +437,7 @@ extension LuaConnection {
                             if info.state == .error { throw TaskFailedError(info: info) }
                         }
                         completion.resume(pushing: { call in
-                            call.pushObject(object.value.taskObject(for: live))
+                            call.push(object.value.taskObject(for: live))
                             return .values(1)
                         })
                     case .value(let value):
@@ -470,17 +462,17 @@ struct TaskOptions: Sendable {
         switch call.type(index) {
         case .none, .nil: return
         case .table: break
-        default: throw LuaArgumentError(index, expected: "table of options {async=true}", actual: call.valueTypeName(index))
+        default: throw LuaArgumentError(index, expected: "table of options {async=true}", actual: call.typeName(index))
         }
         let allowed = allowsMethod ? ["async", "method"] : ["async"]
         for key in try call.stringKeys(of: index) where !allowed.contains(key) {
             throw LuaArgumentError(index, "unknown option '\(key)' (allowed: \(allowed.joined(separator: ", ")))")
         }
-        call.withField("async", of: index) { if !call.isNilAt($0) { async = call.booleanAt($0) } }
+        call.withRawField("async", of: index) { if !call.isNoneOrNil($0) { async = call.boolean($0) } }
         if allowsMethod {
-            method = try call.withField("method", of: index) { slot -> String? in
-                if call.isNilAt(slot) { return nil }
-                guard let m = call.stringAt(slot), m == "migrate" || m == "relocate" else {
+            method = try call.withRawField("method", of: index) { slot -> String? in
+                if call.isNoneOrNil(slot) { return nil }
+                guard let m = call.string(at: slot), m == "migrate" || m == "relocate" else {
                     throw LuaArgumentError(index, "method must be \"relocate\" (RelocateVM_Task) or \"migrate\" (MigrateVM_Task)")
                 }
                 return m

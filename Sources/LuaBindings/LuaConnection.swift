@@ -131,7 +131,7 @@ final class LuaConnection: LuaUserdata, @unchecked Sendable {
                             throw LuaFailure("VM \(name) (\(ref.value)) no longer exists")
                         }
                         object.value.view.update(record)
-                        call.pushObject(object.value)
+                        call.push(object.value)
                         return .values(1)
                     })
                 } catch {

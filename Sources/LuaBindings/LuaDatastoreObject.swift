@@ -24,13 +24,13 @@ final class LuaDatastoreObject: LuaUserdata, @unchecked Sendable {
     }
 
     static func describeLuaType(_ type: inout LuaTypeBuilder<LuaDatastoreObject>) {
-        type.field("name") { call, ds in call.pushString(ds.info.name); return .values(1) }
-        type.field("id") { call, ds in call.pushString(ds.ref.value); return .values(1) }
-        type.field("moref") { call, ds in call.pushString(ds.ref.description); return .values(1) }
-        type.field("capacity") { call, ds in call.pushInteger(ds.info.capacityBytes); return .values(1) }
-        type.field("free") { call, ds in call.pushInteger(ds.info.freeBytes); return .values(1) }
-        type.field("type") { call, ds in call.pushString(ds.info.type); return .values(1) }
-        type.field("accessible") { call, ds in call.pushBoolean(ds.info.accessible); return .values(1) }
+        type.field("name") { call, ds in call.push(ds.info.name); return .values(1) }
+        type.field("id") { call, ds in call.push(ds.ref.value); return .values(1) }
+        type.field("moref") { call, ds in call.push(ds.ref.description); return .values(1) }
+        type.field("capacity") { call, ds in call.push(ds.info.capacityBytes); return .values(1) }
+        type.field("free") { call, ds in call.push(ds.info.freeBytes); return .values(1) }
+        type.field("type") { call, ds in call.push(ds.info.type); return .values(1) }
+        type.field("accessible") { call, ds in call.push(ds.info.accessible); return .values(1) }
         type.field("datastore_cluster") { call, ds in
             call.pushOptional(ds.info.datastoreCluster.map { ds.view.inventory.name(of: $0) })
             return .values(1)
@@ -52,7 +52,7 @@ final class LuaDatastoreObject: LuaUserdata, @unchecked Sendable {
             guard let connection = ds.view.connection else {
                 throw LuaFailure("datastore \(ds.info.name) comes from an inventory without a connection; there is nothing to re-read it from")
             }
-            return try connection.refreshInventory(call: call, pushing: { call, _ in call.pushObject(ds) })
+            return try connection.refreshInventory(call: call, pushing: { call, _ in call.push(ds) })
         }
         type.tostring { ds in
             let info = ds.info

@@ -24,16 +24,16 @@ final class LuaHostObject: LuaUserdata, @unchecked Sendable {
     }
 
     static func describeLuaType(_ type: inout LuaTypeBuilder<LuaHostObject>) {
-        type.field("name") { call, host in call.pushString(host.info.name); return .values(1) }
-        type.field("id") { call, host in call.pushString(host.ref.value); return .values(1) }
-        type.field("moref") { call, host in call.pushString(host.ref.description); return .values(1) }
+        type.field("name") { call, host in call.push(host.info.name); return .values(1) }
+        type.field("id") { call, host in call.push(host.ref.value); return .values(1) }
+        type.field("moref") { call, host in call.push(host.ref.description); return .values(1) }
         type.field("cluster") { call, host in
-            if let c = host.info.cluster { host.view.push(.cluster, c, on: call) } else { call.pushNilValue() }
+            if let c = host.info.cluster { host.view.push(.cluster, c, on: call) } else { call.pushNil() }
             return .values(1)
         }
-        type.field("connection_state") { call, host in call.pushString(host.info.connectionState); return .values(1) }
-        type.field("maintenance") { call, host in call.pushBoolean(host.info.inMaintenanceMode); return .values(1) }
-        type.field("usable") { call, host in call.pushBoolean(host.info.isUsable); return .values(1) }
+        type.field("connection_state") { call, host in call.push(host.info.connectionState); return .values(1) }
+        type.field("maintenance") { call, host in call.push(host.info.inMaintenanceMode); return .values(1) }
+        type.field("usable") { call, host in call.push(host.info.isUsable); return .values(1) }
         type.aliases(["in_maintenance_mode", "maintenance_mode"], for: "maintenance")
         type.aliases(["state"], for: "connection_state")
         type.field("datastores") { call, host in
@@ -51,7 +51,7 @@ final class LuaHostObject: LuaUserdata, @unchecked Sendable {
             guard let connection = host.view.connection else {
                 throw LuaFailure("host \(host.info.name) comes from an inventory without a connection; there is nothing to re-read it from")
             }
-            return try connection.refreshInventory(call: call, pushing: { call, _ in call.pushObject(host) })
+            return try connection.refreshInventory(call: call, pushing: { call, _ in call.push(host) })
         }
         type.tostring { host in
             let info = host.info

@@ -1,4 +1,3 @@
-import CLuaShim
 import LuaHost
 import VCenterModel
 
@@ -18,33 +17,31 @@ extension LuaInventoryView {
         }
         type.field("datastore_clusters") { call, view in
             try call.pushArray(view.inventory.datastoreClusters) { pod in
-                _ = lua_checkstack(call.L, 4)
-                lua_createtable(call.L, 0, 7)
-                call.setField("name", .string(pod.name))
-                call.setField("id", .string(pod.ref.value))
-                call.setField("moref", .string(pod.ref.description))
-                call.setField("sdrs", .boolean(pod.sdrsEnabled))
-                call.setField("capacity", .integer(Int(pod.capacityBytes)))
-                call.setField("free", .integer(Int(pod.freeBytes)))
-                call.pushString("datastores")
-                try? view.pushArray(.datastore, pod.datastores, on: call)
-                lua_rawset(call.L, -3)
+                try call.newTable(fields: 7)
+                call.setRawField("name", .string(pod.name))
+                call.setRawField("id", .string(pod.ref.value))
+                call.setRawField("moref", .string(pod.ref.description))
+                call.setRawField("sdrs", .boolean(pod.sdrsEnabled))
+                call.setRawField("capacity", .integer(Int(pod.capacityBytes)))
+                call.setRawField("free", .integer(Int(pod.freeBytes)))
+                try view.pushArray(.datastore, pod.datastores, on: call)
+                call.setRawField("datastores")
             }
             return .values(1)
         }
         type.field("about") { call, view in
-            if let about = view.inventory.about { call.pushPlain(.table(about.luaTable)) } else { call.pushNilValue() }
+            if let about = view.inventory.about { call.push(.table(about.luaTable)) } else { call.pushNil() }
             return .values(1)
         }
         type.field("connection") { call, view in
-            if let c = view.connection { call.pushObject(c) } else { call.pushNilValue() }
+            if let c = view.connection { call.push(c) } else { call.pushNil() }
             return .values(1)
         }
         type.method("refresh") { call, view in
             guard let connection = view.connection else {
                 throw LuaFailure("this inventory was loaded without a connection; there is nothing to re-read it from")
             }
-            return try connection.refreshInventory(call: call, pushing: { call, view in call.pushObject(view) })
+            return try connection.refreshInventory(call: call, pushing: { call, view in call.push(view) })
         }
         type.tostring { view in
             let inv = view.inventory
@@ -58,33 +55,33 @@ extension LuaInventoryView {
     /// reference), or nil.
     func pushLookup(_ kind: InventoryObjectKind, argument: Int32, call: LuaCall) throws {
         if let (k, ref) = InventoryObjectKind.object(at: argument, access: call) {
-            guard k == kind else { throw LuaArgumentError(argument, expected: "\(kind.typeName) name", actual: call.valueTypeName(argument)) }
+            guard k == kind else { throw LuaArgumentError(argument, expected: "\(kind.typeName) name", actual: call.typeName(argument)) }
             push(kind, ref, on: call)
             return
         }
         guard call.type(argument) == .string || call.type(argument) == .number else {
-            throw LuaArgumentError(argument, expected: "\(kind.typeName.lowercased()) name or moref", actual: call.valueTypeName(argument))
+            throw LuaArgumentError(argument, expected: "\(kind.typeName.lowercased()) name or moref", actual: call.typeName(argument))
         }
-        if let ref = try lookup(kind, try call.string(argument)) { push(kind, ref, on: call) } else { call.pushNilValue() }
+        if let ref = try lookup(kind, try call.string(argument)) { push(kind, ref, on: call) } else { call.pushNil() }
     }
 
     /// The metatable of `inv.vms` & co.: `__call(list, inv, filter)` filters like `conn:vms`.
-    static func listingMetatable(_ kind: InventoryObjectKind, on stack: some LuaStackAccess) -> LuaRef {
-        stack.state.registryValue("moonmotion.bindings.listing." + kind.listingName, on: stack.L) {
-            lua_createtable(stack.L, 0, 2)
-            stack.state.pushFunction(named: "inv:" + kind.listingName, { call in
-                guard let view = call.objectAt(2, LuaInventoryView.self) else {
+    static func listingMetatable(_ kind: InventoryObjectKind, on stack: some LuaStackAccess) throws -> LuaRef {
+        try stack.registryValue("moonmotion.bindings.listing." + kind.listingName) {
+            try stack.newTable(fields: 3)
+            stack.push(function: "inv:" + kind.listingName) { call in
+                guard let view = call.object(at: 2, as: LuaInventoryView.self) else {
                     throw LuaFailure("call it as inv:\(kind.listingName){...} (with a colon), on the inventory it came from")
                 }
                 let filter = try InventoryFilter.parse(call, at: 3, kind: kind.filterKind)
                 try view.pushFiltered(kind, filter, on: call)
                 return .values(1)
-            }, on: stack.L)
-            mm_rawsetfield(stack.L, -2, "__call")
-            stack.pushString("moonmotion." + kind.typeName + " list")
-            mm_rawsetfield(stack.L, -2, "__name")
-            stack.pushString("moonmotion." + kind.typeName + " list")
-            mm_rawsetfield(stack.L, -2, "__metatable")
+            }
+            stack.setRawField("__call")
+            stack.push("moonmotion." + kind.typeName + " list")
+            stack.setRawField("__name")
+            stack.push("moonmotion." + kind.typeName + " list")
+            stack.setRawField("__metatable")
         }
     }
 }

@@ -115,10 +115,10 @@ final class LuaInventoryView: LuaUserdata, @unchecked Sendable {
     /// Pushes the object of `kind` for `ref`, or nil when the snapshot has none.
     func push(_ kind: InventoryObjectKind, _ ref: MoRef, on stack: some LuaStackAccess) {
         switch kind {
-        case .vm: if let o = vm(ref) { stack.pushObject(o) } else { stack.pushNilValue() }
-        case .host: if let o = host(ref) { stack.pushObject(o) } else { stack.pushNilValue() }
-        case .datastore: if let o = datastore(ref) { stack.pushObject(o) } else { stack.pushNilValue() }
-        case .cluster: if let o = cluster(ref) { stack.pushObject(o) } else { stack.pushNilValue() }
+        case .vm: if let o = vm(ref) { stack.push(o) } else { stack.pushNil() }
+        case .host: if let o = host(ref) { stack.push(o) } else { stack.pushNil() }
+        case .datastore: if let o = datastore(ref) { stack.push(o) } else { stack.pushNil() }
+        case .cluster: if let o = cluster(ref) { stack.push(o) } else { stack.pushNil() }
         }
     }
 
@@ -149,7 +149,7 @@ final class LuaInventoryView: LuaUserdata, @unchecked Sendable {
     /// treat it as read-only (copy it before sorting).
     func pushAll(_ kind: InventoryObjectKind, on stack: some LuaStackAccess) throws {
         if let cached = arrays[kind] {
-            stack.pushReference(cached)
+            stack.push(cached)
             return
         }
         let all: [MoRef] = switch kind {
@@ -159,18 +159,18 @@ final class LuaInventoryView: LuaUserdata, @unchecked Sendable {
         case .cluster: inventory.clusters.map(\.ref)
         }
         try pushArray(kind, all, on: stack)
-        stack.setMetatable(of: -1, to: LuaInventoryView.listingMetatable(kind, on: stack))
-        arrays[kind] = stack.state.reference(at: -1, on: stack.L)
+        stack.setMetatable(of: -1, to: try LuaInventoryView.listingMetatable(kind, on: stack))
+        arrays[kind] = stack.reference(-1)
     }
 
     /// Pushes this view as the `inv` userdata.
     func pushInventory(on stack: some LuaStackAccess) {
-        stack.pushObject(self)
+        stack.push(self)
     }
 
     /// The view behind the `moonmotion.Inventory` userdata at `slot`, or nil.
     static func view(at slot: Int32, on stack: some LuaStackAccess) -> LuaInventoryView? {
-        stack.objectAt(slot, LuaInventoryView.self)
+        stack.object(at: slot, as: LuaInventoryView.self)
     }
 
     /// The reference of any inventory object userdata at `slot` (VM, Host, Datastore,

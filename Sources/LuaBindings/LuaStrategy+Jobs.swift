@@ -1,4 +1,3 @@
-import CLuaShim
 import LuaHost
 import MigrationEngine
 import VCenterModel
@@ -26,55 +25,49 @@ extension LuaStrategy {
 
     /// Pushes the job table for `job`: the cached one (its changing fields refreshed) while
     /// Lua still holds it, else a new one. Executor only.
-    func pushJob(_ job: Job, on slot: LuaStackSlot) throws {
-        let L = slot.L
+    func pushJob(_ job: Job, on slot: LuaThreadStack) throws {
         try slot.reserveStack(8)
         let id = job.id.rawValue
         remember(job)
-        jobCache.push(on: L)
-        if lua_rawgeti(L, -1, lua_Integer(id + 1)) == LUA_TTABLE {
-            mm_remove(L, -2)
+        slot.push(jobCache)
+        if slot.pushRawElement(id + 1, of: -1) == .table {
+            slot.remove(at: -2)
             setChangingFields(of: job, on: slot)
             for key in ["host", "target", "to_host"] {
-                slot.pushString(key)
-                lua_pushnil(L)
-                lua_rawset(L, -3)
+                slot.pushNil()
+                slot.setRawField(key)
             }
             return
         }
-        lua_settop(L, -2)
-        lua_createtable(L, 0, 12)
-        slot.pushInteger(id)
-        mm_rawsetfield(L, -2, "id")
-        slot.pushString(job.kind.name)
-        mm_rawsetfield(L, -2, "kind")
-        slot.pushInteger(job.size)
-        mm_rawsetfield(L, -2, "size")
-        slot.pushString(job.vmName)
-        mm_rawsetfield(L, -2, "vm_name")
-        slot.pushBoolean(job.isProactive)
-        mm_rawsetfield(L, -2, "proactive")
+        slot.pop()
+        try slot.newTable(fields: 12)
+        slot.push(id)
+        slot.setRawField("id")
+        slot.push(job.kind.name)
+        slot.setRawField("kind")
+        slot.push(job.size)
+        slot.setRawField("size")
+        slot.push(job.vmName)
+        slot.setRawField("vm_name")
+        slot.push(job.isProactive)
+        slot.setRawField("proactive")
         setChangingFields(of: job, on: slot)
-        if let jobMetatable {
-            jobMetatable.push(on: L)
-            lua_setmetatable(L, -2)
-        }
-        lua_pushvalue(L, -1)
-        lua_rawseti(L, -3, lua_Integer(id + 1))
-        mm_remove(L, -2)
+        if let jobMetatable { slot.setMetatable(of: -1, to: jobMetatable) }
+        slot.pushCopy(of: -1)
+        slot.setRawElement(id + 1, of: -3)
+        slot.remove(at: -2)
     }
 
     /// Sets the fields that change over a job's life on the table at the top.
-    private func setChangingFields(of job: Job, on slot: LuaStackSlot) {
-        let L = slot.L
-        slot.pushInteger(job.attempts)
-        mm_rawsetfield(L, -2, "attempts")
-        slot.pushString(job.state.rawValue)
-        mm_rawsetfield(L, -2, "state")
+    private func setChangingFields(of job: Job, on slot: LuaThreadStack) {
+        slot.push(job.attempts)
+        slot.setRawField("attempts")
+        slot.push(job.state.rawValue)
+        slot.setRawField("state")
         slot.pushOptional(job.label)
-        mm_rawsetfield(L, -2, "label")
+        slot.setRawField("label")
         slot.pushOptional(job.lastError)
-        mm_rawsetfield(L, -2, "error")
+        slot.setRawField("error")
     }
 
     private func remember(_ job: Job) {
@@ -90,49 +83,48 @@ extension LuaStrategy {
     /// The metatable of job tables: `__index` resolves the object fields (and rejects
     /// misspelt ones), `__tostring` describes the job. Registered once per strategy.
     func makeJobMetatable(state: LuaState) throws -> LuaRef {
-        let L = state.mainThread
-        let slot = LuaStackSlot(state: state)
-        try slot.reserveStack(4)
-        lua_createtable(L, 0, 3)
-        state.pushFunction(named: "job.__index", { [weak self] call in
+        let slot = LuaThreadStack(state: state)
+        try slot.newTable(fields: 4)
+        slot.push(function: "job.__index") { [weak self] call in
             guard let self else { throw LuaFailure("this job belongs to a strategy that no longer runs") }
             return try self.jobField(call)
-        }, on: L)
-        mm_rawsetfield(L, -2, "__index")
-        state.pushFunction(named: "job.__tostring", { call in
-            call.pushString(LuaStrategy.describeJob(table: 1, on: call))
+        }
+        slot.setRawField("__index")
+        slot.push(function: "job.__tostring") { call in
+            call.push(LuaStrategy.describeJob(table: 1, on: call))
             return .values(1)
-        }, on: L)
-        mm_rawsetfield(L, -2, "__tostring")
-        slot.pushString("moonmotion.Job")
-        mm_rawsetfield(L, -2, "__name")
+        }
+        slot.setRawField("__tostring")
+        slot.push("moonmotion.Job")
+        slot.setRawField("__name")
         // Protected: setmetatable(job, …) raises, so the engine's __index stays.
-        slot.pushString("moonmotion.Job")
-        mm_rawsetfield(L, -2, "__metatable")
-        return state.popReference(on: L)
+        slot.push("moonmotion.Job")
+        slot.setRawField("__metatable")
+        return slot.popReference()
     }
 
     /// `job.vm`, `job.cluster`, `job.host`, `job.target`, `job.to_host` (objects, nil when
     /// unknown); nil for an unset label or error; an error for any other missing field.
     private func jobField(_ call: LuaCall) throws -> LuaReturn {
-        guard call.typeAt(2) == .string, let key = call.stringAt(2) else {
-            call.pushNilValue()
+        // Argument 1 is a job table unless a script reached this function through the debug
+        // library; raw access to anything else would be undefined.
+        guard call.type(1) == .table, call.type(2) == .string, let key = call.string(at: 2) else {
+            call.pushNil()
             return .values(1)
         }
-        let record: JobRecord? = call.withField("id", of: 1) { i in
-            guard let id = call.integerAt(i), records.indices.contains(id), records[id].present else { return nil }
+        let record: JobRecord? = call.withRawField("id", of: 1) { i in
+            guard let id = call.integer(at: i), records.indices.contains(id), records[id].present else { return nil }
             return records[id]
         }
         func push(_ kind: InventoryObjectKind, _ ref: MoRef?, cache: Bool) {
             guard let ref, let view else {
-                call.pushNilValue()
+                call.pushNil()
                 return
             }
             view.push(kind, ref, on: call)
-            if cache, call.typeAt(-1) != .nil {
-                call.pushString(key)
-                lua_pushvalue(call.L, -2)
-                lua_rawset(call.L, 1)
+            if cache, call.type(-1) != .nil {
+                call.pushCopy(of: -1)
+                call.setRawField(key, of: 1)
             }
         }
         switch key {
@@ -141,10 +133,10 @@ extension LuaStrategy {
         case "host": push(.host, record?.host, cache: false)
         case "target": push(.datastore, record?.target, cache: false)
         case "to_host": push(.host, record?.toHost, cache: false)
-        case "label", "error": call.pushNilValue()
+        case "label", "error": call.pushNil()
         default:
             let fields = (LuaStrategy.plainJobFields + LuaStrategy.objectJobFields).sorted()
-            let hint = LuaStrategyHook.suggestion(for: key, among: fields).map { " (did you mean '\($0)'?)" } ?? ""
+            let hint = NameSuggestion.hint(for: key, among: fields)
             throw LuaFailure("a job has no field '\(key)'\(hint); its fields: \(fields.joined(separator: ", "))")
         }
         return .values(1)
@@ -152,13 +144,14 @@ extension LuaStrategy {
 
     /// `job 12: storage app-c1-0001, 120.0 GB, pending (attempt 1)`.
     static func describeJob(table: Int32, on stack: some LuaStackAccess) -> String {
-        func field(_ name: String) -> String? { stack.withField(name, of: table) { stack.stringAt($0) } }
+        guard stack.type(table) == .table else { return "job" }
+        func field(_ name: String) -> String? { stack.withRawField(name, of: table) { stack.string(at: $0) } }
         var text = "job \(field("id") ?? "?"): \(field("kind") ?? "?") \(field("vm_name") ?? "?")"
-        if let size = stack.withField("size", of: table, { stack.integerAt($0) }) {
+        if let size = stack.withRawField("size", of: table, { stack.integer(at: $0) }) {
             text += ", " + ByteCount.format(Int64(size))
         }
         if let state = field("state") { text += ", " + state }
-        if let attempts = stack.withField("attempts", of: table, { stack.integerAt($0) }), attempts > 0 {
+        if let attempts = stack.withRawField("attempts", of: table, { stack.integer(at: $0) }), attempts > 0 {
             text += " (attempt \(attempts))"
         }
         if let label = field("label") { text += " — " + label }

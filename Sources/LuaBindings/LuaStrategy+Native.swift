@@ -1,4 +1,3 @@
-import CLuaShim
 import LuaHost
 import MigrationEngine
 
@@ -30,21 +29,17 @@ enum LuaStrategyNative: String, Sendable {
         }
     }
 
-    /// The native function at `index` of `L`, if it is one of `package.loaded["moonmotion.strategy"].native`.
-    static func function(at index: Int32, on L: OpaquePointer) -> LuaStrategyNative? {
-        guard lua_type(L, index) == LUA_TFUNCTION, lua_checkstack(L, 4) != 0 else { return nil }
-        let function = lua_absindex(L, index)
-        let base = lua_gettop(L)
-        defer { lua_settop(L, base) }
-        lua_pushstring(L, LUA_LOADED_TABLE)
-        guard lua_rawget(L, mm_registryindex()) == LUA_TTABLE else { return nil }
-        lua_pushstring(L, "moonmotion.strategy")
-        guard lua_rawget(L, -2) == LUA_TTABLE else { return nil }
-        lua_pushstring(L, "native")
-        guard lua_rawget(L, -2) == LUA_TTABLE else { return nil }
-        lua_pushvalue(L, function)
-        guard lua_rawget(L, -2) == LUA_TSTRING, let name = lua_tolstring(L, -1, nil) else { return nil }
-        return LuaStrategyNative(rawValue: String(cString: name))
+    /// The native function at `index`, if it is one of `package.loaded["moonmotion.strategy"].native`.
+    static func function(at index: Int32, on stack: some LuaStackAccess) -> LuaStrategyNative? {
+        guard stack.type(index) == .function, (try? stack.reserveStack(4)) != nil else { return nil }
+        let function = stack.absoluteIndex(index)
+        return stack.preservingTop {
+            guard stack.pushLoadedModule("moonmotion.strategy") == .table,
+                  stack.pushRawField("native", of: -1) == .table,
+                  stack.pushRawValue(of: -1, forKeyAt: function) == .string,
+                  let name = stack.string(at: -1) else { return nil }
+            return LuaStrategyNative(rawValue: name)
+        }
     }
 }
 

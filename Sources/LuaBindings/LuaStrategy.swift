@@ -1,4 +1,3 @@
-import CLuaShim
 import LuaHost
 import MigrationEngine
 import VCenterModel
@@ -19,6 +18,9 @@ import VCenterModel
 ///   job while the strategy keeps a reference to it.
 /// * `target(job, candidates)`: Datastore objects whose `free` is the engine's account
 ///   (moves in flight deducted).
+/// * `on_failure(job, err)`: every failure, with what the retry rule would do
+///   (`LuaStrategy+Failures.swift`); the table's `retries` and `backoff` settings are the run's
+///   retry policy (`LuaStrategyRetries`).
 ///
 /// `select`, `order` and `limits` errors stop the run before anything moves; a failing
 /// per-job hook fails that job only (the engine records the error and its traceback).
@@ -40,6 +42,10 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
     /// `file.lua:12` of each hook, for messages about what it returned.
     let locations: [LuaStrategyHook: String]
     let sorter: LuaRef
+    /// The `retries` and `backoff` fields: changes to the engine's retry policy.
+    let retrySettings: LuaStrategyRetries
+    /// The metatable of `on_failure`'s error tables (`tostring(err)`, protected).
+    var errorMetatable: LuaRef?
     /// Job tables by job id + 1, weak values.
     let jobCache: LuaRef
     var jobMetatable: LuaRef?
@@ -53,58 +59,61 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
     init(runtime: LuaRuntime, state: LuaState, table: LuaRef, name: String) throws {
         self.runtime = runtime
         self.name = name
-        let slot = LuaStackSlot(state: state)
-        let L = slot.L
-        let base = lua_gettop(L)
-        defer { lua_settop(L, base) }
+        let slot = LuaThreadStack(state: state)
+        let base = slot.top
+        defer { slot.setTop(base) }
         try slot.reserveStack(8)
-        table.push(on: L)
-        guard lua_type(L, -1) == LUA_TTABLE else {
-            throw LuaStrategyError("\(name): a strategy is a table of hooks (\(LuaStrategyHook.names.joined(separator: ", "))), not a \(slot.valueTypeName(-1))")
+        slot.push(table)
+        guard slot.type(-1) == .table else {
+            throw LuaStrategyError("\(name): a strategy is a table of hooks (\(LuaStrategyHook.names.joined(separator: ", "))), not a \(slot.typeName(-1))")
         }
-        let tableIndex = lua_gettop(L)
         var hooks: [LuaStrategyHook: LuaRef] = [:]
         var locations: [LuaStrategyHook: String] = [:]
         var natives: [LuaStrategyHook: LuaStrategyNative] = [:]
         var checks: [(LuaRef, String)] = []
-        lua_pushnil(L)
-        while lua_next(L, tableIndex) != 0 {
-            let keyName = slot.typeAt(-2) == .string ? slot.stringAt(-2) : nil
+        var retrySettings = LuaStrategyRetries()
+        try slot.forEachRawPair(of: -1) { key, value in
+            let keyName = slot.type(key) == .string ? slot.string(at: key) : nil
+            if let keyName, LuaStrategyRetries.settingNames.contains(keyName) {
+                do throws(LuaStrategyError) {
+                    try retrySettings.read(keyName, at: value, on: slot)
+                } catch {
+                    throw LuaStrategyError("\(name): \(error.message)")
+                }
+                return
+            }
             guard let keyName, let hook = LuaStrategyHook(rawValue: keyName) else {
-                let shown = keyName.map { "'\($0)'" } ?? "a \(slot.typeAt(-2).name) key"
-                let hint = keyName.flatMap { LuaStrategyHook.suggestion(for: $0) }.map { " (did you mean '\($0)'?)" } ?? ""
-                throw LuaStrategyError("\(name): the strategy table has \(shown)\(hint), which is not a hook; valid hooks: \(LuaStrategyHook.names.joined(separator: ", "))")
+                let shown = keyName.map { "'\($0)'" } ?? "a \(slot.type(key).name) key"
+                let hint = NameSuggestion.hint(for: keyName, among: LuaStrategyHook.names + LuaStrategyRetries.settingNames)
+                throw LuaStrategyError("\(name): the strategy table has \(shown)\(hint), which is not a hook; valid hooks: \(LuaStrategyHook.names.joined(separator: ", ")); settings: \(LuaStrategyRetries.settingNames.joined(separator: ", "))")
             }
             if hook == .checks {
                 // One function, or an array of them.
-                if LuaStrategy.isCallable(at: -1, on: L) {
-                    checks.append((state.reference(at: -1, on: L), LuaStrategy.location(ofFunctionAt: -1, on: L) ?? name))
-                } else if slot.typeAt(-1) == .table {
-                    let list = lua_gettop(L)
-                    for k in 1...max(slot.rawLength(list), 1) where slot.rawLength(list) > 0 {
-                        lua_rawgeti(L, list, lua_Integer(k))
-                        guard LuaStrategy.isCallable(at: -1, on: L) else {
-                            throw LuaStrategyError("\(name): checks[\(k)] must be a function(vm, job) returning nil or why the VM cannot move, not a \(slot.valueTypeName(-1))")
+                if slot.isCallable(value) {
+                    checks.append((slot.reference(value), slot.functionLocation(value) ?? name))
+                } else if slot.type(value) == .table {
+                    for k in stride(from: 1, through: slot.rawLength(value), by: 1) {
+                        try slot.withRawElement(k, of: value) { check in
+                            guard slot.isCallable(check) else {
+                                throw LuaStrategyError("\(name): checks[\(k)] must be a function(vm, job) returning nil or why the VM cannot move, not a \(slot.typeName(check))")
+                            }
+                            checks.append((slot.reference(check), slot.functionLocation(check) ?? name))
                         }
-                        checks.append((state.reference(at: -1, on: L), LuaStrategy.location(ofFunctionAt: -1, on: L) ?? name))
-                        lua_settop(L, -2)
                     }
                 } else {
-                    throw LuaStrategyError("\(name): checks must be a function(vm, job) or a list of them, not a \(slot.valueTypeName(-1))")
+                    throw LuaStrategyError("\(name): checks must be a function(vm, job) or a list of them, not a \(slot.typeName(value))")
                 }
-                lua_settop(L, -2)
-                continue
+                return
             }
-            guard LuaStrategy.isCallable(at: -1, on: L) else {
-                throw LuaStrategyError("\(name): hook '\(keyName)' must be a function, not a \(slot.valueTypeName(-1))")
+            guard slot.isCallable(value) else {
+                throw LuaStrategyError("\(name): hook '\(keyName)' must be a function, not a \(slot.typeName(value))")
             }
-            if let native = LuaStrategyNative.function(at: -1, on: L), native.serves(hook) {
+            if let native = LuaStrategyNative.function(at: value, on: slot), native.serves(hook) {
                 natives[hook] = native
             } else {
-                locations[hook] = LuaStrategy.location(ofFunctionAt: -1, on: L) ?? name
-                hooks[hook] = state.reference(at: -1, on: L)
+                locations[hook] = slot.functionLocation(value) ?? name
+                hooks[hook] = slot.reference(value)
             }
-            lua_settop(L, -2)
         }
         guard hooks[.select] != nil else {
             throw LuaStrategyError("\(name): the strategy table has no select hook, so it would select nothing; add select = function(inv) return { {vm = ..., datastore = ...}, ... } end")
@@ -113,18 +122,16 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         self.checks = checks
         self.locations = locations
         self.natives = natives
+        self.retrySettings = retrySettings
         let sortChunk = try state.load(LuaStrategySort.source, chunkName: "=[moonmotion order]")
         guard let sortFunction = try state.callReturningReferences(sortChunk).first else {
             throw LuaStrategyError("internal error: the sort chunk returned nothing")
         }
         sorter = sortFunction
-        lua_createtable(L, 0, 0)
-        lua_createtable(L, 0, 1)
-        slot.pushString("v")
-        mm_rawsetfield(L, -2, "__mode")
-        lua_setmetatable(L, -2)
-        jobCache = state.popReference(on: L)
+        try slot.newWeakValuedTable()
+        jobCache = slot.popReference()
         jobMetatable = try makeJobMetatable(state: state)
+        errorMetatable = try makeErrorMetatable(state: state)
     }
 
     // MARK: Strategy
@@ -154,38 +161,37 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         guard let function = hooks[.order], !jobs.isEmpty else { return DefaultOrder.largestFirst(jobs) }
         let location = locations[.order] ?? name
         return try runtime.assumeOnExecutor { state in
-            let slot = LuaStackSlot(state: state)
-            let L = slot.L
-            let base = lua_gettop(L)
-            defer { lua_settop(L, base) }
-            try slot.reserveStack(8)
-            sorter.push(on: L)
-            lua_createtable(L, Int32(clamping: jobs.count), 0)
-            for (i, job) in jobs.enumerated() {
-                try pushJob(job, on: slot)
-                lua_rawseti(L, -2, lua_Integer(i + 1))
-            }
-            slot.pushInteger(jobs.count)
-            function.push(on: L)
-            slot.pushString(location)
-            try state.protectedCall(argumentCount: 4, resultCount: 1, on: L)
-            var position: [Int: Int] = [:]
-            position.reserveCapacity(jobs.count)
-            for (i, job) in jobs.enumerated() { position[job.id.rawValue] = i }
-            var ordered: [Job] = []
-            ordered.reserveCapacity(jobs.count)
-            let sorted = lua_gettop(L)
-            for i in 1...jobs.count {
-                lua_rawgeti(L, sorted, lua_Integer(i))
-                // Raw: a job table's __index raises for unknown fields, and nothing may raise here.
-                let id = lua_type(L, -1) == LUA_TTABLE ? slot.withField("id", of: -1) { slot.integerAt($0) } : nil
-                lua_settop(L, -2)
-                guard let id, let p = position[id] else {
-                    throw LuaStrategyError("the order hook (\(location)) changed the id of a job table; leave the engine's fields of a job as they are")
+            let slot = LuaThreadStack(state: state)
+            return try slot.preservingTop {
+                try slot.reserveStack(8)
+                slot.push(sorter)
+                try slot.newTable(array: jobs.count)
+                for (i, job) in jobs.enumerated() {
+                    try pushJob(job, on: slot)
+                    slot.setRawElement(i + 1)
                 }
-                ordered.append(jobs[p])
+                slot.push(jobs.count)
+                slot.push(function)
+                slot.push(location)
+                try slot.protectedCall(argumentCount: 4, resultCount: 1)
+                var position: [Int: Int] = [:]
+                position.reserveCapacity(jobs.count)
+                for (i, job) in jobs.enumerated() { position[job.id.rawValue] = i }
+                var ordered: [Job] = []
+                ordered.reserveCapacity(jobs.count)
+                let sorted = slot.top
+                for i in 1...jobs.count {
+                    // Raw: a job table's __index raises for unknown fields, and nothing may raise here.
+                    let id = slot.withRawElement(i, of: sorted) { job in
+                        slot.type(job) == .table ? slot.withRawField("id", of: job) { slot.integer(at: $0) } : nil
+                    }
+                    guard let id, let p = position[id] else {
+                        throw LuaStrategyError("the order hook (\(location)) changed the id of a job table; leave the engine's fields of a job as they are")
+                    }
+                    ordered.append(jobs[p])
+                }
+                return ordered
             }
-            return ordered
         }
     }
 
@@ -217,7 +223,7 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
         return try callHook(function, arguments: { slot in
             try pushJob(job, on: slot)
             try slot.pushArray(candidates) { view.push(.datastore, $0.ref, on: slot) }
-            try slot.pushArray(files) { file in LuaStrategy.pushFile(file, view: view, on: slot) }
+            try slot.pushArray(files) { file in try LuaStrategy.pushFile(file, view: view, on: slot) }
             return 3
         }, result: { slot, index in
             try LuaStrategyAnswers.placement(at: index, on: slot, files: files, candidates: candidates, location: location)
@@ -226,18 +232,15 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
 
     /// Pushes a file table `{ id = "disk 2001", key = 2001, label = "Hard disk 2", datastore = ds,
     /// bytes = n }` (`key` nil for the home).
-    static func pushFile(_ file: VMFile, view: LuaInventoryView, on slot: LuaStackSlot) {
-        let L = slot.L
-        _ = lua_checkstack(L, 4)
-        lua_createtable(L, 0, 5)
-        slot.setField("id", .string(file.id.description))
-        if let key = file.id.diskKey { slot.setField("key", .integer(key)) }
-        slot.setField("label", .string(file.label))
-        slot.setField("bytes", .integer(Int(file.bytes)))
+    static func pushFile(_ file: VMFile, view: LuaInventoryView, on slot: LuaThreadStack) throws {
+        try slot.newTable(fields: 5)
+        slot.setRawField("id", .string(file.id.description))
+        if let key = file.id.diskKey { slot.setRawField("key", .integer(key)) }
+        slot.setRawField("label", .string(file.label))
+        slot.setRawField("bytes", .integer(Int(file.bytes)))
         if let ds = file.datastore {
-            slot.pushString("datastore")
             view.push(.datastore, ds, on: slot)
-            lua_rawset(L, -3)
+            slot.setRawField("datastore")
         }
     }
 
@@ -251,10 +254,10 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
                 try pushJob(job, on: slot)
                 return 2
             }, result: { slot, index in
-                switch slot.typeAt(index) {
+                switch slot.type(index) {
                 case .nil, .none: return nil
-                case .boolean: return slot.booleanAt(index) ? nil : "the strategy's check (\(location)) said no"
-                case .string: return slot.stringAt(index)
+                case .boolean: return slot.boolean(index) ? nil : "the strategy's check (\(location)) said no"
+                case .string: return slot.string(at: index)
                 default:
                     throw LuaStrategyError("the check (\(location)) returned \(LuaStrategyAnswers.shown(index, on: slot)); return nil when the VM can move, or a string saying why it cannot (and what to do)")
                 }
@@ -300,39 +303,15 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
             try pushJob(job, on: slot)
             try slot.newTable(fields: 5)
             view.push(.host, info.host, on: slot)
-            slot.setField("host")
-            slot.setField("host_name", .string(info.hostName))
-            slot.setField("reason", .string(info.reason))
-            slot.setField("running_on_host", .integer(info.runningOnHost))
+            slot.setRawField("host")
+            slot.setRawField("host_name", .string(info.hostName))
+            slot.setRawField("reason", .string(info.reason))
+            slot.setRawField("running_on_host", .integer(info.runningOnHost))
             try slot.pushArray(info.candidateHosts) { view.push(.host, $0, on: slot) }
-            slot.setField("candidate_hosts")
+            slot.setRawField("candidate_hosts")
             return 2
         }, result: { slot, index in
             try LuaStrategyAnswers.blocked(at: index, on: slot, location: location)
-        })
-    }
-
-    /// Calls `on_failure(job, err)`, or skips the job without one.
-    public func onFailure(_ job: Job, _ fault: VCenterFault, attempt: Int) throws -> FailureDecision {
-        guard let function = hooks[.onFailure] else {
-            switch natives[.onFailure] {
-            case .abort: return .abort
-            case .retry: return .retry
-            default: return .skip
-            }
-        }
-        let location = locations[.onFailure] ?? name
-        return try callHook(function, arguments: { slot in
-            try pushJob(job, on: slot)
-            try slot.newTable(fields: 5)
-            slot.setField("type", .string(fault.type))
-            slot.setField("message", .string(fault.message))
-            slot.setField("retriable", .boolean(fault.isRetriable))
-            slot.setField("attempt", .integer(attempt))
-            if let s = fault.faultString { slot.setField("fault_string", .string(s)) }
-            return 2
-        }, result: { slot, index in
-            try LuaStrategyAnswers.failure(at: index, on: slot, location: location)
         })
     }
 
@@ -357,18 +336,18 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
 
     /// Calls `function` with the arguments `arguments` pushes (returning their count) and
     /// reads its first result with `result`, through the pcall helper. Executor only.
-    func callHook<T>(_ function: LuaRef, arguments: (LuaStackSlot) throws -> Int32,
-                     result: (LuaStackSlot, Int32) throws -> T) throws -> T {
+    func callHook<T>(_ function: LuaRef, arguments: (LuaThreadStack) throws -> Int32,
+                     result: (LuaThreadStack, Int32) throws -> T) throws -> T {
         try runtime.assumeOnExecutor { state in
-            let slot = LuaStackSlot(state: state)
-            let L = slot.L
-            let base = lua_gettop(L)
-            defer { lua_settop(L, base) }
-            try slot.reserveStack(8)
-            function.push(on: L)
-            let count = try arguments(slot)
-            try state.protectedCall(argumentCount: count, resultCount: 1, on: L)
-            return try result(slot, base + 1)
+            let slot = LuaThreadStack(state: state)
+            return try slot.preservingTop {
+                let base = slot.top
+                try slot.reserveStack(8)
+                slot.push(function)
+                let count = try arguments(slot)
+                try slot.protectedCall(argumentCount: count, resultCount: 1)
+                return try result(slot, base + 1)
+            }
         }
     }
 
@@ -397,25 +376,5 @@ public final class LuaStrategy: Strategy, @unchecked Sendable {
             info.cluster = view.inventory.host(host)?.cluster ?? info.cluster
         }
         view.update(info)
-    }
-
-    static func isCallable(at index: Int32, on L: OpaquePointer) -> Bool {
-        if lua_type(L, index) == LUA_TFUNCTION { return true }
-        guard luaL_getmetafield(L, index, "__call") != LUA_TNIL else { return false }
-        defer { lua_settop(L, -2) }
-        return lua_type(L, -1) == LUA_TFUNCTION
-    }
-
-    /// `file.lua:12` where the Lua function at `index` is defined, or nil for C functions
-    /// and callable tables.
-    static func location(ofFunctionAt index: Int32, on L: OpaquePointer) -> String? {
-        guard lua_type(L, index) == LUA_TFUNCTION else { return nil }
-        var info = lua_Debug()
-        lua_pushvalue(L, index)
-        guard lua_getinfo(L, ">S", &info) != 0, info.linedefined > 0 else { return nil }
-        let source = withUnsafeBytes(of: info.short_src) { raw in
-            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-        }
-        return "\(source):\(info.linedefined)"
     }
 }

@@ -1,4 +1,3 @@
-import CLuaShim
 import LuaHost
 import MigrationEngine
 import VCenterModel
@@ -26,7 +25,7 @@ import VCenterModel
 /// and a list table shared by many jobs once. Errors name the job's index and field.
 struct LuaStrategyJobParser {
     let view: LuaInventoryView
-    let stack: LuaStackSlot
+    let stack: LuaThreadStack
     /// Where the select hook is defined, for messages.
     let location: String
     /// The methods a custom job may call, or nil for any (no sandbox; `SandboxMethods`).
@@ -43,7 +42,7 @@ struct LuaStrategyJobParser {
     /// The values of `action`.
     static let actions = ["move", "consolidate", "remove_snapshot", "custom"]
 
-    init(view: LuaInventoryView, stack: LuaStackSlot, location: String, allowedMethods: Set<String>? = nil) {
+    init(view: LuaInventoryView, stack: LuaThreadStack, location: String, allowedMethods: Set<String>? = nil) {
         self.view = view
         self.stack = stack
         self.location = location
@@ -52,15 +51,15 @@ struct LuaStrategyJobParser {
 
     /// The requests of the array at `index`.
     mutating func parse(at index: Int32) throws -> [JobRequest] {
-        guard stack.typeAt(index) == .table else {
-            let what = stack.isNilAt(index) ? "nothing" : "a \(stack.valueTypeName(index))"
+        guard stack.type(index) == .table else {
+            let what = stack.isNoneOrNil(index) ? "nothing" : "a \(stack.typeName(index))"
             throw LuaStrategyError("the select hook (\(location)) returned \(what); it must return an array of jobs such as { {vm = vm, datastore = \"new-*\"}, ... } (an empty array selects nothing)")
         }
         let count = stack.rawLength(index)
         var requests: [JobRequest] = []
         requests.reserveCapacity(count)
         for i in stride(from: 1, through: count, by: 1) {
-            try stack.withElement(i, of: index) { slot in
+            try stack.withRawElement(i, of: index) { slot in
                 requests.append(try parseJob(at: slot, number: i))
             }
         }
@@ -72,23 +71,23 @@ struct LuaStrategyJobParser {
     }
 
     private mutating func parseJob(at slot: Int32, number: Int) throws -> JobRequest {
-        guard stack.typeAt(slot) == .table else {
-            throw bad(number, "it is a \(stack.valueTypeName(slot)), not a table such as {vm = vm, datastore = \"new-*\"}")
+        guard stack.type(slot) == .table else {
+            throw bad(number, "it is a \(stack.typeName(slot)), not a table such as {vm = vm, datastore = \"new-*\"}")
         }
         let present = try presentFields(slot, number: number)
-        let vm = try stack.withField("vm", of: slot) { try vmRef(at: $0, number: number) }
-        let label = try stack.withField("label", of: slot) { i -> String? in
-            if stack.isNilAt(i) { return nil }
-            guard stack.typeAt(i) == .string || stack.typeAt(i) == .number, let s = stack.stringAt(i) else {
-                throw bad(number, "label is a \(stack.valueTypeName(i)), not a string")
+        let vm = try stack.withRawField("vm", of: slot) { try vmRef(at: $0, number: number) }
+        let label = try stack.withRawField("label", of: slot) { i -> String? in
+            if stack.isNoneOrNil(i) { return nil }
+            guard stack.type(i) == .string || stack.type(i) == .number, let s = stack.string(at: i) else {
+                throw bad(number, "label is a \(stack.typeName(i)), not a string")
             }
             return s
         }
-        let action = try stack.withField("action", of: slot) { i -> String in
-            if stack.isNilAt(i) { return "move" }
-            guard stack.typeAt(i) == .string, let a = stack.stringAt(i), Self.actions.contains(a) else {
-                let shown = stack.typeAt(i) == .string ? "'\(stack.stringAt(i) ?? "")'" : "a \(stack.valueTypeName(i))"
-                let hint = stack.stringAt(i).flatMap { LuaStrategyHook.suggestion(for: $0, among: Self.actions) }.map { " (did you mean '\($0)'?)" } ?? ""
+        let action = try stack.withRawField("action", of: slot) { i -> String in
+            if stack.isNoneOrNil(i) { return "move" }
+            guard stack.type(i) == .string, let a = stack.string(at: i), Self.actions.contains(a) else {
+                let shown = stack.type(i) == .string ? "'\(stack.string(at: i) ?? "")'" : "a \(stack.typeName(i))"
+                let hint = NameSuggestion.hint(for: stack.string(at: i), among: Self.actions)
                 throw bad(number, "action is \(shown)\(hint); valid actions: \(Self.actions.joined(separator: ", ")) (or none, for a move)")
             }
             return a
@@ -106,7 +105,7 @@ struct LuaStrategyJobParser {
             kind = .consolidate
         case "remove_snapshot":
             try allowOnly(["snapshot", "consolidate", "children"])
-            let selector = try stack.withField("snapshot", of: slot) { try snapshotSelector(at: $0, number: number) }
+            let selector = try stack.withRawField("snapshot", of: slot) { try snapshotSelector(at: $0, number: number) }
             let consolidate = try flag("consolidate", of: slot, default: true, number: number)
             let children = try flag("children", of: slot, default: false, number: number)
             kind = .removeSnapshot(selector, removeChildren: children, consolidate: consolidate)
@@ -116,20 +115,20 @@ struct LuaStrategyJobParser {
         default:
             try allowOnly(["datastore", "host", "pool", "method", "from", "map", "keep_together", "format", "sdrs", "disks"])
             let storage = try storageMove(slot, present: present, number: number)
-            let host = try stack.withField("host", of: slot) { i -> MoRef? in
-                stack.isNilAt(i) ? nil : try objectRef(.host, at: i, field: "host", number: number)
+            let host = try stack.withRawField("host", of: slot) { i -> MoRef? in
+                stack.isNoneOrNil(i) ? nil : try objectRef(.host, at: i, field: "host", number: number)
             }
-            let pool = try stack.withField("pool", of: slot) { i -> MoRef? in
-                if stack.isNilAt(i) { return nil }
-                guard let text = stack.stringAt(i), var ref = MoRef(parsing: text) else {
+            let pool = try stack.withRawField("pool", of: slot) { i -> MoRef? in
+                if stack.isNoneOrNil(i) { return nil }
+                guard let text = stack.string(at: i), var ref = MoRef(parsing: text) else {
                     throw bad(number, "pool must be a resource pool reference such as resgroup-12")
                 }
                 if !text.contains(":") { ref.type = "ResourcePool" }
                 return ref
             }
-            let method = try stack.withField("method", of: slot) { i -> HostMoveMethod in
-                if stack.isNilAt(i) { return .relocate }
-                guard let text = stack.stringAt(i), let m = HostMoveMethod(rawValue: text) else {
+            let method = try stack.withRawField("method", of: slot) { i -> HostMoveMethod in
+                if stack.isNoneOrNil(i) { return .relocate }
+                guard let text = stack.string(at: i), let m = HostMoveMethod(rawValue: text) else {
                     throw bad(number, "method of a vMotion must be \"relocate\" (RelocateVM_Task, the default) or \"migrate\" (MigrateVM_Task)")
                 }
                 return m
@@ -162,35 +161,29 @@ struct LuaStrategyJobParser {
     /// The fields present; every key must be a known field (a typo must never silently
     /// change a job).
     private func presentFields(_ slot: Int32, number: Int) throws -> Present {
-        let L = stack.L
-        let table = lua_absindex(L, slot)
-        try stack.reserveStack(4)
         var present = Present()
-        lua_pushnil(L)
-        while lua_next(L, table) != 0 {
-            lua_settop(L, -2)
-            if lua_type(L, -1) == LUA_TSTRING, let key = stack.stringAt(-1), let i = Self.fields.firstIndex(of: key) {
+        try stack.forEachRawPair(of: slot) { k, _ in
+            let key = stack.type(k) == .string ? stack.string(at: k) : nil
+            if let key, let i = Self.fields.firstIndex(of: key) {
                 present.bits |= 1 << UInt32(i)
-                continue
+                return
             }
-            let key = lua_type(L, -1) == LUA_TSTRING ? stack.stringAt(-1) : nil
-            let shown = key.map { "'\($0)'" } ?? "a \(stack.typeAt(-1).name) key (\(stack.stringAt(-1) ?? "?"))"
-            lua_settop(L, -2)
-            let hint = key.flatMap { LuaStrategyHook.suggestion(for: $0, among: Self.fields) }.map { " (did you mean '\($0)'?)" } ?? ""
+            let shown = key.map { "'\($0)'" } ?? "a \(stack.type(k).name) key (\(stack.string(at: k) ?? "?"))"
+            let hint = NameSuggestion.hint(for: key, among: Self.fields)
             throw bad(number, "unknown field \(shown)\(hint); a job takes \(Self.fields.joined(separator: ", "))")
         }
         return present
     }
 
     private func vmRef(at i: Int32, number: Int) throws -> MoRef {
-        if stack.isNilAt(i) { throw bad(number, "it has no vm (give the VM object or its name: {vm = vm, ...})") }
+        if stack.isNoneOrNil(i) { throw bad(number, "it has no vm (give the VM object or its name: {vm = vm, ...})") }
         return try objectRef(.vm, at: i, field: "vm", number: number)
     }
 
     /// The reference of an inventory object given as the object itself or its name (or moref).
     private func objectRef(_ kind: InventoryObjectKind, at i: Int32, field: String, number: Int) throws -> MoRef {
         if let ref = kind.ref(ofObjectAt: i, access: stack) { return ref }
-        if stack.typeAt(i) == .string, let text = stack.stringAt(i) {
+        if stack.type(i) == .string, let text = stack.string(at: i) {
             let found: MoRef?
             do {
                 found = try view.lookup(kind, text)
@@ -200,7 +193,7 @@ struct LuaStrategyJobParser {
             if let ref = found { return ref }
             throw bad(number, "\(field) = '\(text)': the inventory has no \(kind.typeName.lowercased()) of that name")
         }
-        throw bad(number, "\(field) is a \(stack.valueTypeName(i)); give a \(kind.typeName) or its name")
+        throw bad(number, "\(field) is a \(stack.typeName(i)); give a \(kind.typeName) or its name")
     }
 
     /// A datastore field: name, glob, Datastore, or a list of those.
@@ -211,21 +204,21 @@ struct LuaStrategyJobParser {
     /// A field holding datastores (`datastore`, `from`, a map's value): name, glob, datastore
     /// cluster name, Datastore, or a list of those; `field` names it in errors.
     private mutating func datastores(at i: Int32, number: Int, named field: String) throws -> [MoRef] {
-        switch stack.typeAt(i) {
+        switch stack.type(i) {
         case .string:
-            return try resolve(stack.stringAt(i) ?? "", number: number, field: field)
+            return try resolve(stack.string(at: i) ?? "", number: number, field: field)
         case .table:
-            guard let key = lua_topointer(stack.L, i) else { return [] }
+            guard let key = stack.identity(at: i) else { return [] }
             if let cached = byList[key] { return cached }
             let count = stack.rawLength(i)
             if count == 0 { throw bad(number, "\(field) is an empty list; give at least one name, glob or Datastore") }
             var refs: [MoRef] = []
             var seen = Set<MoRef>()
             for k in 1...count {
-                let more = try stack.withElement(k, of: i) { e -> [MoRef] in
+                let more = try stack.withRawElement(k, of: i) { e -> [MoRef] in
                     if let ref = InventoryObjectKind.datastore.ref(ofObjectAt: e, access: stack) { return [ref] }
-                    guard stack.typeAt(e) == .string, let text = stack.stringAt(e) else {
-                        throw bad(number, "\(field)[\(k)] is a \(stack.valueTypeName(e)); give names, globs or Datastore objects")
+                    guard stack.type(e) == .string, let text = stack.string(at: e) else {
+                        throw bad(number, "\(field)[\(k)] is a \(stack.typeName(e)); give names, globs or Datastore objects")
                     }
                     return try resolve(text, number: number, field: "\(field)[\(k)]")
                 }
@@ -235,7 +228,7 @@ struct LuaStrategyJobParser {
             return refs
         default:
             if let ref = InventoryObjectKind.datastore.ref(ofObjectAt: i, access: stack) { return [ref] }
-            throw bad(number, "\(field) is a \(stack.valueTypeName(i)); give a name, a glob such as \"new-*\", a Datastore, or a list of those")
+            throw bad(number, "\(field) is a \(stack.typeName(i)); give a name, a glob such as \"new-*\", a Datastore, or a list of those")
         }
     }
 
@@ -259,36 +252,36 @@ struct LuaStrategyJobParser {
     }
 
     private func snapshotSelector(at i: Int32, number: Int) throws -> SnapshotSelector {
-        switch stack.typeAt(i) {
+        switch stack.type(i) {
         case .nil, .none:
             return .all
         case .string:
-            let text = stack.stringAt(i) ?? ""
+            let text = stack.string(at: i) ?? ""
             return text == "all" ? .all : .named(text)
         case .table:
-            let ref: MoRef? = stack.withField("moref", of: i) { m in
-                stack.stringAt(m).flatMap { text in
+            let ref: MoRef? = stack.withRawField("moref", of: i) { m in
+                stack.string(at: m).flatMap { text in
                     MoRef(parsing: text).map { r in text.contains(":") ? r : MoRef("VirtualMachineSnapshot", r.value) }
                 }
             }
             guard let ref else { throw bad(number, "snapshot is a table without a moref; give an element of vm.snapshots, a name, or \"all\"") }
             return .ref(ref)
         default:
-            throw bad(number, "snapshot is a \(stack.valueTypeName(i)); give \"all\", a snapshot name, or an element of vm.snapshots")
+            throw bad(number, "snapshot is a \(stack.typeName(i)); give \"all\", a snapshot name, or an element of vm.snapshots")
         }
     }
 
     private func flag(_ name: String, of slot: Int32, default value: Bool, number: Int) throws -> Bool {
-        try stack.withField(name, of: slot) { i in
-            if stack.isNilAt(i) { return value }
-            guard stack.typeAt(i) == .boolean else { throw bad(number, "\(name) must be true or false, not a \(stack.valueTypeName(i))") }
-            return stack.booleanAt(i)
+        try stack.withRawField(name, of: slot) { i in
+            if stack.isNoneOrNil(i) { return value }
+            guard stack.type(i) == .boolean else { throw bad(number, "\(name) must be true or false, not a \(stack.typeName(i))") }
+            return stack.boolean(i)
         }
     }
 
     private func customTask(_ slot: Int32, number: Int) throws -> CustomTask {
-        let method = try stack.withField("method", of: slot) { i -> String in
-            guard stack.typeAt(i) == .string, let m = stack.stringAt(i), !m.isEmpty,
+        let method = try stack.withRawField("method", of: slot) { i -> String in
+            guard stack.type(i) == .string, let m = stack.string(at: i), !m.isEmpty,
                   m.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
                 throw bad(number, "action=\"custom\" needs method = \"SomeMethod_Task\" (a vSphere method name)")
             }
@@ -297,9 +290,9 @@ struct LuaStrategyJobParser {
             }
             return m
         }
-        let arguments = try stack.withField("args", of: slot) { i -> [PropertyValue.Field] in
-            if stack.isNilAt(i) { return [] }
-            guard stack.typeAt(i) == .table, stack.rawLength(i) == 0 else {
+        let arguments = try stack.withRawField("args", of: slot) { i -> [PropertyValue.Field] in
+            if stack.isNoneOrNil(i) { return [] }
+            guard stack.type(i) == .table, stack.rawLength(i) == 0 else {
                 throw bad(number, "args must be a table of named arguments such as {spec = {...}}")
             }
             do {
@@ -308,24 +301,24 @@ struct LuaStrategyJobParser {
                 throw bad(number, "args: \(error)")
             }
         }
-        let object = try stack.withField("object", of: slot) { i -> MoRef? in
-            if stack.isNilAt(i) { return nil }
+        let object = try stack.withRawField("object", of: slot) { i -> MoRef? in
+            if stack.isNoneOrNil(i) { return nil }
             if let (_, ref) = InventoryObjectKind.object(at: i, access: stack) { return ref }
-            guard let text = stack.stringAt(i), let ref = MoRef(parsing: text) else {
+            guard let text = stack.string(at: i), let ref = MoRef(parsing: text) else {
                 throw bad(number, "object must be an inventory object or a reference such as HostSystem:host-12")
             }
             return ref
         }
-        let cost = try stack.withField("cost", of: slot) { i -> DeclaredCost in
-            if stack.isNilAt(i) { return DeclaredCost() }
-            guard stack.typeAt(i) == .table else { throw bad(number, "cost must be a table {host =, datastore =, network =}") }
+        let cost = try stack.withRawField("cost", of: slot) { i -> DeclaredCost in
+            if stack.isNoneOrNil(i) { return DeclaredCost() }
+            guard stack.type(i) == .table else { throw bad(number, "cost must be a table {host =, datastore =, network =}") }
             for key in try stack.stringKeys(of: i) where !["host", "datastore", "network"].contains(key) {
                 throw bad(number, "cost has an unknown field '\(key)'; its fields: host, datastore, network (vSphere cost units)")
             }
             func value(_ key: String) throws -> Int {
-                try stack.withField(key, of: i) { v in
-                    if stack.isNilAt(v) { return 0 }
-                    guard let n = stack.integerAt(v), n >= 0 else { throw bad(number, "cost.\(key) must be a whole number ≥ 0") }
+                try stack.withRawField(key, of: i) { v in
+                    if stack.isNoneOrNil(v) { return 0 }
+                    guard let n = stack.integer(at: v), n >= 0 else { throw bad(number, "cost.\(key) must be a whole number ≥ 0") }
                     return n
                 }
             }
@@ -353,21 +346,21 @@ struct LuaStrategyJobParser {
             throw bad(number, "\(storageFields.filter(present.contains).joined(separator: ", ")) describe a storage move, which needs datastore = ... (or map = ..., or disks = ...)")
         }
         var pod: DatastoreClusterInfo?
-        let targets = try stack.withField("datastore", of: slot) { i -> [MoRef] in
-            if stack.isNilAt(i) { return [] }
-            if stack.typeAt(i) == .string, let text = stack.stringAt(i) { pod = try podNamed(text, number: number, field: "datastore") }
+        let targets = try stack.withRawField("datastore", of: slot) { i -> [MoRef] in
+            if stack.isNoneOrNil(i) { return [] }
+            if stack.type(i) == .string, let text = stack.string(at: i) { pod = try podNamed(text, number: number, field: "datastore") }
             return try datastores(at: i, number: number)
         }
         var move = StorageMove(targets: targets)
-        move.sources = try stack.withField("from", of: slot) { i -> [MoRef]? in
-            if stack.isNilAt(i) { return nil }
+        move.sources = try stack.withRawField("from", of: slot) { i -> [MoRef]? in
+            if stack.isNoneOrNil(i) { return nil }
             return try datastores(at: i, number: number, field: "from")
         }
         move.keepTogether = try flag("keep_together", of: slot, default: true, number: number)
-        move.format = try stack.withField("format", of: slot) { i -> DiskFormat? in
-            if stack.isNilAt(i) { return nil }
-            guard stack.typeAt(i) == .string, let text = stack.stringAt(i) else {
-                throw bad(number, "format is a \(stack.valueTypeName(i)); give \"thin\", \"thick\" or \"eager\"")
+        move.format = try stack.withRawField("format", of: slot) { i -> DiskFormat? in
+            if stack.isNoneOrNil(i) { return nil }
+            guard stack.type(i) == .string, let text = stack.string(at: i) else {
+                throw bad(number, "format is a \(stack.typeName(i)); give \"thin\", \"thick\" or \"eager\"")
             }
             guard let format = DiskFormat(userText: text) else {
                 throw bad(number, "format = '\(text)' is not a disk format vSphere knows; give \"thin\", \"thick\" (lazily zeroed) or \"eager\" (eagerly zeroed thick)")
@@ -383,12 +376,12 @@ struct LuaStrategyJobParser {
             }
             move.storageDRS = pod.ref
         }
-        move.map = try stack.withField("map", of: slot) { i -> [SourceMapping] in
-            if stack.isNilAt(i) { return [] }
+        move.map = try stack.withRawField("map", of: slot) { i -> [SourceMapping] in
+            if stack.isNoneOrNil(i) { return [] }
             return try sourceMappings(at: i, number: number)
         }
-        move.fixed = try stack.withField("disks", of: slot) { i -> [FilePlacement] in
-            if stack.isNilAt(i) { return [] }
+        move.fixed = try stack.withRawField("disks", of: slot) { i -> [FilePlacement] in
+            if stack.isNoneOrNil(i) { return [] }
             return try filePlacements(at: i, number: number)
         }
         return move
@@ -399,31 +392,13 @@ struct LuaStrategyJobParser {
         try datastores(at: i, number: number, named: field)
     }
 
-    /// Runs `body` on every key/value pair of the table at `table` (raw traversal).
-    private func forEachPair(of table: Int32, _ body: (Int32, Int32) throws -> Void) throws {
-        let L = stack.L
-        let t = lua_absindex(L, table)
-        try stack.reserveStack(6)
-        lua_pushnil(L)
-        while lua_next(L, t) != 0 {
-            let top = lua_gettop(L)
-            do {
-                try body(top - 1, top)
-            } catch {
-                lua_settop(L, top - 2)
-                throw error
-            }
-            lua_settop(L, top - 1)
-        }
-    }
-
     /// `map = {["legacy-01"] = "new-01", ["legacy-*"] = "new-*"}`: every source datastore a key
     /// names (exact names first, then the most specific glob) gets that key's targets.
     private mutating func sourceMappings(at i: Int32, number: Int) throws -> [SourceMapping] {
-        guard stack.typeAt(i) == .table else {
-            throw bad(number, "map is a \(stack.valueTypeName(i)); give a table such as {[\"legacy-01\"] = \"new-01\", [\"legacy-*\"] = \"new-*\"}")
+        guard stack.type(i) == .table else {
+            throw bad(number, "map is a \(stack.typeName(i)); give a table such as {[\"legacy-01\"] = \"new-01\", [\"legacy-*\"] = \"new-*\"}")
         }
-        let pointer = lua_topointer(stack.L, i)
+        let pointer = stack.identity(at: i)
         if let pointer, let cached = byMap[pointer] { return cached }
         let result = try readSourceMappings(at: i, number: number)
         if let pointer { byMap[pointer] = result }
@@ -432,9 +407,9 @@ struct LuaStrategyJobParser {
 
     private mutating func readSourceMappings(at i: Int32, number: Int) throws -> [SourceMapping] {
         var entries: [(key: String, targets: [MoRef])] = []
-        try forEachPair(of: i) { k, v in
-            guard stack.typeAt(k) == .string, let key = stack.stringAt(k) else {
-                throw bad(number, "map has a \(stack.valueTypeName(k)) key; its keys are source datastore names or globs")
+        try stack.forEachRawPair(of: i) { k, v in
+            guard stack.type(k) == .string, let key = stack.string(at: k) else {
+                throw bad(number, "map has a \(stack.typeName(k)) key; its keys are source datastore names or globs")
             }
             entries.append((key, try datastores(at: v, number: number, field: "map[\"\(key)\"]")))
         }
@@ -460,18 +435,18 @@ struct LuaStrategyJobParser {
 
     /// `disks = {[2001] = "new-02", config = "new-01"}`: files with a fixed destination.
     private mutating func filePlacements(at i: Int32, number: Int) throws -> [FilePlacement] {
-        guard stack.typeAt(i) == .table else {
-            throw bad(number, "disks is a \(stack.valueTypeName(i)); give a table such as {[2001] = \"new-02\"} (disk keys from vm.disks)")
+        guard stack.type(i) == .table else {
+            throw bad(number, "disks is a \(stack.typeName(i)); give a table such as {[2001] = \"new-02\"} (disk keys from vm.disks)")
         }
         var out: [FilePlacement] = []
-        try forEachPair(of: i) { k, v in
+        try stack.forEachRawPair(of: i) { k, v in
             let file: VMFileID
-            if let key = stack.integerAt(k) {
+            if let key = stack.integer(at: k) {
                 file = .disk(key)
-            } else if stack.typeAt(k) == .string, let text = stack.stringAt(k), let id = VMFileID(parsing: text) {
+            } else if stack.type(k) == .string, let text = stack.string(at: k), let id = VMFileID(parsing: text) {
                 file = id
             } else {
-                throw bad(number, "disks has a key \(stack.stringAt(k).map { "'\($0)'" } ?? stack.valueTypeName(k)); its keys are disk keys (2000, 2001, … from vm.disks) or \"config\"")
+                throw bad(number, "disks has a key \(stack.string(at: k).map { "'\($0)'" } ?? stack.typeName(k)); its keys are disk keys (2000, 2001, … from vm.disks) or \"config\"")
             }
             let targets = try datastores(at: v, number: number, field: "disks[\(file)]")
             guard targets.count == 1 else {

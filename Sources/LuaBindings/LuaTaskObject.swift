@@ -1,4 +1,3 @@
-import CLuaShim
 import Foundation
 import LuaHost
 import VCenterModel
@@ -21,9 +20,9 @@ final class LuaTaskObject: LuaUserdata, @unchecked Sendable {
     }
 
     static func describeLuaType(_ type: inout LuaTypeBuilder<LuaTaskObject>) {
-        type.field("id") { call, t in call.pushString(t.live.ref.value); return .values(1) }
-        type.field("moref") { call, t in call.pushString(t.live.ref.description); return .values(1) }
-        type.field("name") { call, t in call.pushString(t.live.info.name); return .values(1) }
+        type.field("id") { call, t in call.push(t.live.ref.value); return .values(1) }
+        type.field("moref") { call, t in call.push(t.live.ref.description); return .values(1) }
+        type.field("name") { call, t in call.push(t.live.info.name); return .values(1) }
         type.field("description_id") { call, t in call.pushOptional(t.live.info.descriptionId); return .values(1) }
         type.field("entity") { call, t in call.pushOptional(t.live.info.entity?.description); return .values(1) }
         type.field("entity_name") { call, t in call.pushOptional(t.entityName); return .values(1) }
@@ -31,29 +30,29 @@ final class LuaTaskObject: LuaUserdata, @unchecked Sendable {
             if let entity = t.live.info.entity, entity.type == "VirtualMachine", let view = t.connection?.view {
                 view.push(.vm, entity, on: call)
             } else {
-                call.pushNilValue()
+                call.pushNil()
             }
             return .values(1)
         }
-        type.field("state") { call, t in call.pushString(t.live.info.state.rawValue); return .values(1) }
+        type.field("state") { call, t in call.push(t.live.info.state.rawValue); return .values(1) }
         type.field("progress") { call, t in
             let info = t.live.info
-            if let p = info.progress { call.pushInteger(p) } else if info.state == .success { call.pushInteger(100) } else { call.pushNilValue() }
+            if let p = info.progress { call.push(p) } else if info.state == .success { call.push(100) } else { call.pushNil() }
             return .values(1)
         }
         type.field("result") { call, t in
-            call.pushPlain(t.live.info.result.map(PropertyValueBridge.luaValue) ?? .nil)
+            call.push(t.live.info.result.map(PropertyValueBridge.luaValue) ?? .nil)
             return .values(1)
         }
         type.field("error") { call, t in
-            if let fault = t.live.info.error { call.pushPlain(.table(fault.luaTable)) } else { call.pushNilValue() }
+            if let fault = t.live.info.error { call.push(.table(fault.luaTable)) } else { call.pushNil() }
             return .values(1)
         }
         type.field("queued") { call, t in call.pushOptionalTime(t.live.info.queueTime); return .values(1) }
         type.field("started") { call, t in call.pushOptionalTime(t.live.info.startTime); return .values(1) }
         type.field("completed") { call, t in call.pushOptionalTime(t.live.info.completeTime); return .values(1) }
-        type.field("done") { call, t in call.pushBoolean(t.live.isDone); return .values(1) }
-        type.field("cancelable") { call, t in call.pushBoolean(t.live.info.cancelable); return .values(1) }
+        type.field("done") { call, t in call.push(t.live.isDone); return .values(1) }
+        type.field("cancelable") { call, t in call.push(t.live.info.cancelable); return .values(1) }
 
         type.method("wait") { call, t in
             let timeout = try TaskWaits.timeoutOption(call, at: 2)
@@ -61,15 +60,15 @@ final class LuaTaskObject: LuaUserdata, @unchecked Sendable {
         }
         type.method("cancel") { call, t in try t.cancel(call: call) }
         type.method("on_done") { call, t in
-            guard call.type(2) == .function else { throw LuaArgumentError(2, expected: "function", actual: call.valueTypeName(2)) }
+            guard call.type(2) == .function else { throw LuaArgumentError(2, expected: "function", actual: call.typeName(2)) }
             // mm.spawn(function() t:wait(); fn(t) end): a managed coroutine that runs fn once
             // (or fails with ConnectionClosed when the connection closes before the task ends).
             let helper = try onDoneHelper(call)
             try call.reserveStack(4)
-            call.pushReference(helper)
-            lua_pushvalue(call.L, 1)
-            lua_pushvalue(call.L, 2)
-            try call.state.protectedCall(argumentCount: 2, resultCount: 0, on: call.L)
+            call.push(helper)
+            call.pushCopy(of: 1)
+            call.pushCopy(of: 2)
+            try call.protectedCall(argumentCount: 2, resultCount: 0)
             return .none
         }
         type.tostring { t in t.summary }
@@ -131,10 +130,10 @@ final class LuaTaskObject: LuaUserdata, @unchecked Sendable {
         """
 
     private static func onDoneHelper(_ call: LuaCall) throws -> LuaRef {
-        try call.state.registryValue("moonmotion.bindings.on_done", on: call.L) {
-            let chunk = try call.state.load(onDoneSource, chunkName: "=[moonmotion.Task:on_done]", on: call.L)
-            call.pushReference(chunk)
-            try call.state.protectedCall(argumentCount: 0, resultCount: 1, on: call.L)
+        try call.registryValue("moonmotion.bindings.on_done") {
+            let chunk = try call.load(onDoneSource, chunkName: "=[moonmotion.Task:on_done]")
+            call.push(chunk)
+            try call.protectedCall(argumentCount: 0, resultCount: 1)
         }
     }
 }
@@ -151,6 +150,6 @@ extension VCenterFault {
 extension LuaStackAccess {
     /// Pushes a date as epoch seconds, or nil.
     func pushOptionalTime(_ date: Date?) {
-        if let date { pushNumber(date.timeIntervalSince1970) } else { pushNilValue() }
+        if let date { push(date.timeIntervalSince1970) } else { pushNil() }
     }
 }

@@ -1,4 +1,3 @@
-import CLuaShim
 import LuaHost
 import VCenterModel
 
@@ -26,15 +25,15 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
     }
 
     static func describeLuaType(_ type: inout LuaTypeBuilder<LuaVMObject>) {
-        type.field("name") { call, vm in call.pushString(vm.info.name); return .values(1) }
-        type.field("id") { call, vm in call.pushString(vm.ref.value); return .values(1) }
-        type.field("moref") { call, vm in call.pushString(vm.ref.description); return .values(1) }
+        type.field("name") { call, vm in call.push(vm.info.name); return .values(1) }
+        type.field("id") { call, vm in call.push(vm.ref.value); return .values(1) }
+        type.field("moref") { call, vm in call.push(vm.ref.description); return .values(1) }
         type.field("host") { call, vm in
-            if let h = vm.info.host { vm.view.push(.host, h, on: call) } else { call.pushNilValue() }
+            if let h = vm.info.host { vm.view.push(.host, h, on: call) } else { call.pushNil() }
             return .values(1)
         }
         type.field("cluster") { call, vm in
-            if let c = vm.info.cluster { vm.view.push(.cluster, c, on: call) } else { call.pushNilValue() }
+            if let c = vm.info.cluster { vm.view.push(.cluster, c, on: call) } else { call.pushNil() }
             return .values(1)
         }
         type.field("pool") { call, vm in call.pushOptional(vm.info.resourcePool?.description); return .values(1) }
@@ -42,13 +41,13 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
             try vm.view.pushArray(.datastore, vm.info.datastores, on: call)
             return .values(1)
         }
-        type.field("committed") { call, vm in call.pushInteger(vm.info.committedBytes); return .values(1) }
-        type.field("uncommitted") { call, vm in call.pushInteger(vm.info.uncommittedBytes); return .values(1) }
-        type.field("memory_mb") { call, vm in call.pushInteger(vm.info.memoryMB); return .values(1) }
-        type.field("power") { call, vm in call.pushString(vm.info.powerState); return .values(1) }
-        type.field("template") { call, vm in call.pushBoolean(vm.info.isTemplate); return .values(1) }
-        type.field("consolidation_needed") { call, vm in call.pushBoolean(vm.info.consolidationNeeded); return .values(1) }
-        type.field("has_snapshots") { call, vm in call.pushBoolean(vm.info.hasSnapshots); return .values(1) }
+        type.field("committed") { call, vm in call.push(vm.info.committedBytes); return .values(1) }
+        type.field("uncommitted") { call, vm in call.push(vm.info.uncommittedBytes); return .values(1) }
+        type.field("memory_mb") { call, vm in call.push(vm.info.memoryMB); return .values(1) }
+        type.field("power") { call, vm in call.push(vm.info.powerState); return .values(1) }
+        type.field("template") { call, vm in call.push(vm.info.isTemplate); return .values(1) }
+        type.field("consolidation_needed") { call, vm in call.push(vm.info.consolidationNeeded); return .values(1) }
+        type.field("has_snapshots") { call, vm in call.push(vm.info.hasSnapshots); return .values(1) }
         type.field("snapshots") { call, vm in
             try call.pushArray(vm.info.snapshots) { snapshot in
                 var fields: [String: LuaValue] = [
@@ -56,37 +55,35 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
                 ]
                 if let created = snapshot.createTime { fields["created"] = .number(created.timeIntervalSince1970) }
                 if let parent = snapshot.parent { fields["parent"] = .string(parent.description) }
-                call.pushPlain(.table(LuaTable(fields: fields)))
+                call.push(.table(LuaTable(fields: fields)))
             }
             return .values(1)
         }
         type.field("home") { call, vm in
             let info = vm.info
-            if let ds = info.configDatastore ?? info.datastores.first { vm.view.push(.datastore, ds, on: call) } else { call.pushNilValue() }
+            if let ds = info.configDatastore ?? info.datastores.first { vm.view.push(.datastore, ds, on: call) } else { call.pushNil() }
             return .values(1)
         }
         type.field("vm_path") { call, vm in call.pushOptional(vm.info.vmPathName.isEmpty ? nil : vm.info.vmPathName); return .values(1) }
         type.field("disks") { call, vm in
             let view = vm.view
             try call.pushArray(vm.info.disks) { disk in
-                _ = lua_checkstack(call.L, 4)
-                lua_createtable(call.L, 0, 14)
-                call.setField("key", .integer(disk.key))
-                call.setField("label", .string(disk.label))
-                call.setField("file", .string(disk.fileName))
-                call.setField("capacity", .integer(Int(disk.capacityBytes)))
-                call.setField("used", .integer(Int(disk.usedBytes)))
-                call.setField("backing", .string(disk.backing.rawValue))
-                call.setField("thin", .boolean(disk.thinProvisioned))
-                call.setField("eager_scrub", .boolean(disk.eagerlyScrub))
-                if let format = disk.format { call.setField("format", .string(format.rawValue)) }
-                call.setField("shared", .boolean(disk.isMultiWriter))
-                call.setField("mode", .string(disk.diskMode))
-                call.setField("independent", .boolean(disk.isIndependent))
+                try call.newTable(fields: 14)
+                call.setRawField("key", .integer(disk.key))
+                call.setRawField("label", .string(disk.label))
+                call.setRawField("file", .string(disk.fileName))
+                call.setRawField("capacity", .integer(Int(disk.capacityBytes)))
+                call.setRawField("used", .integer(Int(disk.usedBytes)))
+                call.setRawField("backing", .string(disk.backing.rawValue))
+                call.setRawField("thin", .boolean(disk.thinProvisioned))
+                call.setRawField("eager_scrub", .boolean(disk.eagerlyScrub))
+                if let format = disk.format { call.setRawField("format", .string(format.rawValue)) }
+                call.setRawField("shared", .boolean(disk.isMultiWriter))
+                call.setRawField("mode", .string(disk.diskMode))
+                call.setRawField("independent", .boolean(disk.isIndependent))
                 if let ds = disk.datastore {
-                    call.pushString("datastore")
                     view.push(.datastore, ds, on: call)
-                    lua_rawset(call.L, -3)
+                    call.setRawField("datastore")
                 }
             }
             return .values(1)
@@ -94,16 +91,14 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
         type.field("files") { call, vm in
             let view = vm.view
             try call.pushArray(vm.info.files) { file in
-                _ = lua_checkstack(call.L, 4)
-                lua_createtable(call.L, 0, 5)
-                call.setField("id", .string(file.id.description))
-                if let key = file.id.diskKey { call.setField("key", .integer(key)) }
-                call.setField("label", .string(file.label))
-                call.setField("bytes", .integer(Int(file.bytes)))
+                try call.newTable(fields: 5)
+                call.setRawField("id", .string(file.id.description))
+                if let key = file.id.diskKey { call.setRawField("key", .integer(key)) }
+                call.setRawField("label", .string(file.label))
+                call.setRawField("bytes", .integer(Int(file.bytes)))
                 if let ds = file.datastore {
-                    call.pushString("datastore")
                     view.push(.datastore, ds, on: call)
-                    lua_rawset(call.L, -3)
+                    call.setRawField("datastore")
                 }
             }
             return .values(1)
@@ -111,15 +106,13 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
         type.field("media") { call, vm in
             let view = vm.view
             try call.pushArray(vm.info.media) { media in
-                _ = lua_checkstack(call.L, 4)
-                lua_createtable(call.L, 0, 4)
-                call.setField("key", .integer(media.key))
-                call.setField("label", .string(media.label))
-                call.setField("file", .string(media.fileName))
+                try call.newTable(fields: 4)
+                call.setRawField("key", .integer(media.key))
+                call.setRawField("label", .string(media.label))
+                call.setRawField("file", .string(media.fileName))
                 if let ds = media.datastore {
-                    call.pushString("datastore")
                     view.push(.datastore, ds, on: call)
-                    lua_rawset(call.L, -3)
+                    call.setRawField("datastore")
                 }
             }
             return .values(1)
@@ -128,12 +121,12 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
             call.pushOptional(vm.info.faultToleranceRole.map { $0 == 1 ? "primary" : "secondary" })
             return .values(1)
         }
-        type.field("connection_state") { call, vm in call.pushString(vm.info.connectionState); return .values(1) }
+        type.field("connection_state") { call, vm in call.push(vm.info.connectionState); return .values(1) }
         type.field("tools") { call, vm in call.pushOptional(vm.info.toolsRunningStatus); return .values(1) }
         type.field("folder") { call, vm in call.pushOptional(vm.info.folderPath); return .values(1) }
         type.field("attributes") { call, vm in
             // A fresh plain table each read: a script may keep or change it without touching the inventory.
-            call.pushPlain(.table(LuaTable(fields: vm.info.customAttributes.mapValues { .string($0) })))
+            call.push(.table(LuaTable(fields: vm.info.customAttributes.mapValues { .string($0) })))
             return .values(1)
         }
         type.field("guest_os") { call, vm in call.pushOptional(vm.info.guestOS); return .values(1) }
@@ -165,7 +158,7 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
     static let tagsNotRead = "tags are not read: vSphere keeps them in the Automation (REST) API, which Moonmotion does not call; "
         + "select by custom attribute (vm.attributes, filter attribute = {wave = \"1\"}) or folder (vm.folder) instead"
 
-    /// `VM db-01 (vm-42) on esx-01, 120.0 GB`.
+    /// `VM db-01 (vm-42) on esx-01, 120.0 GiB`.
     var summary: String {
         let info = self.info
         var text = "VM \(info.name) (\(ref.value))"
@@ -174,20 +167,8 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
     }
 }
 
-/// Human-readable sizes (binary units, as vSphere shows them).
+/// Human-readable sizes: IEC units, as everywhere (`ByteUnits`).
 enum ByteCount {
-    /// `512.0 MB`, `120.0 GB`, `1.5 TB`.
-    static func format(_ bytes: Int64) -> String {
-        let b = Double(bytes)
-        let units: [(Double, String)] = [(1_099_511_627_776, "TB"), (1_073_741_824, "GB"), (1_048_576, "MB"), (1024, "KB")]
-        for (size, unit) in units where b >= size {
-            return oneDecimal(b / size) + " " + unit
-        }
-        return "\(bytes) B"
-    }
-
-    static func oneDecimal(_ x: Double) -> String {
-        let tenths = Int64((x * 10).rounded())
-        return "\(tenths / 10).\(abs(tenths % 10))"
-    }
+    /// `512.0 MiB`, `120.0 GiB`, `1.5 TiB`.
+    static func format(_ bytes: Int64) -> String { ByteUnits.format(bytes) }
 }

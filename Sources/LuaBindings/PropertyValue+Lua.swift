@@ -34,58 +34,58 @@ enum PropertyValueBridge {
     /// The value at `slot` as vSphere data (see the file comment). `path` names it in errors.
     static func value(at slot: Int32, on stack: some LuaStackAccess, path: String, depth: Int = 0) throws -> PropertyValue {
         guard depth < 32 else { throw LuaFailure("invoke: argument \(path) is nested too deeply") }
-        switch stack.typeAt(slot) {
+        switch stack.type(slot) {
         case .none, .nil:
             return .null
         case .boolean:
-            return .bool(stack.booleanAt(slot))
+            return .bool(stack.boolean(slot))
         case .number:
-            if let i = stack.integerAt(slot) { return .int(Int64(i)) }
-            return .double(stack.numberAt(slot) ?? 0)
+            if let i = stack.integer(at: slot) { return .int(Int64(i)) }
+            return .double(stack.number(at: slot) ?? 0)
         case .string:
-            let text = stack.stringAt(slot) ?? ""
+            let text = stack.string(at: slot) ?? ""
             if let ref = moRef(fromText: text) { return .moRef(ref) }
             return .string(text)
         case .userdata:
             if let (_, ref) = InventoryObjectKind.object(at: slot, access: stack) { return .moRef(ref) }
-            if let task = stack.objectAt(slot, LuaTaskObject.self) { return .moRef(task.live.ref) }
-            throw LuaFailure("invoke: argument \(path) is a \(stack.valueTypeName(slot)), which cannot be sent to vCenter")
+            if let task = stack.object(at: slot, as: LuaTaskObject.self) { return .moRef(task.live.ref) }
+            throw LuaFailure("invoke: argument \(path) is a \(stack.typeName(slot)), which cannot be sent to vCenter")
         case .table:
             let count = stack.rawLength(slot)
             let keys = try stack.stringKeys(of: slot)
             if count > 0 && keys.isEmpty {
                 var items: [PropertyValue] = []
                 for i in 1...count {
-                    items.append(try stack.withElement(i, of: slot) { try value(at: $0, on: stack, path: "\(path)[\(i)]", depth: depth + 1) })
+                    items.append(try stack.withRawElement(i, of: slot) { try value(at: $0, on: stack, path: "\(path)[\(i)]", depth: depth + 1) })
                 }
                 return .array(items)
             }
             guard count == 0 else { throw LuaFailure("invoke: argument \(path) mixes a list and named fields") }
-            let type = try stack.withField("_type", of: slot) { s -> String? in
-                if stack.isNilAt(s) { return nil }
-                guard let t = stack.stringAt(s) else { throw LuaFailure("invoke: \(path)._type must be a vSphere type name") }
+            let type = try stack.withRawField("_type", of: slot) { s -> String? in
+                if stack.isNoneOrNil(s) { return nil }
+                guard let t = stack.string(at: s) else { throw LuaFailure("invoke: \(path)._type must be a vSphere type name") }
                 return t
             }
             let fields = try orderedFields(of: slot, keys: keys, on: stack, path: path, depth: depth)
             return .object(type: type, fields: fields)
         default:
-            throw LuaFailure("invoke: argument \(path) is a \(stack.typeAt(slot).name), which cannot be sent to vCenter")
+            throw LuaFailure("invoke: argument \(path) is a \(stack.type(slot).name), which cannot be sent to vCenter")
         }
     }
 
     /// The named fields of the table at `slot` (without `_type`/`_order`), in `_order`'s order
     /// then alphabetically.
     static func orderedFields(of slot: Int32, keys: [String], on stack: some LuaStackAccess, path: String, depth: Int) throws -> [PropertyValue.Field] {
-        let order: [String] = try stack.withField("_order", of: slot) { s in
-            if stack.isNilAt(s) { return [] }
-            guard stack.typeAt(s) == .table else { throw LuaFailure("invoke: \(path)._order must be a list of field names") }
-            return (0..<stack.rawLength(s)).compactMap { i in stack.withElement(i + 1, of: s) { stack.stringAt($0) } }
+        let order: [String] = try stack.withRawField("_order", of: slot) { s in
+            if stack.isNoneOrNil(s) { return [] }
+            guard stack.type(s) == .table else { throw LuaFailure("invoke: \(path)._order must be a list of field names") }
+            return (0..<stack.rawLength(s)).compactMap { i in stack.withRawElement(i + 1, of: s) { stack.string(at: $0) } }
         }
         let names = keys.filter { $0 != "_type" && $0 != "_order" }
         let sorted = order.filter(names.contains) + names.filter { !order.contains($0) }.sorted()
         var fields: [PropertyValue.Field] = []
         for name in sorted {
-            let v = try stack.withField(name, of: slot) { try value(at: $0, on: stack, path: path.isEmpty ? name : "\(path).\(name)", depth: depth + 1) }
+            let v = try stack.withRawField(name, of: slot) { try value(at: $0, on: stack, path: path.isEmpty ? name : "\(path).\(name)", depth: depth + 1) }
             if v != .null { fields.append(PropertyValue.Field(name, v)) }
         }
         return fields

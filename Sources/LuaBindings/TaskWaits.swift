@@ -20,13 +20,13 @@ enum TaskWaits {
             for key in try call.stringKeys(of: index) where key != "timeout" {
                 throw LuaArgumentError(index, "unknown option '\(key)' (wait takes timeout)")
             }
-            seconds = try call.withField("timeout", of: index) { slot -> Double? in
-                if call.isNilAt(slot) { return nil }
-                guard let n = call.numberAt(slot) else { throw LuaArgumentError(index, "timeout must be a number of seconds") }
+            seconds = try call.withRawField("timeout", of: index) { slot -> Double? in
+                if call.isNoneOrNil(slot) { return nil }
+                guard let n = call.number(at: slot) else { throw LuaArgumentError(index, "timeout must be a number of seconds") }
                 return n
             }
         default:
-            throw LuaArgumentError(index, expected: "table of options", actual: call.valueTypeName(index))
+            throw LuaArgumentError(index, expected: "table of options", actual: call.typeName(index))
         }
         if let seconds, !(seconds >= 0 && seconds.isFinite) {
             throw LuaArgumentError(index, "timeout must be a finite number of seconds >= 0")
@@ -59,7 +59,7 @@ enum TaskWaits {
             }
             registration.set(observation)
             if let timeout {
-                registration.set(executor.schedule(after: timeout) {
+                registration.set(executor.schedule(afterScriptSeconds: timeout) {
                     registration.cancel()
                     completion.resume(pushing: { call in try pushTimeout(object.value, timeout: timeout, call: call) })
                 })
@@ -80,19 +80,19 @@ enum TaskWaits {
     /// `true` for success; `false, {type=, message=}` for an error.
     static func pushOutcome(_ info: TaskInfo, call: LuaCall) throws -> LuaReturn {
         if info.state == .success {
-            call.pushBoolean(true)
+            call.push(true)
             return .values(1)
         }
         let fault = info.error ?? VCenterFault(.taskFailed, "task \(info.ref.value) ended in error without a fault")
-        call.pushBoolean(false)
-        call.pushPlain(.table(fault.luaTable))
+        call.push(false)
+        call.push(.table(fault.luaTable))
         return .values(2)
     }
 
     /// `false, {type=, message=}` for a wait that ended without the task's end.
     static func pushFault(_ fault: VCenterFault, call: LuaCall) -> LuaReturn {
-        call.pushBoolean(false)
-        call.pushPlain(.table(fault.luaTable))
+        call.push(false)
+        call.push(.table(fault.luaTable))
         return .values(2)
     }
 
@@ -107,8 +107,8 @@ enum TaskWaits {
             .timeout,
             "\(task.summary) did not end within \(formatSeconds(timeout)); the task itself goes on (t:cancel() stops it)")
         _ = info
-        call.pushBoolean(false)
-        call.pushPlain(.table(fault.luaTable))
+        call.push(false)
+        call.push(.table(fault.luaTable))
         return .values(2)
     }
 
@@ -121,15 +121,15 @@ enum TaskWaits {
     /// Reads the array of Task userdata at `index`.
     static func taskList(_ call: LuaCall, at index: Int32) throws -> [LuaTaskObject] {
         guard call.type(index) == .table else {
-            throw LuaArgumentError(index, expected: "array of moonmotion.Task", actual: call.valueTypeName(index))
+            throw LuaArgumentError(index, expected: "array of moonmotion.Task", actual: call.typeName(index))
         }
         let n = call.rawLength(index)
         var tasks: [LuaTaskObject] = []
         tasks.reserveCapacity(n)
         for i in stride(from: 1, through: n, by: 1) {
-            try call.withElement(i, of: index) { slot in
-                guard let t = call.objectAt(slot, LuaTaskObject.self) else {
-                    throw LuaArgumentError(index, "element \(i) is a \(call.valueTypeName(slot)), not a moonmotion.Task")
+            try call.withRawElement(i, of: index) { slot in
+                guard let t = call.object(at: slot, as: LuaTaskObject.self) else {
+                    throw LuaArgumentError(index, "element \(i) is a \(call.typeName(slot)), not a moonmotion.Task")
                 }
                 tasks.append(t)
             }
@@ -168,7 +168,7 @@ enum TaskWaits {
                     if empty { finish() }
                 })
             }
-            if let timeout { registration.set(executor.schedule(after: timeout) { finish() }) }
+            if let timeout { registration.set(executor.schedule(afterScriptSeconds: timeout) { finish() }) }
             // Any that ended before their observation was in place.
             let empty = remaining.withLock { set -> Bool in
                 set = set.filter { !tasks[$0].live.isDone }
@@ -181,10 +181,10 @@ enum TaskWaits {
 
     static func pushAllOutcome(_ tasks: [LuaTaskObject], call: LuaCall) throws -> LuaReturn {
         let failed = tasks.filter { $0.live.info.state != .success }
-        call.pushBoolean(failed.isEmpty)
-        try call.pushArray(failed) { call.pushObject($0) }
+        call.push(failed.isEmpty)
+        try call.pushArray(failed) { call.push($0) }
         if let fault = abandonment(tasks) {
-            call.pushPlain(.table(fault.luaTable))
+            call.push(.table(fault.luaTable))
             return .values(3)
         }
         return .values(2)
@@ -196,16 +196,16 @@ enum TaskWaits {
         let tasks = try taskList(call, at: 1)
         let timeout = try timeoutOption(call, at: 2)
         if let done = tasks.first(where: { $0.live.isDone }) {
-            call.pushObject(done)
+            call.push(done)
             return .values(1)
         }
         if let fault = abandonment(tasks) {
-            call.pushNilValue()
-            call.pushPlain(.table(fault.luaTable))
+            call.pushNil()
+            call.push(.table(fault.luaTable))
             return .values(2)
         }
         if tasks.isEmpty || timeout == 0 {
-            call.pushNilValue()
+            call.pushNil()
             return .values(1)
         }
         guard let executor = call.runtime?.executor else { throw LuaFailure("mm.wait_any needs the Moonmotion runtime") }
@@ -217,9 +217,9 @@ enum TaskWaits {
                 completion.resume(pushing: { call in
                     // The first that ended (by the time the coroutine runs, several may have).
                     let list = objects.value
-                    if let index { call.pushObject(list[index]) } else { call.pushNilValue() }
+                    if let index { call.push(list[index]) } else { call.pushNil() }
                     guard let fault else { return .values(1) }
-                    call.pushPlain(.table(fault.luaTable))
+                    call.push(.table(fault.luaTable))
                     return .values(2)
                 })
             }
@@ -233,7 +233,7 @@ enum TaskWaits {
                     }
                 })
             }
-            if let timeout { registration.set(executor.schedule(after: timeout) { resumeWith(nil, nil) }) }
+            if let timeout { registration.set(executor.schedule(afterScriptSeconds: timeout) { resumeWith(nil, nil) }) }
             if let i = tasks.firstIndex(where: { $0.live.isDone }) {
                 resumeWith(i, nil)
             } else if let fault = abandonment(tasks) {

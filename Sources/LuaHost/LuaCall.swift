@@ -1,7 +1,8 @@
 import CLuaShim
 
 /// The view a Swift function has of its call: argument accessors on the raw stack of the
-/// calling thread (no arrays allocated) and result pushers.
+/// calling thread (no arrays allocated); results are pushed with the stack operations of
+/// `LuaStackAccess`, which `LuaCall` conforms to.
 ///
 /// Argument indices are 1-based as in Lua's C API; a method's `self` is argument 1.
 /// Accessors throw `LuaArgumentError`, which the dispatcher turns into the message
@@ -27,14 +28,6 @@ public struct LuaCall {
     /// Number of arguments (the stack top at entry, minus values pushed since).
     @inlinable
     public var argumentCount: Int32 { lua_gettop(L) }
-
-    /// The type of argument `i`.
-    @inlinable
-    public func type(_ i: Int32) -> LuaType { LuaType(rawValue: lua_type(L, i)) ?? .none }
-
-    /// `true` if argument `i` is absent or nil.
-    @inlinable
-    public func isNoneOrNil(_ i: Int32) -> Bool { lua_type(L, i) <= LUA_TNIL }
 
     // MARK: Arguments
 
@@ -81,9 +74,6 @@ public struct LuaCall {
         isNoneOrNil(i) ? nil : try string(i)
     }
 
-    /// Argument `i` by Lua truthiness (`lua_toboolean`).
-    public func boolean(_ i: Int32) -> Bool { lua_toboolean(L, i) != 0 }
-
     /// Argument `i` as plain data; functions, userdata and threads are argument errors.
     public func value(_ i: Int32) throws -> LuaValue {
         do {
@@ -115,11 +105,6 @@ public struct LuaCall {
         return values
     }
 
-    /// A registry reference to argument `i` (any type).
-    public func reference(_ i: Int32) -> LuaRef {
-        state.reference(at: i, on: L)
-    }
-
     /// A registry reference to argument `i`, which must be a function.
     public func function(_ i: Int32) throws -> LuaRef {
         guard lua_type(L, i) == LUA_TFUNCTION else { throw LuaArgumentError(i, expected: "function") }
@@ -138,27 +123,6 @@ public struct LuaCall {
     }
 
     // MARK: Results
-
-    /// Pushes nil.
-    @inlinable public func pushNil() { lua_pushnil(L) }
-    /// Pushes an integer.
-    @inlinable public func push(_ value: Int) { lua_pushinteger(L, lua_Integer(value)) }
-    /// Pushes a float.
-    @inlinable public func push(_ value: Double) { lua_pushnumber(L, value) }
-    /// Pushes a boolean.
-    @inlinable public func push(_ value: Bool) { lua_pushboolean(L, value ? 1 : 0) }
-    /// Pushes a string.
-    @inline(__always) public func push(_ value: String) { LuaStack.push(string: value, on: L) }
-    /// Pushes a plain value.
-    public func push(_ value: LuaValue) { LuaStack.push(value, on: L) }
-    /// Pushes the value a reference holds.
-    public func push(_ ref: LuaRef) { ref.push(on: L) }
-    /// Pushes the userdata for a Swift object (the same userdata while it is alive).
-    public func push<T: LuaUserdata>(_ object: T) { state.push(object, on: L) }
-    /// Pushes a Swift function (registered anew: do not call per call in hot paths).
-    public func push(function name: String, _ body: @escaping LuaFunctionBody) {
-        state.pushFunction(named: name, body, on: L)
-    }
 
     /// Pushes `values` and returns their count.
     public func returning(_ values: [LuaValue]) throws -> LuaReturn {

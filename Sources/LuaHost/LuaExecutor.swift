@@ -22,6 +22,7 @@ public final class LuaExecutor: SerialExecutor, TaskExecutor, @unchecked Sendabl
     private var jobs: [Job] = []
     private var timers = Heap<ScheduledTimer>()
     private var nextTimerSequence: UInt64 = 0
+    private var scriptSpeed: Double = 1
     private var stopping = false
     private var finished = false
     // Set once before the thread starts running jobs.
@@ -95,6 +96,21 @@ public final class LuaExecutor: SerialExecutor, TaskExecutor, @unchecked Sendabl
         jobs.append(job)
         lock.unlock()
         if wasIdle { lock.signal() }
+    }
+
+    /// Seconds of the scripts' clock per real second: 1, or a simulated vCenter's speed (its
+    /// clock runs 100× faster; `mm.now()` reads it). `mm.sleep` and wait timeouts count
+    /// script seconds, so that `mm.sleep(60)` waits a simulated minute, as `mm.now()` says —
+    /// not an hour of simulated time. Wall-clock limits (`--timeout`) do not scale.
+    public var scriptClockSpeed: Double {
+        get { lock.withLock { scriptSpeed } }
+        set { lock.withLock { scriptSpeed = newValue.isFinite && newValue > 0 ? newValue : 1 } }
+    }
+
+    /// Runs `action` after `seconds` of the scripts' clock (`scriptClockSpeed`). Any thread.
+    @discardableResult
+    public func schedule(afterScriptSeconds seconds: Double, _ action: @escaping () -> Void) -> LuaTimer {
+        schedule(after: seconds / scriptClockSpeed, action)
     }
 
     /// Runs `action` on the executor after `seconds` (monotonic clock). Any thread.

@@ -71,7 +71,7 @@ extension LuaRuntime {
                 guard seconds.isFinite else { throw LuaArgumentError(1, "seconds must be a finite number") }
                 if seconds <= 0 { return try call.yieldToScheduler() }
                 return try call.suspend { completion in
-                    let timer = executor.schedule(after: seconds) { completion.resume() }
+                    let timer = executor.schedule(afterScriptSeconds: seconds) { completion.resume() }
                     return { timer.cancel() }
                 }
             }

@@ -51,12 +51,13 @@ public struct LuaConversionError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Pushing and reading plain values on any thread of a state.
+@usableFromInline
 enum LuaStack {
     /// Deepest table nesting converted in either direction.
     static let maxDepth = 200
 
     /// Pushes a Swift string as a Lua string (embedded NULs preserved).
-    @inline(__always)
+    @inlinable @inline(__always)
     static func push(string: String, on L: OpaquePointer) {
         var s = string
         s.withUTF8 { buffer in
@@ -66,7 +67,7 @@ enum LuaStack {
 
     /// Reads the string at `idx` (which must be a string or number: numbers are converted
     /// in place, as `lua_tolstring` does).
-    @inline(__always)
+    @inlinable @inline(__always)
     static func string(at idx: Int32, on L: OpaquePointer) -> String? {
         var length = 0
         guard let p = lua_tolstring(L, idx, &length) else { return nil }

@@ -50,7 +50,7 @@ extension LuaState {
 
         // __index: methods first (no Swift string made), then field getters.
         let getters = builder.getters
-        let knownNames = Array(builder.getters.keys) + builder.methods.map(\.0)
+        let knownNames = (Array(builder.getters.keys) + builder.methods.map(\.0)).sorted()
         let aliases = builder.aliasTable
         pushFunction(named: "__index", { call in
             let L = call.L

@@ -127,6 +127,12 @@ public final class LuaState {
         mm_rawsetglobal(mainThread, name)
     }
 
+    /// Sets global `name` to the userdata of a Swift object.
+    public func setGlobal<T: LuaUserdata>(_ name: String, object: T) {
+        push(object, on: mainThread)
+        mm_rawsetglobal(mainThread, name)
+    }
+
     /// Reads global `name` (raw access to the globals table).
     public func global(_ name: String) throws -> LuaValue {
         let L = mainThread

@@ -1,41 +1,40 @@
-/// The "did you mean" of an unknown name: the known name it most likely stands for. A
-/// spelling variant (`powerState`, `power-state` for `power_state`) or a name within two
-/// edits (`comitted`) is found by itself; a different word for the same thing (`size` for
-/// `committed`) only through `aliases`, which the type lists.
+/// "Did you mean" for misspelt names — hooks, limit fields, job fields, options, filter keys,
+/// and every userdata's fields and methods: the one definition, used by the Swift checks and,
+/// through `mm.did_you_mean`, by the stdlib's (`moonmotion.strategy`), so both suggest the
+/// same name for the same typo. In LuaHost so the userdata `__index` can use it too.
 public enum NameSuggestion {
-    /// The suggestion for `name` among `known`, or nil.
-    public static func closest(to name: String, among known: [String], aliases: [String: String] = [:]) -> String? {
-        let normalised = normalise(name)
-        if let alias = aliases[normalised] ?? aliases[name] { return alias }
-        let bare = normalised.filter { $0 != "_" }
-        var best: (name: String, distance: Int)?
-        for candidate in known.sorted() {
-            if candidate == normalised || candidate.filter({ $0 != "_" }) == bare { return candidate }
-            let d = editDistance(normalised, candidate)
-            if d <= 2, d < (best?.distance ?? Int.max) { best = (candidate, d) }
-        }
-        return best?.name
-    }
-
-    /// ` (did you mean 'committed'?)`, or "" when there is no suggestion.
-    public static func hint(for name: String, among known: [String], aliases: [String: String] = [:]) -> String {
-        closest(to: name, among: known, aliases: aliases).map { " (did you mean '\($0)'?)" } ?? ""
-    }
-
-    /// `powerState`, `Power-State` → `power_state`.
-    static func normalise(_ name: String) -> String {
-        var out = ""
+    /// The name in `valid` that `name` most likely meant, or nil: the target of an alias the
+    /// caller lists (another word for the same thing: `size` for `committed`, looked up as
+    /// written and as snake_case), else the first one equal to it once camelCase and dashes
+    /// become snake_case (`onFailure`, `on-failure` → `on_failure`) or once underscores are
+    /// dropped (`onfailure`), else the first one within two edits (`ordr` → `order`).
+    public static func suggestion(for name: String, among valid: [String], aliases: [String: String] = [:]) -> String? {
+        var normalised = ""
         var previousLower = false
         for ch in name {
-            if ch.isUppercase, previousLower { out.append("_") }
-            out.append(ch == "-" ? "_" : Character(ch.lowercased()))
+            if ch.isUppercase, previousLower { normalised.append("_") }
+            normalised.append(ch == "-" ? "_" : Character(ch.lowercased()))
             previousLower = ch.isLowercase
         }
-        return out
+        if let alias = aliases[name] ?? aliases[normalised] { return alias }
+        let bare = normalised.withoutUnderscores
+        var best: (String, Int)?
+        for v in valid {
+            if v == normalised || v.withoutUnderscores == bare { return v }
+            let d = editDistance(normalised, v)
+            if d <= 2, d < (best?.1 ?? Int.max) { best = (v, d) }
+        }
+        return best?.0
     }
 
-    /// Levenshtein distance of two short names.
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    /// ` (did you mean 'order'?)` for a suggestion, else the empty string: the hint every
+    /// "unknown name" message carries.
+    public static func hint(for name: String?, among valid: [String], aliases: [String: String] = [:]) -> String {
+        name.flatMap { suggestion(for: $0, among: valid, aliases: aliases) }.map { " (did you mean '\($0)'?)" } ?? ""
+    }
+
+    /// Levenshtein distance of two short names, by UTF-8 bytes.
+    public static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a.utf8), b = Array(b.utf8)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
@@ -49,4 +48,8 @@ public enum NameSuggestion {
         }
         return previous[b.count]
     }
+}
+
+extension String {
+    fileprivate var withoutUnderscores: String { String(filter { $0 != "_" }) }
 }

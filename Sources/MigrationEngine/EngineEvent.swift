@@ -70,19 +70,31 @@ public enum RunOutcome: Sendable, Hashable, CustomStringConvertible {
     case aborted(reason: String)
     /// Abandoned (Ctrl-C twice): running tasks were left running in vCenter.
     case abandoned
+    /// Nothing was left running and the strategy held every job still pending (its target
+    /// hook answered "wait"): they stay pending; `--resume` asks the strategy again.
+    case held(jobs: Int)
+    /// A simulated run reached its time limit (`RunConfiguration.simulatedTimeLimit`): what
+    /// still ran or waited is unfinished. Only `plan` and simulations set a limit.
+    case timeLimit(seconds: TimeInterval)
 
-    /// The journal's word for it: `completed`, `stopped`, `aborted`, `abandoned`.
+    /// The journal's word for it: `completed`, `stopped`, `aborted`, `abandoned`, `held`.
     public var name: String {
         switch self {
         case .completed: "completed"
         case .stopped: "stopped"
         case .aborted: "aborted"
         case .abandoned: "abandoned"
+        case .held: "held"
+        case .timeLimit: "time-limit"
         }
     }
 
     public var description: String {
         if case .aborted(let reason) = self { return "aborted: \(reason)" }
+        if case .timeLimit(let s) = self {
+            return "cut short: the simulated time limit (\(ProgressRenderer.duration(s))) was reached with jobs unfinished"
+        }
+        if case .held(let n) = self { return "held: the strategy holds \(n) job\(n == 1 ? "" : "s") with nothing running; --resume asks it again" }
         return name
     }
 }

@@ -57,6 +57,12 @@ public struct Job: Sendable, Hashable, Identifiable {
     /// Whether the job was skipped before it started because the VM cannot move as asked
     /// (`lastError` says why and what to do): an RDM, a shared disk, Fault Tolerance, …
     public var cannotMove: Bool
+    /// The job's wave (`Strategy.wave`): it starts once every job of an earlier wave in its
+    /// scope has ended. Nil: in no wave.
+    public var wave: Int? = nil
+    /// Whether the strategy holds the job: its target hook answered "wait" while datastores
+    /// had room. A held job waits (it is re-asked when something changes); it never fails for it.
+    public var heldByStrategy: Bool = false
 
     /// Creates a job record.
     public init(

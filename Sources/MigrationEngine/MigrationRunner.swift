@@ -206,6 +206,11 @@ public actor MigrationRunner {
                 guard let target = [virtual.nextEventTime, scheduler.nextWake].compactMap({ $0 }).min() else {
                     throw EngineError.backend("the simulated vCenter has \(scheduler.activeJobs) task(s) running but nothing scheduled; it will never finish them")
                 }
+                if let limit = configuration.simulatedTimeLimit, target > startedAt.addingTimeInterval(limit) {
+                    virtual.advance(to: max(startedAt.addingTimeInterval(limit), virtual.now))
+                    try await perform(scheduler.timeLimitReached(limit, now: virtual.now))
+                    continue
+                }
                 virtual.advance(to: max(target, virtual.now))
                 if inbox.isEmpty, let wake = scheduler.nextWake, wake <= virtual.now {
                     try await perform(scheduler.timerFired(now: virtual.now))

@@ -48,7 +48,7 @@ public struct ProgressRenderer: Sendable {
         return lines.map(fit)
     }
 
-    /// One line for logs: `12:34:56 412/3000 VMs done, 70.2/500.0 TB, 1.2 GB/s, ETA 3h12m, 24 running, 2 failed`.
+    /// One line for logs: `12:34:56 412/3000 VMs done, 70.2/500.0 TiB, 1.2 GiB/s, ETA 3h12m, 24 running, 2 failed`.
     public func logLine(_ s: ProgressSnapshot) -> String {
         let o = s.overall
         var parts = ["\(Self.duration(s.elapsed))", "\(o.done)/\(o.jobs) VMs done",
@@ -69,7 +69,7 @@ public struct ProgressRenderer: Sendable {
         let blocked = r.cannotMove.count
         lines.append("moved \(moved.count) VM(s), \(Self.bytes(r.movedBytes)); \(r.alreadyOnTarget.count) already in place; "
             + "\(r.failed.count) failed; \(skipped.count) skipped" + (blocked > 0 ? " (\(blocked) cannot move as asked)" : "")
-            + "; \(r.pending.count) pending")
+            + "; \(r.pending.count) pending" + (r.held.isEmpty ? "" : " (\(r.held.count) held by the strategy)"))
         let pv = r.proactiveVMotions
         let pvDone = pv.filter { $0.state == .done }.count
         let pvMoot = pv.filter { $0.state == .skipped }.count
@@ -83,6 +83,10 @@ public struct ProgressRenderer: Sendable {
         if !r.leftRunning.isEmpty {
             lines.append("left running in vCenter (continue with --resume): "
                 + r.leftRunning.map { "\($0.vmName) \($0.taskRef?.value ?? "")" }.joined(separator: ", "))
+        }
+        if !r.held.isEmpty {
+            let names = r.held.prefix(5).map(\.vmName).joined(separator: ", ") + (r.held.count > 5 ? ", …" : "")
+            lines.append("held by the strategy (its target hook answered wait): \(r.held.count) job(s): \(names)")
         }
         if !r.pending.isEmpty { lines.append("\(r.pending.count) job(s) not started; --resume continues them") }
         return lines.map(fit)
@@ -112,19 +116,13 @@ public struct ProgressRenderer: Sendable {
         return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
     }
 
-    /// Decimal units: `512 B`, `1.5 GB`, `12.3 TB`.
-    public static func bytes(_ b: Int64) -> String {
-        let units = ["B", "KB", "MB", "GB", "TB", "PB"]
-        var v = Double(b)
-        var i = 0
-        while abs(v) >= 1000, i < units.count - 1 { v /= 1000; i += 1 }
-        return i == 0 ? "\(b) B" : String(format: v >= 100 ? "%.0f %@" : "%.1f %@", v, units[i])
-    }
+    /// IEC units, as everywhere (`ByteUnits`): `512 B`, `1.5 GiB`, `12.3 TiB`.
+    public static func bytes(_ b: Int64) -> String { ByteUnits.format(b) }
 
-    /// `1.2 GB/s`.
+    /// `1.2 GiB/s`.
     public static func rate(_ bytesPerSecond: Double) -> String {
         guard bytesPerSecond.isFinite, bytesPerSecond > 0 else { return "– /s" }
-        return bytes(Int64(bytesPerSecond)) + "/s"
+        return ByteUnits.rate(bytesPerSecond)
     }
 
     /// `45s`, `12m05s`, `3h07m`, `2d04h`.

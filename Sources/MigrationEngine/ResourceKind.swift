@@ -18,7 +18,17 @@ public enum ResourceKind: String, Sendable, Hashable, CaseIterable, Codable {
     case targetGroup
     /// Internal: the jobs of a cluster that wait only for their host.
     case hostWait
+    /// Internal: the jobs the strategy holds (its target hook answered "wait").
+    case strategyHold
+    /// Internal: the jobs of a wave scope waiting for earlier waves; its capacity is the
+    /// index of the scope's current wave (`Scheduler+Waves.swift`).
+    case waveGate
 
     /// Whether the kind is a real limit (as opposed to an internal wait list).
-    public var isLimit: Bool { self != .targetGroup && self != .hostWait }
+    public var isLimit: Bool {
+        switch self {
+        case .targetGroup, .hostWait, .strategyHold, .waveGate: false
+        default: true
+        }
+    }
 }

@@ -21,6 +21,9 @@ public struct RunConfiguration: Sendable {
     }
     /// Read the vCenter's queued and running tasks at start and count them against the limits.
     public var countExistingTasks = true
+    /// On a backend that runs on virtual time (the simulator): the run ends `.timeLimit` when
+    /// simulated time passes this many seconds from its start. Nil: no limit.
+    public var simulatedTimeLimit: TimeInterval?
 
     /// The defaults.
     public init() {}

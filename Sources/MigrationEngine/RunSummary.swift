@@ -48,6 +48,8 @@ public struct RunSummary: Sendable {
     public var cannotMove: [Job] { jobs.filter(\.cannotMove) }
     /// Jobs still pending (a stopped or aborted run; `--resume` continues them).
     public var pending: [Job] { jobs.filter { $0.state == .pending } }
+    /// Pending jobs the strategy holds (its target hook answered "wait"): never failures.
+    public var held: [Job] { jobs.filter { $0.state == .pending && $0.heldByStrategy } }
     /// Jobs whose tasks were left running in vCenter (an abandoned run).
     public var leftRunning: [Job] { jobs.filter { $0.state.isActive } }
     /// Pro-active vMotions the engine inserted.

@@ -211,6 +211,7 @@ extension Scheduler {
         let h = vmSlots[Int(v)].host
         let kind = jobs[i].kind
         if meta[i].parentJob >= 0 { return examineProactive(j, now: now) }
+        if waitsForWave(i) { return park(j, meta[i].waveGate, cost: meta[i].waveIndex) }
         guard h >= 0 else {
             failPending(j, "the VM has no host (not registered, or disconnected); cannot move it", now: now)
             return nil
@@ -275,6 +276,7 @@ extension Scheduler {
             switch choosePlacement(j, groups: groups, mountHost: mountHost, touched: touched) {
             case .placed(let p): placed = p
             case .wait: return park(j, meta[i].group, cost: 0)
+            case .held: return holdForStrategy(j)
             case .failed(let message):
                 failPending(j, message, now: now)
                 return nil

@@ -14,6 +14,11 @@ extension Scheduler {
         if state.isActive { activeCount += 1 }
         jobs[i].state = state
         if state.isTerminal { jobs[i].finishedAt = now }
+        if state == .dispatching || (state.isTerminal && !from.isTerminal) {
+            releaseHold(j)
+            if state.isTerminal { waveJobEnded(j) }
+            holdsMayChange()
+        }
         emit(.jobChanged(jobs[i], from: from), now)
     }
 
@@ -185,6 +190,17 @@ extension Scheduler {
         // Nothing runs, no backoff is pending and no outside task will free anything:
         // what still waits can never get room. Fail it, saying what blocked it.
         guard nextWake == nil, external.isEmpty else { return }
+        if recheckHeldWhenIdle(now: now) { return }
+        if heldCount > 0 {
+            // The strategy holds jobs and nothing can change its mind: the run ends with
+            // every pending job left pending for a resume (Scheduler+Holds).
+            for i in jobs.indices where jobs[i].state == .pending && !jobs[i].heldByStrategy {
+                let r = meta[i].blockedOn
+                if r >= 0, ledger.kind[Int(r)] == .waveGate { jobs[i].lastError = "waits for \(describeWave(r))" }
+            }
+            finish(.held(jobs: heldCount), now: now)
+            return
+        }
         for i in jobs.indices where jobs[i].state == .pending {
             let r = meta[i].blockedOn
             let why = r >= 0 ? describe(r) : "the VM's earlier jobs"

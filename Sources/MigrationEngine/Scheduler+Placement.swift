@@ -140,6 +140,8 @@ extension Scheduler {
         case placed([PlacedFile])
         /// Wait on this resource (the job's target group).
         case wait
+        /// The strategy holds the job (its target hook answered "wait" with candidates).
+        case held
         case failed(String)
     }
 
@@ -173,7 +175,7 @@ extension Scheduler {
             }
             switch answer {
             case .wait:
-                return .wait
+                return .held
             case .together(let ref):
                 guard let d = slot(for: ref) else { return notACandidate(ref) }
                 for f in group { destinations[f.id] = d }

@@ -7,6 +7,7 @@ extension Scheduler {
     func buildResources() throws {
         try applyVCenterLimits()
         vcenterResource = addResource(.vcenterJobs, nil, capacity: baseLimits.vcenterMaxJobs, owner: -1)
+        holdResource = addResource(.strategyHold, nil, capacity: .max, owner: -1)
         var clusterLimits: [MoRef: Limits] = [:]
         for cluster in baseInventory.clusters {
             let overrides: LimitOverrides
@@ -407,6 +408,8 @@ extension Scheduler {
         case .vcenterJobs: return "vCenter concurrent jobs\(use)"
         case .targetGroup: return "target datastores (none with room or free space)"
         case .hostWait: return "hosts of cluster \(name)"
+        case .strategyHold: return "the strategy (held)"
+        case .waveGate: return describeWave(r)
         }
     }
 }

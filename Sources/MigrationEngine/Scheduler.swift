@@ -48,6 +48,14 @@ public final class Scheduler {
     var clusterSlots: [ClusterSlot] = []
     var clusterIndex: [MoRef: Int32] = [:]
     var vcenterResource: Int32 = -1
+    /// The list of jobs the strategy holds (Scheduler+Holds), how many, and whether they
+    /// were all re-asked since the last start or end.
+    var holdResource: Int32 = -1
+    var heldCount = 0
+    var idleRecheckDone = false
+    /// The wave gates by scope (nil: the vCenter) and their waves (Scheduler+Waves).
+    var waveGateByScope: [MoRef?: Int32] = [:]
+    var waveGates: [Int32: WaveGate] = [:]
     var groupIndex: [[Int32]: Int32] = [:]
     /// The last candidate list resolved (jobs of one strategy usually share one array).
     var candidateCache: (refs: [MoRef], slots: [Int32], group: Int32) = ([], [], -1)
@@ -104,6 +112,11 @@ public final class Scheduler {
     /// `Strategy.order` and dispatches what fits. Throws only when `order` throws.
     public func add(_ requests: [JobRequest], now: Date) throws -> [SchedulerAction] {
         let fresh = try createAndRank(requests, now: now)
+        do {
+            try assignWaves(fresh)
+        } catch {
+            throw EngineError.hookFailed(hook: "wave", message: String(describing: error))
+        }
         var touched: [Int32] = []
         for j in fresh {
             let v = meta[Int(j)].vm
@@ -218,6 +231,11 @@ public final class Scheduler {
                 break
             }
         }
+        do {
+            try assignWaves(jobs.indices.map { Int32($0) })
+        } catch {
+            emit(.warning("the strategy's wave hook failed; this resume runs without waves: \(error)", job: nil), now)
+        }
         for v in touched { scheduleHead(v, now: now) }
         return finishStep(now: now)
     }
@@ -285,6 +303,13 @@ public final class Scheduler {
     /// Stops the run. Graceful: no new dispatches; running tasks finish, then the run
     /// ends as `.stopped`. Not graceful (abandon): the run ends now and running tasks
     /// are left running in vCenter (their jobs stay `running`).
+    /// A simulated run reached its time limit: it ends `.timeLimit`, running tasks left as
+    /// they are (in the simulator), pending jobs pending.
+    public func timeLimitReached(_ seconds: TimeInterval, now: Date) -> [SchedulerAction] {
+        if outcome == nil { finish(.timeLimit(seconds: seconds), now: now) }
+        return finishStep(now: now)
+    }
+
     public func stop(graceful: Bool, now: Date) -> [SchedulerAction] {
         if outcome == nil {
             if graceful {

@@ -5,6 +5,9 @@ import VCenterModel
 /// The scheduler's private bookkeeping for one job.
 struct JobMeta {
     var vm: Int32
+    /// The wave gate the job waits on (-1: in no wave) and its wave's index there.
+    var waveGate: Int32 = -1
+    var waveIndex: Int32 = 0
     var rank: Int = .max
     /// Bumped whenever the job leaves a waiting list, so entries it left elsewhere go stale.
     var token: UInt32 = 0

@@ -69,6 +69,21 @@ public protocol Strategy {
 
     /// The job ended well. Default: nothing.
     func onDone(_ job: Job) throws
+
+    /// The job's wave: a job starts once every job of a lower wave in its scope
+    /// (`waveScope`) has ended. Asked once per job when it is added. Default: nil (no wave).
+    func wave(_ job: Job) throws -> Int?
+
+    /// Where waves are counted: per cluster (default) or across the vCenter.
+    var waveScope: WaveScope { get }
+}
+
+/// Where a strategy's waves are counted (`Strategy.waveScope`).
+public enum WaveScope: String, Sendable, Hashable, CaseIterable {
+    /// Each cluster goes through its waves on its own.
+    case cluster
+    /// A wave starts when the one before it has finished in every cluster.
+    case vcenter
 }
 
 /// Where a storage move's files go (`Strategy.place`).
@@ -148,6 +163,8 @@ extension Strategy {
     public func onFailure(_ job: Job, _ fault: VCenterFault, attempt: Int) throws -> FailureDecision { .skip }
     public func retryPolicy(_ base: RetryPolicy) throws -> RetryPolicy { base }
     public func onDone(_ job: Job) throws {}
+    public func wave(_ job: Job) throws -> Int? { nil }
+    public var waveScope: WaveScope { .cluster }
 }
 
 /// The default policies, for strategies that want to call them explicitly.

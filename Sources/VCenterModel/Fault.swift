@@ -22,7 +22,10 @@ public struct VCenterFault: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        message.isEmpty ? type : "\(type): \(message)"
+        // A message that already starts with the type (a fault rebuilt from a description, as a
+        // lost call's from the journal) is not prefixed again: "FileLocked: FileLocked: …".
+        if message.isEmpty || message == type { return type }
+        return message.hasPrefix(type + ":") ? message : "\(type): \(message)"
     }
 
     /// Whether this fault is retriable with backoff during a migration (`Code.isRetriable`).

@@ -86,6 +86,22 @@ extension VCenterFault {
         /// A task ended in error without saying why (as seen by a waiting script).
         public static let taskFailed: Code = "TaskFailed"
 
+        /// Moonmotion's own codes (never sent by vSphere), in the order they are declared above.
+        public static let clientSide: [Code] = [
+            .timeout, .connectionFailed, .invalidResponse, .cancelled, .closed, .clientError, .connectionClosed,
+            .notVSphere, .tlsThumbprintMismatch, .tlsVerificationFailed, .tlsError, .configurationError, .taskError,
+            .notATask, .taskNotConfirmed, .storageDrsFault, .noStorageRecommendation, .notFound, .ambiguousName,
+            .taskFailed,
+        ]
+
+        /// Every code this build knows, by name: vSphere's fault types and Moonmotion's own.
+        /// What a strategy may name in a retry rule (a typo there would silently match nothing).
+        public static let known: [Code] = Set(["MethodFault"] + vSphereParents.keys + clientSide.map(\.rawValue))
+            .sorted().map(Code.init(rawValue:))
+
+        /// Whether this build knows the code (`known`).
+        public var isKnown: Bool { isVSphereFault || Self.clientSide.contains(self) }
+
         // MARK: Hierarchy
 
         /// The parent type in vSphere's hierarchy (`HostCommunication` for `HostNotConnected`);

@@ -67,7 +67,8 @@ extension FaultInjection {
                 throw Self.specError(part, "has an unknown key")
             }
         }
-        let injected = Self.fault(fault, "\(fault): injected by the simulator (--inject)")
+        // The message does not repeat the type: `description` puts it in front already.
+        let injected = Self.fault(fault, "injected by the simulator (--inject)")
         let kinds: Set<SimulatedTaskKind> = allKinds ? [] : [.storageVMotion, .hostAndStorageVMotion]
         if let every { everyNth.append(EveryNth(every, kinds: kinds, fault: injected)) }
         if let rate {

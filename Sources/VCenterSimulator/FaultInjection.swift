@@ -48,6 +48,6 @@ public struct FaultInjection: Sendable, Hashable {
 
     /// A fault value marked as injected: `fault("FileLocked")`.
     public static func fault(_ type: String, _ message: String? = nil) -> VCenterFault {
-        VCenterFault(type: type, message: message ?? "\(type) injected by the simulator")
+        VCenterFault(type: type, message: message ?? "injected by the simulator")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
+import VCenterModel
 
-/// Human units for the plan report and the timeline header: `5h 12m`, `498.3 TB`, `3,000`.
+/// Human units for the plan report and the timeline header: `5h 12m`, `498.3 TiB`, `3,000`.
 enum PlanFormat {
     /// `42s`, `12m 5s`, `5h 12m`, `2d 3h 12m`; negative values get a minus sign.
     static func duration(_ seconds: Double) -> String {
@@ -27,17 +28,8 @@ enum PlanFormat {
         return m % 60 == 0 ? "\(count(m / 60))h" : "\(count(m / 60))h \(m % 60)m"
     }
 
-    /// Binary units named as vSphere names them: `498.3 TB`, `850 GB`, `12.5 GB`, `300 MB`.
-    static func bytes(_ value: Int64) -> String {
-        let v = Double(value)
-        let units: [(Double, String)] = [(0x1p50, "PB"), (0x1p40, "TB"), (0x1p30, "GB"), (0x1p20, "MB"), (0x1p10, "KB")]
-        for (k, (size, name)) in units.enumerated() where v >= size {
-            let x = v / size
-            if x >= 999.5, k > 0 { return String(format: "%.2f", v / units[k - 1].0) + " " + units[k - 1].1 }   // 1012 GB → 0.99 TB
-            return (x < 99.95 ? String(format: "%.1f", x) : String(Int(x.rounded()))) + " " + name
-        }
-        return "\(value) B"
-    }
+    /// IEC units, as everywhere (`ByteUnits`): `498.3 TiB`, `850.0 GiB`, `300.0 MiB`.
+    static func bytes(_ value: Int64) -> String { ByteUnits.format(value) }
 
     /// `3,000`.
     static func count(_ n: Int) -> String {

@@ -30,9 +30,9 @@ extension PlanReport {
                 + "(\(PlanFormat.percent(overall.idleSlotSeconds, of: overall.slotSeconds))): \(PlanFormat.hours(overall.idleInTail)) in the tails, "
                 + "\(PlanFormat.hours(overall.idleWhileWaiting)) while work waited"))
         }
-        var rate = "\(Self.number(rateMBps)) MB/s per Storage vMotion + \(PlanFormat.duration(storageVMotionOverhead)) setup"
-        rate += datastoreBandwidthMBps.map { "; \(Self.number($0)) MB/s per datastore, shared" } ?? "; datastore bandwidth not shared"
-        rate += vMotionRateMBps.map { "; vMotion \(Self.number($0)) MB/s" } ?? "; vMotion at the hosts' link speed (10 GbE: 1,000 MB/s)"
+        var rate = "\(Self.number(rateMBps)) MiB/s per Storage vMotion + \(PlanFormat.duration(storageVMotionOverhead)) setup"
+        rate += datastoreBandwidthMBps.map { "; \(Self.number($0)) MiB/s per datastore, shared" } ?? "; datastore bandwidth not shared"
+        rate += vMotionRateMBps.map { "; vMotion \(Self.number($0)) MiB/s" } ?? "; vMotion at the hosts' link speed (10 GbE: 1,000 MiB/s)"
         summary.append(("Rate model", rate))
         let queued = totals.tasksQueuedByLimit
         summary.append(("Queued at vCenter", queued == 0

@@ -9,7 +9,7 @@ import VCenterModel
 ///
 /// Each task is counted in the cluster of its source host (else its destination host,
 /// else its VM's cluster). Times are offsets from `runStart`, in seconds. Sizes are
-/// bytes; the text report shows them as vSphere does (1 GB = 2^30 bytes).
+/// bytes; the text report shows them as vSphere does (IEC units: 1 GiB = 2^30 bytes).
 ///
 /// Build it with `init(stats:inventory:configuration:…)`, print `renderText(width:)`,
 /// save `jsonData()`, or write everything (with the timeline charts) by `writeFiles(to:)`.

@@ -149,9 +149,9 @@ extension TimelineChart {
       return "+" + h + ":" + two(Math.floor((s % 3600) / 60)) + ":" + two(s % 60);
     }
     function size(mb) {
-      if (mb >= 1048576) return (mb / 1048576).toFixed(1) + " TB";
-      if (mb >= 1024) return (mb / 1024).toFixed(mb >= 102400 ? 0 : 1) + " GB";
-      return mb + " MB";
+      if (mb >= 1048576) return (mb / 1048576).toFixed(1) + " TiB";
+      if (mb >= 1024) return (mb / 1024).toFixed(1) + " GiB";
+      return mb + " MiB";
     }
     function wall(sec) {
       var d = new Date(D.t0 + sec * 1000);

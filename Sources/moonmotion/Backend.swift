@@ -35,18 +35,27 @@ struct Backend: Sendable {
             let connected = try await connection.connect()
             return Backend(vcenter: connected.vcenter, simulator: nil, name: connected.url, banner: nil)
         }
+        let (simulator, source, speed) = try simulator(inventoryFile: options.inventory, generate: options.generate, speed: options.speed)
+        let why = connection.simulate ? "--simulate" : "no vCenter configured (--url or GOVC_URL)"
+        let banner = "moonmotion: \(why) — running against a simulated vCenter "
+            + "(\(source): \(describe(simulator.inventorySnapshot)), \(speedText(speed))× time)"
+        return Backend(vcenter: simulator, simulator: simulator, name: "simulated vCenter (\(speedText(speed))× time)", banner: banner)
+    }
+
+    /// The built-in simulator on scaled time, the same for every command (`run`, `repl`,
+    /// `inventory --simulate`, a script's `mm.connect()`): the inventory of `inventoryFile`,
+    /// else generated from `generate` (default `demoSpecText`), at `speed` (default: the demo's,
+    /// `demoSpeed`). Returns it with a word for its source and its speed.
+    static func simulator(inventoryFile: String? = nil, generate: String? = nil, speed: Double? = nil) throws
+        -> (simulator: SimulatedVCenter, source: String, speed: Double) {
         let start = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-        let (inventory, source) = try loadInventory(file: options.inventory, generate: options.generate ?? demoSpecText, referenceDate: start)
+        let (inventory, source) = try loadInventory(file: inventoryFile, generate: generate ?? demoSpecText, referenceDate: start)
         var configuration = SimulatorConfiguration()
         configuration.startTime = start
         configuration.progressUpdates = 10
-        let speed = options.speed ?? demoSpeed(for: inventory, configuration: configuration)
+        let speed = speed ?? demoSpeed(for: inventory, configuration: configuration)
         configuration.clock = .scaled(speed: speed)
-        let simulator = try SimulatedVCenter(inventory: inventory, configuration: configuration, source: source)
-        let why = connection.simulate ? "--simulate" : "no vCenter configured (--url or GOVC_URL)"
-        let banner = "moonmotion: \(why) — running against a simulated vCenter "
-            + "(\(source): \(describe(inventory)), \(speedText(speed))× time)"
-        return Backend(vcenter: simulator, simulator: simulator, name: "simulated vCenter (\(speedText(speed))× time)", banner: banner)
+        return (try SimulatedVCenter(inventory: inventory, configuration: configuration, source: source), source, speed)
     }
 
     /// The inventory of a simulation: the JSON file `file` (`moonmotion inventory --json`)
@@ -106,15 +115,11 @@ struct Backend: Sendable {
         speed == speed.rounded() && speed < 1e15 ? String(Int(speed)) : String(speed)
     }
 
-    /// Makes `mm.now()` follow the simulator's clock, so strategies that age things
-    /// (`strategy.snapshots_older_than`) see the simulated time.
+    /// Makes the scripts' clock the simulator's: `mm.now()` reads it, so strategies that age
+    /// things (`strategy.snapshots_older_than`) see the simulated time, and `mm.sleep` and
+    /// wait timeouts count simulated seconds.
     static func followSimulatedClock(_ simulator: SimulatedVCenter, in runtime: LuaRuntime) throws {
-        try runtime.extendMoonmotionModule { module in
-            module.function("now") { call in
-                call.push(simulator.now.timeIntervalSince1970)
-                return .values(1)
-            }
-        }
+        try LuaBindings.useSimulatedClock(simulator, in: runtime)
     }
 
     /// Logs out of a real vCenter (stops a simulator's clock).

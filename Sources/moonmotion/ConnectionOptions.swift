@@ -21,7 +21,7 @@ struct ConnectionOptions: ParsableArguments {
     var url: String?
 
     @Flag(help: ArgumentHelp(
-        "Use the built-in simulated vCenter (a generated inventory, time 100× faster) instead of a real one; GOVC_URL is then ignored."))
+        "Use the built-in simulated vCenter (the demo inventory, \(Backend.demoSpecText), with time compressed as in `run`) instead of a real one; GOVC_URL is then ignored."))
     var simulate = false
 
     @Option(help: ArgumentHelp("User name (default: from the URL, then GOVC_USERNAME).", valueName: "name"))
@@ -120,20 +120,15 @@ struct ConnectionOptions: ParsableArguments {
         return ConnectedVCenter(vcenter, url: config.redactedURL, isSimulated: false)
     }
 
-    /// The built-in simulator: a generated inventory (`spec`, default `GenerateSpec()`) whose
-    /// tasks run 100× faster than real time. Says so on stderr: why (`announce`, e.g.
-    /// `--simulate`; nil: nothing was configured) and what it simulates.
-    static func simulated(spec: GenerateSpec = GenerateSpec(), announce reason: String?) throws -> ConnectedVCenter {
-        var configuration = SimulatorConfiguration(clock: .scaled(speed: simulatorSpeed))
-        configuration.startTime = Date()
-        let simulator = try SimulatedVCenter(generating: spec, configuration: configuration)
+    /// The built-in simulator, the same as `run`'s (`Backend.simulator`: the demo inventory,
+    /// or one generated from `generate`, at the demo's speed). Says so on stderr: why
+    /// (`announce`, e.g. `--simulate`; nil: nothing was configured) and what it simulates.
+    static func simulated(generate: String? = nil, announce reason: String?) throws -> ConnectedVCenter {
+        let (simulator, _, _) = try Backend.simulator(generate: generate)
         let why = reason ?? "no vCenter configured (--url or GOVC_URL)"
         FileHandle.standardError.write(Data("moonmotion: \(why): using the built-in \(simulator.displayName)\n".utf8))
         return ConnectedVCenter(simulator, url: "simulated", isSimulated: true)
     }
-
-    /// Simulated seconds per real second of the built-in simulator.
-    static let simulatorSpeed = 100.0
 
     /// Client log lines (re-logins, poller trouble) on stderr; warnings and worse unless
     /// `MOONMOTION_LOG=debug|info|…`. Never carries a password.

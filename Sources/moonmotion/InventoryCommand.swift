@@ -91,13 +91,7 @@ struct InventoryCommand: AsyncParsableCommand {
         let connected: ConnectedVCenter
         do {
             if let generate {
-                let spec: GenerateSpec
-                do {
-                    spec = try GenerateSpec(parsing: generate)
-                } catch {
-                    throw BackendError("--generate \(generate): \(error)")
-                }
-                connected = try ConnectionOptions.simulated(spec: spec, announce: "--generate")
+                connected = try ConnectionOptions.simulated(generate: generate, announce: "--generate")
             } else {
                 connected = try await connection.connect()
             }
@@ -225,16 +219,9 @@ extension InventorySummary {
     }
 }
 
-/// Sizes in binary units, as vSphere shows them: `512.0 MB`, `1.2 TB`.
+/// Sizes: IEC units, as everywhere (`ByteUnits`): `512.0 MiB`, `1.2 TiB`.
 enum ByteText {
-    static func format(_ bytes: Int64) -> String {
-        let b = Double(bytes)
-        for (size, unit) in [(1_125_899_906_842_624.0, "PB"), (1_099_511_627_776.0, "TB"), (1_073_741_824.0, "GB"), (1_048_576.0, "MB")] where b >= size {
-            let tenths = Int64((b / size * 10).rounded())
-            return "\(tenths / 10).\(tenths % 10) \(unit)"
-        }
-        return "\(bytes) B"
-    }
+    static func format(_ bytes: Int64) -> String { ByteUnits.format(bytes) }
 }
 
 /// Left-aligned text columns with two spaces between them.

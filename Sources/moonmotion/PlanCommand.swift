@@ -37,10 +37,10 @@ struct PlanCommand: AsyncParsableCommand {
             folders=prod|prod/db, attr.wave=1|2|3, guests=rhel9_64Guest|windows2019srv_64Guest, \
             given to the VMs in turn), or — with a vCenter \
             configured (--url or GOVC_URL) and neither — the live inventory, read once \
-            (read-only). Default: a generated inventory of \(GenerateSpec().summary), about 500 TB.
+            (read-only). Default: the demo inventory (\(Backend.demoSpecText)), the one `run`, `repl --simulate` and `inventory --simulate` simulate.
 
-            The rate model: each Storage vMotion copies at --rate MB/s (default 150) \
-            after 15 s of setup; --datastore-bandwidth MB/s makes the copies on one \
+            The rate model: each Storage vMotion copies at --rate MiB/s (default 150) \
+            after 15 s of setup; --datastore-bandwidth MiB/s makes the copies on one \
             datastore share that bandwidth; a vMotion copies memory at --vmotion-rate \
             (default from the hosts' vMotion link). Measure your rate on a real move \
             first: the prediction is only as good as it. --max-concurrent N caps the jobs \
@@ -83,20 +83,20 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Simulate this inventory (a `moonmotion inventory --json` file).", valueName: "file"))
     var inventory: String?
 
-    @Option(help: ArgumentHelp("Simulate a generated inventory (default \(GenerateSpec().summary)).", valueName: "spec"))
+    @Option(help: ArgumentHelp("Simulate a generated inventory (default \(Backend.demoSpecText), as `run`).", valueName: "spec"))
     var generate: String?
 
-    @Option(help: ArgumentHelp("Copy rate of one Storage vMotion, MB/s (default 150).", valueName: "MBps"))
+    @Option(help: ArgumentHelp("Copy rate of one Storage vMotion, MiB/s (default 150).", valueName: "MiBps"))
     var rate: Double?
 
     @Option(name: .customLong("datastore-bandwidth"), help: ArgumentHelp(
-        "Bandwidth of each datastore, MB/s, shared by the copies reading or writing it at once (default: not shared).",
-        valueName: "MBps"))
+        "Bandwidth of each datastore, MiB/s, shared by the copies reading or writing it at once (default: not shared).",
+        valueName: "MiBps"))
     var datastoreBandwidth: Double?
 
     @Option(name: .customLong("vmotion-rate"), help: ArgumentHelp(
-        "Memory copy rate of one vMotion, MB/s (default: a tenth of the hosts' vMotion link in Mbit/s: 1,000 on 10 GbE).",
-        valueName: "MBps"))
+        "Memory copy rate of one vMotion, MiB/s (default: a tenth of the hosts' vMotion link in Mbit/s: 1,000 on 10 GbE).",
+        valueName: "MiBps"))
     var vMotionRate: Double?
 
     @Option(name: .customLong("inject"), help: ArgumentHelp(
@@ -121,22 +121,30 @@ struct PlanCommand: AsyncParsableCommand {
         valueName: "N"))
     var maxConcurrent: Int?
 
+    @Option(name: .customLong("time-limit"), help: ArgumentHelp(
+        "Stop the simulation after this much simulated time (90m, 36h, 30d, 2w; default 365d): a strategy that never lets its jobs finish gets a plan that says so, and plan exits 1.",
+        valueName: "duration"))
+    var timeLimit: String = "365d"
+
     func validate() throws {
         _ = try ScriptParameters(parameters)
         if inventory != nil && generate != nil {
             throw ValidationError("--inventory and --generate both choose the inventory; give one of them")
         }
         if let rate, !(rate > 0 && rate.isFinite) {
-            throw ValidationError("--rate must be a positive number of MB/s, not \(rate)")
+            throw ValidationError("--rate must be a positive number of MiB/s, not \(rate)")
         }
         if let datastoreBandwidth, !(datastoreBandwidth > 0 && datastoreBandwidth.isFinite) {
-            throw ValidationError("--datastore-bandwidth must be a positive number of MB/s, not \(datastoreBandwidth)")
+            throw ValidationError("--datastore-bandwidth must be a positive number of MiB/s, not \(datastoreBandwidth)")
         }
         if let maxConcurrent, let problem = MaxConcurrentOption.problem(maxConcurrent) {
             throw ValidationError("--max-concurrent: \(problem)")
         }
         if let vMotionRate, !(vMotionRate > 0 && vMotionRate.isFinite) {
-            throw ValidationError("--vmotion-rate must be a positive number of MB/s, not \(vMotionRate)")
+            throw ValidationError("--vmotion-rate must be a positive number of MiB/s, not \(vMotionRate)")
+        }
+        if DurationOption.seconds(timeLimit) == nil {
+            throw ValidationError("--time-limit '\(timeLimit)' is not a duration; write it as 90m, 36h, 30d or 2w")
         }
         var faults = FaultInjection()
         for spec in inject {
@@ -222,12 +230,13 @@ struct PlanCommand: AsyncParsableCommand {
             }
             writeStandardOutput(text)
         }
+        if case .timeLimit = summary.outcome { throw ExitCode(1) }
     }
 
     /// The inventory to simulate and a word for its source.
     private func loadInventory(referenceDate: Date) async throws -> (Inventory, String) {
         if inventory != nil || generate != nil || !connection.isServerConfigured {
-            return try Backend.loadInventory(file: inventory, generate: generate ?? "", referenceDate: referenceDate)
+            return try Backend.loadInventory(file: inventory, generate: generate ?? Backend.demoSpecText, referenceDate: referenceDate)
         }
         let connected = try await connection.connect()
         writeStandardError("moonmotion: planning on the inventory of \(connected.url) (read once; nothing is changed there)\n")
@@ -259,6 +268,7 @@ struct PlanCommand: AsyncParsableCommand {
         var configuration = RunConfiguration()
         configuration.parameters = parameters
         configuration.scheduler.vcenterMaxJobsOverride = maxConcurrent
+        configuration.simulatedTimeLimit = DurationOption.seconds(timeLimit)
         let runner = strategy.makeRunner(vcenter: simulator, configuration: configuration)
         // Ctrl-C ends a long plan at once (interrupting a hook would only fail its job).
         runtime.takeOverInterruptSignal { _ in
@@ -325,10 +335,21 @@ struct PlanCommand: AsyncParsableCommand {
         let blocked = skipped.filter(\.cannotMove).count
         if blocked > 0 { head += " (\(blocked) cannot move as asked)" }
         if pending > 0 { head += ", \(pending) never started" }
+        let held = jobs.filter { $0.state == .pending && $0.heldByStrategy }.count
+        if held > 0 { head += " (\(held) held by the strategy)" }
         let vmotions = summary.proactiveVMotions.filter { $0.state == .done }.count
         if vmotions > 0 { head += "; \(vmotions) pro-active vMotion\(vmotions == 1 ? "" : "s")" }
         var lines = [head]
         if summary.outcome != .completed { lines.append("  the simulated run ended \(summary.outcome)") }
+        if case .timeLimit = summary.outcome {
+            // Name what never finished: the jobs a strategy kept going (or kept back) forever.
+            let unfinished = jobs.filter { !$0.state.isTerminal }
+            for job in unfinished.prefix(10) {
+                let why = job.heldByStrategy ? "held by the strategy" : (job.lastError.map { "last: \($0)" } ?? job.state.rawValue)
+                lines.append("  unfinished: \(job.vmName) (\(job.kind.name), \(job.attempts) attempt\(job.attempts == 1 ? "" : "s")): \(why)")
+            }
+            if unfinished.count > 10 { lines.append("  … and \(unfinished.count - 10) more unfinished") }
+        }
         // VMs that cannot move are listed in full: they are the work to do before the window.
         for job in skipped where job.cannotMove {
             lines.append("  cannot move: \(job.vmName): \((job.lastError ?? "").replacingOccurrences(of: "cannot move: ", with: ""))")

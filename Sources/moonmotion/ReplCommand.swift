@@ -46,8 +46,8 @@ struct ReplCommand: AsyncParsableCommand {
         let runtime = try LuaRuntime(options: lua.runtimeOptions(moduleDirectories: ["."], secretFiles: connection.secretFiles))
         defer { runtime.shutdown() }
         let bindings = try LuaBindings.install(into: runtime, connector: connection.connector(sandboxed: lua.sandbox))
-        if connection.isServerConfigured {
-            // `conn` is ready to use when a server is configured (flags or GOVC_URL).
+        if connection.isServerConfigured || connection.simulate {
+            // `conn` is ready to use when a server is configured (flags or GOVC_URL) or simulated.
             do {
                 let connected = try await connection.connect()
                 try bindings.setGlobalConnection(connected, named: "conn", in: runtime)

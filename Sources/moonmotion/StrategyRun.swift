@@ -175,13 +175,13 @@ struct StrategyRun {
         return (base.isEmpty ? "moonmotion" : base) + ".journal"
     }
 
-    /// 0: every job done or skipped; 1: a job of the strategy failed, or the run aborted;
-    /// 130: stopped or abandoned by Ctrl-C.
+    /// 0: every job done or skipped (or held by the strategy, as it asked); 1: a job of the
+    /// strategy failed, or the run aborted; 130: stopped or abandoned by Ctrl-C.
     static func exitStatus(_ summary: RunSummary) -> Int32 {
         switch summary.outcome {
         case .stopped, .abandoned: return interruptedStatus
-        case .aborted: return 1
-        case .completed: return summary.failed.contains { !$0.isProactive } ? 1 : 0
+        case .aborted, .timeLimit: return 1
+        case .completed, .held: return summary.failed.contains { !$0.isProactive } ? 1 : 0
         }
     }
 }

@@ -21,7 +21,7 @@ struct PlanCommandTests {
         #expect(text.contains("Plan: storage-migration.lua, simulated on a generated inventory (2 clusters, 8 hosts, 40 VMs)"))
         #expect(text.contains("Predicted makespan"))
         #expect(text.contains("(2026-12-05 22:00"), "the window's clock times")
-        #expect(text.contains("200 MB/s per Storage vMotion"))
+        #expect(text.contains("200 MiB/s per Storage vMotion"))
         #expect(text.contains("slots: configured by the engine for cluster-1, cluster-2"))
         #expect(text.contains("Peak concurrency"))
         #expect(text.contains("Engine: 40 jobs: 40 done, 0 failed, 0 skipped"))
@@ -158,5 +158,50 @@ struct PlanCommandTests {
             let text = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
             #expect(text.contains(word), "plan --help lacks \(word)")
         }
+    }
+
+    @Test("a strategy that always answers retry to a fault that never clears ends in seconds, naming the job and its faults")
+    func alwaysRetryEnds() async throws {
+        let dir = try scriptDirectory(["always-retry.lua": """
+            local strategy = require "moonmotion.strategy"
+            return strategy.new {
+              select = function(inv) return strategy.storage_moves(inv, { from = "legacy-*", to = "new-*" }) end,
+              on_failure = function(job, err) return "retry" end,
+            }
+            """])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Before retries.limit this plan never ended (1072 simulated days, 176,921 tasks at 100%
+        // CPU). Alone it now takes about 0.3 s; the bound is on the CPU time it uses, which a
+        // machine loaded by the rest of the suite (8 s of wall time seen for the same run) does
+        // not stretch. The wall bound is the harness's 60 s.
+        let (outcome, cpu) = try await Self.runCounted(
+            ["plan", dir.appendingPathComponent("always-retry.lua").path, "--generate", "clusters=1,hosts=2,vms=2",
+             "--inject", "rate=1,fault=FileLocked"], directory: dir)
+        #expect(cpu < 5, "plan used \(cpu) s of CPU")
+        let text = outcome.stdout + outcome.stderr
+        #expect(text.contains("Engine: 2 jobs: 0 done, 2 failed"), "\(text)")
+        // Each job is named with its VM, its faults and the limit.
+        let failures = text.split(separator: "\n").filter { $0.contains("failed: ") && $0.contains("gave up after 25 attempts (FileLocked ×25)") }
+        #expect(failures.count == 2, "\(text)")
+        #expect(failures.allSatisfy { $0.contains("(storage") }, "\(failures)")
+    }
+
+    /// Runs moonmotion under `sh`, whose `times` reports the CPU time (user + system) its
+    /// children used; returns the outcome (without `times`' lines) and that time in seconds.
+    static func runCounted(_ arguments: [String], directory: URL) async throws -> (ProcessOutcome, Double) {
+        let outcome = try await runMoonmotion(arguments, directory: directory, environment: ["GOVC_URL": ""],
+                                              shell: #"timeout 60 "$@"; status=$?; times >&2; exit $status"#)
+        // `times` prints the shell's own times, then its children's: "0m0.21s 0m0.03s".
+        var lines = outcome.stderr.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        while lines.last == "" { lines.removeLast() }
+        guard lines.count >= 2 else { return (outcome, .infinity) }
+        let children = lines.removeLast()
+        lines.removeLast()
+        let seconds = children.split(separator: " ").map { field -> Double in
+            let parts = field.dropLast().split(separator: "m")
+            guard parts.count == 2, let m = Double(parts[0]), let s = Double(parts[1]) else { return .infinity }
+            return m * 60 + s
+        }.reduce(0, +)
+        return (ProcessOutcome(status: outcome.status, stdout: outcome.stdout, stderr: lines.joined(separator: "\n")), seconds)
     }
 }

@@ -4,9 +4,10 @@ import TestSupport
 
 /// Every fault the engine retries, end to end on the test vCenter: once as a SOAP fault from the
 /// `RelocateVM_Task` call, once as the error a relocation task ends with. Each is retried by the
-/// engine with backoff without asking the strategy, and its VM then moves once; a subtype the
-/// engine does not retry (`InvalidPowerState`, an `InvalidState`) reaches the strategy's
-/// `on_failure` instead. Decided by `VCenterFault.Code.isRetriable`, never by message text.
+/// engine with backoff when the strategy's `on_failure` (which hears every failure) lets the rule
+/// decide, and its VM then moves once; for a subtype the engine does not retry
+/// (`InvalidPowerState`, an `InvalidState`) the rule says no retry (`err.will_retry` false), and
+/// the strategy skips it. Decided by `VCenterFault.Code.isRetriable`, never by message text.
 @Suite("retried faults on the test vCenter")
 struct RetriedFaultsTests {
     static let retried = ["TaskInProgress", "FileLocked", "InvalidState", "ResourceInUse", "ConcurrentAccess",
@@ -17,6 +18,7 @@ struct RetriedFaultsTests {
         return strategy.new {
           select = function(inv) return strategy.storage_moves(inv, { from = "legacy-*", to = "new-*" }) end,
           on_failure = function(job, err)
+            if err.will_retry then return nil end
             io.stderr:write("on_failure " .. job.vm_name .. " " .. err.type .. "\\n")
             return "skip"
           end,

@@ -43,12 +43,19 @@ func moonmotionEnvironment(_ overrides: [String: String]) -> [String: String] {
 /// Runs the built `moonmotion` with `arguments`, feeding `input` on stdin, in `directory`.
 /// `interrupt` sends SIGINT when the script reaches that point. Gives up after `timeout`
 /// seconds (recorded as an issue): a bound on a hung process, not a wait for anything.
+/// `shell`: run it through `sh -c shell sh moonmotion arguments…` instead (the script runs it
+/// as `"$@"`), to measure it from outside.
 func runMoonmotion(_ arguments: [String], input: String = "", directory: URL? = nil,
                    environment: [String: String] = [:], interrupt: InterruptPoint? = nil,
-                   timeout: Double = 60) async throws -> ProcessOutcome {
+                   timeout: Double = 60, shell: String? = nil) async throws -> ProcessOutcome {
     let process = Process()
-    process.executableURL = try moonmotionBinary()
-    process.arguments = arguments
+    if let shell {
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", shell, "sh", try moonmotionBinary().path] + arguments
+    } else {
+        process.executableURL = try moonmotionBinary()
+        process.arguments = arguments
+    }
     if let directory { process.currentDirectoryURL = directory }
     process.environment = moonmotionEnvironment(environment)
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mm-run-\(UUID().uuidString)")

@@ -171,8 +171,8 @@ struct RunStrategyTests {
             #expect(line.hasPrefix("\(i + 1). app-c1-"), "\(line)")
             #expect(line.contains("storage  legacy-0") && line.contains(" → new-0"), "\(line)")
         }
-        // Largest first: the sizes printed go down ("1. app-c1-0002  501 GB  storage  …").
-        let units: [Substring: Double] = ["B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12]
+        // Largest first: the sizes printed go down ("1. app-c1-0002  466.6 GiB  storage  …").
+        let units: [Substring: Double] = ["B": 1, "KiB": 0x1p10, "MiB": 0x1p20, "GiB": 0x1p30, "TiB": 0x1p40]
         let sizes = planned.map { line -> Double in
             let words = line.split(separator: " ")
             return (Double(words[2]) ?? -1) * (units[words[3]] ?? -1)
@@ -322,7 +322,7 @@ struct RunStrategyTests {
 
         let badkey = try await runMoonmotion(["run", "badkey.lua"] + small, directory: dir, environment: noServer)
         #expect(badkey.status == 1)
-        #expect(badkey.stderr == "moonmotion: badkey.lua: the strategy table has 'ordr' (did you mean 'order'?), which is not a hook; valid hooks: select, order, target, limits, vcenter_limits, on_blocked, on_failure, on_done, checks\n")
+        #expect(badkey.stderr == "moonmotion: badkey.lua: the strategy table has 'ordr' (did you mean 'order'?), which is not a hook; valid hooks: select, order, target, limits, vcenter_limits, on_blocked, on_failure, on_done, checks; settings: retries, backoff\n")
 
         let badorder = try await runMoonmotion(["run", "badorder.lua"] + small, directory: dir, environment: noServer)
         #expect(badorder.status == 1)

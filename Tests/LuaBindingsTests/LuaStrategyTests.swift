@@ -357,7 +357,7 @@ struct LuaStrategyTests {
             #expect(outcome.summary.failed.count == 2)
             let error = outcome.summary.failed.first?.lastError ?? ""
             #expect(error.contains("GenericVmConfigFault"), "\(error)")
-            #expect(error.contains(#"the on_failure hook ("#) && error.contains(#"strategy.lua:2) returned "ignore"; return "retry", "skip" or "abort""#), "\(error)")
+            #expect(error.contains(#"the on_failure hook ("#) && error.contains(#"strategy.lua:2) returned "ignore"; return "retry", "skip", "abort" or nil (the retry rule decides)"#), "\(error)")
             #expect(outcome.summary.moved.count == 2)
         }
     }

@@ -29,7 +29,8 @@ import VCenterSimulator
                 local ds = conn:datastores{name = "new-*", host = vm.host}
                 local t = conn:moveVM(vm, {datastore = ds[i % #ds + 1]}, {async = true})
                 tasks[i] = t
-                local done, err = t:wait{timeout = 60}
+                -- Timeouts count simulated seconds (the scripts' one clock): a day is 43 s here.
+                local done, err = t:wait{timeout = 86400}
                 if done then ok = ok + 1 else failed = failed + 1; print(err.type, err.message) end
               end)
             end
@@ -64,15 +65,16 @@ import VCenterSimulator
             local vms = conn:vms()
             local function move(vm) return conn:moveVM(vm, {datastore = conn:datastores{name = "new-*", host = vm.host}[1]}, {async = true}) end
             local bad = move(vms[1])
-            local ok, err = bad:wait{timeout = 60}
+            -- Timeouts count simulated seconds (100× real time here).
+            local ok, err = bad:wait{timeout = 6000}
             local slow = move(vms[2])
             local tok, terr = slow:wait{timeout = 0.01}
             local cancelled = slow:cancel()
-            local cok, cerr = slow:wait{timeout = 30}
+            local cok, cerr = slow:wait{timeout = 3000}
             local a, b = move(vms[3]), move(vms[4])
-            local first = mm.wait_any({a, b}, {timeout = 60})
+            local first = mm.wait_any({a, b}, {timeout = 6000})
             local none = mm.wait_any({}, {timeout = 1})
-            local all, failed = mm.wait_all({a, b, bad}, {timeout = 60})
+            local all, failed = mm.wait_all({a, b, bad}, {timeout = 6000})
             return ok, err.type, err.message, tok, terr.type, cancelled, cok, cerr.type,
                    first == a or first == b, none == nil, all, #failed, failed[1] == bad
             """)
@@ -101,7 +103,7 @@ import VCenterSimulator
             local t = conn:removeSnapshot(vm, "all", {consolidate = true})
             vm:refresh()
             local c = conn:consolidateDisks(vm, {async = true})
-            local ok = c:wait{timeout = 30}
+            local ok = c:wait{timeout = 30000}
             mm.sleep(0.1)
             local simulatedSeconds = mm.now() - before
             return n > 0, t.state, #vm.snapshots, ok, c.name, simulatedSeconds > 5, c.description_id

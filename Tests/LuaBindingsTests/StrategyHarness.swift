@@ -50,6 +50,9 @@ struct StrategyHarness {
     /// A runtime with the checkout's stdlib over an existing simulator.
     init(simulator: SimulatedVCenter, sandbox: SandboxOptions = .none) throws {
         runtime = try LuaRuntime(options: .init(sandbox: sandbox, moduleDirectories: [Self.root + "/stdlib"]))
+        // The stdlib's moonmotion.strategy reads the engine's names; without the bindings
+        // (no connection here) they are installed on their own.
+        try LuaStrategy.installNames(into: runtime)
         self.simulator = simulator
     }
 

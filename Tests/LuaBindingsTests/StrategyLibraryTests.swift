@@ -92,6 +92,39 @@ struct StrategyLibraryTests {
         #expect(results == [.string("a"), .string("abcab"), .string("c"), .string("yyxy"), .string("nil")])
     }
 
+    @Test("the stdlib's hook names, limit fields and hints are the engine's own")
+    func namesComeFromTheEngine() async throws {
+        let harness = try StrategyHarness(spec: "clusters=1,hosts=1,vms=1")
+        defer { harness.shutdown() }
+        let results = try await lua(harness, """
+            local mm = require "moonmotion"
+            return table.concat(strategy.HOOKS, ", "), table.concat(strategy.LIMIT_FIELDS, ", "),
+              table.concat(strategy.VCENTER_LIMIT_FIELDS, ", "),
+              mm.did_you_mean("onFailure", strategy.HOOKS), mm.did_you_mean("on-done", strategy.HOOKS),
+              mm.did_you_mean("ordr", strategy.HOOKS), mm.did_you_mean("vcenterlimits", strategy.HOOKS),
+              mm.did_you_mean("nothing-like-it", strategy.HOOKS), mm.did_you_mean("per_hots", { 1, "per_host" }),
+              strategy.HOOKS ~= mm.hook_names
+            """)
+        let hooks = "select, order, target, limits, vcenter_limits, on_blocked, on_failure, on_done, checks"
+        #expect(results == [
+            .string(hooks), .string("max_concurrent, per_host, per_datastore, host_cost, datastore_cost, network_cost, min_free"),
+            .string("max_concurrent"), .string("on_failure"), .string("on_done"), .string("order"), .string("vcenter_limits"),
+            .nil, .string("per_host"), .boolean(true),
+        ])
+        // The engine's check of a table the script built by hand lists the same hooks.
+        var engine = "(loaded)"
+        do {
+            _ = try await harness.strategy(source: "return { select = function() return {} end, ordr = function() end }")
+        } catch {
+            engine = String(describing: error)
+        }
+        #expect(engine.contains("'ordr' (did you mean 'order'?), which is not a hook; valid hooks: \(hooks)"), "\(engine)")
+        let library = await luaError(harness, "strategy.new { select = function() return {} end, ordr = true }")
+        #expect(library.contains("unknown hook 'ordr' (did you mean 'order'?); valid hooks: \(hooks)"), "\(library)")
+        let badList = await luaError(harness, "require('moonmotion').did_you_mean('x', 'not a list')")
+        #expect(badList.contains("bad argument #2 to ") && badList.contains("(list of names expected, got string)"), "\(badList)")
+    }
+
     @Test("limits helpers: half_of_hosts counts usable hosts; strategy.limits checks its fields")
     func limits() async throws {
         let harness = try StrategyHarness(spec: "clusters=1,hosts=1,vms=1")

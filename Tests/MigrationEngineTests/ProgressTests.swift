@@ -119,8 +119,8 @@ struct ProgressTests {
     @Test("sizes, durations and bars are formatted for people")
     func formatting() {
         #expect(ProgressRenderer.bytes(512) == "512 B")
-        #expect(ProgressRenderer.bytes(1_500_000_000) == "1.5 GB")
-        #expect(ProgressRenderer.bytes(500_000_000_000_000) == "500 TB")
+        #expect(ProgressRenderer.bytes(1_500_000_000) == "1.4 GiB")
+        #expect(ProgressRenderer.bytes(500_000_000_000_000) == "454.7 TiB")
         #expect(ProgressRenderer.duration(45) == "45s")
         #expect(ProgressRenderer.duration(725) == "12m05s")
         #expect(ProgressRenderer.duration(3 * 3600 + 7 * 60) == "3h07m")

@@ -303,7 +303,7 @@ struct RunnerTests {
         #expect(plan.settled.map(\.vmName) == ["vm0"])
         let lines = plan.lines()
         #expect(lines[0].contains("2 job(s)"))
-        #expect(lines[1].contains("vm1") && lines[1].contains("300 GB") && lines[1].contains("old-1 → new-"))
+        #expect(lines[1].contains("vm1") && lines[1].contains("279.4 GiB") && lines[1].contains("old-1 → new-"))
         #expect(lines.last?.contains("already on its target") == true)
         #expect(plan.proactiveNote?.contains("decided while the run goes") == true)
         #expect(vc.runningCount == 0)

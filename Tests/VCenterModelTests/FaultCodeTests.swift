@@ -39,4 +39,23 @@ struct FaultCodeTests {
         #expect(VCenterFault.Code.tlsThumbprintMismatch.isTLS && VCenterFault.Code.tlsVerificationFailed.isTLS && !VCenterFault.Code.notVSphere.isTLS)
         #expect(VCenterFault(type: "FileLocked", message: "x").code == .fileLocked)
     }
+
+    @Test("known: every vSphere fault type and Moonmotion's own codes, for checking names a strategy writes")
+    func knownCodes() {
+        let known = VCenterFault.Code.known
+        #expect(known.contains(.fileLocked) && known.contains(.hostNotConnected) && known.contains(.methodFault))
+        #expect(known.contains(.timeout) && known.contains(.tlsError))
+        #expect(known == known.sorted { $0.rawValue < $1.rawValue } && Set(known).count == known.count)
+        #expect(known.allSatisfy { $0.isKnown })
+        #expect(!VCenterFault.Code("FileLoked").isKnown)
+    }
+
+    @Test("description names the type once, also for a message that already starts with it")
+    func descriptionOnce() {
+        #expect(VCenterFault(.fileLocked, "the file is locked").description == "FileLocked: the file is locked")
+        #expect(VCenterFault(.fileLocked, "FileLocked: the file is locked").description == "FileLocked: the file is locked")
+        #expect(VCenterFault(.fileLocked, "").description == "FileLocked")
+        #expect(VCenterFault(.fileLocked, "FileLocked").description == "FileLocked")
+        #expect(VCenterFault(.fileFault, "FileLocked: x").description == "FileFault: FileLocked: x")
+    }
 }

@@ -4,7 +4,7 @@ import VCenterModel
 @testable import VCenterSimulator
 
 /// A known schedule for the plan report and the timeline: 2 clusters × 4 hosts, 40 VMs of
-/// 100 GiB (20 per cluster, 5 per host), 100 MB/s with 10 s setup, so every copy takes
+/// 100 GiB (20 per cluster, 5 per host), 100 MiB/s with 10 s setup, so every copy takes
 /// exactly 10 + 102,400 ÷ 100 = 1,034 s. Waves start together and all end together:
 /// cluster-1 runs 2 copies per host (waves of 8, 8, 4), cluster-2 one per host (5 waves of 4).
 enum PlanFixtures {
@@ -197,9 +197,9 @@ enum PlanFixtures {
         for needle in [
             "Plan: simulated vCenter (generated: 2 clusters, 8 hosts, 40 VMs)",
             "Predicted makespan  1h 26m",
-            "Moved               40 VMs, 3.9 TB in 40 tasks (40 Storage vMotion)",
+            "Moved               40 VMs, 3.9 TiB in 40 tasks (40 Storage vMotion)",
             "Failures            none",
-            "Rate model          100 MB/s per Storage vMotion + 10s setup; datastore bandwidth not shared",
+            "Rate model          100 MiB/s per Storage vMotion + 10s setup; datastore bandwidth not shared",
             "Queued at vCenter   0 tasks waited for an ESXi limit",
             // 4,136 + 20,680 s = 6h 54m idle of 24,816 + 41,360 s = 18h 23m slot time (37.5%); tails 2 × 4,136 s = 2h 18m.
             "Idle slots          6h 54m of 18h 23m slot time (38%): 2h 18m in the tails, 4h 36m while work waited",
@@ -214,7 +214,7 @@ enum PlanFixtures {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         // Cluster rows: finish 51m 42s (3,102 s) and 1h 26m (5,170 s), ratios 1.20 and 2.00, peak 8/8 and 4/8.
         let c1 = try #require(lines.first { $0.hasPrefix("  cluster-1 ") && $0.contains("/8") })
-        #expect(c1.contains("51m 42s") && c1.contains("1.20") && c1.contains("8/8") && c1.contains("2.0 TB"))
+        #expect(c1.contains("51m 42s") && c1.contains("1.20") && c1.contains("8/8") && c1.contains("2.0 TiB"))
         let c2 = try #require(lines.first { $0.hasPrefix("  cluster-2 ") && $0.contains("/8") })
         #expect(c2.contains("1h 26m") && c2.contains("2.00") && c2.contains("4/8"))
         // Idle rows: cluster-2 idle 20,680 s = 5h 45m of 41,360 s = 11h 29m, 50%; 4,136 s = 1h 9m in the tail.
@@ -312,7 +312,7 @@ enum PlanFixtures {
         sim.advanceUntilIdle()
         let report = PlanReport(stats: sim.stats, inventory: sim.inventorySnapshot, configuration: sim.configuration)
         let c = try #require(report.clusters.first)
-        // 300 GiB at 100 MB/s + 10 s = 3,082 s alone; (112.4 + 3,082) ÷ 4 slots is less.
+        // 300 GiB at 100 MiB/s + 10 s = 3,082 s alone; (112.4 + 3,082) ÷ 4 slots is less.
         #expect(c.boundReason == .largestVM)
         #expect(Self.close(c.lowerBound, 3082))
         #expect(Self.close(c.ratio, 1))
@@ -348,11 +348,11 @@ enum PlanFixtures {
         #expect(PlanFormat.duration(3600) == "1h")
         #expect(PlanFormat.duration(26 * 3600 + 60) == "1d 2h 1m")
         #expect(PlanFormat.hours(26 * 3600 + 60) == "26h 1m")
-        #expect(PlanFormat.bytes(500 << 40) == "500 TB")
-        #expect(PlanFormat.bytes(3 << 29) == "1.5 GB")
-        #expect(PlanFormat.bytes(850 << 30) == "850 GB")
-        #expect(PlanFormat.bytes(1012 << 30) == "0.99 TB")
-        #expect(PlanFormat.bytes(99_990 << 20) == "97.6 GB")
+        #expect(PlanFormat.bytes(500 << 40) == "500.0 TiB")
+        #expect(PlanFormat.bytes(3 << 29) == "1.5 GiB")
+        #expect(PlanFormat.bytes(850 << 30) == "850.0 GiB")
+        #expect(PlanFormat.bytes(1012 << 30) == "0.99 TiB")
+        #expect(PlanFormat.bytes(99_990 << 20) == "97.6 GiB")
         #expect(PlanFormat.count(3000) == "3,000")
         #expect(PlanFormat.count(100_000) == "100,000")
         #expect(PlanFormat.count(999) == "999")

@@ -45,6 +45,8 @@ import VCenterModel
         #expect(f.failureProbability == 0.02 && f.probabilityKinds.isEmpty && f.seed == 7)
         #expect(f.probabilityFault.type == "FileLocked")
         #expect(f.failNextTask["db-01"]?.type == "FileLocked")
+        // The type is said once: "FileLocked: injected by …", never "FileLocked: FileLocked: …".
+        #expect(f.failNextTask["db-01"]?.description == "FileLocked: injected by the simulator (--inject)")
         #expect(f.slowHosts == ["esx-01": 0.5])
         #expect(f.slowDatastores == ["legacy:01": 0.25])
         #expect(f.startDelay == 30)

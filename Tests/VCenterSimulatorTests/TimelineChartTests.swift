@@ -51,7 +51,7 @@ import VCenterModel
         Self.checkSelfContained(html)
         #expect(html.contains("<title>Plan of June — timeline by host</title>"))
         #expect(html.contains("<option value=\"host\" selected>"))
-        #expect(html.contains("makespan 1h 26m · 40 VMs moved · 3.9 TB copied · 40 tasks · no failures"))
+        #expect(html.contains("makespan 1h 26m · 40 VMs moved · 3.9 TiB copied · 40 tasks · no failures"))
         #expect(html.contains("Storage vMotion</span>") && html.contains("failed</span>") && html.contains("queued (lighter)"))
 
         let d = try Self.data(html)

@@ -29,49 +29,37 @@
 
 local M = {}
 
+-- The names the engine accepts, and its "did you mean" for misspelt ones, come from the
+-- engine itself (LuaStrategy+Names.swift), so these checks and the engine's own agree.
+local mm = require "moonmotion"
+
 --- The hooks a strategy table may hold, in the order the engine first calls them.
-M.HOOKS = { "select", "order", "target", "limits", "vcenter_limits", "on_blocked", "on_failure", "on_done", "checks" }
+M.HOOKS = { table.unpack(mm.hook_names) }
 
 local is_hook = {}
 for _, name in ipairs(M.HOOKS) do is_hook[name] = true end
 
+--- The fields of a strategy table that are settings, not hooks: `retries` and `backoff`
+-- (docs/LUA.md, "Retries"). The engine checks them; `strategy.new` asks it to, so a
+-- mistake is reported at the script's line.
+M.SETTINGS = { table.unpack(mm.strategy_settings) }
+
+local is_setting = {}
+for _, name in ipairs(M.SETTINGS) do is_setting[name] = true end
+
 --- The fields `limits(cluster)` may return.
-M.LIMIT_FIELDS = { "max_concurrent", "per_host", "per_datastore", "host_cost", "datastore_cost", "network_cost", "min_free" }
+M.LIMIT_FIELDS = { table.unpack(mm.limit_fields) }
 
 local is_limit_field = {}
 for _, name in ipairs(M.LIMIT_FIELDS) do is_limit_field[name] = true end
 
 --- The fields `vcenter_limits(inv)` may return.
-M.VCENTER_LIMIT_FIELDS = { "max_concurrent" }
+M.VCENTER_LIMIT_FIELDS = { table.unpack(mm.vcenter_limit_fields) }
 
--- "onFailure", "OnFailure", "on-failure" → "on_failure" (for "did you mean" hints).
-local function normalise(name)
-  return (tostring(name):gsub("(%l)(%u)", "%1_%2"):gsub("-", "_"):lower())
-end
-
--- Edit distance, for "did you mean" hints on short names.
-local function distance(a, b)
-  local previous = {}
-  for j = 0, #b do previous[j] = j end
-  for i = 1, #a do
-    local current = { [0] = i }
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      current[j] = math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-    end
-    previous = current
-  end
-  return previous[#b]
-end
-
+-- " (did you mean 'on_failure'?)" for "onFailure", "on-failure" or "on_failur"; "" when no
+-- valid name is close.
 local function suggestion(name, valid)
-  local n = normalise(name)
-  local best, best_distance = nil, 3
-  for _, v in ipairs(valid) do
-    if v == n or v:gsub("_", "") == n:gsub("_", "") then return " (did you mean '" .. v .. "'?)" end
-    local d = distance(n, v)
-    if d < best_distance then best, best_distance = v, d end
-  end
+  local best = mm.did_you_mean(tostring(name), valid)
   return best and (" (did you mean '" .. best .. "'?)") or ""
 end
 
@@ -315,18 +303,28 @@ function M.vmotion(job, info) return "vmotion" end
 --- on_blocked: wait until the VM's host has room (the engine's default).
 function M.wait(job, info) return "wait" end
 
---- on_failure: give up on the job, the run goes on (the engine's default).
-function M.skip(job, err) return "skip" end
+--- on_failure: let the retry rules (`retries`) retry the job while they do, then give up on
+-- it; the run goes on (the engine's default).
+function M.skip(job, err)
+  if err ~= nil and err.will_retry then return nil end
+  return "skip"
+end
 
---- on_failure: stop dispatching; running tasks finish, then the run ends.
-function M.abort(job, err) return "abort" end
+--- on_failure: let the retry rules retry the job while they do, then stop dispatching;
+-- running tasks finish, then the run ends.
+function M.abort(job, err)
+  if err ~= nil and err.will_retry then return nil end
+  return "abort"
+end
 
---- on_failure: try again after the retry policy's backoff. Beware: a job that always fails
--- is retried forever; prefer `strategy.retry_up_to(n)`.
+--- on_failure: try again after the backoff, whatever the fault. A job that always fails is
+-- retried until the attempt limit (`retries.limit`, 25 by default) fails it; prefer
+-- `strategy.retry_up_to(n)`.
 function M.retry(job, err) return "retry" end
 
---- on_failure: retry until the job has had `attempts` attempts in all, then answer
--- `otherwise` ("skip" by default, or "abort").
+--- on_failure: retry until the job has had `attempts` attempts in all, whatever the fault
+-- (the retry rules included), then answer `otherwise` ("skip" by default, or "abort"). The
+-- attempt limit (`retries.limit`) still caps it.
 -- @param attempts total attempts allowed (≥ 1)
 -- @param otherwise "skip" or "abort"
 -- @return an on_failure hook
@@ -339,7 +337,8 @@ function M.retry_up_to(attempts, otherwise)
     error("strategy.retry_up_to: the second argument must be \"skip\" or \"abort\", got " .. tostring(otherwise), 2)
   end
   return function(job, err)
-    if (job.attempts or 0) < attempts then return "retry" end
+    local attempt = (err ~= nil and err.attempt) or job.attempts or 0
+    if attempt < attempts then return "retry" end
     return otherwise
   end
 end
@@ -627,7 +626,8 @@ end
 -- recognises these exact values (not copies or wrappers) and answers in Swift, so a
 -- strategy made of them costs no Lua call per job: largest_first and smallest_first as
 -- `order`, most_free_space as `target`, no_limits as `limits` or `vcenter_limits`, wait and vmotion as
--- `on_blocked`, skip, abort and retry as `on_failure`, nothing as `on_done`.
+-- `on_blocked`, skip, abort and retry as `on_failure` (skip and abort: the retry rules
+-- decide while they retry), nothing as `on_done`.
 M.native = {
   [M.largest_first] = "largest_first", [M.smallest_first] = "smallest_first",
   [M.most_free_space] = "most_free_space", [M.no_limits] = "no_limits",
@@ -658,12 +658,16 @@ function M.new(hooks)
     error("strategy.new: expected a table of hooks (" .. table.concat(M.HOOKS, ", ") .. "), got " .. type(hooks), 2)
   end
   local out = {}
+  local known = { table.unpack(M.HOOKS) }
+  for _, name in ipairs(M.SETTINGS) do known[#known + 1] = name end
   for k, v in pairs(hooks) do
-    if not is_hook[k] then
-      error("strategy.new: unknown hook '" .. tostring(k) .. "'" .. defined_at(v) .. suggestion(k, M.HOOKS)
-        .. "; valid hooks: " .. table.concat(M.HOOKS, ", "), 2)
-    end
-    if k == "checks" then
+    if is_setting[k] then
+      local problem = mm.check_strategy_setting(k, v)
+      if problem then error("strategy.new: " .. problem, 2) end
+    elseif not is_hook[k] then
+      error("strategy.new: unknown hook '" .. tostring(k) .. "'" .. defined_at(v) .. suggestion(k, known)
+        .. "; valid hooks: " .. table.concat(M.HOOKS, ", ") .. "; settings: " .. table.concat(M.SETTINGS, ", "), 2)
+    elseif k == "checks" then
       if type(v) == "table" and not is_callable(v) then
         for i, c in ipairs(v) do
           if not is_callable(c) then error("strategy.new: checks[" .. i .. "] must be a function(vm, job), got " .. type(c), 2) end
