@@ -27,6 +27,12 @@ struct InventoryFilter: Sendable, Hashable {
     var datastore: ObjectMatcher?
     var power: Glob?
     var template: Bool?
+    /// A glob on `VMInfo.folderPath`; one ending in `/*` also matches the folder itself.
+    var folder: Glob?
+    /// Custom attribute name → glob on its value (every one must match).
+    var attributes: [String: Glob] = [:]
+    /// A glob on the guest OS's full name or its id.
+    var guestOS: Glob?
 
     /// The filter keys each kind of listing accepts.
     enum Kind: String {
@@ -34,7 +40,7 @@ struct InventoryFilter: Sendable, Hashable {
 
         var keys: [String] {
             switch self {
-            case .vms: ["name", "cluster", "host", "datastore", "power", "template"]
+            case .vms: ["name", "cluster", "host", "datastore", "power", "template", "folder", "attribute", "guest_os", "tag"]
             case .hosts: ["name", "cluster"]
             case .datastores: ["name", "host"]
             case .clusters: ["name"]
@@ -59,7 +65,8 @@ struct InventoryFilter: Sendable, Hashable {
             throw LuaArgumentError(index, expected: "table of filters or a name pattern", actual: call.type(index).name)
         }
         for key in try call.stringKeys(of: index) where !kind.keys.contains(key) {
-            throw LuaArgumentError(index, "unknown filter '\(key)' (\(kind.rawValue) accepts \(kind.keys.joined(separator: ", ")))")
+            let hint = NameSuggestion.hint(for: key, among: kind.keys, aliases: Self.aliases)
+            throw LuaArgumentError(index, "unknown filter '\(key)'\(hint) (\(kind.rawValue) accepts \(kind.keys.joined(separator: ", ")))")
         }
         func matcher(_ key: String, _ objectKind: InventoryObjectKind) throws -> ObjectMatcher? {
             try call.withRawField(key, of: index) { slot in try ObjectMatcher.read(call, at: slot, kind: objectKind, what: key, argument: index) }
@@ -72,7 +79,33 @@ struct InventoryFilter: Sendable, Hashable {
             filter.power = try call.withRawField("power", of: index) { slot -> Glob? in
                 if call.isNoneOrNil(slot) { return nil }
                 guard let text = call.string(at: slot) else { throw LuaArgumentError(index, "filter 'power' must be a string such as \"poweredOn\"") }
-                return Glob(text)
+                return try Self.powerGlob(text, argument: index)
+            }
+        }
+        if kind == .vms {
+            if try call.withRawField("tag", of: index, { !call.isNoneOrNil($0) }) {
+                throw LuaArgumentError(index, "filter 'tag': " + LuaVMObject.tagsNotRead)
+            }
+            filter.folder = try Self.glob(call, "folder", of: index, example: "\"/dc-1/vm/prod/*\"")
+            filter.guestOS = try Self.glob(call, "guest_os", of: index, example: "\"*Windows*\"")
+            filter.attributes = try call.withRawField("attribute", of: index) { slot -> [String: Glob] in
+                if call.isNoneOrNil(slot) { return [:] }
+                guard call.type(slot) == .table else {
+                    throw LuaArgumentError(index, "filter 'attribute' must be a table of attribute names and value patterns, such as {wave = \"1\"}")
+                }
+                var out: [String: Glob] = [:]
+                for name in try call.stringKeys(of: slot) {
+                    out[name] = try call.withRawField(name, of: slot) { value -> Glob in
+                        guard call.type(value) == .string || call.type(value) == .number, let text = call.string(at: value) else {
+                            throw LuaArgumentError(index, "filter 'attribute': the value of '\(name)' must be a string or number pattern, not a \(call.type(value).name)")
+                        }
+                        return Glob(text)
+                    }
+                }
+                guard !out.isEmpty || call.rawLength(slot) == 0 else {
+                    throw LuaArgumentError(index, "filter 'attribute' must name its attributes, such as {wave = \"1\"}, not list values")
+                }
+                return out
             }
         }
         if kind.keys.contains("template") {
@@ -91,6 +124,16 @@ struct InventoryFilter: Sendable, Hashable {
         if let name, !name.matches(vm.ref, name: vm.name) { return false }
         if let power, !power.matches(vm.powerState) { return false }
         if let template, template != vm.isTemplate { return false }
+        if let folder {
+            guard let path = vm.folderPath else { return false }
+            if !folder.matches(path), !(folder.pattern.hasSuffix("/*") && String(folder.pattern.dropLast(2)) == path) { return false }
+        }
+        if let guestOS {
+            guard vm.guestOS.map(guestOS.matches) == true || vm.guestId.map(guestOS.matches) == true else { return false }
+        }
+        for (name, pattern) in attributes {
+            guard let value = vm.customAttributes[name], pattern.matches(value) else { return false }
+        }
         if let cluster {
             guard let ref = vm.cluster, cluster.matches(ref, name: inventory.cluster(ref)?.name ?? ref.value) else { return false }
         }
@@ -122,6 +165,35 @@ struct InventoryFilter: Sendable, Hashable {
     func matches(_ cluster: ClusterInfo, in inventory: Inventory) -> Bool {
         if let name, !name.matches(cluster.ref, name: cluster.name) { return false }
         return true
+    }
+}
+
+extension InventoryFilter {
+    /// Other words for filter keys, for "did you mean".
+    static let aliases: [String: String] = [
+        "power_state": "power", "state": "power", "attributes": "attribute", "custom_attribute": "attribute",
+        "guest": "guest_os", "os": "guest_os", "folder_path": "folder", "tags": "tag", "vm": "name",
+    ]
+
+    /// The `power` criterion: a state in any spelling `VMPowerState` accepts (`PoweredOff`,
+    /// `off`), matched as vSphere spells it; or a pattern that matches at least one state. Anything
+    /// else is an error listing the states, since it could only ever select nothing.
+    static func powerGlob(_ text: String, argument: Int32) throws -> Glob {
+        if let state = VMPowerState(text) { return Glob(state.rawValue) }
+        let glob = Glob(text)
+        if Glob.isPattern(text), VMPowerState.allCases.contains(where: { glob.matches($0.rawValue) }) { return glob }
+        throw LuaArgumentError(argument, "filter 'power': unknown power state '\(text)' (\(VMPowerState.accepted))")
+    }
+
+    /// A string pattern under `key`, or nil when absent.
+    static func glob(_ call: LuaCall, _ key: String, of index: Int32, example: String) throws -> Glob? {
+        try call.withRawField(key, of: index) { slot -> Glob? in
+            if call.isNoneOrNil(slot) { return nil }
+            guard call.type(slot) == .string, let text = call.string(at: slot) else {
+                throw LuaArgumentError(index, "filter '\(key)' must be a string pattern such as \(example), not a \(call.type(slot).name)")
+            }
+            return Glob(text)
+        }
     }
 }
 

@@ -39,6 +39,9 @@ final class LuaDatastoreObject: LuaUserdata, @unchecked Sendable {
             try ds.view.pushArray(.host, ds.info.hosts, on: call)
             return .values(1)
         }
+        type.aliases(["capacity_bytes", "size", "total"], for: "capacity")
+        type.aliases(["free_bytes", "free_space", "freespace", "available"], for: "free")
+        type.aliases(["pod", "storage_pod", "cluster"], for: "datastore_cluster")
         type.method("vms") { call, ds in
             var filter = try InventoryFilter.parse(call, at: 2, kind: .vms)
             filter.datastore = .ref(ds.ref)

@@ -34,6 +34,8 @@ final class LuaHostObject: LuaUserdata, @unchecked Sendable {
         type.field("connection_state") { call, host in call.push(host.info.connectionState); return .values(1) }
         type.field("maintenance") { call, host in call.push(host.info.inMaintenanceMode); return .values(1) }
         type.field("usable") { call, host in call.push(host.info.isUsable); return .values(1) }
+        type.aliases(["in_maintenance_mode", "maintenance_mode"], for: "maintenance")
+        type.aliases(["state"], for: "connection_state")
         type.field("datastores") { call, host in
             let ref = host.ref
             try host.view.pushArray(.datastore, host.view.inventory.datastores.filter { $0.hosts.contains(ref) }.map(\.ref), on: call)

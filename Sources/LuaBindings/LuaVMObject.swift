@@ -123,6 +123,27 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
         }
         type.field("connection_state") { call, vm in call.push(vm.info.connectionState); return .values(1) }
         type.field("tools") { call, vm in call.pushOptional(vm.info.toolsRunningStatus); return .values(1) }
+        type.field("folder") { call, vm in call.pushOptional(vm.info.folderPath); return .values(1) }
+        type.field("attributes") { call, vm in
+            // A fresh plain table each read: a script may keep or change it without touching the inventory.
+            call.push(.table(LuaTable(fields: vm.info.customAttributes.mapValues { .string($0) })))
+            return .values(1)
+        }
+        type.field("guest_os") { call, vm in call.pushOptional(vm.info.guestOS); return .values(1) }
+        type.field("guest_id") { call, vm in call.pushOptional(vm.info.guestId); return .values(1) }
+        type.field("tags") { _, _ in throw LuaFailure(LuaVMObject.tagsNotRead) }
+        type.aliases(["size", "bytes", "used", "committed_bytes", "size_bytes", "storage", "disk_size"], for: "committed")
+        type.aliases(["uncommitted_bytes"], for: "uncommitted")
+        type.aliases(["power_state", "powerstate", "state", "powered_on"], for: "power")
+        type.aliases(["memory", "memory_gb", "ram", "memory_size"], for: "memory_mb")
+        type.aliases(["guest", "os", "guest_full_name", "operating_system"], for: "guest_os")
+        type.aliases(["folder_path", "path", "location"], for: "folder")
+        type.aliases(["custom_attributes", "custom_fields", "custom_values", "attribute", "annotations"], for: "attributes")
+        type.aliases(["datastore", "storage_location"], for: "datastores")
+        type.aliases(["resource_pool"], for: "pool")
+        type.aliases(["tools_running_status", "tools_status", "vmware_tools"], for: "tools")
+        type.aliases(["is_template"], for: "template")
+        type.aliases(["vmhost", "esx", "esxi"], for: "host")
         type.method("refresh") { call, vm in
             guard let connection = vm.view.connection else {
                 throw LuaFailure("VM \(vm.info.name) comes from an inventory without a connection; there is nothing to re-read it from")
@@ -131,6 +152,11 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
         }
         type.tostring { vm in vm.summary }
     }
+
+    /// Why `vm.tags` (and the `tag` filter) is an error rather than an empty answer: a
+    /// script that selects a wave by tag must not silently select nothing.
+    static let tagsNotRead = "tags are not read: vSphere keeps them in the Automation (REST) API, which Moonmotion does not call; "
+        + "select by custom attribute (vm.attributes, filter attribute = {wave = \"1\"}) or folder (vm.folder) instead"
 
     /// `VM db-01 (vm-42) on esx-01, 120.0 GiB`.
     var summary: String {

@@ -50,6 +50,8 @@ extension LuaState {
 
         // __index: methods first (no Swift string made), then field getters.
         let getters = builder.getters
+        let knownNames = (Array(builder.getters.keys) + builder.methods.map(\.0)).sorted()
+        let aliases = builder.aliasTable
         pushFunction(named: "__index", { call in
             let L = call.L
             lua_rawgeti(L, mm_registryindex(), lua_Integer(methodsRef))
@@ -60,7 +62,7 @@ extension LuaState {
                 return .none
             }
             guard let getter = getters[key] else {
-                throw LuaFailure("\(name) has no field or method '\(key)'")
+                throw LuaFailure("\(name) has no field or method '\(key)'" + NameSuggestion.hint(for: key, among: knownNames, aliases: aliases))
             }
             let object: T
             do {

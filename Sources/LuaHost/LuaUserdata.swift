@@ -31,6 +31,7 @@ public struct LuaTypeBuilder<T: LuaUserdata> {
     var getters: [String: Getter] = [:]
     var describe: ((T) -> String)?
     var onClose: ((T) -> Void)?
+    var aliasTable: [String: String] = [:]
 
     init() {}
 
@@ -42,6 +43,12 @@ public struct LuaTypeBuilder<T: LuaUserdata> {
     /// Adds a read-only field `name` (`obj.name`), computed on each access.
     public mutating func field(_ name: String, _ getter: @escaping Getter) {
         getters[name] = getter
+    }
+
+    /// Other words people use for field `field` (`size` for `committed`): reading one of
+    /// them is still an error, whose "did you mean" names `field` (`NameSuggestion`).
+    public mutating func aliases(_ names: [String], for field: String) {
+        for name in names { aliasTable[name] = field }
     }
 
     /// Sets the text `tostring(obj)` returns (default `moonmotion.T: 0x...`).

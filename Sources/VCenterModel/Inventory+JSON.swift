@@ -4,6 +4,11 @@ import Foundation
 /// `moonmotion plan --inventory` reads it back. References appear twice: by name
 /// (`"host": "esx-01"`) for people and by id (`"host_moref": "host-12"`) for exact reloads.
 /// When the `_moref` keys are missing (a hand-written file), names are resolved instead.
+///
+/// Field names are the Lua fields' (`power`, `committed`, `tools`, `home`, a disk's
+/// `capacity` — `vm.power` in a script is `"power"` in the file). Files written before
+/// that used `power_state`, `committed_bytes`, …: the reader still accepts those names
+/// (`InventoryDocument`'s `legacy` fields), the writer never writes them.
 extension Inventory {
     /// Encodes the inventory as one JSON document (sorted keys, pretty-printed when asked).
     public func jsonData(pretty: Bool = false) throws -> Data {
@@ -35,22 +40,30 @@ struct InventoryDocument: Codable {
     }
     struct Host: Codable {
         var name: String; var moref: String; var cluster: String?; var cluster_moref: String?
-        var connection_state: String?; var in_maintenance_mode: Bool?; var vmotion_link_speed_mbps: Int?
+        var connection_state: String?; var maintenance: Bool?; var vmotion_link_speed_mbps: Int?
+        // legacy (read only)
+        var in_maintenance_mode: Bool?
     }
     struct Datastore: Codable {
-        var name: String; var moref: String; var capacity_bytes: Int64; var free_bytes: Int64
+        var name: String; var moref: String; var capacity: Int64?; var free: Int64?
         var type: String?; var accessible: Bool?; var hosts: [String]?; var host_morefs: [String]?
-        var vm_count: Int?; var committed_bytes: Int64?
+        var vm_count: Int?; var committed: Int64?
         var datastore_cluster: String?; var datastore_cluster_moref: String?
+        // legacy (read only)
+        var capacity_bytes: Int64?; var free_bytes: Int64?; var committed_bytes: Int64?
     }
     struct DatastoreCluster: Codable {
         var name: String; var moref: String; var datastores: [String]; var datastore_morefs: [String]?
-        var sdrs_enabled: Bool?; var capacity_bytes: Int64?; var free_bytes: Int64?
+        var sdrs_enabled: Bool?; var capacity: Int64?; var free: Int64?
+        // legacy (read only)
+        var capacity_bytes: Int64?; var free_bytes: Int64?
     }
     struct Disk: Codable {
         var key: Int; var label: String?; var file: String?; var datastore: String?; var datastore_moref: String?
-        var capacity_bytes: Int64?; var used_bytes: Int64?; var backing: String?; var thin: Bool?; var eager_scrub: Bool?
+        var capacity: Int64?; var used: Int64?; var backing: String?; var thin: Bool?; var eager_scrub: Bool?
         var sharing: String?; var mode: String?
+        // legacy (read only)
+        var capacity_bytes: Int64?; var used_bytes: Int64?
     }
     struct Media: Codable {
         var key: Int; var label: String?; var file: String; var datastore: String?; var datastore_moref: String?
@@ -60,13 +73,20 @@ struct InventoryDocument: Codable {
         var name: String; var moref: String
         var host: String?; var host_moref: String?
         var cluster: String?; var cluster_moref: String?
-        var resource_pool: String?
+        var pool: String?
+        var folder: String?
         var datastores: [String]?; var datastore_morefs: [String]?
-        var committed_bytes: Int64?; var uncommitted_bytes: Int64?; var memory_mb: Int?
-        var power_state: String?; var template: Bool?; var snapshots: [Snapshot]?
+        var committed: Int64?; var uncommitted: Int64?; var memory_mb: Int?
+        var power: String?; var template: Bool?; var snapshots: [Snapshot]?
         var consolidation_needed: Bool?
-        var config_datastore: String?; var config_datastore_moref: String?; var vm_path: String?; var config_bytes: Int64?
-        var disks: [Disk]?; var media: [Media]?; var fault_tolerance_role: Int?; var connection_state: String?
+        var home: String?; var home_moref: String?; var vm_path: String?; var config_bytes: Int64?
+        var disks: [Disk]?; var media: [Media]?; var fault_tolerance: String?; var connection_state: String?
+        var tools: String?
+        var guest_os: String?; var guest_id: String?
+        var attributes: [String: String]?
+        // legacy (read only)
+        var resource_pool: String?; var committed_bytes: Int64?; var uncommitted_bytes: Int64?; var power_state: String?
+        var config_datastore: String?; var config_datastore_moref: String?; var fault_tolerance_role: Int?
         var tools_running_status: String?
     }
     struct ResourcePool: Codable { var name: String; var moref: String; var owner_moref: String?; var parent_moref: String? }
@@ -90,7 +110,7 @@ struct InventoryDocument: Codable {
         }
         hosts = inv.hosts.map { h in
             Host(name: h.name, moref: h.ref.value, cluster: h.cluster.map { inv.name(of: $0) }, cluster_moref: h.cluster?.value,
-                 connection_state: h.connectionState, in_maintenance_mode: h.inMaintenanceMode, vmotion_link_speed_mbps: h.vmotionLinkSpeedMbps)
+                 connection_state: h.connectionState, maintenance: h.inMaintenanceMode, vmotion_link_speed_mbps: h.vmotionLinkSpeedMbps)
         }
         var vmCount: [MoRef: Int] = [:]
         var committed: [MoRef: Int64] = [:]
@@ -101,36 +121,37 @@ struct InventoryDocument: Codable {
             }
         }
         datastores = inv.datastores.map { d in
-            Datastore(name: d.name, moref: d.ref.value, capacity_bytes: d.capacityBytes, free_bytes: d.freeBytes, type: d.type,
+            Datastore(name: d.name, moref: d.ref.value, capacity: d.capacityBytes, free: d.freeBytes, type: d.type,
                       accessible: d.accessible, hosts: d.hosts.map { inv.name(of: $0) }, host_morefs: d.hosts.map(\.value),
-                      vm_count: vmCount[d.ref] ?? 0, committed_bytes: committed[d.ref] ?? 0,
+                      vm_count: vmCount[d.ref] ?? 0, committed: committed[d.ref] ?? 0,
                       datastore_cluster: d.datastoreCluster.map { inv.name(of: $0) }, datastore_cluster_moref: d.datastoreCluster?.value)
         }
         datastore_clusters = inv.datastoreClusters.isEmpty ? nil : inv.datastoreClusters.map { c in
             DatastoreCluster(name: c.name, moref: c.ref.value, datastores: c.datastores.map { inv.name(of: $0) }, datastore_morefs: c.datastores.map(\.value),
-                             sdrs_enabled: c.sdrsEnabled, capacity_bytes: c.capacityBytes, free_bytes: c.freeBytes)
+                             sdrs_enabled: c.sdrsEnabled, capacity: c.capacityBytes, free: c.freeBytes)
         }
         vms = inv.vms.map { v in
             VM(name: v.name, moref: v.ref.value,
                host: v.host.map { inv.name(of: $0) }, host_moref: v.host?.value,
                cluster: v.cluster.map { inv.name(of: $0) }, cluster_moref: v.cluster?.value,
-               resource_pool: v.resourcePool?.value,
+               pool: v.resourcePool?.value, folder: v.folderPath,
                datastores: v.datastores.map { inv.name(of: $0) }, datastore_morefs: v.datastores.map(\.value),
-               committed_bytes: v.committedBytes, uncommitted_bytes: v.uncommittedBytes, memory_mb: v.memoryMB,
-               power_state: v.powerState, template: v.isTemplate,
+               committed: v.committedBytes, uncommitted: v.uncommittedBytes, memory_mb: v.memoryMB,
+               power: v.powerState, template: v.isTemplate,
                snapshots: v.snapshots.map { Snapshot(name: $0.name, moref: $0.ref.value, create_time: $0.createTime, parent: $0.parent?.value) },
                consolidation_needed: v.consolidationNeeded,
-               config_datastore: v.configDatastore.map { inv.name(of: $0) }, config_datastore_moref: v.configDatastore?.value,
+               home: v.configDatastore.map { inv.name(of: $0) }, home_moref: v.configDatastore?.value,
                vm_path: v.vmPathName.isEmpty ? nil : v.vmPathName, config_bytes: v.hasFileLayout ? v.configBytes : nil,
                disks: v.disks.isEmpty ? nil : v.disks.map { d in
                    Disk(key: d.key, label: d.label, file: d.fileName, datastore: d.datastore.map { inv.name(of: $0) }, datastore_moref: d.datastore?.value,
-                        capacity_bytes: d.capacityBytes, used_bytes: d.usedBytes, backing: d.backing.rawValue, thin: d.thinProvisioned,
+                        capacity: d.capacityBytes, used: d.usedBytes, backing: d.backing.rawValue, thin: d.thinProvisioned,
                         eager_scrub: d.eagerlyScrub, sharing: d.sharing, mode: d.diskMode)
                },
                media: v.media.isEmpty ? nil : v.media.map { m in
                    Media(key: m.key, label: m.label, file: m.fileName, datastore: m.datastore.map { inv.name(of: $0) }, datastore_moref: m.datastore?.value)
                },
-               fault_tolerance_role: v.faultToleranceRole, connection_state: v.connectionState, tools_running_status: v.toolsRunningStatus)
+               fault_tolerance: v.faultToleranceRole.map(VM.faultTolerance(role:)), connection_state: v.connectionState, tools: v.toolsRunningStatus,
+               guest_os: v.guestOS, guest_id: v.guestId, attributes: v.customAttributes.isEmpty ? nil : v.customAttributes)
         }
     }
 
@@ -156,12 +177,13 @@ struct InventoryDocument: Codable {
         let hs = try hosts.map { h in
             HostInfo(ref: MoRef("HostSystem", h.moref), name: h.name,
                      cluster: try resolve(h.cluster, h.cluster_moref, "ClusterComputeResource", clusterByName, "host '\(h.name)'"),
-                     connectionState: h.connection_state ?? "connected", inMaintenanceMode: h.in_maintenance_mode ?? false,
+                     connectionState: h.connection_state ?? "connected", inMaintenanceMode: h.maintenance ?? h.in_maintenance_mode ?? false,
                      vmotionLinkSpeedMbps: h.vmotion_link_speed_mbps)
         }
         let podByName = Dictionary((datastore_clusters ?? []).map { ($0.name, MoRef("StoragePod", $0.moref)) }, uniquingKeysWith: { a, _ in a })
         let ds = try datastores.map { d in
-            DatastoreInfo(ref: MoRef("Datastore", d.moref), name: d.name, capacityBytes: d.capacity_bytes, freeBytes: d.free_bytes,
+            DatastoreInfo(ref: MoRef("Datastore", d.moref), name: d.name, capacityBytes: d.capacity ?? d.capacity_bytes ?? 0,
+                          freeBytes: d.free ?? d.free_bytes ?? 0,
                           type: d.type ?? "VMFS", accessible: d.accessible ?? true,
                           hosts: try d.host_morefs.map { $0.map { MoRef("HostSystem", $0) } } ?? (d.hosts ?? []).map { n in
                               guard let r = hostByName[n] else { throw InventoryDecodingError(description: "inventory JSON: datastore '\(d.name)' lists unknown host '\(n)'") }
@@ -175,7 +197,8 @@ struct InventoryDocument: Codable {
                                      guard let r = dsByName[n] else { throw InventoryDecodingError(description: "inventory JSON: datastore cluster '\(c.name)' lists unknown datastore '\(n)'") }
                                      return r
                                  },
-                                 sdrsEnabled: c.sdrs_enabled ?? false, capacityBytes: c.capacity_bytes ?? 0, freeBytes: c.free_bytes ?? 0)
+                                 sdrsEnabled: c.sdrs_enabled ?? false, capacityBytes: c.capacity ?? c.capacity_bytes ?? 0,
+                                 freeBytes: c.free ?? c.free_bytes ?? 0)
         }
         func datastore(_ name: String?, _ moref: String?, _ what: String) throws -> MoRef? {
             try resolve(name, moref, "Datastore", dsByName, what)
@@ -189,12 +212,12 @@ struct InventoryDocument: Codable {
                 ref: MoRef("VirtualMachine", v.moref), name: v.name,
                 host: try resolve(v.host, v.host_moref, "HostSystem", hostByName, "VM '\(v.name)'"),
                 cluster: try resolve(v.cluster, v.cluster_moref, "ClusterComputeResource", clusterByName, "VM '\(v.name)'"),
-                resourcePool: v.resource_pool.map { MoRef("ResourcePool", $0) },
-                datastores: dsRefs, committedBytes: v.committed_bytes ?? 0, uncommittedBytes: v.uncommitted_bytes ?? 0,
-                memoryMB: v.memory_mb ?? 0, powerState: v.power_state ?? "poweredOn", isTemplate: v.template ?? false,
+                resourcePool: (v.pool ?? v.resource_pool).map { MoRef("ResourcePool", $0) },
+                datastores: dsRefs, committedBytes: v.committed ?? v.committed_bytes ?? 0, uncommittedBytes: v.uncommitted ?? v.uncommitted_bytes ?? 0,
+                memoryMB: v.memory_mb ?? 0, powerState: try VM.powerState(v.power ?? v.power_state, vm: v.name), isTemplate: v.template ?? false,
                 snapshots: (v.snapshots ?? []).map { SnapshotInfo(ref: MoRef("VirtualMachineSnapshot", $0.moref), name: $0.name, createTime: $0.create_time, parent: $0.parent.map { MoRef("VirtualMachineSnapshot", $0) }) },
                 consolidationNeeded: v.consolidation_needed ?? false,
-                configDatastore: try datastore(v.config_datastore, v.config_datastore_moref, "VM '\(v.name)' home"),
+                configDatastore: try datastore(v.home ?? v.config_datastore, v.home_moref ?? v.config_datastore_moref, "VM '\(v.name)' home"),
                 vmPathName: v.vm_path ?? "", configBytes: v.config_bytes ?? 0,
                 disks: try (v.disks ?? []).map { d in
                     guard let backing = DiskBacking(rawValue: d.backing ?? "flat") else {
@@ -202,7 +225,8 @@ struct InventoryDocument: Codable {
                     }
                     return VirtualDiskInfo(key: d.key, label: d.label ?? "", fileName: d.file ?? "",
                                            datastore: try datastore(d.datastore, d.datastore_moref, "VM '\(v.name)' disk \(d.key)"),
-                                           capacityBytes: d.capacity_bytes ?? d.used_bytes ?? 0, usedBytes: d.used_bytes ?? d.capacity_bytes ?? 0,
+                                           capacityBytes: d.capacity ?? d.capacity_bytes ?? d.used ?? d.used_bytes ?? 0,
+                                           usedBytes: d.used ?? d.used_bytes ?? d.capacity ?? d.capacity_bytes ?? 0,
                                            backing: backing, thinProvisioned: d.thin ?? false, eagerlyScrub: d.eager_scrub ?? false,
                                            sharing: d.sharing, diskMode: d.mode ?? "persistent")
                 },
@@ -210,8 +234,9 @@ struct InventoryDocument: Codable {
                     VirtualMediaInfo(key: m.key, label: m.label ?? "CD/DVD drive", fileName: m.file,
                                      datastore: try datastore(m.datastore, m.datastore_moref, "VM '\(v.name)' media \(m.key)"))
                 },
-                faultToleranceRole: v.fault_tolerance_role, connectionState: v.connection_state ?? "connected",
-                toolsRunningStatus: v.tools_running_status)
+                faultToleranceRole: try v.fault_tolerance.map { try VM.faultToleranceRole($0, vm: v.name) } ?? v.fault_tolerance_role,
+                connectionState: v.connection_state ?? "connected", toolsRunningStatus: v.tools ?? v.tools_running_status,
+                folderPath: v.folder, customAttributes: v.attributes ?? [:], guestOS: v.guest_os, guestId: v.guest_id)
         }
         let pools = (resource_pools ?? []).map { p in
             ResourcePoolInfo(ref: MoRef("ResourcePool", p.moref), name: p.name, owner: p.owner_moref.flatMap { MoRef(parsing: $0) },
@@ -219,5 +244,32 @@ struct InventoryDocument: Codable {
         }
         return Inventory(about: about, datacenters: dcs, clusters: cl, hosts: hs, datastores: ds, vms: vs, resourcePools: pools,
                          datastoreClusters: pods)
+    }
+}
+
+extension InventoryDocument.VM {
+    /// `"primary"` / `"secondary"`, as `vm.fault_tolerance` says it in Lua.
+    static func faultTolerance(role: Int) -> String {
+        role == 1 ? "primary" : "secondary"
+    }
+
+    /// The role number `VMInfo.faultToleranceRole` holds (vSphere's: 1 primary, 2 and up
+    /// secondaries).
+    static func faultToleranceRole(_ text: String, vm: String) throws -> Int {
+        switch text {
+        case "primary": return 1
+        case "secondary": return 2
+        default: throw InventoryDecodingError(description: "inventory JSON: VM '\(vm)' has fault_tolerance '\(text)' (primary or secondary)")
+        }
+    }
+
+    /// vSphere's spelling of a power state, from the file's (either spelling `VMPowerState`
+    /// accepts: `poweredOff`, `PoweredOff`, `off`); absent: powered on, as before.
+    static func powerState(_ text: String?, vm: String) throws -> String {
+        guard let text else { return "poweredOn" }
+        guard let state = VMPowerState(text) else {
+            throw InventoryDecodingError(description: "inventory JSON: VM '\(vm)' has power '\(text)' (\(VMPowerState.accepted))")
+        }
+        return state.rawValue
     }
 }

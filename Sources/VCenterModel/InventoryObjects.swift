@@ -179,6 +179,20 @@ public struct VMInfo: Sendable, Hashable {
     public var connectionState: String
     /// `guest.toolsRunningStatus`: `guestToolsRunning`, `guestToolsNotRunning`, … (nil: unknown).
     public var toolsRunningStatus: String?
+    /// The inventory path of the VM's folder, as govc prints it: `/DC1/vm/Finance/Prod` — the
+    /// datacenter (behind any folders holding it) and its VM folder (`vm`) included, the root
+    /// folder (`Datacenters`) not; names as vCenter stores them (`/` in a name is `%2f`). The
+    /// VM's own name is not part of it. Nil when unknown (an older inventory file, a VM in a
+    /// vApp, whose parent is no folder).
+    public var folderPath: String?
+    /// Custom attributes (`customValue`, named by `CustomFieldsManager.field`): name → value.
+    /// Only attributes with a value on this VM; empty in an older inventory file.
+    public var customAttributes: [String: String]
+    /// The guest operating system the VM is configured for, as vSphere names it
+    /// (`config.guestFullName`: `Microsoft Windows Server 2019 (64-bit)`); nil when unknown.
+    public var guestOS: String?
+    /// `config.guestId`: `windows2019srv_64Guest`, `rhel9_64Guest`, …; nil when unknown.
+    public var guestId: String?
 
     public init(
         ref: MoRef, name: String, host: MoRef? = nil, cluster: MoRef? = nil, resourcePool: MoRef? = nil,
@@ -186,7 +200,8 @@ public struct VMInfo: Sendable, Hashable {
         powerState: String = "poweredOn", isTemplate: Bool = false, snapshots: [SnapshotInfo] = [],
         consolidationNeeded: Bool = false, configDatastore: MoRef? = nil, vmPathName: String = "", configBytes: Int64 = 0,
         disks: [VirtualDiskInfo] = [], media: [VirtualMediaInfo] = [], faultToleranceRole: Int? = nil,
-        connectionState: String = "connected", toolsRunningStatus: String? = nil
+        connectionState: String = "connected", toolsRunningStatus: String? = nil,
+        folderPath: String? = nil, customAttributes: [String: String] = [:], guestOS: String? = nil, guestId: String? = nil
     ) {
         self.ref = ref
         self.name = name
@@ -209,6 +224,10 @@ public struct VMInfo: Sendable, Hashable {
         self.faultToleranceRole = faultToleranceRole
         self.connectionState = connectionState
         self.toolsRunningStatus = toolsRunningStatus
+        self.folderPath = folderPath
+        self.customAttributes = customAttributes
+        self.guestOS = guestOS
+        self.guestId = guestId
     }
 
     /// Whether the VM has at least one snapshot.

@@ -21,6 +21,14 @@
 /// `ft` (VMs protected by Fault Tolerance), `pods` (1: each cluster's `to` datastores form a
 /// datastore cluster with Storage DRS enabled, named `<to>-pod`, or `<to>-pod-<cluster>` when
 /// the datastores are not shared). The home and the first disk are on a `from` datastore.
+///
+/// What strategies select by, given to the VMs in turn (VM i gets value i mod count, no
+/// random draw, so these keys change nothing else): `folders` (VM folders under the
+/// datacenter's `vm` folder, `|`-separated: `folders=prod|prod/db|test` → `/dc-sim/vm/prod`, …;
+/// default: every VM directly in `/dc-sim/vm`), `attr.NAME` (a custom attribute and its values:
+/// `attr.wave=1|2|3`; repeatable with other names), `guests` (guest OS ids,
+/// `guests=windows2019srv_64Guest|rhel9_64Guest`; default a mix of Windows Server 2019, RHEL 9
+/// and Ubuntu; `GuestOSNames` gives the full names).
 public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
     /// Number of clusters.
     public var clusters: Int = 3
@@ -83,6 +91,17 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
     public var faultToleranceFraction: Double = 0
     /// Whether each cluster's `to` datastores form a datastore cluster with Storage DRS on.
     public var datastoreClusters: Bool = false
+    /// VM folders under the datacenter's `vm` folder (`prod/db`), given in turn; empty: none.
+    public var folders: [String] = []
+    /// Custom attributes (name → values given in turn), sorted by name when printed.
+    public var attributes: [String: [String]] = [:]
+    /// Guest OS ids given in turn.
+    public var guests: [String] = GenerateSpec.defaultGuests
+
+    /// The default guest OS mix.
+    public static let defaultGuests = ["windows2019srv_64Guest", "rhel9_64Guest", "ubuntu64Guest"]
+    /// Prefix of the custom attribute keys (`attr.wave`).
+    public static let attributePrefix = "attr."
 
     /// Name prefix of the `flash` datastores.
     public static let flashPrefix = "flash"
@@ -100,6 +119,7 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
         "clusters", "hosts", "vms", "from", "to", "datastores", "shared", "seed", "size", "sigma",
         "minsize", "maxsize", "memory", "snapshots", "consolidate", "capacity", "link",
         "disks", "flash", "spread", "thin", "rdm", "vrdm", "multiwriter", "iso", "templates", "off", "ft", "pods",
+        "folders", "guests", "attr.NAME",
     ]
 
     /// The default spec: 3 clusters × 8 hosts, 3,000 VMs from `legacy-*` to `new-*`.
@@ -117,9 +137,12 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
             guard let eq = pair.firstIndex(of: "=") else {
                 throw GenerateSpecError("'\(pair)' is not key=value (known keys: \(Self.keys.joined(separator: ", ")))")
             }
-            let key = pair[..<eq].trimmingWhitespace().lowercased()
+            let rawKey = String(pair[..<eq].trimmingWhitespace())
+            // An attribute's name keeps its case (`attr.MigrationWave`), as vSphere's does.
+            let key = rawKey.lowercased().hasPrefix(Self.attributePrefix)
+                ? Self.attributePrefix + rawKey.dropFirst(Self.attributePrefix.count) : rawKey.lowercased()
             let value = pair[pair.index(after: eq)...].trimmingWhitespace()
-            guard Self.keys.contains(key) else {
+            guard Self.keys.contains(key) || (key.hasPrefix(Self.attributePrefix) && key.count > Self.attributePrefix.count) else {
                 throw GenerateSpecError("unknown key '\(key)' (known keys: \(Self.keys.joined(separator: ", ")))")
             }
             guard seen.insert(key).inserted else { throw GenerateSpecError("key '\(key)' is given twice") }
@@ -151,6 +174,13 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
             let ok = !value.isEmpty && value.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }
             guard ok else { throw GenerateSpecError("'\(key)=\(value)' must be a datastore name prefix of letters, digits, '-', '_' or '.'") }
             return value
+        }
+        func list() throws -> [String] {
+            let items = value.split(separator: "|").map { $0.trimmingWhitespace() }
+            guard !items.isEmpty, items.allSatisfy({ !$0.isEmpty }) else {
+                throw GenerateSpecError("'\(key)=\(value)' must be one or more values separated by '|', such as a|b")
+            }
+            return items
         }
         func flag() throws -> Bool {
             switch value.lowercased() {
@@ -207,6 +237,14 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
         case "off": poweredOffFraction = try fraction()
         case "ft": faultToleranceFraction = try fraction()
         case "pods": datastoreClusters = try flag()
+        case "folders":
+            folders = try list()
+            for f in folders where f.hasPrefix("/") || f.hasSuffix("/") || f.contains("//") {
+                throw GenerateSpecError("'folders=\(value)': '\(f)' must be a path below the datacenter's vm folder, such as prod/db")
+            }
+        case "guests": guests = try list()
+        case _ where key.hasPrefix(Self.attributePrefix):
+            attributes[String(key.dropFirst(Self.attributePrefix.count))] = try list()
         default: throw GenerateSpecError("unknown key '\(key)'")
         }
     }
@@ -261,6 +299,9 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
         ]
         for (key, value, def) in fractions where value != def { parts.append("\(key)=\(value)") }
         if datastoreClusters { parts.append("pods=1") }
+        if !folders.isEmpty { parts.append("folders=" + folders.joined(separator: "|")) }
+        if guests != defaults.guests { parts.append("guests=" + guests.joined(separator: "|")) }
+        for name in attributes.keys.sorted() { parts.append(Self.attributePrefix + name + "=" + attributes[name, default: []].joined(separator: "|")) }
         return parts.joined(separator: ",")
     }
 

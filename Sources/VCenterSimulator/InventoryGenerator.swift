@@ -27,6 +27,7 @@ public enum InventoryGenerator {
         }
 
         let datacenter = DatacenterInfo(ref: MoRef("Datacenter", "datacenter-3"), name: "dc-sim")
+        let vmFolder = "/\(datacenter.name)/vm"
         var clusters: [ClusterInfo] = []
         var hosts: [HostInfo] = []
         var pools: [MoRef] = []
@@ -137,7 +138,10 @@ public enum InventoryGenerator {
                 host: host, cluster: cluster.ref, resourcePool: pools[c], datastores: [dsRefs[ds]],
                 committedBytes: committed, uncommittedBytes: uncommitted, memoryMB: memoryMB,
                 powerState: poweredOn ? "poweredOn" : "poweredOff", snapshots: snapshots,
-                consolidationNeeded: consolidation)
+                consolidationNeeded: consolidation,
+                folderPath: spec.folders.isEmpty ? vmFolder : vmFolder + "/" + spec.folders[i % spec.folders.count],
+                customAttributes: spec.attributes.mapValues { $0[i % $0.count] },
+                guestOS: GuestOSNames.fullName(of: spec.guests[i % spec.guests.count]), guestId: spec.guests[i % spec.guests.count])
             let elsewhere = elsewhereOf[ds] ?? (dsList.filter { $0 != ds } + flashRefs[group])
             elsewhereOf[ds] = elsewhere
             addFiles(to: &vm, spec: spec, rng: &fileRNG, home: ds, elsewhere: elsewhere, isoDatastores: dsList,

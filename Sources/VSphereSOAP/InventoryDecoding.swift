@@ -8,12 +8,13 @@ enum InventoryDecoding {
     /// (`config.files.vmPathName`), its disks and images (`config.hardware.device`, read with
     /// `deviceSkipRule`), the bytes each file occupies (`layoutEx.file` and `layoutEx.disk`,
     /// not the rest of `layoutEx`) — with what says whether it can move (Fault Tolerance,
-    /// connection, VMware Tools).
+    /// connection, VMware Tools) and what a strategy selects by: the folder (`parent`), custom
+    /// attributes (`customValue`) and the guest OS.
     static let vmPaths = [
         "name", "runtime.host", "runtime.powerState", "runtime.consolidationNeeded", "datastore", "resourcePool",
         "summary.storage.committed", "summary.storage.uncommitted", "summary.config.memorySizeMB", "config.template", "snapshot",
         "config.files.vmPathName", "config.hardware.device", "layoutEx.file", "layoutEx.disk", "config.ftInfo",
-        "runtime.connectionState", "guest.toolsRunningStatus",
+        "runtime.connectionState", "guest.toolsRunningStatus", "parent", "customValue", "config.guestFullName", "config.guestId",
     ]
     /// Host properties, with what `VMotionLink` needs to find the vMotion network's speed.
     static let hostPaths = ["name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode"] + VMotionLink.paths
@@ -22,21 +23,43 @@ enum InventoryDecoding {
         "summary.name", "summary.capacity", "summary.freeSpace", "summary.type", "summary.accessible", "host", "parent",
     ]
     static let clusterPaths = ["name", "parent", "host"]
-    static let datacenterPaths = ["name"]
-    static let folderPaths = ["parent"]
+    /// Datacenters and folders: names and parents, for the folder paths of VMs (`/dc/vm/prod`).
+    static let datacenterPaths = ["name", "parent"]
+    static let folderPaths = ["name", "parent"]
     static let resourcePoolPaths = ["name", "owner", "parent"]
     /// Datastore clusters: members, whether Storage DRS runs, and their space.
     static let storagePodPaths = ["name", "childEntity", "podStorageDrsEntry.storageDrsConfig.podConfig.enabled", "summary.capacity", "summary.freeSpace"]
 
+    /// A VM record as decoded, with what only the rest of the inventory turns into `VMInfo`
+    /// fields: its parent folder (a path needs the folders' names) and its custom values
+    /// (keys that `CustomFieldsManager.field` names). `VMNaming.record` finishes it.
+    struct DecodedVM: Sendable {
+        var info: VMInfo
+        /// `parent`: the VM's folder (nil for a VM in a vApp).
+        var folder: MoRef?
+        /// `customValue`: (key, value) pairs.
+        var customValues: [(key: Int, value: String)] = []
+    }
+
     /// A VM record. Its home datastore (`configDatastore`) is left for `resolveHome`, which
-    /// needs datastore names. A VM whose properties are missing (no permission, orphaned)
-    /// decodes with what there is: without devices it has no file layout.
-    static func vm(_ object: ObjectContent) -> VMInfo? {
+    /// needs datastore names; its folder path and attribute names for `VMNaming`. A VM whose
+    /// properties are missing (no permission, orphaned) decodes with what there is: without
+    /// devices it has no file layout.
+    static func vm(_ object: ObjectContent) -> DecodedVM? {
         guard let ref = object.ref else { return nil }
         var vm = VMInfo(ref: ref, name: ref.value)
         var layout = FileLayout()
+        var folder: MoRef?
+        var customValues: [(key: Int, value: String)] = []
         object.forEachProperty { name, val in
             switch name {
+            case "parent": folder = val.moRef
+            case "customValue":
+                for item in val.children {
+                    if let key = item.child("key")?.int { customValues.append((key, item.child("value")?.text ?? "")) }
+                }
+            case "config.guestFullName": vm.guestOS = val.text.isEmpty ? nil : val.text
+            case "config.guestId": vm.guestId = val.text.isEmpty ? nil : val.text
             case "name": vm.name = val.text
             case "runtime.host": vm.host = val.moRef
             case "runtime.powerState": vm.powerState = val.text
@@ -59,7 +82,20 @@ enum InventoryDecoding {
             }
         }
         vm.configBytes = layout.apply(to: &vm.disks)
-        return vm
+        return DecodedVM(info: vm, folder: folder, customValues: customValues)
+    }
+
+    /// The names custom attribute keys stand for: `CustomFieldsManager.field` (every
+    /// `CustomFieldDef`'s key and name).
+    static func customFieldNames(_ object: ObjectContent) -> [Int: String] {
+        var names: [Int: String] = [:]
+        object.forEachProperty { path, val in
+            guard path == "field" else { return }
+            for def in val.children {
+                if let key = def.child("key")?.int, let name = def.child("name")?.text { names[key] = name }
+            }
+        }
+        return names
     }
 
     /// Flattens `VirtualMachineSnapshotInfo.rootSnapshotList` (a tree) in depth-first order.
@@ -127,6 +163,8 @@ enum InventoryDecoding {
         var datacenters: [DatacenterInfo] = []
         var clusters: [(info: ClusterInfo, parent: MoRef?)] = []
         var folderParents: [MoRef: MoRef] = [:]
+        /// Folders' and datacenters' names, for `folderPaths`.
+        var names: [MoRef: String] = [:]
         var resourcePools: [ResourcePoolInfo] = []
         var datastoreClusters: [DatastoreClusterInfo] = []
 
@@ -135,10 +173,23 @@ enum InventoryDecoding {
             switch ref.type {
             case "Datacenter":
                 var name = ref.value
-                object.forEachProperty { p, val in if p == "name" { name = val.text } }
+                object.forEachProperty { p, val in
+                    switch p {
+                    case "name": name = val.text
+                    case "parent": if let parent = val.moRef { folderParents[ref] = parent }
+                    default: break
+                    }
+                }
                 datacenters.append(DatacenterInfo(ref: ref, name: name))
+                names[ref] = name
             case "Folder":
-                object.forEachProperty { p, val in if p == "parent", let parent = val.moRef { folderParents[ref] = parent } }
+                object.forEachProperty { p, val in
+                    switch p {
+                    case "name": names[ref] = val.text
+                    case "parent": if let parent = val.moRef { folderParents[ref] = parent }
+                    default: break
+                    }
+                }
             case "ClusterComputeResource":
                 var info = ClusterInfo(ref: ref, name: ref.value)
                 var parent: MoRef?
@@ -179,6 +230,25 @@ enum InventoryDecoding {
             default:
                 break
             }
+        }
+
+        /// Every folder's inventory path, as govc prints it (`/dc-1/vm/prod/db`): its name after
+        /// those of the folders and datacenter above it, up to the root folder, which the
+        /// container view does not list and the path leaves out. Each folder is walked once
+        /// (parents are memoized), so thousands of VMs in a few folders cost a dictionary look-up
+        /// each.
+        func folderPaths() -> [MoRef: String] {
+            var paths: [MoRef: String] = [:]
+            func path(_ ref: MoRef, depth: Int) -> String? {
+                if let known = paths[ref] { return known }
+                guard let name = names[ref], depth < 64 else { return nil }
+                let above = folderParents[ref].flatMap { path($0, depth: depth + 1) } ?? ""
+                let full = above + "/" + name
+                paths[ref] = full
+                return full
+            }
+            for (ref, _) in names where ref.type != "Datacenter" { _ = path(ref, depth: 0) }
+            return paths.filter { $0.key.type != "Datacenter" }
         }
 
         /// Clusters with their datacenter found by walking up the folder chain.

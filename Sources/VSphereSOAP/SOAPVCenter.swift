@@ -32,6 +32,8 @@ public final class SOAPVCenter: VCenter {
     /// The disk modes other than `persistent` of the VMs read so far (VM → disk key → mode): a
     /// disk locator that changes a disk's format restates its mode (see `relocateVM`).
     let diskModes = Mutex<[MoRef: [Int: String]]>([:])
+    /// Folder paths and custom attribute names from the last inventory, for `refreshVMs`.
+    let vmNaming = Mutex(VMNaming())
     let pollerBox = Mutex<TaskPoller?>(nil)
 
     private init(config: ConnectionConfig, session: SOAPSession, content: ServiceContent, logger: Logger) {

@@ -10,6 +10,8 @@ struct ServiceContent: Sendable {
     var taskManager: MoRef?
     /// Storage DRS (vCenter only; ESXi has none).
     var storageResourceManager: MoRef?
+    /// Names the keys of custom attributes (`customValue`); nil where there is none.
+    var customFieldsManager: MoRef?
     var about: AboutInfo
 
     static let serviceInstance = MoRef("ServiceInstance", "ServiceInstance")
@@ -27,6 +29,7 @@ struct ServiceContent: Sendable {
         sessionManager = try ref("sessionManager")
         taskManager = element.child("taskManager")?.moRef
         storageResourceManager = element.child("storageResourceManager")?.moRef
+        customFieldsManager = element.child("customFieldsManager")?.moRef
         let about = element.child("about")
         func text(_ name: String) -> String { about?.child(name)?.text ?? "" }
         self.about = AboutInfo(

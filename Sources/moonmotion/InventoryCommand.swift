@@ -4,25 +4,34 @@ import LuaBindings
 import VCenterModel
 import VCenterSimulator
 
-/// `moonmotion inventory [--json]`: what the vCenter holds, as a summary table or as the
-/// JSON document later commands load as an offline inventory.
+/// `moonmotion inventory [--json]`: what the vCenter (or an inventory file) holds, as tables
+/// — clusters, datastores, then every VM — or as the JSON document later commands load as an
+/// offline inventory.
 struct InventoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inventory",
         abstract: "Show the vCenter's clusters, hosts, datastores and VMs.",
         discussion: """
-            Reads the inventory in one batched retrieval per object type and prints a \
-            summary: each cluster (hosts, VMs, committed storage) and each datastore \
-            (capacity, free, VMs, committed storage).
+            Reads the inventory in one batched retrieval per object type and prints each \
+            cluster (hosts, VMs, committed storage), each datastore (capacity, free, VMs, \
+            committed storage), then each VM (cluster, host, power, committed storage, \
+            folder, guest OS; custom attributes with --attributes). --no-vms leaves the VM \
+            list out.
 
-            --json writes one JSON document instead: {"vms": [{"name", "moref", "host", \
-            "cluster", "datastores", "committed_bytes", "power_state", ...}], "hosts": [...], \
-            "datastores": [...], "clusters": [...]} — save it and use it later as an offline \
-            inventory.
+            --json writes one JSON document instead, with the field names a Lua script \
+            reads (vm.power is "power"): {"vms": [{"name", "moref", "host", "cluster", \
+            "datastores", "committed", "power", "folder", "attributes", "guest_os", ...}], \
+            "hosts": [...], "datastores": [...], "clusters": [...]} — save it and use it later \
+            as an offline inventory (--inventory FILE here, in plan and in run). Files written \
+            by older versions (committed_bytes, power_state, ...) still load.
+
+            Tags are not read: vSphere keeps them in its Automation (REST) API, which \
+            Moonmotion does not call; custom attributes and folders are read.
 
             It needs a vCenter: --url or GOVC_URL. Without one it fails, unless --simulate \
-            (the built-in simulated vCenter: 3 clusters × 8 hosts, 3,000 VMs) or --generate SPEC \
-            (a simulated inventory of your own) asks for a simulated one.
+            (the built-in simulated vCenter: 3 clusters × 8 hosts, 3,000 VMs), --generate SPEC \
+            (a simulated inventory of your own) or --inventory FILE (a saved one) says where \
+            else to read.
 
             Errors are one line on stderr with exit status 1: a wrong password \
             (InvalidLogin), an untrusted or mismatching TLS certificate (with the \
@@ -32,6 +41,7 @@ struct InventoryCommand: AsyncParsableCommand {
               moonmotion inventory --url vc01.example.com --username admin --password-file ~/.vcpass
               GOVC_URL=user:pass@vc01 moonmotion inventory --json > inventory.json
               moonmotion inventory --generate clusters=2,hosts=4,vms=200 --json > test-inventory.json
+              moonmotion inventory --inventory test-inventory.json --no-vms
             """
     )
 
@@ -39,12 +49,21 @@ struct InventoryCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Show a simulated inventory generated from this spec instead of a vCenter's (implies --simulate).",
-        discussion: "Keys as for `run --generate`: clusters, hosts (per cluster), vms, from, to, datastores, shared, seed, size, …, disks=1-4, flash, rdm, iso, off, pods (see `moonmotion help plan`)",
+        discussion: "Keys as for `run --generate`: clusters, hosts (per cluster), vms, from, to, datastores, shared, seed, size, …, disks=1-4, flash, rdm, iso, off, pods, folders=a|b, attr.NAME=v1|v2, guests=id1|id2 (see `moonmotion help plan`)",
         valueName: "spec"))
     var generate: String?
 
+    @Option(help: ArgumentHelp("Show this saved inventory (a `moonmotion inventory --json` file) instead of a vCenter's.", valueName: "file"))
+    var inventory: String?
+
     @Flag(help: "Write the whole inventory as one JSON document on stdout.")
     var json = false
+
+    @Flag(help: "Leave the list of VMs out (clusters, datastores and totals only).")
+    var noVms = false
+
+    @Flag(help: "In the list of VMs: a column of custom attributes (name=value, ...).")
+    var attributes = false
 
     @Flag(help: "With --json: indent the document for people.")
     var pretty = false
@@ -53,9 +72,22 @@ struct InventoryCommand: AsyncParsableCommand {
         if generate != nil, let url = connection.url, !url.isEmpty {
             throw ValidationError("--generate shows a simulated inventory, --url a real one: give one of them")
         }
+        if inventory != nil, generate != nil || connection.url.map({ !$0.isEmpty }) == true {
+            throw ValidationError("--inventory shows a saved inventory; --generate or --url would read another: give one of them")
+        }
     }
 
     mutating func run() async throws {
+        if let inventory {
+            let loaded: Inventory
+            do {
+                (loaded, _) = try Backend.loadInventory(file: inventory, generate: "", referenceDate: Date())
+            } catch {
+                throw CommandFailure.exit(error)
+            }
+            try show(loaded, source: "inventory file \(inventory)")
+            return
+        }
         let connected: ConnectedVCenter
         do {
             if let generate {
@@ -76,12 +108,19 @@ struct InventoryCommand: AsyncParsableCommand {
             throw CommandFailure.exit(error)
         }
         await connected.vcenter.close()
+        try show(inventory, source: connected.vcenter.displayName)
+    }
+
+    private func show(_ inventory: Inventory, source: String) throws {
         if json {
             var data = try inventory.jsonData(pretty: pretty)
             data.append(0x0A)
             FileHandle.standardOutput.write(data)
         } else {
-            print(InventorySummary(inventory, source: connected.vcenter.displayName).text, terminator: "")
+            var summary = InventorySummary(inventory, source: source)
+            summary.listsVMs = !noVms
+            summary.showsAttributes = attributes
+            print(summary.text, terminator: "")
         }
     }
 }
@@ -90,6 +129,10 @@ struct InventoryCommand: AsyncParsableCommand {
 struct InventorySummary {
     let inventory: Inventory
     let source: String
+    /// Whether a table of every VM follows the datastores.
+    var listsVMs = true
+    /// Whether that table has a column of custom attributes.
+    var showsAttributes = false
 
     init(_ inventory: Inventory, source: String) {
         self.inventory = inventory
@@ -139,6 +182,7 @@ struct InventorySummary {
                            ByteText.format(ds.freeBytes), "\(Int(percent.rounded()))%", "\(v.count)", ByteText.format(v.bytes)])
         }
         out += Table.render(dsRows, rightAligned: [2, 3, 4, 5, 6]) + "\n"
+        if listsVMs, !inventory.vms.isEmpty { out += vmTable + "\n" }
 
         let committed = inventory.vms.reduce(Int64(0)) { $0 + $1.committedBytes }
         let capacity = inventory.datastores.reduce(Int64(0)) { $0 + $1.capacityBytes }
@@ -147,6 +191,31 @@ struct InventorySummary {
             + "(\(ByteText.format(committed)) committed), \(inventory.datastores.count) datastores "
             + "(\(ByteText.format(free)) free of \(ByteText.format(capacity)))\n"
         return out
+    }
+}
+
+extension InventorySummary {
+    /// One row per VM, by name: where it runs, its power state and size, and what a strategy
+    /// selects by (folder, guest OS, attributes).
+    var vmTable: String {
+        var header = ["VM", "CLUSTER", "HOST", "POWER", "COMMITTED", "FOLDER", "GUEST OS"]
+        if showsAttributes { header.append("ATTRIBUTES") }
+        var rows = [header]
+        rows.reserveCapacity(inventory.vms.count + 1)
+        for vm in inventory.vms.sorted(by: { $0.name < $1.name }) {
+            var row = [
+                vm.name + (vm.isTemplate ? " (template)" : ""),
+                vm.cluster.map { inventory.name(of: $0) } ?? "-",
+                vm.host.map { inventory.name(of: $0) } ?? "-",
+                vm.powerState, ByteText.format(vm.committedBytes),
+                vm.folderPath ?? "-", vm.guestOS ?? vm.guestId ?? "-",
+            ]
+            if showsAttributes {
+                row.append(vm.customAttributes.keys.sorted().map { "\($0)=\(vm.customAttributes[$0] ?? "")" }.joined(separator: ", "))
+            }
+            rows.append(row)
+        }
+        return Table.render(rows, rightAligned: [4])
     }
 }
 

@@ -200,7 +200,7 @@ struct InventoryDocument: Decodable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case name, moref, host, cluster, datastores, snapshots
-            case committedBytes = "committed_bytes"
+            case committedBytes = "committed"
             case consolidationNeeded = "consolidation_needed"
         }
     }

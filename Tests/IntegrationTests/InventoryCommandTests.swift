@@ -240,7 +240,8 @@ import TestSupport
         let dir = try scriptDirectory([:])
         defer { try? FileManager.default.removeItem(at: dir) }
         try await vc.resetStats()
-        try await vc.injectFault(.delayCalls(method: "RetrievePropertiesEx", seconds: 3, count: 4))
+        // Five retrievals start at once: the four views' and CustomFieldsManager.field; hold them all.
+        try await vc.injectFault(.delayCalls(method: "RetrievePropertiesEx", seconds: 3, count: 5))
         let command = BackgroundMoonmotionCommand(["inventory", "--json", "--url", vc.urlWithCredentials.absoluteString], directory: dir)
         // Once the four views exist, their retrievals are being held: end every session then.
         let start = Date()

@@ -41,9 +41,9 @@ import VSphereSOAP
         #expect(values[9] == 6)
         #expect(values[10] == false)
         #expect(values[11].stringValue?.hasPrefix("http://") == true)
-        // The inventory was read once for all those calls: one retrieval per object type, and
-        // the VM view's members.
-        #expect(stats.calls("RetrievePropertiesEx") == 5, "\(stats.soapCalls)")
+        // The inventory was read once for all those calls: one retrieval per object type, the
+        // VM view's members and the custom attribute names.
+        #expect(stats.calls("RetrievePropertiesEx") == 6, "\(stats.soapCalls)")
     }
 
     @Test func httpsWithAPinnedThumbprint() async throws {

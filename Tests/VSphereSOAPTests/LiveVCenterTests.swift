@@ -33,8 +33,8 @@ import VCenterModel
         #expect(inventory.hosts.count == 2)
         // vmk0 enabled for vMotion on vSwitch0, whose uplink runs at 1 GbE.
         #expect(inventory.hosts.allSatisfy { $0.vmotionLinkSpeedMbps == 1_000 }, "\(inventory.hosts)")
-        // Still one batched retrieval per object type, no call per host.
-        #expect(stats.soapCalls["RetrievePropertiesEx"]?.calls == 5, "\(stats.soapCalls)")
+        // Still one batched retrieval per object type (and one of the custom attribute names), no call per host.
+        #expect(stats.soapCalls["RetrievePropertiesEx"]?.calls == 6, "\(stats.soapCalls)")
     }
 
     @Test func inventoryMatchesTheTopology() async throws {
@@ -86,11 +86,12 @@ import VCenterModel
         #expect(withSnapshots.allSatisfy { $0.snapshots.allSatisfy { $0.createTime != nil } })
         #expect(inventory.vms.contains { $0.consolidationNeeded })
         // One batched retrieval per object type (four, side by side), each over its own view,
-        // and the VM view's members read first (a large inventory's VMs are then read in parallel).
-        #expect(stats.calls("RetrievePropertiesEx") == 5)
+        // and the VM view's members read first (a large inventory's VMs are then read in parallel),
+        // plus one read of the custom attribute names (CustomFieldsManager.field).
+        #expect(stats.calls("RetrievePropertiesEx") == 6)
         #expect(stats.calls("CreateContainerView") == 4)
         #expect(stats.calls("DestroyView") == 4)
-        #expect(stats.soapCallsTotal == 13)
+        #expect(stats.soapCallsTotal == 14)
     }
 
     @Test func refreshVMsIsOneCall() async throws {
@@ -120,7 +121,7 @@ import VCenterModel
         let inventory = try await vc.inventory()
         #expect(inventory.vms.count == 10 && inventory.hosts.count == 6)
         let stats = try await server.stats(includeTasks: false)
-        #expect(stats.calls("RetrievePropertiesEx") == 5 + 2, "\(stats.soapCalls)")
+        #expect(stats.calls("RetrievePropertiesEx") == 6 + 2, "\(stats.soapCalls)")
         // A relocation whose answer is lost is not sent again by the client.
         try await server.injectFault(.dropConnection(method: "RelocateVM_Task", afterHandling: true, count: 1))
         let target = try #require(inventory.datastores.first { $0.name.hasPrefix("new") })

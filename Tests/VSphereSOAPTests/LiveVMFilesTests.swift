@@ -70,8 +70,9 @@ import VCenterModel
         Self.checkFiles(inventory)
         // The home is on the VM's first datastore (a legacy one).
         #expect(inventory.vms.allSatisfy { $0.configDatastore.flatMap { inventory.datastore($0)?.name.hasPrefix("legacy") } == true })
-        // Still one batched retrieval per object type; a refresh is still one call.
-        #expect(stats.calls("RetrievePropertiesEx") == 5)
+        // Still one batched retrieval per object type (the VMs' after a light read of the view's
+        // members) and one of the custom attribute names; a refresh is still one call.
+        #expect(stats.calls("RetrievePropertiesEx") == 6)
         #expect(refreshStats.soapCallsTotal == 1)
         #expect(fresh == Array(inventory.vms.prefix(3)))
         #expect(inventory.datastoreClusters.isEmpty)

@@ -39,6 +39,12 @@ type Config struct {
 	OrphanedFraction float64
 	// Datastore prefixes whose datastores form a StoragePod "<prefix>-pod" per datacenter
 	Pods stringList
+	// What strategies select VMs by, given to the VMs in turn (VM i gets value i mod count):
+	// folders below each datacenter's vm folder ("prod,prod/db"), custom attributes
+	// ("wave=1|2|3", repeatable) and guest OS ids ("windows2019srv_64Guest,rhel9_64Guest").
+	Folders    string
+	Attributes stringList
+	GuestOS    string
 	// Topology (loaded)
 	Inventory string
 
@@ -154,6 +160,9 @@ Flags:
 	fs.Float64Var(&c.FTFraction, "ft", c.FTFraction, "fraction of VMs protected by Fault Tolerance (config.ftInfo, primary)")
 	fs.Float64Var(&c.OrphanedFraction, "orphaned", c.OrphanedFraction, "fraction of VMs whose runtime.connectionState is orphaned")
 	fs.Var(&c.Pods, "pod", "datastore prefix whose datastores form a Storage DRS datastore cluster (StoragePod) <prefix>-pod in each datacenter; repeatable or a comma list")
+	fs.StringVar(&c.Folders, "folders", c.Folders, "comma-separated VM folders below each datacenter's vm folder (prod,prod/db), given to the VMs in turn (default: every VM directly in vm)")
+	fs.Var(&c.Attributes, "attribute", "a custom attribute of the VMs as name=v1|v2|...: the VMs get the values in turn; repeatable")
+	fs.StringVar(&c.GuestOS, "guest-os", c.GuestOS, "comma-separated guest OS ids (config.guestId) given to the VMs in turn, full names from a table (default: otherGuest64)")
 	fs.StringVar(&c.Inventory, "inventory", c.Inventory, "load the topology from Moonmotion's inventory JSON (moonmotion inventory --json) instead of generating it")
 
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on (port 0 = a free port)")

@@ -13,7 +13,10 @@ import (
 )
 
 // inventoryDoc mirrors Moonmotion's inventory JSON (Sources/VCenterModel/Inventory+JSON.swift,
-// struct InventoryDocument), as written by `moonmotion inventory --json`.
+// struct InventoryDocument), as written by `moonmotion inventory --json`: the current names
+// (power, committed, capacity, …, as Lua reads them) and, as Moonmotion still reads them,
+// the names of older files (power_state, committed_bytes, capacity_bytes, …); normalise
+// folds the second into the first.
 type inventoryDoc struct {
 	Datacenters []struct {
 		Name  string `json:"name"`
@@ -31,12 +34,15 @@ type inventoryDoc struct {
 		Cluster           *string `json:"cluster"`
 		ConnectionState   *string `json:"connection_state"`
 		InMaintenanceMode *bool   `json:"in_maintenance_mode"`
+		Maintenance       *bool   `json:"maintenance"`
 	} `json:"hosts"`
 	Datastores []struct {
 		Name          string   `json:"name"`
 		Moref         string   `json:"moref"`
 		CapacityBytes int64    `json:"capacity_bytes"`
 		FreeBytes     int64    `json:"free_bytes"`
+		Capacity      *int64   `json:"capacity"`
+		Free          *int64   `json:"free"`
 		Type          *string  `json:"type"`
 		Accessible    *bool    `json:"accessible"`
 		Hosts         []string `json:"hosts"`
@@ -71,6 +77,17 @@ type inventoryDoc struct {
 		FTRole          *int32     `json:"fault_tolerance_role"`
 		ConnectionState *string    `json:"connection_state"`
 		ToolsStatus     *string    `json:"tools_running_status"`
+		// current names
+		Committed      *int64            `json:"committed"`
+		Uncommitted    *int64            `json:"uncommitted"`
+		Power          *string           `json:"power"`
+		Home           *string           `json:"home"`
+		FaultTolerance *string           `json:"fault_tolerance"`
+		Tools          *string           `json:"tools"`
+		Folder         *string           `json:"folder"`
+		Attributes     map[string]string `json:"attributes"`
+		GuestOS        *string           `json:"guest_os"`
+		GuestID        *string           `json:"guest_id"`
 	} `json:"vms"`
 }
 
@@ -82,6 +99,8 @@ type invDisk struct {
 	Datastore *string `json:"datastore"`
 	Capacity  *int64  `json:"capacity_bytes"`
 	Used      *int64  `json:"used_bytes"`
+	CapNew    *int64  `json:"capacity"`
+	UsedNew   *int64  `json:"used"`
 	Backing   *string `json:"backing"`
 	Thin      *bool   `json:"thin"`
 	Eager     *bool   `json:"eager_scrub"`
@@ -109,6 +128,7 @@ func loadInventoryPlan(path string) (*plan, error) {
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("-inventory %s: not Moonmotion inventory JSON: %v", path, err)
 	}
+	doc.normalise()
 	dc := planDC{Name: "dc-1"}
 	if len(doc.Datacenters) > 0 && doc.Datacenters[0].Name != "" {
 		dc.Name = doc.Datacenters[0].Name
@@ -249,8 +269,20 @@ func loadInventoryPlan(path string) (*plan, error) {
 			vm.MemoryMB = *v.MemoryMB
 		}
 		if v.PowerState != nil {
-			vm.PoweredOn = *v.PowerState == "poweredOn"
-			vm.Suspended = *v.PowerState == "suspended"
+			vm.PoweredOn = strings.EqualFold(*v.PowerState, "poweredOn") || strings.EqualFold(*v.PowerState, "on")
+			vm.Suspended = strings.EqualFold(*v.PowerState, "suspended")
+		}
+		if v.Folder != nil {
+			vm.Folder = relativeVMFolder(*v.Folder)
+		}
+		if len(v.Attributes) > 0 {
+			vm.Attributes = v.Attributes
+		}
+		if v.GuestID != nil {
+			vm.GuestID = *v.GuestID
+		}
+		if v.GuestOS != nil {
+			vm.GuestName = *v.GuestOS
 		}
 		if v.Template != nil {
 			vm.Template = *v.Template
@@ -284,6 +316,72 @@ func loadInventoryPlan(path string) (*plan, error) {
 	// A cluster without hosts cannot exist in the simulator's model of placement; keep it anyway
 	// (vcsim accepts empty clusters), so names round-trip.
 	return &plan{Datacenters: []planDC{dc}}, nil
+}
+
+// normalise moves the current names' values into the fields the loader reads (they win over
+// an older name given too).
+func (doc *inventoryDoc) normalise() {
+	for i := range doc.Hosts {
+		if h := &doc.Hosts[i]; h.Maintenance != nil {
+			h.InMaintenanceMode = h.Maintenance
+		}
+	}
+	for i := range doc.Datastores {
+		d := &doc.Datastores[i]
+		if d.Capacity != nil {
+			d.CapacityBytes = *d.Capacity
+		}
+		if d.Free != nil {
+			d.FreeBytes = *d.Free
+		}
+	}
+	for i := range doc.VMs {
+		v := &doc.VMs[i]
+		if v.Committed != nil {
+			v.CommittedBytes = v.Committed
+		}
+		if v.Uncommitted != nil {
+			v.UncommittedBytes = v.Uncommitted
+		}
+		if v.Power != nil {
+			v.PowerState = v.Power
+		}
+		if v.Home != nil {
+			v.ConfigDatastore = v.Home
+		}
+		if v.Tools != nil {
+			v.ToolsStatus = v.Tools
+		}
+		if v.FaultTolerance != nil {
+			role := int32(2)
+			if *v.FaultTolerance == "primary" {
+				role = 1
+			}
+			v.FTRole = &role
+		}
+		for k := range v.Disks {
+			d := &v.Disks[k]
+			if d.CapNew != nil {
+				d.Capacity = d.CapNew
+			}
+			if d.UsedNew != nil {
+				d.Used = d.UsedNew
+			}
+		}
+	}
+}
+
+// relativeVMFolder is a VM's folder path ("/dc-1/vm/prod/db", the datacenter behind any
+// folders) below its datacenter's vm folder ("prod/db"; "" for vm itself): the loaded
+// inventory's one datacenter is built anew.
+func relativeVMFolder(full string) string {
+	parts := strings.Split(strings.Trim(full, "/"), "/")
+	for i, p := range parts {
+		if p == "vm" && i > 0 {
+			return strings.Join(parts[i+1:], "/")
+		}
+	}
+	return ""
 }
 
 // loadVMFiles fills a loaded VM's files. With disks, they are the record's (home on

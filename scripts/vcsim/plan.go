@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"time"
 
 	"github.com/vmware/govmomi/vim25/types"
@@ -102,7 +103,65 @@ type planVM struct {
 	Suspended   bool // when not powered on
 	Template    bool
 	Consolidate bool
-	Snapshots   []planSnapshot // a chain: each is the child of the previous one
+	Snapshots   []planSnapshot    // a chain: each is the child of the previous one
+	Folder      string            // below the datacenter's vm folder ("prod/db"; "" = vm itself)
+	Attributes  map[string]string // custom attributes (customValue), by name
+	GuestID     string            // config.guestId ("" = otherGuest64)
+	GuestName   string            // config.guestFullName ("" = from guestNames)
+}
+
+// guestNames are the full names of the guest OS ids the generator gives (vSphere 8's), as
+// Moonmotion's own simulator has them (Sources/VCenterSimulator/GuestOSNames.swift).
+var guestNames = map[string]string{
+	"windows2019srv_64Guest":     "Microsoft Windows Server 2019 (64-bit)",
+	"windows2019srvNext_64Guest": "Microsoft Windows Server 2022 (64-bit)",
+	"windows9Server64Guest":      "Microsoft Windows Server 2016 (64-bit)",
+	"windows9_64Guest":           "Microsoft Windows 10 (64-bit)",
+	"rhel9_64Guest":              "Red Hat Enterprise Linux 9 (64-bit)",
+	"rhel8_64Guest":              "Red Hat Enterprise Linux 8 (64-bit)",
+	"ubuntu64Guest":              "Ubuntu Linux (64-bit)",
+	"sles15_64Guest":             "SUSE Linux Enterprise 15 (64-bit)",
+	"otherGuest64":               "Other (64-bit)",
+}
+
+// selectors are -folders, -attribute and -guest-os parsed: lists the VMs take in turn.
+type selectors struct {
+	folders []string
+	attrs   map[string][]string
+	guests  []string
+}
+
+func parseSelectors(cfg *Config) (selectors, error) {
+	sel := selectors{folders: splitList(cfg.Folders), guests: splitList(cfg.GuestOS), attrs: map[string][]string{}}
+	for _, f := range sel.folders {
+		if strings.HasPrefix(f, "/") || strings.HasSuffix(f, "/") || strings.Contains(f, "//") {
+			return sel, fmt.Errorf("-folders: %q must be a path below the datacenter's vm folder, such as prod/db", f)
+		}
+	}
+	for _, a := range cfg.Attributes {
+		eq := strings.Index(a, "=")
+		if eq <= 0 || eq == len(a)-1 {
+			return sel, fmt.Errorf("-attribute %q: want name=value1|value2|...", a)
+		}
+		sel.attrs[a[:eq]] = strings.Split(a[eq+1:], "|")
+	}
+	return sel, nil
+}
+
+// apply gives VM number i its folder, attributes and guest OS.
+func (sel selectors) apply(vm *planVM, i int) {
+	if len(sel.folders) > 0 {
+		vm.Folder = sel.folders[i%len(sel.folders)]
+	}
+	if len(sel.attrs) > 0 {
+		vm.Attributes = map[string]string{}
+		for name, values := range sel.attrs {
+			vm.Attributes[name] = values[i%len(values)]
+		}
+	}
+	if len(sel.guests) > 0 {
+		vm.GuestID = sel.guests[i%len(sel.guests)]
+	}
 }
 
 const (
@@ -125,6 +184,11 @@ func generatePlan(cfg *Config, now time.Time) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	sel, err := parseSelectors(cfg)
+	if err != nil {
+		return nil, err
+	}
+	vmNo := 0
 	diskPrefixes := splitList(cfg.DiskPrefixes)
 	if len(diskPrefixes) == 0 {
 		diskPrefixes = []string{groups[0].Prefix}
@@ -178,6 +242,8 @@ func generatePlan(cfg *Config, now time.Time) (*plan, error) {
 				vm.Datastores = []string{dc.Datastores[from[vmOnFrom%len(from)]].Name}
 				vmOnFrom++
 				layoutVM(frng, cfg, &vm, lo, hi, targets, isoDS)
+				sel.apply(&vm, vmNo)
+				vmNo++
 				dc.VMs = append(dc.VMs, vm)
 			}
 			dc.Clusters = append(dc.Clusters, cl)

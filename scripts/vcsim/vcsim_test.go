@@ -51,6 +51,9 @@ func TestMain(m *testing.M) {
 	cfg.SnapshotFraction, cfg.ConsolidateFraction = 0.5, 0.5
 	cfg.InstanceUUID = testInstanceUUID
 	cfg.VMotionLinkMbps = 1000
+	cfg.Folders = "prod,prod/db,test"
+	cfg.Attributes = stringList{"wave=1|2", "owner=fin"}
+	cfg.GuestOS = "windows2019srv_64Guest,rhel9_64Guest"
 	p, err := generatePlan(&cfg, time.Now())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "planning the test server:", err)
@@ -657,6 +660,96 @@ func TestLoadInventoryPlan(t *testing.T) {
 	os.WriteFile(f.Name(), []byte(bad), 0o644)
 	if _, err := loadInventoryPlan(f.Name()); err == nil || !strings.Contains(err.Error(), "unknown datastore \"nope\"") {
 		t.Errorf("unknown datastore: %v", err)
+	}
+}
+
+// The generated VMs sit in -folders (created under the datacenter's vm folder), carry the
+// -attribute values (defined once in CustomFieldsManager) and the -guest-os ids with their
+// full names, each given in turn.
+func TestFoldersAttributesAndGuestOS(t *testing.T) {
+	c := login(t)
+	ctx := context.Background()
+	pc := property.DefaultCollector(c)
+	m, err := object.GetCustomFieldsManager(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs, err := m.Field(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fieldName := map[int32]string{}
+	for _, d := range defs {
+		fieldName[d.Key] = d.Name
+	}
+	if len(fieldName) != 2 {
+		t.Errorf("custom fields: %+v", defs)
+	}
+	pathOf := func(r types.ManagedObjectReference) string {
+		p := ""
+		for {
+			var e mo.ManagedEntity
+			if err := pc.RetrieveOne(ctx, r, []string{"name", "parent"}, &e); err != nil {
+				t.Fatal(err)
+			}
+			if e.Parent == nil { // the root folder: not part of the path
+				return p
+			}
+			p = "/" + e.Name + p
+			r = *e.Parent
+		}
+	}
+	want := []struct{ vm, folder, wave, guestID, guestName string }{
+		{"vm-c1-0001", "/dc-1/vm/prod", "1", "windows2019srv_64Guest", "Microsoft Windows Server 2019 (64-bit)"},
+		{"vm-c1-0002", "/dc-1/vm/prod/db", "2", "rhel9_64Guest", "Red Hat Enterprise Linux 9 (64-bit)"},
+		{"vm-c1-0003", "/dc-1/vm/test", "1", "windows2019srv_64Guest", "Microsoft Windows Server 2019 (64-bit)"},
+	}
+	for _, w := range want {
+		var v mo.VirtualMachine
+		if err := pc.RetrieveOne(ctx, vmRef(t, w.vm), []string{"parent", "customValue", "config.guestFullName", "config.guestId"}, &v); err != nil {
+			t.Fatal(err)
+		}
+		if got := pathOf(*v.Parent); got != w.folder {
+			t.Errorf("%s: folder %s, want %s", w.vm, got, w.folder)
+		}
+		attrs := map[string]string{}
+		for _, cv := range v.CustomValue {
+			attrs[fieldName[cv.GetCustomFieldValue().Key]] = cv.(*types.CustomFieldStringValue).Value
+		}
+		if attrs["wave"] != w.wave || attrs["owner"] != "fin" || len(attrs) != 2 {
+			t.Errorf("%s: attributes %v", w.vm, attrs)
+		}
+		if v.Config.GuestId != w.guestID || v.Config.GuestFullName != w.guestName {
+			t.Errorf("%s: guest %s / %s", w.vm, v.Config.GuestId, v.Config.GuestFullName)
+		}
+	}
+}
+
+// An inventory file with today's names (power, committed, capacity, folder, attributes,
+// guest_os) loads like one with the older names.
+func TestLoadInventoryPlanCurrentNames(t *testing.T) {
+	doc := `{"datacenters":[{"name":"DC-A","moref":"datacenter-1"}],
+ "clusters":[{"name":"prod","moref":"domain-c1","hosts":["h1"]}],
+ "hosts":[{"name":"h1","moref":"host-1","cluster":"prod","maintenance":true}],
+ "datastores":[{"name":"old-ds","moref":"datastore-1","capacity":1000,"free":400}],
+ "vms":[{"name":"db-01","moref":"vm-1","host":"h1","datastores":["old-ds"],"committed":600,"power":"poweredOff",
+         "folder":"/DC-A/vm/prod/db","attributes":{"wave":"2"},"guest_os":"Red Hat Enterprise Linux 9 (64-bit)","guest_id":"rhel9_64Guest",
+         "fault_tolerance":"primary","tools":"guestToolsNotRunning"}]}`
+	f, _ := os.CreateTemp(t.TempDir(), "inv-*.json")
+	f.WriteString(doc)
+	f.Close()
+	p, err := loadInventoryPlan(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc := p.Datacenters[0]
+	vm := dc.VMs[0]
+	if vm.Committed != 600 || vm.PoweredOn || vm.Folder != "prod/db" || vm.Attributes["wave"] != "2" || vm.GuestID != "rhel9_64Guest" ||
+		vm.GuestName != "Red Hat Enterprise Linux 9 (64-bit)" || vm.FTRole != 1 || vm.Tools != "guestToolsNotRunning" {
+		t.Errorf("VM: %+v", vm)
+	}
+	if dc.Datastores[0].CapacityBytes != 1000 || dc.Datastores[0].FreeBytes != 400 || !dc.HostStates["h1"].Maintenance {
+		t.Errorf("datastore %+v, host states %+v", dc.Datastores[0], dc.HostStates)
 	}
 }
 

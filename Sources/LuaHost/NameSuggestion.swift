@@ -1,12 +1,14 @@
-/// "Did you mean" for misspelt names (hooks, limit fields, job fields, options): the one
-/// definition, used by the Swift checks and, through `mm.did_you_mean`, by the stdlib's
-/// (`moonmotion.strategy`), so both suggest the same name for the same typo.
-enum NameSuggestion {
-    /// The name in `valid` that `name` most likely meant, or nil: the first one equal to it
-    /// once camelCase and dashes become snake_case (`onFailure`, `on-failure` → `on_failure`)
-    /// or once underscores are dropped (`onfailure`), else the first one within two edits
-    /// (`ordr` → `order`).
-    static func suggestion(for name: String, among valid: [String]) -> String? {
+/// "Did you mean" for misspelt names — hooks, limit fields, job fields, options, filter keys,
+/// and every userdata's fields and methods: the one definition, used by the Swift checks and,
+/// through `mm.did_you_mean`, by the stdlib's (`moonmotion.strategy`), so both suggest the
+/// same name for the same typo. In LuaHost so the userdata `__index` can use it too.
+public enum NameSuggestion {
+    /// The name in `valid` that `name` most likely meant, or nil: the target of an alias the
+    /// caller lists (another word for the same thing: `size` for `committed`, looked up as
+    /// written and as snake_case), else the first one equal to it once camelCase and dashes
+    /// become snake_case (`onFailure`, `on-failure` → `on_failure`) or once underscores are
+    /// dropped (`onfailure`), else the first one within two edits (`ordr` → `order`).
+    public static func suggestion(for name: String, among valid: [String], aliases: [String: String] = [:]) -> String? {
         var normalised = ""
         var previousLower = false
         for ch in name {
@@ -14,6 +16,7 @@ enum NameSuggestion {
             normalised.append(ch == "-" ? "_" : Character(ch.lowercased()))
             previousLower = ch.isLowercase
         }
+        if let alias = aliases[name] ?? aliases[normalised] { return alias }
         let bare = normalised.withoutUnderscores
         var best: (String, Int)?
         for v in valid {
@@ -26,12 +29,12 @@ enum NameSuggestion {
 
     /// ` (did you mean 'order'?)` for a suggestion, else the empty string: the hint every
     /// "unknown name" message carries.
-    static func hint(for name: String?, among valid: [String]) -> String {
-        name.flatMap { suggestion(for: $0, among: valid) }.map { " (did you mean '\($0)'?)" } ?? ""
+    public static func hint(for name: String?, among valid: [String], aliases: [String: String] = [:]) -> String {
+        name.flatMap { suggestion(for: $0, among: valid, aliases: aliases) }.map { " (did you mean '\($0)'?)" } ?? ""
     }
 
     /// Levenshtein distance of two short names, by UTF-8 bytes.
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    public static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a.utf8), b = Array(b.utf8)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
