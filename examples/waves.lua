@@ -12,7 +12,7 @@
 --   exclude   VMs left out, globs separated by commas         default db-*  (database VMs move
 --             in their own window, with their application owners)
 --   folder    only VMs in this VM folder (a glob on the       default none: every folder
---             folder path), once the inventory has folders
+--             folder path, e.g. "/*/vm/prod*")
 --   scope     where a wave must end before the next starts:  default cluster
 --             cluster (each cluster on its own) or vcenter
 --   per_host  Storage vMotions at once per host               default 2
@@ -36,18 +36,11 @@ for pattern in (params.exclude or "db-*"):gmatch("[^,]+") do excluded[#excluded 
 local is_excluded = strategy.glob(excluded)
 local in_folder = folder and strategy.glob(folder)
 
--- The VMs this strategy moves. VM folders are being added to the inventory (vm.folder, the
--- folder path such as "/DC1/vm/Production"); until then `folder=` is refused rather than
--- silently moving every folder.
+-- The VMs this strategy moves: not excluded by name, and in the folder when one is given
+-- (vm.folder is the VM's folder path as govc prints it, e.g. "/DC1/vm/Production/web").
 local function wanted(vm)
   if is_excluded(vm.name) then return false end
-  if in_folder then
-    local ok, path = pcall(function() return vm.folder end)
-    if not ok then
-      error("waves.lua: folder=" .. folder .. " needs vm.folder, which this build of Moonmotion does not have yet", 0)
-    end
-    return path ~= nil and in_folder(path)
-  end
+  if in_folder then return vm.folder ~= nil and in_folder(vm.folder) end
   return true
 end
 
