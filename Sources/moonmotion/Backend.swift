@@ -29,8 +29,8 @@ struct Backend: Sendable {
     /// `options` (`--generate`, `--inventory`, `--speed`). Throws a one-line error.
     static func make(connection: ConnectionOptions, options: StrategyRunOptions) async throws -> Backend {
         if connection.isServerConfigured {
-            if options.generate != nil || options.inventory != nil || options.speed != nil {
-                throw BackendError("--generate, --inventory and --speed choose the built-in simulator, but a vCenter is configured (--url or GOVC_URL); drop them, or pass --simulate (or unset GOVC_URL) to simulate")
+            if options.generate != nil || options.inventory != nil || options.speed != nil || !options.arrays.isEmpty {
+                throw BackendError("--generate, --inventory, --speed and --array choose the built-in simulator, but a vCenter is configured (--url or GOVC_URL); drop them, or pass --simulate (or unset GOVC_URL) to simulate")
             }
             let connected = try await connection.connect()
             return Backend(vcenter: connected.vcenter, simulator: nil, name: connected.url, banner: nil)
@@ -40,6 +40,7 @@ struct Backend: Sendable {
         var configuration = SimulatorConfiguration()
         configuration.startTime = start
         configuration.progressUpdates = 10
+        configuration.arrays = options.arrays.compactMap { try? StorageArray(parsing: $0) }   // checked in validate()
         let speed = options.speed ?? demoSpeed(for: inventory, configuration: configuration)
         configuration.clock = .scaled(speed: speed)
         let simulator = try SimulatedVCenter(inventory: inventory, configuration: configuration, source: source)

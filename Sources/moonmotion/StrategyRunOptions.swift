@@ -1,4 +1,5 @@
 import ArgumentParser
+import VCenterSimulator
 
 /// The options of `moonmotion run` that matter when the script is a strategy (it returns a
 /// table of hooks): dry run, journal, resume, events file, and the built-in simulator's
@@ -49,7 +50,15 @@ struct StrategyRunOptions: ParsableArguments {
         valueName: "factor"))
     var speed: Double?
 
+    @Option(name: .customLong("array"), help: ArgumentHelp(
+        "With no vCenter configured: a storage array whose bandwidth its copies share, NAME=GLOB[|GLOB...]:MBPS[:knee=K][:loss=L][:floor=F] (repeatable; as `moonmotion plan --array`).",
+        valueName: "spec"))
+    var arrays: [String] = []
+
     func validate() throws {
+        for spec in arrays {
+            do { _ = try StorageArray(parsing: spec) } catch { throw ValidationError("--array: \(error)") }
+        }
         if generate != nil && inventory != nil {
             throw ValidationError("--generate and --inventory both choose the simulated inventory; give one of them")
         }
@@ -73,7 +82,7 @@ struct StrategyRunOptions: ParsableArguments {
     /// Whether any of these options was given (they only apply to strategy scripts).
     var anyGiven: Bool {
         dryRun || journal != nil || noJournal || resume || events != nil || generate != nil || inventory != nil || speed != nil
-            || maxConcurrent != nil
+            || maxConcurrent != nil || !arrays.isEmpty
     }
 
     /// These options with those of `later` (given after the script) taking precedence.
@@ -88,11 +97,12 @@ struct StrategyRunOptions: ParsableArguments {
         m.inventory = later.inventory ?? inventory
         m.speed = later.speed ?? speed
         m.maxConcurrent = later.maxConcurrent ?? maxConcurrent
+        m.arrays = arrays + later.arrays
         return m
     }
 
     /// Options that take a value (`--journal FILE` or `--journal=FILE`).
-    static let valueOptions: Set<String> = ["--journal", "--events", "--generate", "--inventory", "--speed", "--max-concurrent"]
+    static let valueOptions: Set<String> = ["--journal", "--events", "--generate", "--inventory", "--speed", "--max-concurrent", "--array"]
     /// Options without a value.
     static let flagOptions: Set<String> = ["--dry-run", "--no-journal", "--resume"]
 
