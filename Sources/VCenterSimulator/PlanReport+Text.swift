@@ -170,6 +170,21 @@ extension PlanReport {
             out += peaks.render(width: width).map { Self.trimRight($0) }
         }
         out += Self.wrap(lines.joined(separator: "; "), width: width, indent: "  ")
+        var counters: [String] = []
+        for c in clusters {
+            counters.append("\(c.name) \(c.peakTasks) tasks / \(c.slots) slots")
+        }
+        if let v = vCenterCounter {
+            counters.append("vCenter \(v.peakTasks) tasks at once" + (clusters.count > 1 ? " / \(overall.slots) slots" : ""))
+        }
+        if !counters.isEmpty { out += Self.wrap("peak running: " + counters.joined(separator: ", "), width: width, indent: "  ") }
+        if exceeded.isEmpty {
+            out.append("  No limit exceeded.")
+        } else {
+            out += Self.wrap("LIMIT EXCEEDED on \(exceeded.count) resource\(exceeded.count == 1 ? "" : "s"): "
+                + exceeded.map { "\(Self.kindLabel($0.kind)) \($0.name) \($0.peakCost)/\($0.limit ?? 0)" }.joined(separator: ", ")
+                + " (a single task above the limit runs alone)", width: width, indent: "  ")
+        }
         if !arrays.isEmpty {
             out.append("")
             out += Self.wrap("Storage arrays (bandwidth shared by the copies on them; mean = time-weighted while busy)", width: width, indent: "")
@@ -187,21 +202,6 @@ extension PlanReport {
                            String(format: "%.1f", a.meanCopies), Self.number(a.meanMBps.rounded()), PlanFormat.duration(a.busySeconds)])
             }
             out += table.render(width: width).map { Self.trimRight($0) }
-        }
-        var counters: [String] = []
-        for c in clusters {
-            counters.append("\(c.name) \(c.peakTasks) tasks / \(c.slots) slots")
-        }
-        if let v = vCenterCounter {
-            counters.append("vCenter \(v.peakTasks) tasks at once" + (clusters.count > 1 ? " / \(overall.slots) slots" : ""))
-        }
-        if !counters.isEmpty { out += Self.wrap("peak running: " + counters.joined(separator: ", "), width: width, indent: "  ") }
-        if exceeded.isEmpty {
-            out.append("  No limit exceeded.")
-        } else {
-            out += Self.wrap("LIMIT EXCEEDED on \(exceeded.count) resource\(exceeded.count == 1 ? "" : "s"): "
-                + exceeded.map { "\(Self.kindLabel($0.kind)) \($0.name) \($0.peakCost)/\($0.limit ?? 0)" }.joined(separator: ", ")
-                + " (a single task above the limit runs alone)", width: width, indent: "  ")
         }
         return out.joined(separator: "\n") + "\n"
     }
