@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CLuaShim
+import HeapModule
 
 /// The one thread that owns a `lua_State`: a serial job queue plus a timer heap.
 ///
@@ -19,7 +20,7 @@ public final class LuaExecutor: SerialExecutor, TaskExecutor, @unchecked Sendabl
     private let lock = ConditionLock()
     // Guarded by `lock`.
     private var jobs: [Job] = []
-    private var timers = TimerHeap()
+    private var timers = Heap<ScheduledTimer>()
     private var nextTimerSequence: UInt64 = 0
     private var stopping = false
     private var finished = false
@@ -110,8 +111,8 @@ public final class LuaExecutor: SerialExecutor, TaskExecutor, @unchecked Sendabl
         lock.lock()
         nextTimerSequence += 1
         let timer = LuaTimer(deadline: deadline, sequence: nextTimerSequence, executor: self, action: action)
-        let becomesFirst = timers.first.map { deadline < $0.deadline } ?? true
-        timers.insert(timer)
+        let becomesFirst = timers.min.map { deadline < $0.timer.deadline } ?? true
+        timers.insert(ScheduledTimer(timer: timer))
         lock.unlock()
         if becomesFirst && !isCurrent { lock.signal() }
         return timer
@@ -165,10 +166,10 @@ public final class LuaExecutor: SerialExecutor, TaskExecutor, @unchecked Sendabl
                 lock.lock()
                 continue
             }
-            if let first = timers.first, first.deadline <= mm_monotonic_seconds() {
+            if let first = timers.min, first.timer.deadline <= mm_monotonic_seconds() {
                 let now = mm_monotonic_seconds()
-                while let t = timers.first, t.deadline <= now {
-                    _ = timers.removeFirst()
+                while let t = timers.min?.timer, t.deadline <= now {
+                    timers.removeMin()
                     if let action = t.takeAction() { due.append(action) }
                 }
                 lock.unlock()
@@ -178,13 +179,13 @@ public final class LuaExecutor: SerialExecutor, TaskExecutor, @unchecked Sendabl
                 continue
             }
             if stopping { break }
-            if let first = timers.first {
-                lock.wait(until: first.deadline)
+            if let first = timers.min {
+                lock.wait(until: first.timer.deadline)
             } else {
                 lock.wait()
             }
         }
-        timers.removeAll()
+        timers = Heap()
         finished = true
         lock.unlock()
     }

@@ -17,12 +17,13 @@ extension MigrationRunner {
         }
         let refsByJob = try wrapJournal { try journal.taskRefs(of: run.id) }
         var known = Set(refsByJob.values.flatMap { $0 })
-        calls += 1
+        countCall()
         let inventory = try await backendCall { try await self.vcenter.inventory() }
         var jobs = saved.map(\.job)
         var live: [(JobID, LiveTask)] = []
         var adoptedRefs: [JournalBatch.TaskRef] = []
         var changed: [(Job, JobState)] = []
+        var calls = RestoredCalls()
         let resumeTime = now
 
         for (i, entry) in saved.enumerated() {
@@ -39,7 +40,7 @@ extension MigrationRunner {
                         known.insert(found)
                         adoptedRefs.append(JournalBatch.TaskRef(job: job.id, ref: found, attempt: max(job.attempts, 1), at: resumeTime))
                         // Found by operation and time, not by reference: confirmed by the VM's place when it succeeds.
-                        if let intentAt = entry.intentAt, job.kind.movesStorage || job.kind.movesHost { adoptedForLostCall[job.id] = intentAt }
+                        if let intentAt = entry.intentAt, job.kind.movesStorage || job.kind.movesHost { calls.adopted[job.id] = intentAt }
                     }
                 }
                 if let task {
@@ -57,7 +58,7 @@ extension MigrationRunner {
                 } else if job.attempts > 0, let intentAt = entry.intentAt,
                           job.lastFault?.isOutcomeUnknown == true {
                     // Its last call was lost in transport: look for that call's task before calling again.
-                    lostCalls[job.id] = intentAt
+                    calls.lost[job.id] = intentAt
                 }
             case .done, .failed, .skipped:
                 break
@@ -66,13 +67,13 @@ extension MigrationRunner {
             jobs[i] = job
         }
 
-        knownTaskRefs.formUnion(known)
+        calls.knownTasks = known
         let scheduler = try Scheduler(inventory: inventory, strategy: strategy, configuration: configuration.scheduler)
         self.scheduler = scheduler
         scheduler.recordsEvents = journal != nil || onEvent != nil
         try wrapJournal { try journal.resumeRun(run.id, at: resumeTime) }
         for info in try await existingTasks(known: known) { await adoptExternal(info, scheduler: scheduler) }
-        let actions = scheduler.restore(jobs, ranks: saved.map(\.rank), now: resumeTime)
+        let actions = scheduler.restore(jobs, ranks: saved.map(\.rank), calls: calls, now: resumeTime)
         for (job, from) in changed {
             pendingBatch.jobs[job.id] = scheduler.job(job.id)
             emitDirect(.jobChanged(scheduler.job(job.id), from: from))
@@ -88,7 +89,7 @@ extension MigrationRunner {
 
     /// The live task for `ref`, or nil when vCenter no longer knows it.
     func lookUp(_ ref: MoRef) async throws -> LiveTask? {
-        calls += 1
+        countCall()
         do {
             return try await vcenter.task(ref)
         } catch let fault as VCenterFault where fault.code.isA(.managedObjectNotFound) || fault.code == .notFound {
@@ -104,7 +105,7 @@ extension MigrationRunner {
     func findStartedTask(_ job: Job, intentAt: Date?, excluding known: Set<MoRef>) async throws -> MoRef? {
         guard let intentAt else { return nil }
         let search = TaskSearch(job: job, intentAt: intentAt, tolerance: configuration.clockSkewTolerance, excluding: known)
-        calls += 1
+        countCall()
         let vcenter = self.vcenter
         return try await backendCall { try await search.run(on: vcenter) }
     }

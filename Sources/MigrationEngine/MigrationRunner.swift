@@ -7,9 +7,17 @@ import VCenterModel
 /// its `LiveTask` and feeds each change back at once, runs retry timers, and writes
 /// every transition to the `Journal` and to event observers.
 ///
+/// The runner decides nothing: the `Scheduler` decides every step of every job (when to
+/// call, what to look for after a lost call, when to retry) and returns actions; the
+/// runner performs them (MigrationRunner+Actions) and feeds each outcome back as the
+/// scheduler's input. Every operation it launches reports exactly once through the inbox,
+/// which is how it knows when nothing is outstanding.
+///
 /// With a `VirtualTimeVCenter` backend it never waits in real time: when nothing is
 /// runnable it advances the backend to its next event or the scheduler's next timer,
-/// whichever is first (this is `moonmotion plan`, on the same runner and scheduler).
+/// whichever is first (this is `moonmotion plan`, on the same runner and scheduler). A
+/// backend whose clock runs by itself (`clockSpeed`, a simulator on scaled real time) is
+/// waited for like a real vCenter, its timers converted to real delays.
 ///
 /// The runner is an actor that can live on an injected `SerialExecutor` (the Lua
 /// executor, so a Lua strategy's hooks are plain calls); by default it has its own.
@@ -31,29 +39,18 @@ public actor MigrationRunner {
     var startedAt = Date()
     /// vCenter calls made by this runner (the summary prefers the backend's own count,
     /// `VCenter.requestCount`, which includes the task poller's).
-    public internal(set) var calls = 0
+    public nonisolated var calls: Int { callCount.count }
+    let callCount = CallCounter()
+    /// Operations launched whose outcome has not reached the inbox yet.
     var outstanding = 0
     var observations: [JobID: LiveTask.Observation] = [:]
     var externalObservations: [MoRef: LiveTask.Observation] = [:]
     var timerGeneration: UInt64 = 0
-    /// Whether the runner moves the virtual backend's clock itself. A backend whose
-    /// `advance(to:)` cannot skip time (a simulator on a scaled real-time clock) drives
-    /// its own clock; the runner then waits for its updates like a real vCenter's.
-    var drivesTime: Bool
+    /// Whether the runner moves the virtual backend's clock itself (not for a backend
+    /// whose clock runs by itself, `VirtualTimeVCenter.clockSpeed`).
+    let drivesTime: Bool
     var timerTask: Task<Void, Never>?
     var pendingBatch = JournalBatch()
-    var newRanks: [Int] = []
-    /// When the intent of each job's latest call was taken (journaled or not), until the call's
-    /// outcome is known.
-    var intentTimes: [JobID: Date] = [:]
-    /// Jobs whose call was lost in transport (vCenter may have started its task), with the
-    /// intent time of that call: before calling again the runner looks for its task.
-    var lostCalls: [JobID: Date] = [:]
-    /// Every task this run started, adopted or counted as an outside task: never the
-    /// task of a lost call.
-    var knownTaskRefs = Set<MoRef>()
-    /// Jobs running a task adopted for a lost call (with that call's intent time), checked when it succeeds.
-    var adoptedForLostCall: [JobID: Date] = [:]
 
     /// Creates a runner. `strategy` is used only on the runner's executor.
     /// `onEvent` is called on the runner's executor for every event, in order.
@@ -64,8 +61,9 @@ public actor MigrationRunner {
     ) {
         self.executor = executor ?? EngineExecutor()
         self.vcenter = vcenter
-        self.virtual = vcenter as? any VirtualTimeVCenter
-        self.drivesTime = self.virtual != nil
+        let virtual = vcenter as? any VirtualTimeVCenter
+        self.virtual = virtual
+        self.drivesTime = virtual != nil && virtual?.clockSpeed == nil
         self.strategy = strategy
         self.configuration = configuration
         self.journal = journal
@@ -128,7 +126,7 @@ public actor MigrationRunner {
     /// hook with free space accounted in order; slots are not simulated.
     public func plan() async throws -> DryRunPlan {
         let strategy = try takeStrategy()
-        calls += 1
+        countCall()
         let inventory = try await backendCall { try await self.vcenter.inventory() }
         let requests = try selectJobs(strategy, inventory)
         let scheduler = try Scheduler(inventory: inventory, strategy: strategy, configuration: configuration.scheduler)
@@ -158,7 +156,7 @@ public actor MigrationRunner {
     }
 
     func startNew(strategy: any Strategy, existingRun: Int64? = nil, identity: String? = nil, warnings: [String] = []) async throws {
-        calls += 1
+        countCall()
         let inventory = try await backendCall { try await self.vcenter.inventory() }
         let requests = try selectJobs(strategy, inventory)
         let scheduler = try Scheduler(inventory: inventory, strategy: strategy, configuration: configuration.scheduler)
@@ -174,7 +172,6 @@ public actor MigrationRunner {
         }
         let existing = try await existingTasks(known: [])
         for info in existing { await adoptExternal(info, scheduler: scheduler) }
-        knownTaskRefs.reserveCapacity(requests.count)
         let actions = try scheduler.add(requests, now: now)
         var bytes: Int64 = 0
         for job in scheduler.jobs where job.kind.movesStorage && !job.state.isTerminal { bytes += job.size }
@@ -186,38 +183,9 @@ public actor MigrationRunner {
     /// The vCenter's queued and running tasks, minus `known` (this run's own).
     func existingTasks(known: Set<MoRef>) async throws -> [TaskInfo] {
         guard configuration.countExistingTasks else { return [] }
-        calls += 1
+        countCall()
         let tasks = try await backendCall { try await self.vcenter.recentTasks(TaskQuery(states: [.queued, .running])) }
         return tasks.filter { !known.contains($0.ref) && !$0.state.isTerminal }
-    }
-
-    /// Counts an outside task against the limits and watches it until it ends.
-    func adoptExternal(_ info: TaskInfo, scheduler: Scheduler) async {
-        knownTaskRefs.insert(info.ref)
-        guard scheduler.externalTaskStarted(info, now: now) else { return }
-        flushEvents()
-        let ref = info.ref
-        let inbox = self.inbox
-        let vcenter = self.vcenter
-        calls += 1
-        outstanding += 1
-        let work: @Sendable () async -> Void = {
-            do {
-                let live = try await vcenter.task(ref)
-                let observation = live.observe { info in
-                    if info.state.isTerminal { inbox.post(.externalUpdate(info)) }
-                }
-                inbox.post(.externalWatched(ref, observation))
-                if live.isDone { inbox.post(.externalUpdate(live.info)) }
-            } catch {
-                // Cannot watch it: treat it as ended rather than block its VM forever.
-                inbox.post(.externalWatched(ref, nil))
-                var ended = info
-                ended.state = .error
-                inbox.post(.externalUpdate(ended))
-            }
-        }
-        if virtual != nil { await work() } else { Task { await work() } }
     }
 
     // MARK: The loop
@@ -232,22 +200,13 @@ public actor MigrationRunner {
             }
             if scheduler.isFinished, outstanding == 0 { return }
             if drivesTime, let virtual, outstanding == 0 {
-                let target = [virtual.nextEventTime, scheduler.nextWake].compactMap { $0 }.min()
-                guard let target else {
-                    // A simulator on scaled real time ends tasks on its own thread: the last
-                    // completion may be between its clock and this inbox. Give it a moment
-                    // (2 s at most) before calling the run stuck.
-                    for _ in 0..<200 where inbox.isEmpty { try? await Task.sleep(for: .milliseconds(10)) }
-                    if !inbox.isEmpty { continue }
+                // Everything the backend does happens inside `advance`, on this thread: with
+                // nothing outstanding and the inbox empty, the next thing that can happen is
+                // its next event or the scheduler's next timer.
+                guard let target = [virtual.nextEventTime, scheduler.nextWake].compactMap({ $0 }).min() else {
                     throw EngineError.backend("the simulated vCenter has \(scheduler.activeJobs) task(s) running but nothing scheduled; it will never finish them")
                 }
                 virtual.advance(to: max(target, virtual.now))
-                if virtual.now < target, inbox.isEmpty {
-                    // Its clock follows real time: let it drive, and wait like for a real vCenter.
-                    drivesTime = false
-                    if let wake = scheduler.nextWake { armTimer(wake) }
-                    continue
-                }
                 if inbox.isEmpty, let wake = scheduler.nextWake, wake <= virtual.now {
                     try await perform(scheduler.timerFired(now: virtual.now))
                 }
@@ -257,69 +216,21 @@ public actor MigrationRunner {
         }
     }
 
+    /// Feeds one inbox item to the scheduler (after journaling what must precede it) and
+    /// performs the actions it returns.
     func handle(_ item: RunnerInbox.Item, _ scheduler: Scheduler) async throws {
         switch item {
-        case .started(let id, let task):
+        case .completed(let outcome):
             outstanding -= 1
-            lostCalls[id] = nil
-            intentTimes[id] = nil
-            knownTaskRefs.insert(task.ref)
-            try await started(id, task, scheduler)
-        case .startFailed(let id, let fault):
-            outstanding -= 1
-            lostCalls[id] = nil
-            intentTimes[id] = nil
-            try await perform(scheduler.startFailed(id, fault: fault, now: now))
-        case .callLost(let id, let fault):
-            outstanding -= 1
-            await lookForLostTask(id, fault, scheduler)
-        case .lostCallHasNoTask(let id, let fault):
-            outstanding -= 1
-            try await perform(scheduler.startLost(id, fault: fault, now: now))
-        case .adoptedLost(let id, let task):
-            outstanding -= 1
-            let lostAt = lostCalls.removeValue(forKey: id) ?? intentTimes[id] ?? now
-            knownTaskRefs.insert(task.ref)
-            if scheduler.job(id).kind.movesStorage || scheduler.job(id).kind.movesHost { adoptedForLostCall[id] = lostAt }
-            emitDirect(.warning("adopted \(task.ref.value) (\(task.info.name), \(task.info.state.rawValue)) as the task of the lost call for \(scheduler.job(id).vmName)", job: id))
-            try await started(id, task, scheduler)
-        case .adoptedChecked(let id, let info, let vm, let onTarget, let lostAt):
-            outstanding -= 1
-            if onTarget {
-                try await perform(scheduler.taskFinished(id, info: info, now: now))
-            } else {
-                // The lost call's own task may still turn up: the retry looks again (this one excluded).
-                lostCalls[id] = lostAt
-                let why = vm == nil ? "the VM could not be read to confirm it" : "the VM is not on the job's target"
-                try await perform(scheduler.adoptedTaskDisowned(id, fault: VCenterFault(
-                    .taskNotConfirmed,
-                    "\(info.ref.value), taken for the lost call, succeeded but \(why); retrying"), now: now))
-            }
-        case .recommended(let id, let recommendations):
-            outstanding -= 1
-            try await perform(scheduler.recommendations(id, recommendations, now: now))
-        case .alreadyOnTarget(let id, let vm):
-            outstanding -= 1
-            lostCalls[id] = nil
-            try await perform(scheduler.alreadyDone(id, vm: vm, now: now))
-        case .verified(let id):
-            outstanding -= 1
-            try await call(id, scheduler)
+            try await handle(outcome, scheduler)
         case .taskUpdate(let id, let info):
             if info.state.isTerminal {
                 observations.removeValue(forKey: id)?.cancel()
-                if let lostAt = adoptedForLostCall.removeValue(forKey: id), info.state == .success {
-                    await checkAdopted(id, info, lostAt: lostAt, scheduler)
-                    return
-                }
                 try await perform(scheduler.taskFinished(id, info: info, now: now))
             } else if let p = info.progress {
                 scheduler.taskProgress(id, percent: p, now: now)
                 try flush()
             }
-        case .externalWatched(let ref, let observation):
-            outstanding -= 1
-            if let observation { externalObservations[ref] = observation }
         case .externalUpdate(let info):
             externalObservations.removeValue(forKey: info.ref)?.cancel()
             try await perform(scheduler.externalTaskFinished(info.ref, now: now))
@@ -331,179 +242,26 @@ public actor MigrationRunner {
         }
     }
 
-    // MARK: Actions
-
-    /// Journals the step's events (intents included) in one transaction, then performs
-    /// the actions: a vCenter call is only ever made after its intent is on disk.
-    func perform(_ actions: [SchedulerAction]) async throws {
-        guard let scheduler else { return }
-        for action in actions {
-            if case .start(let id, let op, _) = action {
-                intentTimes[id] = now
-                if journal != nil {
-                    pendingBatch.intents.append(JournalBatch.Intent(job: id, operation: op.methodName, attempt: scheduler.attempts(of: id), at: now))
-                }
-            }
-        }
-        try flush()
-        for action in actions {
-            switch action {
-            case .start(let id, _, let verify):
-                if verify {
-                    try await verifyThenCall(id, scheduler)
-                } else {
-                    try await call(id, scheduler)
-                }
-            case .recommend(let id, let vm, let pod, let spec):
-                await recommend(id, vm: vm, pod: pod, spec: spec)
-            case .wake(let at):
-                armTimer(at)
-            case .finished:
-                break
-            }
-        }
-    }
-
-    /// Asks Storage DRS where a job's VM should go (a read: a call lost in transport is simply
-    /// retried with backoff).
-    func recommend(_ id: JobID, vm: MoRef, pod: MoRef, spec: RelocateSpec) async {
-        calls += 1
-        outstanding += 1
-        let inbox = self.inbox
-        let vcenter = self.vcenter
-        let work: @Sendable () async -> Void = {
-            do {
-                inbox.post(.recommended(id, try await vcenter.recommendDatastores(vm, pod: pod, spec: spec)))
-            } catch {
-                let fault = Self.fault(error)
-                inbox.post(fault.isOutcomeUnknown ? .lostCallHasNoTask(id, fault) : .startFailed(id, fault))
-            }
-        }
-        if virtual != nil { await work() } else { Task { await work() } }
-    }
-
-    /// Before retrying a move, checks (one batched call) whether the VM already is on its target.
-    func verifyThenCall(_ id: JobID, _ scheduler: Scheduler) async throws {
-        let job = scheduler.job(id)
-        calls += 1
-        outstanding += 1
-        let inbox = self.inbox
-        let vcenter = self.vcenter
-        let kind = job.kind
-        let vm = job.vm
-        let work: @Sendable () async -> Void = {
-            do {
-                let fresh = try await vcenter.refreshVMs([vm])
-                if let info = fresh.first, Scheduler.isOnTarget(kind, vm: info) {
-                    inbox.post(.alreadyOnTarget(id, info))
-                } else {
-                    inbox.post(.verified(id))
-                }
-            } catch {
-                inbox.post(.verified(id))
-            }
-        }
-        if virtual != nil { await work() } else { Task { await work() } }
-    }
-
-    /// Makes the vCenter call of a dispatched job (its intent is journaled). When the job's
-    /// previous call was lost in transport, first looks for that call's task among the VM's
-    /// recent tasks and adopts it instead of calling again (see MigrationRunner+LostCalls).
-    func call(_ id: JobID, _ scheduler: Scheduler) async throws {
-        guard scheduler.state(of: id) == .dispatching else { return }
-        let op = scheduler.operation(Int32(id.rawValue))
-        let search = lostCalls[id].map { lostSearch(scheduler.job(id), intentAt: $0) }
-        calls += search == nil ? 1 : 2
-        outstanding += 1
-        let inbox = self.inbox
-        let vcenter = self.vcenter
-        let work: @Sendable () async -> Void = {
-            if let search {
-                do {
-                    if let found = try await search.run(on: vcenter) {
-                        inbox.post(.adoptedLost(id, try await vcenter.task(found)))
-                        return
-                    }
-                } catch {
-                    // Cannot tell whether the lost call started a task: do not call again now.
-                    inbox.post(.callLost(id, Self.fault(error)))
-                    return
-                }
-            }
-            do {
-                let task = try await Self.invoke(op, on: vcenter)
-                inbox.post(.started(id, task))
-            } catch {
-                let fault = Self.fault(error)
-                inbox.post(fault.isOutcomeUnknown ? .callLost(id, fault) : .startFailed(id, fault))
-            }
-        }
-        if virtual != nil { await work() } else { Task { await work() } }
-    }
-
-    /// The task of a call came back: journal its reference, then watch it.
-    func started(_ id: JobID, _ task: LiveTask, _ scheduler: Scheduler) async throws {
-        if journal != nil {
-            pendingBatch.taskRefs.append(JournalBatch.TaskRef(job: id, ref: task.ref, attempt: scheduler.attempts(of: id), at: now))
-        }
-        let actions = scheduler.taskStarted(id, task: task.ref, now: now)
-        try flush()
-        watch(id, task)
-        try await perform(actions)
-    }
-
-    func watch(_ id: JobID, _ task: LiveTask) {
-        let inbox = self.inbox
-        observations[id] = task.observe { info in inbox.post(.taskUpdate(id, info)) }
-        // The task may have changed before the observer was in place.
-        let info = task.info
-        if info.state.isTerminal || info.progress != nil { inbox.post(.taskUpdate(id, info)) }
-    }
-
-    static func invoke(_ op: EngineOperation, on vcenter: any VCenter) async throws -> LiveTask {
-        switch op {
-        case .relocate(let vm, let spec, let priority):
-            return try await vcenter.relocateVM(vm, spec: spec, priority: priority)
-        case .applyStorageRecommendation(let vm, let key):
-            return try await vcenter.applyStorageRecommendation(key, vm: vm)
-        case .migrate(let vm, let host, let pool, let priority):
-            return try await vcenter.migrateVM(vm, host: host, pool: pool, priority: priority)
-        case .consolidate(let vm):
-            return try await vcenter.consolidateDisks(vm)
-        case .removeSnapshot(let vm, let selector, let removeChildren, let consolidate):
-            return try await vcenter.removeSnapshot(vm, selector, removeChildren: removeChildren, consolidate: consolidate)
-        case .invoke(let method, let object, let arguments):
-            switch try await vcenter.invoke(method, on: object, arguments: arguments) {
-            case .task(let task): return task
-            case .value(let value):
-                throw VCenterFault(.notATask, "\(method) returned \(value) instead of a task; only task-returning methods can be jobs")
-            }
-        }
-    }
-
-    static func fault(_ error: any Error) -> VCenterFault {
-        if let fault = error as? VCenterFault { return fault }
-        return VCenterFault(.clientError, String(describing: error))
-    }
-
-    func armTimer(_ at: Date) {
-        timerGeneration &+= 1
-        timerTask?.cancel()
-        guard !drivesTime else { return }
-        let generation = timerGeneration
-        let inbox = self.inbox
-        if let virtual {
-            // A self-driven simulated clock: check its time a few times a second.
-            timerTask = Task {
-                while !Task.isCancelled, virtual.now < at { try? await Task.sleep(nanoseconds: 50_000_000) }
-                if !Task.isCancelled { inbox.post(.timer(generation)) }
-            }
-            return
-        }
-        let delay = max(0, at.timeIntervalSince(configuration.clock()))
-        timerTask = Task {
-            try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
-            if !Task.isCancelled { inbox.post(.timer(generation)) }
+    func handle(_ outcome: RunnerInbox.Outcome, _ scheduler: Scheduler) async throws {
+        switch outcome {
+        case .started(let id, let task):
+            try await started(id, task, scheduler) { scheduler.taskStarted(id, task: task.ref, now: $0) }
+        case .lostTaskFound(let id, let task):
+            try await started(id, task, scheduler) { scheduler.lostTaskFound(id, task: task.info, now: $0) }
+        case .startFailed(let id, let fault):
+            try await perform(scheduler.startFailed(id, fault: fault, now: now))
+        case .lostTaskNotFound(let id):
+            try await perform(scheduler.lostTaskNotFound(id, now: now))
+        case .alreadyOnTarget(let id, let vm):
+            try await perform(scheduler.alreadyDone(id, vm: vm, now: now))
+        case .placementChecked(let id, let vm):
+            try await perform(scheduler.placementChecked(id, vm: vm, now: now))
+        case .recommended(let id, let recommendations):
+            try await perform(scheduler.recommendations(id, recommendations, now: now))
+        case .recommendationFailed(let id, let fault):
+            try await perform(scheduler.recommendationFailed(id, fault: fault, now: now))
+        case .externalWatched(let ref, let observation):
+            if let observation { externalObservations[ref] = observation }
         }
     }
 

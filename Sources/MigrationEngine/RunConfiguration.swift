@@ -13,9 +13,12 @@ public struct RunConfiguration: Sendable {
     public var resume = false
     /// The clock for a real backend (a virtual backend's own `now` is used otherwise).
     public var clock: @Sendable () -> Date = { Date() }
-    /// When looking for a task started just before a crash, accept tasks whose start
-    /// time is up to this much before the journaled intent (vCenter's clock may differ from ours).
-    public var clockSkewTolerance: TimeInterval = 300
+    /// When looking for a task started just before a crash or by a lost call, accept tasks
+    /// whose start time is up to this much before the intent (`scheduler.clockSkewTolerance`).
+    public var clockSkewTolerance: TimeInterval {
+        get { scheduler.clockSkewTolerance }
+        set { scheduler.clockSkewTolerance = newValue }
+    }
     /// Read the vCenter's queued and running tasks at start and count them against the limits.
     public var countExistingTasks = true
 

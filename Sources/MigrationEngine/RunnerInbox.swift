@@ -7,25 +7,29 @@ import VCenterModel
 /// backend's `advance`), timers and stop requests. Thread-safe.
 final class RunnerInbox: Sendable {
     enum Item: Sendable {
-        case started(JobID, LiveTask)
-        case startFailed(JobID, VCenterFault)
-        /// The call failed in transport after vCenter may have received it.
-        case callLost(JobID, VCenterFault)
-        /// No task of a lost call was found among the VM's recent tasks (or the lookup failed).
-        case lostCallHasNoTask(JobID, VCenterFault)
-        /// A task found among the VM's recent tasks, taken as a lost call's.
-        case adoptedLost(JobID, LiveTask)
-        /// The VM after an adopted task succeeded: on the job's target or not (nil: unreadable).
-        case adoptedChecked(JobID, TaskInfo, VMInfo?, onTarget: Bool, lostAt: Date)
-        case alreadyOnTarget(JobID, VMInfo)
-        /// Storage DRS's answer for a job that asked it.
-        case recommended(JobID, [StorageRecommendation])
-        case verified(JobID)
+        /// An operation the runner launched (`MigrationRunner.launch`) has its outcome:
+        /// one operation less is outstanding.
+        case completed(Outcome)
+        /// A watched task of a job changed.
         case taskUpdate(JobID, TaskInfo)
-        case externalWatched(MoRef, LiveTask.Observation?)
+        /// A watched outside task ended.
         case externalUpdate(TaskInfo)
         case timer(UInt64)
         case stop(graceful: Bool)
+    }
+
+    /// What a launched operation saw, reported to the scheduler as the input of that name.
+    enum Outcome: Sendable {
+        case started(JobID, LiveTask)
+        case startFailed(JobID, VCenterFault)
+        case lostTaskFound(JobID, LiveTask)
+        case lostTaskNotFound(JobID)
+        case alreadyOnTarget(JobID, VMInfo)
+        case placementChecked(JobID, VMInfo?)
+        case recommended(JobID, [StorageRecommendation])
+        case recommendationFailed(JobID, VCenterFault)
+        /// An outside task is watched (nil: it could not be; it is taken as ended).
+        case externalWatched(MoRef, LiveTask.Observation?)
     }
 
     private struct State {

@@ -308,7 +308,14 @@ extension Scheduler {
     func commit(_ j: Int32, charges: [Charge], placed: [PlacedFile] = [], now: Date) {
         let verify = hold(j, charges: charges, now: now)
         place(j, placed)
-        actions.append(.start(jobs[Int(j)].id, operation(j), verifyFirst: verify))
+        actions.append(startAction(j, verifyFirst: verify, now: now))
+    }
+
+    /// The `.start` of job `j`'s attempt; its intent time is remembered (a lost call's task
+    /// is sought from it).
+    func startAction(_ j: Int32, verifyFirst: Bool, now: Date) -> SchedulerAction {
+        meta[Int(j)].call.intentAt = now
+        return .start(jobs[Int(j)].id, operation(j), verifyFirst: verifyFirst, lookFirst: searchBeforeCall(j))
     }
 
     /// Charges `charges` and makes the job dispatching (one more attempt); returns whether

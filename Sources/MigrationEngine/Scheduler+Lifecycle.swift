@@ -80,33 +80,45 @@ extension Scheduler {
         }
     }
 
-    /// A call or task of the job failed: retry with backoff, or ask the strategy.
-    /// `retriable` overrides `fault.isRetriable` (a call whose outcome is unknown).
+    /// A call or task of the job failed. The retry policy says whether the engine would
+    /// retry (the fault's rule has retries left, `RetryPolicy`); the strategy hears every
+    /// failure and may decide otherwise; past `RetryPolicy.attemptLimit` the job fails,
+    /// naming its faults. `retriable` overrides `fault.isRetriable` (a call whose outcome is unknown).
     func handleFailure(_ j: Int32, fault: VCenterFault, now: Date, retriable: Bool? = nil) {
         let i = Int(j)
         release(j, success: false)
         jobs[i].lastError = fault.description
         jobs[i].lastFault = fault.code
+        meta[i].faults[fault.code, default: 0] += 1
         let attempt = jobs[i].attempts
         if jobs[i].parent != nil {
             // A pro-active vMotion is the engine's own idea: no retry, and the storage move goes on waiting.
             end(j, .failed, now: now)
             return
         }
-        if retriable ?? fault.isRetriable, attempt < configuration.retry.maxAttempts {
-            scheduleRetry(j, fault: fault, now: now)
-            return
-        }
-        let decision: FailureDecision
+        let (rule, allowed) = retry.rule(for: fault.code, retriable: retriable ?? fault.isRetriable)
+        let used = meta[i].retriesUsed[rule] ?? 0
+        let atLimit = attempt >= retry.attemptLimit
+        let willRetry = !atLimit && used < allowed
+        let failure = JobFailure(fault: fault, attempt: attempt, willRetry: willRetry,
+                                 retryAt: willRetry ? now.addingTimeInterval(retry.delay(afterAttempt: max(attempt, 1))) : nil,
+                                 rule: rule, retriesUsed: used, retriesAllowed: allowed, atLimit: atLimit)
+        let answer: FailureDecision?
         do {
-            decision = try strategy.onFailure(jobs[i], fault, attempt: attempt)
+            answer = try strategy.onFailure(jobs[i], failure)
         } catch {
             jobs[i].lastError = "\(fault.description); the strategy's on_failure hook failed: \(error)"
             end(j, .failed, now: now)
             return
         }
-        switch decision {
+        switch answer ?? (willRetry ? .retry : .skip) {
         case .retry:
+            guard !atLimit else {
+                jobs[i].lastError = "gave up after \(attempt) attempts (\(faultSummary(i))), the most a job gets (retries.limit); last: \(fault.description)"
+                end(j, .failed, now: now)
+                return
+            }
+            meta[i].retriesUsed[rule, default: 0] += 1
             scheduleRetry(j, fault: fault, now: now)
         case .skip:
             end(j, .skipped, now: now)
@@ -116,9 +128,15 @@ extension Scheduler {
         }
     }
 
+    /// `FileLocked ×3, Timeout ×1` — the faults job `i` met, most frequent first.
+    func faultSummary(_ i: Int) -> String {
+        meta[i].faults.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.rawValue < $1.key.rawValue }
+            .map { "\($0.key.rawValue) ×\($0.value)" }.joined(separator: ", ")
+    }
+
     func scheduleRetry(_ j: Int32, fault: VCenterFault, now: Date) {
         let i = Int(j)
-        let at = now.addingTimeInterval(configuration.retry.delay(afterAttempt: max(jobs[i].attempts, 1)))
+        let at = now.addingTimeInterval(retry.delay(afterAttempt: max(jobs[i].attempts, 1)))
         jobs[i].notBefore = at
         meta[i].verifyNext = jobs[i].kind.movesStorage || jobs[i].kind.movesHost
         // A failure is news: a retried job that is blocked by its host asks on_blocked afresh.

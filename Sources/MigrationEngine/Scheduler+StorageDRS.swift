@@ -80,7 +80,7 @@ extension Scheduler {
             meta[i].charges = list.all
             place(j, placed)
             meta[i].recommendationKey = rec.key
-            actions.append(.start(id, operation(j), verifyFirst: meta[i].verifyAfterRecommendation))
+            actions.append(startAction(j, verifyFirst: meta[i].verifyAfterRecommendation, now: now))
             return finishStep(now: now)
         }
         // Nothing Storage DRS recommends fits now: give the room back and wait for the members.

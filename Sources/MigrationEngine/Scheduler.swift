@@ -21,6 +21,8 @@ import VCenterModel
 public final class Scheduler {
     /// The configuration the scheduler was made with.
     public let configuration: SchedulerConfiguration
+    /// The retry policy in force: the configuration's, as the strategy adjusted it (`Strategy.retryPolicy`).
+    public let retry: RetryPolicy
     /// The inventory, with VM locations updated as moves finish.
     public var inventory: Inventory {
         flushLocations()
@@ -60,6 +62,9 @@ public final class Scheduler {
     var timers = Heap<TimerEntry>()
     var lastWakeRequest: Date?
     var external: [MoRef: ExternalTask] = [:]
+    /// Every task this run started, adopted or counted as an outside task: never the task
+    /// of a lost call (Scheduler+LostCalls).
+    var knownTasks = Set<MoRef>()
 
     var pendingCount = 0
     var activeCount = 0
@@ -81,6 +86,11 @@ public final class Scheduler {
             try strategy.prepare(inventory)
         } catch {
             throw EngineError.hookFailed(hook: "prepare", message: String(describing: error))
+        }
+        do {
+            self.retry = try strategy.retryPolicy(configuration.retry)
+        } catch {
+            throw EngineError.hookFailed(hook: "retries", message: String(describing: error))
         }
         try buildResources()
         vmIndex.reserveCapacity(inventory.vms.count)
@@ -144,8 +154,12 @@ public final class Scheduler {
     /// ended jobs stay as they are, running ones hold their resources again (their
     /// tasks are real, so they are charged even beyond a limit), pending ones wait for
     /// their turn in their saved rank. `saved` must hold ids 0, 1, 2, … in order.
-    public func restore(_ saved: [Job], ranks: [Int], now: Date) -> [SchedulerAction] {
+    /// `calls` carries what the reconciliation learned about their calls: pending jobs
+    /// whose last call was lost in transport, running jobs whose task was found by search,
+    /// and every task reference of the run (Scheduler+LostCalls).
+    public func restore(_ saved: [Job], ranks: [Int], calls: RestoredCalls = RestoredCalls(), now: Date) -> [SchedulerAction] {
         precondition(jobs.isEmpty, "restore must be the first input")
+        knownTasks.formUnion(calls.knownTasks)
         var touched: [Int32] = []
         for (i, job) in saved.enumerated() {
             precondition(job.id.rawValue == i, "restored jobs must be dense and in id order")
@@ -176,6 +190,11 @@ public final class Scheduler {
             }
             if job.state == .pending, job.attempts > 0, job.kind.movesStorage || job.kind.movesHost { m.verifyNext = true }
             if job.kind.movesStorage, job.parent == nil { vmSlots[Int(v)].hasStorageMove = true }
+            if job.state == .pending, let lostAt = calls.lost[job.id] {
+                m.call.lostAt = lostAt
+                m.call.lostFault = VCenterFault(job.lastFault ?? .connectionClosed, job.lastError ?? "the call was lost in transport")
+            }
+            if job.state == .running, let adoptedFor = calls.adopted[job.id] { m.call.adoptedFor = adoptedFor }
             jobs.append(job)
             meta.append(m)
             emit(.jobAdded(job), now)
@@ -209,38 +228,11 @@ public final class Scheduler {
         guard jobs.indices.contains(j), jobs[j].state == .dispatching else { return finishStep(now: now) }
         jobs[j].taskRef = task
         jobs[j].startedAt = now
+        knownTasks.insert(task)
+        let adoptedFor = meta[j].call.adoptedFor
+        meta[j].call = CallState()
+        meta[j].call.adoptedFor = adoptedFor
         transition(Int32(j), to: .running, now: now)
-        return finishStep(now: now)
-    }
-
-    /// The call for the job failed before any task existed.
-    public func startFailed(_ id: JobID, fault: VCenterFault, now: Date) -> [SchedulerAction] {
-        let j = id.rawValue
-        guard jobs.indices.contains(j), jobs[j].state == .dispatching else { return finishStep(now: now) }
-        handleFailure(Int32(j), fault: fault, now: now)
-        return finishStep(now: now)
-    }
-
-    /// The job's call failed in transport after vCenter may have received it
-    /// (`VCenterFault.isOutcomeUnknown`) and no task of it was found among the VM's recent
-    /// tasks: retried with backoff like a retriable fault, without asking the strategy (a
-    /// move's retry first checks where the VM is, and the runner looks for the task again
-    /// before calling). Once the retries are used up, `onFailure` decides.
-    public func startLost(_ id: JobID, fault: VCenterFault, now: Date) -> [SchedulerAction] {
-        let j = id.rawValue
-        guard jobs.indices.contains(j), jobs[j].state == .dispatching else { return finishStep(now: now) }
-        handleFailure(Int32(j), fault: fault, now: now, retriable: true)
-        return finishStep(now: now)
-    }
-
-    /// A running job's task was one found among the VM's recent tasks for a lost call, and
-    /// when it succeeded the VM was not on the job's target (or could not be read): it was
-    /// not this job's task. The job is retried with backoff like `startLost` (its resources
-    /// are released; the retry of a move checks where the VM is first).
-    public func adoptedTaskDisowned(_ id: JobID, fault: VCenterFault, now: Date) -> [SchedulerAction] {
-        let j = id.rawValue
-        guard jobs.indices.contains(j), jobs[j].state == .running else { return finishStep(now: now) }
-        handleFailure(Int32(j), fault: fault, now: now, retriable: true)
         return finishStep(now: now)
     }
 
@@ -257,6 +249,7 @@ public final class Scheduler {
         let j = id.rawValue
         guard jobs.indices.contains(j), jobs[j].state.isActive, info.state.isTerminal else { return finishStep(now: now) }
         if jobs[j].taskRef == nil { jobs[j].taskRef = info.ref }
+        if needsConfirmation(j, info: info) { return finishStep(now: now) }
         if info.state == .success {
             succeed(Int32(j), now: now)
         } else {
@@ -309,6 +302,7 @@ public final class Scheduler {
     /// recorded (tasks on unknown objects, or already known, are ignored).
     @discardableResult
     public func externalTaskStarted(_ info: TaskInfo, now: Date) -> Bool {
+        knownTasks.insert(info.ref)
         guard external[info.ref] == nil, !info.state.isTerminal, let entity = info.entity,
               baseInventory.vm(entity) != nil else { return false }
         let v = vmSlot(entity, name: info.entityName ?? entity.value)

@@ -16,6 +16,10 @@ public struct SchedulerConfiguration: Sendable, Hashable {
     /// Maximum concurrent jobs in the vCenter, winning over `limits.vcenterMaxJobs` and the
     /// strategy's `vcenterLimits` (`moonmotion run/plan --max-concurrent N`); nil: theirs.
     public var vcenterMaxJobsOverride: Int?
+    /// When looking for the task of a lost call (or of the call made just before a crash),
+    /// accept tasks whose start time is up to this much before the call's intent (vCenter's
+    /// clock may differ from ours).
+    public var clockSkewTolerance: TimeInterval = 300
 
     /// The defaults: vSphere's limits and costs, 30 s → 10 min backoff (the free space kept on destinations is in `limits.minFree`).
     public init() {}

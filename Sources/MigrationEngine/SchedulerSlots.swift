@@ -49,6 +49,27 @@ struct JobMeta {
     var recommendationKey: String?
     /// The verify flag held while a Storage DRS recommendation is asked.
     var verifyAfterRecommendation = false
+    /// The job's calls: intent, a lost call's search, an adopted task (Scheduler+LostCalls).
+    var call = CallState()
+    /// Retries used per retry rule (`RetryPolicy.rule`), and every fault met (for messages).
+    var retriesUsed: [RetryRule: Int] = [:]
+    var faults: [VCenterFault.Code: Int] = [:]
+}
+
+/// What the scheduler knows about a job's calls beyond its state (see Scheduler+LostCalls).
+struct CallState {
+    /// When the intent of the job's current call was taken (the `.start` action's time).
+    var intentAt: Date?
+    /// The intent time of a call lost in transport whose task has not been found: every
+    /// later call of the job looks for that task first.
+    var lostAt: Date?
+    /// The fault that lost it (the retry's reason when the search cannot be made).
+    var lostFault: VCenterFault?
+    /// While the job runs a task adopted for a lost call: that call's intent time (a move's
+    /// success is confirmed by the VM's place before the job is done).
+    var adoptedFor: Date?
+    /// The adopted task's final info while its VM is read (`confirmPlacement`).
+    var confirming: TaskInfo?
 }
 
 /// One VM the run touches.

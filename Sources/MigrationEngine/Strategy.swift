@@ -1,3 +1,4 @@
+import Foundation
 import VCenterModel
 
 /// The policy half of a migration: which jobs, in which order, to which datastore,
@@ -51,10 +52,20 @@ public protocol Strategy {
     /// cluster has room: vMotion the VM there first (`.vmotion`) or wait (`.wait`). Default: wait.
     func onBlocked(_ job: Job, _ info: BlockedInfo) throws -> BlockedDecision
 
-    /// A call or task failed with a fault that is not retriable, or retriable faults
-    /// used up `RetryPolicy.maxAttempts`. `attempt` is the attempt that failed (1-based).
-    /// Default: skip the job.
+    /// A call or task of the job failed; every failure comes here. `failure.willRetry` says
+    /// whether the engine retries on its own (the fault's rule in the retry policy has
+    /// retries left). Answer nil to let it do so (retry if `willRetry`, else skip), or decide.
+    /// A job at `RetryPolicy.attemptLimit` fails whatever the answer. Default: the older
+    /// `onFailure(_:_:attempt:)`, asked only when the engine would not retry.
+    func onFailure(_ job: Job, _ failure: JobFailure) throws -> FailureDecision?
+
+    /// The older form of `onFailure(_:_:)`: asked only for failures the engine does not retry
+    /// on its own. `attempt` is the attempt that failed (1-based). Default: skip the job.
     func onFailure(_ job: Job, _ fault: VCenterFault, attempt: Int) throws -> FailureDecision
+
+    /// The retry policy of the run, given the engine's (`SchedulerConfiguration.retry`):
+    /// retries per fault type, backoff, the attempt limit. Asked once. Default: unchanged.
+    func retryPolicy(_ base: RetryPolicy) throws -> RetryPolicy
 
     /// The job ended well. Default: nothing.
     func onDone(_ job: Job) throws
@@ -76,6 +87,37 @@ public enum BlockedDecision: String, Sendable, Hashable {
     case vmotion
     /// Wait until the VM's host has room.
     case wait
+}
+
+/// A failure of a job as the strategy hears it (`Strategy.onFailure(_:_:)`).
+public struct JobFailure: Sendable, Hashable {
+    /// What failed.
+    public var fault: VCenterFault
+    /// The attempt that failed (1-based).
+    public var attempt: Int
+    /// Whether the engine retries on its own if the strategy answers nil.
+    public var willRetry: Bool
+    /// When that retry would start.
+    public var retryAt: Date?
+    /// The retry rule the fault falls under, its retries used before this failure and allowed.
+    public var rule: RetryRule
+    public var retriesUsed: Int
+    public var retriesAllowed: Int
+    /// Whether the job has used `RetryPolicy.attemptLimit`: it fails whatever the answer.
+    public var atLimit: Bool
+
+    /// A failure record.
+    public init(fault: VCenterFault, attempt: Int, willRetry: Bool, retryAt: Date? = nil, rule: RetryRule = .none,
+                retriesUsed: Int = 0, retriesAllowed: Int = 0, atLimit: Bool = false) {
+        self.fault = fault
+        self.attempt = attempt
+        self.willRetry = willRetry
+        self.retryAt = retryAt
+        self.rule = rule
+        self.retriesUsed = retriesUsed
+        self.retriesAllowed = retriesAllowed
+        self.atLimit = atLimit
+    }
 }
 
 /// The strategy's answer to a failure.
@@ -100,7 +142,11 @@ extension Strategy {
     public func limits(_ cluster: ClusterInfo) throws -> LimitOverrides { .none }
     public func vcenterLimits(_ inventory: Inventory) throws -> VCenterLimitOverrides { .none }
     public func onBlocked(_ job: Job, _ info: BlockedInfo) throws -> BlockedDecision { .wait }
+    public func onFailure(_ job: Job, _ failure: JobFailure) throws -> FailureDecision? {
+        failure.willRetry ? nil : try onFailure(job, failure.fault, attempt: failure.attempt)
+    }
     public func onFailure(_ job: Job, _ fault: VCenterFault, attempt: Int) throws -> FailureDecision { .skip }
+    public func retryPolicy(_ base: RetryPolicy) throws -> RetryPolicy { base }
     public func onDone(_ job: Job) throws {}
 }
 

@@ -8,15 +8,15 @@ import VCenterModel
 /// that started no earlier than the call's journaled intent less a clock-skew tolerance,
 /// and that is none of the run's known tasks (every task reference the run ever had, and
 /// outside tasks it counted). The most recent match wins.
-struct TaskSearch: Sendable {
+public struct TaskSearch: Sendable, Hashable {
     /// The job's VM.
-    let vm: MoRef
+    public let vm: MoRef
     /// An operation of the job's kind (its targets do not matter for the match).
-    let operation: EngineOperation
+    public let operation: EngineOperation
     /// The earliest start time a match may have.
-    let earliest: Date
+    public let earliest: Date
     /// Tasks that are not the lost call's.
-    let excluding: Set<MoRef>
+    public let excluding: Set<MoRef>
 
     /// A search for `job`'s task started after `intentAt` (less `tolerance`), none of `excluding`.
     init(job: Job, intentAt: Date, tolerance: TimeInterval, excluding: Set<MoRef>) {
@@ -27,9 +27,13 @@ struct TaskSearch: Sendable {
     }
 
     /// The matching task's reference, or nil. Throws what reading the VM's tasks throws.
-    func run(on vcenter: any VCenter) async throws -> MoRef? {
-        let tasks = try await vcenter.recentTasks(TaskQuery(entity: vm))
-        return Self.best(tasks, vm: vm, operation: operation, earliest: earliest, excluding: excluding)
+    public func run(on vcenter: any VCenter) async throws -> MoRef? {
+        best(in: try await vcenter.recentTasks(TaskQuery(entity: vm)))
+    }
+
+    /// The match among `tasks` (the VM's recent tasks), or nil.
+    public func best(in tasks: [TaskInfo]) -> MoRef? {
+        Self.best(tasks, vm: vm, operation: operation, earliest: earliest, excluding: excluding)
     }
 
     static func best(_ tasks: [TaskInfo], vm: MoRef, operation: EngineOperation, earliest: Date, excluding: Set<MoRef>) -> MoRef? {

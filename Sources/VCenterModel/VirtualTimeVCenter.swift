@@ -15,4 +15,16 @@ public protocol VirtualTimeVCenter: VCenter {
 
     /// Moves time forward to `time` (never backward), applying every event due by then.
     func advance(to time: Date)
+
+    /// Simulated seconds per real second when the backend's clock runs by itself (a
+    /// simulator on scaled real time, which applies its events on its own thread): its
+    /// driver then waits for updates as with a real vCenter, and a wait until simulated
+    /// time T lasts (T − now) ÷ speed real seconds. Nil (the default) when time moves only
+    /// through `advance(to:)`.
+    var clockSpeed: Double? { get }
+}
+
+extension VirtualTimeVCenter {
+    /// Time moves only through `advance(to:)`.
+    public var clockSpeed: Double? { nil }
 }

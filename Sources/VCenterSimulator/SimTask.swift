@@ -1,3 +1,4 @@
+import HeapModule
 import VCenterModel
 
 /// One task inside the simulator: what it charges, how much it copies, where it is.
@@ -141,6 +142,6 @@ struct ResourceState {
     var costTime = 0.0
     var last = 0.0
     var queued = 0
-    /// Tasks waiting for this resource, oldest first.
-    var waiters = BinaryHeap<Int32>()
+    /// Tasks waiting for this resource, oldest first (a task's index is its creation order).
+    var waiters = Heap<Int32>()
 }

@@ -85,6 +85,9 @@ public final class SimulatedVCenter: VirtualTimeVCenter {
     /// Whether time only moves through `advance(to:)` (false for a scaled clock).
     public var isVirtualTime: Bool { speed == nil }
 
+    /// The scaled clock's speed (simulated seconds per real second), nil for a virtual clock.
+    public var clockSpeed: Double? { speed }
+
     /// Simulated seconds since the start, from the real clock (scaled mode).
     private func scaledSeconds() -> Double? {
         guard let speed else { return nil }

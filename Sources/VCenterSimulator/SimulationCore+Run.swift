@@ -77,7 +77,7 @@ extension SimulationCore {
         }
         if let blocker = blockingResource(i) {
             tasks[i].waitingOn = Int32(blocker)
-            res[blocker].waiters.push(Int32(i))
+            res[blocker].waiters.insert(Int32(i))
             if !tasks[i].queuedByLimit {
                 tasks[i].queuedByLimit = true
                 tasksQueuedByLimit += 1
@@ -133,17 +133,17 @@ extension SimulationCore {
         while let head = res[r].waiters.min {
             let h = Int(head)
             if tasks[h].state != .queued || tasks[h].waitingOn != Int32(r) {
-                res[r].waiters.popMin()
+                res[r].waiters.removeMin()
                 continue
             }
             if let blocker = blockingResource(h) {
                 if blocker == r { break }
-                res[r].waiters.popMin()
+                res[r].waiters.removeMin()
                 tasks[h].waitingOn = Int32(blocker)
-                res[blocker].waiters.push(head)
+                res[blocker].waiters.insert(head)
                 continue
             }
-            res[r].waiters.popMin()
+            res[r].waiters.removeMin()
             start(h)
         }
     }
@@ -153,14 +153,14 @@ extension SimulationCore {
     mutating func schedule(_ i: Int, at time: Double, _ kind: SimEvent.Kind) {
         tasks[i].epoch &+= 1
         eventSeq += 1
-        events.push(SimEvent(time: time, seq: eventSeq, task: Int32(i), epoch: tasks[i].epoch, kind: kind))
+        events.insert(SimEvent(time: time, seq: eventSeq, task: Int32(i), epoch: tasks[i].epoch, kind: kind))
     }
 
     /// The time of the next live event (stale events are dropped on the way).
     mutating func nextEventTime() -> Double? {
         while let e = events.min {
             if tasks[Int(e.task)].epoch == e.epoch { return e.time }
-            events.popMin()
+            events.removeMin()
         }
         return nil
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HeapModule
 import VCenterModel
 
 /// The simulator's whole state and its synchronous rules: inventory, resources,
@@ -42,7 +43,7 @@ struct SimulationCore {
     var tasks: [SimTask] = []
     var taskIndex: [MoRef: Int32] = [:]
     var nextTaskNumber = 101
-    var events = BinaryHeap<SimEvent>()
+    var events = Heap<SimEvent>()
     var eventSeq: UInt64 = 0
 
     // Injection state.

@@ -9,8 +9,25 @@ struct ProcessOutcome {
     var stderr: String
 }
 
-/// Runs the built `moonmotion` with `arguments`, feeding `input` on stdin, in `directory`.
-/// `interruptAfter` sends SIGINT after that many seconds. Gives up after `timeout`.
+/// When `runMoonmotion` sends SIGINT: once the script shows it reached the point the test
+/// interrupts, never after a fixed delay (on a loaded machine the process may not even have
+/// installed its Ctrl-C handler after a second, and the default action kills it).
+enum InterruptPoint {
+    /// Once stdout holds `marker` and the process has since used `cpu` more seconds of CPU:
+    /// a script that prints the marker just before a busy loop is then spinning in it (its
+    /// few instructions between the two take microseconds, far below `cpu`).
+    case spinningAfter(String, cpu: Double = 0.1)
+    /// Once stdout holds `marker` and every thread of the process is asleep: a script that
+    /// prints the marker just before `mm.sleep` is then waiting in it.
+    case waitingAfter(String)
+
+    var marker: String {
+        switch self {
+        case .spinningAfter(let m, _), .waitingAfter(let m): return m
+        }
+    }
+}
+
 /// The environment a `moonmotion` under test runs with: the test process's, without
 /// `MOONMOTION_PATH`, with `MOONMOTION_INSECURE_HTTP=1` — the test vCenter (`TestVCenter`)
 /// serves plain HTTP unless started with `tls`, and moonmotion refuses http:// otherwise —
@@ -23,8 +40,11 @@ func moonmotionEnvironment(_ overrides: [String: String]) -> [String: String] {
     return env
 }
 
+/// Runs the built `moonmotion` with `arguments`, feeding `input` on stdin, in `directory`.
+/// `interrupt` sends SIGINT when the script reaches that point. Gives up after `timeout`
+/// seconds (recorded as an issue): a bound on a hung process, not a wait for anything.
 func runMoonmotion(_ arguments: [String], input: String = "", directory: URL? = nil,
-                   environment: [String: String] = [:], interruptAfter: Double? = nil,
+                   environment: [String: String] = [:], interrupt: InterruptPoint? = nil,
                    timeout: Double = 60) async throws -> ProcessOutcome {
     let process = Process()
     process.executableURL = try moonmotionBinary()
@@ -45,11 +65,25 @@ func runMoonmotion(_ arguments: [String], input: String = "", directory: URL? = 
     try process.run()
     let start = Date()
     var interrupted = false
+    var cpuAtMarker: Double?   // the process's CPU time when the marker was first seen
     while !process.hasEnded {
         let elapsed = Date().timeIntervalSince(start)
-        if let interruptAfter, !interrupted, elapsed >= interruptAfter {
-            kill(process.processIdentifier, SIGINT)
-            interrupted = true
+        if let interrupt, !interrupted {
+            let pid = process.processIdentifier
+            if cpuAtMarker == nil, (try? String(contentsOf: outURL, encoding: .utf8))?.contains(interrupt.marker) == true {
+                cpuAtMarker = ProcessProbe.cpuSeconds(pid)
+            }
+            if let base = cpuAtMarker {
+                let reached: Bool
+                switch interrupt {
+                case .spinningAfter(_, let cpu): reached = (ProcessProbe.cpuSeconds(pid) ?? 0) - base >= cpu
+                case .waitingAfter: reached = ProcessProbe.allThreadsAsleep(pid)
+                }
+                if reached {
+                    kill(pid, SIGINT)
+                    interrupted = true
+                }
+            }
         }
         if elapsed > timeout {
             Issue.record("moonmotion \(arguments) did not finish within \(timeout) s")
@@ -160,16 +194,18 @@ func scriptDirectory(_ files: [String: String]) throws -> URL {
     @Test func ctrlCInterruptsABusyLoop() async throws {
         let dir = try scriptDirectory(["busy.lua": "print('started') io.stdout:flush()\nlocal n = 0\nwhile true do n = n + 1 end\n"])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let outcome = try await runMoonmotion(["run", "busy.lua"], directory: dir, interruptAfter: 1.0, timeout: 20)
+        let outcome = try await runMoonmotion(["run", "busy.lua"], directory: dir, interrupt: .spinningAfter("started\n"), timeout: 60)
         #expect(outcome.status == 130)
         #expect(outcome.stderr.hasPrefix("busy.lua:"))
         #expect(outcome.stderr.contains(": interrupted\nstack traceback:"))
     }
 
     @Test func ctrlCInterruptsAWaitingScript() async throws {
-        let dir = try scriptDirectory(["idle.lua": "local mm = require 'moonmotion'\nmm.spawn(function() mm.sleep(600) end)\nmm.sleep(600)\n"])
+        let dir = try scriptDirectory([
+            "idle.lua": "local mm = require 'moonmotion'\nmm.spawn(function() mm.sleep(600) end)\nprint('started') io.stdout:flush() mm.sleep(600)\n",
+        ])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let outcome = try await runMoonmotion(["run", "idle.lua"], directory: dir, interruptAfter: 1.0, timeout: 20)
+        let outcome = try await runMoonmotion(["run", "idle.lua"], directory: dir, interrupt: .waitingAfter("started\n"), timeout: 60)
         #expect(outcome.status == 130)
         #expect(outcome.stderr.contains("interrupted"))
     }
@@ -180,7 +216,7 @@ func scriptDirectory(_ files: [String: String]) throws -> URL {
         let dir = try scriptDirectory([
             "busy.lua": "print('started') io.stdout:flush()\nlocal n = 0\nlocal m = 1\nwhile true do end\n",
             "worker.lua": """
-                local mm = require "moonmotion"
+                print('started') io.stdout:flush() local mm = require "moonmotion"
                 mm.spawn(function()
                   local x = 0
                   while true do end
@@ -189,12 +225,13 @@ func scriptDirectory(_ files: [String: String]) throws -> URL {
                 """,
         ])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let outcome = try await runMoonmotion(["run", "busy.lua"], directory: dir, interruptAfter: 1.0, timeout: 20)
+        // Interrupted once the loop spins: a Ctrl-C right after the print could land on line 2 or 3.
+        let outcome = try await runMoonmotion(["run", "busy.lua"], directory: dir, interrupt: .spinningAfter("started\n"), timeout: 60)
         #expect(outcome.status == 130)
         #expect(outcome.stderr.hasPrefix("busy.lua:4: interrupted\nstack traceback:"), "\(outcome.stderr)")
         #expect(outcome.stderr.contains("\n\tbusy.lua:4: in main chunk"), "\(outcome.stderr)")
         #expect(!outcome.stderr.contains("busy.lua:3:"), "\(outcome.stderr)")
-        let spawned = try await runMoonmotion(["run", "worker.lua"], directory: dir, interruptAfter: 1.0, timeout: 20)
+        let spawned = try await runMoonmotion(["run", "worker.lua"], directory: dir, interrupt: .spinningAfter("started\n"), timeout: 60)
         #expect(spawned.status == 130)
         #expect(spawned.stderr.hasPrefix("worker.lua:4: interrupted\nstack traceback:"), "\(spawned.stderr)")
         #expect(!spawned.stderr.contains("worker.lua:3:"), "\(spawned.stderr)")

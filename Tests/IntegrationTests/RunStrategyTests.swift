@@ -56,11 +56,26 @@ private final class RunningMoonmotion {
                               stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
     }
 
-    /// Waits until `file` holds `text` (an event), at most `timeout` s.
+    /// Waits until `file` holds `text` (an event), at most `timeout` s (a bound on a stuck
+    /// run; false then, or when the process ended first).
     func waitFor(_ text: String, in file: URL, timeout: Double = 60) async -> Bool {
+        await waitUntil(file, timeout: timeout) { $0.contains(text) }
+    }
+
+    /// Waits until `file` holds `lines` complete lines after the first line holding `marker`,
+    /// at most `timeout` s (false then, or when the process ended first).
+    func waitFor(lines: Int, in file: URL, after marker: String, timeout: Double = 60) async -> Bool {
+        await waitUntil(file, timeout: timeout) { content in
+            let complete = content.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            guard let first = complete.firstIndex(where: { $0.contains(marker) }) else { return false }
+            return complete.count - (first + 1) >= lines
+        }
+    }
+
+    private func waitUntil(_ file: URL, timeout: Double, _ holds: (String) -> Bool) async -> Bool {
         let start = Date()
         while Date().timeIntervalSince(start) < timeout, !process.hasEnded {
-            if let content = try? String(contentsOf: file, encoding: .utf8), content.contains(text) { return true }
+            if let content = try? String(contentsOf: file, encoding: .utf8), holds(content) { return true }
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
         return false
@@ -183,21 +198,22 @@ struct RunStrategyTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let journal = dir.appendingPathComponent("migration.journal").path
         let arguments = ["run", "--url", vc.urlWithCredentials.absoluteString, example("storage-migration.lua"), "--journal", journal]
-        var rng = SeededGenerator(seed: testSeed(0x6B69_6C6C))
+        let seed = testSeed(0x6B69_6C6C)
+        var rng = SeededGenerator(seed: seed)
+        let context = "seed \(seed) (set MM_E2E_SEED to replay)"
         for round in 0..<2 {
-            // Each round is killed at a seeded moment once its run is journaled (run-started seen):
-            // a wait for an observed event, not a fixed delay that a loaded machine may not reach.
+            // Each round is killed once its run is journaled (run-started) and has written a
+            // seeded number of further events (job added, dispatched, running, progress, done):
+            // a point in the run the seed reproduces, where a random delay would depend on the
+            // machine's load. A run of 12 VMs writes well over 60 lines; 1…20 ends mid-run.
             let events = dir.appendingPathComponent("events-\(round).jsonl")
+            let lines = Int.random(in: 1...20, using: &rng)
             let run = try RunningMoonmotion(arguments + (round > 0 ? ["--resume"] : []) + ["--events", events.path], directory: dir)
-            let started = Date()
-            while Date().timeIntervalSince(started) < 60,
-                  (try? String(contentsOf: events, encoding: .utf8))?.contains("\"run-started\"") != true {
-                try await Task.sleep(nanoseconds: 20_000_000)
-            }
-            try? await Task.sleep(nanoseconds: UInt64.random(in: 0...1_500_000_000, using: &rng))
+            let reached = await run.waitFor(lines: lines, in: events, after: "\"run-started\"")
+            #expect(reached, "round \(round): the run did not write \(lines) events after run-started (\(context))")
             run.signal(SIGKILL)
             let killed = await run.finish()
-            #expect(killed.status == SIGKILL, "round \(round): \(killed.stderr)")
+            #expect(killed.status == SIGKILL, "round \(round) (\(context)): \(killed.stderr)")
         }
         // Without --resume, a journal with an unfinished run refuses to start another.
         let refused = try await runMoonmotion(arguments, directory: dir)
@@ -255,7 +271,9 @@ struct RunStrategyTests {
         let second = try RunningMoonmotion(arguments + ["--resume", "--events", events2.path], directory: dir)
         #expect(await second.waitFor("\"state\":\"running\"", in: events2))
         second.signal(SIGINT)
-        try? await Task.sleep(nanoseconds: 200_000_000)
+        // The second Ctrl-C once the first one was taken (its message is out), as a person
+        // would: two signals in a row could reach the handler as one.
+        #expect(await second.waitFor("Ctrl-C: starting no new tasks", in: second.errURL))
         second.signal(SIGINT)
         let abandoned = await second.finish()
         #expect(abandoned.status == 130, "\(abandoned.stderr)")

@@ -55,11 +55,17 @@ import Glibc
             .filter { $0.hasPrefix("task-") }
         try #require(ids.count == 3, "\(started.stdout)")
         let (running1, running2, cancelled) = (ids[0], ids[1], ids[2])
-        try await Task.sleep(for: .seconds(2.5))
 
         // One listing: every task, its state, and how long the running ones have run — a few
-        // seconds by vCenter's clock (the local clock would say -1 h, shown as 0s).
-        let listed = try await runMoonmotion(["tasks", "--url", url], directory: dir, timeout: 120)
+        // seconds by vCenter's clock (the local clock would say -1 h, shown as 0s). Listed again
+        // until both show a second or more (the event waited for; usually the first or second
+        // listing), at most 60 s: on the local clock they never would.
+        var listed = try await runMoonmotion(["tasks", "--url", url], directory: dir, timeout: 120)
+        let listingStart = Date()
+        while listed.status == 0, Date().timeIntervalSince(listingStart) < 60,
+              ![running1, running2].allSatisfy({ (Self.duration(of: $0, in: listed.stdout) ?? 0) >= 1 }) {
+            listed = try await runMoonmotion(["tasks", "--url", url], directory: dir, timeout: 120)
+        }
         #expect(listed.status == 0, "\(listed.stderr)")
         let table = listed.stdout
         #expect(table.contains("TASK") && table.contains("DURATION"), "\(table)")
@@ -86,15 +92,20 @@ import Glibc
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(watch.stdoutSoFar.contains(running2), "no table from tasks --watch")
-        try await Task.sleep(for: .seconds(1.5))
+        // It redraws (every second, for the durations): wait for the first table and one more,
+        // at most 60 s (a bound on a stuck watch, not a wait for anything).
+        let redrawStart = Date()
+        while watch.stdoutSoFar.components(separatedBy: "DURATION").count < 3, watch.isRunning,
+              Date().timeIntervalSince(redrawStart) < 60 {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(watch.stdoutSoFar.components(separatedBy: "DURATION").count >= 3, "no redraw: \(watch.stdoutSoFar)")
         #expect(watch.isRunning, "--watch ended while tasks were still running")
         watch.signal(SIGINT)
         let outcome = await watch.finish(timeout: 60)
         #expect(outcome.status == 130, "status \(outcome.status): \(outcome.stderr)")
         #expect(outcome.stderr.contains("Ctrl-C: stopped watching; 2 task(s) still running or queued in vCenter"), "\(outcome.stderr)")
         #expect(!outcome.stderr.contains("Fatal") && !outcome.stderr.contains("error:"), "\(outcome.stderr)")
-        // It redrew (at least the first table and one more) while watching.
-        #expect(outcome.stdout.components(separatedBy: "DURATION").count >= 3, "\(outcome.stdout)")
         let logoutsAfter = try await vc.stats(includeTasks: false).calls("Logout")
         #expect(logoutsAfter == logoutsBefore + 1, "the watching session did not log out")
     }

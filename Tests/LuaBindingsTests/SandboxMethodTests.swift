@@ -67,7 +67,8 @@ import VCenterSimulator
             }
             """)
         let inventory = try await sim.inventory()
-        let error = await #expect(throws: (any Error).self) {
+        // The strategy's own error (a bad job), which fails the run before anything moves.
+        let error = await #expect(throws: LuaStrategyError.self) {
             try await harness.runtime.perform { _ in try strategy.select(inventory) }
         }
         #expect("\(error.map { "\($0)" } ?? "")".contains("the custom method 'Destroy_Task' is not allowed under --sandbox"), "\(String(describing: error))")

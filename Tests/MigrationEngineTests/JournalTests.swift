@@ -113,7 +113,8 @@ struct JournalTests {
             journal.injectCrash(point.rule(nth: nth))
             let first = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll),
                                         configuration: Self.config(resume: false), journal: journal)
-            await #expect(throws: EngineError.self) { try await first.run() }
+            let stop = await #expect(throws: EngineError.self) { try await first.run() }
+            #expect(stop?.isJournal == true, "\(String(describing: stop))")
             #expect(journal.hasCrashed)
 
             let reopened = try Journal(path: path)
@@ -227,7 +228,8 @@ struct JournalTests {
         journal.injectCrash(CrashPoint.afterRef.rule(nth: 2))
         let crashing = MigrationRunner(vcenter: vc2, strategy: ClosureStrategy(select: TestInventory.moveAll),
                                        configuration: Self.config(resume: false), journal: journal)
-        await #expect(throws: EngineError.self) { try await crashing.run() }
+        let stop = await #expect(throws: EngineError.self) { try await crashing.run() }
+        #expect(stop?.isJournal == true, "\(String(describing: stop))")
         let again = MigrationRunner(vcenter: vc2, strategy: ClosureStrategy(select: TestInventory.moveAll),
                                     configuration: Self.config(resume: false), journal: try Journal(path: path2))
         do {
@@ -284,7 +286,8 @@ struct JournalTests {
         let journal = try Journal(path: path)
         journal.injectCrash(point.rule())
         let first = MigrationRunner(vcenter: vc, strategy: strategy(), configuration: Self.config(resume: false), journal: journal)
-        await #expect(throws: EngineError.self) { try await first.run() }
+        let stop = await #expect(throws: EngineError.self) { try await first.run() }
+        #expect(stop?.isJournal == true, "\(String(describing: stop))")
         #expect(journal.hasCrashed)
         let before = try journal.jobs(of: 1).filter(\.job.isProactive)
         #expect(!before.isEmpty)
@@ -353,7 +356,8 @@ struct JournalTests {
         journal.injectCrash(CrashPoint.afterRef.rule(nth: 2))
         let first = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll),
                                     configuration: Self.config(resume: false), journal: journal)
-        await #expect(throws: EngineError.self) { try await first.run() }
+        let stop = await #expect(throws: EngineError.self) { try await first.run() }
+        #expect(stop?.isJournal == true, "\(String(describing: stop))")
         #expect(journal.hasCrashed)
     }
 

@@ -5,7 +5,7 @@ import Testing
 import VCenterModel
 
 /// A task-starting call that fails in transport after vCenter may have received it
-/// (MigrationRunner+LostCalls): its task is looked for among the VM's recent tasks and
+/// (Scheduler+LostCalls, performed by the runner): its task is looked for among the VM's recent tasks and
 /// adopted; otherwise the job is retried with backoff, never failed while its task may run.
 @Suite("Calls lost in transport")
 struct LostCallTests {
@@ -127,7 +127,8 @@ struct LostCallTests {
         config.strategyName = "lost"
         let asked = Asked()
         let first = MigrationRunner(vcenter: vc, strategy: Self.strategy(asked: asked), configuration: config, journal: journal)
-        await #expect(throws: EngineError.self) { try await first.run() }
+        let stop = await #expect(throws: EngineError.self) { try await first.run() }
+        #expect(stop?.isJournal == true, "\(String(describing: stop))")
         #expect(journal.hasCrashed)
 
         config.resume = true

@@ -349,6 +349,9 @@ final class SelfDrivenFake: VirtualTimeVCenter {
     var now: Date { inner.now }
     var nextEventTime: Date? { inner.nextEventTime }
     func advance(to time: Date) { inner.advance(to: min(time, allowed.withLock { $0 })) }
+    /// The pump's pace: 50 simulated seconds about every millisecond (a wait that ends
+    /// early is simply asked for again).
+    var clockSpeed: Double? { 50_000 }
     var displayName: String { "self-driven fake" }
     func about() async throws -> AboutInfo { try await inner.about() }
     func inventory() async throws -> Inventory { try await inner.inventory() }

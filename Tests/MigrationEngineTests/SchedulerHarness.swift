@@ -14,6 +14,24 @@ final class SchedulerHarness {
     var otherDuration: TimeInterval = 20
     /// Called for each start: a fault makes the call fail (`startFailed`).
     var startFault: (Job) -> VCenterFault? = { _ in nil }
+    /// For a start fault whose outcome is unknown: whether vCenter got the call anyway (its
+    /// task runs and is listed among the VM's recent tasks, to be found by the search).
+    var lostCallStartsTask: (Job) -> Bool = { _ in false }
+    /// How long vCenter takes to list a task among its VM's recent tasks.
+    var listingDelay: TimeInterval = 0
+    /// Whether the lost-call searches can reach vCenter (false: they fail).
+    var searchesSucceed = true
+    /// The VM as read after an adopted task succeeded (default: the inventory's, with the
+    /// job's files placed where its moves put them and on its destination host).
+    var placement: ((Job) -> VMInfo?)?
+    /// Every task vCenter ran (the VM's recent tasks, for the lost-call searches).
+    private(set) var vcenterTasks: [TaskInfo] = []
+    /// The searches made, in order (from `.findLostTask`, or before a call with `lookFirst`).
+    private(set) var searches: [(job: JobID, found: MoRef?)] = []
+    /// The placements confirmed (`.confirmPlacement`).
+    private(set) var confirmations: [JobID] = []
+    /// The tasks the scheduler knows (started for it or adopted): only their ends are reported.
+    private var watched = Set<MoRef>()
     /// Called when a task would end: a fault makes it end in error.
     var taskFault: (Job) -> VCenterFault? = { _ in nil }
     /// Storage DRS's answer for a job that asks it (`.recommend`).
@@ -26,7 +44,7 @@ final class SchedulerHarness {
     private(set) var running: [(end: Date, job: JobID, task: MoRef)] = []
     private(set) var wakeAt: Date?
     private(set) var outcome: RunOutcome?
-    private(set) var starts: [(time: Date, job: JobID, op: EngineOperation, verify: Bool)] = []
+    private(set) var starts: [(time: Date, job: JobID, op: EngineOperation, verify: Bool, look: Bool)] = []
     private(set) var events: [EngineEvent] = []
     private(set) var auditProblems: [String] = []
     /// The most Storage vMotions seen at once per host and per datastore (independent of the scheduler).
@@ -51,18 +69,29 @@ final class SchedulerHarness {
         var follow: [SchedulerAction] = []
         for action in actions {
             switch action {
-            case .start(let id, let op, let verify):
-                starts.append((now, id, op, verify))
+            case .start(let id, let op, let verify, let lookFirst):
+                starts.append((now, id, op, verify, lookFirst != nil))
                 let job = scheduler.job(id)
+                if let lookFirst {
+                    if let found = search(id, lookFirst) {
+                        follow += found
+                        continue
+                    }
+                }
                 if let fault = startFault(job) {
+                    if fault.isOutcomeUnknown, lostCallStartsTask(job) { _ = runTask(job, op) }
                     follow += scheduler.startFailed(id, fault: fault, now: now)
                     continue
                 }
-                taskSeq += 1
-                let ref = MoRef("Task", "task-\(taskSeq)")
-                let duration: TimeInterval = job.kind.movesStorage ? Double(job.size) / rate : otherDuration
-                running.append((now.addingTimeInterval(duration), id, ref))
+                let ref = runTask(job, op)
+                watched.insert(ref)
                 follow += scheduler.taskStarted(id, task: ref, now: now)
+            case .findLostTask(let id, let search):
+                follow += self.search(id, search) ?? scheduler.lostTaskNotFound(id, now: now)
+            case .confirmPlacement(let id, _):
+                confirmations.append(id)
+                let job = scheduler.job(id)
+                follow += scheduler.placementChecked(id, vm: placement.map { $0(job) } ?? placed(job), now: now)
             case .recommend(let id, _, let pod, _):
                 recommendationsAsked.append((id, pod))
                 follow += scheduler.recommendations(id, recommend(scheduler.job(id), pod), now: now)
@@ -75,6 +104,43 @@ final class SchedulerHarness {
         recordPeaks()
         afterStep(self)
         if !follow.isEmpty { apply(follow) }
+    }
+
+    /// Starts the task of `job`'s call in vCenter (listed among its VM's recent tasks).
+    private func runTask(_ job: Job, _ op: EngineOperation) -> MoRef {
+        taskSeq += 1
+        let ref = MoRef("Task", "task-\(taskSeq)")
+        let duration: TimeInterval = job.kind.movesStorage ? Double(job.size) / rate : otherDuration
+        running.append((now.addingTimeInterval(duration), job.id, ref))
+        vcenterTasks.append(TaskInfo(ref: ref, name: op.methodName, entity: job.vm, state: .running, queueTime: now, startTime: now))
+        return ref
+    }
+
+    /// Runs a lost call's search: the scheduler's answer for a match (or for a search that
+    /// cannot be made), nil when nothing matches.
+    private func search(_ id: JobID, _ search: TaskSearch) -> [SchedulerAction]? {
+        guard searchesSucceed else {
+            searches.append((id, nil))
+            return scheduler.lostTaskNotFound(id, now: now)
+        }
+        let found = search.best(in: vcenterTasks.filter { $0.entity == search.vm && $0.queueTime!.addingTimeInterval(listingDelay) <= now })
+        searches.append((id, found))
+        guard let found, let info = vcenterTasks.first(where: { $0.ref == found }) else { return nil }
+        watched.insert(found)
+        return scheduler.lostTaskFound(id, task: info, now: now)
+    }
+
+    /// The VM after `job` succeeded: its files where the job's moves put them.
+    private func placed(_ job: Job) -> VMInfo? {
+        guard var vm = scheduler.inventory.vm(job.vm) else { return nil }
+        if !vm.hasFileLayout {
+            vm.datastores = job.moves.map(\.to)  // a VM known by its datastores only
+        } else {
+            for move in job.moves { vm.place(move.file, on: move.to) }
+            vm.recomputeDatastores()
+        }
+        if let host = job.kind.destinationHost { vm.host = host }
+        return vm
     }
 
     private func recordPeaks() {
@@ -109,6 +175,7 @@ final class SchedulerHarness {
             }
             let index = running.firstIndex { $0.end <= now }!
             let r = running.remove(at: index)
+            guard watched.remove(r.task) != nil else { continue }  // a lost call's task nobody adopted
             let job = scheduler.job(r.job)
             let fault = taskFault(job)
             let info = TaskInfo(ref: r.task, name: "VirtualMachine.relocate", entity: job.vm, state: fault == nil ? .success : .error,

@@ -97,7 +97,8 @@ struct SimulatorTests {
             var config = RunConfiguration()
             config.resume = point != .beforeRef  // the first run starts the journal
             let runner = MigrationRunner(vcenter: sim, strategy: Self.classic(), configuration: config, journal: journal)
-            await #expect(throws: EngineError.self) { try await runner.run() }
+            let stop = await #expect(throws: EngineError.self) { try await runner.run() }
+            #expect(stop?.isJournal == true, "\(String(describing: stop))")
         }
         var config = RunConfiguration()
         config.resume = true

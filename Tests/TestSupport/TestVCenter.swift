@@ -69,7 +69,7 @@ public final class TestVCenter: @unchecked Sendable {
     /// ready line (at most `options.startupTimeout` seconds). Throws `TestVCenterError` with the
     /// server's stderr when it fails to start.
     public static func start(_ options: Options = Options()) async throws -> TestVCenter {
-        let binary = try VCSimBuild.binary()
+        let binary = try await VCSimBuild.binaryOffThePool()
         let process = Process()
         process.executableURL = binary
         process.arguments = options.arguments()
@@ -89,8 +89,10 @@ public final class TestVCenter: @unchecked Sendable {
         } catch {
             process.terminate()
             try? stdinPipe.fileHandleForWriting.close()
+            // Bounded (2 s): only so that the stderr quoted below is complete; polled with
+            // Task.sleep, which, unlike usleep, leaves the cooperative thread to other tests.
             let deadline = Date().addingTimeInterval(2)
-            while !process.hasEnded && Date() < deadline { usleep(20_000) }
+            while !process.hasEnded && Date() < deadline { try? await Task.sleep(nanoseconds: 20_000_000) }
             let why: String
             if let e = error as? ProcessOutput.LineError, e == .timeout {
                 why = "no ready line within \(options.startupTimeout) s"
@@ -110,17 +112,37 @@ public final class TestVCenter: @unchecked Sendable {
         return try TestVCenter(ready: ready, options: options, process: process, stdinPipe: stdinPipe, output: output)
     }
 
-    /// Stops the server: closes its stdin and sends SIGTERM, then waits up to 5 s. Idempotent.
+    /// Stops the server without waiting: closes its stdin and sends SIGTERM; a background
+    /// thread sends SIGKILL if it is still there 5 s later. Idempotent. It never blocks the
+    /// caller, so it fits a `defer` in an async test: a wait here would hold one of the
+    /// cooperative pool's few threads (two on this machine) and stall every other test.
+    /// `shutdown()` also waits for the end, when the next step needs the server gone.
     public func stop() {
         lock.lock()
         if stopped { lock.unlock(); return }
         stopped = true
         lock.unlock()
         try? stdinPipe.fileHandleForWriting.close()
-        if !process.hasEnded { process.terminate() }
-        let deadline = Date().addingTimeInterval(5)
-        while !process.hasEnded && Date() < deadline { usleep(10_000) }
-        if !process.hasEnded { kill(process.processIdentifier, SIGKILL) }
+        guard !process.hasEnded else { return }
+        process.terminate()
+        let process = self.process
+        Thread.detachNewThread {
+            // Off the pool: a plain thread may block. The vcsim exits on SIGTERM within
+            // milliseconds; 5 s only bounds a server that hangs in its shutdown.
+            let deadline = Date().addingTimeInterval(5)
+            while !process.hasEnded && Date() < deadline { usleep(10_000) }
+            if !process.hasEnded { kill(process.processIdentifier, SIGKILL) }
+        }
+    }
+
+    /// Stops the server (`stop()`) and waits for its process to end — when the next step
+    /// needs it gone, e.g. another server on its port. Waits without blocking a thread, at
+    /// most 15 s (stop's SIGKILL comes after 5 s; the rest is slack for a loaded machine),
+    /// and records nothing: the caller's next step fails if the server is still there.
+    public func shutdown() async {
+        stop()
+        let deadline = Date().addingTimeInterval(15)
+        while !process.hasEnded && Date() < deadline { try? await Task.sleep(nanoseconds: 10_000_000) }
     }
 
     /// Whether the server process is still running.
@@ -185,6 +207,15 @@ struct ReadyLine: Decodable {
 enum VCSimBuild {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var built: URL?
+
+    /// `binary()` on a thread of its own: the build (or build.sh's up-to-date check) blocks
+    /// on its child for up to minutes, and tests starting servers at once queue on the lock;
+    /// on the cooperative pool that would stall every other test meanwhile.
+    static func binaryOffThePool() async throws -> URL {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<URL, Error>) in
+            Thread.detachNewThread { c.resume(with: Result(catching: { try binary() })) }
+        }
+    }
 
     static func binary() throws -> URL {
         lock.lock()

@@ -93,7 +93,8 @@ import VCenterModel
         let a2 = try await sim.move("a", to: "D2")
         sim.advanceUntilIdle()
         #expect(a2.info.error?.type == "HostCommunication")
-        #expect(throws: VCenterFault.self) { try sim.failNextTask(ofVM: "nobody", with: FaultInjection.fault("X")) }
+        let nobody = #expect(throws: VCenterFault.self) { try sim.failNextTask(ofVM: "nobody", with: FaultInjection.fault("X")) }
+        #expect(nobody?.code == .managedObjectNotFound, "\(String(describing: nobody))")
     }
 
     @Test func probabilisticFailuresAreSeeded() async throws {

@@ -192,7 +192,8 @@ import VCenterModel
         #expect(d.state == .error)
         #expect(d.info.startTime == nil)
         // A finished task cannot be cancelled.
-        await #expect(throws: VCenterFault.self) { try await sim.cancelTask(a.ref) }
+        let ended = await #expect(throws: VCenterFault.self) { try await sim.cancelTask(a.ref) }
+        #expect(ended?.code == .invalidState, "\(String(describing: ended))")
         sim.advanceUntilIdle()
         #expect(b.state == .success && c.state == .success)
         #expect(sim.stats.movesPerVM[sim.vm("a").ref] == nil)
@@ -214,7 +215,8 @@ import VCenterModel
         let t3 = try await sim.invoke("RemoveSnapshot_Task", on: byRef.snapshots[0].ref, arguments: [.init("removeChildren", .bool(true))]).expectTask()
         let t4 = try await sim.consolidateDisks(needy.ref)
         #expect(t4.info.name == "ConsolidateVMDisks_Task")
-        await #expect(throws: VCenterFault.self) { try await sim.cancelTask(t4.ref) }
+        let notCancelable = await #expect(throws: VCenterFault.self) { try await sim.cancelTask(t4.ref) }
+        #expect(notCancelable?.code == .notSupported, "\(String(describing: notCancelable))")
         sim.advanceUntilIdle()
         for t in [t1, t2, t3, t4] { #expect(t.state == .success) }
         // Durations follow the delta size: 5 s + 5% of committed at 250 MB/s.
@@ -232,8 +234,10 @@ import VCenterModel
         #expect(after.vm(byRef.ref)!.snapshots.isEmpty)
         #expect(!after.vm(needy.ref)!.consolidationNeeded)
         // Unknown snapshot names and references are faults.
-        await #expect(throws: VCenterFault.self) { try await sim.removeSnapshot(all.ref, .named("nope"), removeChildren: false, consolidate: true) }
-        await #expect(throws: VCenterFault.self) { try await sim.removeSnapshot(all.ref, .ref(second.ref), removeChildren: false, consolidate: true) }
+        let unknown = await #expect(throws: VCenterFault.self) { try await sim.removeSnapshot(all.ref, .named("nope"), removeChildren: false, consolidate: true) }
+        #expect(unknown?.code == .invalidArgument, "\(String(describing: unknown))")
+        let removed = await #expect(throws: VCenterFault.self) { try await sim.removeSnapshot(all.ref, .ref(second.ref), removeChildren: false, consolidate: true) }
+        #expect(removed?.code == .managedObjectNotFound, "\(String(describing: removed))")  // removed above (t2)
     }
 
     @Test func invokeKnownMethods() async throws {
@@ -251,8 +255,10 @@ import VCenterModel
         #expect(sim.vm("a").powerState == "poweredOff")
         let again = try await sim.invoke("PowerOffVM_Task", on: sim.vm("a").ref, arguments: []).expectTask()
         #expect(again.info.error?.type == "InvalidPowerState")
-        await #expect(throws: VCenterFault.self) { _ = try await sim.invoke("RelocateVM_Task", on: sim.host("esx-1").ref, arguments: [.init("spec", spec)]) }
-        await #expect(throws: VCenterFault.self) { _ = try await sim.invoke("RelocateVM_Task", on: sim.vm("a").ref, arguments: []) }
+        let onHost = await #expect(throws: VCenterFault.self) { _ = try await sim.invoke("RelocateVM_Task", on: sim.host("esx-1").ref, arguments: [.init("spec", spec)]) }
+        #expect(onHost?.code == .invalidArgument, "\(String(describing: onHost))")
+        let noSpec = await #expect(throws: VCenterFault.self) { _ = try await sim.invoke("RelocateVM_Task", on: sim.vm("a").ref, arguments: []) }
+        #expect(noSpec?.code == .invalidArgument, "\(String(describing: noSpec))")
     }
 
     @Test func taskLookupAndRecentTasks() async throws {
@@ -295,7 +301,9 @@ import VCenterModel
     @Test func closeEndsTheSession() async throws {
         let sim = try Fixtures.handmade(sizesGB: [10])
         await sim.close()
-        await #expect(throws: VCenterFault.self) { _ = try await sim.about() }
+        // NotAuthenticated, the fault a client answers by logging in again.
+        let closed = await #expect(throws: VCenterFault.self) { _ = try await sim.about() }
+        #expect(closed?.code == .notAuthenticated, "\(String(describing: closed))")
     }
 
     @Test func aboutSaysSimulated() async throws {

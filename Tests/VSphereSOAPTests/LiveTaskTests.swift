@@ -170,8 +170,9 @@ import VCenterModel
         for vm in inventory.vms.prefix(8) {
             tasks.append(try await vc.relocateVM(vm.ref, spec: RelocateSpec(datastore: target.ref), priority: .defaultPriority))
         }
-        try await Task.sleep(for: .milliseconds(300))
-        // The tasks take 6 s; they must still be running when the session dies.
+        // The session dies while the poller waits on its collector (the tasks take 6 s; they
+        // must still be running then). Real time: the test vCenter runs on its own clock.
+        #expect(try await PollerFixtureTests.until(within: 10) { vc.poller.phase == .waiting })
         #expect(tasks.allSatisfy { !$0.isDone })
         try await server.terminateSessions()
         for task in tasks {

@@ -205,13 +205,14 @@ import VimXML
         config.pollerAddIntervalSeconds = 0.8
         let vc = try await SOAPVCenter.connect(config: config, logger: Logger(label: "test.poller.adds"))
         _ = try await vc.relocateVM(MoRef("VirtualMachine", "vm-101"), spec: RelocateSpec(datastore: MoRef("Datastore", "datastore-12")), priority: .defaultPriority)
-        try await Task.sleep(for: .seconds(0.3))
+        // task-702 must come while task-701 is watched (not join with it in the rebuild):
+        // once the first wait has begun.
+        try await Self.until(within: 10) { server.methods.contains("WaitForUpdatesEx") }
         _ = try await vc.relocateVM(MoRef("VirtualMachine", "vm-102"), spec: RelocateSpec(datastore: MoRef("Datastore", "datastore-12")), priority: .defaultPriority)
-        let start = ContinuousClock.now
         func joined() -> Bool {
             server.requests.contains { ($0.method == "ModifyListView" || $0.method == "CreateListView") && $0.body.contains(">task-702<") }
         }
-        while !joined(), ContinuousClock.now - start < .seconds(10) { try await Task.sleep(for: .milliseconds(100)) }
+        try await Self.until(within: 10) { joined() }
         await vc.close()
         #expect(joined(), "task-702 never joined the view: \(server.methods.filter { $0 != "WaitForUpdatesEx" })")
     }
@@ -228,11 +229,84 @@ import VimXML
         defer { server.stop() }
         var config = try ConnectionConfig(url: server.url, username: "admin", password: "pw")
         config.keepAliveInterval = 0.3
+        let clock = ContinuousClock()
+        let start = clock.now
         let vc = try await SOAPVCenter.connect(config: config, logger: Logger(label: "test.keepalive"))
-        try await Task.sleep(for: .seconds(1.2))
+        // The keep-alive runs on the session's real clock (it is not the poller's, whose rules
+        // are tested on virtual time): wait for its second call, not for a fixed time.
+        let keepAlives = { server.methods.filter { $0 == "CurrentTime" }.count }
+        let seen = try await Self.until(within: 10) { keepAlives() >= 2 }
+        let elapsed = clock.now - start
         await vc.close()
-        let count = server.methods.filter { $0 == "CurrentTime" }.count
-        #expect(count >= 1 && count <= 6, "\(server.methods)")
+        #expect(seen, "\(server.methods)")
+        // Two calls an idle interval (0.3 s) apart at least: the loop does not spin. Load can
+        // only make this longer.
+        #expect(elapsed >= .seconds(0.6), "\(elapsed): \(server.methods)")
         #expect(server.methods.last == "Logout")
+    }
+
+    /// Polls `condition` every 20 ms until it holds or `seconds` pass; whether it held. For
+    /// events that happen on real time (the fake server's answers, a real session's loop).
+    @discardableResult
+    static func until(within seconds: Double, _ condition: () -> Bool) async throws -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(seconds)
+        while !condition() {
+            if clock.now >= deadline { return false }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return true
+    }
+
+    /// The shell performs the machine's `cancelWait`: a `ModifyListView` that fails during a
+    /// wait cancels it (`CancelWaitForUpdates`), and the collector is rebuilt with every
+    /// pending task — the one whose add failed included.
+    @Test func aViewChangeThatFailsDuringAWaitCancelsItAndRebuilds() async throws {
+        let started = Mutex(800)
+        let cancelled = Mutex(false)
+        let waits = Mutex(0)
+        let server = try FakeSOAPServer { request in
+            switch request.method {
+            case "RetrievePropertiesEx": return .soap(request.method)
+            case "ModifyListView": return .fault("ManagedObjectNotFound", "The object has already been deleted or has not been completely created")
+            case "CancelWaitForUpdates":
+                cancelled.withLock { $0 = true }
+                return .soap(request.method)
+            case "WaitForUpdatesEx":
+                let n = waits.withLock { n -> Int in n += 1; return n }
+                if n == 1 {
+                    // The first wait lasts until it is cancelled (a real long poll would).
+                    let deadline = Date().addingTimeInterval(10)
+                    while !cancelled.withLock({ $0 }), Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+                    return .fault("RequestCanceled", "The task was canceled by a user.")
+                }
+                Thread.sleep(forTimeInterval: 0.2)
+                return .soap("WaitForUpdatesEx")
+            default: return Self.sessionAndCollector(request, tasks: started)
+            }
+        }
+        defer { server.stop() }
+        var config = try ConnectionConfig(url: server.url, username: "admin", password: "pw")
+        config.keepAliveInterval = 0
+        config.pollerMaxWaitSeconds = 5
+        config.pollerAddIntervalSeconds = 0.2
+        let vc = try await SOAPVCenter.connect(config: config, logger: Logger(label: "test.poller.cancel"))
+        _ = try await vc.relocateVM(MoRef("VirtualMachine", "vm-101"), spec: RelocateSpec(datastore: MoRef("Datastore", "datastore-12")), priority: .defaultPriority)
+        try await Self.until(within: 10) { server.methods.contains("WaitForUpdatesEx") }
+        _ = try await vc.relocateVM(MoRef("VirtualMachine", "vm-102"), spec: RelocateSpec(datastore: MoRef("Datastore", "datastore-12")), priority: .defaultPriority)
+        func rebuiltWithBoth() -> Bool {
+            server.requests.filter { $0.method == "CreateListView" }.dropFirst().contains { $0.body.contains(">task-801<") && $0.body.contains(">task-802<") }
+        }
+        // The second rebuild's requests reach the server before it completes: wait for both.
+        let rebuilt = try await Self.until(within: 20) { rebuiltWithBoth() && vc.poller.counters.rebuilds >= 2 }
+        let counters = vc.poller.counters
+        await vc.close()
+        #expect(rebuilt, "\(server.methods)")
+        let methods = server.methods
+        let modify = try #require(methods.firstIndex(of: "ModifyListView"))
+        let cancel = try #require(methods.firstIndex(of: "CancelWaitForUpdates"), "\(methods)")
+        let secondCollector = try #require(methods.indices.filter { methods[$0] == "CreatePropertyCollector" }.dropFirst().first, "\(methods)")
+        #expect(modify < cancel && cancel < secondCollector, "\(methods)")
+        #expect(counters.errors == 1 && counters.rebuilds == 2, "\(counters)")
     }
 }

@@ -235,7 +235,9 @@ func ptr(r types.ManagedObjectReference) *types.ManagedObjectReference { return 
 
 func TestHostLimitQueuesThirdStorageVMotion(t *testing.T) {
 	c := login(t)
-	setSpeed(t, 200)
+	// Speed 1 while the states are read: each copy then lasts minutes, so none can end first
+	// however slowly this machine answers (at speed 200 a loaded one saw all three succeed).
+	setSpeed(t, 1)
 	// vm-c2-0001, -0005, -0009 are all on esx-c2-01 (round robin over 4 hosts).
 	names := []string{"vm-c2-0001", "vm-c2-0005", "vm-c2-0009"}
 	for _, n := range names {
@@ -243,14 +245,31 @@ func TestHostLimitQueuesThirdStorageVMotion(t *testing.T) {
 			t.Fatalf("%s is on %s, not esx-c2-01", n, srv.world.hostName[h])
 		}
 	}
+	// Nothing else on the host (another test's copies end within moments at speed 2000), and
+	// each VM goes to a new datastore it is not on yet (a move in place would succeed at once),
+	// so that the test also passes when run again (-count).
+	waitHostIdle(t, "esx-c2-01")
 	var tasks []types.ManagedObjectReference
 	for i, n := range names {
-		tasks = append(tasks, relocate(t, c, n, types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef(fmt.Sprintf("new-0%d", i%2+1)))}))
+		target := dsRef(fmt.Sprintf("new-0%d", i%2+1))
+		for _, ds := range vmMO(t, c, n).Datastore {
+			if ds == target {
+				target = dsRef(fmt.Sprintf("new-0%d", (i+1)%2+1))
+			}
+		}
+		tasks = append(tasks, relocate(t, c, n, types.VirtualMachineRelocateSpec{Datastore: ptr(target)}))
 	}
-	time.Sleep(100 * time.Millisecond)
-	states := map[types.TaskInfoState]int{}
-	for _, task := range tasks {
-		states[taskInfo(t, c, task).State]++
+	// The engine's loop starts tasks after the call returns: read the states until two run,
+	// at most 10 s (a bound on a stuck engine, not a wait for anything).
+	var states map[types.TaskInfoState]int
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		states = map[types.TaskInfoState]int{}
+		for _, task := range tasks {
+			states[taskInfo(t, c, task).State]++
+		}
+		if states[types.TaskInfoStateRunning] >= 2 || time.Now().After(deadline) {
+			break
+		}
 	}
 	if states[types.TaskInfoStateRunning] != 2 || states[types.TaskInfoStateQueued] != 1 {
 		t.Errorf("with host cost 4 per svMotion and limit 8, want 2 running + 1 queued, got %v", states)
@@ -277,13 +296,27 @@ func TestHostLimitQueuesThirdStorageVMotion(t *testing.T) {
 	}
 }
 
+// waitHostIdle waits until no task charges host name, at most 30 s.
+func waitHostIdle(t *testing.T, name string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); srv.eng.stats(false).Hosts[name].Cost > 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still runs tasks after 30 s", name)
+		}
+	}
+}
+
 func TestCancelRunningTaskLeavesVMInPlace(t *testing.T) {
 	c := login(t)
 	setSpeed(t, 1)
 	before := vmMO(t, c, "vm-c1-0003")
 	task := relocate(t, c, "vm-c1-0003", types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("new-01"))})
-	time.Sleep(50 * time.Millisecond)
-	if s := taskInfo(t, c, task).State; s != types.TaskInfoStateRunning {
+	// The engine's loop starts it after the call returns: wait for running, at most 10 s.
+	s := taskInfo(t, c, task).State
+	for deadline := time.Now().Add(10 * time.Second); s == types.TaskInfoStateQueued && time.Now().Before(deadline); s = taskInfo(t, c, task).State {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s != types.TaskInfoStateRunning {
 		t.Fatalf("task is %s, want running", s)
 	}
 	if _, err := methods.CancelTask(context.Background(), c, &types.CancelTask{This: task}); err != nil {
@@ -309,7 +342,7 @@ func TestCancelRunningTaskLeavesVMInPlace(t *testing.T) {
 
 func TestBusyVMGetsTaskInProgress(t *testing.T) {
 	c := login(t)
-	setSpeed(t, 20)
+	setSpeed(t, 1) // the first task surely still runs when the second comes, however loaded the machine
 	t1 := relocate(t, c, "vm-c1-0004", types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("new-01"))})
 	t2 := relocate(t, c, "vm-c1-0004", types.VirtualMachineRelocateSpec{Datastore: ptr(dsRef("new-02"))})
 	info := waitTask(t, c, t2, 10*time.Second)
@@ -1174,7 +1207,7 @@ func TestRelocationRefusals(t *testing.T) {
 // that would hold one Storage vMotion.
 func TestColdMigrationsCostTheHostOne(t *testing.T) {
 	c := login(t)
-	setSpeed(t, 2) // each move takes 5 s: all 9 are submitted and seen before one ends
+	setSpeed(t, 0.05) // each move takes 200 s: all 9 are submitted and seen before one ends, however loaded the machine
 	control(t, "POST", "config", map[string]interface{}{"datastore_max_cost": 16})
 	defer control(t, "POST", "config", map[string]interface{}{"datastore_max_cost": 128})
 	control(t, "POST", "reset-stats", nil)
@@ -1187,9 +1220,10 @@ func TestColdMigrationsCostTheHostOne(t *testing.T) {
 			t.Errorf("cold relocation costs: host %v, datastores %v, network %v", mt.hostCost, mt.dsCost, mt.netHosts)
 		}
 	}
-	// The states clients read follow the engine's decisions by a moment on a loaded machine.
+	// The states clients read follow the engine's decisions by a moment on a loaded machine:
+	// read them until 8 run, at most 10 s (a bound on a stuck engine).
 	states := map[types.TaskInfoState]int{}
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		states = map[types.TaskInfoState]int{}
 		for _, task := range tasks {
 			states[taskInfo(t, c, task).State]++

@@ -86,7 +86,7 @@ if runAll || phases.contains("scheduler") {
     while true {
         var follow: [SchedulerAction] = []
         for action in pending {
-            if case .start(let id, _, _) = action {
+            if case .start(let id, _, _, _) = action {
                 starts += 1
                 let job = scheduler.job(id)
                 ends.insert(End(at: now + 15 + Double(job.size) / rate, job: id.rawValue))
