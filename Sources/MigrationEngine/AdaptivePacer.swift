@@ -69,9 +69,9 @@ public struct AdaptivePacer: Sendable {
         /// One more copy raised the throughput by `gain` (a fraction) over the level below, or
         /// this is the first level measured (`gain` nil): try one more.
         case rose(gain: Double?)
-        /// One more copy raised the throughput by only `gain` (≤ threshold, ≥ 0): the knee.
+        /// One more copy changed the throughput by only `gain` (within ± threshold): the knee.
         case knee(gain: Double)
-        /// One more copy lowered the throughput by `-gain`: past the knee.
+        /// One more copy lowered the throughput by `-gain` (more than the threshold): past the knee.
         case fell(gain: Double)
         /// Held long enough at the knee: try one more copy again.
         case reprobe
@@ -142,10 +142,14 @@ public struct AdaptivePacer: Sendable {
         var holdUntil: Date?
     }
 
-    /// A running task: its groups and the bytes it had copied at its last sample.
+    /// A running task: its groups, the bytes it had copied at its last sample, when that
+    /// sample came and the rate between its last two samples.
     struct Task: Sendable {
         var groups: [String]
         var bytes: Int64
+        var sampled: Date
+        var rate: Double = 0
+        var step: Double = 0
     }
 
     var groups: [String: Group] = [:]
@@ -185,7 +189,7 @@ public struct AdaptivePacer: Sendable {
     public mutating func taskStarted(_ task: Int, groups names: [String], now: Date) {
         let paced = names.filter { groups[$0] != nil }
         guard tasks[task] == nil, !paced.isEmpty else { return }
-        tasks[task] = Task(groups: paced, bytes: 0)
+        tasks[task] = Task(groups: paced, bytes: 0, sampled: now)
         for g in paced {
             advance(g, now: now)
             if started.insert(g).inserted {
@@ -200,7 +204,13 @@ public struct AdaptivePacer: Sendable {
     public mutating func progress(_ task: Int, bytes: Int64, now: Date) {
         guard let t = tasks[task] else { return }
         let delta = Double(max(0, bytes - t.bytes))
-        tasks[task]!.bytes = max(bytes, t.bytes)
+        if delta > 0 {
+            let dt = now.timeIntervalSince(t.sampled)
+            if dt > 0 { tasks[task]!.rate = delta / dt }
+            tasks[task]!.step = delta
+            tasks[task]!.bytes = bytes
+            tasks[task]!.sampled = now
+        }
         for g in t.groups {
             advance(g, now: now)
             groups[g]!.copied += delta
@@ -245,7 +255,7 @@ public struct AdaptivePacer: Sendable {
         defer { groups[name] = g }
         if g.window == nil {
             if now >= g.settleUntil, g.running == g.limit {
-                g.window = Window(start: now, bytes: g.copied)
+                g.window = Window(start: now, bytes: estimate(name, g, now: now))
             }
             return
         }
@@ -256,10 +266,10 @@ public struct AdaptivePacer: Sendable {
         guard w.saturated >= g.configuration.minSaturation * span else {
             // Fewer copies than the limit ran (no work, or another limit bound): the window
             // says nothing about the limit. Reopen at once when it runs full again.
-            if g.running == g.limit { g.window = Window(start: now, bytes: g.copied) }
+            if g.running == g.limit { g.window = Window(start: now, bytes: estimate(name, g, now: now)) }
             return
         }
-        let measured = Level(limit: g.limit, throughput: (g.copied - w.bytes) / span)
+        let measured = Level(limit: g.limit, throughput: (estimate(name, g, now: now) - w.bytes) / span)
         decide(&g, name, measured, now: now)
     }
 
@@ -273,7 +283,7 @@ public struct AdaptivePacer: Sendable {
                 g.holdUntil = nil
                 set(&g, name, to: g.limit + 1, .reprobe, m, nil, now: now)
             } else {
-                reopen(&g, now: now)
+                reopen(&g, name, now: now)
             }
             return
         }
@@ -283,7 +293,7 @@ public struct AdaptivePacer: Sendable {
             if g.limit < c.max {
                 set(&g, name, to: g.limit + 1, .rose(gain: nil), m, nil, now: now)
             } else {
-                hold(&g, now: now)
+                hold(&g, name, now: now)
             }
             return
         }
@@ -293,25 +303,37 @@ public struct AdaptivePacer: Sendable {
             if g.limit < c.max {
                 set(&g, name, to: g.limit + 1, .rose(gain: gain), m, below.throughput, now: now)
             } else {
-                hold(&g, now: now)
+                hold(&g, name, now: now)
             }
         } else {
             // The knee (or past it): the level below was as good for fewer copies.
-            set(&g, name, to: below.limit, gain < 0 ? .fell(gain: gain) : .knee(gain: gain), m, below.throughput, now: now)
-            hold(&g, now: now)
+            set(&g, name, to: below.limit, gain < -c.threshold ? .fell(gain: gain) : .knee(gain: gain), m, below.throughput, now: now)
+            hold(&g, name, now: now)
         }
     }
 
-    mutating func hold(_ g: inout Group, now: Date) {
+    mutating func hold(_ g: inout Group, _ name: String, now: Date) {
         g.holdUntil = now.addingTimeInterval(g.configuration.reprobeAfter)
-        reopen(&g, now: now)
+        reopen(&g, name, now: now)
     }
 
     /// Starts the next window at once when nothing changed and the group still runs full.
-    func reopen(_ g: inout Group, now: Date) {
+    func reopen(_ g: inout Group, _ name: String, now: Date) {
         if g.window == nil, now >= g.settleUntil, g.running == g.limit {
-            g.window = Window(start: now, bytes: g.copied)
+            g.window = Window(start: now, bytes: estimate(name, g, now: now))
         }
+    }
+
+    /// The bytes the group's copies have copied by `now`: the samples, plus each running
+    /// copy's bytes since its last sample at the rate between its last two (at most one more
+    /// step). vCenter reports whole percents: over a window of a few steps per copy, counting
+    /// only the samples would be off by up to a step per copy, more than the 5% that decides.
+    func estimate(_ name: String, _ g: Group, now: Date) -> Double {
+        var bytes = g.copied
+        for t in tasks.values where t.rate > 0 && t.groups.contains(name) {
+            bytes += min(t.rate * max(0, now.timeIntervalSince(t.sampled)), t.step)
+        }
+        return bytes
     }
 
     mutating func set(_ g: inout Group, _ name: String, to limit: Int, _ reason: Reason, _ m: Level, _ compared: Double?, now: Date) {

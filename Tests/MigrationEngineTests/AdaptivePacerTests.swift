@@ -20,6 +20,8 @@ struct AdaptivePacerTests {
         var size: Double = 10 * 1_073_741_824
         /// Copies available in all (nil: endless).
         var work: Int?
+        /// Percent between two progress reports.
+        var step: Double = 1
 
         func throughput(_ n: Int) -> Double {
             guard n > 0 else { return 0 }
@@ -52,12 +54,12 @@ struct AdaptivePacerTests {
             var still: [(id: Int, done: Double)] = []
             let later = now.addingTimeInterval(1)
             for var c in copies {
-                let before = (c.done / model.size * 100).rounded(.down)
+                let before = (c.done / model.size * 100 / model.step).rounded(.down) * model.step
                 c.done = min(model.size, c.done + each)
                 if c.done >= model.size {
                     pacer.taskEnded(c.id, bytes: Int64(model.size), now: later)
                 } else {
-                    let pct = (c.done / model.size * 100).rounded(.down)
+                    let pct = (c.done / model.size * 100 / model.step).rounded(.down) * model.step
                     if pct != before { pacer.progress(c.id, bytes: Int64(pct / 100 * model.size), now: later) }
                     still.append(c)
                 }
@@ -103,6 +105,20 @@ struct AdaptivePacerTests {
         // 2 → 3 copies of 50 MB/s: +50%; each step up is recorded with its gain.
         if case .rose(let g) = raises[1].reason { #expect(abs(g! - 0.5) < 0.05) } else { Issue.record("not a rise") }
         #expect(raises.allSatisfy { $0.to == $0.from + 1 })
+    }
+
+    @Test("coarse progress (5% steps, about 2 per copy per window) measures each level without a false knee")
+    func coarseProgress() {
+        // Copies of 10 GiB at 50 MB/s report every 5% (every ~10 s); 60 s windows see about
+        // six reports per copy, each copy's last one up to a step old: counting only the
+        // reports would be off by up to a step per copy — enough for a false knee.
+        var c = Self.quick
+        c.max = 8
+        c.window = 25
+        c.settle = 5
+        let (pacer, changes, _) = Self.run(Model(step: 5), c, seconds: 3_000)
+        #expect(pacer.limit(of: "array") == 8)
+        #expect(changes.allSatisfy { $0.to >= $0.from }, "\(changes.map(\.summary))")
     }
 
     @Test("backs off by one and holds at the knee (one more copy gained nothing)")
