@@ -143,11 +143,12 @@ public struct AdaptivePacer: Sendable {
     }
 
     /// A running task: its groups, the bytes it had copied at its last sample, when that
-    /// sample came and the rate between its last two samples.
+    /// sample came, its first sample (the rate's baseline) and its rate since then.
     struct Task: Sendable {
         var groups: [String]
         var bytes: Int64
         var sampled: Date
+        var first: (bytes: Int64, time: Date)?
         var rate: Double = 0
         var step: Double = 0
     }
@@ -205,8 +206,14 @@ public struct AdaptivePacer: Sendable {
         guard let t = tasks[task] else { return }
         let delta = Double(max(0, bytes - t.bytes))
         if delta > 0 {
-            let dt = now.timeIntervalSince(t.sampled)
-            if dt > 0 { tasks[task]!.rate = delta / dt }
+            // The rate since the copy's first report, not between its last two: reports
+            // arrive in batches (a property collector's tick), so two of them may carry
+            // nearly the same time however far apart the copy really was.
+            if let f = t.first, now.timeIntervalSince(f.time) > 0 {
+                tasks[task]!.rate = Double(bytes - f.bytes) / now.timeIntervalSince(f.time)
+            } else if t.first == nil {
+                tasks[task]!.first = (bytes, now)
+            }
             tasks[task]!.step = delta
             tasks[task]!.bytes = bytes
             tasks[task]!.sampled = now
