@@ -17,6 +17,13 @@
 --             by `to` choose (Storage DRS)
 --   min_free  free space every destination keeps        default 10%
 --   per_host  Storage vMotions at once per ESXi host    default 2 (vSphere's own cap)
+--   max_concurrent  Storage vMotions at once per     default half of its usable hosts
+--             cluster (a number), or auto: paced by measured copy throughput
+--   arrays    with auto: datastores sharing a storage   default: each datastore alone
+--             array, pattern=name,… (legacy-*=old,new-*=new)
+--   pace      with auto: the pacer's settings,          default min=2,max=64,window=120,
+--             name=value,… (min max window settle       settle=30,threshold=0.05,reprobe=900
+--             threshold reprobe; seconds)
 --   retries   attempts per VM before giving up on it,   default 3
 --             for faults the retry rules do not retry
 --
@@ -49,6 +56,18 @@ local params = params or {}               -- name=value pairs from the command l
 local from = params.from or "legacy-*"    -- the defaults match the built-in simulator's names
 local to = params.to or "new-*"
 local per_host = tonumber(params.per_host or 2)
+-- A number, or (passed through as written) whatever else `limits` accepts for it.
+local max_concurrent = params.max_concurrent and (tonumber(params.max_concurrent) or params.max_concurrent)
+-- auto with declared arrays or settings: strategy.adaptive{…} (see its documentation).
+if max_concurrent == "auto" and (params.arrays or params.pace) then
+  local spec = {}
+  if params.arrays then
+    spec.arrays = {}
+    for pattern, name in params.arrays:gmatch("([^,=]+)=([^,]+)") do spec.arrays[pattern] = name end
+  end
+  for k, v in (params.pace or ""):gmatch("([%w_]+)=([^,]+)") do spec[k] = tonumber(v) or v end
+  max_concurrent = strategy.adaptive(spec)
+end
 local retries = tonumber(params.retries or 3)
 local format = params.format                -- nil: each disk keeps its format
 local together = params.together ~= "false"
@@ -94,11 +113,12 @@ return strategy.new {
   --   checks = { function(vm) if vm.tools ~= "guestToolsRunning" and vm.power == "poweredOn" then
   --                return "VMware Tools are not running — start them first" end end },
 
-  -- Pace per cluster: half of the usable hosts copying at once, `per_host` per host, and the
-  -- free space each destination keeps after a copy (a fraction, "10%", or "500 GiB").
-  -- Other fields: per_datastore, host_cost, datastore_cost, network_cost.
+  -- Pace per cluster: half of the usable hosts copying at once (or `max_concurrent`),
+  -- `per_host` per host, and the free space each destination keeps after a copy (a
+  -- fraction, "10%", or "500 GiB"). Other fields: per_datastore, host_cost, datastore_cost,
+  -- network_cost.
   limits = function(cluster)
-    return { max_concurrent = strategy.half_of_hosts(cluster), per_host = per_host, min_free = min_free }
+    return { max_concurrent = max_concurrent or strategy.half_of_hosts(cluster), per_host = per_host, min_free = min_free }
   end,
 
   -- Pace for the whole vCenter (default: 256 jobs at once across every cluster;

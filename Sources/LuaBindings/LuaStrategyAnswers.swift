@@ -57,11 +57,17 @@ enum LuaStrategyAnswers {
                 return floor
             }
         }
+        var adaptive: AdaptivePacing?
+        if stack.typeAt(index) == .table {
+            adaptive = try stack.withField("max_concurrent", of: index) { try Self.adaptive(at: $0, on: stack, cluster: cluster, location: location) }
+        }
         let values = try wholeNumbers(at: index, on: stack, valid: limitFields, hook: "limits", subject: " for cluster \(cluster)",
-                                      example: "{ max_concurrent = 4, per_host = 2 }", location: location, skip: ["min_free"])
+                                      example: "{ max_concurrent = 4, per_host = 2 }", location: location,
+                                      skip: adaptive == nil ? ["min_free"] : ["min_free", "max_concurrent"])
         var overrides = LimitOverrides()
         for (key, value) in values { set(key, value, in: &overrides) }
         overrides.minFree = minFree
+        overrides.adaptive = adaptive
         return overrides
     }
 

@@ -33,6 +33,8 @@ public struct EngineEvent: Sendable {
         case proactiveVMotion(job: JobID, vmotion: JobID, from: MoRef, to: MoRef)
         /// A task started outside this run occupies resources of a VM this run knows.
         case externalTask(TaskInfo)
+        /// Pacing by throughput changed a group's limit (`max_concurrent = "auto"`), and why.
+        case pacingChanged(AdaptivePacer.Change)
         /// A problem that did not stop anything, one line.
         case warning(String, job: JobID?)
         /// A change window opened (until `end`) or closed (the next opens at `next`).

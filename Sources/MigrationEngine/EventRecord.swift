@@ -98,6 +98,9 @@ public struct EventRecord: Codable, Sendable, Hashable {
             vmName = info.entityName
             message = info.name
             state = info.state.rawValue
+        case .pacingChanged(let change):
+            type = "pacing"
+            message = change.summary
         case .warning(let text, let id):
             type = "warning"
             message = text

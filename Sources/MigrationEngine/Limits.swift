@@ -27,6 +27,8 @@ public struct Limits: Sendable, Hashable {
     /// The free space a destination datastore keeps after every copy that lands on it, so a
     /// migration never fills a datastore to the brim (default: 10% of its capacity).
     public var minFree: FreeSpaceFloor = .fraction(0.10)
+    /// Pacing by throughput for the cluster's storage moves (`max_concurrent = "auto"`); nil: none.
+    public var adaptive: AdaptivePacing?
 
     /// vSphere's documented limits, 256 concurrent jobs per vCenter, no cluster cap, 10% kept free.
     public init() {}
@@ -52,6 +54,7 @@ public struct Limits: Sendable, Hashable {
         if let v = o.storageMovesPerHost { l.storageMovesPerHost = v }
         if let v = o.storageMovesPerDatastore { l.storageMovesPerDatastore = v }
         if let v = o.minFree { l.minFree = v }
+        if let v = o.adaptive { l.adaptive = v; l.clusterMaxJobs = nil }
         return l
     }
 }
@@ -74,12 +77,15 @@ public struct LimitOverrides: Sendable, Hashable {
     public var storageMovesPerDatastore: Int?
     /// The free space kept on destinations mounted by the cluster's hosts (`min_free`).
     public var minFree: FreeSpaceFloor?
+    /// `max_concurrent = "auto"`: pace the cluster's storage moves by measured throughput
+    /// (instead of `maxConcurrent`).
+    public var adaptive: AdaptivePacing?
 
     /// Creates overrides; nil fields keep the engine's limits.
     public init(
         hostMaxCost: Int? = nil, datastoreMaxCost: Int? = nil, networkMaxCost: Int? = nil,
         maxConcurrent: Int? = nil, storageMovesPerHost: Int? = nil, storageMovesPerDatastore: Int? = nil,
-        minFree: FreeSpaceFloor? = nil
+        minFree: FreeSpaceFloor? = nil, adaptive: AdaptivePacing? = nil
     ) {
         self.hostMaxCost = hostMaxCost
         self.datastoreMaxCost = datastoreMaxCost
@@ -88,6 +94,7 @@ public struct LimitOverrides: Sendable, Hashable {
         self.storageMovesPerHost = storageMovesPerHost
         self.storageMovesPerDatastore = storageMovesPerDatastore
         self.minFree = minFree
+        self.adaptive = adaptive
     }
 
     /// No override.

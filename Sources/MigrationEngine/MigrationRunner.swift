@@ -233,8 +233,7 @@ public actor MigrationRunner {
                 observations.removeValue(forKey: id)?.cancel()
                 try await perform(scheduler.taskFinished(id, info: info, now: now))
             } else if let p = info.progress {
-                scheduler.taskProgress(id, percent: p, now: now)
-                try flush()
+                try await perform(scheduler.taskProgressed(id, percent: p, now: now))
             }
         case .externalUpdate(let info):
             externalObservations.removeValue(forKey: info.ref)?.cancel()

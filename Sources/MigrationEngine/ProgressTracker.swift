@@ -80,7 +80,7 @@ public final class ProgressTracker: Sendable {
                 s.running.remove(job.id)
             case .runFinished(let outcome):
                 s.outcome = outcome
-            case .proactiveVMotion, .externalTask, .warning, .window:
+            case .proactiveVMotion, .externalTask, .warning, .window, .pacingChanged:
                 break
             }
         }

@@ -14,6 +14,9 @@ public enum ResourceKind: String, Sendable, Hashable, CaseIterable, Codable {
     case clusterJobs
     /// The vCenter's concurrent jobs.
     case vcenterJobs
+    /// A paced group of datastores' concurrent copies (`max_concurrent = "auto"`; its
+    /// capacity follows the `AdaptivePacer`).
+    case pacingGroup
     /// Internal: a set of target datastores, none of which has room or space.
     case targetGroup
     /// Internal: the jobs of a cluster that wait only for their host.

@@ -146,6 +146,8 @@ extension Scheduler {
         case .hostCost, .hostStorageMoves, .hostNetwork:
             let c = hostSlots[Int(owner)].cluster
             if c >= 0 { freed(clusterSlots[Int(c)].hostWait) }
+        case .pacingGroup:
+            pacingFreed(owner)
         default:
             break
         }

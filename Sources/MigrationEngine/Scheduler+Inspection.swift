@@ -27,8 +27,8 @@ extension Scheduler {
             }
             if ledger.own[r] != own[r] { problems.append("\(describe(Int32(r))): own use \(ledger.own[r]), held \(own[r])") }
             own[r] = 0
-            if ledger.kind[r].isLimit, ledger.peakOwn[r] > ledger.capacity[r] {
-                problems.append("\(describe(Int32(r))): peak \(ledger.peakOwn[r]) exceeded the limit \(ledger.capacity[r])")
+            if ledger.kind[r].isLimit, ledger.peakOwn[r] > auditCapacity(r) {
+                problems.append("\(describe(Int32(r))): peak \(ledger.peakOwn[r]) exceeded the limit \(auditCapacity(r))")
             }
         }
         var active = 0, pending = 0

@@ -112,6 +112,7 @@ extension Scheduler {
                     guard ledger.room(ds.cost) >= dsCost else { continue }
                     if ds.storageMoves >= 0, ledger.room(ds.storageMoves) < 1 { continue }
                 }
+                guard pacingRoom(d, touched: touched) else { continue }
                 list.append(d)
             }
             if list.isEmpty {

@@ -51,6 +51,7 @@ extension Scheduler {
             let d = addDatastore(ds, limits: limits)
             dsSlots[Int(d)].keep = keep
         }
+        buildPacing()
     }
 
     /// The per-vCenter cap: `--max-concurrent` (the configuration's override), else the
@@ -251,6 +252,7 @@ extension Scheduler {
             for d in sources ?? vmSlots[Int(v)].datastores {
                 list.add(dsSlots[Int(d)].cost, dsCost)
                 list.add(dsSlots[Int(d)].storageMoves, 1)
+                addPacing(d, to: &list)
             }
             if moving {
                 if !cold {
@@ -300,6 +302,7 @@ extension Scheduler {
         let costs = configuration.costs
         list.add(ds.cost, cold ? costs.coldMigrationDatastore : costs.storageVMotionDatastore)
         list.add(ds.storageMoves, 1)
+        addPacing(t, to: &list)
     }
 
     /// What a task started outside the run costs, judged by its name: a relocate is
@@ -407,6 +410,7 @@ extension Scheduler {
         case .datastoreStorageMoves: return "datastore \(name) Storage vMotions\(use)"
         case .clusterJobs: return "cluster \(name) concurrent jobs\(use)"
         case .vcenterJobs: return "vCenter concurrent jobs\(use)"
+        case .pacingGroup: return "paced group \(pacing.names[Int(ledgerOwner[i])]) copies at once\(use)"
         case .targetGroup: return "target datastores (none with room or free space)"
         case .hostWait: return "hosts of cluster \(name)"
         case .strategyHold: return "the strategy (held)"

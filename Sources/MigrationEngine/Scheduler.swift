@@ -88,6 +88,8 @@ public final class Scheduler {
     public internal(set) var outcome: RunOutcome?
     var events: [EngineEvent] = []
     var actions: [SchedulerAction] = []
+    /// Pacing by throughput (Scheduler+Pacing).
+    var pacing = SchedulerPacing()
 
     /// Creates a scheduler over `inventory`. Asks the strategy for each cluster's
     /// limits (an error there is thrown: nothing has started yet).
@@ -259,6 +261,7 @@ public final class Scheduler {
         meta[j].call = CallState()
         meta[j].call.adoptedFor = adoptedFor
         transition(Int32(j), to: .running, now: now)
+        pacingStarted(Int32(j), now: now)
         return finishStep(now: now)
     }
 
@@ -431,6 +434,7 @@ public final class Scheduler {
     // MARK: Step
 
     func finishStep(now: Date) -> [SchedulerAction] {
+        if pacing.enabled { pacingStep(now: now) }
         dispatch(now: now)
         checkFinished(now: now)
         if outcome == nil, let next = nextWake, next != lastWakeRequest {

@@ -34,9 +34,12 @@ public struct FaultInjection: Sendable, Hashable {
     public var seed: UInt64 = 1
     /// How far through its copy an injected failure strikes (0: as soon as the transfer begins, 0.5: halfway).
     public var failurePoint: Double = 0.5
-    /// Hosts working slower (or faster): rate multiplier by host, 0.5 = half speed.
+    /// Hosts working slower (or faster): rate multiplier by host, 0.5 = half speed. A copy's
+    /// cap is its rate × the smallest multiplier of its hosts and datastores; shared
+    /// bandwidth it cannot use goes to the other copies.
     public var slowHosts: [String: Double] = [:]
-    /// Datastores working slower (or faster): rate multiplier by datastore, 0.5 = half speed.
+    /// Datastores working slower (or faster): rate multiplier by datastore, 0.5 = half speed
+    /// (the test vCenter's `-slow-datastore NAME:0.5`).
     public var slowDatastores: [String: Double] = [:]
     /// Every task waits this long (simulated seconds) in state `queued` before it may start.
     public var startDelay: TimeInterval = 0

@@ -23,6 +23,7 @@ extension PlanReport {
         var totals: Totals
         var overall: Overall
         var clusters: [ClusterPlan]
+        var arrays: [ArrayPeak]
         var hosts: [ResourcePeak]
         var datastores: [ResourcePeak]
         var vMotionNetworks: [ResourcePeak]
@@ -35,6 +36,8 @@ extension PlanReport {
             var storageVMotionMBps: Double
             var storageVMotionOverheadSeconds: Double
             var datastoreBandwidthMBps: Double?
+            /// The declared storage arrays (`--array` text).
+            var arrays: [String]
             /// nil: a tenth of the hosts' vMotion link speed in Mbit/s.
             var vMotionMBps: Double?
             var limitsEnforced: Bool
@@ -47,11 +50,12 @@ extension PlanReport {
             eta = r.eta
             makespanSeconds = r.makespan
             rateModel = RateForm(storageVMotionMBps: r.rateMBps, storageVMotionOverheadSeconds: r.storageVMotionOverhead,
-                                 datastoreBandwidthMBps: r.datastoreBandwidthMBps, vMotionMBps: r.vMotionRateMBps,
+                                 datastoreBandwidthMBps: r.datastoreBandwidthMBps, arrays: r.arrays.map(\.spec), vMotionMBps: r.vMotionRateMBps,
                                  limitsEnforced: r.limitsEnforced)
             totals = r.totals
             overall = r.overall
             clusters = r.clusters
+            arrays = r.arrays
             hosts = r.hosts
             datastores = r.datastores
             vMotionNetworks = r.vMotionNetworks

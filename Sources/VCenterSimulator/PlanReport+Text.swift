@@ -31,7 +31,8 @@ extension PlanReport {
                 + "\(PlanFormat.hours(overall.idleWhileWaiting)) while work waited"))
         }
         var rate = "\(Self.number(rateMBps)) MiB/s per Storage vMotion + \(PlanFormat.duration(storageVMotionOverhead)) setup"
-        rate += datastoreBandwidthMBps.map { "; \(Self.number($0)) MiB/s per datastore, shared" } ?? "; datastore bandwidth not shared"
+        rate += datastoreBandwidthMBps.map { "; \(Self.number($0)) MiB/s per datastore, shared" } ?? (arrays.isEmpty ? "; datastore bandwidth not shared" : "")
+        if !arrays.isEmpty { rate += "; storage arrays " + arrays.map(\.spec).joined(separator: ", ") + " (shared max-min fair)" }
         rate += vMotionRateMBps.map { "; vMotion \(Self.number($0)) MiB/s" } ?? "; vMotion at the hosts' link speed (10 GbE: 1,000 MiB/s)"
         summary.append(("Rate model", rate))
         let queued = totals.tasksQueuedByLimit
@@ -91,13 +92,14 @@ extension PlanReport {
             out += table.render(width: width).map { Self.trimRight($0) }
             out += Self.wrap(slotNote(), width: width, indent: "  ")
             let limitedBy = Set(clusters.map(\.boundReason))
-            let special: Set<BoundReason> = [.largestVM, .datastoreBandwidth, .datastoreSlots]
+            let special: Set<BoundReason> = [.largestVM, .datastoreBandwidth, .arrayBandwidth, .datastoreSlots]
             if !limitedBy.isDisjoint(with: special) {
                 var notes: [String] = []
                 for c in clusters where special.contains(c.boundReason) {
                     switch c.boundReason {
                     case .largestVM: notes.append("\(c.name): its largest VM")
                     case .datastoreBandwidth: notes.append("\(c.name): its busiest datastore's bandwidth")
+                    case .arrayBandwidth: notes.append("\(c.name): its busiest storage array's bandwidth")
                     default: notes.append("\(c.name): its busiest datastore's Storage vMotion slots")
                     }
                 }
@@ -182,6 +184,24 @@ extension PlanReport {
             out += Self.wrap("LIMIT EXCEEDED on \(exceeded.count) resource\(exceeded.count == 1 ? "" : "s"): "
                 + exceeded.map { "\(Self.kindLabel($0.kind)) \($0.name) \($0.peakCost)/\($0.limit ?? 0)" }.joined(separator: ", ")
                 + " (a single task above the limit runs alone)", width: width, indent: "  ")
+        }
+        if !arrays.isEmpty {
+            out.append("")
+            out += Self.wrap("Storage arrays (bandwidth shared by the copies on them; mean = time-weighted while busy)", width: width, indent: "")
+            var table = TextTable([
+                .init(header: "array", rightAligned: false),
+                .init(header: "MB/s", rightAligned: true),
+                .init(header: "knee", rightAligned: true),
+                .init(header: "most", rightAligned: true),
+                .init(header: "mean", rightAligned: true),
+                .init(header: "mean MB/s", rightAligned: true),
+                .init(header: "busy", rightAligned: true, dropPriority: 1),
+            ])
+            for a in arrays {
+                table.add([a.name, Self.number(a.bandwidthMBps), a.knee.map(String.init) ?? "–", "\(a.maxCopies)",
+                           String(format: "%.1f", a.meanCopies), Self.number(a.meanMBps.rounded()), PlanFormat.duration(a.busySeconds)])
+            }
+            out += table.render(width: width).map { Self.trimRight($0) }
         }
         return out.joined(separator: "\n") + "\n"
     }

@@ -28,8 +28,10 @@ public struct PlanReport: Sendable {
         case slots
         /// The longest single copy.
         case largestVM
-        /// The bytes through the busiest datastore at its shared bandwidth.
+        /// The bytes through the busiest datastore at its shared bandwidth (`datastoreBandwidthMBps`).
         case datastoreBandwidth
+        /// The bytes through the busiest storage array (reads plus writes) at its bandwidth B.
+        case arrayBandwidth
         /// The copies through the busiest datastore over its Storage vMotion slots (ESXi's
         /// 8, or fewer when the strategy caps a datastore).
         case datastoreSlots
@@ -65,7 +67,8 @@ public struct PlanReport: Sendable {
         public var span: TimeInterval { finish - firstStart }
         /// The shortest span the cluster's copies could take with its slots and the rate
         /// model: Σ(setup + bytes ÷ rate) ÷ slots, or the longest single copy, or (with
-        /// shared datastore bandwidth) the bytes through its busiest datastore ÷ bandwidth.
+        /// shared bandwidth) the bytes through its busiest storage array or datastore ÷ its
+        /// bandwidth (a copy reading and writing one array counts twice there).
         public var lowerBound: TimeInterval
         public var boundReason: BoundReason
         /// `span ÷ lowerBound` (1.0 is perfect packing), nil when nothing was copied.
@@ -108,6 +111,25 @@ public struct PlanReport: Sendable {
         public var exceedsLimit: Bool { limit.map { peakCost > $0 } ?? false }
         /// Peak cost ÷ limit (0 when unlimited).
         public var peakShare: Double { limit.map { $0 > 0 ? Double(peakCost) / Double($0) : 0 } ?? 0 }
+    }
+
+    /// Use of one storage array (`SimulatorConfiguration.arrays`) over the run.
+    public struct ArrayPeak: Sendable, Hashable, Encodable {
+        public var name: String
+        /// The array as `--array` writes it.
+        public var spec: String
+        /// Its datastores' names.
+        public var datastores: [String]
+        public var bandwidthMBps: Double
+        public var knee: Int?
+        /// Most copies at once, and the time-weighted mean while it was busy.
+        public var maxCopies: Int
+        public var meanCopies: Double
+        /// MB/s served while busy (reads plus writes), and for how long.
+        public var meanMBps: Double
+        public var busySeconds: Double
+        public var bytesRead: Double
+        public var bytesWritten: Double
     }
 
     /// Counts over the whole run.
@@ -170,6 +192,8 @@ public struct PlanReport: Sendable {
     public var rateMBps: Double
     public var storageVMotionOverhead: TimeInterval
     public var datastoreBandwidthMBps: Double?
+    /// The declared storage arrays and how they were used.
+    public var arrays: [ArrayPeak]
     /// MB/s of a vMotion's memory copy; nil: a tenth of the hosts' vMotion link in Mbit/s.
     public var vMotionRateMBps: Double?
     /// Whether the simulator enforced ESXi's limits (queueing) or only counted them.
@@ -225,6 +249,11 @@ public struct PlanReport: Sendable {
         self.vMotionRateMBps = configuration.vMotionRateMBps
         self.datastoreBandwidthMBps = configuration.datastoreBandwidthMBps
         self.limitsEnforced = configuration.limits.enforced
+        self.arrays = stats.arrays.filter { !$0.isDatastoreBandwidth }.map { a in
+            ArrayPeak(name: a.array.name, spec: a.array.description, datastores: a.datastores.map { inventory.name(of: $0) },
+                      bandwidthMBps: a.array.bandwidthMBps, knee: a.array.knee, maxCopies: a.maxCopies, meanCopies: a.meanCopies,
+                      meanMBps: a.meanMBps, busySeconds: a.busySeconds, bytesRead: a.bytesRead, bytesWritten: a.bytesWritten)
+        }
 
         let now = stats.now.timeIntervalSince(origin)
         let lastEnd = stats.tasks.compactMap(\.completeTime).max()
@@ -282,7 +311,7 @@ public struct PlanReport: Sendable {
                              maxCopiesPerVM: stats.maxCopiesPerVM)
 
         // Clusters.
-        let model = RateModel(configuration)
+        let model = RateModel(configuration, arrays: stats.arrays)
         var buckets: [MoRef?: [Int]] = [:]
         for (i, t) in stats.tasks.enumerated() {
             buckets[Self.cluster(of: t, in: inventory), default: []].append(i)
@@ -323,16 +352,24 @@ public struct PlanReport: Sendable {
         return inventory.vm(task.entity)?.cluster
     }
 
-    /// The simulator's time for one copy on its own: setup plus bytes at the rate.
+    /// The simulator's time for one copy on its own: setup plus bytes at the rate; and the
+    /// storage arrays (declared, or datastores with their own bandwidth) copies share.
     struct RateModel {
         var bytesPerSecond: Double
         var overhead: Double
-        var bandwidth: Double?
+        /// Each array's bandwidth B in bytes/s, whether it is a datastore's own, and the array of each datastore.
+        var arrayBandwidth: [Double] = []
+        var arrayIsDatastore: [Bool] = []
+        var arrayOf: [MoRef: Int] = [:]
 
-        init(_ c: SimulatorConfiguration) {
+        init(_ c: SimulatorConfiguration, arrays: [SimulatorStats.ArrayUsage] = []) {
             bytesPerSecond = c.storageVMotionRateMBps * 1_048_576
             overhead = c.storageVMotionOverhead
-            bandwidth = c.datastoreBandwidthMBps.map { $0 * 1_048_576 }
+            for (k, a) in arrays.enumerated() {
+                arrayBandwidth.append(a.array.bandwidthMBps * 1_048_576)
+                arrayIsDatastore.append(a.isDatastoreBandwidth)
+                for d in a.datastores { arrayOf[d] = k }
+            }
         }
 
         func copySeconds(_ bytes: Int64) -> Double {
@@ -356,7 +393,7 @@ public struct PlanReport: Sendable {
         var bytes: Int64 = 0, failedTasks = 0
         var firstStart = Double.infinity, lastDispatch = -Double.infinity, finish = -Double.infinity
         var copyTotal = 0.0, largest = 0.0
-        var throughDatastore: [MoRef: Int64] = [:]
+        var throughArray: [Int: Double] = [:]   // bytes × (reads there + writes there)
         var secondsThrough: [MoRef: Double] = [:]
         var sources: Set<MoRef> = [], destinations: Set<MoRef> = []
         var events: [(Double, Int)] = []
@@ -386,9 +423,11 @@ public struct PlanReport: Sendable {
                 // that stayed are not among them); a record without them: the VM's and the target.
                 let from = t.copiedFrom.isEmpty && t.copiedTo.isEmpty ? t.sourceDatastores : t.copiedFrom
                 let to = t.copiedTo.isEmpty ? (t.destinationDatastore.map { [$0] } ?? []) : t.copiedTo
-                for d in Set(from + to) {
-                    secondsThrough[d, default: 0] += seconds
-                    if model.bandwidth != nil { throughDatastore[d, default: 0] += t.bytes }
+                for d in Set(from + to) { secondsThrough[d, default: 0] += seconds }
+                let readArrays = Set(from.compactMap { model.arrayOf[$0] }), writeArrays = Set(to.compactMap { model.arrayOf[$0] })
+                for a in readArrays.union(writeArrays) {
+                    let weight = (readArrays.contains(a) ? 1.0 : 0) + (writeArrays.contains(a) ? 1.0 : 0)
+                    throughArray[a, default: 0] += weight * Double(t.bytes)
                 }
                 sources.formUnion(from)
                 destinations.formUnion(to)
@@ -408,9 +447,10 @@ public struct PlanReport: Sendable {
             bound = copyTotal / Double(slots)
             reason = .slots
             if largest > bound { bound = largest; reason = .largestVM }
-            if let bandwidth = model.bandwidth, bandwidth > 0, let most = throughDatastore.values.max() {
-                let b = Double(most) / bandwidth
-                if b > bound { bound = b; reason = .datastoreBandwidth }
+            // An array never serves more than B (its knee only lowers that).
+            for (a, through) in throughArray where model.arrayBandwidth[a] > 0 {
+                let b = through / model.arrayBandwidth[a]
+                if b > bound { bound = b; reason = model.arrayIsDatastore[a] ? .datastoreBandwidth : .arrayBandwidth }
             }
             for (d, seconds) in secondsThrough {
                 let b = seconds / Double(slotsOf(d))

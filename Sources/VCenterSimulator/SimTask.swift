@@ -42,10 +42,10 @@ struct SimTask {
     let totalBytes: Double
     /// Copy rate on its own, bytes per second.
     let baseRate: Double
-    /// Rate multiplier of slow hosts and datastores.
+    /// Rate multiplier of slow hosts and datastores: the copy's cap is `baseRate × multiplier`.
     let multiplier: Double
-    /// Datastores whose bandwidth the copy shares (empty when not shared).
-    let bandwidthDS: [Int]
+    /// The storage arrays whose bandwidth the copy shares (empty when not shared).
+    let loads: [ArrayLoad]
     let effect: Effect
 
     var state: TaskState = .queued
@@ -62,6 +62,9 @@ struct SimTask {
     /// Bytes at the pending milestone event.
     var target = 0.0
     var transferring = false
+    /// When the copy began and ended (simulated seconds; nil before).
+    var copyStart: Double?
+    var copyEnd: Double?
     var acquired = false
     /// Bumped whenever the pending event is replaced; events with an older epoch are stale.
     var epoch: UInt32 = 0
@@ -113,7 +116,7 @@ struct TaskPlan {
     var totalBytes: Double = 0
     var baseRate: Double = 1
     var multiplier: Double = 1
-    var bandwidthDS: [Int] = []
+    var loads: [ArrayLoad] = []
     var effect: SimTask.Effect = .none
     /// A fault the task ends with right away (busy VM, wrong power state).
     var immediateFault: VCenterFault?

@@ -9,7 +9,7 @@ import VCenterModel
 ///   locator follows `spec.datastore` when it is set and stays otherwise. Images stay.
 /// * Only files whose place or format changes are copied: the task's bytes are what those
 ///   copies write (`VirtualDiskInfo.copy(to:)`), its time setup + bytes ÷ rate (with the shared
-///   bandwidth of every datastore it reads or writes).
+///   bandwidth of every storage array it reads or writes).
 /// * A powered-on VM's storage relocation costs `datastoreStorageVMotionCost` once on each
 ///   datastore it touches (every source of a file that moves and every destination; a
 ///   datastore holding only files that stay is not charged) and `hostStorageVMotionCost` on
@@ -223,7 +223,7 @@ extension SimulationCore {
             plan.overhead = config.storageVMotionOverhead + (hostChange ? vMotionTime : 0)
             plan.totalBytes = Double(moves.reduce(Int64(0)) { $0 + $1.written })
             plan.baseRate = config.storageVMotionRateMBps * Self.mib
-            if bandwidth != nil { plan.bandwidthDS = touched }
+            plan.loads = arrayLayout.loads(reads: sources, writes: destinations)
         } else if hostChange {
             plan.overhead = config.vMotionOverhead
             plan.totalBytes = memoryBytes

@@ -25,7 +25,7 @@ extension SimulationCore {
             ref: ref, kind: plan.kind, name: plan.name, vm: plan.vm, cancelable: plan.cancelable, queueTime: now, live: live,
             charges: plan.charges, srcHost: plan.srcHost, dstHost: plan.dstHost, srcDS: plan.srcDS, dstDS: plan.dstDS, cold: plan.cold,
             overhead: plan.overhead, totalBytes: plan.totalBytes, baseRate: plan.baseRate, multiplier: plan.multiplier,
-            bandwidthDS: bandwidth == nil ? [] : plan.bandwidthDS, effect: plan.effect, endBytes: plan.totalBytes)
+            loads: plan.loads, effect: plan.effect, endBytes: plan.totalBytes)
         tasks.append(task)
         taskIndex[ref] = index
         vmTasks[plan.vm].append(index)
@@ -192,49 +192,79 @@ extension SimulationCore {
             return
         }
         tasks[i].transferring = true
+        tasks[i].copyStart = now
         tasks[i].lastUpdate = now
-        if tasks[i].bandwidthDS.isEmpty {
+        if tasks[i].loads.isEmpty {
             tasks[i].rate = tasks[i].baseRate * tasks[i].multiplier
             scheduleMilestone(i)
         } else {
-            for d in tasks[i].bandwidthDS { transferringOn[d].append(Int32(i)) }
-            rebalance(tasks[i].bandwidthDS, fresh: i)
+            for l in tasks[i].loads { changeCopies(Int(l.array), adding: Int32(i)) }
+            sharing.append(Int32(i))
+            rebalance(fresh: i)
         }
     }
 
-    /// The fluid model: every copy on these datastores gets its current share; copies
-    /// whose rate changed are settled up to now and rescheduled.
-    private mutating func rebalance(_ datastores: [Int], fresh: Int = -1) {
-        var affected: [Int32] = []
-        for d in datastores {
-            for j in transferringOn[d] where !affected.contains(j) { affected.append(j) }
+    /// The fluid model: every copy sharing an array gets its max-min fair rate (`FairShare`)
+    /// under the arrays' capacities for their current number of copies; copies whose rate
+    /// changed are settled up to now at the old rate and rescheduled. Called whenever a
+    /// sharing copy starts or stops — the only moments a rate can change.
+    private mutating func rebalance(fresh: Int = -1) {
+        guard !sharing.isEmpty else { return }
+        var caps: [Double] = [], uses: [[FairShare.Use]] = []
+        caps.reserveCapacity(sharing.count)
+        uses.reserveCapacity(sharing.count)
+        for j in sharing {
+            let t = tasks[Int(j)]
+            caps.append(t.baseRate * t.multiplier)
+            uses.append(t.loads.map { FairShare.Use(array: Int($0.array), weight: $0.weight) })
         }
-        for j32 in affected {
+        let capacity = arrayLayout.arrays.indices.map { arrayLayout.arrays[$0].capacityMBps(copies: arrayUse[$0].copies.count) * Self.mib }
+        let rates = FairShare.maxMin(caps: caps, uses: uses, capacity: capacity)
+        for (k, j32) in sharing.enumerated() {
             let j = Int(j32)
-            settle(j)
-            let rate = shareRate(j)
-            if rate != tasks[j].rate || j == fresh {
-                tasks[j].rate = rate
+            if rates[k] != tasks[j].rate || j == fresh {
+                settle(j)
+                tasks[j].rate = rates[k]
                 scheduleMilestone(j)
             }
         }
     }
 
-    private func shareRate(_ j: Int) -> Double {
-        var rate = tasks[j].baseRate
-        if let bandwidth {
-            for d in tasks[j].bandwidthDS {
-                rate = min(rate, bandwidth / Double(max(transferringOn[d].count, 1)))
-            }
+    /// Adds or removes a copy on an array, integrating its concurrency up to now first.
+    private mutating func changeCopies(_ a: Int, adding j: Int32 = -1, removing r: Int32 = -1) {
+        let dt = now - arrayUse[a].last
+        if dt > 0 {
+            arrayUse[a].copySeconds += Double(arrayUse[a].copies.count) * dt
+            if !arrayUse[a].copies.isEmpty { arrayUse[a].busySeconds += dt }
         }
-        return rate * tasks[j].multiplier
+        arrayUse[a].last = now
+        if j >= 0 {
+            arrayUse[a].copies.append(j)
+            arrayUse[a].maxCopies = max(arrayUse[a].maxCopies, arrayUse[a].copies.count)
+        }
+        if r >= 0, let k = arrayUse[a].copies.firstIndex(of: r) {
+            arrayUse[a].copies.swapAt(k, arrayUse[a].copies.count - 1)
+            arrayUse[a].copies.removeLast()
+        }
     }
 
     /// Counts the bytes copied since the last update.
     private mutating func settle(_ j: Int) {
         guard tasks[j].transferring else { return }
         let copied = tasks[j].rate * (now - tasks[j].lastUpdate)
-        tasks[j].bytesDone = min(tasks[j].bytesDone + copied, tasks[j].endBytes)
+        advance(j, to: min(tasks[j].bytesDone + copied, tasks[j].endBytes))
+    }
+
+    /// Sets the copy's bytes done (at now), crediting the difference to its arrays.
+    private mutating func advance(_ j: Int, to bytes: Double) {
+        let delta = bytes - tasks[j].bytesDone
+        if delta > 0 {
+            for l in tasks[j].loads {
+                if l.read { arrayUse[Int(l.array)].bytesRead += delta }
+                if l.write { arrayUse[Int(l.array)].bytesWritten += delta }
+            }
+        }
+        tasks[j].bytesDone = bytes
         tasks[j].lastUpdate = now
     }
 
@@ -251,8 +281,7 @@ extension SimulationCore {
     }
 
     private mutating func reachMilestone(_ j: Int) {
-        tasks[j].bytesDone = tasks[j].target
-        tasks[j].lastUpdate = now
+        advance(j, to: tasks[j].target)
         if tasks[j].target >= tasks[j].endBytes {
             end(j, fault: tasks[j].injected)
             return
@@ -268,12 +297,13 @@ extension SimulationCore {
     /// applies its effect, and starts what was waiting.
     mutating func end(_ i: Int, fault: VCenterFault?) {
         if tasks[i].transferring {
+            settle(i)   // a cancelled copy stops where it is
             tasks[i].transferring = false
-            if !tasks[i].bandwidthDS.isEmpty {
-                for d in tasks[i].bandwidthDS {
-                    if let k = transferringOn[d].firstIndex(of: Int32(i)) { transferringOn[d].swapAt(k, transferringOn[d].count - 1); transferringOn[d].removeLast() }
-                }
-                rebalance(tasks[i].bandwidthDS)
+            tasks[i].copyEnd = now
+            if !tasks[i].loads.isEmpty {
+                for l in tasks[i].loads { changeCopies(Int(l.array), removing: Int32(i)) }
+                if let k = sharing.firstIndex(of: Int32(i)) { sharing.swapAt(k, sharing.count - 1); sharing.removeLast() }
+                rebalance()
             }
         }
         let released = tasks[i].acquired

@@ -37,7 +37,31 @@ extension SimulationCore {
                 destinationHost: t.dstHost >= 0 ? inventory.hosts[t.dstHost].ref : nil,
                 sourceDatastores: t.srcDS.map { inventory.datastores[$0].ref },
                 destinationDatastore: t.dstDS >= 0 ? inventory.datastores[t.dstDS].ref : nil,
-                bytes: Int64(t.totalBytes), copiedFrom: copiedFrom, copiedTo: copiedTo, isColdMigration: t.cold)
+                bytes: Int64(t.totalBytes), copiedFrom: copiedFrom, copiedTo: copiedTo, isColdMigration: t.cold,
+                bytesCopied: t.copyEnd == nil ? nil : t.bytesDone,
+                copySeconds: t.copyEnd.flatMap { e in t.copyStart.map { e - $0 } })
+        }
+        // The arrays as of now: counters are settled at every start and end of a copy, so
+        // the copies running now add their bytes and time since then.
+        var arrays: [SimulatorStats.ArrayUsage] = []
+        for (a, spec) in arrayLayout.arrays.enumerated() {
+            let use = arrayUse[a]
+            let dt = max(0, now - use.last)
+            var read = use.bytesRead, written = use.bytesWritten
+            for j in use.copies {
+                let t = tasks[Int(j)]
+                let extra = min(t.rate * max(0, now - t.lastUpdate), t.endBytes - t.bytesDone)
+                for l in t.loads where Int(l.array) == a {
+                    if l.read { read += extra }
+                    if l.write { written += extra }
+                }
+            }
+            arrays.append(SimulatorStats.ArrayUsage(
+                array: spec, isDatastoreBandwidth: arrayLayout.implicit[a],
+                datastores: arrayLayout.arrayOf.indices.filter { arrayLayout.arrayOf[$0] == a }.map { dsRefs[$0] },
+                maxCopies: use.maxCopies, bytesRead: read, bytesWritten: written,
+                busySeconds: use.busySeconds + (use.copies.isEmpty ? 0 : dt),
+                copySeconds: use.copySeconds + Double(use.copies.count) * dt))
         }
         let copies = fileCopies.map { e -> SimulatorStats.FileCopy in
             let t = tasks[Int(e.task)], m = e.move
@@ -49,6 +73,6 @@ extension SimulationCore {
         var movesPerVM: [MoRef: Int] = [:]
         for (v, n) in moves { movesPerVM[inventory.vms[v].ref] = n }
         return SimulatorStats(startTime: startDate, now: date(now), resources: usages, tasksQueuedByLimit: tasksQueuedByLimit,
-                              tasksDelayed: tasksDelayed, movesPerVM: movesPerVM, tasks: records, fileCopies: copies)
+                              tasksDelayed: tasksDelayed, movesPerVM: movesPerVM, tasks: records, fileCopies: copies, arrays: arrays)
     }
 }

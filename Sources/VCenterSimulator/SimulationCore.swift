@@ -33,9 +33,11 @@ struct SimulationCore {
     // Resources: hosts, datastores, vMotion networks, clusters, the vCenter.
     var res: [ResourceState] = []
     var hostBase = 0, dsBase = 0, netBase = 0, clusterBase = 0, vcenterSlot = 0
-    /// Copies currently transferring on each datastore (only with shared bandwidth).
-    var transferringOn: [[Int32]] = []
-    let bandwidth: Double?
+    /// Shared storage bandwidth: the arrays, which datastore is in which, each array's copies
+    /// and use, and every copy that shares an array (`FairShare` allocates among them).
+    var arrayLayout: StorageArrayLayout
+    var arrayUse: [ArrayCounters] = []
+    var sharing: [Int32] = []
 
     // Tasks and events.
     var tasks: [SimTask] = []
@@ -72,9 +74,10 @@ struct SimulationCore {
         self.config = config
         self.startDate = config.startTime
         self.inventory = inventory
-        self.bandwidth = config.datastoreBandwidthMBps.map { $0 * Self.mib }
         self.nthCounters = Array(repeating: 0, count: config.faults.everyNth.count)
         self.rng = SeededGenerator(seed: config.faults.seed)
+        self.arrayLayout = try StorageArrayLayout(configuration: config, datastores: inventory.datastores)
+        self.arrayUse = Array(repeating: ArrayCounters(), count: arrayLayout.arrays.count)
         try validate(config)
 
         for (i, c) in inventory.clusters.enumerated() { clusterIndex[c.ref] = i }
@@ -108,7 +111,6 @@ struct SimulationCore {
         for h in inventory.hosts { res.append(ResourceState(limit: limits.networkMaxCost(linkSpeedMbps: h.vmotionLinkSpeedMbps))) }
         for _ in inventory.clusters { res.append(ResourceState(limit: Int.max)) }
         res.append(ResourceState(limit: Int.max))
-        if bandwidth != nil { transferringOn = Array(repeating: [], count: dsCount) }
 
         hostMultiplier = Array(repeating: 1, count: hostCount)
         dsMultiplier = Array(repeating: 1, count: dsCount)
@@ -141,6 +143,13 @@ struct SimulationCore {
         if case .scaled(let speed) = c.clock { try positive(speed, "clock speed (simulated seconds per real second)") }
         try positive(c.storageVMotionRateMBps, "storageVMotionRateMBps")
         if let b = c.datastoreBandwidthMBps { try positive(b, "datastoreBandwidthMBps") }
+        for a in c.arrays {
+            try positive(a.bandwidthMBps, "the bandwidth of array \(a.name)")
+            if let k = a.knee, k < 1 { throw SimulatorConfigurationError("the knee of array \(a.name) must be 1 or more, not \(k)") }
+            guard (0...1).contains(a.loss), (0...1).contains(a.floor), a.knee == nil || a.floor > 0 else {
+                throw SimulatorConfigurationError("array \(a.name): loss and floor are fractions from 0 to 1, and floor > 0 with a knee")
+            }
+        }
         if let r = c.vMotionRateMBps { try positive(r, "vMotionRateMBps") }
         try positive(c.snapshotRateMBps, "snapshotRateMBps")
         try nonNegative(c.storageVMotionOverhead, "storageVMotionOverhead")

@@ -5,9 +5,10 @@ import Foundation
 ///
 /// Durations: a Storage vMotion takes `storageVMotionOverhead` then copies the bytes its
 /// file copies write (the VM's files whose place or format changes; for a VM without a file
-/// layout its committed bytes) at `storageVMotionRateMBps` (or its share of
-/// `datastoreBandwidthMBps` on each datastore it reads or writes, when several copies use a
-/// datastore at once — recomputed as copies start and end);
+/// layout its committed bytes) at `storageVMotionRateMBps` × the slowest of its hosts and
+/// datastores (`faults.slowHosts`, `faults.slowDatastores`) — or less when it shares
+/// storage arrays (`arrays`, or each datastore's `datastoreBandwidthMBps`) with other
+/// copies: its max-min fair share (`FairShare`), recomputed as copies start and end;
 /// a vMotion takes `vMotionOverhead` plus memory ÷ `vMotionRateMBps` (by default from the hosts'
 /// vMotion link speed; powered-off VMs:
 /// the overhead only); removing snapshots and consolidating take `snapshotOverhead` plus
@@ -19,10 +20,14 @@ public struct SimulatorConfiguration: Sendable, Hashable {
     public var startTime: Date = Date(timeIntervalSinceReferenceDate: Date().timeIntervalSinceReferenceDate.rounded(.down))
     /// Copy rate of one Storage vMotion, MB/s.
     public var storageVMotionRateMBps: Double = 150
-    /// When set, the bandwidth of each datastore, shared by the Storage vMotions reading
-    /// or writing it at the same moment (a copy runs at the smaller of its own rate and
-    /// its share on each of its datastores).
+    /// When set, the bandwidth of each datastore that is in no `arrays` entry, shared by the
+    /// Storage vMotions reading or writing it at the same moment: each such datastore is an
+    /// array of its own (this bandwidth, no knee).
     public var datastoreBandwidthMBps: Double? = nil
+    /// Storage arrays whose bandwidth the copies reading or writing their datastores share
+    /// (`StorageArray`: total MB/s, an optional contention knee), as the test vCenter's
+    /// `-array`. A datastore in no array (and without `datastoreBandwidthMBps`) is not shared.
+    public var arrays: [StorageArray] = []
     /// Fixed setup time of a Storage vMotion, seconds.
     public var storageVMotionOverhead: TimeInterval = 15
     /// Memory copy rate of one vMotion, MB/s. nil (the default): a tenth of the slower

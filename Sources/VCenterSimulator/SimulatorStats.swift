@@ -61,6 +61,41 @@ public struct SimulatorStats: Sendable {
         /// Whether the task is a cold migration (a powered-off, suspended or template VM),
         /// charged as a provisioning operation.
         public var isColdMigration = false
+        /// Once its copy (the bytes after the setup) has ended: the bytes it copied and the
+        /// simulated seconds it took — under shared bandwidth, what the copy achieved.
+        public var bytesCopied: Double? = nil
+        public var copySeconds: Double? = nil
+
+        /// The copy's achieved MB/s (MB = 2^20 bytes), nil before it ended.
+        public var copyMBps: Double? {
+            guard let bytesCopied, let copySeconds, copySeconds > 0 else { return nil }
+            return bytesCopied / copySeconds / 1_048_576
+        }
+    }
+
+    /// Use of one storage array over the run (`SimulatorConfiguration.arrays`, or a
+    /// datastore's own `datastoreBandwidthMBps`).
+    public struct ArrayUsage: Sendable, Hashable {
+        /// The array (for a datastore's own bandwidth: named after the datastore, no knee).
+        public var array: StorageArray
+        /// Whether it stands for one datastore's `datastoreBandwidthMBps`.
+        public var isDatastoreBandwidth: Bool
+        /// Its datastores, in inventory order.
+        public var datastores: [MoRef]
+        /// Most copies on it at once.
+        public var maxCopies: Int
+        /// Bytes copies read from it and wrote to it.
+        public var bytesRead: Double
+        public var bytesWritten: Double
+        /// Simulated seconds with at least one copy on it.
+        public var busySeconds: Double
+        /// ∫ copies dt, copy × seconds.
+        public var copySeconds: Double
+
+        /// Time-weighted concurrency while busy: copySeconds ÷ busySeconds.
+        public var meanCopies: Double { busySeconds > 0 ? copySeconds / busySeconds : 0 }
+        /// MB/s served while busy, reads plus writes.
+        public var meanMBps: Double { busySeconds > 0 ? (bytesRead + bytesWritten) / busySeconds / 1_048_576 : 0 }
     }
 
     /// One file a successful relocation copied.
@@ -101,6 +136,8 @@ public struct SimulatorStats: Sendable {
     public var tasks: [TaskRecord]
     /// Every file copied by a successful relocation, in completion order.
     public var fileCopies: [FileCopy] = []
+    /// Every storage array, declared ones first (empty without shared bandwidth).
+    public var arrays: [ArrayUsage] = []
 
     /// The usage of one resource.
     public func usage(_ resource: SimulatedResource) -> ResourceUsage? {

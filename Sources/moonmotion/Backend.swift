@@ -29,13 +29,13 @@ struct Backend: Sendable {
     /// `options` (`--generate`, `--inventory`, `--speed`). Throws a one-line error.
     static func make(connection: ConnectionOptions, options: StrategyRunOptions) async throws -> Backend {
         if connection.isServerConfigured {
-            if options.generate != nil || options.inventory != nil || options.speed != nil {
-                throw BackendError("--generate, --inventory and --speed choose the built-in simulator, but a vCenter is configured (--url or GOVC_URL); drop them, or pass --simulate (or unset GOVC_URL) to simulate")
+            if options.generate != nil || options.inventory != nil || options.speed != nil || !options.arrays.isEmpty {
+                throw BackendError("--generate, --inventory, --speed and --array choose the built-in simulator, but a vCenter is configured (--url or GOVC_URL); drop them, or pass --simulate (or unset GOVC_URL) to simulate")
             }
             let connected = try await connection.connect()
             return Backend(vcenter: connected.vcenter, simulator: nil, name: connected.url, banner: nil)
         }
-        let (simulator, source, speed) = try simulator(inventoryFile: options.inventory, generate: options.generate, speed: options.speed)
+        let (simulator, source, speed) = try simulator(inventoryFile: options.inventory, generate: options.generate, speed: options.speed, arrays: options.arrays)
         let why = connection.simulate ? "--simulate" : "no vCenter configured (--url or GOVC_URL)"
         let banner = "moonmotion: \(why) — running against a simulated vCenter "
             + "(\(source): \(describe(simulator.inventorySnapshot)), \(speedText(speed))× time)"
@@ -45,14 +45,16 @@ struct Backend: Sendable {
     /// The built-in simulator on scaled time, the same for every command (`run`, `repl`,
     /// `inventory --simulate`, a script's `mm.connect()`): the inventory of `inventoryFile`,
     /// else generated from `generate` (default `demoSpecText`), at `speed` (default: the demo's,
-    /// `demoSpeed`). Returns it with a word for its source and its speed.
-    static func simulator(inventoryFile: String? = nil, generate: String? = nil, speed: Double? = nil) throws
+    /// `demoSpeed`), with the shared-bandwidth storage `arrays` (`--array`). Returns it with a
+    /// word for its source and its speed.
+    static func simulator(inventoryFile: String? = nil, generate: String? = nil, speed: Double? = nil, arrays: [String] = []) throws
         -> (simulator: SimulatedVCenter, source: String, speed: Double) {
         let start = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let (inventory, source) = try loadInventory(file: inventoryFile, generate: generate ?? demoSpecText, referenceDate: start)
         var configuration = SimulatorConfiguration()
         configuration.startTime = start
         configuration.progressUpdates = 10
+        configuration.arrays = arrays.compactMap { try? StorageArray(parsing: $0) }   // checked in validate()
         let speed = speed ?? demoSpeed(for: inventory, configuration: configuration)
         configuration.clock = .scaled(speed: speed)
         return (try SimulatedVCenter(inventory: inventory, configuration: configuration, source: source), source, speed)

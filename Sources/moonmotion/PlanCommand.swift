@@ -41,7 +41,10 @@ struct PlanCommand: AsyncParsableCommand {
 
             The rate model: each Storage vMotion copies at --rate MiB/s (default 150) \
             after 15 s of setup; --datastore-bandwidth MiB/s makes the copies on one \
-            datastore share that bandwidth; a vMotion copies memory at --vmotion-rate \
+            datastore share that bandwidth; --array NAME=GLOB:MBPS[:knee=K][:loss=L] \
+            makes the datastores matching GLOB one storage array serving MBPS in total \
+            (reads plus writes) to the copies touching it, max-min fair, losing L of it \
+            per copy beyond K (the test vCenter's -array); a vMotion copies memory at --vmotion-rate \
             (default from the hosts' vMotion link). Measure your rate on a real move \
             first: the prediction is only as good as it. --max-concurrent N caps the jobs \
             running at once in the vCenter, as for `moonmotion run`.
@@ -68,6 +71,7 @@ struct PlanCommand: AsyncParsableCommand {
               moonmotion plan examples/storage-migration.lua from='ds-old-*' to='ds-new-*' --inventory inv.json --start "2026-12-05 22:00" --out plan/
               moonmotion plan examples/evacuate-datastore.lua datastore=legacy-01 --json > plan.json
               moonmotion plan examples/storage-migration.lua --inject every=25 --inject slow-host=esx-c1-01:0.5
+              moonmotion plan examples/storage-migration.lua --array 'old=legacy-*:400:knee=4:loss=0.1' --array 'new=new-*:800'
             """
     )
 
@@ -93,6 +97,11 @@ struct PlanCommand: AsyncParsableCommand {
         "Bandwidth of each datastore, MiB/s, shared by the copies reading or writing it at once (default: not shared).",
         valueName: "MiBps"))
     var datastoreBandwidth: Double?
+
+    @Option(name: .customLong("array"), help: ArgumentHelp(
+        "A storage array whose bandwidth its copies share: NAME=GLOB[|GLOB...]:MBPS[:knee=K][:loss=L][:floor=F], repeatable (as the test vCenter's -array).",
+        valueName: "spec"))
+    var arrays: [String] = []
 
     @Option(name: .customLong("vmotion-rate"), help: ArgumentHelp(
         "Memory copy rate of one vMotion, MiB/s (default: a tenth of the hosts' vMotion link in Mbit/s: 1,000 on 10 GbE).",
@@ -148,6 +157,9 @@ struct PlanCommand: AsyncParsableCommand {
         if let maxConcurrent, let problem = MaxConcurrentOption.problem(maxConcurrent) {
             throw ValidationError("--max-concurrent: \(problem)")
         }
+        for spec in arrays {
+            do { _ = try StorageArray(parsing: spec) } catch { throw ValidationError("--array: \(error)") }
+        }
         if let vMotionRate, !(vMotionRate > 0 && vMotionRate.isFinite) {
             throw ValidationError("--vmotion-rate must be a positive number of MiB/s, not \(vMotionRate)")
         }
@@ -186,6 +198,7 @@ struct PlanCommand: AsyncParsableCommand {
         simConfig.startTime = simStart
         if let rate { simConfig.storageVMotionRateMBps = rate }
         simConfig.datastoreBandwidthMBps = datastoreBandwidth
+        simConfig.arrays = arrays.compactMap { try? StorageArray(parsing: $0) }   // checked in validate()
         simConfig.vMotionRateMBps = vMotionRate
         for spec in inject { try? simConfig.faults.apply(spec: spec) }   // checked in validate()
         let simulator: SimulatedVCenter

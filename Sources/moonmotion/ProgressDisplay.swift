@@ -60,6 +60,11 @@ final class ProgressDisplay: Sendable {
             note("moonmotion: warning: \(text)")
             return
         }
+        // A pacing change says what the engine learnt about the storage: shown as it happens.
+        if case .pacingChanged(let change) = event.kind {
+            note("moonmotion: \(change.summary)")
+            return
+        }
         guard mode == .log, case .jobChanged(let job, _) = event.kind, !job.isProactive,
               job.state == .failed || job.state == .skipped else { return }
         let line = "\(job.state.rawValue): \(job.vmName) (\(job.kind.name)): \(job.lastError ?? "no reason recorded")"

@@ -196,7 +196,7 @@ struct RunCommand: AsyncParsableCommand {
             writeStandardError("moonmotion: --dry-run: \(what), so there was no plan to print; its main chunk ran as a plain script\n")
             throw ExitCode.failure
         }
-        writeStandardError("moonmotion: warning: --journal, --resume, --events, --max-concurrent, --generate, --inventory and --speed apply to strategies; \(what)\n")
+        writeStandardError("moonmotion: warning: --journal, --resume, --events, --max-concurrent, --generate, --inventory, --speed and --array apply to strategies; \(what)\n")
     }
 
     /// The directory of `path` (searched by `require` so a script finds its neighbours).

@@ -2,6 +2,7 @@ import Foundation
 import ArgumentParser
 import RunNotifications
 import MigrationEngine
+import VCenterSimulator
 
 /// The options of `moonmotion run` that matter when the script is a strategy (it returns a
 /// table of hooks): dry run, journal, resume, events file, and the built-in simulator's
@@ -52,6 +53,11 @@ struct StrategyRunOptions: ParsableArguments {
         valueName: "factor"))
     var speed: Double?
 
+    @Option(name: .customLong("array"), help: ArgumentHelp(
+        "With no vCenter configured: a storage array whose bandwidth its copies share, NAME=GLOB[|GLOB...]:MBPS[:knee=K][:loss=L][:floor=F] (repeatable; as `moonmotion plan --array`).",
+        valueName: "spec"))
+    var arrays: [String] = []
+
     @Option(name: .customLong("notify"), help: ArgumentHelp(
         "POST a JSON message to this webhook when the run starts, a job fails for good and the run ends (repeatable). Slack and Teams incoming webhooks accept it: docs/NOTIFICATIONS.md.",
         valueName: "url"))
@@ -76,6 +82,9 @@ struct StrategyRunOptions: ParsableArguments {
     }
 
     func validate() throws {
+        for spec in arrays {
+            do { _ = try StorageArray(parsing: spec) } catch { throw ValidationError("--array: \(error)") }
+        }
         if let timeZone, TimeZone(identifier: timeZone) == nil {
             throw ValidationError("--tz '\(timeZone)' is not a time zone (e.g. Europe/Berlin, America/New_York, UTC)")
         }
@@ -110,7 +119,7 @@ struct StrategyRunOptions: ParsableArguments {
     /// Whether any of these options was given (they only apply to strategy scripts).
     var anyGiven: Bool {
         dryRun || journal != nil || noJournal || resume || events != nil || generate != nil || inventory != nil || speed != nil
-            || maxConcurrent != nil || !notify.isEmpty || window != nil || timeZone != nil || untilWindowEnd
+            || maxConcurrent != nil || !notify.isEmpty || window != nil || timeZone != nil || untilWindowEnd || !arrays.isEmpty
     }
 
     /// These options with those of `later` (given after the script) taking precedence.
@@ -129,11 +138,12 @@ struct StrategyRunOptions: ParsableArguments {
         m.window = later.window ?? window
         m.timeZone = later.timeZone ?? timeZone
         m.untilWindowEnd = untilWindowEnd || later.untilWindowEnd
+        m.arrays = arrays + later.arrays
         return m
     }
 
     /// Options that take a value (`--journal FILE` or `--journal=FILE`).
-    static let valueOptions: Set<String> = ["--journal", "--events", "--generate", "--inventory", "--speed", "--max-concurrent", "--notify", "--window", "--tz"]
+    static let valueOptions: Set<String> = ["--journal", "--events", "--generate", "--inventory", "--speed", "--max-concurrent", "--notify", "--window", "--tz", "--array"]
     /// Options without a value.
     static let flagOptions: Set<String> = ["--dry-run", "--no-journal", "--resume", "--until-window-end"]
 

@@ -57,6 +57,12 @@ extension TestVCenter {
         public var progressSteps: Int?
         /// Minimum simulated task duration in seconds (0).
         public var minTaskSeconds: Double?
+        /// Storage arrays whose bandwidth their copies share, one `-array` each:
+        /// `NAME=GLOB[|GLOB…]:MBPS[:knee=K][:loss=L][:floor=F]` (none: nothing shared).
+        public var arrays: [String]?
+        /// Datastores whose copies are capped at a fraction of the rate, `NAME:FACTOR`
+        /// (`new-03:0.5`: half speed), one `-slow-datastore` each (none).
+        public var slowDatastores: [String]?
 
         // MARK: Limits
         /// Per-host migration cost limit (8).
@@ -95,6 +101,7 @@ extension TestVCenter {
             instanceUUID: String? = nil, vmotionLinkMbps: Int? = nil,
             rateMBps: Double? = nil, vmotionRateMBps: Double? = nil, speed: Double? = nil,
             progressSteps: Int? = nil, minTaskSeconds: Double? = nil,
+            arrays: [String]? = nil, slowDatastores: [String]? = nil,
             hostMaxCost: Int? = nil, datastoreMaxCost: Int? = nil, networkMaxVMotions: Int? = nil,
             failEvery: Int? = nil, failFault: String? = nil, failMethods: [String]? = nil,
             extraArgs: [String] = [], verbose: Bool = false, echoStderr: Bool = false, startupTimeout: Double = 180
@@ -108,6 +115,7 @@ extension TestVCenter {
             self.instanceUUID = instanceUUID; self.vmotionLinkMbps = vmotionLinkMbps
             self.rateMBps = rateMBps; self.vmotionRateMBps = vmotionRateMBps; self.speed = speed
             self.progressSteps = progressSteps; self.minTaskSeconds = minTaskSeconds
+            self.arrays = arrays; self.slowDatastores = slowDatastores
             self.hostMaxCost = hostMaxCost; self.datastoreMaxCost = datastoreMaxCost; self.networkMaxVMotions = networkMaxVMotions
             self.failEvery = failEvery; self.failFault = failFault; self.failMethods = failMethods
             self.extraArgs = extraArgs; self.verbose = verbose; self.echoStderr = echoStderr; self.startupTimeout = startupTimeout
@@ -129,6 +137,8 @@ extension TestVCenter {
             add("instance-uuid", instanceUUID); add("vmotion-link-mbps", vmotionLinkMbps)
             add("rate-mbps", rateMBps); add("vmotion-rate-mbps", vmotionRateMBps); add("speed", speed)
             add("progress-steps", progressSteps); add("min-task-seconds", minTaskSeconds)
+            for spec in arrays ?? [] { add("array", spec) }
+            for spec in slowDatastores ?? [] { add("slow-datastore", spec) }
             add("host-max-cost", hostMaxCost); add("datastore-max-cost", datastoreMaxCost)
             add("network-max-vmotions", networkMaxVMotions)
             add("fail-every", failEvery); add("fail-fault", failFault)

@@ -63,6 +63,33 @@ public struct TestVCenterStats: Decodable, Sendable {
         public var from: [String]?
         /// Destination datastores/host of a migration, by name.
         public var to: [String]?
+        /// A relocation's copy once it ended: bytes copied, simulated seconds it took and
+        /// their ratio in MB/s (what the copy achieved under shared bandwidth).
+        public var copyBytes: Double?
+        public var copySeconds: Double?
+        public var copyMbps: Double?
+    }
+
+    /// One storage array (`-array`) since the start or the last reset.
+    public struct ArrayStat: Decodable, Sendable {
+        /// The `-array` value, canonical.
+        public var spec: String
+        /// B, MB/s.
+        public var bandwidthMbps: Double
+        /// Its datastores by name.
+        public var datastores: [String]
+        /// Copies on it now, and the most at once.
+        public var copies: Int
+        public var maxCopies: Int
+        /// Bytes its copies read from it and wrote to it.
+        public var bytesRead: Double
+        public var bytesWritten: Double
+        /// Simulated seconds with a copy on it, and ∫ copies dt.
+        public var busySeconds: Double
+        public var copySeconds: Double
+        /// Time-weighted concurrency while busy, and MB/s served while busy (reads plus writes).
+        public var meanCopies: Double
+        public var meanMbps: Double
     }
 
     /// SOAP calls per method name (the SOAP body's first element).
@@ -81,6 +108,8 @@ public struct TestVCenterStats: Decodable, Sendable {
     public var taskCounts: [String: Int]
     /// Successful relocations/migrations per VM name.
     public var moves: [String: Int]
+    /// Per storage array name (empty without `-array`).
+    public var arrays: [String: ArrayStat]
     /// Simulated seconds since the server started.
     public var simNow: Double
     /// Server wall clock (Unix seconds).
@@ -96,7 +125,7 @@ public struct TestVCenterStats: Decodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case soapCalls, soapCallsTotal, hosts, datastores, limitQueuedTotal, tasks, taskCounts, moves, simNow, wallNow
+        case soapCalls, soapCallsTotal, hosts, datastores, limitQueuedTotal, tasks, taskCounts, moves, arrays, simNow, wallNow
     }
 
     public init(from decoder: Decoder) throws {
@@ -109,6 +138,7 @@ public struct TestVCenterStats: Decodable, Sendable {
         tasks = try c.decodeIfPresent([TaskRecord].self, forKey: .tasks) ?? []
         taskCounts = try c.decodeIfPresent([String: Int].self, forKey: .taskCounts) ?? [:]
         moves = try c.decodeIfPresent([String: Int].self, forKey: .moves) ?? [:]
+        arrays = try c.decodeIfPresent([String: ArrayStat].self, forKey: .arrays) ?? [:]
         simNow = try c.decodeIfPresent(Double.self, forKey: .simNow) ?? 0
         wallNow = try c.decodeIfPresent(Double.self, forKey: .wallNow) ?? 0
     }

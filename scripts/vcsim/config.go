@@ -69,6 +69,10 @@ type Config struct {
 	VMotionSetupSeconds  float64
 	// The server's clock (task times, CurrentTime) runs this far ahead of real time
 	ClockSkewSeconds float64
+	// Shared storage bandwidth (bandwidth.go): arrays whose throughput the copies touching
+	// them share, and datastores whose copies are capped at a fraction of the rate
+	Arrays         arrayList
+	SlowDatastores slowList
 
 	// Speed (Mb/s) of every host's physical NICs and the vMotion vmknic's uplink (0 = vcsim's 10000, vMotion not enabled on a vmknic)
 	VMotionLinkMbps int
@@ -173,13 +177,15 @@ Flags:
 	fs.StringVar(&c.Password, "password", c.Password, "the only password Login accepts")
 	fs.StringVar(&c.InstanceUUID, "instance-uuid", c.InstanceUUID, "ServiceContent.about.instanceUuid, the vCenter's identity (default: a fresh random UUID per process, so two servers never look like one vCenter)")
 
-	fs.Float64Var(&c.RateMBps, "rate-mbps", c.RateMBps, "simulated MB/s of one Storage vMotion (committed bytes / rate = duration)")
+	fs.Float64Var(&c.RateMBps, "rate-mbps", c.RateMBps, "simulated MB/s of one Storage vMotion alone (bytes written / rate = its copy time; see -array for shared bandwidth)")
 	fs.Float64Var(&c.VMotionRateMBps, "vmotion-rate-mbps", c.VMotionRateMBps, "simulated MB/s of memory copied by a vMotion (memory size / rate = duration)")
 	fs.Float64Var(&c.Speed, "speed", c.Speed, "time compression: simulated seconds per real second")
 	fs.IntVar(&c.ProgressSteps, "progress-steps", c.ProgressSteps, "info.progress updates per task (each costs a WaitForUpdatesEx update in vcsim 0.24; keep few)")
 	fs.Float64Var(&c.MinTaskSeconds, "min-task-seconds", c.MinTaskSeconds, "minimum simulated duration of any task")
 	fs.Float64Var(&c.SVMotionSetupSeconds, "svmotion-setup-seconds", c.SVMotionSetupSeconds, "fixed simulated seconds added to every Storage vMotion before its copy (Moonmotion's built-in simulator: 15)")
 	fs.Float64Var(&c.VMotionSetupSeconds, "vmotion-setup-seconds", c.VMotionSetupSeconds, "fixed simulated seconds added to every host change (Moonmotion's built-in simulator: 5)")
+	fs.Var(&c.Arrays, "array", "a storage array whose bandwidth its copies share: NAME=GLOB[|GLOB...]:MBPS[:knee=K][:loss=L][:floor=F] (repeatable); the datastores matching a glob are in it; it serves MBPS in total (reads plus writes) to the copies touching it, max-min fair, each copy also capped at -rate-mbps; beyond K concurrent copies it loses L (default 0.1) of MBPS per extra copy, never below F (default 0.2) of it")
+	fs.Var(&c.SlowDatastores, "slow-datastore", "NAME:FACTOR (repeatable or a comma list): a copy reading or writing that datastore is capped at FACTOR x -rate-mbps (0.5: half speed)")
 	fs.Float64Var(&c.ClockSkewSeconds, "clock-skew-seconds", c.ClockSkewSeconds, "the server's clock (task times and CurrentTime) runs this many seconds ahead of the real one (negative: behind)")
 
 	fs.IntVar(&c.VMotionLinkMbps, "vmotion-link-mbps", c.VMotionLinkMbps, "link speed in Mb/s of every host's physical NICs (config.network.pnic), with vmk0 enabled for vMotion (0 = vcsim's inventory: 10000 Mb/s NICs, no vmknic selected for vMotion)")

@@ -52,6 +52,9 @@ type configJSON struct {
 	DatastoreMaxCost   *int     `json:"datastore_max_cost,omitempty"`
 	NetworkMaxVMotions *int     `json:"network_max_vmotions,omitempty"`
 	SDRSTTLSeconds     *float64 `json:"sdrs_ttl_seconds,omitempty"`
+	// Read-only: the shared-bandwidth model is fixed at start (-array, -slow-datastore)
+	Arrays         []string           `json:"arrays,omitempty"`
+	SlowDatastores map[string]float64 `json:"slow_datastores,omitempty"`
 }
 
 func (s *Server) controlHandler() http.Handler {
@@ -160,6 +163,9 @@ func (e *engine) setConfig(c configJSON) error {
 		}
 		return nil
 	}
+	if c.Arrays != nil || c.SlowDatastores != nil {
+		return fmt.Errorf("arrays and slow_datastores are set at start (-array, -slow-datastore), not at run time")
+	}
 	for _, chk := range []error{pos("speed", c.Speed), pos("rate_mbps", c.RateMBps), pos("vmotion_rate_mbps", c.VMotionRateMBps), pos("sdrs_ttl_seconds", c.SDRSTTLSeconds)} {
 		if chk != nil {
 			return chk
@@ -212,9 +218,20 @@ func (e *engine) currentConfig() configJSON {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c := *e.cfg
+	var arrays []string
+	for _, a := range c.Arrays {
+		arrays = append(arrays, a.String())
+	}
+	var slow map[string]float64
+	if len(c.SlowDatastores) > 0 {
+		slow = map[string]float64{}
+		for _, x := range c.SlowDatastores {
+			slow[x.Name] = x.Factor
+		}
+	}
 	return configJSON{Speed: &c.Speed, RateMBps: &c.RateMBps, VMotionRateMBps: &c.VMotionRateMBps, ProgressSteps: &c.ProgressSteps,
 		MinTaskSeconds: &c.MinTaskSeconds, HostMaxCost: &c.HostMaxCost, DatastoreMaxCost: &c.DatastoreMaxCost, NetworkMaxVMotions: &c.NetworkMaxVMotions,
-		SDRSTTLSeconds: &c.SDRSTTLSeconds}
+		SDRSTTLSeconds: &c.SDRSTTLSeconds, Arrays: arrays, SlowDatastores: slow}
 }
 
 // ---- GET /_mm/vms: every VM's files now ------------------------------------------------

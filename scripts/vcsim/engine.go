@@ -3,6 +3,7 @@ package main
 import (
 	"container/heap"
 	"fmt"
+	"math"
 	"net/http"
 	"sort"
 	"sync"
@@ -56,8 +57,26 @@ type mmTask struct {
 	removeChildren bool
 	consolidate    bool
 
-	duration  float64 // simulated seconds of running
-	failFault string  // injected fault type ("" = succeeds)
+	// How long it runs (bandwidth.go): `fixed` simulated seconds (setup, host move,
+	// snapshot work, an injected delay), then, for a relocation that copies files, the copy
+	// of copyBytes at a rate the shared-bandwidth model gives it (capRate alone). Progress
+	// counts "work" in nominal seconds: fixed + copyBytes / capRate.
+	fixed     float64
+	copyBytes float64
+	capRate   float64   // bytes/s of the copy alone: rate × the slowest datastore's factor
+	uses      []flowUse // arrays the copy loads
+	work      float64   // nominal seconds of the whole task
+	endWork   float64   // work at which it ends (an injected failure: 10 % of work)
+	steps     int       // progress updates to show
+	nextStep  int       // the next one (1…steps)
+	flow      *copyFlow // while copying
+	epoch     int       // bumped when its pending event is replaced; older events are stale
+	copyStart float64   // when the copy began (simulated)
+	copyEnd   float64
+	copied    float64 // bytes copied when it ended
+	copying   bool    // the copy began
+
+	failFault string // injected fault type ("" = succeeds)
 	failMsg   string
 	immediate types.BaseMethodFault // ends in error as soon as the engine sees it
 
@@ -73,13 +92,24 @@ type mmTask struct {
 	cancelResult string // "" ok, else fault type
 }
 
-// event is a scheduled progress update or completion of a running task.
+// event is the next milestone of a running task: a progress update, the start of its copy,
+// or its end. A task has one pending event at a time; when its rate changes the event is
+// replaced (epoch).
 type event struct {
-	at  float64
-	t   *mmTask
-	pct int32 // progress to show
-	end bool  // the task ends
+	at    float64
+	t     *mmTask
+	kind  eventKind
+	pct   int32 // progress to show
+	epoch int
 }
+
+type eventKind int
+
+const (
+	evProgress eventKind = iota
+	evCopyStart
+	evEnd
+)
 
 type eventHeap []event
 
@@ -137,6 +167,10 @@ type engine struct {
 	dsCap      map[ref]int64
 	dsFree     map[ref]int64
 	dsReserved map[ref]int64
+	// Shared storage bandwidth (bandwidth.go): which array each datastore is in, the
+	// datastores' rate factors, and the copies sharing the arrays.
+	storage *storageModel
+	fluid   *fluidModel
 	// Storage DRS recommendations (sdrs.go)
 	recs    map[string]*storageRec
 	recSeq  int
@@ -147,8 +181,9 @@ type engine struct {
 	done   chan struct{}
 }
 
-func newEngine(cfg *Config, w *world, f *faultInjector, logf func(string, ...interface{})) *engine {
+func newEngine(cfg *Config, w *world, f *faultInjector, storage *storageModel, logf func(string, ...interface{})) *engine {
 	e := &engine{
+		storage: storage, fluid: newFluidModel(storage.arrays),
 		cfg: cfg, w: w, clock: newSimClock(cfg.Speed, cfg.ClockSkewSeconds), faults: f, logf: logf,
 		tasks: map[string]*mmTask{}, busy: map[ref]*mmTask{},
 		hosts: map[ref]*resourceStat{}, dss: map[ref]*resourceStat{}, moves: map[string]int{}, copies: map[string]int{},
@@ -209,9 +244,16 @@ func (e *engine) submit(t *mmTask) {
 		e.busy[t.vm.Self] = t
 		fault, msg, extra := e.faults.taskFate(t.method, t.vmName)
 		t.failFault, t.failMsg = fault, msg
-		t.duration += extra
-		if t.duration < e.cfg.MinTaskSeconds {
-			t.duration = e.cfg.MinTaskSeconds
+		t.fixed += extra
+		if t.copyBytes > 0 && t.capRate > 0 {
+			t.work = t.fixed + t.copyBytes/t.capRate
+		} else {
+			t.copyBytes, t.work = 0, t.fixed
+		}
+		if t.work < e.cfg.MinTaskSeconds {
+			// The floor stretches the fixed part: a copy alone still ends at the floor.
+			t.fixed += e.cfg.MinTaskSeconds - t.work
+			t.work = e.cfg.MinTaskSeconds
 		}
 	}
 	e.tasks[t.id] = t
@@ -285,14 +327,39 @@ func (e *engine) step() ([]func(), time.Duration) {
 	var acts []func()
 	now := e.clock.now()
 
-	for _, t := range e.incoming {
-		if t.immediate != nil {
-			acts = append(acts, e.finishLocked(t, now, t.immediate, t.errMsg))
-			continue
+	// Events first, each at its own simulated time (a late wake-up changes nothing), then
+	// what arrived since the last step, at now.
+	for e.events.Len() > 0 && e.events[0].at <= now {
+		ev := heap.Pop(&e.events).(event)
+		t := ev.t
+		if t.state != string(types.TaskInfoStateRunning) || ev.epoch != t.epoch {
+			continue // canceled, or replaced by a later event of the task
 		}
-		e.queue = append(e.queue, t)
+		switch ev.kind {
+		case evProgress:
+			pct := ev.pct
+			t.nextStep++
+			e.scheduleLocked(t)
+			acts = append(acts, func() { updateTask(t.task, []types.PropertyChange{{Name: "info.progress", Val: pct}}) })
+		case evCopyStart:
+			t.copying, t.copyStart = true, ev.at
+			t.flow = &copyFlow{task: t, cap: t.capRate, uses: t.uses}
+			e.rescheduleLocked(e.fluid.join(t.flow, ev.at))
+		case evEnd:
+			e.stopCopyLocked(t, ev.at)
+			e.releaseLocked(t)
+			if t.failFault != "" {
+				msg := t.failMsg
+				file := e.taskFile(t)
+				if msg == "" {
+					msg = faultMessage(t.failFault, file)
+				}
+				acts = append(acts, e.finishLocked(t, ev.at, makeFault(t.failFault, file), msg))
+			} else {
+				acts = append(acts, e.succeedLocked(t, ev.at))
+			}
+		}
 	}
-	e.incoming = nil
 
 	for _, t := range e.cancels {
 		fault := &types.RequestCanceled{}
@@ -307,6 +374,7 @@ func (e *engine) step() ([]func(), time.Duration) {
 			}
 			acts = append(acts, e.finishLocked(t, now, fault, msg))
 		case string(types.TaskInfoStateRunning):
+			e.stopCopyLocked(t, now)
 			e.releaseLocked(t)
 			acts = append(acts, e.finishLocked(t, now, fault, msg))
 		}
@@ -315,29 +383,14 @@ func (e *engine) step() ([]func(), time.Duration) {
 	}
 	e.cancels = nil
 
-	for e.events.Len() > 0 && e.events[0].at <= now {
-		ev := heap.Pop(&e.events).(event)
-		t := ev.t
-		if t.state != string(types.TaskInfoStateRunning) {
-			continue // canceled meanwhile
-		}
-		if !ev.end {
-			pct := ev.pct
-			acts = append(acts, func() { updateTask(t.task, []types.PropertyChange{{Name: "info.progress", Val: pct}}) })
+	for _, t := range e.incoming {
+		if t.immediate != nil {
+			acts = append(acts, e.finishLocked(t, now, t.immediate, t.errMsg))
 			continue
 		}
-		e.releaseLocked(t)
-		if t.failFault != "" {
-			msg := t.failMsg
-			file := e.taskFile(t)
-			if msg == "" {
-				msg = faultMessage(t.failFault, file)
-			}
-			acts = append(acts, e.finishLocked(t, ev.at, makeFault(t.failFault, file), msg))
-		} else {
-			acts = append(acts, e.succeedLocked(t, ev.at))
-		}
+		e.queue = append(e.queue, t)
 	}
+	e.incoming = nil
 
 	acts = append(acts, e.dispatchLocked(now)...)
 
@@ -378,18 +431,15 @@ func (e *engine) dispatchLocked(now float64) []func() {
 		e.acquireLocked(t)
 		t.state = string(types.TaskInfoStateRunning)
 		t.startedSim, t.startedWall = now, time.Now()
-		steps := e.cfg.ProgressSteps
-		runFor := t.duration
+		t.steps, t.nextStep, t.endWork = e.cfg.ProgressSteps, 1, t.work
 		if t.failFault != "" {
-			runFor = t.duration * 0.1 // an injected failure shows up early in the task
-			steps = 0
+			t.endWork = t.work * 0.1 // an injected failure shows up early in the task
+			t.steps = 0
 		}
-		if steps > 0 && runFor > 0 {
-			for k := 1; k <= steps; k++ {
-				heap.Push(&e.events, event{at: now + runFor*float64(k)/float64(steps+1), t: t, pct: int32(k * 100 / (steps + 1))})
-			}
+		if t.work <= 0 {
+			t.steps = 0
 		}
-		heap.Push(&e.events, event{at: now + runFor, t: t, end: true})
+		e.scheduleLocked(t)
 		start := e.clock.time(now)
 		acts = append(acts, func() {
 			updateTask(t.task, []types.PropertyChange{
@@ -401,6 +451,52 @@ func (e *engine) dispatchLocked(now float64) []func() {
 	}
 	e.queue = kept
 	return acts
+}
+
+// scheduleLocked pushes t's next milestone: the next progress step, the start of its copy
+// or its end, whichever comes first. While copying, the time follows from the copy's current
+// rate; the fluid model calls rescheduleLocked whenever that rate changes.
+func (e *engine) scheduleLocked(t *mmTask) {
+	t.epoch++
+	target, kind, pct := t.endWork, evEnd, int32(0)
+	if t.nextStep <= t.steps {
+		if w := t.work * float64(t.nextStep) / float64(t.steps+1); w < t.endWork {
+			target, kind, pct = w, evProgress, int32(t.nextStep*100/(t.steps+1))
+		}
+	}
+	var at float64
+	switch {
+	case t.copyBytes <= 0 || target <= t.fixed:
+		at = t.startedSim + target
+	case !t.copying:
+		at, kind = t.startedSim+t.fixed, evCopyStart
+	default:
+		mark := math.Min(t.copyBytes, (target-t.fixed)*t.capRate)
+		at = t.flow.last + math.Max(0, mark-t.flow.copied)/t.flow.rate
+	}
+	heap.Push(&e.events, event{at: at, t: t, kind: kind, pct: pct, epoch: t.epoch})
+}
+
+// rescheduleLocked replaces the pending events of the copies whose rate changed.
+func (e *engine) rescheduleLocked(changed []*copyFlow) {
+	for _, f := range changed {
+		if f.task != nil && f.task.state == string(types.TaskInfoStateRunning) {
+			e.scheduleLocked(f.task)
+		}
+	}
+}
+
+// stopCopyLocked takes t's copy (if running) out of the fluid model at `at`, recording what
+// it achieved, and gives the others its share.
+func (e *engine) stopCopyLocked(t *mmTask, at float64) {
+	t.epoch++ // any pending event of t is void
+	if t.flow == nil {
+		return
+	}
+	changed := e.fluid.leave(t.flow, at)
+	t.copied, t.copyEnd = math.Min(t.flow.copied, t.copyBytes), at
+	t.flow = nil
+	e.rescheduleLocked(changed)
 }
 
 type blocker struct {
@@ -666,6 +762,31 @@ type taskJSON struct {
 	QueuedBy      []string `json:"queued_by,omitempty"`
 	From          []string `json:"from,omitempty"`
 	To            []string `json:"to,omitempty"`
+	// A relocation's copy (bandwidth.go): bytes copied, simulated seconds from the copy's
+	// start to its end, and their ratio in MB/s — once the copy has ended.
+	CopyBytes   *float64 `json:"copy_bytes,omitempty"`
+	CopySeconds *float64 `json:"copy_seconds,omitempty"`
+	CopyMBps    *float64 `json:"copy_mbps,omitempty"`
+}
+
+// arrayJSON is one storage array's use since the start or the last reset.
+type arrayJSON struct {
+	Spec          string   `json:"spec"` // the -array value, canonical
+	BandwidthMBps float64  `json:"bandwidth_mbps"`
+	Knee          int      `json:"knee,omitempty"`
+	Loss          float64  `json:"loss,omitempty"`
+	Floor         float64  `json:"floor,omitempty"`
+	Datastores    []string `json:"datastores"`
+	Copies        int      `json:"copies"`        // copying now
+	MBpsNow       float64  `json:"mbps_now"`      // reads plus writes now
+	CapacityMBps  float64  `json:"capacity_mbps"` // C(copies) now
+	MaxCopies     int      `json:"max_copies"`    // most at once
+	BytesRead     float64  `json:"bytes_read"`    // by copies reading it
+	BytesWritten  float64  `json:"bytes_written"` // by copies writing it
+	BusySeconds   float64  `json:"busy_seconds"`  // simulated time with a copy on it
+	CopySeconds   float64  `json:"copy_seconds"`  // ∫ copies dt
+	MeanCopies    float64  `json:"mean_copies"`   // copy_seconds / busy_seconds: time-weighted concurrency while busy
+	MeanMBps      float64  `json:"mean_mbps"`     // (read + written) / busy_seconds
 }
 
 // fileMoveJSON is one file a successful relocation copied.
@@ -698,6 +819,7 @@ type engineStats struct {
 	HostMoves        int                       `json:"host_moves"`
 	FileMoves        *[]fileMoveJSON           `json:"file_moves,omitempty"`
 	BytesMoved       map[string]bytesMovedJSON `json:"bytes_moved"`
+	Arrays           map[string]arrayJSON      `json:"arrays"`
 	FileCopies       map[string]map[string]int `json:"file_copies"`
 	SimNow           float64                   `json:"sim_now"`
 	WallNow          float64                   `json:"wall_now"`
@@ -715,7 +837,27 @@ func (e *engine) statsWith(withTasks, withFiles bool) engineStats {
 		Hosts: map[string]resourceJSON{}, Datastores: map[string]resourceJSON{},
 		TaskCounts: map[string]int{}, Moves: map[string]int{}, Copies: map[string]int{}, HostMoves: e.hostMoves,
 		SimNow: e.clock.now(), WallNow: unix(time.Now()), Speed: e.clock.getSpeed(),
-		BytesMoved: map[string]bytesMovedJSON{}, FileCopies: map[string]map[string]int{},
+		BytesMoved: map[string]bytesMovedJSON{}, FileCopies: map[string]map[string]int{}, Arrays: map[string]arrayJSON{},
+	}
+	for i, a := range e.fluid.arrays {
+		u := e.fluid.use(i, s.SimNow)
+		j := arrayJSON{Spec: a.spec.String(), BandwidthMBps: a.spec.MBps, Knee: a.spec.Knee, Datastores: []string{},
+			Copies: len(a.flows), MBpsNow: e.fluid.throughput(i) / mib, CapacityMBps: a.spec.capacityMBps(len(a.flows)),
+			MaxCopies: a.maxCopies, BytesRead: u.bytesRead, BytesWritten: u.bytesWritten, BusySeconds: u.busySeconds, CopySeconds: u.copySeconds}
+		if a.spec.Knee > 0 {
+			j.Loss, j.Floor = a.spec.Loss, a.spec.Floor
+		}
+		if u.busySeconds > 0 {
+			j.MeanCopies = u.copySeconds / u.busySeconds
+			j.MeanMBps = (u.bytesRead + u.bytesWritten) / u.busySeconds / mib
+		}
+		for d, k := range e.storage.arrayOf {
+			if k == i {
+				j.Datastores = append(j.Datastores, d)
+			}
+		}
+		sort.Strings(j.Datastores)
+		s.Arrays[a.spec.Name] = j
 	}
 	if withFiles {
 		fm := append([]fileMoveJSON{}, e.fileMoves...)
@@ -769,6 +911,14 @@ func (e *engine) statsWith(withTasks, withFiles bool) engineStats {
 			a, b := t.completedSim, unix(t.completedWall)
 			j.CompletedSim, j.CompletedWall = &a, &b
 		}
+		if t.copying && t.flow == nil {
+			b, d := t.copied, t.copyEnd-t.copyStart
+			j.CopyBytes, j.CopySeconds = &b, &d
+			if d > 0 {
+				r := b / d / mib
+				j.CopyMBps = &r
+			}
+		}
 		for q := range t.queuedBy {
 			j.QueuedBy = append(j.QueuedBy, q)
 		}
@@ -803,4 +953,5 @@ func (e *engine) resetStats() {
 	e.fileMoves = nil
 	e.bytesOut, e.bytesIn = map[string]int64{}, map[string]int64{}
 	e.fileCopies = map[string]map[string]int{}
+	e.fluid.resetStats(e.clock.now())
 }

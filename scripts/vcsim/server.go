@@ -75,7 +75,16 @@ func startServer(cfg Config, logf func(string, ...interface{})) (*Server, error)
 
 // startServerWithPlan builds the given topology and starts serving (t0: when startup began).
 func startServerWithPlan(cfg Config, p *plan, t0 time.Time, logf func(string, ...interface{})) (*Server, error) {
-	var err error
+	var names []string
+	for _, dc := range p.Datacenters {
+		for _, d := range dc.Datastores {
+			names = append(names, d.Name)
+		}
+	}
+	storage, err := resolveStorageModel(cfg.Arrays, cfg.SlowDatastores, names)
+	if err != nil {
+		return nil, err
+	}
 	model, w, err := buildWorld(p, logf)
 	if err != nil {
 		return nil, err
@@ -98,7 +107,7 @@ func startServerWithPlan(cfg Config, p *plan, t0 time.Time, logf func(string, ..
 	s.stats = newSOAPStats()
 	s.sessions = newSessionTracker()
 	s.faults = newFaultInjector(cfg)
-	s.eng = newEngine(&s.cfg, w, s.faults, logf)
+	s.eng = newEngine(&s.cfg, w, s.faults, storage, logf)
 	theEngine = s.eng
 
 	// Service wiring that simulator.Service.NewServer would do, but on our own listener and mux.

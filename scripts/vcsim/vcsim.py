@@ -10,7 +10,9 @@
 Every keyword of start() is a server flag with '_' for '-' (see `vcsim -help`):
 clusters=3 -> -clusters 3, rate_mbps=200 -> -rate-mbps 200, tls=True -> -tls,
 fail_methods=["RelocateVM_Task"] -> -fail-methods RelocateVM_Task. A few names differ:
-inventory_file -> -inventory, ds_capacity_gb -> -ds-capacity-gb. extra_args=[...] appends raw flags.
+inventory_file -> -inventory, ds_capacity_gb -> -ds-capacity-gb. Repeatable flags take a list, one
+flag per item: array=["old=legacy-*:400:knee=4", "new=new-*:800"] -> -array ... -array ...;
+slow_datastore=["new-03:0.5"]. extra_args=[...] appends raw flags.
 
 The server's stdin is a pipe held by this process: if the script dies, the server exits.
 """
@@ -32,6 +34,8 @@ _built = None
 _build_lock = threading.Lock()
 
 _FLAG_NAMES = {"inventory_file": "inventory"}
+# Flags given once per value (a list becomes one flag per item, not a comma list).
+_REPEATED = {"array", "slow_datastore"}
 
 
 class VCSimError(RuntimeError):
@@ -65,6 +69,9 @@ def flags(**opts):
         flag = "-" + _FLAG_NAMES.get(key, key).replace("_", "-")
         if isinstance(value, bool):
             args.append("%s=%s" % (flag, "true" if value else "false"))
+        elif isinstance(value, (list, tuple)) and key in _REPEATED:
+            for v in value:
+                args += [flag, str(v)]
         elif isinstance(value, (list, tuple)):
             args += [flag, ",".join(str(v) for v in value)]
         else:

@@ -73,7 +73,7 @@ func notFoundOrInvalid(r ref, property string) *soap.Fault {
 		&types.InvalidArgument{InvalidProperty: property})
 }
 
-// planMove fills a migration task's costs, duration and names from its plan. vSphere's
+// planMove fills a migration task's costs, times, copy and names from its plan. vSphere's
 // Limits on Simultaneous Migrations: a powered-on VM's Storage vMotion costs the host 4 (and
 // the destination host 4 when the host changes) and 16 on every datastore a moving file
 // leaves or reaches, once each; a vMotion 1 on both hosts and 1 on the VM's datastores; a
@@ -91,7 +91,8 @@ func (e *engine) planMove(t *mmTask, vm *VM, p *movePlan) {
 	t.committed = p.written()
 	cfg := e.config()
 	if p.storageAsked {
-		t.duration = cfg.SVMotionSetupSeconds + float64(t.committed)/(cfg.RateMBps*mib)
+		t.fixed = cfg.SVMotionSetupSeconds
+		t.copyBytes = float64(t.committed)
 	}
 	switch {
 	case !t.storage && !t.hostMove:
@@ -119,11 +120,11 @@ func (e *engine) planMove(t *mmTask, vm *VM, p *movePlan) {
 		if !t.cold {
 			t.netHosts = []ref{t.srcHost, t.dstHost}
 		}
-		t.duration += cfg.VMotionSetupSeconds
+		t.fixed += cfg.VMotionSetupSeconds
 		if vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
-			t.duration += float64(vm.Config.Hardware.MemoryMB) / cfg.VMotionRateMBps
+			t.fixed += float64(vm.Config.Hardware.MemoryMB) / cfg.VMotionRateMBps
 		} else {
-			t.duration += 1 // cold migration: registration only
+			t.fixed += 1 // cold migration: registration only
 		}
 	}
 	if t.storage {
@@ -141,6 +142,8 @@ func (e *engine) planMove(t *mmTask, vm *VM, p *movePlan) {
 				t.to = append(t.to, e.w.dsName[m.To])
 			}
 		}
+		// The copy's own cap and the arrays it loads (bandwidth.go); the model is fixed at start.
+		t.capRate, t.uses = e.storage.copyShape(cfg.RateMBps*mib, t.from, t.to)
 	} else {
 		for _, d := range t.srcDS {
 			t.from = append(t.from, e.w.dsName[d])
@@ -212,9 +215,9 @@ func (vm *VM) ConsolidateVMDisksTask(ctx *simulator.Context, req *types.Consolid
 	e := theEngine
 	t := e.newTask(ctx, vm, "ConsolidateVMDisks_Task", "VirtualMachine.consolidateDisks", false, true)
 	t.kind = kindConsolidate
-	t.duration = 1
+	t.fixed = 1
 	if vm.Runtime.ConsolidationNeeded != nil && *vm.Runtime.ConsolidationNeeded {
-		t.duration = e.snapshotSeconds(vm, 1)
+		t.fixed = e.snapshotSeconds(vm, 1)
 	}
 	e.submit(t)
 	return &methods.ConsolidateVMDisks_TaskBody{Res: &types.ConsolidateVMDisks_TaskResponse{Returnval: t.task.Self}}
@@ -230,7 +233,7 @@ func (vm *VM) RemoveAllSnapshotsTask(ctx *simulator.Context, req *types.RemoveAl
 	if vm.Snapshot != nil {
 		levels = len(allSnapshots(vm.Snapshot.RootSnapshotList))
 	}
-	t.duration = e.snapshotSeconds(vm, levels)
+	t.fixed = e.snapshotSeconds(vm, levels)
 	e.submit(t)
 	return &methods.RemoveAllSnapshots_TaskBody{Res: &types.RemoveAllSnapshots_TaskResponse{Returnval: t.task.Self}}
 }
@@ -267,9 +270,9 @@ func (s *Snapshot) RemoveSnapshotTask(ctx *simulator.Context, req *types.RemoveS
 			}
 		})
 	}
-	t.duration = 1
+	t.fixed = 1
 	if t.consolidate {
-		t.duration = e.snapshotSeconds(vm, levels)
+		t.fixed = e.snapshotSeconds(vm, levels)
 	}
 	e.submit(t)
 	return &methods.RemoveSnapshot_TaskBody{Res: &types.RemoveSnapshot_TaskResponse{Returnval: t.task.Self}}

@@ -259,17 +259,74 @@ function M.limits(spec)
       error("strategy.limits: unknown limit '" .. tostring(k) .. "'" .. suggestion(k, M.LIMIT_FIELDS)
         .. "; valid limits: " .. table.concat(M.LIMIT_FIELDS, ", "), 2)
     end
-    if type(v) ~= "number" and not is_callable(v) and not (k == "min_free" and type(v) == "string") then
-      error("strategy.limits: '" .. k .. "' must be a number or a function(cluster), got " .. type(v), 2)
+    local paced = k == "max_concurrent" and (v == "auto" or M.is_adaptive(v))
+    if type(v) ~= "number" and not is_callable(v) and not paced and not (k == "min_free" and type(v) == "string") then
+      error("strategy.limits: '" .. k .. "' must be a number or a function(cluster)"
+        .. (k == "max_concurrent" and ', "auto" or strategy.adaptive{...}' or "") .. ", got " .. type(v), 2)
     end
   end
   return function(cluster)
     local out = {}
     for k, v in pairs(spec) do
-      if type(v) == "number" or type(v) == "string" then out[k] = v else out[k] = v(cluster) end
+      if type(v) == "number" or type(v) == "string" or M.is_adaptive(v) then out[k] = v else out[k] = v(cluster) end
     end
     return out
   end
+end
+
+--- The fields `strategy.adaptive{…}` takes.
+M.ADAPTIVE_FIELDS = { "min", "max", "arrays", "window", "settle", "threshold", "reprobe" }
+
+local is_adaptive_field = {}
+for _, name in ipairs(M.ADAPTIVE_FIELDS) do is_adaptive_field[name] = true end
+
+--- Pacing by measured throughput, for `limits`' `max_concurrent`:
+-- `strategy.limits { max_concurrent = strategy.adaptive { min = 2, max = 16, arrays = { ["legacy-*"] = "old-array" } } }`.
+-- The engine starts at `min` copies per group of datastores (a declared array, else one
+-- datastore), adds one while the group's aggregate copy throughput rises by more than
+-- `threshold` (default 0.05), backs off by one and holds at the knee, and tries one more
+-- again every `reprobe` seconds (default 900); never above `max` (default 64) nor vSphere's
+-- limits. `window` (default 120) is the seconds of one measurement, `settle` (default 30)
+-- the seconds after a change before measuring. `max_concurrent = "auto"` is this with the
+-- defaults and no declared array.
+-- @param spec the table (may be empty)
+-- @return the value to give `max_concurrent`
+function M.adaptive(spec)
+  spec = spec or {}
+  if type(spec) ~= "table" then error("strategy.adaptive: expected a table such as { min = 2, max = 16 }, got " .. type(spec), 2) end
+  local out = { adaptive = true }
+  for k, v in pairs(spec) do
+    if not is_adaptive_field[k] then
+      error("strategy.adaptive: unknown field '" .. tostring(k) .. "'" .. suggestion(k, M.ADAPTIVE_FIELDS)
+        .. "; valid fields: " .. table.concat(M.ADAPTIVE_FIELDS, ", "), 2)
+    end
+    if k == "arrays" then
+      if type(v) ~= "table" then error("strategy.adaptive: arrays must be a table { [\"pattern\"] = \"array name\" }, got " .. type(v), 2) end
+      local arrays = {}
+      for pattern, name in pairs(v) do
+        if type(pattern) ~= "string" or type(name) ~= "string" or name == "" then
+          error("strategy.adaptive: arrays maps datastore-name patterns to array names, got " .. tostring(pattern) .. " = " .. tostring(name), 2)
+        end
+        arrays[pattern] = name
+      end
+      out.arrays = arrays
+    elseif (k == "min" or k == "max") and (math.type(v) ~= "integer" or v < 1) then
+      error("strategy.adaptive: " .. k .. " must be a whole number >= 1, got " .. tostring(v), 2)
+    elseif k == "threshold" and (type(v) ~= "number" or v < 0 or v >= 1) then
+      error("strategy.adaptive: threshold must be a fraction from 0 to below 1 (0.05: 5%), got " .. tostring(v), 2)
+    elseif (k == "window" or k == "settle" or k == "reprobe") and (type(v) ~= "number" or v <= 0) then
+      error("strategy.adaptive: " .. k .. " must be a number of seconds > 0, got " .. tostring(v), 2)
+    else
+      out[k] = v
+    end
+  end
+  if out.min and out.max and out.max < out.min then error("strategy.adaptive: max (" .. out.max .. ") is below min (" .. out.min .. ")", 2) end
+  return out
+end
+
+--- Whether `v` is what `strategy.adaptive` returns.
+function M.is_adaptive(v)
+  return type(v) == "table" and rawget(v, "adaptive") == true
 end
 
 --- Builds a `vcenter_limits(inv)` hook: `strategy.vcenter_limits { max_concurrent = 64 }`.

@@ -1,0 +1,87 @@
+import CLuaShim
+import LuaHost
+import MigrationEngine
+
+extension LuaStrategyAnswers {
+    /// The fields of `strategy.adaptive{…}`'s table (besides its `adaptive = true` mark).
+    static let adaptiveNames = ["min", "max", "window", "settle", "threshold", "reprobe", "arrays"]
+
+    /// `limits`' `max_concurrent` when it asks for pacing by throughput: the string `"auto"` or
+    /// the table `strategy.adaptive{…}` returns (`adaptive = true`, optional `min`, `max`,
+    /// `window`, `settle`, `threshold`, `reprobe`, `arrays = { [pattern] = name }`). nil for a
+    /// number or nil (the caller reads those); throws for anything else. Raw access only:
+    /// the table comes from the script.
+    static func adaptive(at index: Int32, on stack: LuaStackSlot, cluster: String, location: String) throws -> AdaptivePacing? {
+        let where_ = "the limits hook (\(location)) returned max_concurrent = \(shown(index, on: stack)) for cluster \(cluster)"
+        switch stack.typeAt(index) {
+        case .nil, .none, .number:
+            return nil
+        case .string:
+            guard stack.stringAt(index) == "auto" else {
+                throw LuaStrategyError("\(where_); give a whole number ≥ 1, \"auto\" or strategy.adaptive{ … }")
+            }
+            return AdaptivePacing()
+        case .table:
+            break
+        default:
+            throw LuaStrategyError("\(where_); give a whole number ≥ 1, \"auto\" or strategy.adaptive{ … }")
+        }
+        let table = lua_absindex(stack.L, index)
+        let marked = stack.withField("adaptive", of: table) { stack.typeAt($0) == .boolean && stack.booleanAt($0) }
+        guard marked else {
+            throw LuaStrategyError("\(where_) (a table that is not strategy.adaptive{ … }); give a whole number ≥ 1, \"auto\" or strategy.adaptive{ … }")
+        }
+        var c = AdaptivePacer.Configuration()
+        func number(_ name: String, _ valid: (Double) -> Bool, _ what: String) throws -> Double? {
+            try stack.withField(name, of: table) { i -> Double? in
+                if stack.isNilAt(i) { return nil }
+                guard let n = stack.numberAt(i), n.isFinite, valid(n) else {
+                    throw LuaStrategyError("strategy.adaptive from the limits hook (\(location)) for cluster \(cluster): \(name) = \(shown(i, on: stack)); it must be \(what)")
+                }
+                return n
+            }
+        }
+        let whole = { (n: Double) in n >= 1 && n == n.rounded() && n <= 100_000 }
+        let minimum = try number("min", whole, "a whole number ≥ 1").map { Int($0) }
+        let maximum = try number("max", whole, "a whole number ≥ 1").map { Int($0) }
+        if let minimum, let maximum, maximum < minimum {
+            throw LuaStrategyError("strategy.adaptive from the limits hook (\(location)) for cluster \(cluster): max (\(maximum)) is below min (\(minimum))")
+        }
+        c = AdaptivePacer.Configuration(min: minimum ?? c.min, max: maximum ?? Swift.max(c.max, minimum ?? c.min))
+        if let v = try number("window", { $0 > 0 }, "a number of seconds > 0") { c.window = v }
+        if let v = try number("settle", { $0 >= 0 }, "a number of seconds ≥ 0") { c.settle = v }
+        if let v = try number("reprobe", { $0 > 0 }, "a number of seconds > 0") { c.reprobeAfter = v }
+        if let v = try number("threshold", { $0 >= 0 && $0 < 1 }, "a fraction from 0 to below 1 (0.05: 5%)") { c.threshold = v }
+        let arrays = try stack.withField("arrays", of: table) { i -> [AdaptivePacing.Array] in
+            if stack.isNilAt(i) { return [] }
+            guard stack.typeAt(i) == .table else {
+                throw LuaStrategyError("strategy.adaptive from the limits hook (\(location)) for cluster \(cluster): arrays = \(shown(i, on: stack)); give { [\"pattern\"] = \"array name\" }")
+            }
+            return try arrayDeclarations(at: i, on: stack, cluster: cluster, location: location)
+        }
+        return AdaptivePacing(configuration: c, arrays: arrays)
+    }
+
+    /// `arrays = { ["legacy-*"] = "old-array", … }`, read raw; the longest pattern is tried
+    /// first (the more specific one), then in text order, so the answer never depends on
+    /// Lua's table order.
+    static func arrayDeclarations(at index: Int32, on stack: LuaStackSlot, cluster: String, location: String) throws -> [AdaptivePacing.Array] {
+        let L = stack.L
+        let table = lua_absindex(L, index)
+        try stack.reserveStack(4)
+        var out: [AdaptivePacing.Array] = []
+        lua_pushnil(L)
+        while lua_next(L, table) != 0 {
+            let ok = stack.typeAt(-2) == .string && stack.typeAt(-1) == .string
+            let pattern = ok ? stack.stringAt(-2) : nil
+            let name = ok ? stack.stringAt(-1) : nil
+            lua_settop(L, -2)
+            guard let pattern, let name, !pattern.isEmpty, !name.isEmpty else {
+                lua_settop(L, -2)
+                throw LuaStrategyError("strategy.adaptive from the limits hook (\(location)) for cluster \(cluster): arrays maps datastore-name patterns to array names (text to text)")
+            }
+            out.append(AdaptivePacing.Array(pattern: pattern, name: name))
+        }
+        return out.sorted { ($0.pattern.count, $1.pattern) > ($1.pattern.count, $0.pattern) }
+    }
+}

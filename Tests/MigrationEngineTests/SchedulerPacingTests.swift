@@ -1,0 +1,95 @@
+import Foundation
+import MigrationEngine
+import Testing
+import VCenterModel
+
+/// The scheduler's side of `max_concurrent = "auto"` (issue 15.3): storage moves capped per
+/// paced group at the pacer's limit, on top of vSphere's limits.
+@Suite("Scheduler pacing")
+struct SchedulerPacingTests {
+    static func inventory() -> Inventory {
+        var spec = TestInventory()
+        spec.hostsPerCluster = 4
+        spec.vmsPerHost = 4
+        spec.oldDatastores = 2
+        spec.newDatastores = 2
+        return spec.make()
+    }
+
+    /// Runs every VM's move under `pacing`; returns the harness and the most copies running at once.
+    static func run(_ pacing: AdaptivePacing) throws -> (SchedulerHarness, Int) {
+        let inv = Self.inventory()
+        let h = try SchedulerHarness(inventory: inv, strategy: ClosureStrategy(limits: { _ in LimitOverrides(adaptive: pacing) }))
+        var peak = 0
+        h.afterStep = { peak = max(peak, $0.scheduler.activeJobs) }
+        try h.add(TestInventory.moveAll(inv))
+        #expect(h.run() == .completed)
+        #expect(h.jobs(in: .done).count == inv.vms.count)
+        #expect(h.auditProblems.isEmpty)
+        return (h, peak)
+    }
+
+    @Test("a declared array runs at most the pacer's limit of copies (4 hosts would allow 8)")
+    func arrayCapped() throws {
+        // min = max: the harness's copies end with their bytes, which the pacer measures; a
+        // cap it cannot leave keeps the limit still.
+        let pacing = AdaptivePacing(configuration: AdaptivePacer.Configuration(min: 3, max: 3),
+                                    arrays: [.init(pattern: "old-*", name: "old"), .init(pattern: "new-*", name: "new")])
+        let (h, peak) = try Self.run(pacing)
+        #expect(peak == 3)
+        #expect(h.scheduler.pacingLimits == ["old": 3, "new": 3])
+        let starts = h.events.compactMap { if case .pacingChanged(let c) = $0.kind { c } else { nil } }
+        #expect(Set(starts.map(\.group)) == ["old", "new"] && starts.allSatisfy { $0.reason == .start && $0.to == 3 })
+        let text = EventRecord(h.events.first { if case .pacingChanged = $0.kind { true } else { false } }!)
+        #expect(text.type == "pacing" && text.message?.contains("start at 3 copies") == true)
+    }
+
+    @Test("without declared arrays each datastore is a group of its own, sources and targets")
+    func perDatastore() throws {
+        let (h, peak) = try Self.run(AdaptivePacing(configuration: AdaptivePacer.Configuration(min: 1, max: 1)))
+        // Two sources and two targets, one copy each at once: two copies in all.
+        #expect(peak == 2)
+        #expect(h.peakStorageMovesPerDatastore.values.allSatisfy { $0 <= 1 })
+        #expect(h.scheduler.pacingLimits == ["old-0": 1, "old-1": 1, "new-0": 1, "new-1": 1])
+    }
+
+    @Test("copies measured only by their ends still raise the limit, never above max, audit clean")
+    func growsToMax() throws {
+        // The harness's copies run at a fixed rate each (no array): more copies, more throughput.
+        let pacing = AdaptivePacing(configuration: AdaptivePacer.Configuration(min: 2, max: 5, window: 120, settle: 0),
+                                    arrays: [.init(pattern: "old-*", name: "old"), .init(pattern: "new-*", name: "new")])
+        let (h, peak) = try Self.run(pacing)
+        #expect(peak == 5)
+        #expect(h.scheduler.pacingLimits == ["old": 5, "new": 5])
+    }
+
+    @Test("a raised limit starts the waiting copies at once")
+    func raiseStartsMore() throws {
+        // Copies report progress; with 2 of them copying at a steady rate the first window
+        // measures a level and the pacer tries 3 — the third copy starts on that input.
+        let inv = Self.inventory()
+        let pacing = AdaptivePacing(configuration: AdaptivePacer.Configuration(min: 2, window: 10, settle: 0),
+                                    arrays: [.init(pattern: "old-*", name: "old"), .init(pattern: "new-*", name: "new")])
+        let s = try Scheduler(inventory: inv, strategy: ClosureStrategy(limits: { _ in LimitOverrides(adaptive: pacing) }))
+        let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+        var started: [JobID] = []
+        func take(_ actions: [SchedulerAction], _ now: Date) {
+            for case .start(let id, _, _, _) in actions {
+                started.append(id)
+                take(s.taskStarted(id, task: MoRef("Task", "task-\(id.rawValue)"), now: now), now)
+            }
+        }
+        take(try s.add(TestInventory.moveAll(inv), now: t0), t0)
+        #expect(started.count == 2 && s.activeJobs == 2)
+        var raisedAt: Int?
+        for second in 1...30 where raisedAt == nil {
+            let now = t0.addingTimeInterval(Double(second))
+            for id in started {
+                take(s.taskProgressed(id, percent: second, now: now), now)
+            }
+            if started.count > 2 { raisedAt = second }
+        }
+        #expect(raisedAt != nil && raisedAt! >= 10 && raisedAt! <= 12, "raised at \(String(describing: raisedAt))")
+        #expect(started.count == 3 && s.pacingLimits["old"] == 3)
+    }
+}
