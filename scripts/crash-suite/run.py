@@ -7,7 +7,7 @@ datastore limit was exceeded, and that the journal is consistent. It prints the 
 
     swift build -c release --scratch-path .build-release --product moonmotion
     scripts/crash-suite/run.py                         # 20 kills, 300 VMs (minutes)
-    scripts/crash-suite/run.py --kills 3 --vms 20      # the small version the test suite runs
+    scripts/crash-suite/run.py --kills 3 --vms 20      # a small version (not run by CI)
 
 Exit status: 0 when every check holds, 1 otherwise (the failed checks are printed).
 Not part of CI in its full size: it runs for minutes. See BENCHMARKS.md for its figures.
