@@ -84,10 +84,20 @@ def capture_response(host, port, path, user, password, target):
     return len(data)
 
 
+def print_command_only(cmd, runs, binary):
+    """The command's figures alone: what comparing two builds of moonmotion needs."""
+    wall = statistics.median(r["wall"] for r in cmd)
+    rss = max(r["rss"] for r in cmd) / 1024
+    print()
+    print(f"{binary}")
+    print(f"  moonmotion inventory --json: {cmd[0]['vms']} VMs, median wall {wall:.3f} s of {runs},"
+          f" peak RSS {rss:.0f} MB (max), {cmd[0]['calls']} SOAP calls, {cmd[0]['bytes'] / 1e6:.1f} MB of JSON")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--vcsim", required=True)
-    p.add_argument("--swift-bench", required=True)
+    p.add_argument("--swift-bench", help="the inventory-bench binary (VSphereSOAP retrieval); not needed with --command-only")
     p.add_argument("--moonmotion", required=True, help="the moonmotion binary (release) whose `inventory --json` is timed")
     p.add_argument("--pyvmomi", required=True)
     p.add_argument("--runs", type=int, default=3)
@@ -96,7 +106,11 @@ def main():
     p.add_argument("--vms", type=int, default=1000, help="VMs per cluster")
     p.add_argument("--vcsim-arg", action="append", default=[],
                    help="a further flag for the test vCenter, repeatable: --vcsim-arg=-disks --vcsim-arg=1-4")
+    p.add_argument("--command-only", action="store_true",
+                   help="time only `moonmotion inventory --json` (to compare two moonmotion binaries; no pyVmomi, no library rows)")
     a = p.parse_args()
+    if not a.command_only and not a.swift_bench:
+        p.error("--swift-bench is required unless --command-only")
     runs = max(1, min(a.runs, 10))
 
     server = subprocess.Popen([a.vcsim, "-clusters", str(a.clusters), "-hosts", str(a.hosts), "-vms", str(a.vms)] + a.vcsim_arg,
@@ -111,7 +125,7 @@ def main():
         print(f"test vCenter: {ready['vms']} VMs ({a.clusters} clusters × {a.hosts} hosts × {a.vms} VMs{flags}), started in {ready.get('startup_seconds', 0):.1f} s")
 
         swift, py = [], []
-        for i in range(runs):
+        for i in range(0 if a.command_only else runs):
             for tool, out in (("moonmotion", swift), ("pyvmomi", py)):
                 control.post("reset-stats")
                 if tool == "moonmotion":
@@ -131,11 +145,17 @@ def main():
         for i in range(runs):
             control.post("reset-stats")
             doc, rss, wall = run_with_rusage([a.moonmotion, "inventory", "--json"], env=env, json_line=False)
-            calls = control.stats()["soap_calls_total"]
+            st = control.stats()
+            calls = st["soap_calls_total"]
+            # The server's own time in its calls, summed (parallel reads overlap: may exceed wall).
+            server_s = sum(m.get("seconds", 0.0) for m in st.get("soap_calls", {}).values())
             n = len(json.loads(doc)["vms"])
-            cmd.append({"wall": wall, "rss": rss, "calls": calls, "vms": n, "bytes": len(doc)})
+            cmd.append({"wall": wall, "rss": rss, "calls": calls, "vms": n, "bytes": len(doc), "server": server_s})
             print(f"  run {i + 1} moonmotion inventory --json: {n} VMs, {len(doc) / 1e6:.1f} MB of JSON in {wall:.2f} s,"
-                  f" peak RSS {rss / 1024:.0f} MB, {calls} SOAP calls")
+                  f" peak RSS {rss / 1024:.0f} MB, {calls} SOAP calls, server {server_s:.2f} s in them")
+        if a.command_only:
+            print_command_only(cmd, runs, a.moonmotion)
+            return
         # Its pyVmomi peer: the same object types and properties, names resolved, JSON written.
         pycmd = []
         for i in range(runs):

@@ -4,11 +4,17 @@
 # with pyVmomi's best-practice equivalent, next to the server's own time for the request
 # and `xmllint --stream` on the same response bytes; prints a table. Usage:
 #   scripts/bench/inventory/run.sh [--runs 3] [--clusters 10 --hosts 16 --vms 1000] [--vcsim-arg=-disks --vcsim-arg=1-4 …]
+#   MM_BENCH_BIN=<moonmotion> scripts/bench/inventory/run.sh --command-only …   # that binary's command alone
+# --command-only times only `moonmotion inventory --json` (no pyVmomi, no library rows), and
+# so skips building inventory-bench: what comparing two builds of moonmotion needs.
 # Needs what scripts/install-deps installs (Go + govmomi for the test vCenter, pyVmomi, xmllint).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
+
+command_only=0
+for arg in "$@"; do [[ "$arg" == --command-only ]] && command_only=1; done
 
 # A small package of its own (the main package exports no library): the repository's
 # sources by symlink plus the bench's main.swift, built in release mode.
@@ -49,10 +55,12 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 PKG
-echo "bench: building inventory-bench (release)…" >&2
-(cd "$pkg" && swift build -c release --product inventory-bench 2>&1 | tail -n 3) >&2
 bin="$pkg/.build/release/inventory-bench"
-[ -x "$bin" ] || { echo "bench: build failed" >&2; exit 1; }
+if [[ $command_only == 0 ]]; then
+  echo "bench: building inventory-bench (release)…" >&2
+  (cd "$pkg" && swift build -c release --product inventory-bench 2>&1 | tail -n 3) >&2
+  [ -x "$bin" ] || { echo "bench: build failed" >&2; exit 1; }
+fi
 # The moonmotion command itself (release), timed end to end as `moonmotion inventory --json`.
 if [[ -n "${MM_BENCH_BIN:-}" ]]; then
   mm="$MM_BENCH_BIN"
