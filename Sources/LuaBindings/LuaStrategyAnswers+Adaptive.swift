@@ -1,4 +1,3 @@
-import CLuaShim
 import LuaHost
 import MigrationEngine
 
@@ -11,13 +10,13 @@ extension LuaStrategyAnswers {
     /// `window`, `settle`, `threshold`, `reprobe`, `arrays = { [pattern] = name }`). nil for a
     /// number or nil (the caller reads those); throws for anything else. Raw access only:
     /// the table comes from the script.
-    static func adaptive(at index: Int32, on stack: LuaStackSlot, cluster: String, location: String) throws -> AdaptivePacing? {
+    static func adaptive(at index: Int32, on stack: LuaThreadStack, cluster: String, location: String) throws -> AdaptivePacing? {
         let where_ = "the limits hook (\(location)) returned max_concurrent = \(shown(index, on: stack)) for cluster \(cluster)"
-        switch stack.typeAt(index) {
+        switch stack.type(index) {
         case .nil, .none, .number:
             return nil
         case .string:
-            guard stack.stringAt(index) == "auto" else {
+            guard stack.string(at: index) == "auto" else {
                 throw LuaStrategyError("\(where_); give a whole number ≥ 1, \"auto\" or strategy.adaptive{ … }")
             }
             return AdaptivePacing()
@@ -26,16 +25,16 @@ extension LuaStrategyAnswers {
         default:
             throw LuaStrategyError("\(where_); give a whole number ≥ 1, \"auto\" or strategy.adaptive{ … }")
         }
-        let table = lua_absindex(stack.L, index)
-        let marked = stack.withField("adaptive", of: table) { stack.typeAt($0) == .boolean && stack.booleanAt($0) }
+        let table = stack.absoluteIndex(index)
+        let marked = stack.withRawField("adaptive", of: table) { stack.type($0) == .boolean && stack.boolean($0) }
         guard marked else {
             throw LuaStrategyError("\(where_) (a table that is not strategy.adaptive{ … }); give a whole number ≥ 1, \"auto\" or strategy.adaptive{ … }")
         }
         var c = AdaptivePacer.Configuration()
         func number(_ name: String, _ valid: (Double) -> Bool, _ what: String) throws -> Double? {
-            try stack.withField(name, of: table) { i -> Double? in
-                if stack.isNilAt(i) { return nil }
-                guard let n = stack.numberAt(i), n.isFinite, valid(n) else {
+            try stack.withRawField(name, of: table) { i -> Double? in
+                if stack.isNoneOrNil(i) { return nil }
+                guard stack.type(i) == .number, let n = stack.number(at: i), n.isFinite, valid(n) else {
                     throw LuaStrategyError("strategy.adaptive from the limits hook (\(location)) for cluster \(cluster): \(name) = \(shown(i, on: stack)); it must be \(what)")
                 }
                 return n
@@ -52,9 +51,9 @@ extension LuaStrategyAnswers {
         if let v = try number("settle", { $0 >= 0 }, "a number of seconds ≥ 0") { c.settle = v }
         if let v = try number("reprobe", { $0 > 0 }, "a number of seconds > 0") { c.reprobeAfter = v }
         if let v = try number("threshold", { $0 >= 0 && $0 < 1 }, "a fraction from 0 to below 1 (0.05: 5%)") { c.threshold = v }
-        let arrays = try stack.withField("arrays", of: table) { i -> [AdaptivePacing.Array] in
-            if stack.isNilAt(i) { return [] }
-            guard stack.typeAt(i) == .table else {
+        let arrays = try stack.withRawField("arrays", of: table) { i -> [AdaptivePacing.Array] in
+            if stack.isNoneOrNil(i) { return [] }
+            guard stack.type(i) == .table else {
                 throw LuaStrategyError("strategy.adaptive from the limits hook (\(location)) for cluster \(cluster): arrays = \(shown(i, on: stack)); give { [\"pattern\"] = \"array name\" }")
             }
             return try arrayDeclarations(at: i, on: stack, cluster: cluster, location: location)
@@ -65,19 +64,12 @@ extension LuaStrategyAnswers {
     /// `arrays = { ["legacy-*"] = "old-array", … }`, read raw; the longest pattern is tried
     /// first (the more specific one), then in text order, so the answer never depends on
     /// Lua's table order.
-    static func arrayDeclarations(at index: Int32, on stack: LuaStackSlot, cluster: String, location: String) throws -> [AdaptivePacing.Array] {
-        let L = stack.L
-        let table = lua_absindex(L, index)
-        try stack.reserveStack(4)
+    static func arrayDeclarations(at index: Int32, on stack: LuaThreadStack, cluster: String, location: String) throws -> [AdaptivePacing.Array] {
         var out: [AdaptivePacing.Array] = []
-        lua_pushnil(L)
-        while lua_next(L, table) != 0 {
-            let ok = stack.typeAt(-2) == .string && stack.typeAt(-1) == .string
-            let pattern = ok ? stack.stringAt(-2) : nil
-            let name = ok ? stack.stringAt(-1) : nil
-            lua_settop(L, -2)
+        try stack.forEachRawPair(of: index) { key, value in
+            let pattern = stack.type(key) == .string ? stack.string(at: key) : nil
+            let name = stack.type(value) == .string ? stack.string(at: value) : nil
             guard let pattern, let name, !pattern.isEmpty, !name.isEmpty else {
-                lua_settop(L, -2)
                 throw LuaStrategyError("strategy.adaptive from the limits hook (\(location)) for cluster \(cluster): arrays maps datastore-name patterns to array names (text to text)")
             }
             out.append(AdaptivePacing.Array(pattern: pattern, name: name))

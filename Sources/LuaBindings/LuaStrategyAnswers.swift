@@ -58,8 +58,8 @@ enum LuaStrategyAnswers {
             }
         }
         var adaptive: AdaptivePacing?
-        if stack.typeAt(index) == .table {
-            adaptive = try stack.withField("max_concurrent", of: index) { try Self.adaptive(at: $0, on: stack, cluster: cluster, location: location) }
+        if stack.type(index) == .table {
+            adaptive = try stack.withRawField("max_concurrent", of: index) { try Self.adaptive(at: $0, on: stack, cluster: cluster, location: location) }
         }
         let values = try wholeNumbers(at: index, on: stack, valid: limitFields, hook: "limits", subject: " for cluster \(cluster)",
                                       example: "{ max_concurrent = 4, per_host = 2 }", location: location,
