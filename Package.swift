@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
     ],
     targets: [
         // MARK: C libraries
@@ -73,6 +75,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The web side of `run --listen`: status page, /api/status, /metrics.
+        .target(
+            name: "StatusServer",
+            dependencies: [
+                "MigrationEngine",
+                "VCenterModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "LuaBindings",
             dependencies: ["LuaHost", "CLuaShim", "VCenterModel", "MigrationEngine"]
@@ -86,6 +100,7 @@ let package = Package(
                 "VSphereSOAP",
                 "VCenterSimulator",
                 "MigrationEngine",
+                "StatusServer",
                 "CLibEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -115,6 +130,10 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),  // to write a journal as an older Moonmotion did
         ]),
         .testTarget(name: "LuaBindingsTests", dependencies: ["LuaBindings", "LuaHost", "VCenterModel", "VCenterSimulator", "MigrationEngine", "VSphereSOAP", "TestSupport"]),
+        .testTarget(name: "StatusServerTests", dependencies: [
+            "StatusServer", "MigrationEngine", "VCenterModel",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .testTarget(name: "IntegrationTests", dependencies: ["VCenterModel", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
