@@ -59,10 +59,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The Gantt chart of a migration: `plan --out`'s timeline and the live page's.
+        .target(name: "Gantt", dependencies: ["VCenterModel"]),
         .target(
             name: "VCenterSimulator",
             dependencies: [
                 "VCenterModel",
+                "Gantt",
                 .product(name: "Collections", package: "swift-collections"),
             ]
         ),
@@ -81,6 +84,7 @@ let package = Package(
             dependencies: [
                 "MigrationEngine",
                 "VCenterModel",
+                "Gantt",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),

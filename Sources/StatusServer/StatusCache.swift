@@ -36,3 +36,29 @@ final class StatusCache: Sendable {
         }
     }
 }
+
+/// A text computed at most once per `maxAge` (the live timeline's JSON).
+final class TextCache: Sendable {
+    private let maxAge: Duration
+    private let compute: @Sendable () -> String
+    private let state = Mutex<(at: ContinuousClock.Instant, text: String)?>(nil)
+
+    init(maxAge: Duration, compute: @escaping @Sendable () -> String) {
+        self.maxAge = maxAge
+        self.compute = compute
+    }
+
+    /// The text, at most `maxAge` old.
+    func value() -> String {
+        state.withLock { s in
+            let now = ContinuousClock.now
+            if let s, now - s.at < maxAge { return s.text }
+            let text = compute()
+            s = (now, text)
+            return text
+        }
+    }
+
+    /// The next request computes afresh.
+    func invalidate() { state.withLock { $0 = nil } }
+}

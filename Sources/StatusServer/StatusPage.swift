@@ -1,3 +1,5 @@
+import Gantt
+
 /// The live status page `run --listen` serves at `/`: one self-contained HTML file (no
 /// external asset) whose inline script follows `/events` (Server-Sent Events, the JSON of
 /// `/api/status`) and redraws without reloading: the phase, overall and per-cluster
@@ -8,15 +10,40 @@
 /// named `<script>` is shown as written. The token the page was opened with
 /// (`/?token=…`) is passed on to `/events`; it is never written into the page.
 ///
+/// Below them, the timeline so far: the Gantt chart `plan --out` draws (`Gantt`), fed from
+/// `/api/timeline` every 5 s and redrawn in place (`window.mmTimeline.update`), keeping the
+/// reader's zoom and scroll.
+///
 /// DOM contract (the browser test reads it): `#phase`, `#overall-vms`, `#overall-bytes`,
 /// `#overall-rate`, `#overall-eta`, `#clusters` (one `tr.cluster` per cluster, with
 /// `data-name`, `data-done`, `data-jobs`), `#running` (one `tr.task` per running task, with
-/// `data-vm`), `#running-count`, `#failures` (one `li` per failure), `#updated`.
+/// `data-vm`), `#running-count`, `#failures` (one `li` per failure), `#updated`, and the
+/// chart's `#timeline-data` and `canvas#chart` (`body[data-timeline-bars]`: bars drawn so far).
 enum StatusPage {
     /// The page's Content-Security-Policy: inline script and style only, fetches to itself.
     static let contentSecurityPolicy = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:"
 
-    static let html = #"""
+    /// The page, with the timeline's data as of now embedded (later updates come from
+    /// `/api/timeline`).
+    static func html(timeline: String) -> String {
+        var page = head
+        page.reserveCapacity(head.utf8.count + timeline.utf8.count + 40_000)
+        page += "<style>" + Gantt.style + chartOverrides + "</style>\n"
+        page += top
+        page += "<h2>Timeline</h2>\n<section id=\"gantt\">\n<p class=\"legend\">" + Gantt.legend(kinds: LiveTimeline.kinds) + "</p>\n"
+        page += Gantt.controls(groupBy: .host) + "\n" + Gantt.body + "\n</section>\n"
+        page += "</div>\n<script type=\"application/json\" id=\"timeline-data\">" + timeline + "</script>\n"
+        page += "<script>\n" + Gantt.script + "</script>\n"
+        page += bottom
+        return page
+    }
+
+    /// The chart's style sheet is made for a page of its own; here it is one section.
+    static let chartOverrides = "html,body{height:auto}body{display:block;background:#fafafa}header{padding:10px 16px;border-bottom:1px solid #ddd;background:#fff}"
+        + "h1{font-size:18px;margin:0}p{margin:2px 0}"
+        + "#gantt{background:#fff;border:1px solid #ddd;padding:6px}#wrap{height:460px;flex:none}"
+
+    static let head = #"""
     <!DOCTYPE html>
     <html lang="en">
     <head>
@@ -28,7 +55,7 @@ enum StatusPage {
     body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#222;background:#fafafa;margin:0}
     header{background:#fff;border-bottom:1px solid #ddd;padding:10px 16px}
     h1{font-size:18px;margin:0}h2{font-size:15px;margin:18px 0 6px}
-    main{padding:4px 16px 24px;max-width:1400px}
+    .content{padding:4px 16px 24px;max-width:1400px}
     .sub{color:#555}
     .phase{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;font-size:12px;margin-left:8px;vertical-align:2px}
     .phase-dispatching{background:#dbe8fb;color:#1a4c99}.phase-draining{background:#fdebc8;color:#8a5300}
@@ -44,9 +71,12 @@ enum StatusPage {
     th{background:#f3f3f3;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
     #failures{background:#fff;border:1px solid #ddd;margin:0;padding:6px 6px 6px 28px;max-height:260px;overflow:auto}
     #failures li{margin:2px 0;overflow-wrap:anywhere}
-    canvas{background:#fff;border:1px solid #ddd;width:100%;height:160px}
+    #rate-chart{background:#fff;border:1px solid #ddd;width:100%;height:160px}
     .muted{color:#777}
     </style>
+    """#
+
+    static let top = #"""
     </head>
     <body>
     <header>
@@ -61,7 +91,7 @@ enum StatusPage {
     <div class="card">failed / skipped<b id="overall-failed">—</b></div>
     </div>
     </header>
-    <main>
+    <div class="content">
     <h2>Clusters</h2>
     <table><thead><tr><th>cluster</th><th>VMs</th><th style="width:30%">progress</th><th>copied</th><th>rate</th><th>ETA</th><th>running</th><th>failed</th><th>skipped</th></tr></thead>
     <tbody id="clusters"></tbody></table>
@@ -72,7 +102,9 @@ enum StatusPage {
     <tbody id="running"></tbody></table>
     <h2>Latest failures and skips</h2>
     <ol id="failures"></ol>
-    </main>
+    """#
+
+    static let bottom = #"""
     <script>
     (function () {
     "use strict";
@@ -169,6 +201,20 @@ enum StatusPage {
       document.body.dataset.phase = s.phase;
     }
     var token = new URLSearchParams(location.search).get("token");
+    var timelineURL = "api/timeline" + (token ? "?token=" + encodeURIComponent(token) : "");
+    function markBars() {
+      var d = JSON.parse(document.getElementById("timeline-data").textContent);
+      document.body.dataset.timelineBars = String(d.k.length);
+    }
+    markBars();
+    var timelineTimer = setInterval(function () {
+      fetch(timelineURL, {cache: "no-store"}).then(function (r) { return r.ok ? r.json() : null; }).then(function (d) {
+        if (!d || !window.mmTimeline) return;
+        window.mmTimeline.update(d);
+        document.body.dataset.timelineBars = String(d.k.length);
+        if (document.body.dataset.phase === "done") clearInterval(timelineTimer);
+      }).catch(function () {});
+    }, 5000);
     var url = "events" + (token ? "?token=" + encodeURIComponent(token) : "");
     var source = new EventSource(url);
     source.onmessage = function (e) {

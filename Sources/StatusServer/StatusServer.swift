@@ -26,11 +26,15 @@ public final class StatusServer: Sendable {
         public var status: @Sendable () -> RunStatus
         /// The connection's requests by method and re-logins (nil for the simulator).
         public var calls: @Sendable () -> VCenterCallStatistics?
+        /// The timeline so far as `Gantt` data (`LiveTimeline.json`); nil: none.
+        public var timeline: @Sendable () -> String?
 
         /// Creates a source.
-        public init(status: @escaping @Sendable () -> RunStatus, calls: @escaping @Sendable () -> VCenterCallStatistics? = { nil }) {
+        public init(status: @escaping @Sendable () -> RunStatus, calls: @escaping @Sendable () -> VCenterCallStatistics? = { nil },
+                    timeline: @escaping @Sendable () -> String? = { nil }) {
             self.status = status
             self.calls = calls
+            self.timeline = timeline
         }
     }
 
@@ -39,6 +43,9 @@ public final class StatusServer: Sendable {
     private let token: String?
     private let interval: Duration
     private let cache: StatusCache
+    /// The timeline's JSON, at most 5 s old: it grows with every job, and the page redraws
+    /// it every 5 s.
+    private let timeline: TextCache
     private let source: Source
     private let metrics = StatusMetrics()
     private let runTask = Mutex<Task<Void, Never>?>(nil)
@@ -55,6 +62,7 @@ public final class StatusServer: Sendable {
         self.interval = interval
         self.source = source
         self.cache = StatusCache(maxAge: interval, compute: source.status)
+        self.timeline = TextCache(maxAge: .seconds(5)) { source.timeline() ?? LiveTimeline.empty }
     }
 
     /// Binds and starts serving; returns the bound port (the one the system chose for port 0).
@@ -62,7 +70,11 @@ public final class StatusServer: Sendable {
     public func start() async throws -> Int {
         let router = Router()
         if let token { router.add(middleware: TokenMiddleware(token: Array(token.utf8))) }
-        router.get("/") { _, _ in Self.response(StatusPage.html, type: "text/html; charset=utf-8", csp: StatusPage.contentSecurityPolicy) }
+        router.get("/") { [timeline] _, _ in
+            Self.response(StatusPage.html(timeline: timeline.value()), type: "text/html; charset=utf-8",
+                          csp: StatusPage.contentSecurityPolicy)
+        }
+        router.get("/api/timeline") { [timeline] _, _ in Self.response(timeline.value(), type: "application/json") }
         router.get("/api/status") { [cache] _, _ in Self.response(cache.json() + "\n", type: "application/json") }
         router.get("/metrics") { [cache, metrics, source] _, _ in
             Self.response(metrics.exposition(cache.status(), calls: source.calls()), type: "text/plain; version=0.0.4; charset=utf-8")
@@ -106,6 +118,7 @@ public final class StatusServer: Sendable {
     public func runEnded() {
         ended.store(true, ordering: .releasing)
         cache.invalidate()
+        timeline.invalidate()
     }
 
     /// Stops serving (open streams are closed).

@@ -139,7 +139,8 @@ struct StrategyRun {
                     return RunStatus(strategy: name, vcenter: vcenterName, phase: RunStatus.livePhase(progress, stopRequested: interrupts.count > 0),
                                      progress: progress, source: "live")
                 },
-                calls: { vcenter.callStatistics })
+                calls: { vcenter.callStatistics },
+                timeline: { LiveTimeline.json(display.tracker, now: clock()) })
             do {
                 server = try await Self.startServer(listen: listen, options: options, source: source)
             } catch {

@@ -126,6 +126,11 @@ struct StatusServerTests {
         #expect(page.body.contains("new EventSource("))
         #expect(!page.body.contains("innerHTML"), "figures go in with textContent only")
         #expect(!page.body.contains("src=\"http") && !page.body.contains("href=\"http"), "no external asset")
+        // The growing timeline: the plan's Gantt chart, its data embedded and refreshed from /api/timeline.
+        #expect(page.body.contains("<script type=\"application/json\" id=\"timeline-data\">{\"v\":1,"))
+        #expect(page.body.contains("<canvas id=\"chart\">") && page.body.contains("window.mmTimeline"))
+        let timeline = try await get(port, "/api/timeline")
+        #expect(timeline.status == 200 && timeline.body.hasPrefix("{\"v\":1,"))
     }
 
     @Test("/events streams the status as Server-Sent Events and ends after the run's end")
@@ -227,4 +232,35 @@ func parsePrometheusBlocking(_ text: String) throws -> [PromSample] {
 struct ParseFailure: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
+}
+
+@Suite("LiveTimeline")
+struct LiveTimelineTests {
+    @Test("the timeline has a bar per dispatched job (running ones reach now, failed ones carry their fault) and the names")
+    func bars() throws {
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        let cluster = MoRef("ClusterComputeResource", "domain-c7"), host = MoRef("HostSystem", "host-1")
+        let old = MoRef("Datastore", "ds-old"), new = MoRef("Datastore", "ds-new")
+        let tracker = ProgressTracker()
+        tracker.record(EngineEvent(time: t0, kind: .runStarted(RunStart(jobs: 3, bytes: 0, resumed: false,
+                                                                         names: [cluster: "prod-a", host: "esx-01", old: "old-01", new: "new-01"]))))
+        func job(_ id: Int, _ state: JobState, dispatched: Bool) -> Job {
+            Job(id: JobID(id), vm: MoRef("VirtualMachine", "vm-\(id)"), vmName: "vm\(id)", cluster: cluster, kind: .storageMove(.to([new])),
+                size: 2_097_152, state: state, attempts: dispatched ? 1 : 0, lastError: state == .failed ? "FileLocked: locked" : nil,
+                target: dispatched ? new : nil, sourceHost: host, sourceDatastores: [old], createdAt: t0,
+                dispatchedAt: dispatched ? t0.addingTimeInterval(Double(id)) : nil, startedAt: dispatched ? t0.addingTimeInterval(Double(id) + 1) : nil,
+                finishedAt: state.isTerminal ? t0.addingTimeInterval(100) : nil)
+        }
+        tracker.record(EngineEvent(time: t0, kind: .jobAdded(job(0, .running, dispatched: true))))
+        tracker.record(EngineEvent(time: t0, kind: .jobAdded(job(1, .failed, dispatched: true))))
+        tracker.record(EngineEvent(time: t0, kind: .jobAdded(job(2, .pending, dispatched: false))))
+        let json = LiveTimeline.json(tracker, now: t0.addingTimeInterval(200))
+        let d = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect((d["k"] as? [Int])?.count == 2, "the waiting job has no bar yet")
+        #expect((d["de"] as? [Int]) == [-1, 980], "running: no end yet; failed: ended 98 s after its start")
+        #expect((d["faults"] as? [String]) == ["FileLocked: locked"])
+        #expect((d["hosts"] as? [String]) == ["esx-01"] && (d["clusters"] as? [String]) == ["prod-a"])
+        #expect((d["datastores"] as? [String])?.sorted() == ["new-01", "old-01"])
+        #expect((d["mb"] as? [Int]) == [2, 2])
+    }
 }
