@@ -66,6 +66,7 @@ enum StatusPage {
     .bar{position:relative;height:14px;background:#e8e8e8;border-radius:7px;overflow:hidden;min-width:120px}
     .bar i{position:absolute;left:0;top:0;bottom:0;background:#3a6fc4}
     .bar.failed i{background:#d93025}
+    td .bar{display:inline-block;width:75%;vertical-align:middle}
     table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #ddd}
     th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eee;white-space:nowrap}
     th{background:#f3f3f3;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
