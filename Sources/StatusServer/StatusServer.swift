@@ -95,7 +95,8 @@ public final class StatusServer: Sendable {
         }
 
         var logger = Logger(label: "moonmotion.status-server")
-        logger.logLevel = .error
+        // Its shutdown logs a cancellation as an error; nothing it logs is for the user.
+        logger.logLevel = .critical
         let bound = BoundPort()
         let app = Application(
             router: router,

@@ -205,13 +205,15 @@ struct StrategyRun {
         return server
     }
 
-    /// Ends `--listen`'s server once open pages have had the final status.
+    /// Ends `--listen`'s streams once open pages have had the final status.
     static func stopServer(_ server: StatusServer?) async {
         guard let server else { return }
         server.runEnded()
         // A page polls once per second: give it the final state before the process exits.
         try? await Task.sleep(for: .milliseconds(1200))
-        await server.stop()
+        // Not stopped: the process exits next and takes it down. Cancelling it while browsers
+        // keep reconnecting made NIO trap on a connection accepted during the shutdown
+        // ("Deinited NIOAsyncWriter without calling finish()", the bench's 20 watchers).
     }
 
     /// `--journal`, else `<script name>.journal` in the current directory for a real
