@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
     ],
     targets: [
         // MARK: C libraries
@@ -57,10 +59,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The Gantt chart of a migration: `plan --out`'s timeline and the live page's.
+        .target(name: "Gantt", dependencies: ["VCenterModel"]),
         .target(
             name: "VCenterSimulator",
             dependencies: [
                 "VCenterModel",
+                "Gantt",
                 .product(name: "Collections", package: "swift-collections"),
             ]
         ),
@@ -71,6 +76,19 @@ let package = Package(
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The web side of `run --listen`: status page, /api/status, /metrics.
+        .target(
+            name: "StatusServer",
+            dependencies: [
+                "MigrationEngine",
+                "VCenterModel",
+                "Gantt",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .target(
@@ -96,6 +114,7 @@ let package = Package(
                 "VCenterSimulator",
                 "MigrationEngine",
                 "RunNotifications",
+                "StatusServer",
                 "CLibEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,6 +145,10 @@ let package = Package(
         ]),
         .testTarget(name: "LuaBindingsTests", dependencies: ["LuaBindings", "LuaHost", "VCenterModel", "VCenterSimulator", "MigrationEngine", "VSphereSOAP", "TestSupport"]),
         .testTarget(name: "RunNotificationsTests", dependencies: ["RunNotifications"]),
+        .testTarget(name: "StatusServerTests", dependencies: [
+            "StatusServer", "MigrationEngine", "VCenterModel",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .testTarget(name: "IntegrationTests", dependencies: ["VCenterModel", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -58,6 +58,10 @@ public struct EventRecord: Codable, Sendable, Hashable {
     public var bytes: Int64?
     /// Whether the run was resumed.
     public var resumed: Bool?
+    /// `run-started`: display names of the inventory's clusters, hosts and datastores, by
+    /// reference (`ClusterComputeResource:domain-c7` → `prod-a`), so that a reader of the
+    /// journal alone (`moonmotion status`) names them as the running process does.
+    public var names: [String: String]?
 
     /// The record of `event`.
     public init(_ event: EngineEvent) {
@@ -68,6 +72,7 @@ public struct EventRecord: Codable, Sendable, Hashable {
             jobs = s.jobs
             bytes = s.bytes
             resumed = s.resumed
+            names = s.names.isEmpty ? nil : Dictionary(s.names.map { ($0.key.description, $0.value) }, uniquingKeysWith: { a, _ in a })
         case .jobAdded(let j):
             type = "job-added"
             fill(j)

@@ -316,6 +316,32 @@ public final class Journal: Sendable {
         }
     }
 
+    /// The newest event of `type` in a run's log, if any.
+    public func latestEvent(of run: Int64, type: String) throws -> JournalEventRow? {
+        try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT time, job_id, type, detail FROM events WHERE run_id = ? AND type = ? ORDER BY seq DESC LIMIT 1",
+                             arguments: [run, type]).map { row in
+                JournalEventRow(time: Date(timeIntervalSince1970: row["time"]), job: (row["job_id"] as Int?).map(JobID.init),
+                                type: row["type"], detail: row["detail"])
+            }
+        }
+    }
+
+    /// The time of the run's newest event, if any.
+    public func lastEventTime(of run: Int64) throws -> Date? {
+        try queue.read { db in
+            try Double.fetchOne(db, sql: "SELECT time FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", arguments: [run])
+                .map { Date(timeIntervalSince1970: $0) }
+        }
+    }
+
+    /// Whether a process still writes this journal: false when the process that last took its
+    /// one-writer lock ran on this host and has gone (killed, crashed). Read from the lock
+    /// file without taking the lock.
+    public var writerIsAlive: Bool {
+        JournalLock.lastHolder(journalPath: path).map(JournalLock.isAlive) ?? false
+    }
+
     /// Gives up the one-writer lock: another run may open the journal for writing from now on.
     /// Further writes through this object still work (tests only; a run's journal is closed
     /// by its end).
@@ -425,6 +451,8 @@ public struct JournalRun: Sendable, Hashable {
     public var endedAt: Date?
     /// `running` (or interrupted), `completed`, `stopped`, `aborted`, `abandoned`.
     public var state: String
+    /// How it ended, in words (`aborted: <reason>`); nil while running.
+    public var outcome: String?
 
     init(row: Row) throws {
         id = row["id"]
@@ -436,6 +464,7 @@ public struct JournalRun: Sendable, Hashable {
         startedAt = Date(timeIntervalSince1970: row["started_at"])
         endedAt = (row["ended_at"] as Double?).map { Date(timeIntervalSince1970: $0) }
         state = row["state"]
+        outcome = row["outcome"]
     }
 }
 

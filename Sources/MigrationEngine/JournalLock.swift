@@ -60,6 +60,24 @@ final class JournalLock: Sendable {
         close(descriptor)
     }
 
+    /// Who last took the lock of the journal at `journalPath`, as written in its lock file
+    /// (read without taking the lock: a reader must never make a starting writer fail);
+    /// nil when there is no lock file.
+    static func lastHolder(journalPath: String) -> Holder? {
+        let fd = open(journalPath + ".lock", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return readHolder(fd)
+    }
+
+    /// Whether the process `holder` names still runs: false only when it ran on this host and
+    /// its PID is gone (a process on another host cannot be checked, so it counts as running).
+    static func isAlive(_ holder: Holder) -> Bool {
+        guard let pid = holder.pid else { return true }
+        if let host = holder.host, host != ProcessInfo.processInfo.hostName { return true }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
+
     private static func readHolder(_ fd: Int32) -> Holder {
         var buffer = [UInt8](repeating: 0, count: 512)
         let n = pread(fd, &buffer, buffer.count, 0)

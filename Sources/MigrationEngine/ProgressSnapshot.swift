@@ -55,6 +55,14 @@ public struct RunningTask: Sendable, Hashable {
     public var startedAt: Date?
     /// `old-01 → new-03`, `esx-1 → esx-2`, or the operation's name.
     public var route: String
+    /// The VM's host when the task started (its name).
+    public var host: String?
+    /// The host a host move takes the VM to, when it changes host.
+    public var destinationHost: String?
+    /// The datastores a storage move copies from (names).
+    public var sourceDatastores: [String] = []
+    /// The datastore a storage move copies to.
+    public var destinationDatastore: String?
 }
 
 /// The state of a run at one moment, as `ProgressTracker` aggregates it.
@@ -75,6 +83,9 @@ public struct ProgressSnapshot: Sendable {
     public var running: [RunningTask]
     /// The latest failures, newest last: `vm: reason`.
     public var recentFailures: [String]
+    /// Task failures by fault type (`FileLocked`, …), the retried ones included, since the
+    /// tracker started.
+    public var faults: [String: Int] = [:]
 
     /// Seconds since the start.
     public var elapsed: TimeInterval { startedAt.map { now.timeIntervalSince($0) } ?? 0 }

@@ -30,6 +30,7 @@ public final class ProgressTracker: Sendable {
         var samples: [(Date, Int64)] = []
         var finishedBytes: Int64 = 0
         var failures: [String] = []
+        var faults: [String: Int] = [:]
     }
 
     private let state = Mutex(State())
@@ -67,6 +68,7 @@ public final class ProgressTracker: Sendable {
                     s.finishedBytes += job.size
                     s.samples.append((event.time, s.finishedBytes))
                 }
+                if job.state == .failed, from != .failed, let fault = job.lastFault { s.faults[fault.rawValue, default: 0] += 1 }
                 if job.state == .failed || job.state == .skipped, !job.isProactive {
                     s.failures.append("\(job.vmName): \(job.state.rawValue): \(job.lastError ?? "")")
                     if s.failures.count > 20 { s.failures.removeFirst(s.failures.count - 20) }
@@ -74,7 +76,8 @@ public final class ProgressTracker: Sendable {
                 s.jobs[job.id] = e
             case .taskProgress(let id, _, let percent):
                 s.jobs[id]?.percent = percent
-            case .retryScheduled(let job, _, _):
+            case .retryScheduled(let job, _, let fault):
+                s.faults[fault.code.rawValue, default: 0] += 1
                 s.jobs[job.id]?.state = job.state
                 s.jobs[job.id]?.job = job
                 s.running.remove(job.id)
@@ -129,8 +132,15 @@ public final class ProgressTracker: Sendable {
             clusters.sort { $0.0 < $1.0 }
             running.sort { ($0.startedAt ?? .distantFuture, $0.job) < ($1.startedAt ?? .distantFuture, $1.job) }
             return ProgressSnapshot(startedAt: s.startedAt, now: t, outcome: s.outcome, resumed: s.resumed, overall: overall,
-                                    clusters: clusters.map { (name: $0.0, totals: $0.1) }, running: running, recentFailures: s.failures)
+                                    clusters: clusters.map { (name: $0.0, totals: $0.1) }, running: running, recentFailures: s.failures,
+                                    faults: s.faults)
         }
+    }
+
+    /// Every job as last seen (pro-active vMotions included), in id order, with the inventory's
+    /// display names and the run's start: what the live timeline draws.
+    public func timeline() -> (jobs: [Job], names: [MoRef: String], startedAt: Date?) {
+        state.withLock { s in (s.jobs.values.map(\.job).sorted { $0.id < $1.id }, s.names, s.startedAt) }
     }
 
     private func rate(_ s: State, now: Date) -> Double {
@@ -175,6 +185,10 @@ public final class ProgressTracker: Sendable {
             route = job.kind.name
         }
         return RunningTask(job: job.id, vmName: job.vmName, cluster: job.cluster.map { names[$0] ?? $0.value }, kind: job.kind.name,
-                           percent: e.percent, size: job.size, startedAt: job.startedAt ?? job.dispatchedAt, route: route)
+                           percent: e.percent, size: job.size, startedAt: job.startedAt ?? job.dispatchedAt, route: route,
+                           host: job.sourceHost.map { name($0) },
+                           destinationHost: job.kind.destinationHost.flatMap { $0 == job.sourceHost ? nil : name($0) },
+                           sourceDatastores: job.kind.movesStorage ? job.sourceDatastores.map { name($0) } : [],
+                           destinationDatastore: job.kind.movesStorage ? job.target.map { name($0) } : nil)
     }
 }

@@ -67,6 +67,24 @@ public protocol VCenter: AnyObject, Sendable {
     /// operation and the task poller's calls): what the server counts. Nil for a backend
     /// that makes no requests (the simulator).
     var requestCount: Int? { get }
+
+    /// The requests sent so far by SOAP method, and the transparent re-logins (after an
+    /// expired session): what `/metrics` reports. Nil for a backend that makes no requests.
+    var callStatistics: VCenterCallStatistics? { get }
+}
+
+/// A connection's requests by method and its re-logins.
+public struct VCenterCallStatistics: Sendable, Hashable {
+    /// Requests by SOAP method (`RelocateVM_Task`, `WaitForUpdatesEx`, …).
+    public var byMethod: [String: Int]
+    /// Log-ins after the first (the session had expired or was terminated).
+    public var relogins: Int
+
+    /// Creates statistics.
+    public init(byMethod: [String: Int], relogins: Int) {
+        self.byMethod = byMethod
+        self.relogins = relogins
+    }
 }
 
 extension VCenter {
@@ -82,6 +100,9 @@ extension VCenter {
 
     /// Nil: the backend does not count requests.
     public var requestCount: Int? { nil }
+
+    /// Nil: the backend does not count requests.
+    public var callStatistics: VCenterCallStatistics? { nil }
 
     /// The local clock, for a backend whose task times are local times.
     public func currentTime() async throws -> Date { Date() }

@@ -1,4 +1,5 @@
 import Foundation
+import Gantt
 import VCenterModel
 
 /// A timeline of a simulated run as ONE self-contained HTML file: a Gantt chart with a
@@ -7,20 +8,13 @@ import VCenterModel
 /// tasks in red; hovering shows the VM, its size, from → to and the times. The time axis
 /// counts hours from the start; a header gives the makespan, VMs and bytes moved.
 ///
-/// No external asset and no network: the data is embedded as compact JSON and a small
-/// inline script draws only the visible rows on a canvas, so 100,000 tasks stay usable
-/// (scroll, Ctrl+wheel or +/− to zoom, 0 to fit). A Content-Security-Policy forbids any
-/// fetch. Names reach the page only as escaped JSON, read back with `textContent`.
+/// The chart itself is `Gantt` (shared with the live status page of `run --listen`); this
+/// type turns the simulator's task records into its bars. No external asset and no
+/// network: a Content-Security-Policy forbids any fetch. Names reach the page only as
+/// escaped JSON, read back with `textContent`.
 public enum TimelineChart {
     /// What a row is.
-    public enum Grouping: String, Sendable, Hashable, CaseIterable {
-        /// One row per host; a vMotion shows on its source and its destination host.
-        case host
-        /// One row per datastore; a Storage vMotion shows on its source and destination datastores.
-        case datastore
-        /// One row per cluster.
-        case cluster
-    }
+    public typealias Grouping = Gantt.Grouping
 
     /// The chart as an HTML document.
     /// - Parameters:
@@ -48,21 +42,10 @@ public enum TimelineChart {
         ]
         if unfinished > 0 { facts.append("\(PlanFormat.count(unfinished)) unfinished") }
         if stats.tasksQueuedByLimit > 0 { facts.append("\(PlanFormat.count(stats.tasksQueuedByLimit)) queued at vCenter by a limit") }
-
-        var legend = ""
-        for kind in SimulatedTaskKind.allCases where stats.tasks.contains(where: { $0.kind == kind }) || kind == .storageVMotion {
-            legend += "<span class=\"key\"><i style=\"background:\(color(kind))\"></i>\(escape(PlanReport.kindName(kind.rawValue)))</span>"
-        }
-        legend += "<span class=\"key\"><i style=\"background:#d93025\"></i>failed</span>"
-        legend += "<span class=\"key\"><i style=\"background:#3a6fc4;opacity:.35\"></i>queued (lighter)</span>"
-
-        var options = ""
-        for g in Grouping.allCases {
-            options += "<option value=\"\(g.rawValue)\"\(g == groupBy ? " selected" : "")>by \(g.rawValue)</option>"
-        }
+        let kinds = SimulatedTaskKind.allCases.filter { kind in stats.tasks.contains { $0.kind == kind } || kind == .storageVMotion }
 
         var html = ""
-        html.reserveCapacity(data.utf8.count + 16_000)
+        html.reserveCapacity(data.utf8.count + 30_000)
         html += """
         <!DOCTYPE html>
         <html lang="en">
@@ -70,74 +53,42 @@ public enum TimelineChart {
         <meta charset="utf-8">
         <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(escape(title)) — timeline by \(groupBy.rawValue)</title>
-        <style>\(style)</style>
+        <title>\(Gantt.escape(title)) — timeline by \(groupBy.rawValue)</title>
+        <style>\(Gantt.style)</style>
         </head>
         <body>
         <header>
-        <h1>\(escape(title))</h1>
-        <p class="facts">\(facts.map(escape).joined(separator: " · "))</p>
-        <p class="legend">\(legend)</p>
-        <p class="controls"><label>rows <select id="group">\(options)</select></label>
-        <button id="zoom-out" title="zoom out (−)">−</button><button id="zoom-in" title="zoom in (+)">+</button><button id="zoom-fit" title="fit the whole run (0)">fit</button>
-        <span class="hint">hours from the start · Ctrl+wheel or +/− zooms · hover a bar for details</span></p>
+        <h1>\(Gantt.escape(title))</h1>
+        <p class="facts">\(facts.map(Gantt.escape).joined(separator: " · "))</p>
+        <p class="legend">\(Gantt.legend(kinds: kinds.map(\.rawValue)))</p>
+        \(Gantt.controls(groupBy: groupBy))
         </header>
-        <main id="wrap"><div id="scroller"><div id="spacer"></div></div><canvas id="chart"></canvas></main>
-        <div id="tip" role="tooltip"></div>
+        \(Gantt.body)
         <noscript><p>The timeline is drawn by an inline script; enable JavaScript to see it.</p></noscript>
         <script type="application/json" id="timeline-data">
         """
         html += data
         html += "</script>\n<script>\n"
-        html += script
+        html += Gantt.script
         html += "</script>\n</body>\n</html>\n"
         return html
     }
 
-    /// A bar's colour for a task kind (failed tasks are red whatever their kind).
-    static func color(_ kind: SimulatedTaskKind) -> String {
-        switch kind {
-        case .storageVMotion: "#3a6fc4"
-        case .vMotion: "#2f9e5a"
-        case .hostAndStorageVMotion: "#8756c4"
-        case .consolidateDisks: "#e0861b"
-        case .removeSnapshot: "#a8900f"
-        case .power: "#8a8a8a"
+    /// The chart's data (`Gantt.dataJSON`): one bar per task in creation order.
+    static func dataJSON(stats: SimulatorStats, inventory: Inventory, groupBy: Grouping, origin: Date, wallClock: Date) -> String {
+        let kinds = SimulatedTaskKind.allCases
+        var kindIndex: [SimulatedTaskKind: Int] = [:]
+        for (i, k) in kinds.enumerated() { kindIndex[k] = i }
+        let bars = stats.tasks.map { t in
+            GanttBar(kind: kindIndex[t.kind] ?? 0, vm: t.entity, vmName: t.entityName, queued: t.queueTime, started: t.startTime,
+                     ended: t.completeTime, bytes: t.bytes, fault: t.state == .error ? (t.error?.description ?? "failed") : nil,
+                     sourceHost: t.sourceHost, destinationHost: t.destinationHost, sourceDatastores: t.sourceDatastores,
+                     destinationDatastore: t.destinationDatastore, cluster: PlanReport.cluster(of: t, in: inventory))
         }
+        let names = GanttNames(clusters: inventory.clusters.map { ($0.ref, $0.name) },
+                               hosts: inventory.hosts.map { ($0.ref, $0.name, $0.cluster) },
+                               datastores: inventory.datastores.map { ($0.ref, $0.name) })
+        return Gantt.dataJSON(bars: bars, kinds: kinds.map(\.rawValue), names: names, groupBy: groupBy, origin: origin,
+                              wallClock: wallClock, now: stats.now)
     }
-
-    /// Text made safe for HTML content and attribute values.
-    static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default:
-                if c.value < 0x20 && c != "\t" { out += " " } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out
-    }
-
-    static let style = """
-    *{box-sizing:border-box}html,body{margin:0;height:100%}
-    body{font:13px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#222;background:#fff;display:flex;flex-direction:column}
-    header{padding:8px 12px 4px;border-bottom:1px solid #ddd;flex:none}
-    h1{font-size:16px;margin:0 0 2px}p{margin:2px 0}.facts{font-weight:600}
-    .key{display:inline-flex;align-items:center;margin-right:14px;white-space:nowrap}
-    .key i{display:inline-block;width:14px;height:10px;margin-right:5px;border-radius:2px}
-    .controls{display:flex;align-items:center;gap:6px;flex-wrap:wrap}.hint{color:#666;margin-left:8px}
-    button{min-width:28px}
-    #wrap{position:relative;flex:1 1 auto;min-height:200px}
-    #scroller{position:absolute;inset:0;overflow:auto}#spacer{width:1px;height:1px}
-    #chart{position:absolute;left:0;top:0;pointer-events:none}
-    #tip{position:fixed;display:none;pointer-events:none;background:#fffffb;border:1px solid #999;border-radius:4px;
-    padding:6px 8px;box-shadow:0 2px 8px rgba(0,0,0,.2);max-width:460px;white-space:pre-wrap;z-index:10;font-size:12px}
-    #tip b{display:block;font-size:13px;margin-bottom:2px;overflow-wrap:anywhere}
-    """
 }

@@ -25,6 +25,9 @@ final class SOAPSession: Sendable {
         var reloginHooks: [UInt64: @Sendable () -> Void] = [:]
         var nextHookID: UInt64 = 0
         var requests = 0
+        /// Requests by SOAP method, and transparent re-logins (`/metrics`).
+        var byMethod: [String: Int] = [:]
+        var relogins = 0
     }
     private let state = Mutex(State())
     private let gate = LoginGate()
@@ -123,12 +126,20 @@ final class SOAPSession: Sendable {
     /// keep-alive's calls included): what the server counts.
     var requestCount: Int { state.withLock { $0.requests } }
 
+    /// Requests by method and re-logins so far.
+    var callStatistics: VCenterCallStatistics {
+        state.withLock { VCenterCallStatistics(byMethod: $0.byMethod, relogins: $0.relogins) }
+    }
+
     private func send(
         _ envelope: [UInt8], method: String, cookie: String?,
         granularity: SOAPResponseParser.Granularity, skipping: XMLSkipRule? = nil, onPiece: @escaping (XMLElement) throws -> Void
     ) async throws {
         let start = ContinuousClock.now
-        state.withLock { $0.requests += 1 }
+        state.withLock {
+            $0.requests += 1
+            $0.byMethod[method, default: 0] += 1
+        }
         let exchange = try await transport.exchange(
             envelope, method: method, cookie: cookie, soapAction: "urn:vim25/\(apiVersion)", granularity: granularity, skipping: skipping, onPiece: onPiece)
         if let newCookie = exchange.sessionCookie {
@@ -156,6 +167,7 @@ final class SOAPSession: Sendable {
         try await send(envelope, method: "Login", cookie: nil, granularity: .returnValue) { _ in }
         let hooks = state.withLock { s -> [@Sendable () -> Void] in
             let wasLoggedIn = s.loggedIn
+            if wasLoggedIn { s.relogins += 1 }
             s.loggedIn = true
             s.generation += 1
             s.lastActivity = .now

@@ -107,6 +107,8 @@ public final class SOAPVCenter: VCenter {
     /// included (what the server counts).
     public var requestCount: Int? { session.requestCount }
 
+    public var callStatistics: VCenterCallStatistics? { session.callStatistics }
+
     /// `ServiceInstance.CurrentTime`: the server's clock, which its task times are in.
     public func currentTime() async throws -> Date {
         guard let date = try await session.call("CurrentTime", on: ServiceContent.serviceInstance).first?.date else {

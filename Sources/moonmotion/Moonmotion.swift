@@ -39,5 +39,6 @@ struct Moonmotion: AsyncParsableCommand {
         ReplCommand.self,
         InventoryCommand.self,
         TasksCommand.self,
+        StatusCommand.self,
     ]
 }

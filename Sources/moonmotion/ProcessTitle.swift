@@ -15,14 +15,33 @@ enum ProcessTitle {
     static func hidePasswords() {
         _ = CommandLine.arguments  // Swift's copy, made before the originals change
         let argv = CommandLine.unsafeArgv
+        var tokenNext = false
         for i in 1..<Int(CommandLine.argc) {
             guard let p = argv[i] else { continue }
             let length = strlen(p)
             let bytes = UnsafeMutableBufferPointer(start: UnsafeMutableRawPointer(p).assumingMemoryBound(to: UInt8.self), count: length)
-            guard let range = passwordRange(Array(bytes)) else { continue }
+            // The status page's token (`--listen-token T`, `--listen-token=T`) is a password too.
+            if tokenNext {
+                tokenNext = false
+                for k in 0..<length { bytes[k] = UInt8(ascii: "*") }
+                continue
+            }
+            let word = Array(bytes)
+            if word == Array(tokenOption.utf8) {
+                tokenNext = true
+                continue
+            }
+            if word.starts(with: Array((tokenOption + "=").utf8)) {
+                for k in (tokenOption.utf8.count + 1)..<length { bytes[k] = UInt8(ascii: "*") }
+                continue
+            }
+            guard let range = passwordRange(word) else { continue }
             for k in range { bytes[k] = UInt8(ascii: "*") }
         }
     }
+
+    /// The option whose value is hidden whole.
+    static let tokenOption = "--listen-token"
 
     /// The byte range of the password in a URL argument (also `--url=URL`): after the first
     /// `:` that follows `://`, up to the last `@` (passwords may hold `/`, `@`, `:`).

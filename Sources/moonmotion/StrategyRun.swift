@@ -3,6 +3,7 @@ import LuaBindings
 import LuaHost
 import MigrationEngine
 import RunNotifications
+import StatusServer
 import Synchronization
 import VCenterModel
 #if canImport(Glibc)
@@ -136,13 +137,33 @@ struct StrategyRun {
         notifier?.notify(RunMessages.started(run: scriptName, on: backend.name, resume: options.resume))
 
         let interrupts = StrategyRunInterrupts(runner: runner, display: display, journaled: journal != nil)
+        var server: StatusServer?
+        if let listen = options.listen {
+            let name = script, vcenterName = backend.vcenter.displayName, vcenter = backend.vcenter
+            let source = StatusServer.Source(
+                status: {
+                    let progress = display.tracker.snapshot(at: clock())
+                    return RunStatus(strategy: name, vcenter: vcenterName, phase: RunStatus.livePhase(progress, stopRequested: interrupts.count > 0),
+                                     progress: progress, source: "live")
+                },
+                calls: { vcenter.callStatistics },
+                timeline: { LiveTimeline.json(display.tracker, now: clock()) })
+            do {
+                server = try await Self.startServer(listen: listen, options: options, source: source)
+            } catch {
+                writeStandardError("moonmotion: \(error)\n")
+                return 1
+            }
+        }
         runtime.takeOverInterruptSignal { count in interrupts.signal(count) }
         display.start()
         let realStart = Date()
         let summary: RunSummary
         do {
             summary = try await runner.run()
+            await Self.stopServer(server)
         } catch {
+            await Self.stopServer(server)
             runtime.installInterruptSignalHandler()
             display.stop(showFinal: false)
             writeStandardError("moonmotion: \(error)\n")
@@ -181,6 +202,35 @@ struct StrategyRun {
             if sent.waiting > 0 { writeStandardError("moonmotion: notify: gave up waiting for \(sent.waiting) webhook(s) after 10 s\n") }
         }
         return Self.exitStatus(summary)
+    }
+
+    /// Starts `--listen`'s server and says where it serves (never with its token).
+    static func startServer(listen: String, options: StrategyRunOptions, source: StatusServer.Source) async throws -> StatusServer {
+        let address = try ListenAddress(parsing: listen)
+        var token = options.listenToken
+        if let file = options.listenTokenFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw StatusServerError.cannotBind(address, "cannot read --listen-token-file \(file)")
+            }
+            token = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        }
+        let server = try StatusServer(address: address, token: token, source: source)
+        let port = try await server.start()
+        var shown = address
+        shown.port = port
+        writeStandardError("moonmotion: status page: http://\(shown)/ (also /api/status, /metrics)\(token == nil ? "" : "; add ?token=… to the address")\n")
+        return server
+    }
+
+    /// Ends `--listen`'s streams once open pages have had the final status.
+    static func stopServer(_ server: StatusServer?) async {
+        guard let server else { return }
+        server.runEnded()
+        // A page polls once per second: give it the final state before the process exits.
+        try? await Task.sleep(for: .milliseconds(1200))
+        // Not stopped: the process exits next and takes it down. Cancelling it while browsers
+        // keep reconnecting made NIO trap on a connection accepted during the shutdown
+        // ("Deinited NIOAsyncWriter without calling finish()", the bench's 20 watchers).
     }
 
     /// `--journal`, else `<script name>.journal` in the current directory for a real

@@ -3,6 +3,7 @@ import ArgumentParser
 import RunNotifications
 import MigrationEngine
 import VCenterSimulator
+import StatusServer
 
 /// The options of `moonmotion run` that matter when the script is a strategy (it returns a
 /// table of hooks): dry run, journal, resume, events file, and the built-in simulator's
@@ -81,7 +82,36 @@ struct StrategyRunOptions: ParsableArguments {
         return try? ChangeWindows(parsing: window, timeZone: timeZone.flatMap(TimeZone.init(identifier:)) ?? .current)
     }
 
+    @Option(help: ArgumentHelp(
+        "Serve a live status page, /api/status and /metrics on ADDR:PORT while the run goes (e.g. 127.0.0.1:8080).",
+        discussion: "Loopback addresses only, unless --listen-token or --listen-token-file is given: every request then needs the token (Authorization: Bearer TOKEN, or ?token=TOKEN in the page's address).",
+        valueName: "addr:port"))
+    var listen: String?
+
+    @Option(name: .customLong("listen-token"), help: ArgumentHelp(
+        "The token every request to --listen needs (at least 16 characters). Prefer --listen-token-file: a command line is visible to other users.",
+        valueName: "token"))
+    var listenToken: String?
+
+    @Option(name: .customLong("listen-token-file"), help: ArgumentHelp(
+        "Read the --listen token from this file (its first line).", valueName: "file"))
+    var listenTokenFile: String?
+
     func validate() throws {
+        if listenToken != nil && listenTokenFile != nil {
+            throw ValidationError("--listen-token and --listen-token-file both give the token; give one of them")
+        }
+        if (listenToken != nil || listenTokenFile != nil) && listen == nil {
+            throw ValidationError("--listen-token only applies with --listen ADDR:PORT")
+        }
+        if let listen {
+            let address: ListenAddress
+            do { address = try ListenAddress(parsing: listen) } catch { throw ValidationError(error.description) }
+            if !address.isLoopback && listenToken == nil && listenTokenFile == nil {
+                throw ValidationError(StatusServerError.tokenRequired(address).description)
+            }
+            if dryRun { throw ValidationError("--dry-run starts nothing, so there is nothing to --listen to; give one of them") }
+        }
         for spec in arrays {
             do { _ = try StorageArray(parsing: spec) } catch { throw ValidationError("--array: \(error)") }
         }
@@ -119,7 +149,7 @@ struct StrategyRunOptions: ParsableArguments {
     /// Whether any of these options was given (they only apply to strategy scripts).
     var anyGiven: Bool {
         dryRun || journal != nil || noJournal || resume || events != nil || generate != nil || inventory != nil || speed != nil
-            || maxConcurrent != nil || !notify.isEmpty || window != nil || timeZone != nil || untilWindowEnd || !arrays.isEmpty
+            || maxConcurrent != nil || !notify.isEmpty || window != nil || timeZone != nil || untilWindowEnd || !arrays.isEmpty || listen != nil || listenToken != nil || listenTokenFile != nil
     }
 
     /// These options with those of `later` (given after the script) taking precedence.
@@ -139,11 +169,15 @@ struct StrategyRunOptions: ParsableArguments {
         m.timeZone = later.timeZone ?? timeZone
         m.untilWindowEnd = untilWindowEnd || later.untilWindowEnd
         m.arrays = arrays + later.arrays
+        m.listen = later.listen ?? listen
+        m.listenToken = later.listenToken ?? listenToken
+        m.listenTokenFile = later.listenTokenFile ?? listenTokenFile
         return m
     }
 
     /// Options that take a value (`--journal FILE` or `--journal=FILE`).
-    static let valueOptions: Set<String> = ["--journal", "--events", "--generate", "--inventory", "--speed", "--max-concurrent", "--notify", "--window", "--tz", "--array"]
+    static let valueOptions: Set<String> = ["--journal", "--events", "--generate", "--inventory", "--speed", "--max-concurrent", "--notify", "--window", "--tz", "--array",
+                                            "--listen", "--listen-token", "--listen-token-file"]
     /// Options without a value.
     static let flagOptions: Set<String> = ["--dry-run", "--no-journal", "--resume", "--until-window-end"]
 

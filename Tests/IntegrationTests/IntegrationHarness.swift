@@ -64,6 +64,9 @@ final class BackgroundMoonmotion: @unchecked Sendable {
     /// What it wrote to stdout so far.
     var stdoutSoFar: String { (try? String(contentsOf: outURL, encoding: .utf8)) ?? "" }
 
+    /// What it wrote to stderr so far.
+    var stderrSoFar: String { (try? String(contentsOf: errURL, encoding: .utf8)) ?? "" }
+
     /// Waits for the end (SIGKILL after `timeout` s, recorded as an issue) and returns what it left.
     func finish(timeout: Double = 300) async -> ProcessOutcome {
         let start = Date()

@@ -22,12 +22,16 @@ Figures per peer, all counted at the test vCenter except CPU and RSS:
     python3 scripts/bench/migration/bench.py --moonmotion .build-release/release/moonmotion
 """
 import argparse
+import collections
 import json
+import socket
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
@@ -114,7 +118,7 @@ def server_figures(vc, moved_expected):
     }
 
 
-def run_moonmotion(vc, args):
+def run_moonmotion(vc, args, extra=()):
     with tempfile.TemporaryDirectory() as tmp:
         url = vc.url.replace("://", "://%s:%s@" % (vc.username, vc.password), 1)
         vc.reset_stats()
@@ -122,11 +126,83 @@ def run_moonmotion(vc, args):
         env.pop("MOONMOTION_PATH", None)
         code, wall, cpu, rss, out, err = run_process(
             [args.moonmotion, "run", "--url", url, os.path.join(REPO, "examples", "storage-migration.lua"),
-             "--journal", os.path.join(tmp, "bench.journal"), "--events", os.path.join(tmp, "events.jsonl")],
+             "--journal", os.path.join(tmp, "bench.journal"), "--events", os.path.join(tmp, "events.jsonl")] + list(extra),
             args.deadline, env=env, cwd=tmp)
         if code != 0:
             sys.stderr.write("moonmotion exited %s:\n%s\n%s\n" % (code, out[-3000:], err[-3000:]))
         return {"wall": wall, "cpu": cpu, "rss": rss, "exit": code}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def browsers(port, stop, counts, n=20):
+    """n clients watching the --listen page the way people do: half hold the page's event
+    stream (/events) open and reconnect when it ends, half reload /api/status every second;
+    one of them also scrapes /metrics every 5 s, as Prometheus would."""
+    def streamer():
+        while not stop.is_set():
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/events" % port, timeout=5) as r:
+                    for line in r:
+                        if line.startswith(b"data: "):
+                            counts["events"] += 1
+                        if stop.is_set():
+                            break
+            except Exception:
+                counts["errors"] += 1
+                stop.wait(0.5)
+
+    def reloader(k):
+        while not stop.is_set():
+            try:
+                urllib.request.urlopen("http://127.0.0.1:%d/api/status" % port, timeout=5).read()
+                counts["status"] += 1
+                if k == 0 and counts["status"] % 5 == 0:
+                    urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read()
+                    counts["metrics"] += 1
+            except Exception:
+                counts["errors"] += 1
+            stop.wait(1)
+
+    threads = [threading.Thread(target=streamer, daemon=True) for _ in range(n // 2)]
+    threads += [threading.Thread(target=reloader, args=(k,), daemon=True) for k in range(n - n // 2)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def run_moonmotion_listen(vc, args):
+    """Moonmotion with --listen and 20 browsers watching (issue 14: the page must not slow the run)."""
+    port = free_port()
+    stop = threading.Event()
+    counts = collections.Counter()
+    started = threading.Event()
+
+    def watch():
+        # The server is up once the port answers; then the browsers start.
+        while not stop.is_set():
+            try:
+                urllib.request.urlopen("http://127.0.0.1:%d/api/status" % port, timeout=1).read()
+                break
+            except Exception:
+                stop.wait(0.05)
+        if not stop.is_set():
+            started.set()
+            browsers(port, stop, counts)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        result = run_moonmotion(vc, args, extra=["--listen", "127.0.0.1:%d" % port])
+    finally:
+        stop.set()
+    result["watchers"] = dict(counts)
+    sys.stderr.write("moonmotion --listen: 20 watchers: %s\n" % dict(counts))
+    return result
 
 
 def run_powercli(vc, args):
@@ -141,6 +217,7 @@ def run_powercli(vc, args):
 
 
 PEERS = {"moonmotion": ("Moonmotion (storage-migration.lua)", run_moonmotion),
+         "moonmotion-listen": ("Moonmotion --listen, 20 watchers", run_moonmotion_listen),
          "powercli": ("PowerCLI-style (pyVmomi)", run_powercli)}
 
 

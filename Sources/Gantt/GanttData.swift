@@ -1,10 +1,10 @@
 import Foundation
 import VCenterModel
 
-extension TimelineChart {
+extension Gantt {
     /// The chart's data as compact JSON, safe to embed in a `<script type="application/json">`
     /// block (`<`, `>`, `&`, U+2028 and U+2029 are written as `\u` escapes, so no name can
-    /// close the block). Columnar: one array per field, one entry per task in creation order.
+    /// close the block). Columnar: one array per field, one entry per bar in the order given.
     ///
     /// Fields: `group` (initial grouping), `t0` (wall-clock milliseconds of offset 0),
     /// `now` and `end` (seconds), name tables `kinds`, `clusters`, `hosts` with `hc` (each
@@ -16,10 +16,12 @@ extension TimelineChart {
     /// several), `dd` (destination datastore or -1). Sparse, as flat pairs: `fail` (task,
     /// fault index) and `clx` (task, cluster) for tasks whose cluster is not their source
     /// host's (else destination host's) cluster.
-    static func dataJSON(stats: SimulatorStats, inventory: Inventory, groupBy: Grouping, origin: Date, wallClock: Date) -> String {
-        var clusterNames = inventory.clusters.map(\.name)
+    public static func dataJSON(
+        bars: [GanttBar], kinds: [String], names: GanttNames, groupBy: Grouping, origin: Date, wallClock: Date, now: Date
+    ) -> String {
+        var clusterNames = names.clusters.map(\.name)
         var clusterIndex: [MoRef: Int] = [:]
-        for (i, c) in inventory.clusters.enumerated() { clusterIndex[c.ref] = i }
+        for (i, c) in names.clusters.enumerated() { clusterIndex[c.ref] = i }
         var standalone = -1
         func clusterSlot(_ ref: MoRef?) -> Int {
             if let ref {
@@ -37,7 +39,7 @@ extension TimelineChart {
 
         var hostNames: [String] = [], hostCluster: [Int] = []
         var hostIndex: [MoRef: Int] = [:]
-        for h in inventory.hosts {
+        for h in names.hosts {
             hostIndex[h.ref] = hostNames.count
             hostNames.append(h.name)
             hostCluster.append(clusterSlot(h.cluster))
@@ -50,9 +52,9 @@ extension TimelineChart {
             hostCluster.append(clusterSlot(nil))
             return hostNames.count - 1
         }
-        var dsNames = inventory.datastores.map(\.name)
+        var dsNames = names.datastores.map(\.name)
         var dsIndex: [MoRef: Int] = [:]
-        for (i, d) in inventory.datastores.enumerated() { dsIndex[d.ref] = i }
+        for (i, d) in names.datastores.enumerated() { dsIndex[d.ref] = i }
         func datastore(_ ref: MoRef?) -> Int {
             guard let ref else { return -1 }
             if let i = dsIndex[ref] { return i }
@@ -61,13 +63,10 @@ extension TimelineChart {
             return dsNames.count - 1
         }
 
-        let kinds = SimulatedTaskKind.allCases
-        var kindIndex: [SimulatedTaskKind: Int] = [:]
-        for (i, k) in kinds.enumerated() { kindIndex[k] = i }
         var vmNames: [String] = [], vmIndex: [MoRef: Int] = [:]
         var faults: [String] = [], faultIndex: [String: Int] = [:]
 
-        let n = stats.tasks.count
+        let n = bars.count
         var k = [Int](), vmd = [Int](), dq = [Int](), ds = [Int](), de = [Int](), mb = [Int](), fail = [Int]()
         var sh = [Int](), dh = [Int](), dd = [Int](), clx = [Int]()
         var sd: [[Int]] = []
@@ -77,30 +76,29 @@ extension TimelineChart {
         func deci(_ date: Date) -> Int { Int((date.timeIntervalSince(origin) * 10).rounded()) }
         var previousQueue = 0, previousVM = -1
         var lastEnd = 0.0
-        for (index, t) in stats.tasks.enumerated() {
-            k.append(kindIndex[t.kind] ?? 0)
+        for (index, t) in bars.enumerated() {
+            k.append(t.kind)
             let v: Int
-            if let i = vmIndex[t.entity] { v = i } else {
+            if let i = vmIndex[t.vm] { v = i } else {
                 v = vmNames.count
-                vmIndex[t.entity] = v
-                vmNames.append(t.entityName)
+                vmIndex[t.vm] = v
+                vmNames.append(t.vmName)
             }
             vmd.append(v - previousVM - 1)
             previousVM = v
-            let q = deci(t.queueTime)
+            let q = deci(t.queued)
             dq.append(q - previousQueue)
             previousQueue = q
-            if let s = t.startTime.map(deci) {
+            if let s = t.started.map(deci) {
                 ds.append(max(0, s - q))
-                if let e = t.completeTime.map(deci) { de.append(max(0, e - max(s, q))) } else { de.append(-1) }
+                if let e = t.ended.map(deci) { de.append(max(0, e - max(s, q))) } else { de.append(-1) }
             } else {
                 ds.append(-1)
                 de.append(-1)
             }
-            if let end = t.completeTime { lastEnd = max(lastEnd, end.timeIntervalSince(origin)) }
+            if let end = t.ended { lastEnd = max(lastEnd, end.timeIntervalSince(origin)) }
             mb.append(Int((Double(t.bytes) / 1_048_576).rounded()))
-            if t.state == .error {
-                let text = t.error?.description ?? "failed"
+            if let text = t.fault {
                 let f: Int
                 if let i = faultIndex[text] { f = i } else {
                     f = faults.count
@@ -114,7 +112,7 @@ extension TimelineChart {
             dh.append(destination)
             sd.append(t.sourceDatastores.map { datastore($0) })
             dd.append(datastore(t.destinationDatastore))
-            let cluster = clusterSlot(PlanReport.cluster(of: t, in: inventory))
+            let cluster = clusterSlot(t.cluster)
             let implied = source >= 0 ? hostCluster[source] : destination >= 0 ? hostCluster[destination] : -1
             if cluster != implied { clx += [index, cluster] }
         }
@@ -125,11 +123,11 @@ extension TimelineChart {
         out.raw(",\"t0\":")
         out.raw(String(Int64((wallClock.timeIntervalSince1970 * 1000).rounded())))
         out.raw(",\"now\":")
-        out.number(max(0, stats.now.timeIntervalSince(origin)))
+        out.number(max(0, now.timeIntervalSince(origin)))
         out.raw(",\"end\":")
         out.number(lastEnd)
         out.raw(",\"kinds\":")
-        out.strings(kinds.map(\.rawValue))
+        out.strings(kinds)
         out.raw(",\"clusters\":")
         out.strings(clusterNames)
         out.raw(",\"hosts\":")
@@ -153,64 +151,5 @@ extension TimelineChart {
         }
         out.raw("]}")
         return out.text
-    }
-}
-
-/// A minimal JSON writer for large columnar data, escaping for embedding in HTML.
-struct JSONText {
-    var text = ""
-
-    mutating func raw(_ s: String) { text += s }
-
-    mutating func number(_ x: Double) {
-        guard x.isFinite else { text += "0"; return }
-        let r = (x * 10).rounded() / 10
-        text += r == r.rounded() && abs(r) < 1e15 ? String(Int64(r)) : String(r)
-    }
-
-    mutating func ints(_ values: [Int]) {
-        text += "["
-        var first = true
-        for v in values {
-            if !first { text += "," }
-            first = false
-            text += String(v)
-        }
-        text += "]"
-    }
-
-    mutating func strings(_ values: [String]) {
-        text += "["
-        for (i, v) in values.enumerated() {
-            if i > 0 { text += "," }
-            string(v)
-        }
-        text += "]"
-    }
-
-    /// A JSON string with `"`, `\`, control characters, `<`, `>`, `&`, U+2028 and U+2029 escaped.
-    mutating func string(_ s: String) {
-        text += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case "<": text += "\\u003c"
-            case ">": text += "\\u003e"
-            case "&": text += "\\u0026"
-            case "\u{2028}": text += "\\u2028"
-            case "\u{2029}": text += "\\u2029"
-            default:
-                if u.value < 0x20 || u.value == 0x7F {
-                    text += String(format: "\\u%04x", u.value)
-                } else {
-                    text.unicodeScalars.append(u)
-                }
-            }
-        }
-        text += "\""
     }
 }

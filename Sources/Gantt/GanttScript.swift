@@ -1,41 +1,51 @@
-extension TimelineChart {
-    /// The inline script: decodes the columnar data, lays each row's tasks out in lanes
-    /// (greedy: the first lane free at the task's queue time), and draws only what is
-    /// visible on a canvas, batching bars by colour. Names are drawn with `fillText` and
-    /// shown with `textContent`, never parsed as HTML.
-    static let script = #"""
+extension Gantt {
+    /// The inline script: decodes the columnar data (`Gantt.dataJSON`) from the element
+    /// `#timeline-data`, lays each row's tasks out in lanes (greedy: the first lane free at
+    /// the task's queue time), and draws only what is visible on a canvas, batching bars by
+    /// colour. Names are drawn with `fillText` and shown with `textContent`, never parsed as
+    /// HTML. The page needs the elements `#scroller`, `#spacer`, `#chart`, `#tip`, `#group`
+    /// and the buttons `#zoom-in`, `#zoom-out`, `#zoom-fit` (`Gantt.controls`, `Gantt.body`).
+    ///
+    /// `window.mmTimeline.update(data)` replaces the data with a newer document of the same
+    /// shape (the live status page's growing timeline): the rows are laid out again, the
+    /// scroll position is kept, and a chart that was fitted to the whole run stays fitted.
+    public static let script = #"""
     (function () {
     "use strict";
-    var D = JSON.parse(document.getElementById("timeline-data").textContent);
+    var D = null;
     var KIND_LABEL = {storageVMotion: "Storage vMotion", vMotion: "vMotion", hostAndStorageVMotion: "vMotion + Storage vMotion",
       consolidateDisks: "Consolidate disks", removeSnapshot: "Remove snapshot", power: "Power on/off"};
     var KIND_COLOR = {storageVMotion: "#3a6fc4", vMotion: "#2f9e5a", hostAndStorageVMotion: "#8756c4",
       consolidateDisks: "#e0861b", removeSnapshot: "#a8900f", power: "#8a8a8a"};
-    var COLORS = D.kinds.map(function (k) { return KIND_COLOR[k] || "#555"; });
-    var FAILED = COLORS.length;
-    COLORS.push("#d93025");
     var LABEL_W = 170, AXIS_H = 26, LANE = 10, BAR = 8, PAD = 3, HEADER_H = 20, RIGHT_PAD = 40;
 
-    var n = D.k.length, i;
-    var Q = new Float64Array(n), S = new Float64Array(n), E = new Float64Array(n), C = new Uint8Array(n);
-    var VM = new Int32Array(n), F = new Int32Array(n).fill(-1), CL = new Int32Array(n);
-    var acc = 0, prev = -1;
-    for (i = 0; i < D.fail.length; i += 2) F[D.fail[i]] = D.fail[i + 1];
-    for (i = 0; i < n; i++) {
-      prev = VM[i] = prev + 1 + D.vmd[i];
-      CL[i] = D.sh[i] >= 0 ? D.hc[D.sh[i]] : D.dh[i] >= 0 ? D.hc[D.dh[i]] : -1;
+    var COLORS = [], FAILED = 0, n = 0, i, Q, S, E, C, VM, F, CL, END = 60;
+    function load(data) {
+      D = data;
+      COLORS = D.kinds.map(function (k) { return KIND_COLOR[k] || "#555"; });
+      FAILED = COLORS.length;
+      COLORS.push("#d93025");
+      n = D.k.length;
+      Q = new Float64Array(n); S = new Float64Array(n); E = new Float64Array(n); C = new Uint8Array(n);
+      VM = new Int32Array(n); F = new Int32Array(n).fill(-1); CL = new Int32Array(n);
+      var acc = 0, prev = -1;
+      for (i = 0; i < D.fail.length; i += 2) F[D.fail[i]] = D.fail[i + 1];
+      for (i = 0; i < n; i++) {
+        prev = VM[i] = prev + 1 + D.vmd[i];
+        CL[i] = D.sh[i] >= 0 ? D.hc[D.sh[i]] : D.dh[i] >= 0 ? D.hc[D.dh[i]] : -1;
+      }
+      for (i = 0; i < D.clx.length; i += 2) CL[D.clx[i]] = D.clx[i + 1];
+      for (i = 0; i < n; i++) {
+        acc += D.dq[i];
+        Q[i] = acc / 10;
+        S[i] = D.ds[i] < 0 ? -1 : (acc + D.ds[i]) / 10;
+        E[i] = D.de[i] < 0 ? Math.max(D.now, S[i] < 0 ? Q[i] : S[i]) : (acc + D.ds[i] + D.de[i]) / 10;
+        C[i] = F[i] >= 0 ? FAILED : D.k[i];
+      }
+      END = D.end;
+      for (i = 0; i < n; i++) if (E[i] > END) END = E[i];
+      if (!(END > 0)) END = 60;
     }
-    for (i = 0; i < D.clx.length; i += 2) CL[D.clx[i]] = D.clx[i + 1];
-    for (i = 0; i < n; i++) {
-      acc += D.dq[i];
-      Q[i] = acc / 10;
-      S[i] = D.ds[i] < 0 ? -1 : (acc + D.ds[i]) / 10;
-      E[i] = D.de[i] < 0 ? Math.max(D.now, S[i] < 0 ? Q[i] : S[i]) : (acc + D.ds[i] + D.de[i]) / 10;
-      C[i] = F[i] >= 0 ? FAILED : D.k[i];
-    }
-    var END = D.end;
-    for (i = 0; i < n; i++) if (E[i] > END) END = E[i];
-    if (!(END > 0)) END = 60;
 
     var scroller = document.getElementById("scroller"), spacer = document.getElementById("spacer");
     var canvas = document.getElementById("chart"), ctx = canvas.getContext("2d"), tip = document.getElementById("tip");
@@ -335,10 +345,22 @@ extension TimelineChart {
     select.addEventListener("change", function () { buildRows(select.value); layout(); scroller.scrollTop = 0; hover = -1; request(); });
     window.addEventListener("resize", request);
 
+    load(JSON.parse(document.getElementById("timeline-data").textContent));
     buildRows(D.group);
     pps = fitPps();
     layout();
     draw();
+    window.mmTimeline = {
+      update: function (data) {
+        var fitted = Math.abs(pps - fitPps()) < 1e-9 * Math.max(1, pps);
+        load(data);
+        buildRows(select.value);
+        if (fitted) pps = fitPps(); else setPps(pps);
+        if (hover >= n) hover = -1;
+        layout();
+        request();
+      }
+    };
     })();
     """#
 }
