@@ -387,8 +387,12 @@ struct JournalTests {
         #expect(try Journal(path: path).latestRun()?.vcenterUUID == "aaaaaaaa-0000-4000-8000-00000000000a")
         let before = try Self.contents(path)
 
+        // The refused runner's journal is closed here, not whenever ARC lets the runner go:
+        // its one-writer lock would otherwise still be held when the right runner opens it.
+        let wrongJournal = try Journal(path: path)
+        defer { wrongJournal.close() }
         let wrong = MigrationRunner(vcenter: b, strategy: ClosureStrategy(select: TestInventory.moveAll),
-                                    configuration: Self.config(resume: true), journal: try Journal(path: path))
+                                    configuration: Self.config(resume: true), journal: wrongJournal)
         do {
             _ = try await wrong.run()
             Issue.record("resuming A's run on B must be refused")
@@ -400,6 +404,7 @@ struct JournalTests {
                 #expect(text.contains(part), "\(part) missing from: \(text)")
             }
         }
+        wrongJournal.close()
         #expect(b.totalCalls == 0, "nothing was asked of B: \(b.calls)")
         #expect(try Self.contents(path) == before, "the journal is untouched")
         #expect(try Journal(path: path).latestRun()?.state == "running")

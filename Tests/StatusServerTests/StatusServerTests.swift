@@ -41,6 +41,10 @@ let token = "0123456789abcdef0123"
 func get(_ port: Int, _ path: String, bearer: String? = nil) async throws -> (status: Int, headers: [String: String], body: String) {
     var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
     if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+    // No pooled connection outlives its server: tests stop their servers, and the next test's
+    // server may get the same ephemeral port; a kept-alive connection to the old one would be
+    // reused and fail with remoteConnectionClosed (seen once under load).
+    request.headers.add(name: "Connection", value: "close")
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
     let body = try await response.body.collect(upTo: 4 << 20)
     var headers: [String: String] = [:]
