@@ -12,7 +12,7 @@ import VCenterModel
 // spends a task on it (`Job.cannotMove`). The strategy adds its own (`Strategy.check`).
 extension Scheduler {
     /// Why job `j` cannot move its VM as asked, with what to do, or nil.
-    func cannotMove(_ j: Int32) -> String? {
+    func cannotMove(_ j: Int32, files: [MovingFile]? = nil) -> String? {
         let i = Int(j)
         let kind = jobs[i].kind
         guard kind.movesStorage || kind.movesHost, let vm = baseInventory.vm(jobs[i].vm) else { return nil }
@@ -28,7 +28,7 @@ extension Scheduler {
         if slot.external > 0, let task = external.values.first(where: { $0.vm == meta[i].vm }) {
             reasons.append("a task is already running on it (\(task.name) \(task.ref.value)) — wait for it to end or cancel it, then run again")
         }
-        if kind.movesStorage { reasons += storageReasons(j, vm: vm) }
+        if kind.movesStorage { reasons += storageReasons(j, vm: vm, files: files) }
         do {
             if let own = try strategy.check(jobs[i], vm: vm), !own.isEmpty { reasons.append(own) }
         } catch {
@@ -38,9 +38,9 @@ extension Scheduler {
     }
 
     /// The reasons a storage move of `vm` cannot go as asked.
-    private func storageReasons(_ j: Int32, vm: VMInfo) -> [String] {
+    private func storageReasons(_ j: Int32, vm: VMInfo, files: [MovingFile]?) -> [String] {
         let i = Int(j)
-        let moving = movingFiles(j)
+        let moving = files ?? movingFiles(j)
         guard !moving.isEmpty else { return [] }
         var reasons: [String] = []
         let movingDisks = Set(moving.compactMap(\.id.diskKey))

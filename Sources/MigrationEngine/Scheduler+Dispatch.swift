@@ -14,7 +14,7 @@ extension Scheduler {
         resolveKind(request.kind, into: &m)
         let slot = vmSlots[Int(v)]
         let kind = request.kind
-        var job = Job(
+        let job = Job(
             id: JobID(Int(j)), vm: request.vm, vmName: slot.name, cluster: slot.host >= 0 ? clusterRef(of: slot.host) ?? slot.cluster : slot.cluster,
             kind: kind, label: request.label, size: kind.movesHost && !kind.movesStorage ? slot.memoryBytes : slot.committed,
             sourceHost: slot.host >= 0 ? hostSlots[Int(slot.host)].ref : nil,
@@ -39,40 +39,42 @@ extension Scheduler {
         if kind.movesStorage, problem?.0 != .failed { vmSlots[Int(v)].hasStorageMove = true }
         var done = false
         if problem == nil {
-            if kind.movesStorage { jobs[Int(j)].size = movingFiles(j).reduce(0) { $0 + $1.written } }
-            done = isOnTarget(j)
-            if !done, let reason = cannotMove(j) {
+            // The VM's moving files, worked out once for the size, the on-target check and
+            // the cannot-move checks (three walks over its files before).
+            let files = kind.movesStorage ? movingFiles(j) : []
+            if kind.movesStorage { jobs[Int(j)].size = files.reduce(0) { $0 + $1.written } }
+            done = isOnTarget(j, files: files)
+            if !done, let reason = cannotMove(j, files: files) {
                 problem = (.skipped, "cannot move: " + reason)
                 jobs[Int(j)].cannotMove = true
             }
         }
-        job = jobs[Int(j)]
+        let i = Int(j)
         if done {
-            job.state = .done
-            job.finishedAt = now
-            job.label = job.label ?? "already on target"
+            jobs[i].state = .done
+            jobs[i].finishedAt = now
+            jobs[i].label = jobs[i].label ?? "already on target"
         } else if let (state, message) = problem {
-            job.state = state
-            job.lastError = message
-            job.finishedAt = now
+            jobs[i].state = state
+            jobs[i].lastError = message
+            jobs[i].finishedAt = now
         }
-        jobs[Int(j)] = job
-        emit(.jobAdded(job), now)
-        guard job.state == .pending else { return nil }
+        if recordsEvents { emit(.jobAdded(jobs[i]), now) }
+        guard jobs[i].state == .pending else { return nil }
         pendingCount += 1
         return j
     }
 
     /// Whether job `j`'s VM is already where the job would put it, on the scheduler's own
     /// record of where the VM and its files are.
-    func isOnTarget(_ j: Int32) -> Bool {
+    func isOnTarget(_ j: Int32, files: [MovingFile]? = nil) -> Bool {
         let m = meta[Int(j)]
         let slot = vmSlots[Int(m.vm)]
         switch jobs[Int(j)].kind {
         case .storageMove:
-            return !slot.datastores.isEmpty && movingFiles(j).isEmpty
+            return !slot.datastores.isEmpty && (files ?? movingFiles(j)).isEmpty
         case .storageAndHostMove:
-            return slot.host == m.destHost && !slot.datastores.isEmpty && movingFiles(j).isEmpty
+            return slot.host == m.destHost && !slot.datastores.isEmpty && (files ?? movingFiles(j)).isEmpty
         case .hostMove:
             return slot.host == m.destHost
         case .consolidate, .removeSnapshot, .custom:
