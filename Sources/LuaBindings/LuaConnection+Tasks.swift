@@ -30,10 +30,20 @@ enum ObjectArgument: Sendable {
         case .text(let text):
             guard let inventory else { throw VCenterFault(type: "NotFound", message: "\(what) '\(text)': no inventory to look it up in") }
             let view = InventoryLookup(inventory)
-            guard let ref = try view.lookup(kind, text) else {
-                throw VCenterFault(type: "NotFound", message: "no \(kind.typeName.lowercased()) named '\(text)' (\(what))")
+            if let ref = try view.lookup(kind, text) { return ref }
+            // A datastore may be named by a pattern, as jobs accept it, when it matches exactly
+            // one: `datastore = "new-0*"` on an array with one new datastore per host.
+            if kind == .datastore, Glob.isPattern(text) {
+                let glob = Glob(text)
+                let matches = inventory.datastores.filter { glob.matches($0.name) }
+                if matches.count == 1 { return matches[0].ref }
+                if matches.count > 1 {
+                    let names = matches.prefix(5).map(\.name).joined(separator: ", ") + (matches.count > 5 ? ", …" : "")
+                    throw VCenterFault(.ambiguousName, "'\(text)' (\(what)) matches \(matches.count) datastores (\(names)); a move needs exactly one: name it, or let a strategy's target hook choose")
+                }
+                throw VCenterFault(type: "NotFound", message: "no datastore matches '\(text)' (\(what))")
             }
-            return ref
+            throw VCenterFault(type: "NotFound", message: "no \(kind.typeName.lowercased()) named '\(text)' (\(what))")
         }
     }
 }
