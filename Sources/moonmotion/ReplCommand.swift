@@ -23,7 +23,7 @@ struct ReplCommand: AsyncParsableCommand {
             globals, fields and methods (string.fo<Tab>, conn:mo<Tab>). Coroutines started \
             with mm.spawn keep running while you type; their errors are printed as they happen. \
             Ctrl-C interrupts what is running (even a busy loop) and stops background \
-            coroutines; Ctrl-D exits.
+            coroutines; while you type, it drops the unfinished statement. Ctrl-D exits.
 
             When stdin is not a terminal, lines are read without prompts or editing and each \
             result is printed on stdout, errors on stderr; the exit status is 1 if any line \

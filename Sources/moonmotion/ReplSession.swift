@@ -7,6 +7,8 @@ final class ReplSession: Sendable {
     let input: any LineInput
     let interactive: Bool
     private let failures = Atomic<Int>(0)
+    /// Ctrl-Cs so far: one that comes while a line is read drops the statement being typed.
+    private let interrupts = Atomic<Int>(0)
 
     /// Lua run once before the first line: the globals a session starts with.
     static let prelude = """
@@ -46,7 +48,10 @@ final class ReplSession: Sendable {
             writeStandardError("background coroutine failed: " + error.description + "\n")
         }
         let runtime = self.runtime
-        runtime.installInterruptSignalHandler { _ in runtime.interrupt() }
+        runtime.installInterruptSignalHandler { [self] _ in
+            interrupts.add(1, ordering: .relaxed)
+            runtime.interrupt()
+        }
         if interactive {
             writeStandardOutput("Moonmotion \(MoonmotionVersion.current) (Lua 5.4). `mm` is loaded. Tab completes; Ctrl-D exits.\n")
             if let missingPretty {
@@ -56,7 +61,17 @@ final class ReplSession: Sendable {
 
         var pending: String?
         while true {
+            let seen = interrupts.load(ordering: .relaxed)
             guard let line = await input.readLine(prompt: pending == nil ? "> " : ">> ") else { break }
+            if interrupts.load(ordering: .relaxed) != seen {
+                // Ctrl-C while typing drops the statement being typed (the lines after `>>`
+                // and this one), as lua and python do, instead of carrying it into the next.
+                if pending != nil || !line.allSatisfy(\.isWhitespace) {
+                    writeStandardError("interrupted: the unfinished statement was discarded\n")
+                }
+                pending = nil
+                continue
+            }
             let source = pending.map { $0 + "\n" + line } ?? line
             if pending == nil && source.allSatisfy(\.isWhitespace) { continue }
             let chunk = try await runtime.perform { state in state.compileInteractive(source) }
