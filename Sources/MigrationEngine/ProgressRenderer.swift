@@ -24,6 +24,7 @@ public struct ProgressRenderer: Sendable {
         var lines: [String] = []
         var header = "\(title) · \(Self.duration(s.elapsed)) elapsed"
         if s.resumed { header += " · resumed" }
+        if let wave = s.wave { header += " · \(wave)" }
         if let o = s.outcome { header += " · \(o)" }
         lines.append(header)
         let nameWidth = min(16, max(7, s.clusters.map(\.name.count).max() ?? 7))
@@ -57,6 +58,7 @@ public struct ProgressRenderer: Sendable {
         parts.append("\(o.running) running")
         if o.failed > 0 { parts.append("\(o.failed) failed") }
         if o.skipped > 0 { parts.append("\(o.skipped) skipped") }
+        if let wave = s.wave { parts.append(wave) }
         return fit(parts.joined(separator: ", "))
     }
 

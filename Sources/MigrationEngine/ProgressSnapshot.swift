@@ -86,6 +86,8 @@ public struct ProgressSnapshot: Sendable {
     /// Task failures by fault type (`FileLocked`, …), the retried ones included, since the
     /// tracker started.
     public var faults: [String: Int] = [:]
+    /// With waves (`Strategy.wave`): `wave 2 of 3` — the lowest wave with jobs still to end.
+    public var wave: String?
 
     /// Seconds since the start.
     public var elapsed: TimeInterval { startedAt.map { now.timeIntervalSince($0) } ?? 0 }

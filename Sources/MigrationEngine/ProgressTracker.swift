@@ -131,9 +131,21 @@ public final class ProgressTracker: Sendable {
             }
             clusters.sort { $0.0 < $1.0 }
             running.sort { ($0.startedAt ?? .distantFuture, $0.job) < ($1.startedAt ?? .distantFuture, $1.job) }
-            return ProgressSnapshot(startedAt: s.startedAt, now: t, outcome: s.outcome, resumed: s.resumed, overall: overall,
-                                    clusters: clusters.map { (name: $0.0, totals: $0.1) }, running: running, recentFailures: s.failures,
-                                    faults: s.faults)
+            var snapshot = ProgressSnapshot(startedAt: s.startedAt, now: t, outcome: s.outcome, resumed: s.resumed, overall: overall,
+                                            clusters: clusters.map { (name: $0.0, totals: $0.1) }, running: running, recentFailures: s.failures,
+                                            faults: s.faults)
+            // Waves: the lowest with a job still to end (per cluster scopes show the earliest).
+            var waves = Set<Int>(), open = Set<Int>()
+            for e in s.jobs.values where !e.proactive {
+                guard let w = e.job.wave else { continue }
+                waves.insert(w)
+                if !e.state.isTerminal { open.insert(w) }
+            }
+            if let current = open.min() {
+                let ordered = waves.sorted()
+                snapshot.wave = "wave \(current) (\((ordered.firstIndex(of: current) ?? 0) + 1) of \(ordered.count))"
+            }
+            return snapshot
         }
     }
 

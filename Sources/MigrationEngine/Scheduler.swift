@@ -119,12 +119,22 @@ public final class Scheduler {
     /// a VM already on its target as done (no vCenter call), orders the rest with
     /// `Strategy.order` and dispatches what fits. Throws only when `order` throws.
     public func add(_ requests: [JobRequest], now: Date) throws -> [SchedulerAction] {
+        let firstEvent = events.count
         let fresh = try createAndRank(requests, now: now)
         if configuration.windows != nil, windowWake == nil { planWindowWake(now: now, announce: true) }
         do {
             try assignWaves(fresh)
         } catch {
             throw EngineError.hookFailed(hook: "wave", message: String(describing: error))
+        }
+        // The jobs were announced before the strategy was asked for their waves: the events
+        // carry them, so that progress (and the journal) know each pending job's wave.
+        if recordsEvents, !waveGates.isEmpty {
+            for k in firstEvent..<events.count {
+                guard case .jobAdded(var job) = events[k].kind, let wave = jobs[job.id.rawValue].wave else { continue }
+                job.wave = wave
+                events[k] = EngineEvent(time: events[k].time, kind: .jobAdded(job))
+            }
         }
         var touched: [Int32] = []
         for j in fresh {

@@ -165,4 +165,22 @@ struct SchedulerWaveTests {
         #expect(throws: EngineError.self) { try h.add(TestInventory.moveAll(inv)) }
         #expect(h.starts.isEmpty)
     }
+
+    @Test("progress shows the current wave: the job announcements carry their waves")
+    func progressShowsTheWave() throws {
+        let inv = Self.inventory(clusters: 1)
+        let strategy = WaveStrategy()
+        let index = Dictionary(uniqueKeysWithValues: inv.vms.enumerated().map { ($1.ref, $0) })
+        strategy.waveOf = { job in 1 + index[job.vm]! % 3 }
+        let h = try SchedulerHarness(inventory: inv, strategy: strategy)
+        try h.add(TestInventory.moveAll(inv))
+        let tracker = ProgressTracker()
+        for event in h.events { tracker.record(event) }
+        #expect(tracker.snapshot().wave == "wave 1 (1 of 3)")
+        #expect(ProgressRenderer(width: 200, title: "t").logLine(tracker.snapshot()).hasSuffix("wave 1 (1 of 3)"))
+        #expect(h.run() == .completed)
+        let after = ProgressTracker()
+        for event in h.events { after.record(event) }
+        #expect(after.snapshot().wave == nil, "every wave ended")
+    }
 }
