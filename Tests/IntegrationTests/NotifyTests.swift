@@ -24,12 +24,14 @@ struct NotifyTests {
 
         var received: [String] { lock.withLock { bodies } }
 
+        /// Shuts the listener down; the serving loop closes it when it leaves (never a number
+        /// that another socket of the test process may have reused).
         func stop() {
             shutdown(fd, Int32(SHUT_RDWR))
-            close(fd)
         }
 
         private func serve() {
+            defer { close(fd) }
             while true {
                 let client = accept(fd, nil, nil)
                 if client < 0 { return }

@@ -41,31 +41,49 @@ final class TinyHTTPServer: @unchecked Sendable {
 
     /// Stops listening and closes every connection.
     func stop() {
-        let toClose = lock.withLock { () -> [Int32]? in
-            guard !stopped else { return nil }
+        // Under the lock: a connection's thread closes its descriptor under the same lock and
+        // takes it off `clients` first, so every number shut down here is still this server's.
+        // (Shutting down a number after its connection closed hit whatever socket of the test
+        // process reused it — a status server's listener, an HTTP client's connection — and
+        // failed unrelated tests with "connection refused" or "remote closed".)
+        // The listener is only shut down here; the accept loop closes it when it leaves, so its
+        // number is not reused by another socket while `accept` may still be called on it.
+        lock.withLock {
+            guard !stopped else { return }
             stopped = true
-            return clients
+            for fd in clients { shutdown(fd, Int32(SHUT_RDWR)) }
+            shutdown(listener, Int32(SHUT_RDWR))
         }
-        guard let toClose else { return }
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-        for fd in toClose { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     private var isStopped: Bool { lock.withLock { stopped } }
 
     private func acceptLoop() {
+        defer { close(listener) }
         while true {
             let client = accept(listener, nil, nil)
             if client < 0 { return }
-            lock.withLock { clients.append(client) }
+            let open = lock.withLock { () -> Bool in
+                guard !stopped else { return false }
+                clients.append(client)
+                return true
+            }
+            guard open else {
+                close(client)
+                return
+            }
             Thread.detachNewThread { [self] in serve(client) }
         }
     }
 
     /// Reads one request head (and its body), then answers; keeps the connection for more.
     private func serve(_ fd: Int32) {
-        defer { close(fd) }
+        defer {
+            lock.withLock {
+                clients.removeAll { $0 == fd }
+                close(fd)
+            }
+        }
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16_384)
         while !isStopped {

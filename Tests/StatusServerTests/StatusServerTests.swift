@@ -52,7 +52,7 @@ func get(_ port: Int, _ path: String, bearer: String? = nil) async throws -> (st
     return (Int(response.status.code), headers, String(buffer: body))
 }
 
-@Suite("StatusServer")
+@Suite("StatusServer", .serialized)
 struct StatusServerTests {
     @Test("addresses: HOST:PORT, [v6]:PORT, :PORT; loopback is 127/8, ::1 and localhost, nothing else")
     func addresses() throws {
