@@ -40,14 +40,17 @@ let package = Package(
             name: "LuaHost",
             dependencies: [
                 "CLuaShim",
+                "Locking",
                 .product(name: "Collections", package: "swift-collections"),
             ]
         ),
         .target(name: "VimXML", dependencies: ["CLibXML2"]),
-        .target(name: "VCenterModel"),
+        .target(name: "Locking", dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .target(name: "VCenterModel", dependencies: ["Locking"]),
         .target(
             name: "VSphereSOAP",
             dependencies: [
+                "Locking",
                 "VimXML",
                 "VCenterModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -64,6 +67,7 @@ let package = Package(
         .target(
             name: "VCenterSimulator",
             dependencies: [
+                "Locking",
                 "VCenterModel",
                 "Gantt",
                 .product(name: "Collections", package: "swift-collections"),
@@ -72,6 +76,7 @@ let package = Package(
         .target(
             name: "MigrationEngine",
             dependencies: [
+                "Locking",
                 "VCenterModel",
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -82,6 +87,7 @@ let package = Package(
         .target(
             name: "StatusServer",
             dependencies: [
+                "Locking",
                 "MigrationEngine",
                 "VCenterModel",
                 "Gantt",
@@ -102,11 +108,12 @@ let package = Package(
         .target(
             name: "LuaBindings",
             // Not CLuaShim: the bindings reach Lua only through LuaHost's stack API.
-            dependencies: ["LuaHost", "VCenterModel", "MigrationEngine"]
+            dependencies: ["Locking", "LuaHost", "VCenterModel", "MigrationEngine"]
         ),
         .executableTarget(
             name: "moonmotion",
             dependencies: [
+                "Locking",
                 "LuaHost",
                 "LuaBindings",
                 "VCenterModel",

@@ -1,5 +1,5 @@
 import LuaHost
-import Synchronization
+import Locking
 import VCenterModel
 
 /// `moonmotion.Connection` (`mm.connect{...}`): one backend session, its inventory read
@@ -172,7 +172,7 @@ final class LuaConnection: LuaUserdata, @unchecked Sendable {
 /// The connections `mm.connect` opened in one runtime, so the executable can log them all
 /// out when the script ends (`LuaBindings.closeAll()`). Thread-safe.
 final class ConnectionRegistry: Sendable {
-    private let open = Mutex<[ObjectIdentifier: any VCenter]>([:])
+    private let open = Locked<[ObjectIdentifier: any VCenter]>([:])
 
     func add(_ connection: LuaConnection) {
         open.withLock { $0[ObjectIdentifier(connection)] = connection.vcenter }

@@ -1,5 +1,5 @@
 import LuaHost
-import Synchronization
+import Locking
 import VCenterModel
 
 /// `t:wait{timeout=}`, `mm.wait_all(tasks, {timeout=})`, `mm.wait_any(tasks, {timeout=})`.
@@ -149,7 +149,7 @@ enum TaskWaits {
         let objects = ExecutorBound(tasks)
         return try call.suspend { completion in
             let registration = WaitRegistration()
-            let remaining = Mutex(Set(pending))
+            let remaining = Locked(Set(pending))
             let finish: @Sendable () -> Void = {
                 registration.cancel()
                 completion.resume(pushing: { call in try pushAllOutcome(objects.value, call: call) })
@@ -252,7 +252,7 @@ final class WaitRegistration: Sendable {
         var timer: LuaTimer?
         var cancelled = false
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func set(_ observation: LiveTask.Observation) { add(observation) }
 

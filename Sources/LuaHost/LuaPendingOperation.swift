@@ -1,11 +1,11 @@
-import Synchronization
+import Locking
 
 /// Native work a coroutine is parked on. Started on the executor by `LuaCall.suspend`,
 /// completed once from any thread through its `LuaCompletion`, or cancelled (run failed,
 /// interrupted) — then its cancel handler runs on the executor.
 final class LuaPendingOperation: @unchecked Sendable {
     private enum State { case pending, completed, cancelled }
-    private let state = Mutex(State.pending)
+    private let state = Locked(State.pending)
     private let executor: LuaExecutor
     private let scheduler: LuaScheduler
     /// The parked coroutine (executor-confined).

@@ -1,5 +1,5 @@
 import CLuaShim
-import Synchronization
+import Locking
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -48,7 +48,7 @@ final class InterruptSignal: Sendable {
         var watcherStarted = false
         var lastCount = 0
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func install(target: OpaquePointer?, handler: @escaping @Sendable (Int) -> Void) {
         mm_sigint_set_direct_target(target)

@@ -1,4 +1,5 @@
 import CLuaShim
+import Locking
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -34,7 +35,7 @@ public final class LuaState {
     /// Registry references currently held by `LuaRef`s.
     var liveReferences = 0
     /// Unrefs requested off the owner thread, applied on it.
-    let deferredReleases = Mutex<[Int32]>([])
+    let deferredReleases = Locked<[Int32]>([])
     /// Called (from any thread) when a release was deferred, so the owner can drain soon.
     var deferredReleaseNotifier: (@Sendable () -> Void)?
     /// The owner thread (creator, or the runtime's executor thread).

@@ -1,10 +1,10 @@
 import Foundation
-import Synchronization
+import Locking
 
 /// Writes every `EngineEvent` as one line of JSON (`EventRecord`) to a file
 /// (`--events FILE`). Thread-safe; each line is written whole.
 public final class EventLogWriter: Sendable {
-    private let handle: Mutex<FileHandle?>
+    private let handle: Locked<FileHandle?>
     /// The file's path.
     public let path: String
 
@@ -15,7 +15,7 @@ public final class EventLogWriter: Sendable {
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path,
                 NSLocalizedDescriptionKey: "cannot create the events file \(path); check the directory exists and is writable"])
         }
-        handle = Mutex(try FileHandle(forWritingTo: URL(fileURLWithPath: path)))
+        handle = Locked(try FileHandle(forWritingTo: URL(fileURLWithPath: path)))
     }
 
     /// Appends one event.

@@ -47,7 +47,7 @@
 // its display name.
 import Foundation
 import GRDB
-import Synchronization
+import Locking
 import VCenterModel
 
 /// The run's durable record (see the comment at the top of this file).
@@ -55,10 +55,10 @@ public final class Journal: Sendable {
     private let queue: DatabaseQueue
     /// The file's path.
     public let path: String
-    private let crash = Mutex<CrashState>(CrashState())
+    private let crash = Locked<CrashState>(CrashState())
     /// The one-writer lock, held while the journal is open for writing (dropped by `close` and
     /// by an injected crash: a dead process holds no lock).
-    private let lock: Mutex<JournalLock?>
+    private let lock: Locked<JournalLock?>
 
     /// How a journal is opened.
     public enum Access: Sendable {
@@ -82,7 +82,7 @@ public final class Journal: Sendable {
             throw JournalError.cannotOpen(path: path, reason: "no such file")
         }
         // Before anything is read or written: a second writer changes nothing.
-        lock = Mutex(access == .write ? try JournalLock(journalPath: path) : nil)
+        lock = Locked(access == .write ? try JournalLock(journalPath: path) : nil)
         var config = Configuration()
         config.journalMode = access == .write ? .wal : .default
         config.readonly = access == .read

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Locking
 import VCenterModel
 
 /// Aggregates `EngineEvent`s into progress per cluster and overall: VMs done of
@@ -33,7 +33,7 @@ public final class ProgressTracker: Sendable {
         var faults: [String: Int] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// The window over which the rate is measured.
     public let rateWindow: TimeInterval
 

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Locking
 import VCenterModel
 
 /// What reaches the runner from outside its executor: call results, task updates
@@ -36,7 +36,7 @@ final class RunnerInbox: Sendable {
         var items: [Item] = []
         var waiter: CheckedContinuation<Void, Never>?
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func post(_ item: Item) {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in

@@ -1,6 +1,6 @@
 import Foundation
 import MigrationEngine
-import Synchronization
+import Locking
 
 /// The run's status and its JSON, computed at most once per `maxAge` however many clients
 /// ask: a snapshot walks every job, so twenty browsers refreshing must not walk them twenty
@@ -8,7 +8,7 @@ import Synchronization
 final class StatusCache: Sendable {
     private let maxAge: Duration
     private let compute: @Sendable () -> RunStatus
-    private let state = Mutex<(at: ContinuousClock.Instant, status: RunStatus, json: String)?>(nil)
+    private let state = Locked<(at: ContinuousClock.Instant, status: RunStatus, json: String)?>(nil)
 
     init(maxAge: Duration, compute: @escaping @Sendable () -> RunStatus) {
         self.maxAge = maxAge
@@ -41,7 +41,7 @@ final class StatusCache: Sendable {
 final class TextCache: Sendable {
     private let maxAge: Duration
     private let compute: @Sendable () -> String
-    private let state = Mutex<(at: ContinuousClock.Instant, text: String)?>(nil)
+    private let state = Locked<(at: ContinuousClock.Instant, text: String)?>(nil)
 
     init(maxAge: Duration, compute: @escaping @Sendable () -> String) {
         self.maxAge = maxAge

@@ -1,6 +1,6 @@
 import MigrationEngine
 import Prometheus
-import Synchronization
+import Locking
 import VCenterModel
 
 /// `/metrics`: the run's figures as Prometheus series (text exposition format, through
@@ -31,7 +31,7 @@ public final class StatusMetrics: Sendable {
         var counters: [String: (Counter, Int)] = [:]
         var seen: Set<String> = []
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Creates an empty set of series.
     public init() {}

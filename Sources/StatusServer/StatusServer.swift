@@ -5,6 +5,7 @@ import MigrationEngine
 import NIOCore
 import Synchronization
 import VCenterModel
+import Locking
 
 /// The web side of `moonmotion run --listen`: with Hummingbird, on one address,
 ///
@@ -48,7 +49,7 @@ public final class StatusServer: Sendable {
     private let timeline: TextCache
     private let source: Source
     private let metrics = StatusMetrics()
-    private let runTask = Mutex<Task<Void, Never>?>(nil)
+    private let runTask = Locked<Task<Void, Never>?>(nil)
     private let ended = Atomic<Bool>(false)
 
     /// A server for `source` on `address`; `token` (required unless the address is loopback:
@@ -159,7 +160,7 @@ public enum StatusServerError: Error, Sendable, Hashable, CustomStringConvertibl
 
 /// The port the server bound, once: from `onServerRunning`, or the failure to run.
 private final class BoundPort: Sendable {
-    private let state = Mutex<(result: Result<Int, any Error>?, waiter: CheckedContinuation<Int, any Error>?)>((nil, nil))
+    private let state = Locked<(result: Result<Int, any Error>?, waiter: CheckedContinuation<Int, any Error>?)>((nil, nil))
 
     func resolve(_ result: Result<Int, any Error>) {
         let waiter = state.withLock { s -> CheckedContinuation<Int, any Error>? in

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// A vCenter task whose `info` is always current: the backend's poller applies
 /// every update to it, and any number of waiters and observers see the change.
@@ -17,12 +17,12 @@ public final class LiveTask: Sendable {
         /// Set when nothing watches the task any more (its connection closed) before it ended.
         var abandoned: VCenterFault?
     }
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     /// Creates a live task from its first known `info`.
     public init(_ info: TaskInfo) {
         self.ref = info.ref
-        self.state = Mutex(State(info: info))
+        self.state = Locked(State(info: info))
     }
 
     /// The latest `info` the poller applied.
@@ -125,8 +125,8 @@ public final class LiveTask: Sendable {
 
     /// A registration made by `observe`; `cancel()` removes it.
     public final class Observation: Sendable {
-        private let onCancel: Mutex<(@Sendable () -> Void)?>
-        init(_ onCancel: @escaping @Sendable () -> Void) { self.onCancel = Mutex(onCancel) }
+        private let onCancel: Locked<(@Sendable () -> Void)?>
+        init(_ onCancel: @escaping @Sendable () -> Void) { self.onCancel = Locked(onCancel) }
         /// Stops the observation. Idempotent.
         public func cancel() {
             let action = onCancel.withLock { value -> (@Sendable () -> Void)? in

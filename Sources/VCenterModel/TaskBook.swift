@@ -1,9 +1,9 @@
-import Synchronization
+import Locking
 
 /// The live tasks one connection tracks, one `LiveTask` per task reference.
 /// Backends use it so that `getTask("task-1")` twice returns the same live object.
 public final class TaskBook: Sendable {
-    private let tasks = Mutex<[MoRef: LiveTask]>([:])
+    private let tasks = Locked<[MoRef: LiveTask]>([:])
 
     public init() {}
 

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Locking
 import VCenterModel
 
 /// An in-process vCenter: a generated or loaded inventory, tasks whose durations follow
@@ -18,7 +18,7 @@ public final class SimulatedVCenter: VirtualTimeVCenter {
     /// The configuration it was created with.
     public let configuration: SimulatorConfiguration
 
-    private let core: Mutex<SimulationCore>
+    private let core: Locked<SimulationCore>
     let aboutInfo: AboutInfo
     private let realStart: ContinuousClock.Instant
     private let speed: Double?
@@ -30,7 +30,7 @@ public final class SimulatedVCenter: VirtualTimeVCenter {
     /// injected failure naming a VM that does not exist, …).
     public init(inventory: Inventory, configuration: SimulatorConfiguration = SimulatorConfiguration(), source: String = "inventory") throws {
         let state = try SimulationCore(inventory: inventory, config: configuration)
-        self.core = Mutex(state)
+        self.core = Locked(state)
         self.configuration = configuration
         let about = inventory.about
         self.aboutInfo = AboutInfo(

@@ -3,7 +3,7 @@ import HeapModule
 import VCenterModel
 
 /// The simulator's whole state and its synchronous rules: inventory, resources,
-/// tasks, the event heap. Not thread-safe: `SimulatedVCenter` keeps it in a `Mutex`
+/// tasks, the event heap. Not thread-safe: `SimulatedVCenter` keeps it in a `Locked`
 /// and applies the `outbox` to the `LiveTask`s outside the lock.
 ///
 /// Time is in simulated seconds since `startDate`.

@@ -1,7 +1,7 @@
 import NIOCore
 import NIOPosix
 import NIOSSL
-import Synchronization
+import Locking
 import VCenterModel
 
 /// Reads the certificate a TLS server presents, without trusting or refusing it:
@@ -56,7 +56,7 @@ enum CertificateProbe {
     /// The probe's result, completed once (by the verification callback or by a failure).
     private final class ProbeOutcome: Sendable {
         let promise: EventLoopPromise<[NIOSSLCertificate]>
-        private let done = Mutex(false)
+        private let done = Locked(false)
         init(_ promise: EventLoopPromise<[NIOSSLCertificate]>) { self.promise = promise }
         func finish(_ result: Result<[NIOSSLCertificate], any Error>) {
             let first = done.withLock { d -> Bool in defer { d = true }; return !d }

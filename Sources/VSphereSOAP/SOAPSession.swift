@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Synchronization
+import Locking
 import VCenterModel
 import VimXML
 
@@ -29,10 +29,10 @@ final class SOAPSession: Sendable {
         var byMethod: [String: Int] = [:]
         var relogins = 0
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let gate = LoginGate()
-    private let keepAlive = Mutex<Task<Void, Never>?>(nil)
-    private let sessionManager = Mutex<MoRef>(MoRef("SessionManager", "SessionManager"))
+    private let keepAlive = Locked<Task<Void, Never>?>(nil)
+    private let sessionManager = Locked<MoRef>(MoRef("SessionManager", "SessionManager"))
 
     init(transport: SOAPTransport, config: ConnectionConfig, logger: Logger) {
         self.transport = transport

@@ -5,7 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
-import Synchronization
+import Locking
 import VCenterModel
 import VimXML
 
@@ -221,7 +221,7 @@ final class SOAPTransport: Sendable {
         return first
     }
 
-    private let isShutDown = Mutex(false)
+    private let isShutDown = Locked(false)
 
     /// Stops the HTTP client (closes pooled connections). Idempotent.
     func shutdown() async {
@@ -242,7 +242,7 @@ private final class BodyProgress: Sendable {
         let started = ContinuousClock.now
         var lastChunk = ContinuousClock.now
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func received(_ count: Int) {
         state.withLock { s in

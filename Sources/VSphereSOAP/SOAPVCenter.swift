@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Synchronization
+import Locking
 import VCenterModel
 import VimXML
 
@@ -25,16 +25,16 @@ public final class SOAPVCenter: VCenter {
     /// The live tasks of this connection.
     let taskBook = TaskBook()
     /// Each host's cluster (nil for standalone hosts), from the last inventory, for `refreshVMs`.
-    let hostClusters = Mutex<[MoRef: MoRef?]>([:])
+    let hostClusters = Locked<[MoRef: MoRef?]>([:])
     /// Each datastore's name, from the last inventory (and refreshes), to resolve a VM's home
     /// from its `vmPathName`.
-    let datastoreNames = Mutex<[MoRef: String]>([:])
+    let datastoreNames = Locked<[MoRef: String]>([:])
     /// The disk modes other than `persistent` of the VMs read so far (VM → disk key → mode): a
     /// disk locator that changes a disk's format restates its mode (see `relocateVM`).
-    let diskModes = Mutex<[MoRef: [Int: String]]>([:])
+    let diskModes = Locked<[MoRef: [Int: String]]>([:])
     /// Folder paths and custom attribute names from the last inventory, for `refreshVMs`.
-    let vmNaming = Mutex(VMNaming())
-    let pollerBox = Mutex<TaskPoller?>(nil)
+    let vmNaming = Locked(VMNaming())
+    let pollerBox = Locked<TaskPoller?>(nil)
 
     private init(config: ConnectionConfig, session: SOAPSession, content: ServiceContent, logger: Logger) {
         self.config = config

@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import Locking
 import VCenterModel
 import VimXML
 
@@ -44,7 +44,7 @@ final class TaskPoller: Sendable {
     private let book: TaskBook
     private let logger: Logger
     private let settings: Settings
-    private let shell: Mutex<Shell>
+    private let shell: Locked<Shell>
     private let clock = ContinuousClock()
     /// `PollerInstant` 0.
     private let origin: ContinuousClock.Instant
@@ -56,7 +56,7 @@ final class TaskPoller: Sendable {
         self.settings = settings
         self.logger = logger
         origin = clock.now
-        shell = Mutex(Shell(machine: TaskPollerStateMachine(settings: settings)))
+        shell = Locked(Shell(machine: TaskPollerStateMachine(settings: settings)))
     }
 
     /// Starts watching (the first cycle begins with the first tracked task).

@@ -1,6 +1,6 @@
 import Foundation
 import MigrationEngine
-import Synchronization
+import Locking
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -27,7 +27,7 @@ final class ProgressDisplay: Sendable {
     private let clock: @Sendable () -> Date
     private let logInterval: Double
     private let redrawInterval: Double
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     private struct State {
         /// Lines of the live display on screen now (cleared before anything else is written).

@@ -1,6 +1,6 @@
 import Foundation
 import MigrationEngine
-import Synchronization
+import Locking
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -14,7 +14,7 @@ final class StrategyRunInterrupts: Sendable {
     private let runner: MigrationRunner
     private let display: ProgressDisplay
     private let journaled: Bool
-    private let signals = Mutex(0)
+    private let signals = Locked(0)
 
     init(runner: MigrationRunner, display: ProgressDisplay, journaled: Bool) {
         self.runner = runner

@@ -4,7 +4,7 @@ import Foundation
 import Glibc
 #endif
 import LuaBindings
-import Synchronization
+import Locking
 import VCenterModel
 
 /// `moonmotion tasks [--watch]`: recent and running tasks with progress, like Get-Task.
@@ -113,7 +113,7 @@ struct TasksCommand: AsyncParsableCommand {
         let observations = lives.map { live in live.observe { _ in changes.continuation.yield() } }
         defer { observations.forEach { $0.cancel() } }
         // Ctrl-C ends the watch (not the process): the session logs out, the screen stays readable.
-        let interrupted = Mutex(false)
+        let interrupted = Locked(false)
         signal(SIGINT, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         source.setEventHandler {
@@ -151,7 +151,7 @@ struct TasksCommand: AsyncParsableCommand {
 /// Redraws a block of text in place on a terminal; elsewhere prints each version.
 final class WatchScreen: Sendable {
     private let isTerminal: Bool
-    private let lastLines = Mutex(0)
+    private let lastLines = Locked(0)
 
     init(isTerminal: Bool) { self.isTerminal = isTerminal }
 
