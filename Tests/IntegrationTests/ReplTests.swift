@@ -82,17 +82,21 @@ import Testing
 struct ReplInterruptTests {
     @Test("an unfinished statement is discarded by Ctrl-C; the next one runs on its own")
     func ctrlCDiscardsTheUnfinishedStatement() async throws {
-        // stdin is a FIFO fed by the shell: the first line opens a `for`, then SIGINT, then a blank
-        // line and an expression. The sleeps (bounded, real time: this is the process's signal
-        // path) let the REPL read the first line before the signal; if the machine is slower, the
-        // signal lands during that read and drops it, which the assertions accept as well.
+        // stdin is a FIFO fed by the shell. The REPL first runs `print("ready")`; the shell waits
+        // for that line (an observed event, bounded at 120 s: under load the process may take
+        // seconds to start, and a SIGINT before its handler is in place ends it), so the
+        // REPL is idle on its input with its handler installed. Then the first line opens a
+        // `for`, SIGINT follows, then a blank line and an expression. The 1 s after the `for`
+        // line only lets the idle REPL read it; the assertions say what must follow.
         let script = """
             d=$(mktemp -d); mkfifo "$d/in"
-            "$1" repl < "$d/in" & pid=$!
+            "$1" repl < "$d/in" > "$d/out" & pid=$!
             exec 3>"$d/in"
+            printf 'print("ready")\\n' >&3
+            n=0; until grep -q ready "$d/out" || [ $n -ge 1200 ]; do sleep 0.1; n=$((n+1)); done
             printf 'for i = 1,\\n' >&3; sleep 1; kill -INT $pid; sleep 0.5
             printf '\\n"after"\\n' >&3; exec 3>&-
-            wait $pid; status=$?; rm -rf "$d"; exit $status
+            wait $pid; status=$?; cat "$d/out"; rm -rf "$d"; exit $status
             """
         let outcome = try await runMoonmotion([], environment: ["GOVC_URL": ""], shell: script)
         #expect(outcome.stdout.contains("after"), "\(outcome.stdout)\n\(outcome.stderr)")
