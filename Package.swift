@@ -143,14 +143,14 @@ let package = Package(
         // Fixtures are read by path (#filePath), not as resources: a resource bundle accessor imports
         // Foundation into the test module, whose ICU headers clash with libxml2's (see VimXML).
         .testTarget(name: "VimXMLTests", dependencies: ["VimXML"], exclude: ["Fixtures"]),
-        .testTarget(name: "VSphereSOAPTests", dependencies: ["VSphereSOAP", "VCenterModel", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "VSphereSOAPTests", dependencies: ["Locking", "VSphereSOAP", "VCenterModel", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "VCenterModelTests", dependencies: ["VCenterModel"]),
-        .testTarget(name: "VCenterSimulatorTests", dependencies: ["VCenterSimulator", "VCenterModel"]),
+        .testTarget(name: "VCenterSimulatorTests", dependencies: ["Locking", "VCenterSimulator", "VCenterModel"]),
         .testTarget(name: "MigrationEngineTests", dependencies: [
-            "MigrationEngine", "VCenterModel", "VCenterSimulator", "TestSupport",
+            "Locking", "MigrationEngine", "VCenterModel", "VCenterSimulator", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),  // to write a journal as an older Moonmotion did
         ]),
-        .testTarget(name: "LuaBindingsTests", dependencies: ["LuaBindings", "LuaHost", "VCenterModel", "VCenterSimulator", "MigrationEngine", "VSphereSOAP", "TestSupport"]),
+        .testTarget(name: "LuaBindingsTests", dependencies: ["Locking", "LuaBindings", "LuaHost", "VCenterModel", "VCenterSimulator", "MigrationEngine", "VSphereSOAP", "TestSupport"]),
         .testTarget(name: "RunNotificationsTests", dependencies: ["RunNotifications"]),
         .testTarget(name: "StatusServerTests", dependencies: [
             "StatusServer", "MigrationEngine", "VCenterModel",

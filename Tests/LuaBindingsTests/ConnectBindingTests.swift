@@ -1,7 +1,7 @@
 import Foundation
 import LuaBindings
 import LuaHost
-import Synchronization
+import Locking
 import Testing
 import VCenterModel
 import VCenterSimulator
@@ -10,7 +10,7 @@ import VCenterSimulator
 @Suite(.timeLimit(.minutes(1))) struct ConnectBindingTests {
     @Test func theScriptsFieldsReachTheConnectorAndThePasswordIsNeverShown() async throws {
         let sim = try smallSimulator()
-        let seen = Mutex<[ConnectRequest]>([])
+        let seen = Locked<[ConnectRequest]>([])
         let h = try BindingsHarness(connect: { request in
             seen.withLock { $0.append(request) }
             return ConnectedVCenter(sim, url: "https://vc01/sdk", isSimulated: false)
@@ -41,7 +41,7 @@ import VCenterSimulator
 
     @Test func timeoutsReachTheConnector() async throws {
         let sim = try smallSimulator()
-        let seen = Mutex<[ConnectRequest]>([])
+        let seen = Locked<[ConnectRequest]>([])
         let h = try BindingsHarness(connect: { request in
             seen.withLock { $0.append(request) }
             return ConnectedVCenter(sim, url: "https://vc01/sdk", isSimulated: false)

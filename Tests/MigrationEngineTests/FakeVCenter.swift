@@ -1,6 +1,6 @@
 import Foundation
 import HeapModule
-import Synchronization
+import Locking
 import VCenterModel
 
 /// A small in-test virtual-time vCenter: tasks take size ÷ rate (vMotions a fixed
@@ -44,7 +44,7 @@ final class FakeVCenter: VirtualTimeVCenter {
         var attempts: [MoRef: Int] = [:]
     }
 
-    let state: Mutex<State>
+    let state: Locked<State>
     let book = TaskBook()
     /// Bytes per second of a Storage vMotion.
     let rate: Double
@@ -56,7 +56,7 @@ final class FakeVCenter: VirtualTimeVCenter {
     init(inventory: Inventory, rate: Double = 100_000_000, vmotionSeconds: TimeInterval = 10,
          start: Date = Date(timeIntervalSince1970: 1_700_000_000),
          name: String = "fake vCenter (tests)", instanceUuid: String = "fa4e0000-0000-4000-8000-000000000001") {
-        state = Mutex(State(now: start, inventory: inventory))
+        state = Locked(State(now: start, inventory: inventory))
         self.rate = rate
         self.vmotionSeconds = vmotionSeconds
         self.displayName = name

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import MigrationEngine
-import Synchronization
+import Locking
 import Testing
 import VCenterModel
 
@@ -19,7 +19,7 @@ enum CrashPoint: String, CaseIterable, Sendable {
     case afterDone
 
     func rule(nth: Int) -> @Sendable (JournalBatch) -> JournalCrash? {
-        let seen = Mutex(0)
+        let seen = Locked(0)
         return { batch in
             let matches: Bool
             switch self {
@@ -153,7 +153,7 @@ struct JournalTests {
             if round < 8 {
                 let nth = 2 + (round * 5) % 7
                 let mode: JournalCrash = round % 2 == 0 ? .beforeWrite : .afterWrite
-                let seen = Mutex(0)
+                let seen = Locked(0)
                 journal.injectCrash { batch in
                     guard !batch.intents.isEmpty || !batch.taskRefs.isEmpty || !batch.jobs.isEmpty else { return nil }
                     let n = seen.withLock { $0 += 1; return $0 }
@@ -182,7 +182,7 @@ struct JournalTests {
         defer { removeJournal(path) }
         let inv = Self.inventory()
         let vc = FakeVCenter(inventory: inv)
-        let holder = Mutex<MigrationRunner?>(nil)
+        let holder = Locked<MigrationRunner?>(nil)
         let abandoning = ClosureStrategy(select: TestInventory.moveAll, onDone: { _ in holder.withLock { $0 }?.requestStop(graceful: false) })
         let first = MigrationRunner(vcenter: vc, strategy: abandoning, configuration: Self.config(resume: false), journal: try Journal(path: path))
         holder.withLock { $0 = first }
@@ -252,7 +252,7 @@ struct JournalTests {
         case running
 
         func rule() -> @Sendable (JournalBatch) -> JournalCrash? {
-            let fired = Mutex(false)
+            let fired = Locked(false)
             return { batch in
                 let proactive = batch.jobs.values.filter(\.isProactive)
                 let hit: JournalCrash?
@@ -488,7 +488,7 @@ struct JournalTests {
         var config = Self.config(resume: true)
         config.strategyName = "other-strategy"
         config.parameters = ["from": "old-*", "to": "newer-*"]
-        let warnings = Mutex<[String]>([])
+        let warnings = Locked<[String]>([])
         let runner = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll), configuration: config,
                                      journal: try Journal(path: path)) { event in
             if case .warning(let text, nil) = event.kind { warnings.withLock { $0.append(text) } }
@@ -527,7 +527,7 @@ struct JournalTests {
         #expect(run.vcenterUUID == nil)
         #expect(run.strategy == "test-strategy")
         #expect(try journal.jobs(of: run.id).count == inv.vms.count)
-        let warnings = Mutex<[String]>([])
+        let warnings = Locked<[String]>([])
         let runner = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll),
                                      configuration: Self.config(resume: true), journal: journal) { event in
             if case .warning(let text, nil) = event.kind { warnings.withLock { $0.append(text) } }

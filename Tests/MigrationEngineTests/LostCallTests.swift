@@ -1,6 +1,6 @@
 import Foundation
 import MigrationEngine
-import Synchronization
+import Locking
 import Testing
 import VCenterModel
 
@@ -20,7 +20,7 @@ struct LostCallTests {
 
     /// The questions `onFailure` was asked.
     final class Asked: Sendable {
-        let list = Mutex<[String]>([])
+        let list = Locked<[String]>([])
         func append(_ text: String) { list.withLock { $0.append(text) } }
         var all: [String] { list.withLock { $0 } }
     }
@@ -40,7 +40,7 @@ struct LostCallTests {
         let victim = inv.vms[0].ref
         vc.loseAnswers { method, vm, n in method == "RelocateVM_Task" && vm == victim && n == 1 ? Self.dropped : nil }
         let asked = Asked()
-        let events = Mutex<[EngineEvent]>([])
+        let events = Locked<[EngineEvent]>([])
         let runner = MigrationRunner(vcenter: vc, strategy: Self.strategy(asked: asked)) { e in events.withLock { $0.append(e) } }
         let summary = try await runner.run()
         #expect(summary.outcome == .completed)
@@ -67,7 +67,7 @@ struct LostCallTests {
         let victim = inv.vms[1].ref
         vc.failStarts { method, vm, n in method == "RelocateVM_Task" && vm == victim && n == 1 ? Self.dropped : nil }
         let asked = Asked()
-        let retries = Mutex<[Date]>([])
+        let retries = Locked<[Date]>([])
         let runner = MigrationRunner(vcenter: vc, strategy: Self.strategy(asked: asked)) { e in
             if case .retryScheduled(let job, let at, _) = e.kind, job.vm == victim { retries.withLock { $0.append(at) } }
         }

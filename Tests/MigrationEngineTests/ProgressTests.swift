@@ -1,6 +1,6 @@
 import Foundation
 import MigrationEngine
-import Synchronization
+import Locking
 import Testing
 import VCenterModel
 
@@ -15,8 +15,8 @@ struct ProgressTests {
         let inv = spec.make()
         let vc = FakeVCenter(inventory: inv)
         let tracker = ProgressTracker()
-        let midRun = Mutex<ProgressSnapshot?>(nil)
-        let announced = Mutex<Int64>(0)
+        let midRun = Locked<ProgressSnapshot?>(nil)
+        let announced = Locked<Int64>(0)
         let runner = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll), onEvent: { event in
             tracker.record(event)
             if case .runStarted(let start) = event.kind { announced.withLock { $0 = start.bytes } }
@@ -85,7 +85,7 @@ struct ProgressTests {
         let bad = inv.vms[1].ref
         vc.failTasks { vm, _ in vm == bad ? VCenterFault(type: "InvalidArgument", message: "disk is busted") : nil }
         let tracker = ProgressTracker()
-        let mid = Mutex<ProgressSnapshot?>(nil)
+        let mid = Locked<ProgressSnapshot?>(nil)
         let runner = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll), onEvent: { event in
             tracker.record(event)
             if case .taskProgress = event.kind, mid.withLock({ $0 == nil }) {
@@ -138,7 +138,7 @@ struct ProgressTests {
         spec.vmsPerHost = 3
         let inv = spec.make()
         let writer = try EventLogWriter(path: path)
-        let count = Mutex(0)
+        let count = Locked(0)
         let runner = MigrationRunner(vcenter: FakeVCenter(inventory: inv), strategy: ClosureStrategy(select: TestInventory.moveAll),
                                      onEvent: { e in writer.write(e); count.withLock { $0 += 1 } })
         _ = try await runner.run()

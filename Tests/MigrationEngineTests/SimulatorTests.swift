@@ -1,6 +1,6 @@
 import Foundation
 import MigrationEngine
-import Synchronization
+import Locking
 import Testing
 import VCenterModel
 import VCenterSimulator
@@ -66,7 +66,7 @@ struct SimulatorTests {
                 FaultInjection.EveryNth(11, kinds: [.storageVMotion], fault: FaultInjection.fault("InvalidArgument", "bad disk")),
             ]
         }
-        let decisions = Mutex<[String]>([])
+        let decisions = Locked<[String]>([])
         let strategy = Self.classic(onFailure: { _, fault, _ in
             decisions.withLock { $0.append(fault.type) }
             return .skip

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Locking
 import Testing
 import VCenterModel
 @testable import VCenterSimulator
@@ -40,7 +40,7 @@ import VCenterModel
         // The destination's space is reserved while the copy runs.
         #expect(sim.datastore("D1").freeBytes == before.datastore(named: "D1")!.freeBytes - 100 * Fixtures.gib)
 
-        let seen = Mutex<[Int]>([])
+        let seen = Locked<[Int]>([])
         task.observe { info in seen.withLock { $0.append(info.progress ?? -1) } }
         #expect(sim.nextEventTime == Fixtures.start.addingTimeInterval(10))
         sim.advance(seconds: 1033)
@@ -66,7 +66,7 @@ import VCenterModel
     @Test func progressUpdatesAreConfigurable() async throws {
         let sim = try Fixtures.handmade(sizesGB: [10], config: Fixtures.config { $0.progressUpdates = 10 })
         let task = try await sim.move("a", to: "D1")
-        let seen = Mutex<[Int]>([])
+        let seen = Locked<[Int]>([])
         task.observe { info in seen.withLock { $0.append(info.progress ?? -1) } }
         sim.advanceUntilIdle()
         #expect(seen.withLock { $0 } == [10, 20, 30, 40, 50, 60, 70, 80, 90, 100])
@@ -283,7 +283,7 @@ import VCenterModel
     @Test func observersStartingTasksDuringAdvanceAreStampedAtTheEventTime() async throws {
         let sim = try Fixtures.handmade(sizesGB: [10, 10])
         let a = try await sim.move("a", to: "D1")
-        let chained = Mutex<LiveTask?>(nil)
+        let chained = Locked<LiveTask?>(nil)
         let bRef = sim.vm("b").ref, d2 = sim.datastore("D2").ref
         a.observe { [sim] info in
             guard info.state == .success else { return }
