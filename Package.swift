@@ -117,6 +117,7 @@ let package = Package(
                 "MigrationEngine",
                 "RunNotifications",
                 "StatusServer",
+                "RunReport",
                 "CLibEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
