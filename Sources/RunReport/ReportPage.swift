@@ -39,8 +39,8 @@ public enum ReportPage {
             <style>\(Gantt.style)\(style)</style>
             </head>
             <body>
-            <header><h1>Migration report: \(e(report.strategy)) on \(e(report.vcenter))</h1>
-            <p class="sub">\(e(parameterText(report.parameters)))</p>
+            <header><h1>Migration report: \(e((report.strategy as NSString).lastPathComponent)) on \(e(report.vcenter))</h1>
+            <p class="sub">strategy \(e(report.strategy)) · \(e(parameterText(report.parameters)))</p>
             <p>outcome: <b id="outcome" class="outcome-\(outcomeClass(report.ending))">\(e(report.ending.text))</b></p></header>
             <div class="content">
             <h2>Summary</h2>
@@ -67,7 +67,7 @@ public enum ReportPage {
             <h2>Clusters</h2>
             <table id="clusters"><thead><tr><th>cluster</th><th class="num">VMs</th><th class="num">moved</th><th class="num">failed</th>\
             <th class="num">blocked</th><th class="num">skipped</th><th class="num">unfinished</th><th class="num">not started</th>\
-            <th class="num">copied</th><th class="num">of</th><th>first start</th><th>last end</th><th class="num">busy</th><th class="num">rate</th></tr></thead><tbody>
+            <th class="num">copied</th><th class="num">to copy</th><th>first start</th><th>last end</th><th class="num">busy</th><th class="num">rate</th></tr></thead><tbody>
 
             """
         for c in report.clusters {
