@@ -139,6 +139,33 @@ struct RunReportTests {
         #expect(throws: JournalError.newerSchema(path: fixture.path, migrations: ["v99-from-the-future"])) { try RunReport.read(journalAt: fixture.path) }
     }
 
+    @Test("a journal an older Moonmotion wrote (v1 schema: no file moves, no blocked jobs) reports, read-only, unchanged")
+    func olderJournal() throws {
+        let fixture = F()
+        defer { fixture.remove() }
+        try fixture.write(Self.mixedJobs())
+        let old = try DatabaseQueue(path: fixture.path)
+        try old.write { db in
+            try db.execute(sql: "ALTER TABLE runs DROP COLUMN vcenter_uuid")
+            try db.execute(sql: "ALTER TABLE jobs DROP COLUMN moves")
+            try db.execute(sql: "ALTER TABLE jobs DROP COLUMN cannot_move")
+            try db.execute(sql: "ALTER TABLE jobs DROP COLUMN last_fault")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier <> 'v1'")
+        }
+        try old.close()
+        let before = try Data(contentsOf: URL(fileURLWithPath: fixture.path))
+        let report = try RunReport.read(journalAt: fixture.path)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: fixture.path)) == before, "reading changed nothing (no upgrade)")
+        #expect(report.overall.vms == 9 && report.overall.count(.done) == 2 && report.overall.count(.failed) == 2)
+        // Without the file moves, a job shows the datastores the VM was on and its target.
+        let done = try #require(report.vms.first { $0.name == "done-01" }?.jobs.first)
+        #expect(done.moves.map { "\($0.from ?? "?") → \($0.to ?? "?") \($0.bytes)" } == ["old-01, old-02 → new-01 \(10 * F.gib)"])
+        // A VM that could not move was journaled as a plain skip then.
+        #expect(report.vms.first { $0.name == "blocked-03" }?.result == .skipped)
+        #expect(ReportCSV.text(report).contains("done-01,VirtualMachine:vm-1,prod-a,1,storage,no,,old-01, old-02,") == false)
+        #expect(ReportCSV.text(report).contains("done-01,VirtualMachine:vm-1,prod-a,1,storage,no,,\"old-01, old-02\",new-01,"))
+    }
+
     @Test("the report is written into the directory (created), both files replaced whole on a second write")
     func writer() throws {
         let fixture = F()
