@@ -8,10 +8,12 @@ import MigrationEngine
 /// whose script draws names with `fillText`/`textContent`, never as HTML.
 ///
 /// Sections: summary (VMs by result, bytes, makespan, start, end, rate), per-cluster
-/// figures, the timeline (rows by host or by datastore), and the per-VM table (each job's
+/// figures, planned vs actual (with a plan), the timeline (rows by host or by datastore), and the per-VM table (each job's
 /// files from → to, size, start, end, rate, attempts, result, reason).
 ///
-/// The journal holds no plan, so there is no planned-vs-actual section.
+/// When the run was given a plan (`run --plan`, journaled), a planned-vs-actual section
+/// follows the clusters (`#plan`: `#plan-makespan`, `#actual-makespan`, `#plan-vms`,
+/// `#actual-vms`, one `tr.plan-cluster` per cluster with `data-name`).
 ///
 /// DOM contract (the browser test reads it): `#outcome`; `#summary` with `#vms-total`,
 /// `#vms-done`, `#vms-failed`, `#vms-blocked`, `#vms-skipped`, `#vms-unfinished`,
@@ -81,6 +83,7 @@ public enum ReportPage {
             page += "<td class=\"num\">\(e(rateText(c.rate)))</td></tr>\n"
         }
         page += "</tbody></table>\n"
+        if let plan = report.plan { page += planSection(plan, report) }
         page += "<h2>Timeline</h2>\n<section id=\"gantt\">\n<p class=\"legend\">" + Gantt.legend(kinds: ReportTimeline.kinds) + "</p>\n"
         page += Gantt.controls(groupBy: .host) + "\n" + Gantt.body + "\n</section>\n"
         page += vmTable(report)
@@ -122,6 +125,34 @@ public enum ReportPage {
                 out += "<td class=\"num\">\(job.attempts)</td><td class=\"result r-\(job.result.rawValue)\">\(job.result.label)</td>"
                 out += "<td class=\"reason\">\(e(job.reason ?? ""))</td></tr>\n"
             }
+        }
+        return out + "</tbody></table>\n"
+    }
+
+    /// Planned vs actual: the plan's makespan, VMs and bytes, and each cluster's finish, beside
+    /// the run's (times from the first start, as the plan counts them).
+    static func planSection(_ plan: ReportPlan, _ report: RunReport) -> String {
+        let e = Gantt.escape
+        let o = report.overall
+        func ratio(_ actual: Double, _ planned: Double) -> String { planned > 0 && actual > 0 ? String(format: "%.2f ×", actual / planned) : "–" }
+        var out = """
+            <h2>Planned vs actual</h2>
+            <p class="muted">Plan: \(e(plan.title)). Times count from the run's first start, as the plan's do.</p>
+            <table id="plan"><thead><tr><th></th><th class="num">planned</th><th class="num">actual</th><th class="num">actual ÷ planned</th></tr></thead><tbody>
+            <tr><td>makespan</td><td class="num" id="plan-makespan">\(ProgressRenderer.duration(plan.makespanSeconds))</td>\
+            <td class="num" id="actual-makespan">\(ProgressRenderer.duration(o.busySeconds))</td><td class="num">\(ratio(o.busySeconds, plan.makespanSeconds))</td></tr>
+            <tr><td>VMs moved</td><td class="num" id="plan-vms">\(plan.vms)</td><td class="num" id="actual-vms">\(o.count(.done))</td>\
+            <td class="num">\(ratio(Double(o.count(.done)), Double(plan.vms)))</td></tr>
+            <tr><td>bytes copied</td><td class="num">\(e(ProgressRenderer.bytes(plan.bytes)))</td><td class="num">\(e(ProgressRenderer.bytes(o.bytesDone)))</td>\
+            <td class="num">\(ratio(Double(o.bytesDone), Double(plan.bytes)))</td></tr>
+
+            """
+        for c in plan.clusters {
+            let actual = report.clusters.first { $0.name == c.name }
+            let finish = actual?.lastEnd.flatMap { end in o.firstStart.map { end.timeIntervalSince($0) } }
+            out += "<tr class=\"plan-cluster\" data-name=\"\(e(c.name))\"><td>\(e(c.name)) finishes</td>"
+            out += "<td class=\"num\">\(ProgressRenderer.duration(c.finishSeconds))</td><td class=\"num\">\(finish.map(ProgressRenderer.duration) ?? "–")</td>"
+            out += "<td class=\"num\">\(ratio(finish ?? 0, c.finishSeconds))</td></tr>\n"
         }
         return out + "</tbody></table>\n"
     }

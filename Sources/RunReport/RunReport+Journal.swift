@@ -32,6 +32,9 @@ extension RunReport {
         } else {
             ending = journal.writerIsAlive ? .running : .interrupted
         }
-        return RunReport(run: run, jobs: jobs, names: names, lastKnown: try journal.lastEventTime(of: run.id), ending: ending)
+        // The newest plan the run was given (a resume may bring another); one that does not
+        // read is left out rather than failing the report.
+        let plan = try journal.latestEvent(of: run.id, type: "plan").flatMap { try? JSONDecoder().decode(ReportPlan.self, from: Data($0.detail.utf8)) }
+        return RunReport(run: run, jobs: jobs, names: names, lastKnown: try journal.lastEventTime(of: run.id), ending: ending, plan: plan)
     }
 }

@@ -53,14 +53,17 @@ public struct RunReport: Sendable {
     public var clusters: [ReportFigures]
     /// The timeline's data (`Gantt.dataJSON`).
     public var timeline: String
+    /// What `moonmotion plan` predicted, when the run was given one (`run --plan`).
+    public var plan: ReportPlan?
 
     /// Seconds from the start to the end (or the last known instant).
     public var makespan: TimeInterval { max(0, endedAt.timeIntervalSince(startedAt)) }
 
     /// Builds the report of journaled jobs. `names` names clusters, hosts and datastores by
     /// reference (the `run-started` event's); `lastKnown` is the newest instant the journal
-    /// holds (its last event) for a run without a recorded end.
-    public init(run: JournalRun, jobs: [Job], names: [MoRef: String], lastKnown: Date?, ending: Ending) {
+    /// holds (its last event) for a run without a recorded end; `plan` the journaled plan.
+    public init(run: JournalRun, jobs: [Job], names: [MoRef: String], lastKnown: Date?, ending: Ending, plan: ReportPlan? = nil) {
+        self.plan = plan
         strategy = run.strategy
         parameters = run.parameters
         vcenter = run.vcenter

@@ -15,7 +15,9 @@ struct ReportCommand: ParsableCommand {
             with the summary (VMs moved, failed, blocked, skipped, unfinished, not started; \
             bytes; makespan; start, end, rate), per-cluster figures, the run's timeline by host \
             or by datastore, and a table of every VM's moves (each file from → to, size, start, \
-            end, rate, attempts, result, reason); and report.csv, one row per file move.
+            end, rate, attempts, result, reason); and report.csv, one row per file move. When the run was given a plan (`run \
+            --plan DIR/plan.json`, from `moonmotion plan --out DIR`), the page also sets the run \
+            beside it: makespan, VMs and bytes moved, each cluster's finish.
 
             Works on any journal: of a run that ended, one still running (as of its last \
             committed step; the run is not disturbed), or one whose process was killed. A VM \

@@ -103,6 +103,21 @@ struct StrategyRun {
             return 1
         }
 
+        // --plan: read before anything starts, so a wrong file stops the run at once.
+        var planJSON: String?
+        if let path = options.plan {
+            guard journal != nil else {
+                writeStandardError("moonmotion: --plan is kept in the run's journal, and this run keeps none: add --journal FILE (or --report DIR)\n")
+                return 1
+            }
+            do {
+                planJSON = try ReportPlan(planJSON: try Data(contentsOf: URL(fileURLWithPath: path))).json()
+            } catch {
+                writeStandardError("moonmotion: --plan \(path): \(error)\n")
+                return 1
+            }
+        }
+
         var events: EventLogWriter?
         if let path = options.events {
             do {
@@ -130,7 +145,14 @@ struct StrategyRun {
         let eventLog = events
         let scriptName = (script as NSString).lastPathComponent
         let notifier = options.notify.isEmpty ? nil : Notifier(urls: options.notify, log: { writeStandardError("moonmotion: \($0)\n") })
+        let plannedJSON = planJSON, planJournal = journal
         let runner = strategy.makeRunner(vcenter: backend.vcenter, configuration: configuration, journal: journal) { event in
+            // The plan goes into the journal with the run it belongs to (begun, or resumed, by now).
+            if let planJSON = plannedJSON, let journal = planJournal, case .runStarted = event.kind, let run = try? journal.latestRun() {
+                do { try journal.recordPlan(run.id, json: planJSON, at: event.time) } catch {
+                    writeStandardError("moonmotion: --plan: not journaled: \(error)\n")
+                }
+            }
             display.record(event)
             eventLog?.write(event)
             if let notifier, let message = RunMessages.jobFailed(event, run: scriptName) { notifier.notify(message) }

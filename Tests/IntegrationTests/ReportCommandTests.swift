@@ -118,6 +118,32 @@ struct ReportCommandTests {
         #expect(conflicting.status != 0 && conflicting.stderr.contains("--report is made from the run's journal"), "\(conflicting.stderr)")
     }
 
+    @Test("run --plan: the plan `moonmotion plan --out` wrote is journaled, and the report sets the run beside it")
+    func planBesideTheRun() async throws {
+        let dir = try scriptDirectory([:])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inventory = ["--generate", "clusters=2,hosts=4,vms=16"]
+        let plan = try await runMoonmotion(["plan", examplePath("storage-migration.lua"), "--out", "plan"] + inventory,
+                                           directory: dir, environment: noVCenter, timeout: 120)
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let run = try await runMoonmotion(["run", examplePath("storage-migration.lua"), "--speed", "20000", "--plan", "plan/plan.json",
+                                           "--report", "report"] + inventory, directory: dir, environment: noVCenter, timeout: 300)
+        #expect(run.status == 0, "\(run.stderr)")
+        let html = try String(contentsOf: dir.appendingPathComponent("report/report.html"), encoding: .utf8)
+        #expect(html.contains("<h2>Planned vs actual</h2>") && html.contains("id=\"plan-vms\">16<") && html.contains("id=\"actual-vms\">16<"),
+                "\(html.prefix(4000))")
+        #expect(html.contains("class=\"plan-cluster\" data-name=\"cluster-1\"") && html.contains("class=\"plan-cluster\" data-name=\"cluster-2\""))
+        // Made again from the journal alone, the plan is still there.
+        let again = try await runMoonmotion(["report", "report/storage-migration.journal", "--out", "again"], directory: dir, timeout: 60)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try String(contentsOf: dir.appendingPathComponent("again/report.html"), encoding: .utf8).contains("id=\"plan-makespan\""))
+        // Not a plan: refused before anything starts.
+        let wrong = try await runMoonmotion(["run", examplePath("storage-migration.lua"), "--plan", "plan/plan.txt", "--report", "r2"] + inventory,
+                                            directory: dir, environment: noVCenter, timeout: 60)
+        #expect(wrong.status == 1 && wrong.stderr.contains("--plan plan/plan.txt: not a plan.json of `moonmotion plan --out DIR` (not JSON)"),
+                "\(wrong.stderr)")
+    }
+
     /// The first column of `sql`'s rows over the journal, read-only by Python's sqlite3 (a
     /// reader independent of Moonmotion's); nothing while the file does not exist yet.
     static func journalQuery(_ path: String, _ sql: String) async throws -> [String] {

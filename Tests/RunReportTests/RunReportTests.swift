@@ -166,6 +166,41 @@ struct RunReportTests {
         #expect(ReportCSV.text(report).contains("done-01,VirtualMachine:vm-1,prod-a,1,storage,no,,\"old-01, old-02\",new-01,"))
     }
 
+    @Test("a journaled plan (run --plan) gives the page its planned-vs-actual part; without one there is none")
+    func plannedVersusActual() throws {
+        let planJSON = Data("""
+            {"title": "wave1.lua, simulated", "makespanSeconds": 50, "totals": {"vmsMoved": 4, "bytesMoved": 42949672960},
+             "clusters": [{"cluster": "ClusterComputeResource:domain-c1", "finishSeconds": 50, "bytesMoved": 42949672960}],
+             "clusterCounters": [{"id": "domain-c1", "name": "prod-a"}], "hosts": []}
+            """.utf8)
+        let plan = try ReportPlan(planJSON: planJSON)
+        #expect(plan.clusters.map { "\($0.name) \($0.finishSeconds) \($0.bytes)" } == ["prod-a 50.0 \(40 * F.gib)"] && plan.vms == 4)
+        #expect(throws: (any Error).self) { try ReportPlan(planJSON: Data("{\"title\": \"x\"}".utf8)) }
+        do {
+            _ = try ReportPlan(planJSON: Data("{\"title\": \"x\"}".utf8))
+        } catch {
+            #expect("\(error)" == "not a plan.json of `moonmotion plan --out DIR` (no field makespanSeconds)")
+        }
+
+        let fixture = F()
+        defer { fixture.remove() }
+        try fixture.write(Self.mixedJobs())
+        #expect(try RunReport.read(journalAt: fixture.path).plan == nil)
+        #expect(!ReportPage.html(try RunReport.read(journalAt: fixture.path)).contains("id=\"plan\""))
+        let journal = try Journal(path: fixture.path)
+        try journal.recordPlan(try #require(try journal.latestRun()).id, json: try plan.json(), at: F.at(0))
+        journal.close()
+        let report = try RunReport.read(journalAt: fixture.path)
+        #expect(report.plan == plan)
+        let html = ReportPage.html(report)
+        // Actual: first start 10 s, last end 75 s → 65 s; 2 VMs done; prod-a's last end 75 s.
+        #expect(html.contains("id=\"plan-makespan\">50s<") && html.contains("id=\"actual-makespan\">1m05s<"), "\(html)")
+        #expect(html.contains("id=\"plan-vms\">4<") && html.contains("id=\"actual-vms\">2<"))
+        #expect(html.contains("<tr class=\"plan-cluster\" data-name=\"prod-a\"><td>prod-a finishes</td><td class=\"num\">50s</td><td class=\"num\">1m05s</td><td class=\"num\">1.30 ×</td></tr>"))
+        // The status of the same journal still reads (it looks for the event types it knows).
+        #expect(try RunStatus.read(journalAt: fixture.path).progress.overall.jobs == 10)
+    }
+
     @Test("the report is written into the directory (created), both files replaced whole on a second write")
     func writer() throws {
         let fixture = F()
