@@ -97,6 +97,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // The run report (`run --report`, `moonmotion report`): built from a journal alone.
+        .target(name: "RunReport", dependencies: ["MigrationEngine", "VCenterModel", "Gantt"]),
         .target(
             name: "RunNotifications",
             dependencies: [
@@ -122,6 +124,7 @@ let package = Package(
                 "MigrationEngine",
                 "RunNotifications",
                 "StatusServer",
+                "RunReport",
                 "CLibEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -155,6 +158,10 @@ let package = Package(
         .testTarget(name: "StatusServerTests", dependencies: [
             "StatusServer", "MigrationEngine", "VCenterModel",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
+        .testTarget(name: "RunReportTests", dependencies: [
+            "RunReport", "MigrationEngine", "VCenterModel",
+            .product(name: "GRDB", package: "GRDB.swift"),  // to write a journal as a newer Moonmotion would
         ]),
         .testTarget(name: "IntegrationTests", dependencies: ["VCenterModel", "TestSupport"]),
     ],

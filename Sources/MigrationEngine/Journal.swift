@@ -11,6 +11,7 @@
 //       - the INTENT of every vCenter call the step is about to make (operation,
 //         attempt, time) — committed BEFORE the call is made;
 //       - the TASK REFERENCE of every call that returned — committed right AFTER.
+//   * `recordPlan` (`run --plan`): the plan's summary, as an event, when the run starts.
 //   * `endRun`: how the run ended.
 //   SQLite commits are atomic, so a step is on disk entirely or not at all; in WAL
 //   mode with synchronous=FULL a committed step survives a crash of the process and
@@ -214,6 +215,19 @@ public final class Journal: Sendable {
             try queue.write { db in
                 try db.execute(sql: "UPDATE runs SET state = ?, outcome = ?, ended_at = ? WHERE id = ?",
                                arguments: [outcome.name, outcome.description, at.timeIntervalSince1970, run])
+            }
+        }
+    }
+
+    /// Records the plan the run is held to (`run --plan`): `json` is the plan's summary
+    /// (RunReport's `ReportPlan`), kept as an event of type `plan` so the run's report can
+    /// set what happened beside it. An event, not a table: no schema change, and every reader
+    /// of the event log looks for the types it knows only.
+    public func recordPlan(_ run: Int64, json: String, at: Date) throws {
+        try guarded(nil) {
+            try queue.write { db in
+                try db.execute(sql: "INSERT INTO events (run_id, time, job_id, type, detail) VALUES (?, ?, NULL, 'plan', ?)",
+                               arguments: [run, at.timeIntervalSince1970, json])
             }
         }
     }

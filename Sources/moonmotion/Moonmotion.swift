@@ -40,5 +40,6 @@ struct Moonmotion: AsyncParsableCommand {
         InventoryCommand.self,
         TasksCommand.self,
         StatusCommand.self,
+        ReportCommand.self,
     ]
 }

@@ -3,6 +3,7 @@ import LuaBindings
 import LuaHost
 import MigrationEngine
 import RunNotifications
+import RunReport
 import StatusServer
 import Synchronization
 import VCenterModel
@@ -102,6 +103,21 @@ struct StrategyRun {
             return 1
         }
 
+        // --plan: read before anything starts, so a wrong file stops the run at once.
+        var planJSON: String?
+        if let path = options.plan {
+            guard journal != nil else {
+                writeStandardError("moonmotion: --plan is kept in the run's journal, and this run keeps none: add --journal FILE (or --report DIR)\n")
+                return 1
+            }
+            do {
+                planJSON = try ReportPlan(planJSON: try Data(contentsOf: URL(fileURLWithPath: path))).json()
+            } catch {
+                writeStandardError("moonmotion: --plan \(path): \(error)\n")
+                return 1
+            }
+        }
+
         var events: EventLogWriter?
         if let path = options.events {
             do {
@@ -129,7 +145,14 @@ struct StrategyRun {
         let eventLog = events
         let scriptName = (script as NSString).lastPathComponent
         let notifier = options.notify.isEmpty ? nil : Notifier(urls: options.notify, log: { writeStandardError("moonmotion: \($0)\n") })
+        let plannedJSON = planJSON, planJournal = journal
         let runner = strategy.makeRunner(vcenter: backend.vcenter, configuration: configuration, journal: journal) { event in
+            // The plan goes into the journal with the run it belongs to (begun, or resumed, by now).
+            if let planJSON = plannedJSON, let journal = planJournal, case .runStarted = event.kind, let run = try? journal.latestRun() {
+                do { try journal.recordPlan(run.id, json: planJSON, at: event.time) } catch {
+                    writeStandardError("moonmotion: --plan: not journaled: \(error)\n")
+                }
+            }
             display.record(event)
             eventLog?.write(event)
             if let notifier, let message = RunMessages.jobFailed(event, run: scriptName) { notifier.notify(message) }
@@ -167,6 +190,7 @@ struct StrategyRun {
             runtime.installInterruptSignalHandler()
             display.stop(showFinal: false)
             writeStandardError("moonmotion: \(error)\n")
+            if let line = writeReport(journal, failure: "\(error)") { writeStandardError("moonmotion: \(line)\n") }
             if let notifier {
                 notifier.notify(RunMessages.failed(run: scriptName, on: backend.name, error: "\(error)"))
                 await notifier.finish(within: 10)
@@ -194,6 +218,7 @@ struct StrategyRun {
             lines.append("\(summary.pending.count) job(s) not started; no journal was kept, so --resume cannot continue this run (use --journal FILE)")
         }
         if let events { lines.append("events: \(events.path)") }
+        if let line = writeReport(journal, failure: nil) { lines.append(line) }
         display.printLines(lines)
         if let notifier {
             // Bounded: a dead webhook delays the exit by at most 10 s, never the run.
@@ -234,12 +259,33 @@ struct StrategyRun {
     }
 
     /// `--journal`, else `<script name>.journal` in the current directory for a real
-    /// vCenter (not with `--no-journal`), else none.
+    /// vCenter (not with `--no-journal`), else, with `--report DIR` against the simulator,
+    /// `DIR/<script name>.journal` (the report is made from a journal), else none.
     func journalPath(_ backend: Backend) -> String? {
         if let path = options.journal { return path }
-        if options.noJournal || backend.isSimulated { return nil }
+        if options.noJournal { return nil }
         let base = ((script as NSString).lastPathComponent as NSString).deletingPathExtension
-        return (base.isEmpty ? "moonmotion" : base) + ".journal"
+        let name = (base.isEmpty ? "moonmotion" : base) + ".journal"
+        if backend.isSimulated {
+            guard let report = options.report else { return nil }
+            try? FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true)
+            return (report as NSString).appendingPathComponent(name)
+        }
+        return name
+    }
+
+    /// `--report DIR`: writes the report of the run just ended from its journal, and returns
+    /// the line that says where (or what went wrong); nil without `--report`. `failure` is why
+    /// the run failed when it could not record its own end.
+    func writeReport(_ journal: Journal?, failure: String?) -> String? {
+        guard let directory = options.report else { return nil }
+        guard let journal else { return "report: not written: the run kept no journal" }
+        do {
+            let written = try ReportWriter.write(try RunReport.read(journalAt: journal.path, failure: failure), to: directory)
+            return "report: \(written.html) (and report.csv)"
+        } catch {
+            return "report: not written: \(error)"
+        }
     }
 
     /// 0: every job done or skipped (or held by the strategy, as it asked); 1: a job of the

@@ -97,6 +97,18 @@ struct StrategyRunOptions: ParsableArguments {
         "Read the --listen token from this file (its first line).", valueName: "file"))
     var listenTokenFile: String?
 
+    @Option(help: ArgumentHelp(
+        "At the end of the run — also after Ctrl-C, an abort or a failure — write report.html and report.csv into this directory.",
+        discussion: "The report is made from the run's journal (`moonmotion report JOURNAL --out DIR` makes it again, from any journal, even of a killed run). Without --journal against the simulator, the run journals to DIR/<script name>.journal. Not with --no-journal or --dry-run.",
+        valueName: "dir"))
+    var report: String?
+
+    @Option(help: ArgumentHelp(
+        "The plan the run is held to: `moonmotion plan --out DIR`'s DIR/plan.json. Kept in the journal; the report sets the run beside it.",
+        discussion: "The report's planned-vs-actual part: makespan, VMs and bytes moved, each cluster's finish. Needs a journal (not with --no-journal; against the simulator give --journal or --report).",
+        valueName: "plan.json"))
+    var plan: String?
+
     func validate() throws {
         if listenToken != nil && listenTokenFile != nil {
             throw ValidationError("--listen-token and --listen-token-file both give the token; give one of them")
@@ -141,6 +153,15 @@ struct StrategyRunOptions: ParsableArguments {
         if let maxConcurrent, let problem = MaxConcurrentOption.problem(maxConcurrent) {
             throw ValidationError("--max-concurrent: \(problem)")
         }
+        if report != nil && noJournal {
+            throw ValidationError("--report is made from the run's journal; it cannot be used with --no-journal")
+        }
+        if plan != nil && noJournal {
+            throw ValidationError("--plan is kept in the run's journal; it cannot be used with --no-journal")
+        }
+        if report != nil && dryRun {
+            throw ValidationError("--dry-run starts nothing, so there is nothing to --report; give one of them")
+        }
         if dryRun && resume {
             throw ValidationError("--dry-run starts nothing, so there is nothing to --resume; give one of them")
         }
@@ -150,6 +171,7 @@ struct StrategyRunOptions: ParsableArguments {
     var anyGiven: Bool {
         dryRun || journal != nil || noJournal || resume || events != nil || generate != nil || inventory != nil || speed != nil
             || maxConcurrent != nil || !notify.isEmpty || window != nil || timeZone != nil || untilWindowEnd || !arrays.isEmpty || listen != nil || listenToken != nil || listenTokenFile != nil
+            || report != nil || plan != nil
     }
 
     /// These options with those of `later` (given after the script) taking precedence.
@@ -172,12 +194,14 @@ struct StrategyRunOptions: ParsableArguments {
         m.listen = later.listen ?? listen
         m.listenToken = later.listenToken ?? listenToken
         m.listenTokenFile = later.listenTokenFile ?? listenTokenFile
+        m.report = later.report ?? report
+        m.plan = later.plan ?? plan
         return m
     }
 
     /// Options that take a value (`--journal FILE` or `--journal=FILE`).
     static let valueOptions: Set<String> = ["--journal", "--events", "--generate", "--inventory", "--speed", "--max-concurrent", "--notify", "--window", "--tz", "--array",
-                                            "--listen", "--listen-token", "--listen-token-file"]
+                                            "--listen", "--listen-token", "--listen-token-file", "--report", "--plan"]
     /// Options without a value.
     static let flagOptions: Set<String> = ["--dry-run", "--no-journal", "--resume", "--until-window-end"]
 

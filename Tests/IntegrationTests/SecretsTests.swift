@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// No password, session cookie or session id reaches anything moonmotion writes or shows:
-/// stdout, stderr (at trace logging), the journal, the events file, plan outputs, or the
+/// stdout, stderr (at trace logging), the journal, the events file, the run report, plan outputs, or the
 /// process's command line as other users see it (`/proc/PID/cmdline`). One test drives every
 /// command against a TLS test vCenter whose password contains `/`, `@`, `:` and `!`, then
 /// searches every byte produced.
@@ -48,8 +48,10 @@ import TestSupport
 
         // A migration with a journal and an events file; its command line is read while it runs.
         let journal = dir.appendingPathComponent("migration.journal"), events = dir.appendingPathComponent("events.jsonl")
+        let reportDirectory = dir.appendingPathComponent("report")
         let run = try BackgroundMoonmotion(["run"] + connection + [examplePath("storage-migration.lua"), "--journal", journal.path,
-                                                                   "--events", events.path], directory: dir, environment: environment)
+                                                                   "--events", events.path, "--report", reportDirectory.path],
+                                           directory: dir, environment: environment)
         var cmdline = Data()
         for _ in 0..<200 where run.isRunning {
             if let line = FileManager.default.contents(atPath: "/proc/\(run.pid)/cmdline"), line.count > 0 { cmdline = line; break }
@@ -73,6 +75,16 @@ import TestSupport
             if let bytes = FileManager.default.contents(atPath: journal.path + suffix) { produced.append(("journal\(suffix)", bytes)) }
         }
         produced.append(("events", try Data(contentsOf: events)))
+        // The run's report, and the same made again from the journal by `moonmotion report`.
+        let again = dir.appendingPathComponent("report-again")
+        let report = try await runMoonmotion(["report", journal.path, "--out", again.path], directory: dir, environment: environment, timeout: 120)
+        #expect(report.status == 0, "\(report.stderr)")
+        keep("report", report)
+        for folder in [reportDirectory, again] {
+            for name in ["report.html", "report.csv"] {
+                produced.append(("\(folder.lastPathComponent)/\(name)", try Data(contentsOf: folder.appendingPathComponent(name))))
+            }
+        }
 
         let tasks = try await runMoonmotion(["tasks"] + connection, directory: dir, environment: environment, timeout: 120)
         #expect(tasks.status == 0, "\(tasks.stderr)")
@@ -106,7 +118,7 @@ import TestSupport
         #expect(refused.stderr.contains("InvalidLogin"), "\(refused.stderr)")
         keep("wrong password", refused)
 
-        #expect(produced.count >= 15)
+        #expect(produced.count >= 21)
         for (what, bytes) in produced {
             for secret in Self.forbidden + [wrong] {
                 #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(what) contains \(secret)")
