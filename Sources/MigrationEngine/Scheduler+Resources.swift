@@ -199,29 +199,47 @@ extension Scheduler {
     /// Fills the job's resolved move, candidates, target group and destination host.
     func resolveKind(_ kind: JobKind, into m: inout JobMeta) {
         if let move = kind.storage {
-            if let cached = moveCache, cached.move == move {
-                m.move = cached
-                m.candidates = candidateCache.slots
-                m.group = candidateCache.group
-            } else {
-                let resolved = ResolvedMove(move, slot: { self.dsIndex[$0] }, sourceSlot: { self.datastoreSlot($0) })
-                moveCache = resolved
-                m.move = resolved
-                let candidates = move.allTargets
-                m.candidates = candidates.compactMap { dsIndex[$0] }
-                let key = Array(Set(m.candidates)).sorted()
-                if let g = groupIndex[key] {
-                    m.group = g
-                } else {
-                    let g = addResource(.targetGroup, nil, capacity: .max, owner: -1)
-                    groupIndex[key] = g
-                    for d in key { dsSlots[Int(d)].groups.append(g) }
-                    m.group = g
-                }
-                candidateCache = (candidates, m.candidates, m.group)
-            }
+            let entry = resolvedMove(move)
+            m.move = entry.move
+            m.candidates = entry.slots
+            m.group = entry.group
         }
         if let h = kind.destinationHost { m.destHost = hostSlot(h) }
+    }
+
+    /// `move` resolved to slots with its candidates and target group, from the cache when
+    /// an earlier job asked for the same move.
+    func resolvedMove(_ move: StorageMove) -> ResolvedMoveEntry {
+        if moveCacheSlots != dsSlots.count {
+            moveCache.removeAll()
+            lastMove = nil
+            moveCacheSlots = dsSlots.count
+        }
+        if let last = lastMove, last.move.move == move { return last }
+        if let cached = moveCache[move] {
+            lastMove = cached
+            return cached
+        }
+        let resolved = ResolvedMove(move, slot: { self.dsIndex[$0] }, sourceSlot: { self.datastoreSlot($0) })
+        let slots = move.allTargets.compactMap { dsIndex[$0] }
+        let key = Array(Set(slots)).sorted()
+        let group: Int32
+        if let g = groupIndex[key] {
+            group = g
+        } else {
+            group = addResource(.targetGroup, nil, capacity: .max, owner: -1)
+            groupIndex[key] = group
+            for d in key { dsSlots[Int(d)].groups.append(group) }
+        }
+        let entry = ResolvedMoveEntry(move: resolved, slots: slots, group: group)
+        // Resolving may have added source slots: the entry is keyed from the count after it.
+        if moveCacheSlots != dsSlots.count {
+            moveCache.removeAll()
+            moveCacheSlots = dsSlots.count
+        }
+        moveCache[move] = entry
+        lastMove = entry
+        return entry
     }
 
     // MARK: Charges

@@ -63,10 +63,14 @@ public final class Scheduler {
     var pairRates: [DatastorePair: RateSamples] = [:]
     var allRates = RateSamples()
     var groupIndex: [[Int32]: Int32] = [:]
-    /// The last candidate list resolved (jobs of one strategy usually share one array).
-    var candidateCache: (refs: [MoRef], slots: [Int32], group: Int32) = ([], [], -1)
-    /// The last storage move resolved (jobs of one strategy usually ask for the same one).
-    var moveCache: ResolvedMove?
+    /// Storage moves resolved so far, with their candidate slots and target group. Jobs of a
+    /// strategy ask for a few moves (one per cluster, say) in interleaved order, so one
+    /// remembered move missed at nearly every job; valid while `moveCacheSlots` is the
+    /// number of datastore slots (a new slot may resolve a reference that was unknown).
+    var moveCache: [StorageMove: ResolvedMoveEntry] = [:]
+    var moveCacheSlots = 0
+    /// The move resolved last, checked before the table (consecutive jobs often share it).
+    var lastMove: ResolvedMoveEntry?
     var vmSlots: [VMSlot] = []
     var vmIndex: [MoRef: Int32] = [:]
     var baseLimits: Limits
