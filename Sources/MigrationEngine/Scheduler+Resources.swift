@@ -123,7 +123,11 @@ extension Scheduler {
     /// The VM slot for `ref`, created from the inventory (or empty) on first use.
     func vmSlot(_ ref: MoRef, name: String) -> Int32 {
         if let v = vmIndex[ref] { return v }
-        let info = baseInventory.vm(ref)
+        return vmSlot(ref, name: name, info: baseInventory.vm(ref))
+    }
+
+    /// The new VM slot for `ref`, from its inventory record `info` (nil: not in the inventory).
+    func vmSlot(_ ref: MoRef, name: String, info: VMInfo?) -> Int32 {
         let v = Int32(vmSlots.count)
         var slot = VMSlot(
             ref: ref, name: info?.name ?? name, cluster: info?.cluster, host: info?.host.map { hostSlot($0) } ?? -1,
@@ -315,11 +319,11 @@ extension Scheduler {
     /// Adds a destination datastore's charges unless the move already touches it (as a
     /// source or another destination): vSphere charges a datastore once per migration.
     func addTarget(_ t: Int32, to list: inout ChargeList, cold: Bool) {
-        let ds = dsSlots[Int(t)]
-        guard !list.all.contains(where: { $0.resource == ds.cost || (ds.storageMoves >= 0 && $0.resource == ds.storageMoves) }) else { return }
+        let cost = dsSlots[Int(t)].cost, storageMoves = dsSlots[Int(t)].storageMoves
+        guard !list.all.contains(where: { $0.resource == cost || (storageMoves >= 0 && $0.resource == storageMoves) }) else { return }
         let costs = configuration.costs
-        list.add(ds.cost, cold ? costs.coldMigrationDatastore : costs.storageVMotionDatastore)
-        list.add(ds.storageMoves, 1)
+        list.add(cost, cold ? costs.coldMigrationDatastore : costs.storageVMotionDatastore)
+        list.add(storageMoves, 1)
         addPacing(t, to: &list)
     }
 
@@ -409,9 +413,9 @@ extension Scheduler {
 
     /// The inventory record of datastore slot `d` with the scheduler's free space.
     func datastoreInfo(_ d: Int32) -> DatastoreInfo {
-        let slot = dsSlots[Int(d)]
-        var info = slot.info
-        info.freeBytes = slot.free
+        // The record and the free space, not a copy of the whole slot (its mounts and groups).
+        var info = dsSlots[Int(d)].info
+        info.freeBytes = dsSlots[Int(d)].free
         return info
     }
 
