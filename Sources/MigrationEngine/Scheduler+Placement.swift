@@ -85,6 +85,19 @@ extension Scheduler {
         return out
     }
 
+    /// Bytes the groups placed so far in one dispatch take on each destination: a few
+    /// destinations at most, so a list (a dictionary cost an allocation per placed job).
+    struct PlannedSpace {
+        var entries: [(slot: Int32, bytes: Int64)] = []
+
+        /// The bytes planned on datastore slot `d` (0 when none).
+        subscript(_ d: Int32) -> Int64 { entries.first { $0.slot == d }?.bytes ?? 0 }
+
+        mutating func add(_ bytes: Int64, on d: Int32) {
+            if let k = entries.firstIndex(where: { $0.slot == d }) { entries[k].bytes += bytes } else { entries.append((d, bytes)) }
+        }
+    }
+
     /// How the destinations of a storage move stand right now.
     enum Candidates {
         /// Per group, the datastores that could take it.
@@ -99,7 +112,7 @@ extension Scheduler {
     /// and free space for the group plus the datastore's kept share. `touched` are the cost
     /// resources the move already charges (its sources): no further cost is needed there.
     func targetCandidates(_ j: Int32, groups: [[MovingFile]], mountHost: Int32, touched: [Int32],
-                          planned: [Int32: Int64] = [:]) -> Candidates {
+                          planned: PlannedSpace = PlannedSpace()) -> Candidates {
         let cold = vmSlots[Int(meta[Int(j)].vm)].cold
         let dsCost = cold ? configuration.costs.coldMigrationDatastore : configuration.costs.storageVMotionDatastore
         var all: [[Int32]] = []
@@ -108,13 +121,14 @@ extension Scheduler {
             var usable = 0, withSpace = 0
             var prospects = false
             var list: [Int32] = []
+            list.reserveCapacity(group[0].allowed.count)
             for d in group[0].allowed where !list.contains(d) {
                 // Fields, not a copy of the slot (its record, mounts and groups).
                 let k = Int(d)
                 guard dsSlots[k].accessible, dsSlots[k].mounts.map({ $0.contains(mountHost) }) ?? true else { continue }
                 usable += 1
                 if dsSlots[k].inflightTo > 0 || dsSlots[k].inflightFrom > 0 { prospects = true }
-                guard dsSlots[k].free - (planned[d] ?? 0) >= need &+ dsSlots[k].keep else { continue }
+                guard dsSlots[k].free - planned[d] >= need &+ dsSlots[k].keep else { continue }
                 withSpace += 1
                 let cost = dsSlots[k].cost, storageMoves = dsSlots[k].storageMoves
                 if !touched.contains(cost) {
@@ -159,7 +173,7 @@ extension Scheduler {
     /// (recomputed group by group with the space earlier groups take).
     func choosePlacement(_ j: Int32, groups: [[MovingFile]], mountHost: Int32, touched: [Int32]) -> Placement {
         let i = Int(j)
-        var planned: [Int32: Int64] = [:]
+        var planned = PlannedSpace()
         var touched = touched
         var placed: [PlacedFile] = []
         for group in groups {
@@ -167,7 +181,7 @@ extension Scheduler {
                   let candidates = lists.first else { return .wait }
             let infos = candidates.map { d -> DatastoreInfo in
                 var info = datastoreInfo(d)
-                info.freeBytes -= planned[d] ?? 0
+                info.freeBytes -= planned[d]
                 return info
             }
             let files = group.map { VMFile(id: $0.id, label: $0.label, datastore: $0.from >= 0 ? dsSlots[Int($0.from)].ref : nil, bytes: $0.written) }
@@ -203,8 +217,8 @@ extension Scheduler {
             for (k, f) in group.enumerated() {
                 let d = destinations[k]
                 // Several files on one destination: they must fit together.
-                if dsSlots[Int(d)].free - (planned[d] ?? 0) < f.space &+ dsSlots[Int(d)].keep { return .wait }
-                planned[d, default: 0] += f.space
+                if dsSlots[Int(d)].free - planned[d] < f.space &+ dsSlots[Int(d)].keep { return .wait }
+                planned.add(f.space, on: d)
                 let cost = dsSlots[Int(d)].cost
                 if !touched.contains(cost) { touched.append(cost) }
                 placed.append(PlacedFile(id: f.id, label: f.label, from: f.from, to: d, written: f.written, space: f.space, leaves: f.leaves))

@@ -145,7 +145,9 @@ extension Scheduler {
         slot.cold = info.isCold
         if info.hasFileLayout {
             let home = info.configDatastore ?? info.datastores.first
-            var files = [FileSlot(id: .config, label: "config", ds: home.map { datastoreSlot($0) } ?? -1, bytes: info.configBytes, disk: nil)]
+            var files: [FileSlot] = []
+            files.reserveCapacity(1 + info.disks.count)
+            files.append(FileSlot(id: .config, label: "config", ds: home.map { datastoreSlot($0) } ?? -1, bytes: info.configBytes, disk: nil))
             for d in info.disks {
                 files.append(FileSlot(id: .disk(d.key), label: d.label, ds: d.datastore.map { datastoreSlot($0) } ?? -1, bytes: d.usedBytes, disk: d))
             }
@@ -188,10 +190,18 @@ extension Scheduler {
                         vmSlots[Int(v)].files[k].disk = disk
                     }
                 }
+                // Files, then images, first seen first: without the two arrays a map and a
+                // concatenation built per finished move.
                 var seen: [Int32] = []
-                for d in vmSlots[Int(v)].files.map(\.ds) + vmSlots[Int(v)].media where d >= 0 && !seen.contains(d) { seen.append(d) }
+                var committed: Int64 = 0
+                for k in vmSlots[Int(v)].files.indices {
+                    let d = vmSlots[Int(v)].files[k].ds
+                    committed += vmSlots[Int(v)].files[k].bytes
+                    if d >= 0, !seen.contains(d) { seen.append(d) }
+                }
+                for d in vmSlots[Int(v)].media where d >= 0 && !seen.contains(d) { seen.append(d) }
                 vmSlots[Int(v)].datastores = seen
-                vmSlots[Int(v)].committed = vmSlots[Int(v)].files.reduce(0) { $0 + $1.bytes }
+                vmSlots[Int(v)].committed = committed
             }
         }
         if !vmSlots[Int(v)].locationDirty {
