@@ -21,7 +21,10 @@ extension Scheduler {
         if vm.connectionState != "connected" {
             reasons.append("the VM is \(vm.connectionState) in vCenter — re-register or reconnect it first")
         }
-        if let hostRef = vm.host, let host = baseInventory.host(hostRef), !host.isUsable {
+        // The host's slot says whether it is usable (from the same record, which a run never
+        // changes): the record itself, a copy read through the inventory, only when it is not.
+        if let hostRef = vm.host, let h = hostIndex[hostRef], !hostSlots[Int(h)].usable,
+           let host = baseInventory.host(hostRef), !host.isUsable {
             let state = host.inMaintenanceMode ? "in maintenance mode" : host.connectionState
             reasons.append("its host \(host.name) is \(state) — bring the host back or register the VM on another host")
         }
