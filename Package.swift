@@ -81,7 +81,12 @@ let package = Package(
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The Scheduler is a class whose state is arrays it reads and writes a few hundred
+            // times per job: in release, the run-time exclusivity checks of those accesses were
+            // a fifth of its instructions (BENCHMARKS.md, issue 12). Debug builds, and so every
+            // test run, keep the checks.
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         // The web side of `run --listen`: status page, /api/status, /metrics.
         .target(

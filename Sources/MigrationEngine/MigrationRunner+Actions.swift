@@ -21,7 +21,8 @@ extension MigrationRunner {
         for action in actions {
             switch action {
             case .start(let id, let op, let verifyFirst, let lookFirst):
-                let vm = scheduler.job(id).vm, kind = scheduler.job(id).kind
+                // Two fields, not two copies of the whole job.
+                let vm = scheduler.vm(of: id), kind = scheduler.kind(of: id)
                 await launch { [vcenter, callCount] in
                     await Self.start(id, op, vm: vm, kind: kind, verifyFirst: verifyFirst, lookFirst: lookFirst, on: vcenter, counting: callCount)
                 }

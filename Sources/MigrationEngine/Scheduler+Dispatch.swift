@@ -8,17 +8,23 @@ extension Scheduler {
     /// Creates the job for a request; returns its index when it is pending (to be ordered).
     func createJob(_ request: JobRequest, now: Date) -> Int32? {
         let j = Int32(jobs.count)
-        let known = vmIndex[request.vm] != nil || baseInventory.containsVM(request.vm)
-        let v = vmSlot(request.vm, name: request.vm.value)
+        // The VM's record, read once (a copy of every field): for a new slot and for the
+        // cannot-move checks.
+        let existing = vmIndex[request.vm]
+        let info = baseInventory.vm(request.vm)
+        let known = existing != nil || info != nil
+        let v = existing ?? vmSlot(request.vm, name: request.vm.value, info: info)
         var m = JobMeta(vm: v)
         resolveKind(request.kind, into: &m)
-        let slot = vmSlots[Int(v)]
         let kind = request.kind
+        // Fields of the slot, not a copy of it (its files, queue and names).
+        let vi = Int(v)
+        let host = vmSlots[vi].host, slotCluster = vmSlots[vi].cluster
         let job = Job(
-            id: JobID(Int(j)), vm: request.vm, vmName: slot.name, cluster: slot.host >= 0 ? clusterRef(of: slot.host) ?? slot.cluster : slot.cluster,
-            kind: kind, label: request.label, size: kind.movesHost && !kind.movesStorage ? slot.memoryBytes : slot.committed,
-            sourceHost: slot.host >= 0 ? hostSlots[Int(slot.host)].ref : nil,
-            sourceDatastores: slot.datastores.map { dsSlots[Int($0)].ref }, createdAt: now)
+            id: JobID(Int(j)), vm: request.vm, vmName: vmSlots[vi].name, cluster: host >= 0 ? clusterRef(of: host) ?? slotCluster : slotCluster,
+            kind: kind, label: request.label, size: kind.movesHost && !kind.movesStorage ? vmSlots[vi].memoryBytes : vmSlots[vi].committed,
+            sourceHost: host >= 0 ? hostSlots[Int(host)].ref : nil,
+            sourceDatastores: vmSlots[vi].datastores.map { dsSlots[Int($0)].ref }, createdAt: now)
         jobs.append(job)
         meta.append(m)
         var problem: (JobState, String)?
@@ -29,7 +35,7 @@ extension Scheduler {
                 problem = (.failed, "the storage move names no target datastore")
             } else if !move.unknown.isEmpty {
                 problem = (.failed, "unknown target datastore \(move.unknown.map(\.description).joined(separator: ", "))")
-            } else if slot.hasStorageMove {
+            } else if vmSlots[vi].hasStorageMove {
                 problem = (.skipped, "the VM already has a storage move in this run (a VM never moves twice)")
             }
         }
@@ -44,7 +50,7 @@ extension Scheduler {
             let files = kind.movesStorage ? movingFiles(j) : []
             if kind.movesStorage { jobs[Int(j)].size = files.reduce(0) { $0 + $1.written } }
             done = isOnTarget(j, files: files)
-            if !done, let reason = cannotMove(j, files: files) {
+            if !done, let reason = cannotMove(j, files: files, vm: info) {
                 problem = (.skipped, "cannot move: " + reason)
                 jobs[Int(j)].cannotMove = true
             }
@@ -68,15 +74,14 @@ extension Scheduler {
     /// Whether job `j`'s VM is already where the job would put it, on the scheduler's own
     /// record of where the VM and its files are.
     func isOnTarget(_ j: Int32, files: [MovingFile]? = nil) -> Bool {
-        let m = meta[Int(j)]
-        let slot = vmSlots[Int(m.vm)]
+        let v = Int(meta[Int(j)].vm), destHost = meta[Int(j)].destHost
         switch jobs[Int(j)].kind {
         case .storageMove:
-            return !slot.datastores.isEmpty && (files ?? movingFiles(j)).isEmpty
+            return !vmSlots[v].datastores.isEmpty && (files ?? movingFiles(j)).isEmpty
         case .storageAndHostMove:
-            return slot.host == m.destHost && !slot.datastores.isEmpty && (files ?? movingFiles(j)).isEmpty
+            return vmSlots[v].host == destHost && !vmSlots[v].datastores.isEmpty && (files ?? movingFiles(j)).isEmpty
         case .hostMove:
-            return slot.host == m.destHost
+            return vmSlots[v].host == destHost
         case .consolidate, .removeSnapshot, .custom:
             return false
         }
@@ -242,7 +247,8 @@ extension Scheduler {
             return parkOrFail(j, list.all[k], now: now)
         }
         let mountHost = kind.movesHost ? meta[i].destHost : h
-        let touched = Set(list.all.map(\.resource))
+        // A few resources (about ten): a linear search beats building a set per examined job.
+        let touched = list.all.map(\.resource)
         if !groups.isEmpty {
             switch targetCandidates(j, groups: groups, mountHost: mountHost, touched: touched) {
             case .ready: break
@@ -365,26 +371,27 @@ extension Scheduler {
 
     /// The vCenter call for the job's current attempt.
     func operation(_ j: Int32) -> EngineOperation {
-        let job = jobs[Int(j)]
+        // The VM and the kind, not a copy of the whole job.
+        let vm = jobs[Int(j)].vm
         let priority = configuration.movePriority
-        switch job.kind {
+        switch jobs[Int(j)].kind {
         case .storageMove:
-            if let key = meta[Int(j)].recommendationKey { return .applyStorageRecommendation(vm: job.vm, key: key) }
-            return .relocate(vm: job.vm, spec: relocateSpec(j, host: nil, pool: nil), priority: priority)
+            if let key = meta[Int(j)].recommendationKey { return .applyStorageRecommendation(vm: vm, key: key) }
+            return .relocate(vm: vm, spec: relocateSpec(j, host: nil, pool: nil), priority: priority)
         case .hostMove(let host, let pool, let method):
             switch method {
-            case .relocate: return .relocate(vm: job.vm, spec: RelocateSpec(host: host, pool: pool), priority: priority)
-            case .migrate: return .migrate(vm: job.vm, host: host, pool: pool, priority: priority)
+            case .relocate: return .relocate(vm: vm, spec: RelocateSpec(host: host, pool: pool), priority: priority)
+            case .migrate: return .migrate(vm: vm, host: host, pool: pool, priority: priority)
             }
         case .storageAndHostMove(_, let host, let pool):
-            if let key = meta[Int(j)].recommendationKey { return .applyStorageRecommendation(vm: job.vm, key: key) }
-            return .relocate(vm: job.vm, spec: relocateSpec(j, host: host, pool: pool), priority: priority)
+            if let key = meta[Int(j)].recommendationKey { return .applyStorageRecommendation(vm: vm, key: key) }
+            return .relocate(vm: vm, spec: relocateSpec(j, host: host, pool: pool), priority: priority)
         case .consolidate:
-            return .consolidate(vm: job.vm)
+            return .consolidate(vm: vm)
         case .removeSnapshot(let selector, let removeChildren, let consolidate):
-            return .removeSnapshot(vm: job.vm, selector: selector, removeChildren: removeChildren, consolidate: consolidate)
+            return .removeSnapshot(vm: vm, selector: selector, removeChildren: removeChildren, consolidate: consolidate)
         case .custom(let task):
-            return .invoke(method: task.method, object: task.object ?? job.vm, arguments: task.arguments)
+            return .invoke(method: task.method, object: task.object ?? vm, arguments: task.arguments)
         }
     }
 }

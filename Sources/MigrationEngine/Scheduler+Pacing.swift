@@ -72,7 +72,7 @@ extension Scheduler {
 
     /// Whether datastore `d`'s paced group has room for one more copy (or is already among
     /// the move's charges, or not paced).
-    func pacingRoom(_ d: Int32, touched: Set<Int32>) -> Bool {
+    func pacingRoom(_ d: Int32, touched: [Int32]) -> Bool {
         guard Int(d) < pacing.dsResource.count else { return true }
         let r = pacing.dsResource[Int(d)]
         return r < 0 || touched.contains(r) || ledger.room(r) >= 1

@@ -29,11 +29,12 @@ extension Scheduler {
     func movingFiles(_ j: Int32) -> [MovingFile] {
         let i = Int(j)
         guard let move = meta[i].move else { return [] }
-        let slot = vmSlots[Int(meta[i].vm)]
+        // Fields of the slot, not a copy of it.
+        let v = Int(meta[i].vm)
         let format = move.move.format
-        guard slot.hasLayout else {
+        guard vmSlots[v].hasLayout else {
             // One piece on all its datastores, as before files were known.
-            let ds = slot.datastores
+            let ds = vmSlots[v].datastores
             guard !ds.isEmpty else { return [] }
             let source: Int32
             if let sources = move.sources {
@@ -44,11 +45,13 @@ extension Scheduler {
             }
             let allowed = move.map[source] ?? move.targets
             if ds.allSatisfy(allowed.contains) { return [] }
-            let bytes = slot.committed
+            let bytes = vmSlots[v].committed
             return [MovingFile(id: .config, label: "VM", from: source, allowed: allowed, written: bytes, space: bytes, leaves: bytes)]
         }
         var out: [MovingFile] = []
-        for f in slot.files {
+        let files = vmSlots[v].files
+        out.reserveCapacity(files.count)
+        for f in files {
             guard let allowed = move.allowed(f.id, on: f.ds), !(f.ds >= 0 && allowed.contains(f.ds)) else { continue }
             let copy: (written: Int64, space: Int64) = f.disk.map { $0.copy(to: format) } ?? (f.bytes, f.bytes)
             out.append(MovingFile(id: f.id, label: f.label, from: f.ds, allowed: allowed, written: copy.written, space: copy.space, leaves: f.bytes))
@@ -60,12 +63,16 @@ extension Scheduler {
     /// all its datastores count, as vSphere sees one piece).
     func sources(of files: [MovingFile], vm v: Int32) -> [Int32]? {
         guard vmSlots[Int(v)].hasLayout else { return nil }
-        return distinct(files.map(\.from).filter { $0 >= 0 })
+        var out: [Int32] = []
+        for f in files where f.from >= 0 && !out.contains(f.from) { out.append(f.from) }
+        return out
     }
 
     /// The moving files in groups that each land on one datastore.
     func groups(_ files: [MovingFile], keepTogether: Bool) -> [[MovingFile]] {
         guard keepTogether else { return files.map { [$0] } }
+        // Usually every file may go to the same list (one array, shared: equal at once).
+        if let first = files.first, files.allSatisfy({ $0.allowed == first.allowed }) { return [files] }
         var out: [[MovingFile]] = []
         var keys: [[Int32]] = []
         for f in files {
@@ -76,6 +83,19 @@ extension Scheduler {
             }
         }
         return out
+    }
+
+    /// Bytes the groups placed so far in one dispatch take on each destination: a few
+    /// destinations at most, so a list (a dictionary cost an allocation per placed job).
+    struct PlannedSpace {
+        var entries: [(slot: Int32, bytes: Int64)] = []
+
+        /// The bytes planned on datastore slot `d` (0 when none).
+        subscript(_ d: Int32) -> Int64 { entries.first { $0.slot == d }?.bytes ?? 0 }
+
+        mutating func add(_ bytes: Int64, on d: Int32) {
+            if let k = entries.firstIndex(where: { $0.slot == d }) { entries[k].bytes += bytes } else { entries.append((d, bytes)) }
+        }
     }
 
     /// How the destinations of a storage move stand right now.
@@ -91,8 +111,8 @@ extension Scheduler {
     /// For each group, its allowed datastores usable from `mountHost` with room for the copy
     /// and free space for the group plus the datastore's kept share. `touched` are the cost
     /// resources the move already charges (its sources): no further cost is needed there.
-    func targetCandidates(_ j: Int32, groups: [[MovingFile]], mountHost: Int32, touched: Set<Int32>,
-                          planned: [Int32: Int64] = [:]) -> Candidates {
+    func targetCandidates(_ j: Int32, groups: [[MovingFile]], mountHost: Int32, touched: [Int32],
+                          planned: PlannedSpace = PlannedSpace()) -> Candidates {
         let cold = vmSlots[Int(meta[Int(j)].vm)].cold
         let dsCost = cold ? configuration.costs.coldMigrationDatastore : configuration.costs.storageVMotionDatastore
         var all: [[Int32]] = []
@@ -101,16 +121,19 @@ extension Scheduler {
             var usable = 0, withSpace = 0
             var prospects = false
             var list: [Int32] = []
+            list.reserveCapacity(group[0].allowed.count)
             for d in group[0].allowed where !list.contains(d) {
-                let ds = dsSlots[Int(d)]
-                guard ds.accessible, ds.mounts.map({ $0.contains(mountHost) }) ?? true else { continue }
+                // Fields, not a copy of the slot (its record, mounts and groups).
+                let k = Int(d)
+                guard dsSlots[k].accessible, dsSlots[k].mounts.map({ $0.contains(mountHost) }) ?? true else { continue }
                 usable += 1
-                if ds.inflightTo > 0 || ds.inflightFrom > 0 { prospects = true }
-                guard ds.free - (planned[d] ?? 0) >= need &+ ds.keep else { continue }
+                if dsSlots[k].inflightTo > 0 || dsSlots[k].inflightFrom > 0 { prospects = true }
+                guard dsSlots[k].free - planned[d] >= need &+ dsSlots[k].keep else { continue }
                 withSpace += 1
-                if !touched.contains(ds.cost) {
-                    guard ledger.room(ds.cost) >= dsCost else { continue }
-                    if ds.storageMoves >= 0, ledger.room(ds.storageMoves) < 1 { continue }
+                let cost = dsSlots[k].cost, storageMoves = dsSlots[k].storageMoves
+                if !touched.contains(cost) {
+                    guard ledger.room(cost) >= dsCost else { continue }
+                    if storageMoves >= 0, ledger.room(storageMoves) < 1 { continue }
                 }
                 guard pacingRoom(d, touched: touched) else { continue }
                 list.append(d)
@@ -148,9 +171,9 @@ extension Scheduler {
 
     /// Asks the strategy where each group goes, among the datastores that can take it now
     /// (recomputed group by group with the space earlier groups take).
-    func choosePlacement(_ j: Int32, groups: [[MovingFile]], mountHost: Int32, touched: Set<Int32>) -> Placement {
+    func choosePlacement(_ j: Int32, groups: [[MovingFile]], mountHost: Int32, touched: [Int32]) -> Placement {
         let i = Int(j)
-        var planned: [Int32: Int64] = [:]
+        var planned = PlannedSpace()
         var touched = touched
         var placed: [PlacedFile] = []
         for group in groups {
@@ -158,7 +181,7 @@ extension Scheduler {
                   let candidates = lists.first else { return .wait }
             let infos = candidates.map { d -> DatastoreInfo in
                 var info = datastoreInfo(d)
-                info.freeBytes -= planned[d] ?? 0
+                info.freeBytes -= planned[d]
                 return info
             }
             let files = group.map { VMFile(id: $0.id, label: $0.label, datastore: $0.from >= 0 ? dsSlots[Int($0.from)].ref : nil, bytes: $0.written) }
@@ -168,7 +191,8 @@ extension Scheduler {
             } catch {
                 return .failed("the strategy's target hook failed: \(error)")
             }
-            var destinations: [VMFileID: Int32] = [:]
+            // Each file's destination, in the group's order.
+            var destinations: [Int32] = []
             func slot(for ref: MoRef) -> Int32? { candidates.first { dsSlots[Int($0)].ref == ref } }
             func notACandidate(_ ref: MoRef) -> Placement {
                 let names = candidates.map { baseInventory.name(of: dsSlots[Int($0)].ref) }.joined(separator: ", ")
@@ -179,22 +203,24 @@ extension Scheduler {
                 return .held
             case .together(let ref):
                 guard let d = slot(for: ref) else { return notACandidate(ref) }
-                for f in group { destinations[f.id] = d }
+                destinations = Array(repeating: d, count: group.count)
             case .perFile(let map):
+                destinations.reserveCapacity(group.count)
                 for f in group {
                     guard let ref = map[f.id] else {
                         return .failed("the strategy's target hook placed some files but not \(describeFiles([f])); answer a datastore for every file, or one for all")
                     }
                     guard let d = slot(for: ref) else { return notACandidate(ref) }
-                    destinations[f.id] = d
+                    destinations.append(d)
                 }
             }
-            for f in group {
-                let d = destinations[f.id]!
+            for (k, f) in group.enumerated() {
+                let d = destinations[k]
                 // Several files on one destination: they must fit together.
-                if dsSlots[Int(d)].free - (planned[d] ?? 0) < f.space &+ dsSlots[Int(d)].keep { return .wait }
-                planned[d, default: 0] += f.space
-                touched.insert(dsSlots[Int(d)].cost)
+                if dsSlots[Int(d)].free - planned[d] < f.space &+ dsSlots[Int(d)].keep { return .wait }
+                planned.add(f.space, on: d)
+                let cost = dsSlots[Int(d)].cost
+                if !touched.contains(cost) { touched.append(cost) }
                 placed.append(PlacedFile(id: f.id, label: f.label, from: f.from, to: d, written: f.written, space: f.space, leaves: f.leaves))
             }
         }
@@ -208,22 +234,24 @@ extension Scheduler {
         let i = Int(j)
         let placed = meta[i].placed
         guard !placed.isEmpty else { return RelocateSpec(host: host, pool: pool) }
-        let slot = vmSlots[Int(meta[i].vm)]
-        guard slot.hasLayout else { return RelocateSpec(datastore: dsSlots[Int(placed[0].to)].ref, host: host, pool: pool) }
-        var destination: [VMFileID: Int32] = [:]
-        for p in placed { destination[p.id] = p.to }
-        let homeNow = slot.files.first { $0.id == .config }?.ds ?? -1
-        let home = destination[.config] ?? homeNow
+        let v = Int(meta[i].vm)
+        guard vmSlots[v].hasLayout else { return RelocateSpec(datastore: dsSlots[Int(placed[0].to)].ref, host: host, pool: pool) }
+        let files = vmSlots[v].files
+        // A VM has a few files: a search of `placed` is cheaper than a dictionary per call.
+        func destination(_ id: VMFileID) -> Int32? { placed.first { $0.id == id }?.to }
+        let homeNow = files.first { $0.id == .config }?.ds ?? -1
+        let home = destination(.config) ?? homeNow
         let format = jobs[i].kind.storage?.format
         var apart = format != nil
-        for f in slot.files where f.id != .config && (destination[f.id] ?? f.ds) != home { apart = true }
+        for f in files where f.id != .config && (destination(f.id) ?? f.ds) != home { apart = true }
         var locators: [DiskLocator] = []
         if apart {
-            for f in slot.files {
+            for f in files {
                 guard case .disk(let key) = f.id else { continue }
-                let d = destination[f.id] ?? f.ds
+                let moved = destination(f.id)
+                let d = moved ?? f.ds
                 guard d >= 0 else { continue }
-                locators.append(DiskLocator(diskKey: key, datastore: dsSlots[Int(d)].ref, format: destination[f.id] != nil ? format : nil))
+                locators.append(DiskLocator(diskKey: key, datastore: dsSlots[Int(d)].ref, format: moved != nil ? format : nil))
             }
         }
         return RelocateSpec(datastore: home >= 0 ? dsSlots[Int(home)].ref : nil, host: host, pool: pool, disks: locators)

@@ -123,7 +123,11 @@ extension Scheduler {
     /// The VM slot for `ref`, created from the inventory (or empty) on first use.
     func vmSlot(_ ref: MoRef, name: String) -> Int32 {
         if let v = vmIndex[ref] { return v }
-        let info = baseInventory.vm(ref)
+        return vmSlot(ref, name: name, info: baseInventory.vm(ref))
+    }
+
+    /// The new VM slot for `ref`, from its inventory record `info` (nil: not in the inventory).
+    func vmSlot(_ ref: MoRef, name: String, info: VMInfo?) -> Int32 {
         let v = Int32(vmSlots.count)
         var slot = VMSlot(
             ref: ref, name: info?.name ?? name, cluster: info?.cluster, host: info?.host.map { hostSlot($0) } ?? -1,
@@ -141,7 +145,9 @@ extension Scheduler {
         slot.cold = info.isCold
         if info.hasFileLayout {
             let home = info.configDatastore ?? info.datastores.first
-            var files = [FileSlot(id: .config, label: "config", ds: home.map { datastoreSlot($0) } ?? -1, bytes: info.configBytes, disk: nil)]
+            var files: [FileSlot] = []
+            files.reserveCapacity(1 + info.disks.count)
+            files.append(FileSlot(id: .config, label: "config", ds: home.map { datastoreSlot($0) } ?? -1, bytes: info.configBytes, disk: nil))
             for d in info.disks {
                 files.append(FileSlot(id: .disk(d.key), label: d.label, ds: d.datastore.map { datastoreSlot($0) } ?? -1, bytes: d.usedBytes, disk: d))
             }
@@ -184,10 +190,18 @@ extension Scheduler {
                         vmSlots[Int(v)].files[k].disk = disk
                     }
                 }
+                // Files, then images, first seen first: without the two arrays a map and a
+                // concatenation built per finished move.
                 var seen: [Int32] = []
-                for d in vmSlots[Int(v)].files.map(\.ds) + vmSlots[Int(v)].media where d >= 0 && !seen.contains(d) { seen.append(d) }
+                var committed: Int64 = 0
+                for k in vmSlots[Int(v)].files.indices {
+                    let d = vmSlots[Int(v)].files[k].ds
+                    committed += vmSlots[Int(v)].files[k].bytes
+                    if d >= 0, !seen.contains(d) { seen.append(d) }
+                }
+                for d in vmSlots[Int(v)].media where d >= 0 && !seen.contains(d) { seen.append(d) }
                 vmSlots[Int(v)].datastores = seen
-                vmSlots[Int(v)].committed = vmSlots[Int(v)].files.reduce(0) { $0 + $1.bytes }
+                vmSlots[Int(v)].committed = committed
             }
         }
         if !vmSlots[Int(v)].locationDirty {
@@ -199,29 +213,47 @@ extension Scheduler {
     /// Fills the job's resolved move, candidates, target group and destination host.
     func resolveKind(_ kind: JobKind, into m: inout JobMeta) {
         if let move = kind.storage {
-            if let cached = moveCache, cached.move == move {
-                m.move = cached
-                m.candidates = candidateCache.slots
-                m.group = candidateCache.group
-            } else {
-                let resolved = ResolvedMove(move, slot: { self.dsIndex[$0] }, sourceSlot: { self.datastoreSlot($0) })
-                moveCache = resolved
-                m.move = resolved
-                let candidates = move.allTargets
-                m.candidates = candidates.compactMap { dsIndex[$0] }
-                let key = Array(Set(m.candidates)).sorted()
-                if let g = groupIndex[key] {
-                    m.group = g
-                } else {
-                    let g = addResource(.targetGroup, nil, capacity: .max, owner: -1)
-                    groupIndex[key] = g
-                    for d in key { dsSlots[Int(d)].groups.append(g) }
-                    m.group = g
-                }
-                candidateCache = (candidates, m.candidates, m.group)
-            }
+            let entry = resolvedMove(move)
+            m.move = entry.move
+            m.candidates = entry.slots
+            m.group = entry.group
         }
         if let h = kind.destinationHost { m.destHost = hostSlot(h) }
+    }
+
+    /// `move` resolved to slots with its candidates and target group, from the cache when
+    /// an earlier job asked for the same move.
+    func resolvedMove(_ move: StorageMove) -> ResolvedMoveEntry {
+        if moveCacheSlots != dsSlots.count {
+            moveCache.removeAll()
+            lastMove = nil
+            moveCacheSlots = dsSlots.count
+        }
+        if let last = lastMove, last.move.move == move { return last }
+        if let cached = moveCache[move] {
+            lastMove = cached
+            return cached
+        }
+        let resolved = ResolvedMove(move, slot: { self.dsIndex[$0] }, sourceSlot: { self.datastoreSlot($0) })
+        let slots = move.allTargets.compactMap { dsIndex[$0] }
+        let key = Array(Set(slots)).sorted()
+        let group: Int32
+        if let g = groupIndex[key] {
+            group = g
+        } else {
+            group = addResource(.targetGroup, nil, capacity: .max, owner: -1)
+            groupIndex[key] = group
+            for d in key { dsSlots[Int(d)].groups.append(group) }
+        }
+        let entry = ResolvedMoveEntry(move: resolved, slots: slots, group: group)
+        // Resolving may have added source slots: the entry is keyed from the count after it.
+        if moveCacheSlots != dsSlots.count {
+            moveCache.removeAll()
+            moveCacheSlots = dsSlots.count
+        }
+        moveCache[move] = entry
+        lastMove = entry
+        return entry
     }
 
     // MARK: Charges
@@ -297,11 +329,11 @@ extension Scheduler {
     /// Adds a destination datastore's charges unless the move already touches it (as a
     /// source or another destination): vSphere charges a datastore once per migration.
     func addTarget(_ t: Int32, to list: inout ChargeList, cold: Bool) {
-        let ds = dsSlots[Int(t)]
-        guard !list.all.contains(where: { $0.resource == ds.cost || (ds.storageMoves >= 0 && $0.resource == ds.storageMoves) }) else { return }
+        let cost = dsSlots[Int(t)].cost, storageMoves = dsSlots[Int(t)].storageMoves
+        guard !list.all.contains(where: { $0.resource == cost || (storageMoves >= 0 && $0.resource == storageMoves) }) else { return }
         let costs = configuration.costs
-        list.add(ds.cost, cold ? costs.coldMigrationDatastore : costs.storageVMotionDatastore)
-        list.add(ds.storageMoves, 1)
+        list.add(cost, cold ? costs.coldMigrationDatastore : costs.storageVMotionDatastore)
+        list.add(storageMoves, 1)
         addPacing(t, to: &list)
     }
 
@@ -391,9 +423,9 @@ extension Scheduler {
 
     /// The inventory record of datastore slot `d` with the scheduler's free space.
     func datastoreInfo(_ d: Int32) -> DatastoreInfo {
-        let slot = dsSlots[Int(d)]
-        var info = slot.info
-        info.freeBytes = slot.free
+        // The record and the free space, not a copy of the whole slot (its mounts and groups).
+        var info = dsSlots[Int(d)].info
+        info.freeBytes = dsSlots[Int(d)].free
         return info
     }
 

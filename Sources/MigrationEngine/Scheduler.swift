@@ -63,10 +63,14 @@ public final class Scheduler {
     var pairRates: [DatastorePair: RateSamples] = [:]
     var allRates = RateSamples()
     var groupIndex: [[Int32]: Int32] = [:]
-    /// The last candidate list resolved (jobs of one strategy usually share one array).
-    var candidateCache: (refs: [MoRef], slots: [Int32], group: Int32) = ([], [], -1)
-    /// The last storage move resolved (jobs of one strategy usually ask for the same one).
-    var moveCache: ResolvedMove?
+    /// Storage moves resolved so far, with their candidate slots and target group. Jobs of a
+    /// strategy ask for a few moves (one per cluster, say) in interleaved order, so one
+    /// remembered move missed at nearly every job; valid while `moveCacheSlots` is the
+    /// number of datastore slots (a new slot may resolve a reference that was unknown).
+    var moveCache: [StorageMove: ResolvedMoveEntry] = [:]
+    var moveCacheSlots = 0
+    /// The move resolved last, checked before the table (consecutive jobs often share it).
+    var lastMove: ResolvedMoveEntry?
     var vmSlots: [VMSlot] = []
     var vmIndex: [MoRef: Int32] = [:]
     var baseLimits: Limits
@@ -164,18 +168,28 @@ public final class Scheduler {
         } catch {
             throw EngineError.hookFailed(hook: "order", message: String(describing: error))
         }
-        let freshSet = Set(fresh)
-        var ranked = Set<Int32>()
-        for job in ordered {
-            let j = Int32(job.id.rawValue)
-            guard freshSet.contains(j), !ranked.contains(j) else { continue }
-            ranked.insert(j)
-            meta[Int(j)].rank = nextRank
+        // Which fresh jobs the answer ranked, by index from the first fresh one (fresh jobs
+        // are ascending indices: flags instead of two sets hashed per job).
+        let base = fresh.first.map(Int.init) ?? 0
+        let span = fresh.last.map { Int($0) - base + 1 } ?? 0
+        var isFresh = [Bool](repeating: false, count: span)
+        for j in fresh { isFresh[Int(j) - base] = true }
+        var ranked = [Bool](repeating: false, count: span)
+        var rankedCount = 0
+        // By position: iterating the jobs themselves copies each one.
+        for position in ordered.indices {
+            let id = ordered[position].id.rawValue
+            let k = id - base
+            guard k >= 0, k < span, isFresh[k], !ranked[k] else { continue }
+            ranked[k] = true
+            rankedCount += 1
+            meta[id].rank = nextRank
             nextRank += 1
         }
-        if ranked.count < fresh.count {
-            for job in DefaultOrder.largestFirst(candidates) where !ranked.contains(Int32(job.id.rawValue)) {
-                meta[job.id.rawValue].rank = nextRank
+        if rankedCount < fresh.count {
+            let fallback = DefaultOrder.largestFirst(candidates)
+            for position in fallback.indices where !ranked[fallback[position].id.rawValue - base] {
+                meta[fallback[position].id.rawValue].rank = nextRank
                 nextRank += 1
             }
         }
@@ -412,6 +426,12 @@ public final class Scheduler {
 
     /// The job's attempts so far (cheaper than `job(_:)`).
     public func attempts(of id: JobID) -> Int { jobs[id.rawValue].attempts }
+
+    /// The job's VM (cheaper than `job(_:)`, which copies the whole record).
+    public func vm(of id: JobID) -> MoRef { jobs[id.rawValue].vm }
+
+    /// What the job does (cheaper than `job(_:)`).
+    public func kind(of id: JobID) -> JobKind { jobs[id.rawValue].kind }
 
     /// The job's rank in the strategy's order (0 runs first).
     public func rank(of id: JobID) -> Int { meta[id.rawValue].rank }

@@ -207,6 +207,14 @@ struct PlacedFile {
     var leaves: Int64
 }
 
+/// A resolved storage move with the datastore slots any of its files may go to and the
+/// wait resource of that target group (what `Scheduler.resolveKind` gives each job).
+struct ResolvedMoveEntry {
+    var move: ResolvedMove
+    var slots: [Int32]
+    var group: Int32
+}
+
 /// A `StorageMove` resolved to datastore slots; jobs asking for the same move share one.
 final class ResolvedMove {
     let move: StorageMove
