@@ -23,14 +23,22 @@ public final class LuaExecutor: SerialExecutor, TaskExecutor, @unchecked Sendabl
     private var timers = Heap<ScheduledTimer>()
     private var nextTimerSequence: UInt64 = 0
     private var scriptSpeed: Double = 1
+    /// Seconds on the manual clock (`manualClock`); guarded by `lock`.
+    private var manualNow: Double = 0
+    /// Whether timers run on a manual clock that only `advanceClock(by:)` moves.
+    public let manualClock: Bool
     private var stopping = false
     private var finished = false
     // Set once before the thread starts running jobs.
     private var thread = pthread_t(bitPattern: 0)
     private var threadStarted = false
 
-    /// Creates the executor and starts its thread.
-    public init() {
+    /// Creates the executor and starts its thread. `manualClock`: its timers (`mm.sleep`,
+    /// wait timeouts, the `--timeout` deadline) run on a clock that starts at 0 and moves only
+    /// through `advanceClock(by:)`, so tests of timers run on virtual time, deterministically
+    /// and without sleeping; otherwise the monotonic clock.
+    public init(manualClock: Bool = false) {
+        self.manualClock = manualClock
         let box = Unmanaged.passRetained(ThreadStart(executor: self))
         lock.lock()
         var t = pthread_t(bitPattern: 0)
@@ -113,17 +121,51 @@ public final class LuaExecutor: SerialExecutor, TaskExecutor, @unchecked Sendabl
         schedule(after: seconds / scriptClockSpeed, action)
     }
 
-    /// Runs `action` on the executor after `seconds` (monotonic clock). Any thread.
-    @discardableResult
-    public func schedule(after seconds: Double, _ action: @escaping () -> Void) -> LuaTimer {
-        schedule(at: mm_monotonic_seconds() + max(0, seconds), action)
+    /// The timers' clock now: monotonic seconds, or the manual clock's.
+    public var clockNow: Double { manualClock ? lock.withLock { manualNow } : mm_monotonic_seconds() }
+
+    /// Moves the manual clock forward by `seconds` and returns once every timer due by then
+    /// has fired, each at its own deadline (the clock stands there while it fires), in
+    /// deadline order, and the jobs each queued have run — so a coroutine woken at 100 that
+    /// sleeps 100 again is woken at 200 within the same advance, as on a real clock.
+    /// Only for an executor created with `manualClock`.
+    public func advanceClock(by seconds: Double) async {
+        precondition(manualClock, "LuaExecutor.advanceClock: not a manual clock")
+        let target = lock.withLock { manualNow } + max(0, seconds)
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            executeConfined { [self] in advanceStep(to: target, c) }
+        }
     }
 
-    /// Runs `action` on the executor when the monotonic clock reaches `deadline`. Any thread.
+    /// One step of `advanceClock`, on the executor: fires the first timer due by `target`,
+    /// then queues the next step behind the jobs it queued.
+    private func advanceStep(to target: Double, _ c: CheckedContinuation<Void, Never>) {
+        lock.lock()
+        if let t = timers.min?.timer, t.deadline <= target {
+            timers.removeMin()
+            manualNow = max(manualNow, t.deadline)
+            let action = t.takeAction()
+            lock.unlock()
+            action?()
+            executeConfined { [self] in advanceStep(to: target, c) }
+        } else {
+            manualNow = max(manualNow, target)
+            lock.unlock()
+            executeConfined { c.resume() }
+        }
+    }
+
+    /// Runs `action` on the executor after `seconds` of the timers' clock. Any thread.
+    @discardableResult
+    public func schedule(after seconds: Double, _ action: @escaping () -> Void) -> LuaTimer {
+        schedule(at: clockNow + max(0, seconds), action)
+    }
+
+    /// Runs `action` on the executor when the timers' clock (`clockNow`) reaches `deadline`. Any thread.
     @discardableResult
     public func schedule(at deadline: Double, _ action: @escaping () -> Void) -> LuaTimer {
         // At most a century ahead: keeps the condition wait's timespec in range.
-        let deadline = min(deadline, mm_monotonic_seconds() + 3.2e9)
+        let deadline = min(deadline, clockNow + 3.2e9)
         lock.lock()
         nextTimerSequence += 1
         let timer = LuaTimer(deadline: deadline, sequence: nextTimerSequence, executor: self, action: action)
@@ -182,8 +224,8 @@ public final class LuaExecutor: SerialExecutor, TaskExecutor, @unchecked Sendabl
                 lock.lock()
                 continue
             }
-            if let first = timers.min, first.timer.deadline <= mm_monotonic_seconds() {
-                let now = mm_monotonic_seconds()
+            let now = manualClock ? manualNow : mm_monotonic_seconds()
+            if let first = timers.min, first.timer.deadline <= now {
                 while let t = timers.min?.timer, t.deadline <= now {
                     timers.removeMin()
                     if let action = t.takeAction() { due.append(action) }
@@ -195,7 +237,7 @@ public final class LuaExecutor: SerialExecutor, TaskExecutor, @unchecked Sendabl
                 continue
             }
             if stopping { break }
-            if let first = timers.min {
+            if let first = timers.min, !manualClock {
                 lock.wait(until: first.timer.deadline)
             } else {
                 lock.wait()

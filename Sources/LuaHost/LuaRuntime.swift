@@ -18,12 +18,17 @@ public final class LuaRuntime: @unchecked Sendable {
         public var moduleDirectories: [String]
         /// Set `package.path` (MOONMOTION_PATH, stdlib of the checkout / installation).
         public var configuresModulePath: Bool
+        /// Timers on a manual clock (`LuaExecutor(manualClock:)`, moved by
+        /// `executor.advanceClock(by:)`): for tests of `mm.sleep` and timeouts on virtual time.
+        public var manualClock: Bool
 
         /// Creates options.
-        public init(sandbox: SandboxOptions = .none, moduleDirectories: [String] = [], configuresModulePath: Bool = true) {
+        public init(sandbox: SandboxOptions = .none, moduleDirectories: [String] = [], configuresModulePath: Bool = true,
+                    manualClock: Bool = false) {
             self.sandbox = sandbox
             self.moduleDirectories = moduleDirectories
             self.configuresModulePath = configuresModulePath
+            self.manualClock = manualClock
         }
     }
 
@@ -41,7 +46,7 @@ public final class LuaRuntime: @unchecked Sendable {
     /// the `moonmotion` module, sets `package.path` and applies the sandbox.
     public init(options: Options = Options()) throws {
         self.options = options
-        executor = LuaExecutor()
+        executor = LuaExecutor(manualClock: options.manualClock)
         state = LuaState()
         state.transferOwnership(to: executor.threadID)
         scheduler = LuaScheduler(state: state, executor: executor)

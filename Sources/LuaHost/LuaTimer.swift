@@ -1,6 +1,6 @@
 /// A timer the executor fires once at `deadline` (monotonic seconds) unless cancelled.
 public final class LuaTimer: @unchecked Sendable {
-    /// Monotonic time in seconds when the timer fires.
+    /// When the timer fires, in seconds on its executor's clock (`LuaExecutor.clockNow`).
     public let deadline: Double
     /// Creation order, the tie-break between timers with the same deadline.
     let sequence: UInt64

@@ -40,7 +40,6 @@ extension ConnectionConfig {
             self.connectTimeout = connectTimeout
             self.readTimeout = readTimeout
             self.insecureHTTP = insecureHTTP
-            self.insecureHTTP = insecureHTTP
         }
     }
 
@@ -50,37 +49,6 @@ extension ConnectionConfig {
         if let url = flags.url, !url.isEmpty { return true }
         if let url = environment["GOVC_URL"], !url.trimmingCharacters(in: .whitespaces).isEmpty { return true }
         return false
-    }
-
-    /// What a script's `mm.connect{...}` asked for: every nil means "not given". Resolved
-    /// against the operator's `Flags` and environment by `resolve(_:script:sandboxed:environment:)`.
-    public struct ScriptRequest: Sendable {
-        /// `url=`: `[https://][user[:password]@]host[:port][/sdk]`.
-        public var url: String?
-        /// `username=`.
-        public var username: String?
-        /// `password=`.
-        public var password: String?
-        /// `insecure=`.
-        public var insecure: Bool?
-        /// `thumbprint=`.
-        public var thumbprint: String?
-        /// `connect_timeout=`.
-        public var connectTimeout: Double?
-        /// `read_timeout=`.
-        public var readTimeout: Double?
-
-        /// Creates a request; nil means "not given".
-        public init(url: String? = nil, username: String? = nil, password: String? = nil, insecure: Bool? = nil,
-                    thumbprint: String? = nil, connectTimeout: Double? = nil, readTimeout: Double? = nil) {
-            self.url = url
-            self.username = username
-            self.password = password
-            self.insecure = insecure
-            self.thumbprint = thumbprint
-            self.connectTimeout = connectTimeout
-            self.readTimeout = readTimeout
-        }
     }
 
     /// Resolves a configuration from `flags` and then `environment`; nil when no URL is
@@ -109,9 +77,9 @@ extension ConnectionConfig {
     /// An `http://` URL is refused unless the operator allowed it (`--insecure-http`,
     /// `MOONMOTION_INSECURE_HTTP=1`): the password and the session cookie would cross the
     /// network in clear text.
-    public static func resolve(_ flags: Flags, script: ScriptRequest?, sandboxed: Bool,
+    public static func resolve(_ flags: Flags, script: ConnectRequest?, sandboxed: Bool,
                                environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ConnectionConfig? {
-        let script = script ?? ScriptRequest()
+        let script = script ?? ConnectRequest()
         if sandboxed {
             for (field, given) in [("insecure", script.insecure != nil), ("thumbprint", script.thumbprint != nil)] where given {
                 throw VCenterFault(type: "ConfigurationError", message: "mm.connect: \(field)= is not allowed under --sandbox: how the vCenter's certificate is checked is the operator's choice (--insecure, --thumbprint, GOVC_TLS_KNOWN_HOSTS)")

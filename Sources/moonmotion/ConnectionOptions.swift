@@ -110,10 +110,7 @@ struct ConnectionOptions: ParsableArguments {
 
     static func connect(_ request: ConnectRequest, flags: ConnectionConfig.Flags, sandboxed: Bool,
                         environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ConnectedVCenter {
-        let script = ConnectionConfig.ScriptRequest(
-            url: request.url, username: request.username, password: request.password, insecure: request.insecure,
-            thumbprint: request.thumbprint, connectTimeout: request.connectTimeout, readTimeout: request.readTimeout)
-        guard let config = try ConnectionConfig.resolve(flags, script: script, sandboxed: sandboxed, environment: environment) else {
+        guard let config = try ConnectionConfig.resolve(flags, script: request, sandboxed: sandboxed, environment: environment) else {
             return try simulated(announce: nil)
         }
         let vcenter = try await SOAPVCenter.connect(config: config, logger: logger)

@@ -19,9 +19,8 @@ import Glibc
     }
 
     static func end(_ p: Process) async throws -> Int32? {
-        let deadline = Date().addingTimeInterval(30)
-        while !p.hasEnded, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
-        return p.endStatus
+        // 30 s only bounds a broken wait; a child of `exit 3` ends within milliseconds.
+        await p.ended(within: 30)
     }
 
     @Test func exitCodesAndSignalsAsTerminationStatusGivesThem() async throws {
@@ -37,5 +36,22 @@ import Glibc
         let deadline = Date().addingTimeInterval(30)
         while exits.isRunning || sleeper.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(exits.terminationStatus == 3 && sleeper.terminationStatus == SIGKILL)
+    }
+
+    @Test func endedWaitsForTheEndAndGivesUpAtItsBound() async throws {
+        let sleeper = try Self.start("exec sleep 30")
+        // Still running: the bound answers nil, having waited it out.
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect(await sleeper.ended(within: 0.2) == nil)
+        #expect(clock.now - start >= .milliseconds(200))
+        // The kill is the event: the wait ends with it, long before its 30 s bound.
+        // (SIGKILL: a child of the test runner may have SIGTERM blocked.)
+        let waiting = Task { await sleeper.ended(within: 30) }
+        kill(sleeper.processIdentifier, SIGKILL)
+        #expect(await waiting.value == SIGKILL)
+        #expect(clock.now - start < .seconds(20))
+        // On a plain thread too, and again once it has ended.
+        #expect(sleeper.blockUntilEnded() == SIGKILL)
     }
 }

@@ -10,7 +10,7 @@ import VCenterSimulator
 /// `on_failure` hearing every failure, `tostring(err)`.
 @Suite("LuaStrategy retries")
 struct LuaStrategyRetryTests {
-    static let select = #"select = function(inv) return require("moonmotion.strategy").storage_moves(inv, { from = "legacy-*", to = "new-*" }) end"#
+    static let select = StrategyHarness.storageMoveSelect
 
     /// A harness whose every task fails with FileLocked, over one VM.
     static func alwaysLocked() throws -> StrategyHarness {
@@ -19,18 +19,11 @@ struct LuaStrategyRetryTests {
         return try StrategyHarness(spec: "clusters=1,hosts=1,vms=1", faults: faults)
     }
 
-    /// The string global `name` after a run ("" when unset).
-    static func text(_ harness: StrategyHarness, _ name: String) async throws -> String {
-        let value = try await harness.runtime.perform { state in try state.global(name) }
-        if case .string(let s) = value { return s }
-        return ""
-    }
-
     /// Runs `source`'s strategy; returns the run's outcome and the global `heard`.
     static func run(_ source: String, harness: StrategyHarness) async throws -> (StrategyHarness.Outcome, String) {
         let strategy = try await harness.strategy(source: source)
         let outcome = try await harness.run(strategy)
-        return (outcome, try await text(harness, "heard"))
+        return (outcome, try await harness.globalText("heard"))
     }
 
     /// Records each failure as `attempt:will_retry:rule:retry_at?` in the global `heard`.
@@ -151,7 +144,7 @@ struct LuaStrategyRetryTests {
             """)
         let outcome = try await harness.run(strategy)
         let vm = try #require(outcome.summary.jobs.first?.vmName)
-        let lines = try await Self.text(harness, "texts").split(separator: "\n").map(String.init)
+        let lines = try await harness.globalText("texts").split(separator: "\n").map(String.init)
         #expect(lines == [
             "FileLocked: Unable to access file: the file is locked (injected by the simulator) (attempt 1 of job \(vm))",
             "moonmotion.Error false \(vm)",
@@ -165,16 +158,7 @@ struct LuaStrategyRetryTests {
         let harness = try StrategyHarness(spec: "clusters=1,hosts=1,vms=1")
         defer { harness.shutdown() }
         func loadError(_ fields: String, library: Bool = false) async -> String {
-            let source = library
-                // Not `return strategy.new {…}`: a tail call leaves no caller line to report.
-                ? "local strategy = require \"moonmotion.strategy\"\nlocal s = strategy.new { \(Self.select),\n \(fields) }\nreturn s"
-                : "return { \(Self.select),\n \(fields) }"
-            do {
-                _ = try await harness.strategy(source: source)
-                return "(loaded)"
-            } catch {
-                return String(describing: error)
-            }
+            await harness.loadError(fields: fields, library: library)
         }
         let typo = await loadError("retries = { FileLoked = 2 }")
         #expect(typo.contains("retries has 'FileLoked' (did you mean 'FileLocked'?), which is not a fault type"), "\(typo)")

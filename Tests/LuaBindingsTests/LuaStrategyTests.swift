@@ -29,14 +29,7 @@ struct LuaStrategyTests {
     func validation() async throws {
         let harness = try StrategyHarness()
         defer { harness.shutdown() }
-        func loadError(_ source: String) async -> String {
-            do {
-                _ = try await harness.strategy(source: source)
-                return "(loaded)"
-            } catch {
-                return String(describing: error)
-            }
-        }
+        func loadError(_ source: String) async -> String { await harness.loadError(source: source) }
         let typo = await loadError("return { select = function() return {} end, ordr = function() end }")
         #expect(typo.contains("'ordr' (did you mean 'order'?)"), "\(typo)")
         #expect(typo.contains("valid hooks: select, order, wave, target, limits, vcenter_limits, on_blocked, on_failure, on_done"), "\(typo)")

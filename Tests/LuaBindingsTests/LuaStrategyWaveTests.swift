@@ -10,7 +10,7 @@ import VCenterSimulator
 /// `job.held` on job tables, and the dry run's wave headers.
 @Suite("LuaStrategy waves")
 struct LuaStrategyWaveTests {
-    static let select = LuaStrategyRetryTests.select
+    static let select = StrategyHarness.storageMoveSelect
 
     @Test("wave(job) orders the run: no job of wave 2 starts in a cluster before wave 1 there has ended")
     func wavesRun() async throws {
@@ -33,8 +33,7 @@ struct LuaStrategyWaveTests {
                 #expect(b.startedAt! >= a.finishedAt!, "\(b.vmName) (wave 2) started before \(a.vmName) (wave 1) ended")
             }
         }
-        let value = try await harness.runtime.perform { state in try state.global("seen") }
-        guard case .string(let seen) = value else { Issue.record("seen is \(value)"); return }
+        let seen = try await harness.globalText("seen")
         // job.wave is readable in hooks; job.held is false for jobs that ran.
         #expect(seen.split(separator: ";").sorted() == jobs.map { "\($0.wave!)" }.sorted(), "\(seen)")
     }
@@ -46,15 +45,7 @@ struct LuaStrategyWaveTests {
         let vcenter = try await harness.strategy(source: "return { \(Self.select), wave_scope = \"vcenter\", wave = function() return 1 end }")
         #expect(vcenter.waveScope == .vcenter)
         func loadError(_ fields: String, library: Bool = false) async -> String {
-            let source = library
-                ? "local strategy = require \"moonmotion.strategy\"\nlocal s = strategy.new { \(Self.select),\n \(fields) }\nreturn s"
-                : "return { \(Self.select),\n \(fields) }"
-            do {
-                _ = try await harness.strategy(source: source)
-                return "(loaded)"
-            } catch {
-                return String(describing: error)
-            }
+            await harness.loadError(fields: fields, library: library)
         }
         let typo = await loadError("wave_scope = \"clustr\"")
         #expect(typo.contains("wave_scope is \"clustr\" (did you mean 'cluster'?)"), "\(typo)")

@@ -75,6 +75,38 @@ struct StrategyHarness {
         return try await strategy(path: file.path, params: params)
     }
 
+    /// The `select` field the strategy-setting tests share: every VM on a `legacy-*`
+    /// datastore moves to the `new-*` ones.
+    static let storageMoveSelect = #"select = function(inv) return require("moonmotion.strategy").storage_moves(inv, { from = "legacy-*", to = "new-*" }) end"#
+
+    /// Why the strategy `source` does not load, as the operator reads it; "(loaded)" when it does.
+    func loadError(source: String) async -> String {
+        do {
+            _ = try await strategy(source: source)
+            return "(loaded)"
+        } catch {
+            return String(describing: error)
+        }
+    }
+
+    /// Why a strategy of `storageMoveSelect` and `fields` does not load; "(loaded)" when it
+    /// does. `library`: through the stdlib's `strategy.new {…}`, whose checks report the
+    /// script's line (line 2: `fields` start on the line after `select`).
+    func loadError(fields: String, library: Bool = false) async -> String {
+        let source = library
+            // Not `return strategy.new {…}`: a tail call leaves no caller line to report.
+            ? "local strategy = require \"moonmotion.strategy\"\nlocal s = strategy.new { \(Self.storageMoveSelect),\n \(fields) }\nreturn s"
+            : "return { \(Self.storageMoveSelect),\n \(fields) }"
+        return await loadError(source: source)
+    }
+
+    /// The string global `name` after a run ("" when unset or not a string).
+    func globalText(_ name: String) async throws -> String {
+        let value = try await runtime.perform { state in try state.global(name) }
+        if case .string(let s) = value { return s }
+        return ""
+    }
+
     /// What a run left behind.
     struct Outcome {
         var summary: RunSummary

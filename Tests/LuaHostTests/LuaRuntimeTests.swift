@@ -147,9 +147,9 @@ import Testing
         }
         #expect(error?.message == "fail.lua:6: strategy failed")
         #expect(cleanups.value == 3)
-        // The Swift task of mm.long() learns of its cancellation on its own thread: wait for
-        // it (the trait bounds the wait).
-        while taskCancellations.value == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        // The Swift task of mm.long() learns of its cancellation on its own thread: its
+        // catch is the event this waits for (60 s bounds a cancellation that never comes).
+        #expect(await taskCancellations.reaching(1, within: 60))
         #expect(taskCancellations.value == 1)
         #expect(try await runtime.perform { _ in runtime.liveCoroutineCount } == 0)
     }
@@ -354,19 +354,18 @@ import Testing
             let refs = try await runtime.evaluate(function)
             return try await runtime.perform { _ in try refs.map { try $0.value() } }
         }
+        let progress = try ScriptProgress(runtime)
         // A line that spawns work returns at once; the work goes on between lines.
         _ = try await evaluate("""
             mm = require 'moonmotion' counter = 0 go = false
-            mm.spawn(function() while not go do mm.sleep(0.002) end for i = 1, 5 do mm.sleep(0.001) counter = counter + 1 end end)
+            mm.spawn(function() while not go do mm.sleep(0.002) end for i = 1, 5 do mm.sleep(0.001) counter = counter + 1 end mm.reached() end)
             """)
         #expect(try await evaluate("mm.spawn(function() while not go do mm.sleep(0.002) end error('background boom') end) return counter") == [0])
         #expect(try await evaluate("go = true return counter") == [0])
-        // The background work sleeps 5 ms in all: wait for it, at most 60 s (a bound on a
-        // stuck coroutine, not a wait for anything).
-        let start = ContinuousClock.now
-        while try await evaluate("return counter") != [5] || reported.value == 0, ContinuousClock.now - start < .seconds(60) {
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        // The background work ends with mm.reached() and the failing coroutine with its
+        // report: wait for both events (60 s bounds a stuck coroutine).
+        await progress.untilReached()
+        #expect(await reported.reaching(1, within: 60))
         #expect(try await evaluate("return counter") == [5])
         #expect(reported.value == 1)
         #expect(background.error?.message == "stdin:1: background boom")

@@ -186,14 +186,12 @@ import Testing
         // the script gets there on a loaded machine); the limit itself is far away.
         let runtime = try makeRuntime(SandboxOptions(timeLimit: 600))
         defer { runtime.shutdown() }
+        let progress = try ScriptProgress(runtime)
         let run = Task {
-            try await runtime.run(source: "local mm = require 'moonmotion'\nmm.spawn(function() mm.sleep(600) end)\nwaiting = true\nmm.sleep(600)\n", chunkName: "@idle.lua")
+            try await runtime.run(source: "local mm = require 'moonmotion'\nmm.spawn(function() mm.sleep(600) end)\nmm.reached()\nmm.sleep(600)\n", chunkName: "@idle.lua")
         }
-        let clock = ContinuousClock()
-        let start = clock.now
-        while try await runtime.perform({ state in try state.global("waiting") }) != .boolean(true), clock.now - start < .seconds(60) {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        // mm.reached() right before the sleep: once the executor is free again, the script waits.
+        await progress.untilWaiting()
         try await runtime.perform { _ in runtime.timeLimitReached() }
         let error = await #expect(throws: LuaError.self) { _ = try await run.value }
         #expect(error?.kind == .timeLimit)

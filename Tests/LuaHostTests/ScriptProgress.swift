@@ -26,16 +26,11 @@ final class ScriptProgress: Sendable {
     /// How many times the script called `mm.reached()`.
     var reached: Int { calls.value }
 
-    /// Waits until the script called `mm.reached()` `times` times, at most 60 s (a bound on a
-    /// stuck script, recorded as an issue, not a wait for anything).
+    /// Waits until the script called `mm.reached()` `times` times: the call itself resumes
+    /// the wait. At most 60 s (a bound on a stuck script, recorded as an issue).
     func untilReached(_ times: Int = 1, sourceLocation: SourceLocation = #_sourceLocation) async {
-        let start = ContinuousClock.now
-        while reached < times {
-            if ContinuousClock.now - start > .seconds(60) {
-                Issue.record("the script did not reach mm.reached() \(times) time(s) within 60 s", sourceLocation: sourceLocation)
-                return
-            }
-            try? await Task.sleep(for: .milliseconds(5))
+        if !(await calls.reaching(times, within: 60)) {
+            Issue.record("the script did not reach mm.reached() \(times) time(s) within 60 s", sourceLocation: sourceLocation)
         }
     }
 
@@ -50,7 +45,8 @@ final class ScriptProgress: Sendable {
 
     /// Waits until the script reached `mm.reached()` and the Lua thread has since run `cpu`
     /// more seconds: a script that spins right after `mm.reached()` is then in its loop (the
-    /// few instructions between take microseconds). At most 60 s, as `untilReached`.
+    /// few instructions between take microseconds). At most 60 s, as `untilReached`. This one
+    /// polls (every 5 ms): "has run 50 ms of CPU" is a measurement, and no event says it.
     func untilSpinning(cpu: Double = 0.05, sourceLocation: SourceLocation = #_sourceLocation) async {
         await untilReached(sourceLocation: sourceLocation)
         let base = luaThreadCPUSeconds()

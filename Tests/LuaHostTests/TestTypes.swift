@@ -1,11 +1,55 @@
+import Dispatch
 import LuaHost
 import Synchronization
 
 /// Counts deinits of test userdata objects.
 final class DeinitCounter: Sendable {
-    private let count = Atomic<Int>(0)
-    func increment() { count.add(1, ordering: .relaxed) }
-    var value: Int { count.load(ordering: .relaxed) }
+    private struct Waiter {
+        var target: Int
+        var id: UInt64
+        var continuation: CheckedContinuation<Bool, Never>
+    }
+    private struct State {
+        var count = 0
+        var nextID: UInt64 = 0
+        var waiters: [Waiter] = []
+    }
+    private let state = Mutex(State())
+
+    func increment() {
+        let reached = state.withLock { s -> [Waiter] in
+            s.count += 1
+            let count = s.count
+            let reached = s.waiters.filter { $0.target <= count }
+            s.waiters.removeAll { $0.target <= count }
+            return reached
+        }
+        for waiter in reached { waiter.continuation.resume(returning: true) }
+    }
+
+    var value: Int { state.withLock { $0.count } }
+
+    /// Waits until the count reaches `target`: resumed by the `increment()` that gets it
+    /// there, not by polling `value`. False after `seconds`, a bound on a count that never
+    /// comes (the caller records it).
+    func reaching(_ target: Int, within seconds: Double) async -> Bool {
+        await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            let id: UInt64? = state.withLock { s in
+                if s.count >= target { return nil }
+                s.nextID += 1
+                s.waiters.append(Waiter(target: target, id: s.nextID, continuation: c))
+                return s.nextID
+            }
+            guard let id else { return c.resume(returning: true) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+                let late = state.withLock { s -> Waiter? in
+                    guard let i = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                    return s.waiters.remove(at: i)
+                }
+                late?.continuation.resume(returning: false)
+            }
+        }
+    }
 }
 
 final class TestTask: LuaUserdata {

@@ -236,7 +236,9 @@ struct RunnerTests {
         #expect(vc2.runningCount == 2)
     }
 
-    @Test("a real-time backend (no virtual clock) works through the same runner")
+    // Bounded: a task whose end the runner misses (it ended before the observer was in
+    // place, which this backend makes likely) would leave the run waiting forever.
+    @Test("a real-time backend (no virtual clock) works through the same runner", .timeLimit(.minutes(1)))
     func realTime() async throws {
         var spec = TestInventory()
         spec.hostsPerCluster = 2
@@ -244,13 +246,6 @@ struct RunnerTests {
         let inv = spec.make()
         let fake = FakeVCenter(inventory: inv)
         let vc = RealTimeWrapper(fake)
-        let pump = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: 1_000_000)
-                fake.advance(to: fake.now.addingTimeInterval(100))
-            }
-        }
-        defer { pump.cancel() }
         let runner = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll))
         let summary = try await runner.run()
         #expect(summary.outcome == .completed)
@@ -258,7 +253,8 @@ struct RunnerTests {
         #expect(fake.peakCost.filter { $0.key.type == "HostSystem" }.values.allSatisfy { $0 <= 8 })
     }
 
-    @Test("a simulated backend on its own (scaled) clock drives time itself; retries still fire")
+    // Bounded: a retry timer that never fires would leave the run waiting forever.
+    @Test("a simulated backend on its own (scaled) clock drives time itself; retries still fire", .timeLimit(.minutes(1)))
     func selfDrivenClock() async throws {
         var spec = TestInventory()
         spec.hostsPerCluster = 2
@@ -268,13 +264,6 @@ struct RunnerTests {
         let vc = SelfDrivenFake(fake)
         let bad = inv.vms[0].ref
         fake.failStarts { _, vm, n in vm == bad && n == 1 ? VCenterFault(type: "FileLocked", message: "locked") : nil }
-        let pump = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: 1_000_000)
-                vc.tick(by: 50)
-            }
-        }
-        defer { pump.cancel() }
         var config = RunConfiguration()
         config.scheduler.retry = RetryPolicy(initialDelay: 30, maxDelay: 30, maxAttempts: 3)
         let runner = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll), configuration: config)
@@ -311,20 +300,36 @@ struct RunnerTests {
     }
 }
 
-/// Hides a fake's virtual clock, so the runner drives it as a real vCenter (tasks
-/// end when the test's pump advances the fake).
+/// Hides a fake's virtual clock, so the runner drives it as a real vCenter: each task
+/// runs to its end on another thread once the call that started it has returned, as a
+/// real vCenter's task ends while the runner watches it. No pump on a timer: the task's
+/// start is the event that ends it, so the runner's real-time path (observing a
+/// `LiveTask` that changes under it) runs without a sleep.
 final class RealTimeWrapper: VCenter {
     let inner: FakeVCenter
     init(_ inner: FakeVCenter) { self.inner = inner }
+
+    /// Runs the fake's events to the end of `task`, off the caller's thread.
+    private func finishLater(_ task: LiveTask) -> LiveTask {
+        let inner = self.inner
+        Task.detached {
+            while !task.isDone, let next = inner.nextEventTime { inner.advance(to: next) }
+        }
+        return task
+    }
     var displayName: String { "real-time wrapper" }
     func about() async throws -> AboutInfo { try await inner.about() }
     func inventory() async throws -> Inventory { try await inner.inventory() }
     func refreshVMs(_ refs: [MoRef]) async throws -> [VMInfo] { try await inner.refreshVMs(refs) }
-    func relocateVM(_ vm: MoRef, spec: RelocateSpec, priority: MovePriority) async throws -> LiveTask { try await inner.relocateVM(vm, spec: spec, priority: priority) }
-    func migrateVM(_ vm: MoRef, host: MoRef, pool: MoRef?, priority: MovePriority) async throws -> LiveTask { try await inner.migrateVM(vm, host: host, pool: pool, priority: priority) }
-    func consolidateDisks(_ vm: MoRef) async throws -> LiveTask { try await inner.consolidateDisks(vm) }
+    func relocateVM(_ vm: MoRef, spec: RelocateSpec, priority: MovePriority) async throws -> LiveTask {
+        finishLater(try await inner.relocateVM(vm, spec: spec, priority: priority))
+    }
+    func migrateVM(_ vm: MoRef, host: MoRef, pool: MoRef?, priority: MovePriority) async throws -> LiveTask {
+        finishLater(try await inner.migrateVM(vm, host: host, pool: pool, priority: priority))
+    }
+    func consolidateDisks(_ vm: MoRef) async throws -> LiveTask { finishLater(try await inner.consolidateDisks(vm)) }
     func removeSnapshot(_ vm: MoRef, _ which: SnapshotSelector, removeChildren: Bool, consolidate: Bool) async throws -> LiveTask {
-        try await inner.removeSnapshot(vm, which, removeChildren: removeChildren, consolidate: consolidate)
+        finishLater(try await inner.removeSnapshot(vm, which, removeChildren: removeChildren, consolidate: consolidate))
     }
     func invoke(_ method: String, on object: MoRef, arguments: [PropertyValue.Field]) async throws -> InvokeResult { try await inner.invoke(method, on: object, arguments: arguments) }
     func task(_ ref: MoRef) async throws -> LiveTask { try await inner.task(ref) }
@@ -333,34 +338,62 @@ final class RealTimeWrapper: VCenter {
     func close() async {}
 }
 
-/// A virtual-time backend whose clock only follows its own pump (like a simulator on a
-/// scaled clock): `advance(to:)` never goes past the pumped time.
+/// A virtual-time backend whose clock runs by itself, like a simulator on a scaled clock:
+/// simulated time is the fake's start plus the real time since × `clockSpeed`, and the
+/// runner waits for it as for a real vCenter. No pump: reading `now` delivers what is due
+/// by then, and each started task arms a wait until the fake's next event, (T − now) ÷
+/// speed — the scaled clock's own pace, as the simulator's, not a poll.
 final class SelfDrivenFake: VirtualTimeVCenter {
     let inner: FakeVCenter
-    let allowed: Mutex<Date>
+    private let origin: Date
+    private let started = ContinuousClock.now
+    /// 50,000 simulated seconds a real second: a 30 s retry backoff lasts 0.6 ms.
+    private static let speed = 50_000.0
+
     init(_ inner: FakeVCenter) {
         self.inner = inner
-        allowed = Mutex(inner.now)
+        origin = inner.now
     }
-    func tick(by seconds: TimeInterval) {
-        let t = allowed.withLock { $0 = $0.addingTimeInterval(seconds); return $0 }
-        inner.advance(to: t)
+
+    /// Simulated time now on the scaled clock.
+    private var clockTime: Date {
+        let elapsed = (ContinuousClock.now - started).components
+        return origin.addingTimeInterval((Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18) * Self.speed)
     }
-    var now: Date { inner.now }
+
+    var now: Date {
+        inner.advance(to: clockTime)
+        return inner.now
+    }
     var nextEventTime: Date? { inner.nextEventTime }
-    func advance(to time: Date) { inner.advance(to: min(time, allowed.withLock { $0 })) }
-    /// The pump's pace: 50 simulated seconds about every millisecond (a wait that ends
-    /// early is simply asked for again).
-    var clockSpeed: Double? { 50_000 }
+    func advance(to time: Date) { inner.advance(to: min(time, clockTime)) }
+    var clockSpeed: Double? { Self.speed }
+
+    /// Delivers `task`'s events (and any before them) when the scaled clock reaches them.
+    private func runOnItsClock(_ task: LiveTask) -> LiveTask {
+        Task.detached { [self] in
+            while !task.isDone, let next = inner.nextEventTime {
+                let wait = next.timeIntervalSince(clockTime) / Self.speed
+                if wait > 0 { try? await Task.sleep(for: .seconds(wait)) }
+                inner.advance(to: min(next, clockTime))
+            }
+        }
+        return task
+    }
+
     var displayName: String { "self-driven fake" }
     func about() async throws -> AboutInfo { try await inner.about() }
     func inventory() async throws -> Inventory { try await inner.inventory() }
     func refreshVMs(_ refs: [MoRef]) async throws -> [VMInfo] { try await inner.refreshVMs(refs) }
-    func relocateVM(_ vm: MoRef, spec: RelocateSpec, priority: MovePriority) async throws -> LiveTask { try await inner.relocateVM(vm, spec: spec, priority: priority) }
-    func migrateVM(_ vm: MoRef, host: MoRef, pool: MoRef?, priority: MovePriority) async throws -> LiveTask { try await inner.migrateVM(vm, host: host, pool: pool, priority: priority) }
-    func consolidateDisks(_ vm: MoRef) async throws -> LiveTask { try await inner.consolidateDisks(vm) }
+    func relocateVM(_ vm: MoRef, spec: RelocateSpec, priority: MovePriority) async throws -> LiveTask {
+        runOnItsClock(try await inner.relocateVM(vm, spec: spec, priority: priority))
+    }
+    func migrateVM(_ vm: MoRef, host: MoRef, pool: MoRef?, priority: MovePriority) async throws -> LiveTask {
+        runOnItsClock(try await inner.migrateVM(vm, host: host, pool: pool, priority: priority))
+    }
+    func consolidateDisks(_ vm: MoRef) async throws -> LiveTask { runOnItsClock(try await inner.consolidateDisks(vm)) }
     func removeSnapshot(_ vm: MoRef, _ which: SnapshotSelector, removeChildren: Bool, consolidate: Bool) async throws -> LiveTask {
-        try await inner.removeSnapshot(vm, which, removeChildren: removeChildren, consolidate: consolidate)
+        runOnItsClock(try await inner.removeSnapshot(vm, which, removeChildren: removeChildren, consolidate: consolidate))
     }
     func invoke(_ method: String, on object: MoRef, arguments: [PropertyValue.Field]) async throws -> InvokeResult { try await inner.invoke(method, on: object, arguments: arguments) }
     func task(_ ref: MoRef) async throws -> LiveTask { try await inner.task(ref) }

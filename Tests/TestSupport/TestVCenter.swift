@@ -89,10 +89,9 @@ public final class TestVCenter: @unchecked Sendable {
         } catch {
             process.terminate()
             try? stdinPipe.fileHandleForWriting.close()
-            // Bounded (2 s): only so that the stderr quoted below is complete; polled with
-            // Task.sleep, which, unlike usleep, leaves the cooperative thread to other tests.
-            let deadline = Date().addingTimeInterval(2)
-            while !process.hasEnded && Date() < deadline { try? await Task.sleep(nanoseconds: 20_000_000) }
+            // Waits for the end only so that the stderr quoted below is complete; bounded
+            // (2 s) for a server that ignores SIGTERM, off the cooperative pool.
+            _ = await process.ended(within: 2)
             let why: String
             if let e = error as? ProcessOutput.LineError, e == .timeout {
                 why = "no ready line within \(options.startupTimeout) s"
@@ -126,23 +125,20 @@ public final class TestVCenter: @unchecked Sendable {
         guard !process.hasEnded else { return }
         process.terminate()
         let process = self.process
-        Thread.detachNewThread {
-            // Off the pool: a plain thread may block. The vcsim exits on SIGTERM within
-            // milliseconds; 5 s only bounds a server that hangs in its shutdown.
-            let deadline = Date().addingTimeInterval(5)
-            while !process.hasEnded && Date() < deadline { usleep(10_000) }
-            if !process.hasEnded { kill(process.processIdentifier, SIGKILL) }
+        Task.detached {
+            // `ended(within:)` waits on a thread of its own, not the pool's. The vcsim exits
+            // on SIGTERM within milliseconds; 5 s only bounds a server that hangs in its shutdown.
+            if await process.ended(within: 5) == nil { kill(process.processIdentifier, SIGKILL) }
         }
     }
 
     /// Stops the server (`stop()`) and waits for its process to end — when the next step
-    /// needs it gone, e.g. another server on its port. Waits without blocking a thread, at
+    /// needs it gone, e.g. another server on its port. Waits off the cooperative pool, at
     /// most 15 s (stop's SIGKILL comes after 5 s; the rest is slack for a loaded machine),
     /// and records nothing: the caller's next step fails if the server is still there.
     public func shutdown() async {
         stop()
-        let deadline = Date().addingTimeInterval(15)
-        while !process.hasEnded && Date() < deadline { try? await Task.sleep(nanoseconds: 10_000_000) }
+        _ = await process.ended(within: 15)
     }
 
     /// Whether the server process is still running.
@@ -233,10 +229,11 @@ enum VCSimBuild {
         // Read both pipes fully before waiting (a full pipe would block the build).
         let errData = DrainedPipe(err)
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        while !p.hasEnded { usleep(20_000) }   // not waitUntilExit: see Process.endStatus
+        // Not waitUntilExit: see Process.endStatus. This runs on a thread of its own
+        // (`binaryOffThePool`), which may block.
+        let status = p.blockUntilEnded()
         let errText = String(decoding: errData.wait(), as: UTF8.self)
         let outText = String(decoding: outData, as: UTF8.self)
-        let status = p.endStatus ?? -1
         guard status == 0 else {
             throw TestVCenterError.buildFailed("exit \(status)\n\(errText)\(outText)")
         }

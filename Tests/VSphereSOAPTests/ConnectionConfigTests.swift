@@ -34,6 +34,19 @@ import VCenterModel
         Self.refused { try ConnectionConfig.resolve(.init(connectTimeout: .infinity), environment: ["GOVC_URL": "u:p@vc01"]) }
     }
 
+    /// `mm.connect{connect_timeout=, read_timeout=}` reaches the resolver in the same
+    /// `ConnectRequest` the bindings fill (ConnectBindingTests checks the Lua side): the
+    /// script's timeouts win over the flags and go through the same checks.
+    @Test func scriptTimeoutsWinOverFlagsAndAreChecked() throws {
+        let flags = ConnectionConfig.Flags(connectTimeout: 3, readTimeout: 10)
+        let script = try #require(try Self.resolveScript(ConnectRequest(connectTimeout: 4, readTimeout: 8), flags: flags))
+        #expect(script.connectTimeout == 4 && script.readTimeout == 8 && script.pollerMaxWaitSeconds == 4)
+        let flagsOnly = try #require(try Self.resolveScript(ConnectRequest(), flags: flags))
+        #expect(flagsOnly.connectTimeout == 3 && flagsOnly.readTimeout == 10)
+        Self.refused { try Self.resolveScript(ConnectRequest(readTimeout: -1)) }
+        Self.refused { try Self.resolveScript(ConnectRequest(connectTimeout: .nan)) }
+    }
+
     @Test func unescapedAtInPasswordUsesTheLastAt() throws {
         let c = try #require(try ConnectionConfig.resolve(environment: ["GOVC_URL": "root:se@cret@esx01"]))
         #expect(c.password == "se@cret")
@@ -164,7 +177,7 @@ import VCenterModel
 
     static let operatorEnvironment = ["GOVC_URL": "https://vc01.example.com/sdk", "GOVC_USERNAME": "admin", "GOVC_PASSWORD": "Op3rator-Secret"]
 
-    static func resolveScript(_ script: ConnectionConfig.ScriptRequest, flags: ConnectionConfig.Flags = .init(), sandboxed: Bool = false,
+    static func resolveScript(_ script: ConnectRequest, flags: ConnectionConfig.Flags = .init(), sandboxed: Bool = false,
                               environment: [String: String] = operatorEnvironment) throws -> ConnectionConfig? {
         try ConnectionConfig.resolve(flags, script: script, sandboxed: sandboxed, environment: environment)
     }

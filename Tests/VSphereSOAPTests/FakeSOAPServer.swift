@@ -19,6 +19,12 @@ final class FakeSOAPServer: @unchecked Sendable {
         /// When set: announce a much longer body, send `body`, then one space every this
         /// many seconds until the client goes away (a server that trickles).
         var trickleInterval: Double?
+        /// When set: hold the call before answering, as vCenter holds a `WaitForUpdatesEx`
+        /// long poll, until the client cancels its waits (`CancelWaitForUpdates` reaches this
+        /// server), the server stops, or this many seconds pass (the request's
+        /// `maxWaitSeconds`, a real server's bound too). The end of a hold is an event the
+        /// client causes, not a fixed delay that a loaded machine stretches or a test races.
+        var holdSeconds: Double?
 
         /// A SOAP response from a fixture file.
         static func fixture(_ name: String, status: Int = 200, headers: [(String, String)] = []) -> Response {
@@ -44,6 +50,28 @@ final class FakeSOAPServer: @unchecked Sendable {
             request.method == "RetrievePropertiesEx" && request.body.contains("<propSet><type>ContainerView</type>")
         }
 
+        /// An empty `WaitForUpdatesEx` answer after holding the call as vCenter does (see
+        /// `holdSeconds`): up to the request's `maxWaitSeconds` (10 when it gives none).
+        static func emptyWait(_ request: Request) -> Response {
+            var response = soap("WaitForUpdatesEx")
+            response.holdSeconds = maxWaitSeconds(request) ?? 10
+            return response
+        }
+
+        /// `response`, answered once the call has been held (see `holdSeconds`) at most `seconds`.
+        static func held(_ response: Response, upTo seconds: Double) -> Response {
+            var response = response
+            response.holdSeconds = seconds
+            return response
+        }
+
+        /// The `maxWaitSeconds` of a `WaitForUpdatesEx` request.
+        static func maxWaitSeconds(_ request: Request) -> Double? {
+            guard let start = request.body.range(of: "<maxWaitSeconds>"),
+                  let end = request.body.range(of: "</maxWaitSeconds>", range: start.upperBound..<request.body.endIndex) else { return nil }
+            return Double(request.body[start.upperBound..<end.lowerBound])
+        }
+
         /// A SOAP fault of `type` with `message`, as vCenter sends it (HTTP 500).
         static func fault(_ type: String, _ message: String) -> Response {
             let xml = #"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>"# + message + #"</faultstring><detail><"# + type + #"Fault xmlns="urn:vim25" xsi:type=""# + type + #""></"# + type + "Fault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
@@ -64,6 +92,9 @@ final class FakeSOAPServer: @unchecked Sendable {
     private let lock = NSLock()
     private var received: [Request] = []
     private var stopped = false
+    /// Held calls (`Response.holdSeconds`) wait on this for `cancels` to change or `stopped`.
+    private let holds = NSCondition()
+    private var cancels = 0
 
     init(_ respond: @escaping @Sendable (Request) -> Response) throws {
         self.respond = respond
@@ -92,6 +123,28 @@ final class FakeSOAPServer: @unchecked Sendable {
         if first {
             shutdown(listener, Int32(SHUT_RDWR))
         }
+        holds.lock()
+        holds.broadcast()
+        holds.unlock()
+    }
+
+    /// Ends every held call (a `CancelWaitForUpdates` arrived).
+    private func releaseHolds() {
+        holds.lock()
+        cancels += 1
+        holds.broadcast()
+        holds.unlock()
+    }
+
+    /// Holds the calling connection thread until `releaseHolds`, `stop` or `seconds`.
+    private func hold(upTo seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        holds.lock()
+        let generation = cancels
+        while cancels == generation && !lock.withLock({ stopped }) {
+            if !holds.wait(until: deadline) { break }
+        }
+        holds.unlock()
     }
 
     private func acceptLoop() {
@@ -138,7 +191,9 @@ final class FakeSOAPServer: @unchecked Sendable {
             buffer.removeFirst(bodyStart + length)
             let request = Request(method: FakeSOAPServer.soapMethod(body), body: body, headers: headers)
             lock.withLock { received.append(request) }
+            if request.method == "CancelWaitForUpdates" { releaseHolds() }
             let response = respond(request)
+            if let seconds = response.holdSeconds { hold(upTo: seconds) }
             var out = "HTTP/1.1 \(response.status) \(response.status == 200 ? "OK" : response.status == 500 ? "Internal Server Error" : "Status")\r\n"
             out += "Content-Type: \(response.contentType)\r\nContent-Length: \(response.body.count + (response.trickleInterval == nil ? 0 : 10_000_000))\r\n"
             for (name, value) in response.headers { out += "\(name): \(value)\r\n" }
@@ -154,6 +209,8 @@ final class FakeSOAPServer: @unchecked Sendable {
             if let interval = response.trickleInterval {
                 var space: UInt8 = 0x20
                 while !lock.withLock({ stopped }) {
+                    // Real time on purpose: the client's read timeout measures it (a real
+                    // socket, as in production). Bounded by the client going away or stop().
                     Thread.sleep(forTimeInterval: interval)
                     // MSG_NOSIGNAL: a client that gave up must not kill the test process with SIGPIPE.
                     if send(fd, &space, 1, Int32(MSG_NOSIGNAL)) <= 0 { return }

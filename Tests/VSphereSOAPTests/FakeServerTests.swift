@@ -243,10 +243,9 @@ import VCenterModel
     }
 
     @Test func readTimeout() async throws {
-        let server = try FakeSOAPServer { _ in
-            Thread.sleep(forTimeInterval: 3)
-            return .fixture("service-content.xml")
-        }
+        // A server that stays silent until the test has its answer (stop() ends the hold;
+        // 30 s bounds it): the client's 1 s read timeout, on a real socket, must end the call.
+        let server = try FakeSOAPServer { _ in .held(.fixture("service-content.xml"), upTo: 30) }
         defer { server.stop() }
         var config = try ConnectionConfig(url: server.url, username: "u", password: "p")
         config.readTimeout = 1

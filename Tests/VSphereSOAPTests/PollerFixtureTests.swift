@@ -54,6 +54,9 @@ import VimXML
     }
 
     /// A wait that is never empty: after 0.2 s, a progress change of `task` (version counted by `waits`).
+    /// Real time on purpose: these tests drive the poller's shell on its own clock (its rules
+    /// are tested on virtual time in TaskPollerStateMachineTests), and 0.2 s is the server's
+    /// rate of updates that the shell paces against — not a wait for an event.
     static func progressWait(_ waits: borrowing Mutex<Int>, task: String) -> FakeSOAPServer.Response {
         let n = waits.withLock { n -> Int in n += 1; return n }
         Thread.sleep(forTimeInterval: 0.2)
@@ -73,8 +76,7 @@ import VimXML
                     // Task 502 finishes in a later update.
                     return .soap("WaitForUpdatesEx", #"<returnval><version>1_3</version><filterSet><filter type="PropertyFilter">session[1]f-1</filter><objectSet><kind>modify</kind><obj type="Task">task-502</obj><changeSet><name>info.state</name><op>assign</op><val xsi:type="TaskInfoState">success</val></changeSet><changeSet><name>info.progress</name><op>assign</op><val xsi:type="xsd:int">100</val></changeSet></objectSet></filterSet><truncated>false</truncated></returnval>"#)
                 }
-                Thread.sleep(forTimeInterval: 0.2)
-                return .soap("WaitForUpdatesEx")
+                return .emptyWait(request)
             default: return Self.sessionAndCollector(request, tasks: started)
             }
         }
@@ -263,25 +265,20 @@ import VimXML
     /// pending task — the one whose add failed included.
     @Test func aViewChangeThatFailsDuringAWaitCancelsItAndRebuilds() async throws {
         let started = Mutex(800)
-        let cancelled = Mutex(false)
         let waits = Mutex(0)
         let server = try FakeSOAPServer { request in
             switch request.method {
             case "RetrievePropertiesEx": return .soap(request.method)
             case "ModifyListView": return .fault("ManagedObjectNotFound", "The object has already been deleted or has not been completely created")
-            case "CancelWaitForUpdates":
-                cancelled.withLock { $0 = true }
-                return .soap(request.method)
             case "WaitForUpdatesEx":
                 let n = waits.withLock { n -> Int in n += 1; return n }
                 if n == 1 {
-                    // The first wait lasts until it is cancelled (a real long poll would).
-                    let deadline = Date().addingTimeInterval(10)
-                    while !cancelled.withLock({ $0 }), Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-                    return .fault("RequestCanceled", "The task was canceled by a user.")
+                    // The first wait lasts until it is cancelled, as a real long poll does:
+                    // the CancelWaitForUpdates ends the hold (10 s bounds a cancel that never
+                    // comes; the test then fails on the order of the calls).
+                    return .held(.fault("RequestCanceled", "The task was canceled by a user."), upTo: 10)
                 }
-                Thread.sleep(forTimeInterval: 0.2)
-                return .soap("WaitForUpdatesEx")
+                return .emptyWait(request)
             default: return Self.sessionAndCollector(request, tasks: started)
             }
         }

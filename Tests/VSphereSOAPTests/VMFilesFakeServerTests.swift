@@ -25,9 +25,7 @@ import VimXML
                 if body.contains("<type>VirtualMachine</type>") { return .fixture("retrieve-vms-files.xml") }
                 if body.contains("<type>Datastore</type>") { return .fixture("retrieve-datastores-pods.xml") }
                 return .soap(request.method, "<returnval></returnval>")
-            case "WaitForUpdatesEx":
-                Thread.sleep(forTimeInterval: 0.2)
-                return .soap(request.method)
+            case "WaitForUpdatesEx": return .emptyWait(request)
             case "RecommendDatastores": return .fixture("recommend-datastores.xml")
             case "ApplyStorageDrsRecommendation_Task": return .soap(request.method, #"<returnval type="Task">task-900</returnval>"#)
             default: return PollerFixtureTests.sessionAndCollector(request, tasks: tasks)

@@ -1,11 +1,13 @@
-import VCenterModel
-
 /// What a script asked `mm.connect{...}` for. Every nil means "not given": the executable
 /// fills it from its flags (`--url`, `--username`, `--password-file`, `--insecure`,
 /// `--thumbprint`) and then the govc environment (`GOVC_URL`, …) — the stored credentials
 /// only when the script connects to the configured vCenter, and under `--sandbox` the
 /// script may not choose another vCenter, `insecure` or `thumbprint` at all
 /// (`ConnectionConfig.resolve(_:script:sandboxed:environment:)` in VSphereSOAP).
+///
+/// It lives here, below both LuaBindings (which fills it from the script's arguments) and
+/// VSphereSOAP (which resolves it), so the two share one definition without LuaBindings
+/// depending on the SOAP client.
 public struct ConnectRequest: Sendable, Hashable, CustomStringConvertible {
     /// `url=`: `[https://][user[:password]@]host[:port][/sdk]`.
     public var url: String?
@@ -47,26 +49,3 @@ public struct ConnectRequest: Sendable, Hashable, CustomStringConvertible {
         return "ConnectRequest(" + parts.joined(separator: ", ") + ")"
     }
 }
-
-/// A connected backend as the connector hands it to the bindings.
-public struct ConnectedVCenter: Sendable {
-    /// The backend (a `SOAPVCenter`, a `SimulatedVCenter`, …).
-    public var vcenter: any VCenter
-    /// Where it is connected, without credentials (`conn.url`): `https://vc01/sdk`, or
-    /// `simulated` for the built-in simulator.
-    public var url: String
-    /// Whether it is the built-in simulator (`conn.simulated`).
-    public var isSimulated: Bool
-
-    /// Wraps a connected backend.
-    public init(_ vcenter: any VCenter, url: String, isSimulated: Bool) {
-        self.vcenter = vcenter
-        self.url = url
-        self.isSimulated = isSimulated
-    }
-}
-
-/// Connects for `mm.connect{...}`: merges the request with flags and environment, logs
-/// in, or falls back to the built-in simulator when no server is configured anywhere.
-/// Errors should be `VCenterFault`s (`InvalidLogin: …`); they are raised in Lua as one line.
-public typealias VCenterConnector = @Sendable (ConnectRequest) async throws -> ConnectedVCenter
