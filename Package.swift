@@ -147,7 +147,7 @@ let package = Package(
         // MARK: Tests (mirror Sources; IntegrationTests drive the built binary and the test vCenter)
         // TestSupport: starts and stops the test vCenter (scripts/vcsim) and the built binary for tests.
         .target(name: "TestSupport", dependencies: ["VCenterModel"], path: "Tests/TestSupport"),
-        .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLuaShim"]),
+        .testTarget(name: "LuaHostTests", dependencies: ["Locking", "LuaHost", "CLuaShim"]),
         // Fixtures are read by path (#filePath), not as resources: a resource bundle accessor imports
         // Foundation into the test module, whose ICU headers clash with libxml2's (see VimXML).
         .testTarget(name: "VimXMLTests", dependencies: ["VimXML"], exclude: ["Fixtures"]),

@@ -231,7 +231,7 @@ import Testing
         #expect(values == ["spawned,main", nil, 6])
     }
 
-    @Test func interruptStopsABusyLoop() async throws {
+    @Test(.interruptsPureLuaLoop) func interruptStopsABusyLoop() async throws {
         let runtime = try makeRuntime()
         defer { runtime.shutdown() }
         let progress = try ScriptProgress(runtime)
@@ -287,7 +287,7 @@ import Testing
         }
     }
 
-    @Test func interruptNamesTheLoopsLineNotTheOneBefore() async throws {
+    @Test(.interruptsPureLuaLoop) func interruptNamesTheLoopsLineNotTheOneBefore() async throws {
         let runtime = try makeRuntime()
         defer { runtime.shutdown() }
         let progress = try ScriptProgress(runtime)

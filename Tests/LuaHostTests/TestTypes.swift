@@ -1,6 +1,6 @@
 import Dispatch
 import LuaHost
-import Synchronization
+import Locking
 
 /// Counts deinits of test userdata objects.
 final class DeinitCounter: Sendable {
@@ -14,7 +14,7 @@ final class DeinitCounter: Sendable {
         var nextID: UInt64 = 0
         var waiters: [Waiter] = []
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func increment() {
         let reached = state.withLock { s -> [Waiter] in

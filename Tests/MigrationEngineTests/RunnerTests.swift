@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import MigrationEngine
-import Synchronization
+import Locking
 import Testing
 import VCenterModel
 
@@ -9,7 +9,7 @@ import VCenterModel
 final class MarkedExecutor: SerialExecutor, @unchecked Sendable {
     static let key = DispatchSpecificKey<Bool>()
     let queue = DispatchQueue(label: "marked")
-    let jobs = Mutex(0)
+    let jobs = Locked(0)
     init() { queue.setSpecific(key: Self.key, value: true) }
     func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
@@ -22,7 +22,7 @@ final class MarkedExecutor: SerialExecutor, @unchecked Sendable {
 
 /// Collects events from the runner's handler.
 final class EventLog: Sendable {
-    let events = Mutex<[EngineEvent]>([])
+    let events = Locked<[EngineEvent]>([])
     func record(_ e: EngineEvent) { events.withLock { $0.append(e) } }
     var all: [EngineEvent] { events.withLock { $0 } }
 }
@@ -81,7 +81,7 @@ struct RunnerTests {
         spec.hostsPerCluster = 4
         let inv = spec.make()  // 8 hosts: 16 Storage vMotions at once by cost alone
         let vc = FakeVCenter(inventory: inv)
-        let asked = Mutex(0)
+        let asked = Locked(0)
         let strategy = ClosureStrategy(select: TestInventory.moveAll, vcenterLimits: { inventory in
             asked.withLock { $0 += 1 }
             #expect(inventory.vms.count == inv.vms.count)
@@ -141,8 +141,8 @@ struct RunnerTests {
         let inv = Self.spec().make()
         let vc = FakeVCenter(inventory: inv)
         let executor = MarkedExecutor()
-        let offExecutor = Mutex(0)
-        let hooks = Mutex(0)
+        let offExecutor = Locked(0)
+        let hooks = Locked(0)
         let check: @Sendable () -> Void = {
             hooks.withLock { $0 += 1 }
             if !MarkedExecutor.onIt { offExecutor.withLock { $0 += 1 } }
@@ -208,7 +208,7 @@ struct RunnerTests {
         let inv = spec.make()
 
         let vc = FakeVCenter(inventory: inv)
-        let holder = Mutex<MigrationRunner?>(nil)
+        let holder = Locked<MigrationRunner?>(nil)
         let graceful = ClosureStrategy(select: TestInventory.moveAll, onDone: { _ in holder.withLock { $0 }?.requestStop(graceful: true) })
         let runner = MigrationRunner(vcenter: vc, strategy: graceful)
         holder.withLock { $0 = runner }
@@ -222,7 +222,7 @@ struct RunnerTests {
         #expect(vc.runningCount == 0)
 
         let vc2 = FakeVCenter(inventory: inv)
-        let holder2 = Mutex<MigrationRunner?>(nil)
+        let holder2 = Locked<MigrationRunner?>(nil)
         let abandon = ClosureStrategy(select: TestInventory.moveAll, onDone: { _ in
             holder2.withLock { $0 }?.requestStop(graceful: true)
             holder2.withLock { $0 }?.requestStop(graceful: false)

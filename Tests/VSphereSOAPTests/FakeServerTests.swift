@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Synchronization
+import Locking
 import Testing
 import VCenterModel
 @testable import VSphereSOAP
@@ -94,8 +94,8 @@ import VCenterModel
     }
 
     @Test func notAuthenticatedLogsInAgainOnceAndRetries() async throws {
-        let failures = Mutex(1)
-        let logins = Mutex(0)
+        let failures = Locked(1)
+        let logins = Locked(0)
         let server = try Self.pagingServer { request in
             if request.method == "Login" { logins.withLock { $0 += 1 } }
             if request.method == "CreateContainerView" {
@@ -106,7 +106,7 @@ import VCenterModel
         }
         defer { server.stop() }
         let vc = try await Self.connect(server)
-        let hookCalls = Mutex(0)
+        let hookCalls = Locked(0)
         vc.onRelogin { hookCalls.withLock { $0 += 1 } }
         let vms = try await vc.virtualMachines()
         await vc.close()

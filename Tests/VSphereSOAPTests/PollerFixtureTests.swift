@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Synchronization
+import Locking
 import Testing
 import VCenterModel
 import VimXML
@@ -38,7 +38,7 @@ import VimXML
     /// The fake vCenter's answers every poller test shares: session, task-starting calls (ids
     /// counted from `tasks`), the private collector, its list view and filter, and calls whose
     /// answer does not matter; any other method is a `MethodNotFound` fault.
-    static func sessionAndCollector(_ request: FakeSOAPServer.Request, tasks: borrowing Mutex<Int>) -> FakeSOAPServer.Response {
+    static func sessionAndCollector(_ request: FakeSOAPServer.Request, tasks: borrowing Locked<Int>) -> FakeSOAPServer.Response {
         switch request.method {
         case "RetrieveServiceContent": return .fixture("service-content.xml")
         case "Login": return .fixture("login.xml", headers: [FakeServerTests.cookieHeader])
@@ -57,15 +57,15 @@ import VimXML
     /// Real time on purpose: these tests drive the poller's shell on its own clock (its rules
     /// are tested on virtual time in TaskPollerStateMachineTests), and 0.2 s is the server's
     /// rate of updates that the shell paces against — not a wait for an event.
-    static func progressWait(_ waits: borrowing Mutex<Int>, task: String) -> FakeSOAPServer.Response {
+    static func progressWait(_ waits: borrowing Locked<Int>, task: String) -> FakeSOAPServer.Response {
         let n = waits.withLock { n -> Int in n += 1; return n }
         Thread.sleep(forTimeInterval: 0.2)
         return .soap("WaitForUpdatesEx", #"<returnval><version>v\#(n)</version><filterSet><filter type="PropertyFilter">session[1]f-1</filter><objectSet><kind>modify</kind><obj type="Task">\#(task)</obj><changeSet><name>info.progress</name><op>assign</op><val xsi:type="xsd:int">\#(n % 100)</val></changeSet></objectSet></filterSet><truncated>false</truncated></returnval>"#)
     }
 
     @Test func pollerAppliesWholeAndPartialUpdates() async throws {
-        let waits = Mutex(0)
-        let started = Mutex(500)
+        let waits = Locked(0)
+        let started = Locked(500)
         let server = try FakeSOAPServer { request in
             switch request.method {
             case "RetrievePropertiesEx": return .soap(request.method)
@@ -135,9 +135,9 @@ import VimXML
     /// The waits never come back empty (another task's progress streams in) and never report
     /// task-601's end, which only a retrieval shows: the periodic reconcile must find it.
     @Test func busyWaitsStillReconcileALostCompletion() async throws {
-        let waits = Mutex(0)
-        let retrieves = Mutex(0)
-        let started = Mutex(600)
+        let waits = Locked(0)
+        let retrieves = Locked(0)
+        let started = Locked(600)
         let server = try FakeSOAPServer { request in
             switch request.method {
             case "RetrievePropertiesEx":
@@ -187,8 +187,8 @@ import VimXML
     /// With batched adds, a task started while another is watched joins the view when its
     /// batch is due — it is not dropped because it was not due at a cycle's start.
     @Test func aTaskTrackedBeforeItsBatchIsDueStillJoinsTheView() async throws {
-        let started = Mutex(700)
-        let waits = Mutex(0)
+        let started = Locked(700)
+        let waits = Locked(0)
         let server = try FakeSOAPServer { request in
             switch request.method {
             case "RetrievePropertiesEx": return .soap(request.method)
@@ -264,8 +264,8 @@ import VimXML
     /// wait cancels it (`CancelWaitForUpdates`), and the collector is rebuilt with every
     /// pending task — the one whose add failed included.
     @Test func aViewChangeThatFailsDuringAWaitCancelsItAndRebuilds() async throws {
-        let started = Mutex(800)
-        let waits = Mutex(0)
+        let started = Locked(800)
+        let waits = Locked(0)
         let server = try FakeSOAPServer { request in
             switch request.method {
             case "RetrievePropertiesEx": return .soap(request.method)

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Synchronization
+import Locking
 import Testing
 import VCenterModel
 import VimXML
@@ -11,7 +11,7 @@ import VimXML
 @Suite struct VMFilesFakeServerTests {
     /// A vCenter whose inventory has a datastore cluster and the VMs of `retrieve-vms-files.xml`.
     static func inventoryServer(extra: @escaping @Sendable (FakeSOAPServer.Request) -> FakeSOAPServer.Response? = { _ in nil }) throws -> FakeSOAPServer {
-        let tasks = Mutex(0)
+        let tasks = Locked(0)
         return try FakeSOAPServer { request in
             if let response = extra(request) { return response }
             switch request.method {
