@@ -12,10 +12,45 @@ import Foundation
 extension Inventory {
     /// Encodes the inventory as one JSON document (sorted keys, pretty-printed when asked).
     public func jsonData(pretty: Bool = false) throws -> Data {
+        try Self.jsonEncoder(pretty: pretty).encode(InventoryDocument(self))
+    }
+
+    /// Writes the same document as `jsonData()` (compact) to `write`, in pieces of about
+    /// `chunk` bytes: everything but the VMs first, then each VM converted and encoded on its
+    /// own. Only one VM's JSON form is held at a time, not the whole document and every VM's
+    /// intermediate tree at once: for 10,000 VMs with their disks, the encoder's whole-document
+    /// tree and its 10 MB result were most of the command's peak memory above the inventory
+    /// itself.
+    public func writeJSON(chunk: Int = 1 << 16, to write: (Data) throws -> Void) throws {
+        let encoder = Self.jsonEncoder(pretty: false)
+        var out = try encoder.encode(InventoryDocument(self, withVMs: false))
+        // Keys are sorted and `vms` sorts last: the document ends `"vms":[]}`; the VMs go
+        // between the brackets. (Should the encoder ever order keys otherwise, the document is
+        // written whole, still correct.)
+        let tail = Data(#""vms":[]}"#.utf8)
+        guard out.count >= tail.count, out.suffix(tail.count).elementsEqual(tail) else {
+            try write(try jsonData())
+            return
+        }
+        out.removeLast(2)
+        for (i, vm) in vms.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(try encoder.encode(InventoryDocument.VM(vm, in: self)))
+            if out.count >= chunk {
+                try write(out)
+                out.removeAll(keepingCapacity: true)
+            }
+        }
+        out.append(contentsOf: Array("]}".utf8))
+        try write(out)
+    }
+
+    /// The encoder of both forms: sorted keys (so the document diffs well), ISO 8601 dates.
+    static func jsonEncoder(pretty: Bool) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        return try encoder.encode(InventoryDocument(self))
+        return encoder
     }
 
     /// Decodes an inventory from `moonmotion inventory --json` output.
@@ -99,7 +134,8 @@ struct InventoryDocument: Codable {
     var datastore_clusters: [DatastoreCluster]?
     var vms: [VM]
 
-    init(_ inv: Inventory) {
+    /// The document of `inv`; without its VMs (`vms` empty) when `withVMs` is false.
+    init(_ inv: Inventory, withVMs: Bool = true) {
         about = inv.about
         datacenters = inv.datacenters.map { Datacenter(name: $0.name, moref: $0.ref.value) }
         resource_pools = inv.resourcePools.isEmpty ? nil : inv.resourcePools.map {
@@ -130,29 +166,7 @@ struct InventoryDocument: Codable {
             DatastoreCluster(name: c.name, moref: c.ref.value, datastores: c.datastores.map { inv.name(of: $0) }, datastore_morefs: c.datastores.map(\.value),
                              sdrs_enabled: c.sdrsEnabled, capacity: c.capacityBytes, free: c.freeBytes)
         }
-        vms = inv.vms.map { v in
-            VM(name: v.name, moref: v.ref.value,
-               host: v.host.map { inv.name(of: $0) }, host_moref: v.host?.value,
-               cluster: v.cluster.map { inv.name(of: $0) }, cluster_moref: v.cluster?.value,
-               pool: v.resourcePool?.value, folder: v.folderPath,
-               datastores: v.datastores.map { inv.name(of: $0) }, datastore_morefs: v.datastores.map(\.value),
-               committed: v.committedBytes, uncommitted: v.uncommittedBytes, memory_mb: v.memoryMB,
-               power: v.powerState, template: v.isTemplate,
-               snapshots: v.snapshots.map { Snapshot(name: $0.name, moref: $0.ref.value, create_time: $0.createTime, parent: $0.parent?.value) },
-               consolidation_needed: v.consolidationNeeded,
-               home: v.configDatastore.map { inv.name(of: $0) }, home_moref: v.configDatastore?.value,
-               vm_path: v.vmPathName.isEmpty ? nil : v.vmPathName, config_bytes: v.hasFileLayout ? v.configBytes : nil,
-               disks: v.disks.isEmpty ? nil : v.disks.map { d in
-                   Disk(key: d.key, label: d.label, file: d.fileName, datastore: d.datastore.map { inv.name(of: $0) }, datastore_moref: d.datastore?.value,
-                        capacity: d.capacityBytes, used: d.usedBytes, backing: d.backing.rawValue, thin: d.thinProvisioned,
-                        eager_scrub: d.eagerlyScrub, sharing: d.sharing, mode: d.diskMode)
-               },
-               media: v.media.isEmpty ? nil : v.media.map { m in
-                   Media(key: m.key, label: m.label, file: m.fileName, datastore: m.datastore.map { inv.name(of: $0) }, datastore_moref: m.datastore?.value)
-               },
-               fault_tolerance: v.faultToleranceRole.map(VM.faultTolerance(role:)), connection_state: v.connectionState, tools: v.toolsRunningStatus,
-               guest_os: v.guestOS, guest_id: v.guestId, attributes: v.customAttributes.isEmpty ? nil : v.customAttributes)
-        }
+        vms = withVMs ? inv.vms.map { VM($0, in: inv) } : []
     }
 
     func inventory() throws -> Inventory {
@@ -248,6 +262,31 @@ struct InventoryDocument: Codable {
 }
 
 extension InventoryDocument.VM {
+    /// The JSON form of `v`, references named from `inv`.
+    init(_ v: VMInfo, in inv: Inventory) {
+        self.init(name: v.name, moref: v.ref.value,
+            host: v.host.map { inv.name(of: $0) }, host_moref: v.host?.value,
+            cluster: v.cluster.map { inv.name(of: $0) }, cluster_moref: v.cluster?.value,
+            pool: v.resourcePool?.value, folder: v.folderPath,
+            datastores: v.datastores.map { inv.name(of: $0) }, datastore_morefs: v.datastores.map(\.value),
+            committed: v.committedBytes, uncommitted: v.uncommittedBytes, memory_mb: v.memoryMB,
+            power: v.powerState, template: v.isTemplate,
+            snapshots: v.snapshots.map { InventoryDocument.Snapshot(name: $0.name, moref: $0.ref.value, create_time: $0.createTime, parent: $0.parent?.value) },
+            consolidation_needed: v.consolidationNeeded,
+            home: v.configDatastore.map { inv.name(of: $0) }, home_moref: v.configDatastore?.value,
+            vm_path: v.vmPathName.isEmpty ? nil : v.vmPathName, config_bytes: v.hasFileLayout ? v.configBytes : nil,
+            disks: v.disks.isEmpty ? nil : v.disks.map { d in
+                InventoryDocument.Disk(key: d.key, label: d.label, file: d.fileName, datastore: d.datastore.map { inv.name(of: $0) }, datastore_moref: d.datastore?.value,
+                    capacity: d.capacityBytes, used: d.usedBytes, backing: d.backing.rawValue, thin: d.thinProvisioned,
+                    eager_scrub: d.eagerlyScrub, sharing: d.sharing, mode: d.diskMode)
+            },
+            media: v.media.isEmpty ? nil : v.media.map { m in
+                InventoryDocument.Media(key: m.key, label: m.label, file: m.fileName, datastore: m.datastore.map { inv.name(of: $0) }, datastore_moref: m.datastore?.value)
+            },
+            fault_tolerance: v.faultToleranceRole.map(Self.faultTolerance(role:)), connection_state: v.connectionState, tools: v.toolsRunningStatus,
+            guest_os: v.guestOS, guest_id: v.guestId, attributes: v.customAttributes.isEmpty ? nil : v.customAttributes)
+    }
+
     /// `"primary"` / `"secondary"`, as `vm.fault_tolerance` says it in Lua.
     static func faultTolerance(role: Int) -> String {
         role == 1 ? "primary" : "secondary"

@@ -112,10 +112,15 @@ struct InventoryCommand: AsyncParsableCommand {
     }
 
     private func show(_ inventory: Inventory, source: String) throws {
-        if json {
-            var data = try inventory.jsonData(pretty: pretty)
+        if json && pretty {
+            var data = try inventory.jsonData(pretty: true)
             data.append(0x0A)
             FileHandle.standardOutput.write(data)
+        } else if json {
+            // Written as it is encoded, a VM at a time: the whole document (10 MB for 10,000
+            // VMs with their disks) and the encoder's tree of it are never held at once.
+            try inventory.writeJSON { FileHandle.standardOutput.write($0) }
+            FileHandle.standardOutput.write(Data([0x0A]))
         } else {
             var summary = InventorySummary(inventory, source: source)
             summary.listsVMs = !noVms

@@ -29,6 +29,25 @@ import VCenterModel
         #expect(again.datastore(target.ref)?.freeBytes == target.freeBytes - vm.committedBytes)
     }
 
+    /// `inventory --json` writes the document in pieces; the pieces are `jsonData()`'s bytes,
+    /// for VMs with every kind of file, snapshots, folders, attributes and guests, and for an
+    /// inventory without VMs.
+    @Test func writtenInPiecesIsTheWholeDocument() throws {
+        let spec = "clusters=2,hosts=3,vms=120,disks=1-4,flash=1,rdm=0.1,vrdm=0.1,iso=0.2,pods=1,snapshots=0.3,consolidate=0.1,"
+            + "off=0.2,folders=prod|prod/db|test,attr.wave=1|2|3,attr.owner=fin|hr,guests=windows2019srv_64Guest|rhel9_64Guest,seed=7"
+        let full = try InventoryGenerator.generate(try GenerateSpec(parsing: spec), referenceDate: Fixtures.start)
+        let none = try InventoryGenerator.generate(try GenerateSpec(parsing: "clusters=1,hosts=2,vms=0"), referenceDate: Fixtures.start)
+        for inv in [full, none] {
+            var pieces: [Data] = []
+            try inv.writeJSON(chunk: 4096) { pieces.append($0) }
+            #expect(pieces.reduce(Data(), +) == (try inv.jsonData()))
+            if !inv.vms.isEmpty {
+                #expect(pieces.count > 10)
+                #expect(pieces.dropLast().allSatisfy { $0.count >= 4096 && $0.count < 4096 + 8192 })
+            }
+        }
+    }
+
     @Test func handWrittenJSONWithNamesOnly() async throws {
         let json = """
         {"clusters":[{"name":"c1","moref":"domain-c1","hosts":["esx1","esx2"]}],

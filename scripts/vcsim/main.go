@@ -12,10 +12,19 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
 func main() {
+	// The simulator's objects are a large live heap (10,000 VMs: ~300 MB) that every GC cycle
+	// scans, while encoding a big retrieval allocates fast: at Go's default (GOGC=100) the
+	// collector took a quarter of the server's time in a 10,000-VM RetrievePropertiesEx and a
+	// large part of startup. Collecting when the heap has grown 4 × instead trades ~250 MB of
+	// RSS for that time. GOGC in the environment still decides when set.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
 		if err == flag.ErrHelp {

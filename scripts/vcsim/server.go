@@ -238,6 +238,9 @@ type cookieWatcher struct {
 	tracker *sessionTracker
 	status  int
 	compact bool
+	// streamed: the answer was already written (a streamed RetrievePropertiesEx, see
+	// retrieve.go); what the simulator writes after it is dropped.
+	streamed bool
 }
 
 // govmomi's encoder redeclares the XML Schema instance namespace on every polymorphic
@@ -260,6 +263,9 @@ func declaresXSI(b []byte) bool {
 }
 
 func (c *cookieWatcher) WriteHeader(code int) {
+	if c.streamed {
+		return
+	}
 	c.status = code
 	for _, sc := range c.Header().Values("Set-Cookie") {
 		if strings.HasPrefix(sc, soap.SessionCookieName+"=") {
@@ -274,6 +280,9 @@ func (c *cookieWatcher) WriteHeader(code int) {
 }
 
 func (c *cookieWatcher) Write(b []byte) (int, error) {
+	if c.streamed {
+		return len(b), nil
+	}
 	if c.status == 0 {
 		c.WriteHeader(http.StatusOK)
 	}
