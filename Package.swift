@@ -161,11 +161,11 @@ let package = Package(
         .testTarget(name: "LuaBindingsTests", dependencies: ["Locking", "LuaBindings", "LuaHost", "VCenterModel", "VCenterSimulator", "MigrationEngine", "VSphereSOAP", "TestSupport"]),
         .testTarget(name: "RunNotificationsTests", dependencies: ["RunNotifications"]),
         .testTarget(name: "StatusServerTests", dependencies: [
-            "StatusServer", "MigrationEngine", "VCenterModel",
+            "StatusServer", "MigrationEngine", "VCenterModel", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .testTarget(name: "RunReportTests", dependencies: [
-            "RunReport", "MigrationEngine", "VCenterModel",
+            "RunReport", "MigrationEngine", "VCenterModel", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),  // to write a journal as a newer Moonmotion would
         ]),
         .testTarget(name: "IntegrationTests", dependencies: ["VCenterModel", "TestSupport"]),

@@ -19,6 +19,8 @@ import Gantt
 /// `data-name`, `data-done`, `data-jobs`), `#running` (one `tr.task` per running task, with
 /// `data-vm`), `#running-count`, `#failures` (one `li` per failure), `#updated`, and the
 /// chart's `#timeline-data` and `canvas#chart` (`body[data-timeline-bars]`: bars drawn so far).
+/// `?snapshot` in the address draws the run once and closes the stream: headless Chromium
+/// dumps a page only once its streams have ended, and a screenshot wants one moment.
 enum StatusPage {
     /// The page's Content-Security-Policy: inline script and style only, fetches to itself.
     static let contentSecurityPolicy = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:"
@@ -201,7 +203,11 @@ enum StatusPage {
       drawRate();
       document.body.dataset.phase = s.phase;
     }
-    var token = new URLSearchParams(location.search).get("token");
+    var params = new URLSearchParams(location.search);
+    var token = params.get("token");
+    // ?snapshot: show the run once and stop updating (a screenshot, a print, a headless browser,
+    // which waits for open streams to end before it dumps the page).
+    var snapshot = params.has("snapshot");
     var timelineURL = "api/timeline" + (token ? "?token=" + encodeURIComponent(token) : "");
     function markBars() {
       var d = JSON.parse(document.getElementById("timeline-data").textContent);
@@ -221,7 +227,10 @@ enum StatusPage {
     source.onmessage = function (e) {
       var s = JSON.parse(e.data);
       show(s);
-      if (s.phase === "done") source.close();
+      if (s.phase === "done" || snapshot) {
+        source.close();
+        if (snapshot) clearInterval(timelineTimer);
+      }
     };
     source.onerror = function () {
       if (document.body.dataset.phase !== "done") text($("updated"), "connection lost; retrying…");

@@ -47,7 +47,8 @@ struct LiveStatusTests {
         try (token + "\n").write(to: tokenFile, atomically: true, encoding: .utf8)
         let run = try BackgroundMoonmotion(
             ["run", "--url", vc.urlWithCredentials.absoluteString, examplePath("storage-migration.lua"),
-             "--journal", journal, "--listen", "127.0.0.1:0", "--listen-token-file", tokenFile.path], directory: dir)
+             "--journal", journal, "--listen", "127.0.0.1:0", "--listen-token-file", tokenFile.path,
+             "--report", dir.appendingPathComponent("report").path], directory: dir)
 
         // The announced address (the system chose the port).
         var base: String?
@@ -73,8 +74,30 @@ struct LiveStatusTests {
             try await Task.sleep(for: .milliseconds(50))
         }
 
-        var rounds = 0, sawRunning = false
+        var rounds = 0, sawRunning = false, pageChecked = HeadlessChromium.path == nil
         while run.isRunning, rounds < 8 {
+            if !pageChecked {
+                // The live page as a browser draws it, mid-run (issue 14.7): `?snapshot` draws
+                // once and closes the stream, so headless Chromium dumps it. Its VMs-done count
+                // lies between the API's before and after the page loaded.
+                let (_, before) = try await Self.fetch(url + "api/status", token: token)
+                let b = try Self.status(before)
+                let page = url + "?token=\(token)&snapshot"
+                let dom = try await HeadlessChromium.run(page, ["--virtual-time-budget=4000", "--dump-dom"])
+                let (_, later) = try await Self.fetch(url + "api/status", token: token)
+                let l = try Self.status(later)
+                if b.phase == "dispatching" && l.phase == "dispatching" {
+                    #expect(dom.contains("class=\"phase phase-dispatching\">dispatching<"), "\(dom.prefix(2000))")
+                    let shown = dom.firstMatch(of: /id="overall-vms">(\d+) \/ (\d+)</).map { (Int($0.1)!, Int($0.2)!) }
+                    let (done, jobs) = try #require(shown, "no VM count in the page: \(dom.prefix(2000))")
+                    #expect(jobs == b.overall.jobs && b.overall.done <= done && done <= l.overall.done,
+                            "page \(done) / \(jobs); the API \(b.overall.done) then \(l.overall.done) of \(b.overall.jobs)")
+                    #expect(!dom.contains(token), "the token is not written into the page")
+                    let shot = try await HeadlessChromium.screenshot(page, name: "status-page-live.png", budget: 4000)
+                    #expect(FileManager.default.fileExists(atPath: shot.path))
+                    pageChecked = true
+                }
+            }
             // A: the process's view; J: the journal's (another process); V: the test vCenter's.
             // A is computed no later than J and V are read; A2 (2.5 s later: one poll cycle and
             // the page's 1 s refresh) after: every count read in between lies within.
@@ -118,6 +141,17 @@ struct LiveStatusTests {
         #expect(final.phase == "done" && final.overall.done + final.overall.skipped + final.overall.failed == final.overall.jobs)
         let text = try await runMoonmotion(["status", journal], directory: dir)
         #expect(text.stdout.contains("status: done (completed)"), "\(text.stdout)")
+        #expect(pageChecked, "the live page was never loaded while the run was dispatching")
+        // The report the run wrote, in a browser afterwards (issue 14.7): the journal's figures.
+        let report = dir.appendingPathComponent("report/report.html")
+        #expect(FileManager.default.fileExists(atPath: report.path), "\(outcome.stdout)")
+        if HeadlessChromium.path != nil {
+            let dom = try await HeadlessChromium.run(report.absoluteString, ["--virtual-time-budget=3000", "--dump-dom"])
+            #expect(dom.contains("id=\"vms-done\">\(final.overall.done)<"), "\(dom.prefix(3000))")
+            #expect(dom.contains("data-timeline-bars=\""), "the report's timeline was drawn")
+            let shot = try await HeadlessChromium.screenshot(report.absoluteString, name: "report-after-run.png")
+            #expect(FileManager.default.fileExists(atPath: shot.path))
+        }
         for output in [outcome.stdout, outcome.stderr, after.stdout, text.stdout] {
             #expect(!output.contains(vc.password), "no password in any output")
         }

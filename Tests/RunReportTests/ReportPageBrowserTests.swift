@@ -2,46 +2,11 @@ import Foundation
 import MigrationEngine
 import RunReport
 import Testing
+import TestSupport
 import VCenterModel
-
-/// Debian's headless Chromium (scripts/install-deps installs it), if present. (The same helper
-/// as StatusServerTests': test targets share no code but TestSupport, which has no Foundation
-/// process helpers of this kind.)
-enum HeadlessChromium {
-    static let path: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        .first { FileManager.default.isExecutableFile(atPath: $0) }
-
-    /// Runs Chromium headless on `url` with `arguments` and returns its stdout, waiting on a
-    /// thread of its own (not on the cooperative pool).
-    static func run(_ url: String, _ arguments: [String]) async throws -> String {
-        try await withCheckedThrowingContinuation { c in
-            Thread.detachNewThread { c.resume(with: Result { try runBlocking(url, arguments) }) }
-        }
-    }
-
-    private static func runBlocking(_ url: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path!)
-        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("mm-chromium-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: profile) }
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                             "--user-data-dir=\(profile.path)"] + arguments + [url]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-}
 
 @Suite("report page in a browser")
 struct ReportPageBrowserTests {
-    /// Where screenshots of the pages the tests load are kept (CI keeps `.build/test-artifacts/`).
-    static let artifacts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/test-artifacts")
-
     @Test("headless Chromium opens report.html from a file, offline: figures, clusters, VM rows and the drawn timeline in the DOM",
           .enabled(if: HeadlessChromium.path != nil, "Debian's chromium is not installed (scripts/install-deps installs it)"))
     func reportInChromium() async throws {
@@ -63,11 +28,7 @@ struct ReportPageBrowserTests {
         // The chart's script ran: 5 jobs were dispatched (those with a dispatch or start time).
         #expect(dom.contains("data-timeline-bars=\"5\""), "\(dom.prefix(600))")
 
-        try FileManager.default.createDirectory(at: Self.artifacts, withIntermediateDirectories: true)
-        let shot = Self.artifacts.appendingPathComponent("report-page.png")
-        try? FileManager.default.removeItem(at: shot)
-        _ = try await HeadlessChromium.run(url, ["--hide-scrollbars", "--window-size=1400,1400", "--virtual-time-budget=3000",
-                                                 "--screenshot=\(shot.path)"])
+        let shot = try await HeadlessChromium.screenshot(url, name: "report-page.png")
         #expect(FileManager.default.fileExists(atPath: shot.path), "the screenshot is kept at \(shot.path)")
     }
 }
