@@ -112,10 +112,18 @@ enum StatusPage {
     (function () {
     "use strict";
     function $(id) { return document.getElementById(id); }
+    // As ByteUnits.format (VCenterModel), so the page reads as every command and the report:
+    // IEC units with one decimal; 1,000 or more of a unit go up one, with two decimals.
+    var byteUnits = [["PiB", Math.pow(2, 50)], ["TiB", Math.pow(2, 40)], ["GiB", Math.pow(2, 30)],
+                     ["MiB", Math.pow(2, 20)], ["KiB", 1024]];
     function bytes(b) {
-      var u = ["B", "KB", "MB", "GB", "TB", "PB"], i = 0;
-      while (b >= 1000 && i < u.length - 1) { b /= 1000; i++; }
-      return (i === 0 ? b.toFixed(0) : b.toFixed(1)) + " " + u[i];
+      var m = Math.abs(b);
+      for (var k = 0; k < byteUnits.length; k++) {
+        if (m < byteUnits[k][1]) continue;
+        if (m / byteUnits[k][1] >= 999.95 && k > 0) return (b / byteUnits[k - 1][1]).toFixed(2) + " " + byteUnits[k - 1][0];
+        return (b / byteUnits[k][1]).toFixed(1) + " " + byteUnits[k][0];
+      }
+      return Math.round(b) + " B";
     }
     function rate(r) { return bytes(r) + "/s"; }
     function duration(s) {

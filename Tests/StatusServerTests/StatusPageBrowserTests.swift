@@ -3,6 +3,7 @@ import MigrationEngine
 import StatusServer
 import Testing
 import TestSupport
+import VCenterModel
 
 @Suite("status page in a browser")
 struct StatusPageBrowserTests {
@@ -21,7 +22,10 @@ struct StatusPageBrowserTests {
         let dom = try await HeadlessChromium.run("http://127.0.0.1:\(port)/?token=\(token)", ["--virtual-time-budget=4000", "--dump-dom"])
         #expect(dom.contains("id=\"phase\" class=\"phase phase-done\">done (stopped)<"), "\(dom.prefix(3000))")
         #expect(dom.contains("id=\"overall-vms\">1 / 4<"))
-        #expect(dom.contains("id=\"overall-bytes\">140.0 GB / 300.0 GB<"))
+        // IEC units, as ByteUnits.format writes them everywhere else (140e9 and 300e9 bytes).
+        #expect(dom.contains("id=\"overall-bytes\">\(ByteUnits.format(Int64(140_000_000_000))) / \(ByteUnits.format(Int64(300_000_000_000)))<"),
+                "\(dom.prefix(3000))")
+        #expect(dom.contains("id=\"overall-bytes\">130.4 GiB / 279.4 GiB<"))
         #expect(dom.contains("id=\"running-count\">1<"))
         #expect(dom.contains("class=\"cluster\" data-name=\"prod-a\" data-done=\"1\" data-jobs=\"4\""))
         // A VM named like markup is shown as text, never parsed.
