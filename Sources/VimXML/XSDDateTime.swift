@@ -31,7 +31,16 @@ public enum XSDDateTime {
         var negativeYear = false
         if i < n, b[i] == UInt8(ascii: "-") { negativeYear = true; i += 1 }
         guard var year = digits(4) else { return nil }
-        while i < n, b[i] >= 48, b[i] <= 57 { year = year * 10 + Int(b[i]) - 48; i += 1 }
+        // xsd:dateTime allows years of more than four digits; nine is beyond any date vCenter
+        // sends and keeps the seconds below Int's range (the response fuzzer's first crash was
+        // a 20-digit year that overflowed here).
+        var yearDigits = 4
+        while i < n, b[i] >= 48, b[i] <= 57 {
+            yearDigits += 1
+            guard yearDigits <= 9 else { return nil }
+            year = year * 10 + Int(b[i]) - 48
+            i += 1
+        }
         if negativeYear { year = -year }
         guard expect("-"), let month = digits(2), expect("-"), let day = digits(2), expect("T"),
               let hour = digits(2), expect(":"), let minute = digits(2), expect(":"), let second = digits(2),

@@ -80,5 +80,11 @@ import Testing
         #expect(XSDDateTime.parse("2024-13-02T06:00:00Z") == nil)
         #expect(XSDDateTime.parse("2024-03-02T06:00:00Zjunk") == nil)
         #expect(XSDDateTime.parse("2024-03-02T06:00:00.Z") == nil)
+        // Long years: up to nine digits parse, more are refused, never an overflow trap (found
+        // by the response fuzzer in a TaskInfo's startTime).
+        #expect(XSDDateTime.parse("123456789-01-01T00:00:00Z") != nil)
+        #expect(XSDDateTime.parse("-123456789-01-01T00:00:00Z") != nil)
+        #expect(XSDDateTime.parse("1234567890-01-01T00:00:00Z") == nil)
+        #expect(XSDDateTime.parse("99999999999999999999-01-01T00:00:00Z") == nil)
     }
 }

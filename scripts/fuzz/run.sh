@@ -30,7 +30,9 @@ for t in "${targets[@]}"; do
   if [ "$t" = response ]; then seeds=(Tests/VimXMLTests/Fixtures Tests/VSphereSOAPTests/Fixtures); fi
   echo "fuzz: $product for $budget s"
   set +e
-  "$bin" -max_total_time="$budget" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
+  # The Swift runtime's backtracer would catch a trap before libFuzzer's handler, which then
+  # never writes the crashing input: leave crashes to libFuzzer.
+  SWIFT_BACKTRACE=enable=no "$bin" -max_total_time="$budget" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
     -artifact_prefix="$crashes/" "$corpus" "${seeds[@]}" 2>&1 | tee "out/fuzz/$t.log" | grep -E "^#[0-9]+ +(DONE|pulse)|stat::|ERROR|SUMMARY" | tail -n 12
   rc=${PIPESTATUS[0]}
   set -e
