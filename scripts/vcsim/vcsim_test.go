@@ -238,6 +238,10 @@ func ptr(r types.ManagedObjectReference) *types.ManagedObjectReference { return 
 
 func TestHostLimitQueuesThirdStorageVMotion(t *testing.T) {
 	c := login(t)
+	// Nothing running anywhere first, at the fast speed: an earlier test's copy still on one of
+	// the datastores would otherwise last for ever at speed 1 and hold the datastore's cost, so
+	// only one of the three started (seen once in ten suite runs: 1 running + 2 queued).
+	waitIdle(t)
 	// Speed 1 while the states are read: each copy then lasts minutes, so none can end first
 	// however slowly this machine answers (at speed 200 a loaded one saw all three succeed).
 	setSpeed(t, 1)
@@ -300,6 +304,20 @@ func TestHostLimitQueuesThirdStorageVMotion(t *testing.T) {
 }
 
 // waitHostIdle waits until no task charges host name, at most 30 s.
+// waitIdle waits until the test vCenter runs and queues no task (bounded at 30 s).
+func waitIdle(t *testing.T) {
+	t.Helper()
+	busy := func() bool {
+		counts := srv.eng.stats(true).TaskCounts
+		return counts["running"]+counts["queued"] > 0
+	}
+	for deadline := time.Now().Add(30 * time.Second); busy(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the test vCenter still runs tasks after 30 s: %v", srv.eng.stats(true).TaskCounts)
+		}
+	}
+}
+
 func waitHostIdle(t *testing.T, name string) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); srv.eng.stats(false).Hosts[name].Cost > 0; time.Sleep(20 * time.Millisecond) {
