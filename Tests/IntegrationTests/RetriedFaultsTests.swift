@@ -57,9 +57,13 @@ struct RetriedFaultsTests {
         #expect(asked.count == 1 && asked.first?.hasSuffix(" InvalidPowerState") == true, "\(asked)")
         #expect(run.stdout.contains("moved 11 VM(s)") && run.stdout.contains("1 skipped"), "\(context)")
         let log = try RunEvent.read(events)
-        let retriedBy = Dictionary(grouping: log.filter { $0.type == "retry-scheduled" }, by: { $0.vmName ?? "" })
+        // The injected faults' retries. A call the loaded test vCenter answered too late is a
+        // ConnectionFailed, retried as well, rightly (seen once in nine suite runs in a row,
+        // a VM then showing two retries); it is not what this test injects.
+        let retries = log.filter { $0.type == "retry-scheduled" && $0.error?.hasPrefix("ConnectionFailed") != true }
+        let retriedBy = Dictionary(grouping: retries, by: { $0.vmName ?? "" })
         #expect(retriedBy.count == Self.retried.count, "\(retriedBy.keys.sorted())")
-        let faultsRetried = Set(log.filter { $0.type == "retry-scheduled" }.compactMap { $0.error?.split(separator: ":").first.map(String.init) })
+        let faultsRetried = Set(retries.compactMap { $0.error?.split(separator: ":").first.map(String.init) })
         #expect(faultsRetried == Set(Self.retried), "\(faultsRetried.sorted())")
         if target == "task" {
             for (vm, fault) in faultOf where fault != "InvalidPowerState" {
