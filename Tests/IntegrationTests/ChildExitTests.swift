@@ -49,8 +49,10 @@ import Glibc
         // (SIGKILL: a child of the test runner may have SIGTERM blocked.)
         let waiting = Task { await sleeper.ended(within: 30) }
         kill(sleeper.processIdentifier, SIGKILL)
+        // SIGKILL, not nil: the wait ended on the kill, not at its bound (which answers nil).
+        // The time only has to be short of the 30 s bound: a loaded run measured 20.3 s here.
         #expect(await waiting.value == SIGKILL)
-        #expect(clock.now - start < .seconds(20))
+        #expect(clock.now - start < .seconds(29))
         // On a plain thread too, and again once it has ended.
         #expect(sleeper.blockUntilEnded() == SIGKILL)
     }
