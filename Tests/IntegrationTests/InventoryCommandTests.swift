@@ -243,7 +243,10 @@ import TestSupport
         // Every retrieval of the read is held: the structure pass's, the four views' and
         // CustomFieldsManager.field's (six). Holding five let one through before the sessions
         // ended, and the run then needed no re-login (seen once: 1 Login, not 2).
-        try await vc.injectFault(.delayCalls(method: "RetrievePropertiesEx", seconds: 3, count: 6))
+        // 10 s each: with 3 s, a run whose process stalled (no test progressed for 26 s at the
+        // start of one suite run) let the views' retrievals through before the sessions ended
+        // (4 CreateContainerView, not 8).
+        try await vc.injectFault(.delayCalls(method: "RetrievePropertiesEx", seconds: 10, count: 6))
         let command = BackgroundMoonmotionCommand(["inventory", "--json", "--url", vc.urlWithCredentials.absoluteString], directory: dir)
         // Once the four views exist, their retrievals are being held: end every session then.
         let start = Date()
