@@ -228,7 +228,9 @@ import VSphereSOAP
     }
 
     @Test func getTaskWrapsATaskStartedElsewhere() async throws {
-        let (server, h) = try await SOAPHarness.start(.init(clusters: 1, hosts: 2, vms: 3, speed: 1000, minTaskSeconds: 1000))
+        // The foreign task lasts 10 real seconds so that it still runs when the script reads it
+        // (1 s was too short once: a suite run whose process stalled saw it already succeeded).
+        let (server, h) = try await SOAPHarness.start(.init(clusters: 1, hosts: 2, vms: 3, speed: 1000, minTaskSeconds: 10_000))
         defer { server.stop() }
         let other = try await SOAPHarness.rawClient(server)
         let inventory = try await other.inventory()
