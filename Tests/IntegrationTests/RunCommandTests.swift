@@ -128,7 +128,11 @@ func reapChild(_ process: Process, what: String) async -> Int32 {
             }
         }
     }
-    return process.endStatus ?? -1
+    // Not `endStatus` alone: between the child's end and Foundation's `terminationStatus`
+    // there is a moment when Foundation has reaped it (`waitid` then says ECHILD) and
+    // `isRunning` is still true, and the status read nil (the README demo's test once got
+    // -1 that way). `ended(within:)` waits out that moment.
+    return await process.ended(within: 10) ?? -1
 }
 
 /// A fresh directory with the given files, removed by the caller.
