@@ -1,5 +1,6 @@
 import Foundation
 import Locking
+import Logging
 import Testing
 import VCenterModel
 @testable import VSphereSOAP
@@ -133,5 +134,51 @@ import VCenterModel
         #expect(VMTag(parsing: "migration-wave:wave-1") == VMTag(category: "migration-wave", name: "wave-1"))
         #expect(VMTag(parsing: "os:rhel:9")?.name == "rhel:9")
         #expect(VMTag(parsing: "wave-1") == nil && VMTag(parsing: ":x") == nil && VMTag(parsing: "x:") == nil)
+    }
+
+    /// Why tags are missing is logged once per connection, at notice level, however often the
+    /// inventory is re-read; at trace level nothing logged carries the REST session id.
+    @Test func theReasonIsLoggedOnceAndTheSessionIdNever() async throws {
+        let lines = Locked<[(Logger.Level, String)]>([])
+        var logger = Logger(label: "test.tags") { _ in CapturingLogHandler(lines) }
+        logger.logLevel = .trace
+        let answers: [@Sendable (FakeSOAPServer.Request) -> FakeSOAPServer.Response?] = [
+            { Self.vCenterREST($0) }, { request in request.target.contains("/rest/") ? Self.json("", status: 404) : nil },
+        ]
+        for answer in answers {
+            let server = try VMFilesFakeServerTests.inventoryServer(extra: answer)
+            var config = try ConnectionConfig(url: server.url, username: "admin", password: "pw")
+            config.keepAliveInterval = 0
+            config.pollerMaxWaitSeconds = 1
+            let vc = try await SOAPVCenter.connect(config: config, logger: logger)
+            _ = try await vc.inventory()
+            _ = try await vc.inventory()
+            await vc.close()
+        }
+        let logged = lines.withLock { $0 }
+        let notices = logged.filter { $0.1.contains("tags were not read") }
+        #expect(notices.count == 1 && notices.first?.0 == .notice, "\(notices)")
+        #expect(logged.contains { $0.1.contains("read tags") }, "the trace log is empty: nothing was searched")
+        let basic = Data("admin:pw".utf8).base64EncodedString()
+        #expect(!logged.contains { $0.1.contains(Self.session) || $0.1.contains(basic) || $0.1.contains("vmware-api-session-id") })
+    }
+}
+
+/// Keeps every log line (message and metadata) for a test to search.
+struct CapturingLogHandler: LogHandler {
+    let lines: Locked<[(Logger.Level, String)]>
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    init(_ lines: Locked<[(Logger.Level, String)]>) { self.lines = lines }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        let all = self.metadata.merging(metadata ?? [:]) { _, new in new }
+        lines.withLock { $0.append((level, "\(message) \(all)")) }
     }
 }
