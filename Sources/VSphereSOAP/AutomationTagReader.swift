@@ -145,14 +145,16 @@ struct AutomationTagReader: Sendable {
 
     // MARK: HTTP
 
-    /// The API's URL for `path`, on the SOAP connection's scheme, host and port.
-    func url(_ path: String) -> String {
-        var components = URLComponents()
-        components.scheme = config.isTLS ? "https" : "http"
-        components.host = config.url.host
-        components.port = config.port
-        let base = components.string ?? "\(components.scheme!)://\(config.hostAndPort)"
-        return base + "/rest/com/vmware/cis/" + path
+    /// The API's URL for `path`, on the SOAP connection's scheme, host and port (its URL with
+    /// `/sdk` replaced, so an IPv6 host keeps its brackets; never its user or password).
+    static func url(_ path: String, config: ConnectionConfig) -> String {
+        var components = URLComponents(url: config.url, resolvingAgainstBaseURL: false) ?? URLComponents()
+        components.user = nil
+        components.password = nil
+        components.path = ""
+        components.query = nil
+        components.fragment = nil
+        return (components.string ?? "") + "/rest/com/vmware/cis/" + path
     }
 
     /// One call; its body when the status is 200. Every failure is a `Failure`.
@@ -160,7 +162,7 @@ struct AutomationTagReader: Sendable {
         _ method: HTTPMethod, _ path: String, session: String? = nil, basicAuth: Bool = false, body: Data? = nil, calls: inout Int
     ) async throws -> ByteBuffer {
         calls += 1
-        var request = HTTPClientRequest(url: url(path))
+        var request = HTTPClientRequest(url: Self.url(path, config: config))
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
         // Ask for the session id in the answer, not as a cookie (vCenter 6.5+ honours it).

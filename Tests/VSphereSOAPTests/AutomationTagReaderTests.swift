@@ -130,6 +130,16 @@ import VCenterModel
         #expect(refreshed.first?.tags?.map(\.description) == ["migration-wave:wave-1", "team:fin"])
     }
 
+    @Test func restURLsAreTheSOAPEndpointsHostWithoutCredentials() throws {
+        func url(_ text: String, _ path: String) throws -> String {
+            AutomationTagReader.url(path, config: try ConnectionConfig(url: text, username: "u", password: "p"))
+        }
+        #expect(try url("http://u:secret@127.0.0.1:8989/sdk", "session") == "http://127.0.0.1:8989/rest/com/vmware/cis/session")
+        #expect(try url("https://[::1]:8443/sdk", "tagging/tag") == "https://[::1]:8443/rest/com/vmware/cis/tagging/tag")
+        let plain = try url("vc01.example.com", "session")
+        #expect(plain.hasPrefix("https://vc01.example.com") && plain.hasSuffix("/rest/com/vmware/cis/session") && !plain.contains("sdk"), "\(plain)")
+    }
+
     @Test func tagTextRoundTrips() {
         #expect(VMTag(parsing: "migration-wave:wave-1") == VMTag(category: "migration-wave", name: "wave-1"))
         #expect(VMTag(parsing: "os:rhel:9")?.name == "rhel:9")
