@@ -748,14 +748,14 @@ func TestFoldersAttributesAndGuestOS(t *testing.T) {
 }
 
 // An inventory file with today's names (power, committed, capacity, folder, attributes,
-// guest_os) loads like one with the older names.
+// tags, guest_os) loads like one with the older names; a tag without its category is refused.
 func TestLoadInventoryPlanCurrentNames(t *testing.T) {
 	doc := `{"datacenters":[{"name":"DC-A","moref":"datacenter-1"}],
  "clusters":[{"name":"prod","moref":"domain-c1","hosts":["h1"]}],
  "hosts":[{"name":"h1","moref":"host-1","cluster":"prod","maintenance":true}],
  "datastores":[{"name":"old-ds","moref":"datastore-1","capacity":1000,"free":400}],
  "vms":[{"name":"db-01","moref":"vm-1","host":"h1","datastores":["old-ds"],"committed":600,"power":"poweredOff",
-         "folder":"/DC-A/vm/prod/db","attributes":{"wave":"2"},"guest_os":"Red Hat Enterprise Linux 9 (64-bit)","guest_id":"rhel9_64Guest",
+         "folder":"/DC-A/vm/prod/db","attributes":{"wave":"2"},"tags":["team:fin","migration-wave:wave-2"],"guest_os":"Red Hat Enterprise Linux 9 (64-bit)","guest_id":"rhel9_64Guest",
          "fault_tolerance":"primary","tools":"guestToolsNotRunning"}]}`
 	f, _ := os.CreateTemp(t.TempDir(), "inv-*.json")
 	f.WriteString(doc)
@@ -767,11 +767,16 @@ func TestLoadInventoryPlanCurrentNames(t *testing.T) {
 	dc := p.Datacenters[0]
 	vm := dc.VMs[0]
 	if vm.Committed != 600 || vm.PoweredOn || vm.Folder != "prod/db" || vm.Attributes["wave"] != "2" || vm.GuestID != "rhel9_64Guest" ||
-		vm.GuestName != "Red Hat Enterprise Linux 9 (64-bit)" || vm.FTRole != 1 || vm.Tools != "guestToolsNotRunning" {
+		vm.GuestName != "Red Hat Enterprise Linux 9 (64-bit)" || vm.FTRole != 1 || vm.Tools != "guestToolsNotRunning" ||
+		!reflect.DeepEqual(vm.Tags, []string{"migration-wave:wave-2", "team:fin"}) {
 		t.Errorf("VM: %+v", vm)
 	}
 	if dc.Datastores[0].CapacityBytes != 1000 || dc.Datastores[0].FreeBytes != 400 || !dc.HostStates["h1"].Maintenance {
 		t.Errorf("datastore %+v, host states %+v", dc.Datastores[0], dc.HostStates)
+	}
+	os.WriteFile(f.Name(), []byte(strings.Replace(doc, `"team:fin"`, `"fin"`, 1)), 0o644)
+	if _, err := loadInventoryPlan(f.Name()); err == nil || !strings.Contains(err.Error(), `want "category:tag"`) {
+		t.Errorf("a tag without its category: %v", err)
 	}
 }
 
