@@ -224,7 +224,8 @@ extension InventoryFilter {
                         return Glob(try Self.tagPattern(text, argument: index))
                     })
                 }
-                filter.tagPatterns = patterns
+                // An empty table asks nothing, as `attribute = {}` does.
+                filter.tagPatterns = patterns.isEmpty ? nil : patterns
             } else {
                 for category in categories {
                     filter.tagsByCategory[category] = try call.withRawField(category, of: slot) { value -> Glob in

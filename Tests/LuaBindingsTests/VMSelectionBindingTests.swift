@@ -123,11 +123,11 @@ import VCenterSimulator
             return #conn:vms{tag = "migration-wave:wave-1"}, #conn:vms{tag = "migration-wave:wave-*"},
                    #conn:vms{tag = {"migration-wave:wave-1", "migration-wave:wave-3"}},
                    #conn:vms{tag = {["migration-wave"] = "wave-2", team = "fin"}}, #conn:vms{tag = {team = "hr"}},
-                   #conn:vms{tag = "*:wave-3"}, #conn:vms{tag = "migration-wave:wave-9"},
+                   #conn:vms{tag = "*:wave-3"}, #conn:vms{tag = "migration-wave:wave-9"}, #conn:vms{tag = {}},
                    err(function() return conn:vms{tag = "wave-1"} end), err(function() return conn:vms{tags = "a:b"} end),
                    err(function() return conn:vm("\(vms[0].name)").labels end)
             """)
-        #expect(Array(values.prefix(7)) == [count("wave-1"), vms.count, count("wave-1") + count("wave-3"), count("wave-2"), 0, count("wave-3"), 0]
+        #expect(Array(values.prefix(8)) == [count("wave-1"), vms.count, count("wave-1") + count("wave-3"), count("wave-2"), 0, count("wave-3"), 0, vms.count]
             .map { .integer($0) })
         #expect(count("wave-1") > 0 && count("wave-2") > 0 && count("wave-1") < vms.count)
         let m = values.suffix(3).map { $0.stringValue ?? "" }
