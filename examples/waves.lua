@@ -38,6 +38,9 @@ local in_folder = folder and strategy.glob(folder)
 
 -- The VMs this strategy moves: not excluded by name, and in the folder when one is given
 -- (vm.folder is the VM's folder path as govc prints it, e.g. "/DC1/vm/Production/web").
+-- Teams that mark waves with vSphere tags select by tag instead, e.g.
+--   if vm.tag and vm.tag["migration-wave"] ~= "wave-1" then return false end
+-- (vm.tag is nil where vCenter's Automation API could not be read: see docs/LUA.md).
 local function wanted(vm)
   if is_excluded(vm.name) then return false end
   if in_folder then return vm.folder ~= nil and in_folder(vm.folder) end

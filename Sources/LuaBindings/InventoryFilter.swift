@@ -33,6 +33,15 @@ struct InventoryFilter: Sendable, Hashable {
     var attributes: [String: Glob] = [:]
     /// A glob on the guest OS's full name or its id.
     var guestOS: Glob?
+    /// Globs on `category:tag` (`tag = "migration-wave:wave-1"`, or a list): the VM has a tag
+    /// matching one of them.
+    var tagPatterns: [Glob]?
+    /// Tag category → glob on the tag's name (`tag = {["migration-wave"] = "wave-1"}`): for
+    /// every one, the VM has a tag of that category whose name matches.
+    var tagsByCategory: [String: Glob] = [:]
+
+    /// Whether the filter asks about tags (which an inventory may not have read).
+    var usesTags: Bool { tagPatterns != nil || !tagsByCategory.isEmpty }
 
     /// The filter keys each kind of listing accepts.
     enum Kind: String {
@@ -83,9 +92,7 @@ struct InventoryFilter: Sendable, Hashable {
             }
         }
         if kind == .vms {
-            if try call.withRawField("tag", of: index, { !call.isNoneOrNil($0) }) {
-                throw LuaArgumentError(index, "filter 'tag': " + LuaVMObject.tagsNotRead)
-            }
+            try call.withRawField("tag", of: index) { slot in try Self.readTag(call, at: slot, into: &filter, argument: index) }
             filter.folder = try Self.glob(call, "folder", of: index, example: "\"/dc-1/vm/prod/*\"")
             filter.guestOS = try Self.glob(call, "guest_os", of: index, example: "\"*Windows*\"")
             filter.attributes = try call.withRawField("attribute", of: index) { slot -> [String: Glob] in
@@ -133,6 +140,13 @@ struct InventoryFilter: Sendable, Hashable {
         }
         for (name, pattern) in attributes {
             guard let value = vm.customAttributes[name], pattern.matches(value) else { return false }
+        }
+        if usesTags {
+            guard let tags = vm.tags else { return false }
+            if let tagPatterns, !tags.contains(where: { tag in tagPatterns.contains { $0.matches(tag.description) } }) { return false }
+            for (category, pattern) in tagsByCategory {
+                guard tags.contains(where: { $0.category == category && pattern.matches($0.name) }) else { return false }
+            }
         }
         if let cluster {
             guard let ref = vm.cluster, cluster.matches(ref, name: inventory.cluster(ref)?.name ?? ref.value) else { return false }
@@ -183,6 +197,57 @@ extension InventoryFilter {
         let glob = Glob(text)
         if Glob.isPattern(text), VMPowerState.allCases.contains(where: { glob.matches($0.rawValue) }) { return glob }
         throw LuaArgumentError(argument, "filter 'power': unknown power state '\(text)' (\(VMPowerState.accepted))")
+    }
+
+    /// The `tag` criterion at `slot`: a `category:tag` pattern, a list of them (any may match),
+    /// or a table of category names and tag name patterns (all must match).
+    static func readTag(_ call: LuaCall, at slot: Int32, into filter: inout InventoryFilter, argument index: Int32) throws {
+        let example = "such as \"migration-wave:wave-1\", a list of those, or {[\"migration-wave\"] = \"wave-1\"}"
+        switch call.type(slot) {
+        case .none, .nil:
+            return
+        case .string:
+            filter.tagPatterns = [Glob(try Self.tagPattern(call.string(at: slot) ?? "", argument: index))]
+        case .table:
+            let categories = try call.stringKeys(of: slot)
+            let n = call.rawLength(slot)
+            guard categories.isEmpty || n == 0 else {
+                throw LuaArgumentError(index, "filter 'tag' mixes a list and category names; give one, \(example)")
+            }
+            if categories.isEmpty {
+                var patterns: [Glob] = []
+                for i in stride(from: 1, through: n, by: 1) {
+                    patterns.append(try call.withRawElement(i, of: slot) { element -> Glob in
+                        guard call.type(element) == .string, let text = call.string(at: element) else {
+                            throw LuaArgumentError(index, "filter 'tag': a list holds \"category:tag\" patterns, not a \(call.type(element).name)")
+                        }
+                        return Glob(try Self.tagPattern(text, argument: index))
+                    })
+                }
+                // An empty table asks nothing, as `attribute = {}` does.
+                filter.tagPatterns = patterns.isEmpty ? nil : patterns
+            } else {
+                for category in categories {
+                    filter.tagsByCategory[category] = try call.withRawField(category, of: slot) { value -> Glob in
+                        guard call.type(value) == .string, let text = call.string(at: value) else {
+                            throw LuaArgumentError(index, "filter 'tag': the tag of category '\(category)' must be a string pattern, not a \(call.type(value).name)")
+                        }
+                        return Glob(text)
+                    }
+                }
+            }
+        default:
+            throw LuaArgumentError(index, "filter 'tag' must be a pattern \(example), not a \(call.type(slot).name)")
+        }
+    }
+
+    /// A `category:tag` pattern; one without `:` could only match a category-less tag, which
+    /// vSphere has not, so it is an error saying how to write it.
+    static func tagPattern(_ text: String, argument: Int32) throws -> String {
+        guard text.contains(":") else {
+            throw LuaArgumentError(argument, "filter 'tag': '\(text)' names no category; write \"category:tag\" (\"migration-wave:\(text)\", \"*:\(text)\" for any category)")
+        }
+        return text
     }
 
     /// A string pattern under `key`, or nil when absent.

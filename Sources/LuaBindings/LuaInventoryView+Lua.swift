@@ -33,6 +33,7 @@ extension LuaInventoryView {
             if let about = view.inventory.about { call.push(.table(about.luaTable)) } else { call.pushNil() }
             return .values(1)
         }
+        type.field("tags_unread") { call, view in call.pushOptional(view.tagsUnread); return .values(1) }
         type.field("connection") { call, view in
             if let c = view.connection { call.push(c) } else { call.pushNil() }
             return .values(1)

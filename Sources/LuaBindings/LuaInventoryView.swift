@@ -129,8 +129,20 @@ final class LuaInventoryView: LuaUserdata, @unchecked Sendable {
     }
 
     /// Pushes the objects of `kind` that match `filter`, as a plain array.
+    /// A filter on tags over an inventory whose tags were not read is an error saying why:
+    /// a wave selected by tag must never come back silently empty.
     func pushFiltered(_ kind: InventoryObjectKind, _ filter: InventoryFilter, on stack: some LuaStackAccess) throws {
+        if kind == .vm, filter.usesTags, let why = tagsUnread { throw LuaFailure("filter 'tag': " + why) }
         try pushArray(kind, refs(kind, filter), on: stack)
+    }
+
+    /// Why the VMs' tags are nil, when some are: the inventory's own reason, or that it came
+    /// without them (a file saved before tags were read). Nil when every VM's tags are known.
+    var tagsUnread: String? {
+        let inv = inventory
+        if let why = inv.tagsUnread { return why }
+        guard inv.vms.contains(where: { $0.tags == nil }) else { return nil }
+        return "tags were not read: this inventory has none (a file saved without them, or a source that does not read them)"
     }
 
     /// The references of the objects of `kind` matching `filter`, in inventory order.

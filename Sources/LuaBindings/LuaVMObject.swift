@@ -131,7 +131,17 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
         }
         type.field("guest_os") { call, vm in call.pushOptional(vm.info.guestOS); return .values(1) }
         type.field("guest_id") { call, vm in call.pushOptional(vm.info.guestId); return .values(1) }
-        type.field("tags") { _, _ in throw LuaFailure(LuaVMObject.tagsNotRead) }
+        type.field("tags") { call, vm in
+            // nil, not {}, when tags were not read: "no tags" and "unknown" must not look alike.
+            // A fresh plain table each read, sorted: `category:tag` strings.
+            if let tags = vm.info.tags { call.push(.table(LuaTable(array: tags.map { .string($0.description) }))) } else { call.pushNil() }
+            return .values(1)
+        }
+        type.field("tag") { call, vm in
+            guard let tags = vm.info.tags else { call.pushNil(); return .values(1) }
+            call.push(.table(LuaTable(fields: LuaVMObject.tagsByCategory(tags))))
+            return .values(1)
+        }
         type.aliases(["size", "bytes", "used", "committed_bytes", "size_bytes", "storage", "disk_size"], for: "committed")
         type.aliases(["uncommitted_bytes"], for: "uncommitted")
         type.aliases(["power_state", "powerstate", "state", "powered_on"], for: "power")
@@ -139,6 +149,8 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
         type.aliases(["guest", "os", "guest_full_name", "operating_system"], for: "guest_os")
         type.aliases(["folder_path", "path", "location"], for: "folder")
         type.aliases(["custom_attributes", "custom_fields", "custom_values", "attribute", "annotations"], for: "attributes")
+        type.aliases(["labels", "vsphere_tags", "tag_list"], for: "tags")
+        type.aliases(["tag_category", "categories", "tags_by_category"], for: "tag")
         type.aliases(["datastore", "storage_location"], for: "datastores")
         type.aliases(["resource_pool"], for: "pool")
         type.aliases(["tools_running_status", "tools_status", "vmware_tools"], for: "tools")
@@ -153,10 +165,16 @@ final class LuaVMObject: LuaUserdata, @unchecked Sendable {
         type.tostring { vm in vm.summary }
     }
 
-    /// Why `vm.tags` (and the `tag` filter) is an error rather than an empty answer: a
-    /// script that selects a wave by tag must not silently select nothing.
-    static let tagsNotRead = "tags are not read: vSphere keeps them in the Automation (REST) API, which Moonmotion does not call; "
-        + "select by custom attribute (vm.attributes, filter attribute = {wave = \"1\"}) or folder (vm.folder) instead"
+    /// `vm.tag`: category → the VM's tag name in it, or a sorted list of names where the VM
+    /// has several tags of one category (a MULTIPLE category). A wave category (SINGLE) always
+    /// gives a string: `vm.tag["migration-wave"] == "wave-1"`.
+    static func tagsByCategory(_ tags: [VMTag]) -> [String: LuaValue] {
+        var names: [String: [String]] = [:]
+        for tag in tags { names[tag.category, default: []].append(tag.name) }
+        return names.mapValues { list in
+            list.count == 1 ? .string(list[0]) : .table(LuaTable(array: list.sorted().map { .string($0) }))
+        }
+    }
 
     /// `VM db-01 (vm-42) on esx-01, 120.0 GiB`.
     var summary: String {

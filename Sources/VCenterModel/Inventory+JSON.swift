@@ -119,6 +119,8 @@ struct InventoryDocument: Codable {
         var tools: String?
         var guest_os: String?; var guest_id: String?
         var attributes: [String: String]?
+        /// `category:tag`, as Lua's `vm.tags`; absent when tags were not read, `[]` for none.
+        var tags: [String]?
         // legacy (read only)
         var resource_pool: String?; var committed_bytes: Int64?; var uncommitted_bytes: Int64?; var power_state: String?
         var config_datastore: String?; var config_datastore_moref: String?; var fault_tolerance_role: Int?
@@ -133,6 +135,8 @@ struct InventoryDocument: Codable {
     var datastores: [Datastore]
     var datastore_clusters: [DatastoreCluster]?
     var vms: [VM]
+    /// `Inventory.tagsUnread`.
+    var tags_unread: String?
 
     /// The document of `inv`; without its VMs (`vms` empty) when `withVMs` is false.
     init(_ inv: Inventory, withVMs: Bool = true) {
@@ -167,6 +171,7 @@ struct InventoryDocument: Codable {
                              sdrs_enabled: c.sdrsEnabled, capacity: c.capacityBytes, free: c.freeBytes)
         }
         vms = withVMs ? inv.vms.map { VM($0, in: inv) } : []
+        tags_unread = inv.tagsUnread
     }
 
     func inventory() throws -> Inventory {
@@ -250,14 +255,24 @@ struct InventoryDocument: Codable {
                 },
                 faultToleranceRole: try v.fault_tolerance.map { try VM.faultToleranceRole($0, vm: v.name) } ?? v.fault_tolerance_role,
                 connectionState: v.connection_state ?? "connected", toolsRunningStatus: v.tools ?? v.tools_running_status,
-                folderPath: v.folder, customAttributes: v.attributes ?? [:], guestOS: v.guest_os, guestId: v.guest_id)
+                folderPath: v.folder, customAttributes: v.attributes ?? [:], guestOS: v.guest_os, guestId: v.guest_id,
+                tags: try v.tags.map { list in
+                    try list.map { text in
+                        guard let tag = VMTag(parsing: text) else {
+                            throw InventoryDecodingError(description: "inventory JSON: VM '\(v.name)' has tag '\(text)', not \"category:tag\"")
+                        }
+                        return tag
+                    }.sorted()
+                })
         }
         let pools = (resource_pools ?? []).map { p in
             ResourcePoolInfo(ref: MoRef("ResourcePool", p.moref), name: p.name, owner: p.owner_moref.flatMap { MoRef(parsing: $0) },
                              parent: p.parent_moref.map { MoRef("ResourcePool", $0) })
         }
-        return Inventory(about: about, datacenters: dcs, clusters: cl, hosts: hs, datastores: ds, vms: vs, resourcePools: pools,
-                         datastoreClusters: pods)
+        var inventory = Inventory(about: about, datacenters: dcs, clusters: cl, hosts: hs, datastores: ds, vms: vs, resourcePools: pools,
+                                  datastoreClusters: pods)
+        inventory.tagsUnread = tags_unread
+        return inventory
     }
 }
 
@@ -284,7 +299,8 @@ extension InventoryDocument.VM {
                 InventoryDocument.Media(key: m.key, label: m.label, file: m.fileName, datastore: m.datastore.map { inv.name(of: $0) }, datastore_moref: m.datastore?.value)
             },
             fault_tolerance: v.faultToleranceRole.map(Self.faultTolerance(role:)), connection_state: v.connectionState, tools: v.toolsRunningStatus,
-            guest_os: v.guestOS, guest_id: v.guestId, attributes: v.customAttributes.isEmpty ? nil : v.customAttributes)
+            guest_os: v.guestOS, guest_id: v.guestId, attributes: v.customAttributes.isEmpty ? nil : v.customAttributes,
+            tags: v.tags.map { $0.map(\.description) })
     }
 
     /// `"primary"` / `"secondary"`, as `vm.fault_tolerance` says it in Lua.

@@ -12,6 +12,10 @@ public struct Inventory: Sendable {
     public private(set) var resourcePools: [ResourcePoolInfo]
     /// Datastore clusters (`StoragePod`), each with its member datastores.
     public private(set) var datastoreClusters: [DatastoreClusterInfo]
+    /// Why the VMs' `tags` are nil, when they are: the one message a `tag` filter and
+    /// `inventory` show (`tags were not read: …`). Nil when tags were read, or when no reader
+    /// said why (an inventory file saved without tags).
+    public var tagsUnread: String?
 
     private var clusterIndex: [MoRef: Int] = [:]
     private var hostIndex: [MoRef: Int] = [:]

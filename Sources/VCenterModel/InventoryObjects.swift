@@ -193,6 +193,11 @@ public struct VMInfo: Sendable, Hashable {
     public var guestOS: String?
     /// `config.guestId`: `windows2019srv_64Guest`, `rhel9_64Guest`, …; nil when unknown.
     public var guestId: String?
+    /// The vSphere tags attached to the VM, sorted; empty when it has none. Nil when they were
+    /// not read — the vCenter's Automation (REST) API did not answer (`Inventory.tagsUnread`
+    /// says why), an ESXi host, an inventory file saved without them — so "no tags" is never
+    /// confused with "tags unknown".
+    public var tags: [VMTag]?
 
     public init(
         ref: MoRef, name: String, host: MoRef? = nil, cluster: MoRef? = nil, resourcePool: MoRef? = nil,
@@ -201,7 +206,8 @@ public struct VMInfo: Sendable, Hashable {
         consolidationNeeded: Bool = false, configDatastore: MoRef? = nil, vmPathName: String = "", configBytes: Int64 = 0,
         disks: [VirtualDiskInfo] = [], media: [VirtualMediaInfo] = [], faultToleranceRole: Int? = nil,
         connectionState: String = "connected", toolsRunningStatus: String? = nil,
-        folderPath: String? = nil, customAttributes: [String: String] = [:], guestOS: String? = nil, guestId: String? = nil
+        folderPath: String? = nil, customAttributes: [String: String] = [:], guestOS: String? = nil, guestId: String? = nil,
+        tags: [VMTag]? = nil
     ) {
         self.ref = ref
         self.name = name
@@ -228,6 +234,7 @@ public struct VMInfo: Sendable, Hashable {
         self.customAttributes = customAttributes
         self.guestOS = guestOS
         self.guestId = guestId
+        self.tags = tags
     }
 
     /// Whether the VM has at least one snapshot.

@@ -95,6 +95,9 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
     public var folders: [String] = []
     /// Custom attributes (name → values given in turn), sorted by name when printed.
     public var attributes: [String: [String]] = [:]
+    /// vSphere tags (category → tag names given in turn, as the test vCenter's `-tag`), sorted
+    /// by category when printed. Every generated VM has its tags read (none without this).
+    public var tags: [String: [String]] = [:]
     /// Guest OS ids given in turn.
     public var guests: [String] = GenerateSpec.defaultGuests
 
@@ -102,6 +105,8 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
     public static let defaultGuests = ["windows2019srv_64Guest", "rhel9_64Guest", "ubuntu64Guest"]
     /// Prefix of the custom attribute keys (`attr.wave`).
     public static let attributePrefix = "attr."
+    /// Prefix of the tag category keys (`tag.migration-wave`).
+    public static let tagPrefix = "tag."
 
     /// Name prefix of the `flash` datastores.
     public static let flashPrefix = "flash"
@@ -119,7 +124,7 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
         "clusters", "hosts", "vms", "from", "to", "datastores", "shared", "seed", "size", "sigma",
         "minsize", "maxsize", "memory", "snapshots", "consolidate", "capacity", "link",
         "disks", "flash", "spread", "thin", "rdm", "vrdm", "multiwriter", "iso", "templates", "off", "ft", "pods",
-        "folders", "guests", "attr.NAME",
+        "folders", "guests", "attr.NAME", "tag.CATEGORY",
     ]
 
     /// The default spec: 3 clusters × 8 hosts, 3,000 VMs from `legacy-*` to `new-*`.
@@ -138,11 +143,11 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
                 throw GenerateSpecError("'\(pair)' is not key=value (known keys: \(Self.keys.joined(separator: ", ")))")
             }
             let rawKey = String(pair[..<eq].trimmingWhitespace())
-            // An attribute's name keeps its case (`attr.MigrationWave`), as vSphere's does.
-            let key = rawKey.lowercased().hasPrefix(Self.attributePrefix)
-                ? Self.attributePrefix + rawKey.dropFirst(Self.attributePrefix.count) : rawKey.lowercased()
+            // An attribute's or tag category's name keeps its case (`attr.MigrationWave`), as vSphere's does.
+            let named = [Self.attributePrefix, Self.tagPrefix].first { rawKey.lowercased().hasPrefix($0) }
+            let key = named.map { $0 + rawKey.dropFirst($0.count) } ?? rawKey.lowercased()
             let value = pair[pair.index(after: eq)...].trimmingWhitespace()
-            guard Self.keys.contains(key) || (key.hasPrefix(Self.attributePrefix) && key.count > Self.attributePrefix.count) else {
+            guard Self.keys.contains(key) || named.map({ key.count > $0.count }) == true else {
                 throw GenerateSpecError("unknown key '\(key)' (known keys: \(Self.keys.joined(separator: ", ")))")
             }
             guard seen.insert(key).inserted else { throw GenerateSpecError("key '\(key)' is given twice") }
@@ -245,6 +250,11 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
         case "guests": guests = try list()
         case _ where key.hasPrefix(Self.attributePrefix):
             attributes[String(key.dropFirst(Self.attributePrefix.count))] = try list()
+        case _ where key.hasPrefix(Self.tagPrefix):
+            let category = String(key.dropFirst(Self.tagPrefix.count))
+            // `category:tag` is how a tag is written: a ':' in the category could not be told apart.
+            guard !category.contains(":") else { throw GenerateSpecError("'\(key)': a tag category name cannot contain ':'") }
+            tags[category] = try list()
         default: throw GenerateSpecError("unknown key '\(key)'")
         }
     }
@@ -302,6 +312,7 @@ public struct GenerateSpec: Sendable, Hashable, CustomStringConvertible {
         if !folders.isEmpty { parts.append("folders=" + folders.joined(separator: "|")) }
         if guests != defaults.guests { parts.append("guests=" + guests.joined(separator: "|")) }
         for name in attributes.keys.sorted() { parts.append(Self.attributePrefix + name + "=" + attributes[name, default: []].joined(separator: "|")) }
+        for name in tags.keys.sorted() { parts.append(Self.tagPrefix + name + "=" + tags[name, default: []].joined(separator: "|")) }
         return parts.joined(separator: ",")
     }
 

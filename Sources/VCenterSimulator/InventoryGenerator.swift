@@ -141,7 +141,8 @@ public enum InventoryGenerator {
                 consolidationNeeded: consolidation,
                 folderPath: spec.folders.isEmpty ? vmFolder : vmFolder + "/" + spec.folders[i % spec.folders.count],
                 customAttributes: spec.attributes.mapValues { $0[i % $0.count] },
-                guestOS: GuestOSNames.fullName(of: spec.guests[i % spec.guests.count]), guestId: spec.guests[i % spec.guests.count])
+                guestOS: GuestOSNames.fullName(of: spec.guests[i % spec.guests.count]), guestId: spec.guests[i % spec.guests.count],
+                tags: spec.tags.map { VMTag(category: $0.key, name: $0.value[i % $0.value.count]) }.sorted())
             let elsewhere = elsewhereOf[ds] ?? (dsList.filter { $0 != ds } + flashRefs[group])
             elsewhereOf[ds] = elsewhere
             addFiles(to: &vm, spec: spec, rng: &fileRNG, home: ds, elsewhere: elsewhere, isoDatastores: dsList,

@@ -97,7 +97,9 @@ extension SimulationCore {
             return p
         }
         let i = inventory
-        return Inventory(about: i.about, datacenters: i.datacenters, clusters: i.clusters, hosts: i.hosts, datastores: i.datastores,
-                         vms: i.vms, resourcePools: i.resourcePools, datastoreClusters: pods)
+        var out = Inventory(about: i.about, datacenters: i.datacenters, clusters: i.clusters, hosts: i.hosts, datastores: i.datastores,
+                            vms: i.vms, resourcePools: i.resourcePools, datastoreClusters: pods)
+        out.tagsUnread = i.tagsUnread
+        return out
     }
 }

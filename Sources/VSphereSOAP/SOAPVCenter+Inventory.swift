@@ -5,17 +5,21 @@ extension SOAPVCenter {
     /// The whole inventory in five batched retrievals run side by side (structure:
     /// datacenters, folders, clusters, resource pools and datastore clusters; hosts;
     /// datastores; VMs; the custom attribute names), each over its own `ContainerView` and
-    /// paged with `ContinueRetrievePropertiesEx`. A retrieval that a re-login broke half-way
+    /// paged with `ContinueRetrievePropertiesEx`, and beside them the VMs' tags from the
+    /// Automation REST API (`AutomationTagReader`). A retrieval that a re-login broke half-way
     /// (its view or paging token died with the old session) is redone once from the view's
-    /// creation.
+    /// creation. Tags that cannot be read leave every VM's `tags` nil and say why in
+    /// `Inventory.tagsUnread` (and once in the log, at notice level); the rest is read as usual.
     public func inventory() async throws -> Inventory {
         async let structure = retrieveStructure()
         async let hosts = retrieveAll("HostSystem", InventoryDecoding.hostPaths, decode: InventoryDecoding.host)
         async let datastores = retrieveAll("Datastore", InventoryDecoding.datastorePaths, decode: InventoryDecoding.datastore)
         async let vms = retrieveVMs()
         async let fields = retrieveCustomFieldNames()
+        async let tagged = readTags()
         let (s, h, viewed, decoded, fieldNames) = try await (structure, hosts, datastores, vms, fields)
-        let naming = VMNaming(folderPaths: s.folderPaths(), fieldNames: fieldNames)
+        let (tags, tagsUnread) = await tagged
+        let naming = VMNaming(folderPaths: s.folderPaths(), fieldNames: fieldNames, tags: tags)
         vmNaming.withLock { $0 = naming }
         var v = decoded.map(naming.record)
         var d = viewed
@@ -37,8 +41,34 @@ extension SOAPVCenter {
         datastoreNames.withLock { $0 = names }
         resolveHomes(&v, names: names)
         remember(v, replacingAll: true)
-        return Inventory(about: content.about, datacenters: s.datacenters, clusters: s.resolvedClusters(), hosts: h, datastores: d, vms: v,
-                         resourcePools: s.resourcePools, datastoreClusters: s.datastoreClusters)
+        var inventory = Inventory(about: content.about, datacenters: s.datacenters, clusters: s.resolvedClusters(), hosts: h, datastores: d, vms: v,
+                                  resourcePools: s.resourcePools, datastoreClusters: s.datastoreClusters)
+        inventory.tagsUnread = tagsUnread
+        return inventory
+    }
+
+    /// Every tagged VM's tags (nil and why when they cannot be read). An ESXi host has no
+    /// tags (they live in vCenter) and is not asked. Why tags are missing is logged once per
+    /// connection: a strategy that refreshes the inventory would otherwise repeat it.
+    func readTags() async -> (tags: [MoRef: [VMTag]]?, unread: String?) {
+        let message: String
+        if content.about.apiType == "HostAgent" {
+            message = "tags were not read: an ESXi host has no tags (vCenter keeps them, in its Automation REST API)"
+        } else {
+            do {
+                let read = try await AutomationTagReader(client: session.transport.client, config: config).read()
+                logger.debug("read tags", metadata: ["vms": "\(read.tags.count)", "calls": "\(read.calls)"])
+                return (read.tags, nil)
+            } catch let failure as AutomationTagReader.Failure {
+                message = failure.message
+            } catch {
+                message = AutomationTagReader.Failure.unreachable(.clientError, "\(type(of: error))").message
+            }
+        }
+        if tagsNoticeLogged.withLock({ logged in defer { logged = true }; return !logged }) {
+            logger.notice("\(message)")
+        }
+        return (nil, message)
     }
 
     /// Only the VMs, in one batched retrieval (what the benchmark times). The records have

@@ -34,6 +34,8 @@ public final class SOAPVCenter: VCenter {
     let diskModes = Locked<[MoRef: [Int: String]]>([:])
     /// Folder paths and custom attribute names from the last inventory, for `refreshVMs`.
     let vmNaming = Locked(VMNaming())
+    /// Whether why tags could not be read was logged (once per connection).
+    let tagsNoticeLogged = Locked(false)
     let pollerBox = Locked<TaskPoller?>(nil)
 
     private init(config: ConnectionConfig, session: SOAPSession, content: ServiceContent, logger: Logger) {

@@ -15,18 +15,21 @@ struct InventoryCommand: AsyncParsableCommand {
             Reads the inventory in one batched retrieval per object type and prints each \
             cluster (hosts, VMs, committed storage), each datastore (capacity, free, VMs, \
             committed storage), then each VM (cluster, host, power, committed storage, \
-            folder, guest OS; custom attributes with --attributes). --no-vms leaves the VM \
-            list out.
+            folder, guest OS; custom attributes with --attributes, vSphere tags with --tags). \
+            --no-vms leaves the VM list out.
 
             --json writes one JSON document instead, with the field names a Lua script \
             reads (vm.power is "power"): {"vms": [{"name", "moref", "host", "cluster", \
-            "datastores", "committed", "power", "folder", "attributes", "guest_os", ...}], \
+            "datastores", "committed", "power", "folder", "attributes", "tags", "guest_os", ...}], \
             "hosts": [...], "datastores": [...], "clusters": [...]} — save it and use it later \
             as an offline inventory (--inventory FILE here, in plan and in run). Files written \
             by older versions (committed_bytes, power_state, ...) still load.
 
-            Tags are not read: vSphere keeps them in its Automation (REST) API, which \
-            Moonmotion does not call; custom attributes and folders are read.
+            Tags ("category:tag") come from vCenter's Automation REST API (vSphere 6.5 and \
+            later), read with the same user, password and TLS settings. Where it does not \
+            answer (an ESXi host, an older vCenter, an account it refuses) the rest is read, \
+            each VM's tags are unknown (absent in JSON, "?" in the TAGS column) and one line \
+            says why ("tags were not read: ..."; "tags_unread" in JSON).
 
             It needs a vCenter: --url or GOVC_URL. Without one it fails, unless --simulate \
             (the built-in simulated vCenter: 3 clusters × 8 hosts, 3,000 VMs), --generate SPEC \
@@ -49,7 +52,7 @@ struct InventoryCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Show a simulated inventory generated from this spec instead of a vCenter's (implies --simulate).",
-        discussion: "Keys as for `run --generate`: clusters, hosts (per cluster), vms, from, to, datastores, shared, seed, size, …, disks=1-4, flash, rdm, iso, off, pods, folders=a|b, attr.NAME=v1|v2, guests=id1|id2 (see `moonmotion help plan`)",
+        discussion: "Keys as for `run --generate`: clusters, hosts (per cluster), vms, from, to, datastores, shared, seed, size, …, disks=1-4, flash, rdm, iso, off, pods, folders=a|b, attr.NAME=v1|v2, tag.CATEGORY=t1|t2, guests=id1|id2 (see `moonmotion help plan`)",
         valueName: "spec"))
     var generate: String?
 
@@ -64,6 +67,9 @@ struct InventoryCommand: AsyncParsableCommand {
 
     @Flag(help: "In the list of VMs: a column of custom attributes (name=value, ...).")
     var attributes = false
+
+    @Flag(help: "In the list of VMs: a column of vSphere tags (category:tag, ...).")
+    var tags = false
 
     @Flag(help: "With --json: indent the document for people.")
     var pretty = false
@@ -125,6 +131,7 @@ struct InventoryCommand: AsyncParsableCommand {
             var summary = InventorySummary(inventory, source: source)
             summary.listsVMs = !noVms
             summary.showsAttributes = attributes
+            summary.showsTags = tags
             print(summary.text, terminator: "")
         }
     }
@@ -138,6 +145,8 @@ struct InventorySummary {
     var listsVMs = true
     /// Whether that table has a column of custom attributes.
     var showsAttributes = false
+    /// Whether that table has a column of tags.
+    var showsTags = false
 
     init(_ inventory: Inventory, source: String) {
         self.inventory = inventory
@@ -195,6 +204,7 @@ struct InventorySummary {
         out += "\(inventory.clusters.count) clusters, \(inventory.hosts.count) hosts, \(inventory.vms.count) VMs "
             + "(\(ByteText.format(committed)) committed), \(inventory.datastores.count) datastores "
             + "(\(ByteText.format(free)) free of \(ByteText.format(capacity)))\n"
+        if let why = inventory.tagsUnread { out += why + "\n" }
         return out
     }
 }
@@ -205,6 +215,7 @@ extension InventorySummary {
     var vmTable: String {
         var header = ["VM", "CLUSTER", "HOST", "POWER", "COMMITTED", "FOLDER", "GUEST OS"]
         if showsAttributes { header.append("ATTRIBUTES") }
+        if showsTags { header.append("TAGS") }
         var rows = [header]
         rows.reserveCapacity(inventory.vms.count + 1)
         for vm in inventory.vms.sorted(by: { $0.name < $1.name }) {
@@ -217,6 +228,10 @@ extension InventorySummary {
             ]
             if showsAttributes {
                 row.append(vm.customAttributes.keys.sorted().map { "\($0)=\(vm.customAttributes[$0] ?? "")" }.joined(separator: ", "))
+            }
+            if showsTags {
+                // "?": not read (see the line under the totals), as opposed to none ("").
+                row.append(vm.tags.map { $0.map(\.description).joined(separator: ", ") } ?? "?")
             }
             rows.append(row)
         }

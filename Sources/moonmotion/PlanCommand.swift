@@ -34,7 +34,8 @@ struct PlanCommand: AsyncParsableCommand {
             disks=1-4 (disks per VM), flash=2 (datastores holding disks that stay), spread, \
             thin, rdm, vrdm, multiwriter, iso, templates, off, ft (fractions of VMs), pods=1 \
             (the `to` datastores as a datastore cluster); for strategies that select: \
-            folders=prod|prod/db, attr.wave=1|2|3, guests=rhel9_64Guest|windows2019srv_64Guest, \
+            folders=prod|prod/db, attr.wave=1|2|3, tag.migration-wave=wave-1|wave-2, \
+            guests=rhel9_64Guest|windows2019srv_64Guest, \
             given to the VMs in turn), or — with a vCenter \
             configured (--url or GOVC_URL) and neither — the live inventory, read once \
             (read-only). Default: the demo inventory (\(Backend.demoSpecText)), the one `run`, `repl --simulate` and `inventory --simulate` simulate.

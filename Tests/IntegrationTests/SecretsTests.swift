@@ -2,7 +2,8 @@ import Foundation
 import Testing
 import TestSupport
 
-/// No password, session cookie or session id reaches anything moonmotion writes or shows:
+/// No password, session cookie or session id (vim25's cookie, the Automation API's
+/// `vmware-api-session-id`, its basic-auth login) reaches anything moonmotion writes or shows:
 /// stdout, stderr (at trace logging), the journal, the events file, the run report, plan outputs, or the
 /// process's command line as other users see it (`/proc/PID/cmdline`). One test drives every
 /// command against a TLS test vCenter whose password contains `/`, `@`, `:` and `!`, then
@@ -11,14 +12,18 @@ import TestSupport
     static let password = "S3cr3t/P@ss:w0rd!"
 
     /// What must never appear: the password as typed, its percent-encoded form, vCenter's
-    /// session cookie name (its value is only ever sent next to it).
+    /// session cookie name and the Automation API's session header (their values are only ever
+    /// sent next to them).
     static var forbidden: [String] {
-        [password, password.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? password, "vmware_soap_session"]
+        [password, password.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? password, "vmware_soap_session",
+         "vmware-api-session-id"]
     }
 
     @Test("every output of every command is free of the password and the session cookie")
     func noSecretInAnyOutput() async throws {
-        let vc = try await TestVCenter.start(.init(clusters: 1, hosts: 2, vms: 6, tls: true, password: Self.password, speed: 200))
+        // With tags, so every command also logs in to the Automation REST API (over the pinned TLS).
+        let vc = try await TestVCenter.start(.init(clusters: 1, hosts: 2, vms: 6, tls: true, password: Self.password, speed: 200,
+                                                   extraArgs: ["-tag", "migration-wave=wave-1|wave-2"]))
         defer { vc.stop() }
         let dir = try scriptDirectory([
             "peek.lua": """
@@ -44,6 +49,7 @@ import TestSupport
 
         let inventory = try await runMoonmotion(["inventory", "--json"] + connection, directory: dir, environment: environment, timeout: 120)
         #expect(inventory.status == 0, "\(inventory.stderr)")
+        #expect(inventory.stdout.contains("\"migration-wave:wave-2\""), "tags were not read over the pinned connection: \(inventory.stderr.suffix(2000))")
         keep("inventory", inventory)
 
         // A migration with a journal and an events file; its command line is read while it runs.
@@ -120,7 +126,9 @@ import TestSupport
 
         #expect(produced.count >= 21)
         for (what, bytes) in produced {
-            for secret in Self.forbidden + [wrong] {
+            // The Automation API's basic-auth login carries user:password in base64.
+            let basic = Data("\(vc.username):\(Self.password)".utf8).base64EncodedString()
+            for secret in Self.forbidden + [wrong, basic] {
                 #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(what) contains \(secret)")
             }
         }

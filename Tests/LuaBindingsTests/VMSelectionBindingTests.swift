@@ -94,19 +94,75 @@ import VCenterSimulator
         await h.shutdown()
     }
 
-    @Test func tagsSayTheyAreNotReadInsteadOfSelectingNothing() async throws {
-        let sim = try smallSimulator(spec: Self.spec)
+    static let tagSpec = "clusters=2,hosts=3,vms=24,datastores=2,tag.migration-wave=wave-1|wave-2|wave-3,tag.team=fin"
+
+    @Test func vmTagsReadAsCategoryTagStringsAndByCategory() async throws {
+        let sim = try smallSimulator(spec: Self.tagSpec)
+        let vm = try #require(sim.inventorySnapshot.vms.first)
+        #expect(vm.tags?.map(\.description) == ["migration-wave:wave-1", "team:fin"])
         let h = try BindingsHarness(backend: sim)
         let values = try await h.run("""
             local conn = require("moonmotion").connect()
-            local _, a = pcall(function() return conn:vms()[1].tags end)
-            local _, b = pcall(function() return conn:vms{tag = "wave-1"} end)
-            return a, b
+            local vm = conn:vm("\(vm.name)")
+            local t = vm.tags
+            t[1] = "changed"  -- a copy: the inventory keeps its tags
+            return #vm.tags, vm.tags[1], vm.tags[2], vm.tag["migration-wave"], vm.tag.team, vm.tag.missing, conn:inventory().tags_unread
             """)
-        for value in values {
-            let text = value.stringValue ?? ""
-            #expect(text.contains("tags are not read") && text.contains("Automation (REST) API") && text.contains("attribute"), "\(text)")
-        }
+        #expect(values == [2, "migration-wave:wave-1", "team:fin", "wave-1", "fin", .nil, .nil])
         await h.shutdown()
+    }
+
+    @Test func filtersByTag() async throws {
+        let sim = try smallSimulator(spec: Self.tagSpec)
+        let vms = sim.inventorySnapshot.vms
+        func count(_ wave: String) -> Int { vms.filter { $0.tags?.contains(VMTag(category: "migration-wave", name: wave)) == true }.count }
+        let h = try BindingsHarness(backend: sim)
+        let values = try await h.run("""
+            local conn = require("moonmotion").connect()
+            local function err(f) local ok, e = pcall(f); return ok and "no error" or e end
+            return #conn:vms{tag = "migration-wave:wave-1"}, #conn:vms{tag = "migration-wave:wave-*"},
+                   #conn:vms{tag = {"migration-wave:wave-1", "migration-wave:wave-3"}},
+                   #conn:vms{tag = {["migration-wave"] = "wave-2", team = "fin"}}, #conn:vms{tag = {team = "hr"}},
+                   #conn:vms{tag = "*:wave-3"}, #conn:vms{tag = "migration-wave:wave-9"}, #conn:vms{tag = {}},
+                   err(function() return conn:vms{tag = "wave-1"} end), err(function() return conn:vms{tags = "a:b"} end),
+                   err(function() return conn:vm("\(vms[0].name)").labels end)
+            """)
+        #expect(Array(values.prefix(8)) == [count("wave-1"), vms.count, count("wave-1") + count("wave-3"), count("wave-2"), 0, count("wave-3"), 0, vms.count]
+            .map { .integer($0) })
+        #expect(count("wave-1") > 0 && count("wave-2") > 0 && count("wave-1") < vms.count)
+        let m = values.suffix(3).map { $0.stringValue ?? "" }
+        #expect(m[0].contains("'wave-1' names no category") && m[0].contains("migration-wave:wave-1"), "\(m[0])")
+        #expect(m[1].contains("unknown filter 'tags' (did you mean 'tag'?)"), "\(m[1])")
+        #expect(m[2].contains("(did you mean 'tags'?)"), "\(m[2])")
+        await h.shutdown()
+    }
+
+    /// Tags that were not read are nil — not an empty list that reads as "no tags" — and a
+    /// filter on them is an error saying why, never a silently empty wave.
+    @Test func unreadTagsAreNilAndTheirFilterSaysWhy() async throws {
+        let generated = try smallSimulator(spec: Self.tagSpec).inventorySnapshot
+        func withoutTags(_ why: String?) throws -> SimulatedVCenter {
+            var vms = generated.vms
+            for i in vms.indices { vms[i].tags = nil }
+            var inventory = Inventory(about: generated.about, datacenters: generated.datacenters, clusters: generated.clusters, hosts: generated.hosts,
+                                      datastores: generated.datastores, vms: vms, resourcePools: generated.resourcePools)
+            inventory.tagsUnread = why
+            return try SimulatedVCenter(inventory: inventory)
+        }
+        let why = "tags were not read: the vCenter's Automation REST API (/rest) is not there (HTTP 404)"
+        for (sim, expected) in [(try withoutTags(why), why), (try withoutTags(nil), "this inventory has none")] {
+            let h = try BindingsHarness(backend: sim)
+            let values = try await h.run("""
+                local conn = require("moonmotion").connect()
+                local vm = conn:vms()[1]
+                local ok, e = pcall(function() return conn:vms{tag = "migration-wave:wave-1"} end)
+                return vm.tags, vm.tag, conn:inventory().tags_unread, ok, e, #conn:vms{name = "*"}
+                """)
+            #expect(values[0] == .nil && values[1] == .nil && values[3] == false)
+            #expect(values[2].stringValue?.contains(expected) == true, "\(values[2])")
+            #expect(values[4].stringValue?.contains("filter 'tag': tags were not read") == true && values[4].stringValue?.contains(expected) == true, "\(values[4])")
+            #expect(values[5] == .integer(generated.vms.count))
+            await h.shutdown()
+        }
     }
 }

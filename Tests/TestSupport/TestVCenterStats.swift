@@ -96,6 +96,11 @@ public struct TestVCenterStats: Decodable, Sendable {
     public var soapCalls: [String: MethodStat]
     /// All SOAP calls.
     public var soapCallsTotal: Int
+    /// Automation REST API calls by kind (`GET tagging/tag/{id}`), counted apart from SOAP's
+    /// (nil from a server without the counter).
+    public var restCalls: [String: MethodStat]?
+    /// All Automation REST API calls.
+    public var restCallsTotal: Int?
     /// Per host name.
     public var hosts: [String: ResourceStat]
     /// Per datastore name.
@@ -125,13 +130,15 @@ public struct TestVCenterStats: Decodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case soapCalls, soapCallsTotal, hosts, datastores, limitQueuedTotal, tasks, taskCounts, moves, arrays, simNow, wallNow
+        case soapCalls, soapCallsTotal, restCalls, restCallsTotal, hosts, datastores, limitQueuedTotal, tasks, taskCounts, moves, arrays, simNow, wallNow
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         soapCalls = try c.decodeIfPresent([String: MethodStat].self, forKey: .soapCalls) ?? [:]
         soapCallsTotal = try c.decodeIfPresent(Int.self, forKey: .soapCallsTotal) ?? 0
+        restCalls = try c.decodeIfPresent([String: MethodStat].self, forKey: .restCalls)
+        restCallsTotal = try c.decodeIfPresent(Int.self, forKey: .restCallsTotal)
         hosts = try c.decodeIfPresent([String: ResourceStat].self, forKey: .hosts) ?? [:]
         datastores = try c.decodeIfPresent([String: ResourceStat].self, forKey: .datastores) ?? [:]
         limitQueuedTotal = try c.decodeIfPresent(Int.self, forKey: .limitQueuedTotal) ?? 0

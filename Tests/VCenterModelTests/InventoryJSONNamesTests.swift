@@ -73,4 +73,33 @@ import VCenterModel
         #expect(throws: InventoryDecodingError.self) { try power("down") }
         #expect(VMPowerState("ON") == .poweredOn && VMPowerState("halted") == nil)
     }
+
+    /// Tags as Lua has them (`"category:tag"`): a list when read (empty for none), absent when
+    /// not, with the reason kept at the top; a tag without a category is refused.
+    @Test func tagsAreWrittenAsLuaReadsThemAndUnreadStaysUnread() throws {
+        var tagged = Self.inventory()
+        var vm = tagged.vms[0]
+        vm.tags = [VMTag(category: "team", name: "fin"), VMTag(category: "migration-wave", name: "wave-1")]
+        tagged.update(vm)
+        let data = try tagged.jsonData()
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect((object["vms"] as? [[String: Any]])?.first?["tags"] as? [String] == ["team:fin", "migration-wave:wave-1"])
+        #expect(try Inventory(jsonData: data).vms[0].tags == vm.tags!.sorted())
+
+        var none = Self.inventory()
+        vm.tags = []
+        none.update(vm)
+        #expect(try Inventory(jsonData: none.jsonData()).vms[0].tags == [])
+
+        var unread = Self.inventory()
+        unread.tagsUnread = "tags were not read: HTTP 404"
+        let unreadData = try unread.jsonData()
+        let unreadObject = try #require(try JSONSerialization.jsonObject(with: unreadData) as? [String: Any])
+        #expect((unreadObject["vms"] as? [[String: Any]])?.first?["tags"] == nil)
+        let back = try Inventory(jsonData: unreadData)
+        #expect(back.vms[0].tags == nil && back.tagsUnread == "tags were not read: HTTP 404")
+
+        let bad = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\"team:fin\"", with: "\"fin\"")
+        #expect(throws: (any Error).self) { try Inventory(jsonData: Data(bad.utf8)) }
+    }
 }

@@ -3,7 +3,7 @@ import Testing
 import VCenterModel
 @testable import VCenterSimulator
 
-/// `folders`, `attr.NAME` and `guests`: what strategies select by, in generated inventories.
+/// `folders`, `attr.NAME`, `tag.CATEGORY` and `guests`: what strategies select by, in generated inventories.
 @Suite struct GenerateSpecSelectionKeysTests {
     @Test func parsesAndPrintsTheKeys() throws {
         let spec = try GenerateSpec(parsing: "vms=6,folders=prod|prod/db,attr.MigrationWave=1|2|3,attr.owner=fin,guests=rhel9_64Guest")
@@ -31,5 +31,22 @@ import VCenterModel
         // The keys draw nothing random: everything else is as without them.
         #expect(inv.vms.map(\.committedBytes) == plain.vms.map(\.committedBytes))
         #expect(inv.vms.map(\.disks) == plain.vms.map(\.disks))
+    }
+
+    /// `tag.CATEGORY=t1|t2` as the test vCenter's `-tag`: VM i gets tag i mod n of each
+    /// category; without the key every VM's tags are read and empty (never unknown).
+    @Test func givesEachVMItsTagsInTurn() throws {
+        let spec = try GenerateSpec(parsing: "vms=4,clusters=1,hosts=2,tag.Migration-Wave=wave-1|wave-2,tag.team=fin")
+        #expect(spec.tags == ["Migration-Wave": ["wave-1", "wave-2"], "team": ["fin"]])
+        #expect(try GenerateSpec(parsing: spec.description) == spec)
+        #expect(spec.description.hasSuffix(",tag.Migration-Wave=wave-1|wave-2,tag.team=fin"))
+        #expect(throws: GenerateSpecError.self) { try GenerateSpec(parsing: "tag.a:b=c") }
+        #expect(throws: GenerateSpecError.self) { try GenerateSpec(parsing: "tag.wave=") }
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let inv = try InventoryGenerator.generate(spec, referenceDate: start)
+        #expect(inv.vms.map { $0.tags?.map(\.description) ?? [] } == [1, 2, 1, 2].map { ["Migration-Wave:wave-\($0)", "team:fin"] })
+        let plain = try InventoryGenerator.generate(try GenerateSpec(parsing: "vms=4,clusters=1,hosts=2"), referenceDate: start)
+        #expect(plain.vms.allSatisfy { $0.tags == [] } && plain.tagsUnread == nil)
+        #expect(inv.vms.map(\.committedBytes) == plain.vms.map(\.committedBytes))
     }
 }

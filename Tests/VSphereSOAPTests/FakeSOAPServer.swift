@@ -84,6 +84,8 @@ final class FakeSOAPServer: @unchecked Sendable {
         var method: String
         var body: String
         var headers: [String: String]
+        /// The request line's method and target: `POST /sdk`, `GET /rest/com/vmware/cis/tagging/tag`.
+        var target: String = ""
     }
 
     let port: Int
@@ -189,7 +191,8 @@ final class FakeSOAPServer: @unchecked Sendable {
             }
             let body = String(decoding: buffer[bodyStart..<(bodyStart + length)], as: UTF8.self)
             buffer.removeFirst(bodyStart + length)
-            let request = Request(method: FakeSOAPServer.soapMethod(body), body: body, headers: headers)
+            let requestLine = head.split(separator: "\r\n").first.map { $0.split(separator: " ").prefix(2).joined(separator: " ") } ?? ""
+            let request = Request(method: FakeSOAPServer.soapMethod(body), body: body, headers: headers, target: requestLine)
             lock.withLock { received.append(request) }
             if request.method == "CancelWaitForUpdates" { releaseHolds() }
             let response = respond(request)

@@ -45,6 +45,10 @@ type Config struct {
 	Folders    string
 	Attributes stringList
 	GuestOS    string
+	// vSphere tags ("migration-wave=wave-1|wave-2", repeatable), served by the Automation
+	// REST API (/rest) that NoREST turns off (an ESXi host or a vCenter before 6.5 has none).
+	Tags   stringList
+	NoREST bool
 	// Topology (loaded)
 	Inventory string
 
@@ -166,6 +170,8 @@ Flags:
 	fs.Var(&c.Pods, "pod", "datastore prefix whose datastores form a Storage DRS datastore cluster (StoragePod) <prefix>-pod in each datacenter; repeatable or a comma list")
 	fs.StringVar(&c.Folders, "folders", c.Folders, "comma-separated VM folders below each datacenter's vm folder (prod,prod/db), given to the VMs in turn (default: every VM directly in vm)")
 	fs.Var(&c.Attributes, "attribute", "a custom attribute of the VMs as name=v1|v2|...: the VMs get the values in turn; repeatable")
+	fs.Var(&c.Tags, "tag", "a vSphere tag category of the VMs as category=tag1|tag2|...: the VMs get the tags in turn (served by the Automation REST API under /rest); repeatable")
+	fs.BoolVar(&c.NoREST, "no-rest", c.NoREST, "serve no Automation REST API (/rest answers 404), like an ESXi host or a vCenter before 6.5: tags cannot be read")
 	fs.StringVar(&c.GuestOS, "guest-os", c.GuestOS, "comma-separated guest OS ids (config.guestId) given to the VMs in turn, full names from a table (default: otherGuest64)")
 	fs.StringVar(&c.Inventory, "inventory", c.Inventory, "load the topology from Moonmotion's inventory JSON (moonmotion inventory --json) instead of generating it")
 
@@ -239,6 +245,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("-cert and -key go together")
 	case c.Username == "" || c.Password == "":
 		return fmt.Errorf("-username and -password must not be empty")
+	case c.NoREST && len(c.Tags) > 0:
+		return fmt.Errorf("-tag needs the Automation REST API, which -no-rest turns off")
 	case c.VMotionLinkMbps < 0:
 		return fmt.Errorf("-vmotion-link-mbps must be >= 0 (0 keeps vcsim's 10000 Mb/s)")
 	}

@@ -38,6 +38,9 @@ type statsJSON struct {
 	Since          time.Time             `json:"since"`
 	SOAPCalls      map[string]methodStat `json:"soap_calls"`
 	SOAPCallsTotal int64                 `json:"soap_calls_total"`
+	// Automation REST API calls by kind ("GET tagging/tag/{id}"), counted apart from SOAP's
+	RESTCalls      map[string]methodStat `json:"rest_calls"`
+	RESTCallsTotal int64                 `json:"rest_calls_total"`
 	engineStats
 }
 
@@ -66,13 +69,16 @@ func (s *Server) controlHandler() http.Handler {
 		calls, total, since := s.stats.snapshot()
 		withTasks := r.URL.Query().Get("tasks") != "0"
 		withFiles := r.URL.Query().Get("files") != "0"
-		writeJSON(w, 200, statsJSON{Since: since, SOAPCalls: calls, SOAPCallsTotal: total, engineStats: s.eng.statsWith(withTasks, withFiles)})
+		rest, restTotal, _ := s.rest.snapshot()
+		writeJSON(w, 200, statsJSON{Since: since, SOAPCalls: calls, SOAPCallsTotal: total, RESTCalls: rest, RESTCallsTotal: restTotal,
+			engineStats: s.eng.statsWith(withTasks, withFiles)})
 	})
 	mux.HandleFunc("/_mm/reset-stats", func(w http.ResponseWriter, r *http.Request) {
 		if !onlyMethods(w, r, http.MethodPost) {
 			return
 		}
 		s.stats.reset()
+		s.rest.reset()
 		s.eng.resetStats()
 		writeJSON(w, 200, map[string]interface{}{"ok": true})
 	})

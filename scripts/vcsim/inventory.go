@@ -86,6 +86,7 @@ type inventoryDoc struct {
 		Tools          *string           `json:"tools"`
 		Folder         *string           `json:"folder"`
 		Attributes     map[string]string `json:"attributes"`
+		Tags           []string          `json:"tags"`
 		GuestOS        *string           `json:"guest_os"`
 		GuestID        *string           `json:"guest_id"`
 	} `json:"vms"`
@@ -278,6 +279,13 @@ func loadInventoryPlan(path string) (*plan, error) {
 		if len(v.Attributes) > 0 {
 			vm.Attributes = v.Attributes
 		}
+		for _, t := range v.Tags {
+			if c := strings.Index(t, ":"); c <= 0 || c == len(t)-1 {
+				return nil, fmt.Errorf("-inventory %s: VM %q: tag %q: want \"category:tag\"", path, v.Name, t)
+			}
+			vm.Tags = append(vm.Tags, t)
+		}
+		sort.Strings(vm.Tags)
 		if v.GuestID != nil {
 			vm.GuestID = *v.GuestID
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"sort"
 	"strings"
 	"time"
 
@@ -106,6 +107,7 @@ type planVM struct {
 	Snapshots   []planSnapshot    // a chain: each is the child of the previous one
 	Folder      string            // below the datacenter's vm folder ("prod/db"; "" = vm itself)
 	Attributes  map[string]string // custom attributes (customValue), by name
+	Tags        []string          // vSphere tags as "category:tag" (the Automation API's), sorted
 	GuestID     string            // config.guestId ("" = otherGuest64)
 	GuestName   string            // config.guestFullName ("" = from guestNames)
 }
@@ -128,11 +130,12 @@ var guestNames = map[string]string{
 type selectors struct {
 	folders []string
 	attrs   map[string][]string
+	tags    map[string][]string // tag category -> its tags
 	guests  []string
 }
 
 func parseSelectors(cfg *Config) (selectors, error) {
-	sel := selectors{folders: splitList(cfg.Folders), guests: splitList(cfg.GuestOS), attrs: map[string][]string{}}
+	sel := selectors{folders: splitList(cfg.Folders), guests: splitList(cfg.GuestOS), attrs: map[string][]string{}, tags: map[string][]string{}}
 	for _, f := range sel.folders {
 		if strings.HasPrefix(f, "/") || strings.HasSuffix(f, "/") || strings.Contains(f, "//") {
 			return sel, fmt.Errorf("-folders: %q must be a path below the datacenter's vm folder, such as prod/db", f)
@@ -144,6 +147,19 @@ func parseSelectors(cfg *Config) (selectors, error) {
 			return sel, fmt.Errorf("-attribute %q: want name=value1|value2|...", a)
 		}
 		sel.attrs[a[:eq]] = strings.Split(a[eq+1:], "|")
+	}
+	for _, a := range cfg.Tags {
+		eq := strings.Index(a, "=")
+		// A category name with ':' could not be told from its tag in "category:tag".
+		if eq <= 0 || eq == len(a)-1 || strings.Contains(a[:eq], ":") {
+			return sel, fmt.Errorf("-tag %q: want category=tag1|tag2|... (no ':' in the category)", a)
+		}
+		for _, t := range strings.Split(a[eq+1:], "|") {
+			if t == "" {
+				return sel, fmt.Errorf("-tag %q: empty tag name", a)
+			}
+		}
+		sel.tags[a[:eq]] = strings.Split(a[eq+1:], "|")
 	}
 	return sel, nil
 }
@@ -161,6 +177,13 @@ func (sel selectors) apply(vm *planVM, i int) {
 	}
 	if len(sel.guests) > 0 {
 		vm.GuestID = sel.guests[i%len(sel.guests)]
+	}
+	if len(sel.tags) > 0 {
+		vm.Tags = nil
+		for category, names := range sel.tags {
+			vm.Tags = append(vm.Tags, category+":"+names[i%len(names)])
+		}
+		sort.Strings(vm.Tags)
 	}
 }
 

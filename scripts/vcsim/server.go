@@ -28,6 +28,7 @@ type Server struct {
 	world    *world
 	eng      *engine
 	stats    *soapStats
+	rest     *soapStats // Automation REST API calls, by kind (restCallName)
 	faults   *faultInjector
 	sessions *sessionTracker
 
@@ -105,6 +106,7 @@ func startServerWithPlan(cfg Config, p *plan, t0 time.Time, logf func(string, ..
 	installViewManager()
 	s := &Server{cfg: cfg, logf: logf, model: model, world: w}
 	s.stats = newSOAPStats()
+	s.rest = newSOAPStats()
 	s.sessions = newSessionTracker()
 	s.faults = newFaultInjector(cfg)
 	s.eng = newEngine(&s.cfg, w, s.faults, storage, logf)
@@ -147,6 +149,15 @@ func startServerWithPlan(cfg Config, p *plan, t0 time.Time, logf func(string, ..
 	mux.HandleFunc("/sdk", s.serveSDK)
 	mux.HandleFunc("/sdk/", s.serveSDK)
 	mux.Handle("/_mm/", s.controlHandler())
+	if !cfg.NoREST {
+		rest, err := newRESTHandler(svc.Listen, p, w, cfg.Username, cfg.Password, s.rest)
+		if err != nil {
+			s.listener.Close()
+			w.removeTempDirs()
+			return nil, err
+		}
+		mux.Handle("/rest/", rest)
+	}
 	mux.Handle("/", s.inner)
 	s.httpSrv = &http.Server{
 		Handler:           mux,

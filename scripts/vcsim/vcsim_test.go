@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,8 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/vapi/rest"
+	"github.com/vmware/govmomi/vapi/tags"
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -53,6 +56,7 @@ func TestMain(m *testing.M) {
 	cfg.VMotionLinkMbps = 1000
 	cfg.Folders = "prod,prod/db,test"
 	cfg.Attributes = stringList{"wave=1|2", "owner=fin"}
+	cfg.Tags = stringList{"migration-wave=wave-1|wave-2|wave-3", "team=fin"}
 	cfg.GuestOS = "windows2019srv_64Guest,rhel9_64Guest"
 	p, err := generatePlan(&cfg, time.Now())
 	if err != nil {
@@ -744,14 +748,14 @@ func TestFoldersAttributesAndGuestOS(t *testing.T) {
 }
 
 // An inventory file with today's names (power, committed, capacity, folder, attributes,
-// guest_os) loads like one with the older names.
+// tags, guest_os) loads like one with the older names; a tag without its category is refused.
 func TestLoadInventoryPlanCurrentNames(t *testing.T) {
 	doc := `{"datacenters":[{"name":"DC-A","moref":"datacenter-1"}],
  "clusters":[{"name":"prod","moref":"domain-c1","hosts":["h1"]}],
  "hosts":[{"name":"h1","moref":"host-1","cluster":"prod","maintenance":true}],
  "datastores":[{"name":"old-ds","moref":"datastore-1","capacity":1000,"free":400}],
  "vms":[{"name":"db-01","moref":"vm-1","host":"h1","datastores":["old-ds"],"committed":600,"power":"poweredOff",
-         "folder":"/DC-A/vm/prod/db","attributes":{"wave":"2"},"guest_os":"Red Hat Enterprise Linux 9 (64-bit)","guest_id":"rhel9_64Guest",
+         "folder":"/DC-A/vm/prod/db","attributes":{"wave":"2"},"tags":["team:fin","migration-wave:wave-2"],"guest_os":"Red Hat Enterprise Linux 9 (64-bit)","guest_id":"rhel9_64Guest",
          "fault_tolerance":"primary","tools":"guestToolsNotRunning"}]}`
 	f, _ := os.CreateTemp(t.TempDir(), "inv-*.json")
 	f.WriteString(doc)
@@ -763,11 +767,16 @@ func TestLoadInventoryPlanCurrentNames(t *testing.T) {
 	dc := p.Datacenters[0]
 	vm := dc.VMs[0]
 	if vm.Committed != 600 || vm.PoweredOn || vm.Folder != "prod/db" || vm.Attributes["wave"] != "2" || vm.GuestID != "rhel9_64Guest" ||
-		vm.GuestName != "Red Hat Enterprise Linux 9 (64-bit)" || vm.FTRole != 1 || vm.Tools != "guestToolsNotRunning" {
+		vm.GuestName != "Red Hat Enterprise Linux 9 (64-bit)" || vm.FTRole != 1 || vm.Tools != "guestToolsNotRunning" ||
+		!reflect.DeepEqual(vm.Tags, []string{"migration-wave:wave-2", "team:fin"}) {
 		t.Errorf("VM: %+v", vm)
 	}
 	if dc.Datastores[0].CapacityBytes != 1000 || dc.Datastores[0].FreeBytes != 400 || !dc.HostStates["h1"].Maintenance {
 		t.Errorf("datastore %+v, host states %+v", dc.Datastores[0], dc.HostStates)
+	}
+	os.WriteFile(f.Name(), []byte(strings.Replace(doc, `"team:fin"`, `"fin"`, 1)), 0o644)
+	if _, err := loadInventoryPlan(f.Name()); err == nil || !strings.Contains(err.Error(), `want "category:tag"`) {
+		t.Errorf("a tag without its category: %v", err)
 	}
 }
 
@@ -1894,5 +1903,97 @@ func TestLoadInventoryWithFiles(t *testing.T) {
 	}
 	if rep.Datastores["old-1"].Pod != "gold" || rep.Datastores["old-1"].Free != 1000000000000 {
 		t.Errorf("old-1 as built: %+v", rep.Datastores["old-1"])
+	}
+}
+
+// The -tag values are vSphere tags in the Automation REST API, read with govmomi's own tag
+// client: one SINGLE category per -tag, its tags given to the VMs in turn; a login needs the
+// server's user and password; every REST call is counted apart from the SOAP ones.
+func TestTagsSeededInRESTAPI(t *testing.T) {
+	ctx := context.Background()
+	c := login(t)
+	rc := rest.NewClient(c)
+	if err := rc.Login(ctx, url.UserPassword("user", "wrong")); err == nil {
+		t.Fatal("a REST login with a wrong password succeeded")
+	}
+	if err := rc.Login(ctx, url.UserPassword("user", "pass")); err != nil {
+		t.Fatalf("REST login: %v", err)
+	}
+	defer rc.Logout(ctx)
+	m := tags.NewManager(rc)
+	cats, err := m.GetCategories(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catName := map[string]string{}
+	for _, cat := range cats {
+		catName[cat.ID] = cat.Name
+		if cat.Cardinality != "SINGLE" || len(cat.AssociableTypes) != 1 || cat.AssociableTypes[0] != "VirtualMachine" {
+			t.Errorf("category %+v", cat)
+		}
+	}
+	if len(cats) != 2 {
+		t.Fatalf("categories: %+v", cats)
+	}
+	want := map[string][]string{
+		"vm-c1-0001": {"migration-wave:wave-1", "team:fin"},
+		"vm-c1-0002": {"migration-wave:wave-2", "team:fin"},
+		"vm-c1-0003": {"migration-wave:wave-3", "team:fin"},
+		"vm-c1-0004": {"migration-wave:wave-1", "team:fin"},
+	}
+	var refs []mo.Reference
+	names := map[string]string{}
+	for name := range want {
+		r := vmRef(t, name)
+		refs = append(refs, r)
+		names[r.Value] = name
+	}
+	attached, err := m.GetAttachedTagsOnObjects(ctx, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(attached) != len(want) {
+		t.Fatalf("attached: %+v", attached)
+	}
+	for _, a := range attached {
+		var got []string
+		for _, tag := range a.Tags {
+			got = append(got, catName[tag.CategoryID]+":"+tag.Name)
+		}
+		sort.Strings(got)
+		name := names[a.ObjectID.Reference().Value]
+		if !reflect.DeepEqual(got, want[name]) {
+			t.Errorf("%s: tags %v, want %v", name, got, want[name])
+		}
+	}
+	stats := mmStats(t)
+	if stats.RESTCalls["POST session"].Calls < 2 || stats.RESTCalls["GET tagging/category"].Calls < 1 {
+		t.Errorf("REST calls not counted: %+v", stats.RESTCalls)
+	}
+}
+
+// With -no-rest the server has no Automation API (an ESXi host, a vCenter before 6.5):
+// /rest answers 404, and -tag is refused rather than silently dropped.
+func TestNoRESTFlag(t *testing.T) {
+	if _, err := parseFlags([]string{"-no-rest", "-tag", "wave=a|b"}, io.Discard); err == nil || !strings.Contains(err.Error(), "-no-rest") {
+		t.Errorf("-no-rest with -tag: %v", err)
+	}
+	if _, err := parseFlags([]string{"-tag", "a:b=c"}, io.Discard); err != nil {
+		t.Fatalf("flags: %v", err)
+	}
+	cfg := defaultConfig()
+	cfg.Tags = stringList{"a:b=c"}
+	if _, err := parseSelectors(&cfg); err == nil {
+		t.Error("a category with ':' was accepted")
+	}
+	ready := startChild(t, "-no-rest", "-vms", "2", "-clusters", "1", "-hosts", "1")
+	u, _ := url.Parse(ready.URL)
+	resp, err := http.Post(u.Scheme+"://"+u.Host+"/rest/com/vmware/cis/session", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("POST /rest/com/vmware/cis/session with -no-rest: HTTP %d, want 404", resp.StatusCode)
 	}
 }
