@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import MigrationEngine
 import Testing
 import VCenterModel
@@ -192,17 +193,14 @@ struct RollbackPlanTests {
         ], "\(lines)")
     }
 
-    @Test("round trip on the simulator: a journaled run moves files and hosts, the rollback run puts every file and host back, one relocation per VM each way, no limit exceeded")
-    func roundTripOnTheSimulator() async throws {
+    /// A journaled run on the simulator (in `dir`): VMs 0-3 evacuate old-* file by file (disk
+    /// 2002 stays on flash-0), VMs 4-5 move host only. Returns the inventory before it, the
+    /// simulator after it and the run's jobs as the journal recorded them.
+    static func journaledRun(in dir: URL) async throws -> (before: Inventory, sim: SimulatedVCenter, jobs: [Job]) {
         let before = FileMoveTests.inventory(vms: 6, hosts: 3) { vm, i in vm.host = Self.host(i % 2) }
         var config = SimulatorConfiguration()
         config.startTime = Self.t0
         let sim = try SimulatedVCenter(inventory: before, configuration: config)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rollback-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-
-        // The run: VMs 0-3 evacuate old-* file by file (disk 2002 stays on flash-0), VMs 4-5 move host only.
         let forward = ClosureStrategy(select: { inv in
             inv.vms.map { vm -> JobRequest in
                 let n = Int(vm.ref.value.dropFirst(3))!
@@ -217,28 +215,77 @@ struct RollbackPlanTests {
         journal.close()
         let moved = try await sim.inventory()
         #expect(moved.vms.prefix(4).allSatisfy { !$0.datastores.contains(Self.ds("old-0")) && !$0.datastores.contains(Self.ds("old-1")) })
+        #expect(moved.vms.suffix(2).allSatisfy { $0.host == Self.host(2) })
+        let read = try Journal(path: journal.path, access: .read)
+        return (before, sim, try read.jobs(of: try #require(try read.latestRun()).id).map(\.job))
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rollback-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// Every VM of `before` has its host and every file where it was.
+    static func expectRestored(_ before: Inventory, _ after: Inventory) throws {
+        for vm in before.vms {
+            let now = try #require(after.vm(vm.ref))
+            #expect(now.host == vm.host, "\(vm.name): host")
+            #expect(now.files.map(\.datastore) == vm.files.map(\.datastore), "\(vm.name): files")
+        }
+    }
+
+    @Test("round trip on the simulator: a journaled run moves files and hosts, the rollback run puts every file and host back, one relocation per VM each way, no limit exceeded")
+    func roundTripOnTheSimulator() async throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (before, sim, jobs) = try await Self.journaledRun(in: dir)
         let movesAfterRun = sim.stats.movesPerVM
 
-        // The rollback, from the journal alone.
-        let read = try Journal(path: journal.path, access: .read)
-        let jobs = try read.jobs(of: try #require(try read.latestRun()).id).map(\.job)
         let rollbackJournal = try Journal(path: dir.appendingPathComponent("run.journal.rollback").path)
         let back = try await MigrationRunner(vcenter: sim, strategy: RollbackStrategy(jobs: jobs), journal: rollbackJournal).run()
         #expect(back.outcome == .completed && back.failed.isEmpty, "\(back.failed.map { $0.lastError ?? "" })")
         #expect(back.done.count == 6)
 
         let after = try await sim.inventory()
-        for vm in before.vms {
-            let now = try #require(after.vm(vm.ref))
-            #expect(now.host == vm.host, "\(vm.name): host")
-            #expect(now.files.map(\.datastore) == vm.files.map(\.datastore), "\(vm.name): files")
-        }
+        try Self.expectRestored(before, after)
         let stats = sim.stats
         for vm in before.vms { #expect(stats.movesPerVM[vm.ref] == (movesAfterRun[vm.ref] ?? 0) + 1, "\(vm.name): one relocation back") }
         #expect(stats.exceededLimits.isEmpty)
 
         // Rolled back again, nothing is left to move: every VM is already where it came from.
         let again = RollbackPlan.make(jobs: jobs, inventory: after)
-        #expect(again.moves.isEmpty && again.leftAlone.allSatisfy { $0.reasons == ["already back where it came from"] })
+        #expect(again.moves.isEmpty && again.leftAlone.count == 6 && again.leftAlone.allSatisfy { $0.reasons == ["already back where it came from"] })
+    }
+
+    @Test("a rollback killed half-way (the journal's process dies) and resumed puts every VM back, none relocated twice")
+    func killedRollbackResumes() async throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (before, sim, jobs) = try await Self.journaledRun(in: dir)
+        let movesAfterRun = sim.stats.movesPerVM
+
+        let path = dir.appendingPathComponent("run.journal.rollback").path
+        let journal = try Journal(path: path)
+        let seen = Locked(0)
+        journal.injectCrash { batch in
+            guard !batch.taskRefs.isEmpty else { return nil }
+            return seen.withLock { $0 += 1; return $0 } == 3 ? .afterWrite : nil
+        }
+        await #expect(throws: EngineError.self) {
+            try await MigrationRunner(vcenter: sim, strategy: RollbackStrategy(jobs: jobs), journal: journal).run()
+        }
+        #expect(journal.hasCrashed)
+        journal.close()
+
+        var resume = RunConfiguration()
+        resume.resume = true
+        let back = try await MigrationRunner(vcenter: sim, strategy: RollbackStrategy(jobs: jobs), configuration: resume,
+                                             journal: try Journal(path: path)).run()
+        #expect(back.outcome == .completed && back.failed.isEmpty, "\(back.failed.map { $0.lastError ?? "" })")
+        try Self.expectRestored(before, try await sim.inventory())
+        for vm in before.vms {
+            #expect(sim.stats.movesPerVM[vm.ref] == (movesAfterRun[vm.ref] ?? 0) + 1, "\(vm.name): relocated back once")
+        }
     }
 }
