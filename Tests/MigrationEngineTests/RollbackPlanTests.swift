@@ -102,6 +102,24 @@ struct RollbackPlanTests {
         #expect(h.request.kind == .hostMove(host: Self.host(0), pool: nil, method: .relocate))
     }
 
+    @Test("a VM the run moved into another cluster goes back into its origin cluster's root resource pool")
+    func backAcrossClusters() throws {
+        let a = MoRef("ClusterComputeResource", "domain-a"), b = MoRef("ClusterComputeResource", "domain-b")
+        let hostA = HostInfo(ref: Self.host(0), name: "esx-a", cluster: a), hostB = HostInfo(ref: Self.host(1), name: "esx-b", cluster: b)
+        let pools = [
+            ResourcePoolInfo(ref: MoRef("ResourcePool", "resgroup-a"), name: "Resources", owner: a, parent: a),
+            ResourcePoolInfo(ref: MoRef("ResourcePool", "resgroup-a2"), name: "prod", owner: a, parent: MoRef("ResourcePool", "resgroup-a")),
+            ResourcePoolInfo(ref: MoRef("ResourcePool", "resgroup-b"), name: "Resources", owner: b, parent: b),
+        ]
+        let vm = VMInfo(ref: Self.vm(0), name: "db-0", host: hostB.ref, cluster: b, memoryMB: 4096)
+        let inv = Inventory(clusters: [ClusterInfo(ref: a, name: "a", hosts: [hostA.ref]), ClusterInfo(ref: b, name: "b", hosts: [hostB.ref])],
+                            hosts: [hostA, hostB], datastores: [], vms: [vm], resourcePools: pools)
+        let job = Job(id: JobID(0), vm: vm.ref, vmName: "db-0", cluster: a, kind: .hostMove(host: hostB.ref, pool: pools[2].ref, method: .relocate),
+                      size: 4 * Self.gib, state: .done, attempts: 1, sourceHost: hostA.ref, createdAt: Self.t0, finishedAt: Self.t0 + 5)
+        let move = try #require(RollbackPlan.make(jobs: [job], inventory: inv).moves.first)
+        #expect(move.request.kind == .hostMove(host: hostA.ref, pool: pools[0].ref, method: .relocate))
+    }
+
     @Test("left alone, each with its reason: moved again since (a file, the host), gone, origin datastore or host gone, origin host unusable, already back")
     func leftAloneReasons() throws {
         // VMs 0…7, each with the same run; the inventory differs per VM.
