@@ -9,18 +9,13 @@ import VCenterModel
 public struct RollbackStrategy: Strategy, Sendable {
     /// The journaled run's jobs.
     public let jobs: [Job]
-    /// Hears the plan made at start (before anything moves).
-    public let onPlan: (@Sendable (RollbackPlan) -> Void)?
 
     /// A rollback of the run whose jobs are `jobs`.
-    public init(jobs: [Job], onPlan: (@Sendable (RollbackPlan) -> Void)? = nil) {
+    public init(jobs: [Job]) {
         self.jobs = jobs
-        self.onPlan = onPlan
     }
 
     public func select(_ inventory: Inventory) throws -> [JobRequest] {
-        let plan = RollbackPlan.make(jobs: jobs, inventory: inventory)
-        onPlan?(plan)
-        return plan.requests
+        RollbackPlan.make(jobs: jobs, inventory: inventory).requests
     }
 }
