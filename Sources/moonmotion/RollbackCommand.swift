@@ -79,8 +79,8 @@ struct RollbackCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure.exit(error)
         }
-        if rollbackJournal == journal {
-            writeStandardError("moonmotion: --journal \(journal) is the journal being rolled back; give the rollback another file\n")
+        if Self.samePath(rollbackJournal, journal) {
+            writeStandardError("moonmotion: --journal \(rollbackJournal) is the journal being rolled back (\(journal)); give the rollback another file\n")
             throw ExitCode.failure
         }
 
@@ -183,6 +183,13 @@ struct RollbackCommand: AsyncParsableCommand {
             for (ref, name) in record.names ?? [:] { if let r = MoRef(parsing: ref) { names[r] = name } }
         }
         return (run, jobs, names)
+    }
+
+    /// Whether two paths name one file (`./a.journal` and `a.journal`, a symbolic link): the
+    /// rollback must never append its run to the journal it reads.
+    static func samePath(_ a: String, _ b: String) -> Bool {
+        func canonical(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+        return canonical(a) == canonical(b)
     }
 
     static func timeText(_ date: Date) -> String {
