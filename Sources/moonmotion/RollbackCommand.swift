@@ -172,8 +172,8 @@ struct RollbackCommand: AsyncParsableCommand {
         }
         if run.state == "running" && journal.writerIsAlive {
             throw RollbackRefusal("""
-                the run in \(path) is still running (its process holds \(path).lock; `moonmotion status \(path)` shows it): \
-                wait for it to end, or stop it (Ctrl-C) first; nothing was moved
+                the run in \(path) is still running (\(journal.lastWriter ?? "another process") holds \(path).lock; \
+                `moonmotion status \(path)` shows it): wait for it to end, or stop it (Ctrl-C) first; nothing was moved
                 """)
         }
         let jobs = try journal.jobs(of: run.id).map(\.job)

@@ -149,6 +149,6 @@ struct RollbackTests {
         going.signal(SIGKILL)
         _ = await going.finish(timeout: 30)
         #expect(busy.status == 1)
-        #expect(busy.stderr.contains("is still running"), "\(busy.stderr)")
+        #expect(busy.stderr.contains("is still running (PID \(going.pid) on "), "\(busy.stderr)")
     }
 }
