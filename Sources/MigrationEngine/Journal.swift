@@ -356,6 +356,13 @@ public final class Journal: Sendable {
         JournalLock.lastHolder(journalPath: path).map(JournalLock.isAlive) ?? false
     }
 
+    /// Who last took the journal's one-writer lock, as its lock file says (`PID 4242 on vc-ops
+    /// since 2026-12-06T20:01:02Z`); nil without a lock file. For messages that refuse to act
+    /// on a journal a live process still writes (`moonmotion rollback`).
+    public var lastWriter: String? {
+        JournalLock.lastHolder(journalPath: path)?.description
+    }
+
     /// Gives up the one-writer lock: another run may open the journal for writing from now on.
     /// Further writes through this object still work (tests only; a run's journal is closed
     /// by its end).

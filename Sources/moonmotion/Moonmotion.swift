@@ -41,5 +41,6 @@ struct Moonmotion: AsyncParsableCommand {
         TasksCommand.self,
         StatusCommand.self,
         ReportCommand.self,
+        RollbackCommand.self,
     ]
 }

@@ -23,8 +23,8 @@ import Darwin
 /// running tasks finished, pending jobs left for `--resume`; twice: tasks left running in
 /// vCenter, recorded in the journal).
 struct StrategyRun {
-    /// The strategy the script returned.
-    let strategy: LuaStrategy
+    /// The strategy the script returned (or `rollback`'s `RollbackStrategy`).
+    let strategy: any Strategy & Sendable
     /// The runtime it lives in (the runner runs on its executor).
     let runtime: LuaRuntime
     /// The script's path as given.
@@ -53,7 +53,8 @@ struct StrategyRun {
         return status
     }
 
-    private func execute(on backend: Backend) async -> Int32 {
+    /// Runs the strategy on `backend` (already made: `rollback` checks it first).
+    func execute(on backend: Backend) async -> Int32 {
         var configuration = RunConfiguration()
         configuration.strategyName = script
         configuration.parameters = parameters
@@ -69,7 +70,7 @@ struct StrategyRun {
         }
 
         if options.dryRun {
-            let runner = strategy.makeRunner(vcenter: backend.vcenter, configuration: configuration)
+            let runner = makeRunner(vcenter: backend.vcenter, configuration: configuration)
             do {
                 let plan = try await runner.plan()
                 writeStandardOutput(plan.lines().map { $0 + "\n" }.joined())
@@ -146,7 +147,7 @@ struct StrategyRun {
         let scriptName = (script as NSString).lastPathComponent
         let notifier = options.notify.isEmpty ? nil : Notifier(urls: options.notify, log: { writeStandardError("moonmotion: \($0)\n") })
         let plannedJSON = planJSON, planJournal = journal
-        let runner = strategy.makeRunner(vcenter: backend.vcenter, configuration: configuration, journal: journal) { event in
+        let runner = makeRunner(vcenter: backend.vcenter, configuration: configuration, journal: journal) { event in
             // The plan goes into the journal with the run it belongs to (begun, or resumed, by now).
             if let planJSON = plannedJSON, let journal = planJournal, case .runStarted = event.kind, let run = try? journal.latestRun() {
                 do { try journal.recordPlan(run.id, json: planJSON, at: event.time) } catch {
@@ -227,6 +228,17 @@ struct StrategyRun {
             if sent.waiting > 0 { writeStandardError("moonmotion: notify: gave up waiting for \(sent.waiting) webhook(s) after 10 s\n") }
         }
         return Self.exitStatus(summary)
+    }
+
+    /// The runner: a Lua strategy's own (its hooks run on its runtime's executor); any other
+    /// strategy's on the same executor, so Ctrl-C and the simulated clock behave alike.
+    private func makeRunner(vcenter: any VCenter, configuration: RunConfiguration, journal: Journal? = nil,
+                            onEvent: (@Sendable (EngineEvent) -> Void)? = nil) -> MigrationRunner {
+        if let lua = strategy as? LuaStrategy {
+            return lua.makeRunner(vcenter: vcenter, configuration: configuration, journal: journal, onEvent: onEvent)
+        }
+        return MigrationRunner(vcenter: vcenter, strategy: strategy, configuration: configuration, journal: journal,
+                               executor: runtime.executor, onEvent: onEvent)
     }
 
     /// Starts `--listen`'s server and says where it serves (never with its token).
