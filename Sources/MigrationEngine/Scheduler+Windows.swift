@@ -74,9 +74,12 @@ extension Scheduler {
         guard let windows = configuration.windows else { return true }
         guard let window = windows.window(containing: now) else { return false }
         let duration = predictedDuration(j, placed: placed)
-        if now.addingTimeInterval(duration) <= window.end { return true }
+        let end = now.addingTimeInterval(duration)
         // Longer than the whole window: it may start in the window's first minutes only.
-        return duration > window.duration && now.timeIntervalSince(window.start) < 300
+        let allowed = end <= window.end || (duration > window.duration && now.timeIntervalSince(window.start) < 300)
+        // Recorded on the job (its events carry it): what its real end is measured against.
+        if allowed { jobs[Int(j)].predictedEnd = end }
+        return allowed
     }
 
     /// Parks job `j` until the next window opens.

@@ -85,4 +85,33 @@ struct SchedulerWindowTests {
         let events = h.events.compactMap { if case .window(let open, _, _) = $0.kind { open } else { nil } }
         #expect(events == [true, false], "the opening and the closing are journaled")
     }
+
+    @Test("each move records the end it was predicted to reach when it started, and its job events carry it")
+    func predictionsRecorded() throws {
+        // The harness copies at exactly the configured 100 MB/s with no setup: every prediction
+        // is right, so the recorded error is zero; a run without windows records none.
+        let h = try Self.harness("daily 01:00-02:00; daily 03:00-04:00", start: "2026-12-07T00:30:00Z")
+        #expect(h.run() == .completed)
+        for job in h.scheduler.jobs {
+            let predicted = try #require(job.predictedEnd, "\(job.vmName) has no prediction")
+            #expect(abs(job.finishedAt!.timeIntervalSince(predicted)) < 1, "\(job.vmName): ended \(job.finishedAt!), predicted \(predicted)")
+        }
+        let dispatched = h.events.compactMap { e -> EventRecord? in
+            if case .jobChanged(let job, .pending) = e.kind, job.state == .dispatching { EventRecord(e) } else { nil }
+        }
+        #expect(dispatched.count == h.scheduler.jobs.count && dispatched.allSatisfy { $0.predictedEnd.flatMap(EventRecord.date) != nil })
+        let boundaries = h.events.compactMap { e -> EventRecord? in if case .window = e.kind { EventRecord(e) } else { nil } }
+        // 00:30: closed, the next opens at 01:00; at 01:00 opened until 02:00.
+        #expect(boundaries.first?.type == "window-closed" && boundaries.first?.nextWindow.flatMap(EventRecord.date) == ISO8601DateFormatter().date(from: "2026-12-07T01:00:00Z"))
+        #expect(boundaries.first { $0.type == "window-opened" }?.windowEnd.flatMap(EventRecord.date) == ISO8601DateFormatter().date(from: "2026-12-07T02:00:00Z"))
+
+        var spec = TestInventory()
+        spec.hostsPerCluster = 1
+        spec.vmsPerHost = 2
+        let inv = spec.make()
+        let plain = try SchedulerHarness(inventory: inv, strategy: ClosureStrategy())
+        try plain.add(TestInventory.moveAll(inv))
+        #expect(plain.run() == .completed)
+        #expect(plain.scheduler.jobs.allSatisfy { $0.predictedEnd == nil })
+    }
 }
