@@ -61,6 +61,17 @@ struct StrategyRun {
         configuration.scheduler.vcenterMaxJobsOverride = options.maxConcurrent
         configuration.scheduler.windows = options.changeWindows
         configuration.scheduler.stopAtWindowEnd = options.untilWindowEnd
+        // A test vCenter on scaled time (scripts/vcsim `-speed S`; for tests and benchmarks):
+        // the run takes vCenter's clock (`CurrentTime`) running S× as its own, so change windows,
+        // predictions and the journal are on the simulated calendar `plan --window` predicts.
+        if backend.simulator == nil, let text = ProcessInfo.processInfo.environment["MOONMOTION_CLOCK_SPEED"],
+           let speed = Double(text), speed > 0, speed.isFinite {
+            let offset = (try? await ServerClock.measure(backend.vcenter))?.offset ?? 0
+            let localBase = Date()
+            let serverBase = localBase.addingTimeInterval(offset)
+            configuration.clock = { serverBase.addingTimeInterval(Date().timeIntervalSince(localBase) * speed) }
+            configuration.clockSpeed = speed
+        }
         do {
             if let simulator = backend.simulator { try Backend.followSimulatedClock(simulator, in: runtime) }
         } catch {
@@ -137,7 +148,7 @@ struct StrategyRun {
         if let simulator = backend.simulator {
             clock = { simulator.now }
         } else {
-            clock = { Date() }
+            clock = configuration.clock
         }
         let display = ProgressDisplay(
             title: "\((script as NSString).lastPathComponent) on \(backend.name)", mode: ProgressDisplay.defaultMode,

@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Change windows against the test vCenter on scaled time (issue 15.1): the run takes the test
+/// vCenter's clock (`MOONMOTION_CLOCK_SPEED`), so `--window` is read on the simulated calendar.
+@Suite("change windows on the test vCenter")
+struct WindowsOnTestVCenterTests {
+    /// Two 30-minute windows an hour apart, on the simulated calendar of 2026-12-07 (UTC).
+    static let windows = "daily 00:00-00:30; daily 01:00-01:30"
+    static let speed = 200.0
+    static let day = ISO8601DateFormatter().date(from: "2026-12-07T00:00:00Z")!
+
+    /// A test vCenter whose clock reads 23:57 simulated when it starts (3 min = 0.9 real s
+    /// before the first window). 12 VMs on 2 hosts at 400 MiB/s, 2 at once: about 50
+    /// simulated minutes of copying, more than the first window holds.
+    static func start() async throws -> TestVCenter {
+        let skew = Int(day.addingTimeInterval(-180).timeIntervalSinceNow.rounded())
+        return try await TestVCenter.start(TestVCenter.Options(
+            clusters: 1, hosts: 2, vms: 12, seed: 3, snapshotFraction: 0, consolidateFraction: 0, rateMBps: 400, speed: speed,
+            extraArgs: ["-clock-skew-seconds", String(skew), "-svmotion-setup-seconds", "15", "-update-batch-ms", "20"]))
+    }
+
+    static let environment = ["GOVC_URL": "", "MOONMOTION_CLOCK_SPEED": String(speed), "MOONMOTION_POLLER": "coalesce=0.05,pace=0.1"]
+
+    /// The `--events` file's records, as dictionaries.
+    static func events(_ path: URL) throws -> [[String: Any]] {
+        try String(contentsOf: path, encoding: .utf8).split(separator: "\n").compactMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    static func date(_ any: Any?) -> Date? {
+        guard let text = any as? String else { return nil }
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+    }
+
+    /// The windows the run announced (opened at, closes at) and every dispatch (time, predicted end, VM).
+    static func decisions(_ records: [[String: Any]]) -> (windows: [DateInterval], dispatches: [(at: Date, predicted: Date?, vm: String)]) {
+        var windows: [DateInterval] = []
+        var dispatches: [(at: Date, predicted: Date?, vm: String)] = []
+        for r in records {
+            guard let time = date(r["time"]) else { continue }
+            if r["type"] as? String == "window-opened", let end = date(r["windowEnd"]) { windows.append(DateInterval(start: time, end: end)) }
+            if r["type"] as? String == "job-changed", r["state"] as? String == "dispatching" {
+                dispatches.append((at: time, predicted: date(r["predictedEnd"]), vm: r["vmName"] as? String ?? "?"))
+            }
+        }
+        return (windows, dispatches)
+    }
+
+    /// Every dispatch is inside a window and predicted to end by its close (or, predicted
+    /// longer than the whole window, made in its first five minutes — the rule for moves no
+    /// window can hold).
+    static func checkDecisions(_ windows: [DateInterval], _ dispatches: [(at: Date, predicted: Date?, vm: String)]) {
+        for d in dispatches {
+            guard let w = windows.first(where: { $0.start <= d.at && d.at < $0.end }) else {
+                Issue.record("\(d.vm) was dispatched at \(d.at), outside every window \(windows)")
+                continue
+            }
+            guard let predicted = d.predicted else { Issue.record("\(d.vm): no predicted end journaled"); continue }
+            let longerThanWindow = predicted.timeIntervalSince(d.at) > w.duration && d.at.timeIntervalSince(w.start) < 300
+            #expect(predicted <= w.end || longerThanWindow,
+                    "\(d.vm) started at \(d.at) predicted to end \(predicted), past the close \(w.end)")
+        }
+    }
+
+    @Test("a window closing mid-run: no move starts whose predicted end is past the close; the run waits and finishes in the next window")
+    func waitsForTheNextWindow() async throws {
+        let vc = try await Self.start()
+        defer { vc.stop() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mm-windows-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let events = dir.appendingPathComponent("events.jsonl")
+        let run = try await runMoonmotion(
+            ["run", "--url", vc.urlWithCredentials.absoluteString, examplePath("storage-migration.lua"), "max_concurrent=2",
+             "--journal", "w.journal", "--events", events.path, "--window", Self.windows, "--tz", "UTC"],
+            directory: dir, environment: Self.environment, timeout: 50)
+        #expect(run.status == 0, "\(run.stderr.suffix(2000))")
+        let (windows, dispatches) = Self.decisions(try Self.events(events))
+        // Opened (the first at its opening, as the run began before it), closed, opened again.
+        #expect(windows.count == 2, "\(windows)")
+        #expect(windows.first?.end == Self.day.addingTimeInterval(1800) && windows.last?.end == Self.day.addingTimeInterval(5400))
+        Self.checkDecisions(windows, dispatches)
+        // Work was left for the second window and done there.
+        #expect(dispatches.contains { $0.at >= Self.day.addingTimeInterval(3600) }, "nothing waited for the second window")
+        #expect(dispatches.contains { $0.at < Self.day.addingTimeInterval(1800) })
+        let finished = try Self.events(events).last { $0["type"] as? String == "run-finished" }
+        #expect(finished?["outcome"] as? String == "completed", "\(String(describing: finished))")
+    }
+
+    @Test("--until-window-end: the run exits when the window closes (running moves finish), --resume continues in the next one")
+    func exitsAndResumes() async throws {
+        let vc = try await Self.start()
+        defer { vc.stop() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mm-windows-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let args = ["run", "--url", vc.urlWithCredentials.absoluteString, examplePath("storage-migration.lua"), "max_concurrent=2",
+                    "--journal", "w.journal", "--window", Self.windows, "--tz", "UTC", "--until-window-end"]
+        let first = try await runMoonmotion(args + ["--events", dir.appendingPathComponent("first.jsonl").path],
+                                            directory: dir, environment: Self.environment, timeout: 30)
+        #expect(first.status == 0, "\(first.stderr.suffix(2000))")
+        let one = Self.decisions(try Self.events(dir.appendingPathComponent("first.jsonl")))
+        #expect(one.windows.count == 1 && !one.dispatches.isEmpty)
+        Self.checkDecisions(one.windows, one.dispatches)
+        let ended = try Self.events(dir.appendingPathComponent("first.jsonl")).last { $0["type"] as? String == "run-finished" }
+        #expect(ended?["outcome"] as? String == "window-closed", "\(String(describing: ended))")
+
+        let second = try await runMoonmotion(args + ["--resume", "--events", dir.appendingPathComponent("second.jsonl").path],
+                                             directory: dir, environment: Self.environment, timeout: 30)
+        #expect(second.status == 0, "\(second.stderr.suffix(2000))")
+        let two = Self.decisions(try Self.events(dir.appendingPathComponent("second.jsonl")))
+        Self.checkDecisions(two.windows, two.dispatches)
+        #expect(!two.dispatches.isEmpty && two.dispatches.allSatisfy { $0.at >= Self.day.addingTimeInterval(3600) },
+                "the resumed run starts its moves in the second window")
+        let finished = try Self.events(dir.appendingPathComponent("second.jsonl")).last { $0["type"] as? String == "run-finished" }
+        #expect(finished?["outcome"] as? String == "completed", "\(String(describing: finished))")
+        #expect(one.dispatches.count + two.dispatches.count >= 12)
+    }
+}
