@@ -114,4 +114,35 @@ struct SchedulerWindowTests {
         #expect(plain.run() == .completed)
         #expect(plain.scheduler.jobs.allSatisfy { $0.predictedEnd == nil })
     }
+
+    @Test("a pro-active vMotion starts only inside a window, and only with time left for the move it clears the way for")
+    func proactiveVMotionsInsideWindows() throws {
+        // One host holds most VMs: its storage moves are blocked by its two Storage vMotion slots
+        // while others have room, so the strategy answers `vmotion`. Windows close while they wait.
+        let inv = TestInventory.concentrated()
+        var config = SchedulerConfiguration()
+        config.windows = try ChangeWindows(parsing: "daily 01:00-01:40; daily 03:00-03:40", timeZone: Self.utc)
+        config.predictedRate = 100_000_000
+        config.predictedOverhead = 0
+        let strategy = ClosureStrategy(
+            select: TestInventory.moveAll,
+            limits: { c in LimitOverrides(maxConcurrent: max(1, c.hosts.count / 2), storageMovesPerHost: 2) },
+            onBlocked: { _, _ in .vmotion })
+        let h = try SchedulerHarness(inventory: inv, strategy: strategy, configuration: config)
+        h.now = ISO8601DateFormatter().date(from: "2026-12-07T00:30:00Z")!
+        try h.add(TestInventory.moveAll(inv))
+        #expect(h.run() == .completed)
+        let windows = config.windows!
+        let vmotions = h.scheduler.jobs.filter { $0.isProactive && $0.startedAt != nil }
+        #expect(!vmotions.isEmpty, "the scenario makes pro-active vMotions")
+        for job in h.scheduler.jobs where job.startedAt != nil {
+            let started = try #require(job.dispatchedAt ?? job.startedAt)
+            let window = try #require(windows.window(containing: started), "\(job.vmName) (\(job.kind.name)) started at \(started), outside every window")
+            #expect(job.predictedEnd != nil)
+            if job.isProactive, let parent = h.scheduler.job(job.parent!).startedAt {
+                // The move it made room for started in the same window.
+                #expect(windows.window(containing: parent) == window, "\(job.vmName): vMotion at \(started), its move at \(parent)")
+            }
+        }
+    }
 }
