@@ -174,6 +174,7 @@ struct StrategyRun {
         var server: StatusServer?
         if let listen = options.listen {
             let name = script, vcenterName = backend.vcenter.displayName, vcenter = backend.vcenter
+            let changeWindows = configuration.scheduler.windows
             let source = StatusServer.Source(
                 status: {
                     let progress = display.tracker.snapshot(at: clock())
@@ -181,7 +182,7 @@ struct StrategyRun {
                                      progress: progress, source: "live")
                 },
                 calls: { vcenter.callStatistics },
-                timeline: { LiveTimeline.json(display.tracker, now: clock()) })
+                timeline: { LiveTimeline.json(display.tracker, now: clock(), windows: changeWindows) })
             do {
                 server = try await Self.startServer(listen: listen, options: options, source: source)
             } catch {
