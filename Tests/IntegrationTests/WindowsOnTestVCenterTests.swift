@@ -6,19 +6,30 @@ import TestSupport
 /// vCenter's clock (`MOONMOTION_CLOCK_SPEED`), so `--window` is read on the simulated calendar.
 @Suite("change windows on the test vCenter")
 struct WindowsOnTestVCenterTests {
-    /// Two 30-minute windows an hour apart, on the simulated calendar of 2026-12-07 (UTC).
-    static let windows = "daily 00:00-00:30; daily 01:00-01:30"
     static let speed = 200.0
-    static let day = ISO8601DateFormatter().date(from: "2026-12-07T00:00:00Z")!
 
-    /// A test vCenter whose clock reads 23:57 simulated when it starts (3 min = 0.9 real s
-    /// before the first window). 12 VMs on 2 hosts at 400 MiB/s, 2 at once: about 50
-    /// simulated minutes of copying, more than the first window holds.
-    static func start() async throws -> TestVCenter {
-        let skew = Int(day.addingTimeInterval(-180).timeIntervalSinceNow.rounded())
-        return try await TestVCenter.start(TestVCenter.Options(
+    /// A test vCenter on a simulated calendar near 2026-12-07 00:00 UTC and two windows on it:
+    /// 30 minutes opening at the first whole minute 10 simulated minutes (3 real s) after it
+    /// answers — the windows are placed from its clock, so a slow start on a loaded machine
+    /// cannot make the run miss the first —, and 90 minutes from an hour later. 12 VMs on 2
+    /// hosts at 400 MiB/s, 2 at once: about 50 simulated minutes of copying, more than the first
+    /// window holds and less than the second.
+    static func start() async throws -> (vc: TestVCenter, windows: String, first: DateInterval, second: DateInterval) {
+        let launched = Date()
+        let skew = Int(ISO8601DateFormatter().date(from: "2026-12-06T23:55:00Z")!.timeIntervalSince(launched).rounded())
+        let vc = try await TestVCenter.start(TestVCenter.Options(
             clusters: 1, hosts: 2, vms: 12, seed: 3, snapshotFraction: 0, consolidateFraction: 0, rateMBps: 400, speed: speed,
             extraArgs: ["-clock-skew-seconds", String(skew), "-svmotion-setup-seconds", "15", "-update-batch-ms", "20"]))
+        // Simulated second 0 is the server's start plus the skew (to a second or so: its start-up).
+        let now = launched.addingTimeInterval(Double(skew) + (try await vc.stats(includeTasks: false)).simNow)
+        let open = Date(timeIntervalSince1970: ((now.timeIntervalSince1970 + 600) / 60).rounded(.up) * 60)
+        let first = DateInterval(start: open, duration: 1800), second = DateInterval(start: open.addingTimeInterval(3600), duration: 5400)
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "HH:mm"
+        let text = "daily \(f.string(from: first.start))-\(f.string(from: first.end)); daily \(f.string(from: second.start))-\(f.string(from: second.end))"
+        return (vc, text, first, second)
     }
 
     static let environment = ["GOVC_URL": "", "MOONMOTION_CLOCK_SPEED": String(speed), "MOONMOTION_POLLER": "coalesce=0.05,pace=0.1"]
@@ -69,7 +80,7 @@ struct WindowsOnTestVCenterTests {
 
     @Test("a window closing mid-run: no move starts whose predicted end is past the close; the run waits and finishes in the next window")
     func waitsForTheNextWindow() async throws {
-        let vc = try await Self.start()
+        let (vc, text, first, second) = try await Self.start()
         defer { vc.stop() }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mm-windows-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -77,30 +88,30 @@ struct WindowsOnTestVCenterTests {
         let events = dir.appendingPathComponent("events.jsonl")
         let run = try await runMoonmotion(
             ["run", "--url", vc.urlWithCredentials.absoluteString, examplePath("storage-migration.lua"), "max_concurrent=2",
-             "--journal", "w.journal", "--events", events.path, "--window", Self.windows, "--tz", "UTC"],
+             "--journal", "w.journal", "--events", events.path, "--window", text, "--tz", "UTC"],
             directory: dir, environment: Self.environment, timeout: 50)
         #expect(run.status == 0, "\(run.stderr.suffix(2000))")
         let (windows, dispatches) = Self.decisions(try Self.events(events))
         // Opened (the first at its opening, as the run began before it), closed, opened again.
         #expect(windows.count == 2, "\(windows)")
-        #expect(windows.first?.end == Self.day.addingTimeInterval(1800) && windows.last?.end == Self.day.addingTimeInterval(5400))
+        #expect(windows.first?.end == first.end && windows.last?.end == second.end, "\(windows) for \(text)")
         Self.checkDecisions(windows, dispatches)
         // Work was left for the second window and done there.
-        #expect(dispatches.contains { $0.at >= Self.day.addingTimeInterval(3600) }, "nothing waited for the second window")
-        #expect(dispatches.contains { $0.at < Self.day.addingTimeInterval(1800) })
+        #expect(dispatches.contains { $0.at >= second.start }, "nothing waited for the second window")
+        #expect(dispatches.contains { $0.at < first.end })
         let finished = try Self.events(events).last { $0["type"] as? String == "run-finished" }
         #expect(finished?["outcome"] as? String == "completed", "\(String(describing: finished))")
     }
 
     @Test("--until-window-end: the run exits when the window closes (running moves finish), --resume continues in the next one")
     func exitsAndResumes() async throws {
-        let vc = try await Self.start()
+        let (vc, text, _, secondWindow) = try await Self.start()
         defer { vc.stop() }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mm-windows-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let args = ["run", "--url", vc.urlWithCredentials.absoluteString, examplePath("storage-migration.lua"), "max_concurrent=2",
-                    "--journal", "w.journal", "--window", Self.windows, "--tz", "UTC", "--until-window-end"]
+                    "--journal", "w.journal", "--window", text, "--tz", "UTC", "--until-window-end"]
         let first = try await runMoonmotion(args + ["--events", dir.appendingPathComponent("first.jsonl").path],
                                             directory: dir, environment: Self.environment, timeout: 30)
         #expect(first.status == 0, "\(first.stderr.suffix(2000))")
@@ -115,7 +126,7 @@ struct WindowsOnTestVCenterTests {
         #expect(second.status == 0, "\(second.stderr.suffix(2000))")
         let two = Self.decisions(try Self.events(dir.appendingPathComponent("second.jsonl")))
         Self.checkDecisions(two.windows, two.dispatches)
-        #expect(!two.dispatches.isEmpty && two.dispatches.allSatisfy { $0.at >= Self.day.addingTimeInterval(3600) },
+        #expect(!two.dispatches.isEmpty && two.dispatches.allSatisfy { $0.at >= secondWindow.start },
                 "the resumed run starts its moves in the second window")
         let finished = try Self.events(dir.appendingPathComponent("second.jsonl")).last { $0["type"] as? String == "run-finished" }
         #expect(finished?["outcome"] as? String == "completed", "\(String(describing: finished))")
