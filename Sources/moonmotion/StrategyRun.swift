@@ -122,7 +122,11 @@ struct StrategyRun {
                 return 1
             }
             do {
-                planJSON = try ReportPlan(planJSON: try Data(contentsOf: URL(fileURLWithPath: path))).json()
+                let plan = try ReportPlan(planJSON: try Data(contentsOf: URL(fileURLWithPath: path)))
+                planJSON = try plan.json()
+                // Change windows predict a move's end by the plan's rate until one is measured.
+                if let rate = plan.rateMBps, rate > 0 { configuration.scheduler.predictedRate = rate * 1_048_576 }
+                if let setup = plan.setupSeconds, setup >= 0 { configuration.scheduler.predictedOverhead = setup }
             } catch {
                 writeStandardError("moonmotion: --plan \(path): \(error)\n")
                 return 1

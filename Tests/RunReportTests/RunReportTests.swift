@@ -175,6 +175,13 @@ struct RunReportTests {
             """.utf8)
         let plan = try ReportPlan(planJSON: planJSON)
         #expect(plan.clusters.map { "\($0.name) \($0.finishSeconds) \($0.bytes)" } == ["prod-a 50.0 \(40 * F.gib)"] && plan.vms == 4)
+        #expect(plan.rateMBps == nil && plan.setupSeconds == nil, "a plan without its rate model")
+        // The rate model, which `run --plan` hands the change-window rule as its first prediction.
+        var withRates = try JSONSerialization.jsonObject(with: planJSON) as! [String: Any]
+        withRates["rateModel"] = ["storageVMotionMBps": 400, "storageVMotionOverheadSeconds": 15, "arrays": [], "limitsEnforced": true]
+        let rated = try ReportPlan(planJSON: try JSONSerialization.data(withJSONObject: withRates))
+        #expect(rated.rateMBps == 400 && rated.setupSeconds == 15)
+        #expect(try JSONDecoder().decode(ReportPlan.self, from: Data(try rated.json().utf8)) == rated, "the journaled summary keeps it")
         #expect(throws: (any Error).self) { try ReportPlan(planJSON: Data("{\"title\": \"x\"}".utf8)) }
         do {
             _ = try ReportPlan(planJSON: Data("{\"title\": \"x\"}".utf8))
