@@ -152,9 +152,14 @@ def main():
         inventory = os.path.join(tmp, "inventory.json")
         with open(inventory, "w") as f:
             f.write(inv)
+        # The plan first: `run --plan` journals it and hands its rate to the window rule's first predictions.
+        plan_base = [mm, "plan", script, *params, "--inventory", inventory, "--rate", str(args.rate)]
+        start_text = dt.datetime.fromtimestamp(sim_start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _, _, windowed, werr = run(plan_base + ["--window", args.windows, "--tz", "UTC", "--start", start_text,
+                                                "--out", os.path.join(tmp, "plan")], env, tmp, 600)
         journal = os.path.join(tmp, "windows.journal")
         cmd = [mm, "run", "--url", url, script, *params, "--journal", journal, "--window", args.windows, "--tz", "UTC",
-               "--report", os.path.join(tmp, "report")]
+               "--report", os.path.join(tmp, "report"), "--plan", os.path.join(tmp, "plan", "plan.json")]
         sys.stderr.write("run: %s\n" % " ".join(cmd[:2] + cmd[4:]))
         code, wall, out, err = run(cmd, env, tmp, args.deadline)
         if code != 0:
@@ -164,9 +169,7 @@ def main():
         subprocess.run(["rm", "-rf", report_dir])
         subprocess.run(["cp", "-r", os.path.join(tmp, "report"), report_dir])
 
-        plan_base = [mm, "plan", script, *params, "--inventory", inventory, "--rate", str(args.rate)]
         _, _, plain, perr = run(plan_base, env, tmp, 600)
-        _, _, windowed, werr = run(plan_base + ["--window", args.windows, "--tz", "UTC", "--start", dt.datetime.fromtimestamp(sim_start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")], env, tmp, 600)
 
     def first(pattern, text):
         mt = re.search(pattern, text, re.M)
