@@ -9,27 +9,36 @@ struct WindowsOnTestVCenterTests {
     static let speed = 200.0
 
     /// A test vCenter on a simulated calendar near 2026-12-07 00:00 UTC and two windows on it:
-    /// 30 minutes opening at the first whole minute 10 simulated minutes (3 real s) after it
-    /// answers — the windows are placed from its clock, so a slow start on a loaded machine
-    /// cannot make the run miss the first —, and 90 minutes from an hour later. 12 VMs on 2
-    /// hosts at 400 MiB/s, 2 at once: about 50 simulated minutes of copying, more than the first
-    /// window holds and less than the second.
-    static func start() async throws -> (vc: TestVCenter, windows: String, first: DateInterval, second: DateInterval) {
+    /// 30 minutes, and 90 minutes from an hour later. 12 VMs on 2 hosts at 400 MiB/s, 2 at once:
+    /// about 50 simulated minutes of copying, more than the first window holds and less than
+    /// the second. The first opens once a run has had time to start: the windows are placed
+    /// from the server's clock after a timed `--dry-run` (connect, inventory, strategy: what a
+    /// run does before its first move), at least 10 simulated minutes and 3 × that time ahead —
+    /// on the loaded 2-core machine in the full suite a start took over 10 real s, 35 simulated
+    /// minutes at 200×, and a fixed lead made the run miss the first window. `lead` is the
+    /// real seconds of that lead, for the callers' time bounds.
+    static func start() async throws -> (vc: TestVCenter, windows: String, first: DateInterval, second: DateInterval, lead: Double) {
         let launched = Date()
         let skew = Int(ISO8601DateFormatter().date(from: "2026-12-06T23:55:00Z")!.timeIntervalSince(launched).rounded())
         let vc = try await TestVCenter.start(TestVCenter.Options(
             clusters: 1, hosts: 2, vms: 12, seed: 3, snapshotFraction: 0, consolidateFraction: 0, rateMBps: 400, speed: speed,
             extraArgs: ["-clock-skew-seconds", String(skew), "-svmotion-setup-seconds", "15", "-update-batch-ms", "20"]))
         // Simulated second 0 is the server's start plus the skew (to a second or so: its start-up).
+        let dryRunStart = Date()
+        let dry = try await runMoonmotion(["run", "--url", vc.urlWithCredentials.absoluteString, examplePath("storage-migration.lua"),
+                                           "max_concurrent=2", "--dry-run", "--no-journal"],
+                                           directory: FileManager.default.temporaryDirectory, environment: environment, timeout: 60)
+        #expect(dry.status == 0, "\(dry.stderr.suffix(1000))")
+        let lead = max(600, 3 * Date().timeIntervalSince(dryRunStart) * speed)
         let now = launched.addingTimeInterval(Double(skew) + (try await vc.stats(includeTasks: false)).simNow)
-        let open = Date(timeIntervalSince1970: ((now.timeIntervalSince1970 + 600) / 60).rounded(.up) * 60)
+        let open = Date(timeIntervalSince1970: ((now.timeIntervalSince1970 + lead) / 60).rounded(.up) * 60)
         let first = DateInterval(start: open, duration: 1800), second = DateInterval(start: open.addingTimeInterval(3600), duration: 5400)
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "HH:mm"
         let text = "daily \(f.string(from: first.start))-\(f.string(from: first.end)); daily \(f.string(from: second.start))-\(f.string(from: second.end))"
-        return (vc, text, first, second)
+        return (vc, text, first, second, lead / speed)
     }
 
     static let environment = ["GOVC_URL": "", "MOONMOTION_CLOCK_SPEED": String(speed), "MOONMOTION_POLLER": "coalesce=0.05,pace=0.1"]
@@ -80,7 +89,7 @@ struct WindowsOnTestVCenterTests {
 
     @Test("a window closing mid-run: no move starts whose predicted end is past the close; the run waits and finishes in the next window")
     func waitsForTheNextWindow() async throws {
-        let (vc, text, first, second) = try await Self.start()
+        let (vc, text, first, second, lead) = try await Self.start()
         defer { vc.stop() }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mm-windows-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -89,7 +98,7 @@ struct WindowsOnTestVCenterTests {
         let run = try await runMoonmotion(
             ["run", "--url", vc.urlWithCredentials.absoluteString, examplePath("storage-migration.lua"), "max_concurrent=2",
              "--journal", "w.journal", "--events", events.path, "--window", text, "--tz", "UTC"],
-            directory: dir, environment: Self.environment, timeout: 50)
+            directory: dir, environment: Self.environment, timeout: 50 + lead)
         #expect(run.status == 0, "\(run.stderr.suffix(2000))")
         let (windows, dispatches) = Self.decisions(try Self.events(events))
         // Opened (the first at its opening, as the run began before it), closed, opened again.
@@ -105,7 +114,7 @@ struct WindowsOnTestVCenterTests {
 
     @Test("--until-window-end: the run exits when the window closes (running moves finish), --resume continues in the next one")
     func exitsAndResumes() async throws {
-        let (vc, text, _, secondWindow) = try await Self.start()
+        let (vc, text, _, secondWindow, lead) = try await Self.start()
         defer { vc.stop() }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mm-windows-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -113,7 +122,7 @@ struct WindowsOnTestVCenterTests {
         let args = ["run", "--url", vc.urlWithCredentials.absoluteString, examplePath("storage-migration.lua"), "max_concurrent=2",
                     "--journal", "w.journal", "--window", text, "--tz", "UTC", "--until-window-end"]
         let first = try await runMoonmotion(args + ["--events", dir.appendingPathComponent("first.jsonl").path],
-                                            directory: dir, environment: Self.environment, timeout: 30)
+                                            directory: dir, environment: Self.environment, timeout: 30 + lead)
         #expect(first.status == 0, "\(first.stderr.suffix(2000))")
         let one = Self.decisions(try Self.events(dir.appendingPathComponent("first.jsonl")))
         #expect(one.windows.count == 1 && !one.dispatches.isEmpty)
