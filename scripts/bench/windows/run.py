@@ -17,9 +17,11 @@ hour apart: the gap's length changes nothing but the wait). Per window, from the
     fewer than max_concurrent moves held a slot (dispatch to recorded end) while jobs not yet
     dispatched remained, / (max_concurrent x the window's seconds). Goal < 5 %.
 
-Then `plan` on the same inventory (read from the test vCenter with `moonmotion inventory
---json`), strategy and rates: its makespan without windows, and with the same --window
-and --start its last window and end date, against the run's.
+And `plan` on the same inventory (read from the test vCenter with `moonmotion inventory
+--json`), strategy and rates: first with the same --window and --start (its plan.json goes to
+the run as --plan: journaled, and its rate is the window rule's prediction until a move is
+measured), whose last window and end date are set against the run's; then without windows,
+for the makespan.
 
     python3 scripts/bench/windows/run.py --moonmotion .build/debug/moonmotion
 
@@ -100,8 +102,8 @@ def measure(journal, slots):
             waiting = sum(1 for j in jobs.values() if j["state"] != "skipped" and (j["dispatched"] is None or j["dispatched"] > mid))
             if waiting > 0:
                 idle += max(0, slots - running) * (b - a)
-        # The last window ends the run early: only the time until the last dispatch counts as window
-        # time with work waiting (after it nothing waits), so the fraction is of the whole window.
+        # Only time with work waiting counts as idle (in the last window, none after the last
+        # dispatch), but the fraction is of the whole window's slot-seconds.
         rows.append(dict(start=ws, end=we, started=len(inside),
                          last_end=latest[1]["finished"] if latest else None,
                          overrun=(latest[1]["finished"] - we) if latest else None,
