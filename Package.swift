@@ -62,7 +62,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The Gantt chart of a migration: `plan --out`'s timeline and the live page's.
+        // The Gantt chart of a migration: `plan --out`'s timeline, the live page's and the report's.
         .target(name: "Gantt", dependencies: ["VCenterModel"]),
         .target(
             name: "VCenterSimulator",
@@ -78,6 +78,8 @@ let package = Package(
             dependencies: [
                 "Locking",
                 "VCenterModel",
+                // A run's jobs as Gantt data (`JobTimeline`), shared by the report and the live page.
+                "Gantt",
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

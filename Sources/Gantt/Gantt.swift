@@ -68,14 +68,18 @@ public enum Gantt {
         return out
     }
 
-    /// The legend: one key per kind present (Storage vMotion always), failed, queued.
-    public static func legend(kinds: [String]) -> String {
+    /// The legend: one key per kind present (Storage vMotion always), failed, queued, and the
+    /// change windows when the chart has some.
+    public static func legend(kinds: [String], windows: Bool = false) -> String {
         var legend = ""
         for kind in kinds {
             legend += "<span class=\"key\"><i style=\"background:\(color(kind))\"></i>\(escape(label(kind)))</span>"
         }
         legend += "<span class=\"key\"><i style=\"background:#d93025\"></i>failed</span>"
         legend += "<span class=\"key\"><i style=\"background:#3a6fc4;opacity:.35\"></i>queued (lighter)</span>"
+        if windows {
+            legend += "<span class=\"key\" id=\"window-key\"><i style=\"background:rgba(46,160,67,.25);border-right:2px dashed #2e7d32\"></i>change window (dashed: it closes)</span>"
+        }
         return legend
     }
 

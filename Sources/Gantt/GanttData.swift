@@ -15,9 +15,12 @@ extension Gantt {
     /// `sh`/`dh` (source/destination host or -1), `sd` (source datastore, an array when
     /// several), `dd` (destination datastore or -1). Sparse, as flat pairs: `fail` (task,
     /// fault index) and `clx` (task, cluster) for tasks whose cluster is not their source
-    /// host's (else destination host's) cluster.
+    /// host's (else destination host's) cluster. `win`: the change windows (`--window`) as flat
+    /// (start, end) pairs of seconds from offset 0, drawn as bands behind the bars with a line
+    /// at each close; absent without windows.
     public static func dataJSON(
-        bars: [GanttBar], kinds: [String], names: GanttNames, groupBy: Grouping, origin: Date, wallClock: Date, now: Date
+        bars: [GanttBar], kinds: [String], names: GanttNames, groupBy: Grouping, origin: Date, wallClock: Date, now: Date,
+        windows: [DateInterval] = []
     ) -> String {
         var clusterNames = names.clusters.map(\.name)
         var clusterIndex: [MoRef: Int] = [:]
@@ -143,6 +146,16 @@ extension Gantt {
         for (name, column) in [("k", k), ("vmd", vmd), ("dq", dq), ("ds", ds), ("de", de), ("mb", mb), ("sh", sh), ("dh", dh), ("dd", dd), ("fail", fail), ("clx", clx)] {
             out.raw(",\"\(name)\":")
             out.ints(column)
+        }
+        if !windows.isEmpty {
+            out.raw(",\"win\":[")
+            for (i, w) in windows.enumerated() {
+                if i > 0 { out.raw(",") }
+                out.number(w.start.timeIntervalSince(origin))
+                out.raw(",")
+                out.number(w.end.timeIntervalSince(origin))
+            }
+            out.raw("]")
         }
         out.raw(",\"sd\":[")
         for (i, list) in sd.enumerated() {

@@ -9,6 +9,9 @@ extension Gantt {
     /// `window.mmTimeline.update(data)` replaces the data with a newer document of the same
     /// shape (the live status page's growing timeline): the rows are laid out again, the
     /// scroll position is kept, and a chart that was fitted to the whole run stays fitted.
+    ///
+    /// Change windows (the data's `win`) are drawn as green bands behind the bars, each close a
+    /// dashed line; `canvas#chart[data-window-bands]` says how many bands the last frame drew.
     public static let script = #"""
     (function () {
     "use strict";
@@ -19,9 +22,10 @@ extension Gantt {
       consolidateDisks: "#e0861b", removeSnapshot: "#a8900f", power: "#8a8a8a"};
     var LABEL_W = 170, AXIS_H = 26, LANE = 10, BAR = 8, PAD = 3, HEADER_H = 20, RIGHT_PAD = 40;
 
-    var COLORS = [], FAILED = 0, n = 0, i, Q, S, E, C, VM, F, CL, END = 60;
+    var COLORS = [], FAILED = 0, n = 0, i, Q, S, E, C, VM, F, CL, END = 60, WIN = [];
     function load(data) {
       D = data;
+      WIN = D.win || [];
       COLORS = D.kinds.map(function (k) { return KIND_COLOR[k] || "#555"; });
       FAILED = COLORS.length;
       COLORS.push("#d93025");
@@ -200,6 +204,19 @@ extension Gantt {
       var tk;
       for (tk = Math.floor(t0 / step) * step; tk <= t1; tk += step) { var gx = Math.round(X(tk)) + 0.5; ctx.moveTo(gx, AXIS_H); ctx.lineTo(gx, H); }
       ctx.stroke();
+      // Change windows behind the bars: a band while open, a dashed line where each closes.
+      var bands = 0;
+      for (var wi = 0; wi + 1 < WIN.length; wi += 2) {
+        var wx0 = Math.max(LABEL_W, X(WIN[wi])), wx1 = Math.min(W, X(WIN[wi + 1]));
+        if (wx1 <= wx0) continue;
+        bands++;
+        ctx.fillStyle = "rgba(46,160,67,0.10)"; ctx.fillRect(wx0, AXIS_H, wx1 - wx0, H - AXIS_H);
+        if (X(WIN[wi + 1]) <= W) {
+          ctx.strokeStyle = "#2e7d32"; ctx.setLineDash([6, 4]); ctx.beginPath();
+          ctx.moveTo(Math.round(wx1) + 0.5, AXIS_H); ctx.lineTo(Math.round(wx1) + 0.5, H); ctx.stroke(); ctx.setLineDash([]);
+        }
+      }
+      canvas.dataset.windowBands = String(bands);
 
       var light = COLORS.map(function () { return new Path2D(); }), full = COLORS.map(function () { return new Path2D(); });
       var hoverBox = null;

@@ -82,6 +82,12 @@ public struct ChangeWindows: Sendable, Hashable, CustomStringConvertible {
         intervals(around: date).first { $0.start > date }?.start
     }
 
+    /// The merged windows that overlap `from`…`to` (up to five weeks), in order: what a chart of
+    /// that span draws (the live page's timeline).
+    public func windows(from: Date, to: Date) -> [DateInterval] {
+        intervals(around: from).filter { $0.end > from && $0.start < to }
+    }
+
     /// Merged windows from two days before `date` to five weeks after it, in order.
     func intervals(around date: Date) -> [DateInterval] {
         var calendar = Calendar(identifier: .gregorian)

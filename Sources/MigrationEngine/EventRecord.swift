@@ -62,6 +62,13 @@ public struct EventRecord: Codable, Sendable, Hashable {
     /// reference (`ClusterComputeResource:domain-c7` → `prod-a`), so that a reader of the
     /// journal alone (`moonmotion status`) names them as the running process does.
     public var names: [String: String]?
+    /// A job's events under change windows: when the scheduler predicted, at its start, that
+    /// it would end (ISO 8601; `Job.predictedEnd`).
+    public var predictedEnd: String?
+    /// `window-opened`: when the window closes (ISO 8601).
+    public var windowEnd: String?
+    /// `window-closed`: when the next window opens (ISO 8601), if one does within five weeks.
+    public var nextWindow: String?
 
     /// The record of `event`.
     public init(_ event: EngineEvent) {
@@ -113,6 +120,8 @@ public struct EventRecord: Codable, Sendable, Hashable {
         case .window(let open, let end, let next):
             type = open ? "window-opened" : "window-closed"
             message = open ? end.map { "until \(Self.format($0))" } : next.map { "next opens \(Self.format($0))" }
+            windowEnd = open ? end.map(Self.format) : nil
+            nextWindow = open ? nil : next.map(Self.format)
         case .runFinished(let o):
             type = "run-finished"
             outcome = o.name
@@ -136,6 +145,16 @@ public struct EventRecord: Codable, Sendable, Hashable {
         host = j.kind.destinationHost?.description
         size = j.size
         error = j.lastError
+        predictedEnd = j.predictedEnd.map(Self.format)
+    }
+
+    /// The instant a field of this record names (`time`, `predictedEnd`, `windowEnd`, …).
+    public static func date(_ text: String) -> Date? {
+        let parser = ISO8601DateFormatter()
+        parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let d = parser.date(from: text) { return d }
+        parser.formatOptions = [.withInternetDateTime]
+        return parser.date(from: text)
     }
 
     static func format(_ date: Date) -> String {

@@ -63,6 +63,11 @@ public struct Job: Sendable, Hashable, Identifiable {
     /// Whether the strategy holds the job: its target hook answered "wait" while datastores
     /// had room. A held job waits (it is re-asked when something changes); it never fails for it.
     public var heldByStrategy: Bool = false
+    /// With change windows (`SchedulerConfiguration.windows`): when the scheduler predicted, as
+    /// it started the job, that the job would end — the prediction the window rule admitted it
+    /// on. Not a journal column: the job's events carry it (`EventRecord.predictedEnd`), so the
+    /// report and the windows benchmark set each move's real end beside it.
+    public var predictedEnd: Date? = nil
 
     /// Creates a job record.
     public init(

@@ -330,6 +330,23 @@ public final class Journal: Sendable {
         }
     }
 
+    /// The run's events of the given types, oldest first (the report's window boundaries and
+    /// predictions, without decoding the whole log).
+    public func events(of run: Int64, types: [String]) throws -> [JournalEventRow] {
+        guard !types.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: types.count).joined(separator: ",")
+        var values: [(any DatabaseValueConvertible)?] = [run]
+        values += types.map { $0 }
+        let arguments = StatementArguments(values)
+        return try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT time, job_id, type, detail FROM events WHERE run_id = ? AND type IN (\(marks)) ORDER BY seq",
+                             arguments: arguments).map { row in
+                JournalEventRow(time: Date(timeIntervalSince1970: row["time"]), job: (row["job_id"] as Int?).map(JobID.init),
+                                type: row["type"], detail: row["detail"])
+            }
+        }
+    }
+
     /// The newest event of `type` in a run's log, if any.
     public func latestEvent(of run: Int64, type: String) throws -> JournalEventRow? {
         try queue.read { db in

@@ -196,7 +196,7 @@ extension MigrationRunner {
         if let virtual, let speed = virtual.clockSpeed {
             delay = max(0, at.timeIntervalSince(virtual.now)) / speed
         } else {
-            delay = max(0, at.timeIntervalSince(configuration.clock()))
+            delay = max(0, at.timeIntervalSince(configuration.clock())) / max(configuration.clockSpeed, 1e-9)
         }
         timerTask = Task {
             try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))

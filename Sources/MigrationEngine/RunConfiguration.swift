@@ -13,6 +13,9 @@ public struct RunConfiguration: Sendable {
     public var resume = false
     /// The clock for a real backend (a virtual backend's own `now` is used otherwise).
     public var clock: @Sendable () -> Date = { Date() }
+    /// Seconds of `clock` per real second (1: a real vCenter). More for a test vCenter whose
+    /// clock runs scaled (`MOONMOTION_CLOCK_SPEED`): timers wait (T − now) ÷ speed real seconds.
+    public var clockSpeed: Double = 1
     /// When looking for a task started just before a crash or by a lost call, accept tasks
     /// whose start time is up to this much before the intent (`scheduler.clockSkewTolerance`).
     public var clockSkewTolerance: TimeInterval {

@@ -148,6 +148,7 @@ extension Scheduler {
         }
         let list = proactiveCharges(j, to: h2)
         for c in list where !ledger.fits(c) { return parkOrFail(j, c, now: now) }
+        if !windowAllowsProactive(j, parent: p, now: now) { return parkForWindow(j) }
         emit(.proactiveVMotion(job: jobs[Int(p)].id, vmotion: jobs[i].id, from: hostSlots[Int(h)].ref, to: hostSlots[Int(h2)].ref), now)
         commit(j, charges: list, now: now)
         return nil

@@ -12,6 +12,9 @@ import VCenterModel
 // move predicted longer than a whole window would never start under that rule: it starts in
 // the first minutes of a window instead, and its overrun is what the prediction said.
 //
+// A pro-active vMotion obeys the same rule for itself and the move it makes room for: made
+// at a close it would free a host no move may use until the next window.
+//
 // Jobs that must wait park on one `changeWindow` list; the scheduler asks to be woken at the
 // next boundary (`windowWake`). At an opening every waiting job is queued again in rank
 // order; at a closing nothing new starts (running tasks finish), and with `stopAtWindowEnd`
@@ -74,9 +77,28 @@ extension Scheduler {
         guard let windows = configuration.windows else { return true }
         guard let window = windows.window(containing: now) else { return false }
         let duration = predictedDuration(j, placed: placed)
-        if now.addingTimeInterval(duration) <= window.end { return true }
+        let end = now.addingTimeInterval(duration)
         // Longer than the whole window: it may start in the window's first minutes only.
-        return duration > window.duration && now.timeIntervalSince(window.start) < 300
+        let allowed = end <= window.end || (duration > window.duration && now.timeIntervalSince(window.start) < 300)
+        // Recorded on the job (its events carry it): what its real end is measured against.
+        if allowed { jobs[Int(j)].predictedEnd = end }
+        return allowed
+    }
+
+    /// Whether pro-active vMotion `j` may start now, clearing the way for storage move `p`: only
+    /// inside a window and only if the move can start after it under the window rule (both
+    /// predicted to end by the close, or the move longer than any window and still in the
+    /// window's first minutes). Otherwise the vMotion would be made for nothing — at a close,
+    /// the host it frees is wanted by no move until the next window, whose placement may differ.
+    func windowAllowsProactive(_ j: Int32, parent p: Int32, now: Date) -> Bool {
+        guard let windows = configuration.windows else { return true }
+        guard let window = windows.window(containing: now) else { return false }
+        let vmotion = predictedDuration(j, placed: [])
+        let move = predictedDuration(p, placed: [])
+        let end = now.addingTimeInterval(vmotion + move)
+        let allowed = end <= window.end || (move > window.duration && now.timeIntervalSince(window.start) < 300)
+        if allowed { jobs[Int(j)].predictedEnd = now.addingTimeInterval(vmotion) }
+        return allowed
     }
 
     /// Parks job `j` until the next window opens.

@@ -26,7 +26,7 @@ public struct SchedulerConfiguration: Sendable, Hashable {
     /// window open now (Scheduler+Windows). Nil: always open.
     public var windows: ChangeWindows?
     /// The copy rate predicted for a move before any was measured, bytes per second, and its
-    /// setup time (the plan's rate model: 150 MiB/s and 15 s).
+    /// setup time (the plan's default rate model, 150 MiB/s and 15 s; `run --plan` sets the plan's own).
     public var predictedRate: Double = 150 * 1_048_576
     public var predictedOverhead: TimeInterval = 15
     /// End the run when the window closes and running tasks have finished (`--until-window-end`):

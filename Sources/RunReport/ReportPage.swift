@@ -15,6 +15,11 @@ import MigrationEngine
 /// follows the clusters (`#plan`: `#plan-makespan`, `#actual-makespan`, `#plan-vms`,
 /// `#actual-vms`, one `tr.plan-cluster` per cluster with `data-name`).
 ///
+/// With change windows (`--window`), a windows section follows (`#windows`: one `tr.window`
+/// per window with `data-start`, `data-end` — ISO 8601 —, `data-started`, `data-overrun` and
+/// `data-error` in seconds, empty when unknown), the legend has `#window-key`, and the chart
+/// draws each window as a band (`canvas#chart[data-window-bands]`).
+///
 /// DOM contract (the browser test reads it): `#outcome`; `#summary` with `#vms-total`,
 /// `#vms-done`, `#vms-failed`, `#vms-blocked`, `#vms-skipped`, `#vms-unfinished`,
 /// `#vms-not-started`, `#bytes-done`, `#bytes-total`, `#makespan`, `#started`, `#ended`,
@@ -84,7 +89,8 @@ public enum ReportPage {
         }
         page += "</tbody></table>\n"
         if let plan = report.plan { page += planSection(plan, report) }
-        page += "<h2>Timeline</h2>\n<section id=\"gantt\">\n<p class=\"legend\">" + Gantt.legend(kinds: ReportTimeline.kinds) + "</p>\n"
+        if !report.windows.isEmpty { page += windowSection(report.windows) }
+        page += "<h2>Timeline</h2>\n<section id=\"gantt\">\n<p class=\"legend\">" + Gantt.legend(kinds: ReportTimeline.kinds, windows: !report.windows.isEmpty) + "</p>\n"
         page += Gantt.controls(groupBy: .host) + "\n" + Gantt.body + "\n</section>\n"
         page += vmTable(report)
         page += "</div>\n<script type=\"application/json\" id=\"timeline-data\">" + report.timeline + "</script>\n"
@@ -156,6 +162,36 @@ public enum ReportPage {
         }
         return out + "</tbody></table>\n"
     }
+
+    /// The change windows: each one's open and close, the moves started in it, and the one
+    /// that ended last beside the error of the prediction it started on.
+    static func windowSection(_ windows: [ReportWindow]) -> String {
+        let e = Gantt.escape
+        func seconds(_ t: TimeInterval?) -> String { t.map { String(Int($0.rounded())) } ?? "" }
+        func signed(_ t: TimeInterval?) -> String {
+            guard let t else { return "–" }
+            return (t < 0 ? "−" : "+") + ProgressRenderer.duration(abs(t))
+        }
+        var out = """
+            <h2>Change windows</h2>
+            <p class="muted">A move starts only if it is predicted to end inside the window; one that ends past the close \
+            overran by what its prediction got wrong. Past the close: the last end among the window's moves − the close.</p>
+            <table id="windows"><thead><tr><th>opens</th><th>closes</th><th class="num">moves started</th><th>last end</th>\
+            <th class="num">past the close</th><th>VM</th><th class="num">its prediction error</th></tr></thead><tbody>
+
+            """
+        for w in windows {
+            out += "<tr class=\"window\" data-start=\"\(iso(w.start))\" data-end=\"\(iso(w.end))\" data-started=\"\(w.started)\" "
+            out += "data-overrun=\"\(seconds(w.overrun))\" data-error=\"\(seconds(w.predictionError))\">"
+            out += "<td class=\"time\">\(e(time(w.start)))</td><td class=\"time\">\(e(time(w.end)))</td><td class=\"num\">\(w.started)</td>"
+            out += "<td class=\"time\">\(e(time(w.lastEnd)))</td><td class=\"num\">\(e(signed(w.overrun)))</td><td>\(e(w.overrunVM ?? ""))</td>"
+            out += "<td class=\"num\">\(e(signed(w.predictionError)))</td></tr>\n"
+        }
+        return out + "</tbody></table>\n"
+    }
+
+    /// `2026-12-06T17:50:19Z`.
+    static func iso(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
 
     static func card(_ title: String, _ id: String, _ value: String, _ tone: String = "") -> String {
         "<div class=\"card \(tone)\"><span>\(Gantt.escape(title))</span><b id=\"\(id)\">\(Gantt.escape(value))</b></div>"

@@ -25,6 +25,11 @@ public struct ReportPlan: Sendable, Hashable, Codable {
     public var bytes: Int64
     /// Per cluster, in the plan's order.
     public var clusters: [Cluster]
+    /// The plan's copy rate of one Storage vMotion, MiB/s, and its setup seconds (`rateModel`):
+    /// what the change-window rule predicts a move by before the run has measured one. Nil in a
+    /// plan (or a journaled summary) that does not say.
+    public var rateMBps: Double?
+    public var setupSeconds: Double?
 
     /// Reads `moonmotion plan --out`'s `plan.json`; throws, saying what is missing, for
     /// anything else.
@@ -38,6 +43,8 @@ public struct ReportPlan: Sendable, Hashable, Codable {
             var totals: Totals
             var clusters: [ClusterPlan]
             var clusterCounters: [Counter]?
+            struct RateModel: Decodable { var storageVMotionMBps: Double?; var storageVMotionOverheadSeconds: Double? }
+            var rateModel: RateModel?
         }
         let file: PlanFile
         do {
@@ -51,6 +58,8 @@ public struct ReportPlan: Sendable, Hashable, Codable {
         makespanSeconds = file.makespanSeconds
         vms = file.totals.vmsMoved
         bytes = file.totals.bytesMoved
+        rateMBps = file.rateModel?.storageVMotionMBps
+        setupSeconds = file.rateModel?.storageVMotionOverheadSeconds
         clusters = file.clusters.map { c in
             // `ClusterComputeResource:domain-c7` → the counters' name for `domain-c7`.
             let id = c.cluster.split(separator: ":", maxSplits: 1).last.map(String.init) ?? c.cluster

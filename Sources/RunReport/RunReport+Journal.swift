@@ -35,6 +35,28 @@ extension RunReport {
         // The newest plan the run was given (a resume may bring another); one that does not
         // read is left out rather than failing the report.
         let plan = try journal.latestEvent(of: run.id, type: "plan").flatMap { try? JSONDecoder().decode(ReportPlan.self, from: Data($0.detail.utf8)) }
-        return RunReport(run: run, jobs: jobs, names: names, lastKnown: try journal.lastEventTime(of: run.id), ending: ending, plan: plan)
+        let (windows, predicted) = try windowsAndPredictions(journal, run: run.id)
+        return RunReport(run: run, jobs: jobs, names: names, lastKnown: try journal.lastEventTime(of: run.id), ending: ending, plan: plan,
+                         windows: windows, predicted: predicted)
+    }
+
+    /// The change windows the run's boundary events describe and, when there are some, each
+    /// job's last journaled predicted end (`job-changed` events carry it under windows only, so
+    /// a run without windows reads no job events at all).
+    static func windowsAndPredictions(_ journal: Journal, run: Int64) throws -> ([DateInterval], [JobID: Date]) {
+        let decoder = JSONDecoder()
+        var boundaries: [(time: Date, open: Bool, end: Date?)] = []
+        for row in try journal.events(of: run, types: ["window-opened", "window-closed"]) {
+            let record = try? decoder.decode(EventRecord.self, from: Data(row.detail.utf8))
+            boundaries.append((time: row.time, open: row.type == "window-opened", end: record?.windowEnd.flatMap(EventRecord.date)))
+        }
+        guard !boundaries.isEmpty else { return ([], [:]) }
+        var predicted: [JobID: Date] = [:]
+        for row in try journal.events(of: run, types: ["job-changed"]) where row.detail.contains("\"predictedEnd\"") {
+            guard let job = row.job, let record = try? decoder.decode(EventRecord.self, from: Data(row.detail.utf8)),
+                  let end = record.predictedEnd.flatMap(EventRecord.date) else { continue }
+            predicted[job] = end
+        }
+        return (JobTimeline.windows(boundaries), predicted)
     }
 }

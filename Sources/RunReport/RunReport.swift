@@ -55,14 +55,19 @@ public struct RunReport: Sendable {
     public var timeline: String
     /// What `moonmotion plan` predicted, when the run was given one (`run --plan`).
     public var plan: ReportPlan?
+    /// The change windows the run saw (`--window`; empty without), in order.
+    public var windows: [ReportWindow]
 
     /// Seconds from the start to the end (or the last known instant).
     public var makespan: TimeInterval { max(0, endedAt.timeIntervalSince(startedAt)) }
 
     /// Builds the report of journaled jobs. `names` names clusters, hosts and datastores by
     /// reference (the `run-started` event's); `lastKnown` is the newest instant the journal
-    /// holds (its last event) for a run without a recorded end; `plan` the journaled plan.
-    public init(run: JournalRun, jobs: [Job], names: [MoRef: String], lastKnown: Date?, ending: Ending, plan: ReportPlan? = nil) {
+    /// holds (its last event) for a run without a recorded end; `plan` the journaled plan;
+    /// `windows` the change windows the run saw (`JobTimeline.windows`) and `predicted` each
+    /// job's predicted end under them.
+    public init(run: JournalRun, jobs: [Job], names: [MoRef: String], lastKnown: Date?, ending: Ending, plan: ReportPlan? = nil,
+                windows: [DateInterval] = [], predicted: [JobID: Date] = [:]) {
         self.plan = plan
         strategy = run.strategy
         parameters = run.parameters
@@ -92,6 +97,7 @@ public struct RunReport: Sendable {
             byCluster[key, default: []].append(vm)
         }
         clusters = clusterOrder.sorted().map { ReportFigures(name: $0, vms: byCluster[$0]!) }
-        timeline = ReportTimeline.json(jobs: jobs, names: names, origin: run.startedAt, end: endedAt)
+        timeline = ReportTimeline.json(jobs: jobs, names: names, origin: run.startedAt, end: endedAt, windows: windows)
+        self.windows = ReportWindow.windows(windows, jobs: jobs, predicted: predicted)
     }
 }

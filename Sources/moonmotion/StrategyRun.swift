@@ -62,6 +62,17 @@ struct StrategyRun {
         configuration.scheduler.vcenterMaxJobsOverride = options.maxConcurrent
         configuration.scheduler.windows = options.changeWindows
         configuration.scheduler.stopAtWindowEnd = options.untilWindowEnd
+        // A test vCenter on scaled time (scripts/vcsim `-speed S`; for tests and benchmarks):
+        // the run takes vCenter's clock (`CurrentTime`) running S× as its own, so change windows,
+        // predictions and the journal are on the simulated calendar `plan --window` predicts.
+        if backend.simulator == nil, let text = ProcessInfo.processInfo.environment["MOONMOTION_CLOCK_SPEED"],
+           let speed = Double(text), speed > 0, speed.isFinite {
+            let offset = (try? await ServerClock.measure(backend.vcenter))?.offset ?? 0
+            let localBase = Date()
+            let serverBase = localBase.addingTimeInterval(offset)
+            configuration.clock = { serverBase.addingTimeInterval(Date().timeIntervalSince(localBase) * speed) }
+            configuration.clockSpeed = speed
+        }
         do {
             if let simulator = backend.simulator { try Backend.followSimulatedClock(simulator, in: runtime) }
         } catch {
@@ -112,7 +123,11 @@ struct StrategyRun {
                 return 1
             }
             do {
-                planJSON = try ReportPlan(planJSON: try Data(contentsOf: URL(fileURLWithPath: path))).json()
+                let plan = try ReportPlan(planJSON: try Data(contentsOf: URL(fileURLWithPath: path)))
+                planJSON = try plan.json()
+                // Change windows predict a move's end by the plan's rate until one is measured.
+                if let rate = plan.rateMBps, rate > 0 { configuration.scheduler.predictedRate = rate * 1_048_576 }
+                if let setup = plan.setupSeconds, setup >= 0 { configuration.scheduler.predictedOverhead = setup }
             } catch {
                 writeStandardError("moonmotion: --plan \(path): \(error)\n")
                 return 1
@@ -138,7 +153,7 @@ struct StrategyRun {
         if let simulator = backend.simulator {
             clock = { simulator.now }
         } else {
-            clock = { Date() }
+            clock = configuration.clock
         }
         let display = ProgressDisplay(
             title: "\((script as NSString).lastPathComponent) on \(backend.name)", mode: ProgressDisplay.defaultMode,
@@ -164,6 +179,7 @@ struct StrategyRun {
         var server: StatusServer?
         if let listen = options.listen {
             let name = script, vcenterName = backend.vcenter.displayName, vcenter = backend.vcenter
+            let changeWindows = configuration.scheduler.windows
             let source = StatusServer.Source(
                 status: {
                     let progress = display.tracker.snapshot(at: clock())
@@ -171,7 +187,7 @@ struct StrategyRun {
                                      progress: progress, source: "live")
                 },
                 calls: { vcenter.callStatistics },
-                timeline: { LiveTimeline.json(display.tracker, now: clock()) })
+                timeline: { LiveTimeline.json(display.tracker, now: clock(), windows: changeWindows) })
             do {
                 server = try await Self.startServer(listen: listen, options: options, source: source)
             } catch {

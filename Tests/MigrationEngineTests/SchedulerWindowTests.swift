@@ -85,4 +85,64 @@ struct SchedulerWindowTests {
         let events = h.events.compactMap { if case .window(let open, _, _) = $0.kind { open } else { nil } }
         #expect(events == [true, false], "the opening and the closing are journaled")
     }
+
+    @Test("each move records the end it was predicted to reach when it started, and its job events carry it")
+    func predictionsRecorded() throws {
+        // The harness copies at exactly the configured 100 MB/s with no setup: every prediction
+        // is right, so the recorded error is zero; a run without windows records none.
+        let h = try Self.harness("daily 01:00-02:00; daily 03:00-04:00", start: "2026-12-07T00:30:00Z")
+        #expect(h.run() == .completed)
+        for job in h.scheduler.jobs {
+            let predicted = try #require(job.predictedEnd, "\(job.vmName) has no prediction")
+            #expect(abs(job.finishedAt!.timeIntervalSince(predicted)) < 1, "\(job.vmName): ended \(job.finishedAt!), predicted \(predicted)")
+        }
+        let dispatched = h.events.compactMap { e -> EventRecord? in
+            if case .jobChanged(let job, .pending) = e.kind, job.state == .dispatching { EventRecord(e) } else { nil }
+        }
+        #expect(dispatched.count == h.scheduler.jobs.count && dispatched.allSatisfy { $0.predictedEnd.flatMap(EventRecord.date) != nil })
+        let boundaries = h.events.compactMap { e -> EventRecord? in if case .window = e.kind { EventRecord(e) } else { nil } }
+        // 00:30: closed, the next opens at 01:00; at 01:00 opened until 02:00.
+        #expect(boundaries.first?.type == "window-closed" && boundaries.first?.nextWindow.flatMap(EventRecord.date) == ISO8601DateFormatter().date(from: "2026-12-07T01:00:00Z"))
+        #expect(boundaries.first { $0.type == "window-opened" }?.windowEnd.flatMap(EventRecord.date) == ISO8601DateFormatter().date(from: "2026-12-07T02:00:00Z"))
+
+        var spec = TestInventory()
+        spec.hostsPerCluster = 1
+        spec.vmsPerHost = 2
+        let inv = spec.make()
+        let plain = try SchedulerHarness(inventory: inv, strategy: ClosureStrategy())
+        try plain.add(TestInventory.moveAll(inv))
+        #expect(plain.run() == .completed)
+        #expect(plain.scheduler.jobs.allSatisfy { $0.predictedEnd == nil })
+    }
+
+    @Test("a pro-active vMotion starts only inside a window, and only with time left for the move it clears the way for")
+    func proactiveVMotionsInsideWindows() throws {
+        // One host holds most VMs: its storage moves are blocked by its two Storage vMotion slots
+        // while others have room, so the strategy answers `vmotion`. Windows close while they wait.
+        let inv = TestInventory.concentrated()
+        var config = SchedulerConfiguration()
+        config.windows = try ChangeWindows(parsing: "daily 01:00-01:40; daily 03:00-03:40", timeZone: Self.utc)
+        config.predictedRate = 100_000_000
+        config.predictedOverhead = 0
+        let strategy = ClosureStrategy(
+            select: TestInventory.moveAll,
+            limits: { c in LimitOverrides(maxConcurrent: max(1, c.hosts.count / 2), storageMovesPerHost: 2) },
+            onBlocked: { _, _ in .vmotion })
+        let h = try SchedulerHarness(inventory: inv, strategy: strategy, configuration: config)
+        h.now = ISO8601DateFormatter().date(from: "2026-12-07T00:30:00Z")!
+        try h.add(TestInventory.moveAll(inv))
+        #expect(h.run() == .completed)
+        let windows = config.windows!
+        let vmotions = h.scheduler.jobs.filter { $0.isProactive && $0.startedAt != nil }
+        #expect(!vmotions.isEmpty, "the scenario makes pro-active vMotions")
+        for job in h.scheduler.jobs where job.startedAt != nil {
+            let started = try #require(job.dispatchedAt ?? job.startedAt)
+            let window = try #require(windows.window(containing: started), "\(job.vmName) (\(job.kind.name)) started at \(started), outside every window")
+            #expect(job.predictedEnd != nil)
+            if job.isProactive, let parent = h.scheduler.job(job.parent!).startedAt {
+                // The move it made room for started in the same window.
+                #expect(windows.window(containing: parent) == window, "\(job.vmName): vMotion at \(started), its move at \(parent)")
+            }
+        }
+    }
 }

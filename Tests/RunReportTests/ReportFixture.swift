@@ -41,7 +41,7 @@ struct ReportFixture {
     /// Writes a run of `jobs`; `endedAt` records its end (nil: as after kill -9). The journal
     /// is closed (its lock given up) and its writer record names a process that has gone.
     func write(_ jobs: [Job], strategy: String = "wave1.lua", parameters: [String: String] = ["cluster": "prod-a"],
-               outcome: RunOutcome? = .completed, endedAt: Double? = 100) throws {
+               outcome: RunOutcome? = .completed, endedAt: Double? = 100, events: [EngineEvent] = []) throws {
         let journal = try Journal(path: path)
         let run = try journal.beginRun(strategy: strategy, parameters: parameters, vcenter: "vc.example", at: Self.at(0))
         var batch = JournalBatch()
@@ -50,11 +50,36 @@ struct ReportFixture {
             batch.jobs[job.id] = job
             batch.ranks[job.id] = rank
         }
+        batch.events += events
         try journal.write(batch, run: run)
         if let outcome, let endedAt { try journal.endRun(run, outcome: outcome, at: Self.at(endedAt)) }
         journal.close()
         // A writer record naming a process of this host that has ended (PID 2^22 + 1 is above
         // Linux's pid_max, so no process has it): the run reads as killed.
         try "pid=4194305\nhost=\(ProcessInfo.processInfo.hostName)\nsince=x\n".write(toFile: path + ".lock", atomically: true, encoding: .utf8)
+    }
+
+    /// A run in two change windows, [0, 100) and [200, 300): `w1-a` (started at 10, predicted to
+    /// end at 90, ended at 110: 10 s past the close, 20 s later than predicted), `w1-b` (ended at
+    /// 60 inside), `w2-a` (started at 210, predicted 280, ended 270). Boundaries as the
+    /// scheduler emits them: opened at 0 and 200, closed at 100.
+    static func windowedRun() -> (jobs: [Job], events: [EngineEvent]) {
+        var a = move(1, "w1-a", state: .done, start: 10, end: 110)
+        a.predictedEnd = at(90)
+        var b = move(2, "w1-b", state: .done, start: 20, end: 60)
+        b.predictedEnd = at(70)
+        var c = move(3, "w2-a", state: .done, start: 210, end: 270)
+        c.predictedEnd = at(280)
+        var events: [EngineEvent] = [
+            EngineEvent(time: at(0), kind: .window(open: true, end: at(100), next: nil)),
+            EngineEvent(time: at(100), kind: .window(open: false, end: nil, next: at(200))),
+            EngineEvent(time: at(200), kind: .window(open: true, end: at(300), next: nil)),
+        ]
+        for job in [a, b, c] {
+            var dispatching = job
+            dispatching.state = .dispatching
+            events.append(EngineEvent(time: job.dispatchedAt!, kind: .jobChanged(dispatching, from: .pending)))
+        }
+        return ([a, b, c], events)
     }
 }

@@ -31,4 +31,25 @@ struct ReportPageBrowserTests {
         let shot = try await HeadlessChromium.screenshot(url, name: "report-page.png")
         #expect(FileManager.default.fileExists(atPath: shot.path), "the screenshot is kept at \(shot.path)")
     }
+
+    @Test("a windowed run's report draws its change windows: a band per window on the canvas, the windows table, the key",
+          .enabled(if: HeadlessChromium.path != nil, "Debian's chromium is not installed (scripts/install-deps installs it)"))
+    func windowsInChromium() async throws {
+        let fixture = ReportFixture()
+        defer { fixture.remove() }
+        let (jobs, events) = ReportFixture.windowedRun()
+        try fixture.write(jobs, endedAt: 300, events: events)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mm-report-windows-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let written = try ReportWriter.write(try RunReport.read(journalAt: fixture.path), to: dir.path)
+        let url = URL(fileURLWithPath: written.html).absoluteString
+
+        let dom = try await HeadlessChromium.run(url, ["--virtual-time-budget=3000", "--dump-dom"])
+        // The chart fits the whole run on first draw, so both windows are in view: two bands drawn.
+        #expect(dom.contains("data-window-bands=\"2\""), "\(dom.prefix(1500))")
+        #expect(dom.components(separatedBy: "<tr class=\"window\"").count == 3)
+        #expect(dom.contains("id=\"window-key\""))
+        let shot = try await HeadlessChromium.screenshot(url, name: "report-windows.png")
+        #expect(FileManager.default.fileExists(atPath: shot.path), "the screenshot is kept at \(shot.path)")
+    }
 }

@@ -175,6 +175,13 @@ struct RunReportTests {
             """.utf8)
         let plan = try ReportPlan(planJSON: planJSON)
         #expect(plan.clusters.map { "\($0.name) \($0.finishSeconds) \($0.bytes)" } == ["prod-a 50.0 \(40 * F.gib)"] && plan.vms == 4)
+        #expect(plan.rateMBps == nil && plan.setupSeconds == nil, "a plan without its rate model")
+        // The rate model, which `run --plan` hands the change-window rule as its first prediction.
+        var withRates = try JSONSerialization.jsonObject(with: planJSON) as! [String: Any]
+        withRates["rateModel"] = ["storageVMotionMBps": 400, "storageVMotionOverheadSeconds": 15, "arrays": [], "limitsEnforced": true]
+        let rated = try ReportPlan(planJSON: try JSONSerialization.data(withJSONObject: withRates))
+        #expect(rated.rateMBps == 400 && rated.setupSeconds == 15)
+        #expect(try JSONDecoder().decode(ReportPlan.self, from: Data(try rated.json().utf8)) == rated, "the journaled summary keeps it")
         #expect(throws: (any Error).self) { try ReportPlan(planJSON: Data("{\"title\": \"x\"}".utf8)) }
         do {
             _ = try ReportPlan(planJSON: Data("{\"title\": \"x\"}".utf8))
@@ -199,6 +206,34 @@ struct RunReportTests {
         #expect(html.contains("<tr class=\"plan-cluster\" data-name=\"prod-a\"><td>prod-a finishes</td><td class=\"num\">50s</td><td class=\"num\">1m05s</td><td class=\"num\">1.30 ×</td></tr>"))
         // The status of the same journal still reads (it looks for the event types it knows).
         #expect(try RunStatus.read(journalAt: fixture.path).progress.overall.jobs == 10)
+    }
+
+    @Test("a windowed run: the windows from its boundary events, each one's latest end past the close beside that move's recorded prediction error, bands in the chart's data")
+    func changeWindows() throws {
+        let fixture = F()
+        defer { fixture.remove() }
+        let (jobs, events) = F.windowedRun()
+        try fixture.write(jobs, endedAt: 300, events: events)
+        let report = try RunReport.read(journalAt: fixture.path)
+        #expect(report.windows.map { "\($0.start.timeIntervalSince(F.t0))-\($0.end.timeIntervalSince(F.t0))" } == ["0.0-100.0", "200.0-300.0"])
+        let first = try #require(report.windows.first), second = try #require(report.windows.last)
+        // w1-a ended 10 s past the close, 20 s later than it was predicted to.
+        #expect(first.started == 2 && first.overrunVM == "w1-a" && first.overrun == 10 && first.predictionError == 20)
+        // w2-a ended 30 s before the close, 10 s sooner than predicted.
+        #expect(second.started == 1 && second.overrun == -30 && second.predictionError == -10)
+        #expect(report.timeline.contains("\"win\":[0,100,200,300]"), "\(report.timeline)")
+        let html = ReportPage.html(report)
+        #expect(html.contains("data-started=\"2\" data-overrun=\"10\" data-error=\"20\""), "\(html)")
+        #expect(html.contains("data-started=\"1\" data-overrun=\"-30\" data-error=\"-10\""))
+        #expect(html.contains("id=\"window-key\""))
+
+        // Without windows: no section, no key, no bands in the data.
+        let plain = F()
+        defer { plain.remove() }
+        try plain.write(Self.mixedJobs())
+        let unwindowed = try RunReport.read(journalAt: plain.path)
+        #expect(unwindowed.windows.isEmpty && !unwindowed.timeline.contains("\"win\""))
+        #expect(!ReportPage.html(unwindowed).contains("id=\"windows\"") && !ReportPage.html(unwindowed).contains("window-key"))
     }
 
     @Test("the report is written into the directory (created), both files replaced whole on a second write")

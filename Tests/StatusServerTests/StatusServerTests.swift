@@ -266,5 +266,17 @@ struct LiveTimelineTests {
         #expect((d["hosts"] as? [String]) == ["esx-01"] && (d["clusters"] as? [String]) == ["prod-a"])
         #expect((d["datastores"] as? [String])?.sorted() == ["new-01", "old-01"])
         #expect((d["mb"] as? [Int]) == [2, 2])
+        #expect(d["win"] == nil, "no windows, no bands")
+
+        // With change windows: those from the run's start to a day past now, as offsets from the start.
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        let midnight = utc.startOfDay(for: t0)
+        let windows = try ChangeWindows(parsing: "daily 00:00-00:01", timeZone: TimeZone(identifier: "UTC")!)
+        let withWindows = try #require(try JSONSerialization.jsonObject(with: Data(LiveTimeline.json(tracker, now: t0.addingTimeInterval(200), windows: windows).utf8)) as? [String: Any])
+        let next = midnight.addingTimeInterval(86_400).timeIntervalSince(t0)
+        let bands = try #require(withWindows["win"] as? [Double])
+        // t0 is 08:00: today's window has passed; tomorrow's shows; the one after is more than a day ahead.
+        #expect(bands == [next, next + 60], "\(bands)")
     }
 }
