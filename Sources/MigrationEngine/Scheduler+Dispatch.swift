@@ -20,12 +20,13 @@ extension Scheduler {
         // Fields of the slot, not a copy of it (its files, queue and names).
         let vi = Int(v)
         let host = vmSlots[vi].host, slotCluster = vmSlots[vi].cluster
-        let job = Job(
+        // Appended without a local binding: a copy kept to the end of the scope would share
+        // the job's box, and the writes below would copy it.
+        jobs.append(Job(
             id: JobID(Int(j)), vm: request.vm, vmName: vmSlots[vi].name, cluster: host >= 0 ? clusterRef(of: host) ?? slotCluster : slotCluster,
             kind: kind, label: request.label, size: kind.movesHost && !kind.movesStorage ? vmSlots[vi].memoryBytes : vmSlots[vi].committed,
             sourceHost: host >= 0 ? hostSlots[Int(host)].ref : nil,
-            sourceDatastores: vmSlots[vi].datastores.map { dsSlots[Int($0)].ref }, createdAt: now)
-        jobs.append(job)
+            sourceDatastores: vmSlots[vi].datastores.map { dsSlots[Int($0)].ref }, createdAt: now))
         meta.append(m)
         var problem: (JobState, String)?
         if !known {
@@ -94,8 +95,12 @@ extension Scheduler {
         guard slot.active < 0, slot.external == 0, let j = slot.queue.first else { return }
         let i = Int(j)
         guard jobs[i].state == .pending, !meta[i].queued else { return }
-        if let nb = jobs[i].notBefore, nb > now { return }
-        jobs[i].notBefore = nil
+        if let nb = jobs[i].notBefore {
+            if nb > now { return }
+            // Written only when set: a write copies the job's box while its `jobAdded` or
+            // last `jobChanged` event still shares it.
+            jobs[i].notBefore = nil
+        }
         meta[i].queued = true
         ready.insert(QueueEntry(rank: meta[i].rank, job: j, token: meta[i].token))
     }

@@ -51,10 +51,13 @@ extension Scheduler {
         var out: [MovingFile] = []
         let files = vmSlots[v].files
         out.reserveCapacity(files.count)
-        for f in files {
-            guard let allowed = move.allowed(f.id, on: f.ds), !(f.ds >= 0 && allowed.contains(f.ds)) else { continue }
-            let copy: (written: Int64, space: Int64) = f.disk.map { $0.copy(to: format) } ?? (f.bytes, f.bytes)
-            out.append(MovingFile(id: f.id, label: f.label, from: f.ds, allowed: allowed, written: copy.written, space: copy.space, leaves: f.bytes))
+        // By index, reading fields: `for f in files` copied each file slot (its label and its
+        // disk's record) for every examined job.
+        for k in files.indices {
+            let id = files[k].id, ds = files[k].ds, bytes = files[k].bytes
+            guard let allowed = move.allowed(id, on: ds), !(ds >= 0 && allowed.contains(ds)) else { continue }
+            let copy: (written: Int64, space: Int64) = files[k].disk?.copy(to: format) ?? (bytes, bytes)
+            out.append(MovingFile(id: id, label: files[k].label, from: ds, allowed: allowed, written: copy.written, space: copy.space, leaves: bytes))
         }
         return out
     }

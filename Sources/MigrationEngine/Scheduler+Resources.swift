@@ -182,12 +182,13 @@ extension Scheduler {
                     guard let k = vmSlots[Int(v)].files.firstIndex(where: { $0.id == p.id }) else { continue }
                     vmSlots[Int(v)].files[k].ds = p.to
                     vmSlots[Int(v)].files[k].bytes = p.space
-                    if var disk = vmSlots[Int(v)].files[k].disk, let format, disk.backing != .rdmPhysical {
-                        disk.backing = .flat
-                        disk.thinProvisioned = format == .thin
-                        disk.eagerlyScrub = format == .eager
-                        disk.usedBytes = p.space
-                        vmSlots[Int(v)].files[k].disk = disk
+                    // Changed in place: a copy of the disk's record (a dozen retains) per file
+                    // of every finished move, written back, was what this cost.
+                    if let format, let backing = vmSlots[Int(v)].files[k].disk?.backing, backing != .rdmPhysical {
+                        vmSlots[Int(v)].files[k].disk?.backing = .flat
+                        vmSlots[Int(v)].files[k].disk?.thinProvisioned = format == .thin
+                        vmSlots[Int(v)].files[k].disk?.eagerlyScrub = format == .eager
+                        vmSlots[Int(v)].files[k].disk?.usedBytes = p.space
                     }
                 }
                 // Files, then images, first seen first: without the two arrays a map and a
