@@ -45,14 +45,16 @@ import Glibc
         let start = clock.now
         #expect(await sleeper.ended(within: 0.2) == nil)
         #expect(clock.now - start >= .milliseconds(200))
-        // The kill is the event: the wait ends with it, long before its 30 s bound.
+        // The kill is the event: the wait ends with it, long before its bound. The bound is
+        // far (600 s) because the time measured here includes how long the test's own task
+        // waits for a thread of the cooperative pool: with other tests holding both threads of
+        // a 2-core machine, loaded runs measured 20.3 s and 33 s. Only a wait that ran to its
+        // bound comes near 600 s, and only a broken `ended` makes this test take that long.
         // (SIGKILL: a child of the test runner may have SIGTERM blocked.)
-        let waiting = Task { await sleeper.ended(within: 30) }
+        let waiting = Task { await sleeper.ended(within: 600) }
         kill(sleeper.processIdentifier, SIGKILL)
-        // SIGKILL, not nil: the wait ended on the kill, not at its bound (which answers nil).
-        // The time only has to be short of the 30 s bound: a loaded run measured 20.3 s here.
         #expect(await waiting.value == SIGKILL)
-        #expect(clock.now - start < .seconds(29))
+        #expect(clock.now - start < .seconds(590))
         // On a plain thread too, and again once it has ended.
         #expect(sleeper.blockUntilEnded() == SIGKILL)
     }

@@ -218,7 +218,7 @@ import VCenterModel
 
     /// A server that sends a byte now and then never trips the read timeout (it is never
     /// silent for long): the body's rate bound ends the call instead of letting it hang.
-    @Test(.timeLimit(.minutes(1))) func tricklingServerTimesOut() async throws {
+    @Test(.timeLimit(.minutes(2))) func tricklingServerTimesOut() async throws {
         let server = try FakeSOAPServer { request in
             var response = FakeSOAPServer.Response.soap("RetrieveServiceContent", "<returnval>")
             response.body = Array(response.body.prefix(200))
@@ -239,7 +239,10 @@ import VCenterModel
             // may stall past the read timeout ("sent nothing for 2 s") — a timeout either way.
             #expect(fault.message.hasPrefix("127.0.0.1:\(server.port) "), "\(fault)")
         }
-        #expect(clock.now - start < .seconds(30))  // ~2 s; generous for a loaded machine
+        // ~2 s alone. The server would trickle for weeks, so any bound tells "timed out" from
+        // "waited": far, because the time includes waits for a cooperative-pool thread while
+        // other tests hold both of a 2-core machine's (34–35 s measured under load).
+        #expect(clock.now - start < .seconds(100))
     }
 
     @Test func readTimeout() async throws {
