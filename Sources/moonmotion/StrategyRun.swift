@@ -61,6 +61,9 @@ struct StrategyRun {
         configuration.scheduler.vcenterMaxJobsOverride = options.maxConcurrent
         configuration.scheduler.windows = options.changeWindows
         configuration.scheduler.stopAtWindowEnd = options.untilWindowEnd
+        // The ETA the display, /api/status, /metrics and `status` show: re-forecast from the rates
+        // the run measures (at most once a minute of run time, sooner after a rate shift).
+        configuration.forecast = ForecastTrigger()
         do {
             if let simulator = backend.simulator { try Backend.followSimulatedClock(simulator, in: runtime) }
         } catch {

@@ -1,0 +1,22 @@
+import Foundation
+import VCenterModel
+
+extension Scheduler {
+    /// What a forecast needs of the live run, copied (values only) so that the forecast can
+    /// run on another thread while this scheduler goes on: the inventory with the locations
+    /// moves have reached, every job with its rank, each cluster's limits as applied, the
+    /// retry policy and the wave scope. Taken on the runner's executor; asks the strategy
+    /// nothing.
+    public func forecastInput(rates: RateBook, progress: [JobID: TaskProgressMark] = [:], now: Date) -> ForecastInput {
+        var clusterLimits: [MoRef: Limits] = [:]
+        for slot in clusterSlots { clusterLimits[slot.ref] = slot.limits }
+        var configuration = self.configuration
+        // The cap the live run applies, whichever of `--max-concurrent` and the strategy set it.
+        configuration.vcenterMaxJobsOverride = baseLimits.vcenterMaxJobs
+        // The forecast predicts the whole run, across windows.
+        configuration.stopAtWindowEnd = false
+        return ForecastInput(inventory: inventory, jobs: jobs, ranks: meta.map(\.rank), configuration: configuration,
+                             clusterLimits: clusterLimits, retry: retry, waveScope: strategy.waveScope, rates: rates,
+                             progress: progress, now: now)
+    }
+}
