@@ -19,6 +19,9 @@ public struct ForecastInput: Sendable {
     public var retry: RetryPolicy
     /// The strategy's wave scope.
     public var waveScope: WaveScope
+    /// Whether the live strategy has answered a blocked job with a pro-active vMotion (the
+    /// forecast answers the same for every blocked job then, else waits).
+    public var vmotionWhenBlocked: Bool
     /// The rates measured so far.
     public var rates: RateBook
     /// The latest progress each running task reported, and when.
@@ -44,7 +47,8 @@ public enum ForecastSimulation {
 
     /// The forecast for `input`; nil when the scheduler cannot be rebuilt.
     public static func run(_ input: ForecastInput) -> RunForecast? {
-        let strategy = ForecastStrategy(clusterLimits: input.clusterLimits, retry: input.retry, waveScope: input.waveScope)
+        let strategy = ForecastStrategy(clusterLimits: input.clusterLimits, retry: input.retry, waveScope: input.waveScope,
+                                        vmotionWhenBlocked: input.vmotionWhenBlocked)
         guard let scheduler = try? Scheduler(inventory: input.inventory, strategy: strategy, configuration: input.configuration) else {
             return nil
         }

@@ -13,11 +13,14 @@ import VCenterModel
 ///   dispatched goes where it went on an earlier attempt, else to the candidate with the most
 ///   free space (the default `target`) — the live strategy's answer cannot be known without
 ///   calling it;
-/// * blocked, failures: wait, skip (the forecast never fails a task).
+/// * blocked: a pro-active vMotion once the live strategy has asked for one (it is asked again
+///   for each job and the answer is its own; one seen is the best guess), else wait;
+/// * failures: skip (the forecast never fails a task).
 struct ForecastStrategy: Strategy {
     var clusterLimits: [MoRef: Limits]
     var retry: RetryPolicy
     var waveScope: WaveScope
+    var vmotionWhenBlocked: Bool
 
     func limits(_ cluster: ClusterInfo) throws -> LimitOverrides {
         guard let l = clusterLimits[cluster.ref] else { return .none }
@@ -35,6 +38,8 @@ struct ForecastStrategy: Strategy {
     }
 
     func wave(_ job: Job) throws -> Int? { job.wave }
+
+    func onBlocked(_ job: Job, _ info: BlockedInfo) throws -> BlockedDecision { vmotionWhenBlocked ? .vmotion : .wait }
 
     func onFailure(_ job: Job, _ failure: JobFailure) throws -> FailureDecision? { .skip }
 }

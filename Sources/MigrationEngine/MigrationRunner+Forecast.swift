@@ -50,7 +50,9 @@ extension MigrationRunner {
         guard forecasting != nil, let scheduler, !scheduler.isFinished else { return }
         let at = now
         guard forecasting!.trigger.due(now: at) else { return }
-        let input = scheduler.forecastInput(rates: forecasting!.rates, progress: forecasting!.progress, now: at)
+        let running = forecasting!.progress.map { (job: scheduler.job($0.key), mark: $0.value) }
+        let rates = forecasting!.rates.withProgress(of: running)
+        let input = scheduler.forecastInput(rates: rates, progress: forecasting!.progress, now: at)
         if drivesTime {
             forecastArrived(ForecastSimulation.run(input))
             return

@@ -124,6 +124,25 @@ public struct RateBook: Sendable, Hashable {
         return .kind(kind)
     }
 
+    /// This book with what running storage moves have shown so far, for pairs no finished move
+    /// has measured yet: each task's reported share of its bytes over the time it took to get
+    /// there (less the setup). A datastore that copies slowly shows in the first progress
+    /// reports of its first moves, long before one of them ends. Not kept: the task's end
+    /// is its sample.
+    public func withProgress(of running: [(job: Job, mark: TaskProgressMark)]) -> RateBook {
+        var book = self
+        for (job, mark) in running where job.kind.movesStorage && mark.percent >= 10 && mark.percent < 100 {
+            guard let started = job.startedAt, !job.moves.isEmpty else { continue }
+            guard job.moves.contains(where: { pairs[Pair(from: $0.from, to: $0.to)] == nil }) else { continue }
+            let share = Double(mark.percent) / 100
+            let moves = job.moves.map { m in
+                FileMove(file: m.file, label: m.label, from: m.from, to: m.to, bytes: Int64(Double(m.bytes) * share))
+            }
+            book.recordStorageMove(moves, seconds: mark.at.timeIntervalSince(started), now: mark.at)
+        }
+        return book
+    }
+
     /// The rate for copying from `from` to `to`: the pair's when measured, else the slower of
     /// the two datastores' (a slow datastore is slow with any partner), else every move's,
     /// else the assumed rate.

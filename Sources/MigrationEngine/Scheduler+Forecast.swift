@@ -16,7 +16,8 @@ extension Scheduler {
         // The forecast predicts the whole run, across windows.
         configuration.stopAtWindowEnd = false
         return ForecastInput(inventory: inventory, jobs: jobs, ranks: meta.map(\.rank), configuration: configuration,
-                             clusterLimits: clusterLimits, retry: retry, waveScope: strategy.waveScope, rates: rates,
+                             clusterLimits: clusterLimits, retry: retry, waveScope: strategy.waveScope,
+                             vmotionWhenBlocked: jobs.contains { $0.parent != nil }, rates: rates,
                              progress: progress, now: now)
     }
 }

@@ -36,6 +36,22 @@ struct ForecastTests {
         #expect(abs(book.rate(from: Self.ds("x"), to: Self.ds("y")) - 2_000_000_000 / 30) < 1, "every move's rate")
     }
 
+    @Test("a running move's progress measures a pair no finished move has measured yet, and only such a pair")
+    func progressSamples() {
+        var book = RateBook(halfLife: 1800, overhead: 0, assumedRate: 1)
+        book.recordStorageMove(Self.move("a", "b", bytes: 1_000_000_000), seconds: 10, now: Self.t0)
+        func running(_ from: String, _ to: String) -> Job {
+            Job(id: JobID(1), vm: MoRef("VirtualMachine", "vm-1"), vmName: "vm1", cluster: nil, kind: .storageMove(.to([Self.ds(to)])),
+                size: 1_000_000_000, state: .running, createdAt: Self.t0, startedAt: Self.t0, moves: Self.move(from, to, bytes: 1_000_000_000))
+        }
+        let mark = TaskProgressMark(percent: 40, at: Self.t0.addingTimeInterval(40))  // 400 MB in 40 s
+        let slow = book.withProgress(of: [(job: running("slow", "b2"), mark: mark)])
+        #expect(slow.rate(from: Self.ds("slow"), to: Self.ds("b2")) == 10_000_000)
+        #expect(book.rate(from: Self.ds("slow"), to: Self.ds("b2")) != 10_000_000, "the book itself keeps only finished moves")
+        let measured = book.withProgress(of: [(job: running("a", "b"), mark: mark)])
+        #expect(measured.rate(from: Self.ds("a"), to: Self.ds("b")) == 100_000_000, "a finished move's pair keeps its own rate")
+    }
+
     // MARK: ForecastTrigger
 
     /// `ForecastTrigger.due` is mutating: `#expect` cannot call it in place.
