@@ -11,8 +11,11 @@ extension Scheduler {
         var clusterLimits: [MoRef: Limits] = [:]
         for slot in clusterSlots { clusterLimits[slot.ref] = slot.limits }
         var configuration = self.configuration
-        // The cap the live run applies, whichever of `--max-concurrent` and the strategy set it.
-        configuration.vcenterMaxJobsOverride = baseLimits.vcenterMaxJobs
+        // The cap the live run applies, whichever of `--max-concurrent`, the strategy or the
+        // configuration set it (as a limit, not an override: an override is checked against
+        // the range a user may ask for, and a configuration may set more).
+        configuration.limits.vcenterMaxJobs = baseLimits.vcenterMaxJobs
+        configuration.vcenterMaxJobsOverride = nil
         // The forecast predicts the whole run, across windows.
         configuration.stopAtWindowEnd = false
         return ForecastInput(inventory: inventory, jobs: jobs, ranks: meta.map(\.rank), configuration: configuration,

@@ -133,6 +133,18 @@ struct ForecastTests {
         #expect(s.jobs.filter { $0.state == .running }.count == 2 && s.pendingJobs == 2)
     }
 
+    @Test("a vCenter cap above what --max-concurrent may ask (a configuration's own) is the forecast's cap too")
+    func largeVCenterCap() throws {
+        let inv = TestInventory().make()
+        var config = SchedulerConfiguration()
+        config.limits.vcenterMaxJobs = 5000
+        let s = try Scheduler(inventory: inv, strategy: ClosureStrategy(), configuration: config)
+        _ = try s.add(TestInventory.moveAll(inv), now: Self.t0)
+        let f = ForecastSimulation.run(s.forecastInput(rates: RateBook(), now: Self.t0))
+        #expect(f?.complete == true)
+        #expect(f?.jobs == inv.vms.count)
+    }
+
     @Test("a running task's own progress decides what is left of it")
     func runningTaskProgress() throws {
         let (s, _) = try Self.scheduler()
