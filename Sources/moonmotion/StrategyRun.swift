@@ -309,8 +309,9 @@ struct StrategyRun {
 }
 
 extension StrategyRun {
-    /// Applies `MOONMOTION_FORECAST` (`min_interval=60,refresh=600,shift=0.25,half_life=1800,overhead=15`:
-    /// seconds of the runner's clock, shift a fraction): for a test vCenter on scaled time,
+    /// Applies `MOONMOTION_FORECAST` (`min_interval=60,refresh=600,shift=0.25,half_life=1800,overhead=15,rate=157`:
+    /// seconds of the runner's clock, shift a fraction, rate in MB per second of the runner's
+    /// clock — what a copy or a vMotion is assumed to move before one is measured): for a test vCenter on scaled time,
     /// whose runner runs on real time, the forecast's intervals scaled down with it; `off`
     /// shows the rate-based ETA only.
     static func applyForecastTuning(_ text: String?, to configuration: inout RunConfiguration) throws {
@@ -331,8 +332,9 @@ extension StrategyRun {
             case "shift": trigger.shiftThreshold = value
             case "half_life": configuration.forecastHalfLife = value
             case "overhead": configuration.scheduler.predictedOverhead = value
+            case "rate": configuration.scheduler.predictedRate = value * 1_000_000
             default:
-                throw ForecastTuningError(description: "MOONMOTION_FORECAST: unknown setting '\(kv[0])' (min_interval, refresh, shift, half_life, overhead, or off)")
+                throw ForecastTuningError(description: "MOONMOTION_FORECAST: unknown setting '\(kv[0])' (min_interval, refresh, shift, half_life, overhead, rate, or off)")
             }
         }
         trigger.refreshInterval = max(trigger.refreshInterval, trigger.minimumInterval)
