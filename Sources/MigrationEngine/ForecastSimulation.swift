@@ -60,7 +60,10 @@ public enum ForecastSimulation {
         var clusters: [MoRef: Date] = [:]
         var last = now
 
-        var queue = scheduler.restore(input.jobs, ranks: input.ranks, now: now)
+        // A job never ranked (skipped when created: `cannotMove`) has rank Int.max; restore
+        // counts ranks on from the highest.
+        let ranks = input.ranks.map { min($0, Int.max / 4) }
+        var queue = scheduler.restore(input.jobs, ranks: ranks, now: now)
         for job in input.jobs where !job.state.isTerminal {
             remaining += 1
             guard job.state == .running else { continue }

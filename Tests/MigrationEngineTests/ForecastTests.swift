@@ -145,6 +145,16 @@ struct ForecastTests {
         #expect(f?.jobs == inv.vms.count)
     }
 
+    @Test("a job never ranked (skipped when it was created) does not stop the forecast")
+    func unrankedJob() throws {
+        let (s, _) = try Self.scheduler()
+        var input = s.forecastInput(rates: Self.measuredRates(), now: Self.t0.addingTimeInterval(50))
+        // What the scheduler keeps for a job skipped at creation (`cannotMove`): no rank.
+        input.ranks[3] = .max
+        let f = try #require(ForecastSimulation.run(input))
+        #expect(f.complete)
+    }
+
     @Test("a running task's own progress decides what is left of it")
     func runningTaskProgress() throws {
         let (s, _) = try Self.scheduler()
