@@ -37,6 +37,8 @@ public struct EngineEvent: Sendable {
         case pacingChanged(AdaptivePacer.Change)
         /// A problem that did not stop anything, one line.
         case warning(String, job: JobID?)
+        /// The run's end was forecast again from the rates measured so far (`RunForecast`).
+        case forecast(RunForecast)
         /// A change window opened (until `end`) or closed (the next opens at `next`).
         case window(open: Bool, end: Date?, next: Date?)
         /// The run ended.

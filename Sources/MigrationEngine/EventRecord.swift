@@ -8,7 +8,8 @@ public struct EventRecord: Codable, Sendable, Hashable {
     /// ISO 8601 time of the event.
     public var time: String
     /// `run-started`, `job-added`, `job-changed`, `task-progress`, `retry-scheduled`,
-    /// `proactive-vmotion`, `external-task`, `warning`, `run-finished`.
+    /// `proactive-vmotion`, `external-task`, `pacing`, `forecast`, `warning`, `window-opened`,
+    /// `window-closed`, `run-finished`.
     public var type: String
     /// The job id.
     public var job: Int?
@@ -69,6 +70,12 @@ public struct EventRecord: Codable, Sendable, Hashable {
     public var windowEnd: String?
     /// `window-closed`: when the next window opens (ISO 8601), if one does within five weeks.
     public var nextWindow: String?
+    /// `forecast`: the predicted end of the run, ISO 8601.
+    public var end: String?
+    /// `forecast`: the predicted end of each cluster with work left, by reference.
+    public var clusterEnds: [String: String]?
+    /// `forecast`: false when some job would not end in the simulation.
+    public var complete: Bool?
 
     /// The record of `event`.
     public init(_ event: EngineEvent) {
@@ -113,6 +120,12 @@ public struct EventRecord: Codable, Sendable, Hashable {
         case .pacingChanged(let change):
             type = "pacing"
             message = change.summary
+        case .forecast(let f):
+            type = "forecast"
+            end = Self.format(f.end)
+            clusterEnds = f.clusters.isEmpty ? nil : Dictionary(f.clusters.map { ($0.key.description, Self.format($0.value)) }, uniquingKeysWith: { a, _ in a })
+            jobs = f.jobs
+            complete = f.complete
         case .warning(let text, let id):
             type = "warning"
             message = text
@@ -159,6 +172,21 @@ public struct EventRecord: Codable, Sendable, Hashable {
 
     static func format(_ date: Date) -> String {
         date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+
+    /// The date of a field written by `format`.
+    public static func parse(_ text: String) -> Date? {
+        try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    /// The forecast a `forecast` record carries (nil for any other record).
+    public var forecast: RunForecast? {
+        guard type == "forecast", let at = Self.parse(time), let end = end.flatMap(Self.parse) else { return nil }
+        var clusters: [MoRef: Date] = [:]
+        for (ref, text) in clusterEnds ?? [:] {
+            if let r = MoRef(parsing: ref), let d = Self.parse(text) { clusters[r] = d }
+        }
+        return RunForecast(madeAt: at, end: end, clusters: clusters, jobs: jobs ?? 0, complete: complete ?? true)
     }
 
     /// One line of compact JSON with sorted keys.

@@ -18,6 +18,7 @@ extension MigrationRunner {
             }
         }
         try flush()
+        forecastIfDue()
         for action in actions {
             switch action {
             case .start(let id, let op, let verifyFirst, let lookFirst):

@@ -51,6 +51,8 @@ public actor MigrationRunner {
     let drivesTime: Bool
     var timerTask: Task<Void, Never>?
     var pendingBatch = JournalBatch()
+    /// The forecast's rates and trigger (MigrationRunner+Forecast); nil when not forecasting.
+    var forecasting: RunnerForecasting?
 
     /// Creates a runner. `strategy` is used only on the runner's executor.
     /// `onEvent` is called on the runner's executor for every event, in order.
@@ -68,6 +70,12 @@ public actor MigrationRunner {
         self.configuration = configuration
         self.journal = journal
         self.onEvent = onEvent
+        if let trigger = configuration.forecast {
+            let s = configuration.scheduler
+            self.forecasting = RunnerForecasting(
+                rates: RateBook(halfLife: configuration.forecastHalfLife, overhead: s.predictedOverhead, assumedRate: s.predictedRate),
+                trigger: trigger)
+        }
     }
 
     /// Asks the run to stop: graceful (Ctrl-C once) lets running tasks finish;
@@ -243,6 +251,9 @@ public actor MigrationRunner {
             try await perform(scheduler.timerFired(now: now))
         case .stop(let graceful):
             try await perform(scheduler.stop(graceful: graceful, now: now))
+        case .forecast(let forecast):
+            forecastArrived(forecast)
+            try flush()
         }
     }
 
@@ -276,6 +287,7 @@ public actor MigrationRunner {
         guard let scheduler else { return }
         let events = scheduler.drainEvents()
         guard !events.isEmpty else { return }
+        observeRates(events)
         if journal != nil {
             for event in events {
                 switch event.kind {
@@ -328,6 +340,7 @@ public actor MigrationRunner {
 
     func shutDown() {
         timerTask?.cancel()
+        cancelForecast()
         for o in observations.values { o.cancel() }
         for o in externalObservations.values { o.cancel() }
         observations.removeAll()

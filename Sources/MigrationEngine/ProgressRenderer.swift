@@ -54,7 +54,7 @@ public struct ProgressRenderer: Sendable {
         let o = s.overall
         var parts = ["\(Self.duration(s.elapsed))", "\(o.done)/\(o.jobs) VMs done",
                      "\(Self.bytes(o.bytesDone))/\(Self.bytes(o.bytesTotal))", Self.rate(o.rate)]
-        if let eta = o.eta { parts.append("ETA \(Self.duration(eta))") }
+        if let eta = o.eta { parts.append("ETA \(Self.duration(eta))\(Self.etaLabel(o))") }
         parts.append("\(o.running) running")
         if o.failed > 0 { parts.append("\(o.failed) failed") }
         if o.skipped > 0 { parts.append("\(o.skipped) skipped") }
@@ -105,10 +105,16 @@ public struct ProgressRenderer: Sendable {
     private func row(_ name: String, _ t: ProgressTotals, nameWidth: Int) -> String {
         var line = "\(Self.pad(name, nameWidth)) \(Self.bar(t.fraction, width: 20)) \(String(format: "%3.0f%%", t.fraction * 100))"
         line += "  \(t.done)/\(t.jobs) VMs  \(Self.bytes(t.bytesDone))/\(Self.bytes(t.bytesTotal))  \(Self.rate(t.rate))"
-        if let eta = t.eta { line += "  ETA \(Self.duration(eta))" }
+        if let eta = t.eta { line += "  ETA \(Self.duration(eta))\(Self.etaLabel(t))" }
         if t.running > 0 { line += "  \(t.running) running" }
         if t.failed > 0 { line += "  \(t.failed) failed" }
         return line
+    }
+
+    /// ` (rate)` after an ETA that is bytes left ÷ rate, while there is no forecast for it:
+    /// the forecast's is the one to believe, the other is labelled.
+    static func etaLabel(_ t: ProgressTotals) -> String {
+        t.etaSource == .rate && t.pending + t.running > 0 ? " (rate)" : ""
     }
 
     private func fit(_ line: String) -> String {

@@ -23,6 +23,13 @@ public struct ProgressTotals: Sendable, Hashable {
     public var rate: Double = 0
     /// Time left at `rate`, when it can be estimated.
     public var eta: TimeInterval?
+    /// Where `eta` comes from: the latest forecast, or the rate (before the first forecast,
+    /// or for work the forecast did not know of).
+    public var etaSource: ETASource?
+    /// When the work is predicted to end (`now` + `eta`).
+    public var predictedEnd: Date?
+    /// Bytes left ÷ `rate`: the rate-based ETA, whichever one `eta` is.
+    public var rateEta: TimeInterval?
 
     /// Creates empty totals.
     public init() {}
@@ -35,6 +42,14 @@ public struct ProgressTotals: Sendable, Hashable {
         if bytesTotal > 0 { return min(1, Double(bytesDone) / Double(bytesTotal)) }
         return jobs == 0 ? 1 : Double(ended) / Double(jobs)
     }
+}
+
+/// Which ETA a progress figure shows.
+public enum ETASource: String, Sendable, Hashable {
+    /// The remaining jobs re-simulated with the measured rates (`RunForecast`).
+    case forecast
+    /// Bytes left ÷ the recent rate (`ProgressTracker.rateWindow`).
+    case rate
 }
 
 /// One running task, for the live display.
@@ -88,6 +103,8 @@ public struct ProgressSnapshot: Sendable {
     public var faults: [String: Int] = [:]
     /// With waves (`Strategy.wave`): `wave 2 of 3` — the lowest wave with jobs still to end.
     public var wave: String?
+    /// The latest forecast of the run's end, if one was made.
+    public var forecast: RunForecast?
 
     /// Seconds since the start.
     public var elapsed: TimeInterval { startedAt.map { now.timeIntervalSince($0) } ?? 0 }

@@ -31,6 +31,7 @@ public final class ProgressTracker: Sendable {
         var finishedBytes: Int64 = 0
         var failures: [String] = []
         var faults: [String: Int] = [:]
+        var forecast: RunForecast?
     }
 
     private let state = Locked(State())
@@ -83,6 +84,8 @@ public final class ProgressTracker: Sendable {
                 s.running.remove(job.id)
             case .runFinished(let outcome):
                 s.outcome = outcome
+            case .forecast(let forecast):
+                s.forecast = forecast
             case .proactiveVMotion, .externalTask, .warning, .window, .pacingChanged:
                 break
             }
@@ -121,12 +124,12 @@ public final class ProgressTracker: Sendable {
             }
             for (id, e) in s.jobs where e.proactive && s.running.contains(id) { running.append(Self.runningTask(e, names: s.names)) }
             overall.rate = rate(s, now: t)
-            overall.eta = Self.eta(overall)
+            Self.setETA(&overall, forecastEnd: s.forecast?.end, now: t)
             // Per-cluster rate: the cluster's share of the bytes finished in the window.
             var clusters: [(String, ProgressTotals)] = []
             for (ref, var totals) in perCluster {
                 totals.rate = overall.bytesDone > 0 ? overall.rate * Double(totals.bytesDone) / Double(overall.bytesDone) : 0
-                totals.eta = Self.eta(totals)
+                Self.setETA(&totals, forecastEnd: s.forecast?.clusters[ref], now: t)
                 clusters.append((s.names[ref] ?? ref.value, totals))
             }
             clusters.sort { $0.0 < $1.0 }
@@ -134,6 +137,7 @@ public final class ProgressTracker: Sendable {
             var snapshot = ProgressSnapshot(startedAt: s.startedAt, now: t, outcome: s.outcome, resumed: s.resumed, overall: overall,
                                             clusters: clusters.map { (name: $0.0, totals: $0.1) }, running: running, recentFailures: s.failures,
                                             faults: s.faults)
+            snapshot.forecast = s.forecast
             // Waves: the lowest with a job still to end (per cluster scopes show the earliest).
             var waves = Set<Int>(), open = Set<Int>()
             for e in s.jobs.values where !e.proactive {
@@ -164,6 +168,22 @@ public final class ProgressTracker: Sendable {
         let span = now.timeIntervalSince(base.0)
         guard span > 0 else { return 0 }
         return Double(s.finishedBytes - base.1) / span
+    }
+
+    /// The ETA shown: the forecast's end when there is one still ahead and work is left,
+    /// else bytes left ÷ rate (before the first forecast; for work it did not know of; once
+    /// the run has outlived it). Both are kept: `rateEta` is always the rate's.
+    private static func setETA(_ t: inout ProgressTotals, forecastEnd: Date?, now: Date) {
+        t.rateEta = eta(t)
+        let workLeft = t.pending + t.running > 0
+        if workLeft, let end = forecastEnd, end > now {
+            t.eta = end.timeIntervalSince(now)
+            t.etaSource = .forecast
+        } else {
+            t.eta = t.rateEta
+            t.etaSource = t.eta == nil ? nil : .rate
+        }
+        t.predictedEnd = t.eta.map { now.addingTimeInterval($0) }
     }
 
     private static func eta(_ t: ProgressTotals) -> TimeInterval? {

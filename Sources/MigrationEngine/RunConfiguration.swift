@@ -29,5 +29,11 @@ public struct RunConfiguration: Sendable {
     public var simulatedTimeLimit: TimeInterval?
 
     /// The defaults.
+    /// When to forecast the run's end from the rates it measures (`ForecastTrigger`,
+    /// MigrationRunner+Forecast); nil: no forecast (`plan`, tests that do not ask for one).
+    public var forecast: ForecastTrigger?
+    /// The half-life of the forecast's rate samples (`RateBook`), seconds of run time.
+    public var forecastHalfLife: TimeInterval = 1800
+
     public init() {}
 }

@@ -6,6 +6,8 @@ extension RunStatus {
     /// process that may be writing it: the journal is opened read-only, takes no lock, and
     /// SQLite's WAL lets a reader see the last committed step while the writer goes on.
     ///
+    /// The ETA is the latest journaled forecast's (`RunForecast`) once there is one.
+    ///
     /// The jobs as last journaled are replayed through a `ProgressTracker` — the same
     /// aggregation the running process shows — in the order they ended, so the counts,
     /// bytes, rate, ETA and recent failures are the live ones as of the last committed step.
@@ -47,6 +49,11 @@ extension RunStatus {
         }
         endings.sort { ($0.0, $0.1.id) < ($1.0, $1.1.id) }
         for (time, job) in endings { tracker.record(EngineEvent(time: time, kind: .jobChanged(job, from: .running))) }
+        // The latest forecast (`run` journals each as an event of type `forecast`).
+        if let row = try journal.latestEvent(of: run.id, type: "forecast"),
+           let forecast = (try? JSONDecoder().decode(EventRecord.self, from: Data(row.detail.utf8)))?.forecast {
+            tracker.record(EngineEvent(time: forecast.madeAt, kind: .forecast(forecast)))
+        }
         if ended { tracker.record(EngineEvent(time: at, kind: .runFinished(Self.outcome(run)))) }
 
         let phase: Phase = ended ? .done : journal.writerIsAlive ? (started == nil ? .starting : .dispatching) : .interrupted

@@ -82,8 +82,15 @@ public struct RunStatus: Sendable {
             public var bytesDone: Int64
             /// Bytes per second over the rate window.
             public var rate: Double
-            /// Seconds left at `rate`; nil when it cannot be estimated.
+            /// Seconds left: the latest forecast's when there is one (`etaSource` `forecast`),
+            /// else at `rate` (`rate`); nil when it cannot be estimated.
             public var eta: Double?
+            /// `forecast` or `rate`: which `eta` is.
+            public var etaSource: String?
+            /// When the work is predicted to end (now + `eta`).
+            public var predictedEnd: Date?
+            /// Seconds left at `rate`, whichever `eta` is.
+            public var rateEta: Double?
             /// Share of the bytes copied, 0…1.
             public var fraction: Double
 
@@ -98,6 +105,9 @@ public struct RunStatus: Sendable {
                 bytesDone = t.bytesDone
                 rate = (t.rate * 10).rounded() / 10
                 eta = t.eta.map { $0.rounded() }
+                etaSource = t.etaSource?.rawValue
+                predictedEnd = t.predictedEnd.map(Document.whole)
+                rateEta = t.rateEta.map { $0.rounded() }
                 fraction = (t.fraction * 10_000).rounded() / 10_000
             }
         }
@@ -150,6 +160,8 @@ public struct RunStatus: Sendable {
         /// Task failures by fault type, retried ones included (a status read from the journal
         /// counts the final failures only: retries are not replayed).
         public var faults: [String: Int]
+        /// When the latest forecast was made (nil before the first).
+        public var forecastMadeAt: Date?
 
         init(_ s: RunStatus) {
             let p = s.progress
@@ -171,6 +183,7 @@ public struct RunStatus: Sendable {
             }
             failures = p.recentFailures
             faults = p.faults
+            forecastMadeAt = p.forecast.map { Self.whole($0.madeAt) }
         }
 
         /// Whole seconds: ISO 8601 as JSONEncoder writes it has no fraction, so a date read

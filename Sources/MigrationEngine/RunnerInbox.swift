@@ -16,6 +16,8 @@ final class RunnerInbox: Sendable {
         case externalUpdate(TaskInfo)
         case timer(UInt64)
         case stop(graceful: Bool)
+        /// A forecast computed off the runner's executor (nil: it could not be made).
+        case forecast(RunForecast?)
     }
 
     /// What a launched operation saw, reported to the scheduler as the input of that name.

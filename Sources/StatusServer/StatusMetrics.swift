@@ -13,7 +13,10 @@ import VCenterModel
 /// | `moonmotion_cluster_jobs` | `cluster`, `state` | jobs by state per cluster |
 /// | `moonmotion_bytes_to_move`, `moonmotion_bytes_moved` | — (or `cluster` in `moonmotion_cluster_bytes_*`) | bytes the moves copy / copied (running moves' reported share included) |
 /// | `moonmotion_rate_bytes_per_second` | — | copy rate over the rate window |
-/// | `moonmotion_eta_seconds` | — | time left at that rate; NaN when unknown |
+/// | `moonmotion_eta_seconds` | — | time left: the latest forecast's, else at the rate; NaN when unknown |
+/// | `moonmotion_eta_forecast` | — | 1 when `moonmotion_eta_seconds` is the forecast's, 0 when it is the rate's |
+/// | `moonmotion_rate_eta_seconds` | — | time left at the rate, whichever the ETA is; NaN when unknown |
+/// | `moonmotion_predicted_end_timestamp_seconds` | — (or `cluster` in `moonmotion_cluster_predicted_end_timestamp_seconds`) | predicted end, Unix time; NaN when unknown |
 /// | `moonmotion_running_tasks` | — | jobs dispatching or running |
 /// | `moonmotion_host_storage_vmotions` | `host` | running storage moves per host (source, and destination when it changes) |
 /// | `moonmotion_datastore_storage_vmotions` | `datastore` | running storage moves per datastore (each source and the destination) |
@@ -45,7 +48,11 @@ public final class StatusMetrics: Sendable {
         "moonmotion_cluster_bytes_to_move": "Bytes the cluster's storage moves copy.",
         "moonmotion_cluster_bytes_moved": "Bytes the cluster's storage moves copied so far.",
         "moonmotion_rate_bytes_per_second": "Copy rate over the rate window.",
-        "moonmotion_eta_seconds": "Seconds left at the current rate (NaN when unknown).",
+        "moonmotion_eta_seconds": "Seconds left: the latest forecast's, else at the current rate (NaN when unknown).",
+        "moonmotion_eta_forecast": "1 when the ETA is the forecast's (remaining jobs re-simulated at measured rates), 0 when it is bytes left over the rate.",
+        "moonmotion_rate_eta_seconds": "Seconds left at the current rate (NaN when unknown).",
+        "moonmotion_predicted_end_timestamp_seconds": "Predicted end of the run, Unix time (NaN when unknown).",
+        "moonmotion_cluster_predicted_end_timestamp_seconds": "Predicted end of the cluster's work, Unix time (NaN when unknown).",
         "moonmotion_running_tasks": "Jobs dispatching or running.",
         "moonmotion_host_storage_vmotions": "Running storage moves per host.",
         "moonmotion_datastore_storage_vmotions": "Running storage moves per datastore.",
@@ -89,11 +96,15 @@ public final class StatusMetrics: Sendable {
             gauge("moonmotion_bytes_moved", [], Double(p.overall.bytesDone))
             gauge("moonmotion_rate_bytes_per_second", [], p.overall.rate)
             gauge("moonmotion_eta_seconds", [], p.overall.eta ?? .nan)
+            gauge("moonmotion_eta_forecast", [], p.overall.etaSource == .forecast ? 1 : 0)
+            gauge("moonmotion_rate_eta_seconds", [], p.overall.rateEta ?? .nan)
+            gauge("moonmotion_predicted_end_timestamp_seconds", [], p.overall.predictedEnd?.timeIntervalSince1970 ?? .nan)
             gauge("moonmotion_running_tasks", [], Double(p.overall.running))
             for c in p.clusters {
                 for (st, n) in states(c.totals) { gauge("moonmotion_cluster_jobs", [("cluster", c.name), ("state", st)], Double(n)) }
                 gauge("moonmotion_cluster_bytes_to_move", [("cluster", c.name)], Double(c.totals.bytesTotal))
                 gauge("moonmotion_cluster_bytes_moved", [("cluster", c.name)], Double(c.totals.bytesDone))
+                gauge("moonmotion_cluster_predicted_end_timestamp_seconds", [("cluster", c.name)], c.totals.predictedEnd?.timeIntervalSince1970 ?? .nan)
             }
             var hosts: [String: Int] = [:], datastores: [String: Int] = [:]
             for t in p.running where t.destinationDatastore != nil {

@@ -171,7 +171,10 @@ enum StatusPage {
       text($("overall-bytes"), bytes(o.bytesDone) + " / " + bytes(o.bytesTotal));
       $("overall-bytes-bar").style.width = (100 * o.fraction).toFixed(1) + "%";
       text($("overall-rate"), rate(o.rate));
-      text($("overall-eta"), s.phase === "done" ? "—" : duration(o.eta));
+      // The forecast's ETA is the one to believe; bytes left ÷ rate (before the first
+      // forecast) is labelled as such.
+      text($("overall-eta"), s.phase === "done" ? "—" : duration(o.eta) + (o.etaSource === "rate" && o.eta ? " (rate)" : ""));
+      $("overall-eta").title = o.predictedEnd ? "ends " + o.predictedEnd + (o.etaSource === "forecast" ? " (forecast)" : " (rate)") : "";
       text($("running-count"), String(o.running));
       text($("overall-failed"), o.failed + " / " + o.skipped);
 
@@ -181,7 +184,7 @@ enum StatusPage {
         tr.className = "cluster"; tr.dataset.name = c.name; tr.dataset.done = t.done; tr.dataset.jobs = t.jobs;
         cell(tr, c.name); cell(tr, t.done + " / " + t.jobs, "num"); bar(tr, t.fraction);
         cell(tr, bytes(t.bytesDone) + " / " + bytes(t.bytesTotal), "num"); cell(tr, rate(t.rate), "num");
-        cell(tr, duration(t.eta), "num"); cell(tr, String(t.running), "num"); cell(tr, String(t.failed), "num"); cell(tr, String(t.skipped), "num");
+        cell(tr, duration(t.eta) + (t.etaSource === "rate" && t.eta ? " (rate)" : ""), "num"); cell(tr, String(t.running), "num"); cell(tr, String(t.failed), "num"); cell(tr, String(t.skipped), "num");
         tbody.appendChild(tr);
       });
 

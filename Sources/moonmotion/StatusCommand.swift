@@ -78,6 +78,24 @@ struct StatusCommand: AsyncParsableCommand {
         }
     }
 
+    /// Which ETA the view shows: the latest journaled forecast's predicted end (overall and
+    /// per cluster with work left), or that the ETA is the rate-based one until there is one.
+    static func forecastLines(_ status: RunStatus) -> [String] {
+        let p = status.progress
+        guard status.phase != .done, p.overall.pending + p.overall.running > 0 else { return [] }
+        func time(_ d: Date) -> String { d.formatted(.iso8601) }
+        guard let f = p.forecast else {
+            return ["ETA: bytes left ÷ rate (no forecast yet: the first comes when a task has ended)"]
+        }
+        var lines = ["predicted end: \(time(f.end)) (forecast made \(time(f.madeAt)), \(f.jobs) job(s) re-simulated at the measured rates"
+                        + (f.complete ? ")" : "; some would not end)")]
+        for c in p.clusters where c.totals.pending + c.totals.running > 0 {
+            guard let end = c.totals.predictedEnd else { continue }
+            lines.append("  \(c.name): ends \(time(end))" + (c.totals.etaSource == .rate ? " (rate)" : ""))
+        }
+        return lines
+    }
+
     /// The text view: the run's line, then the live display's lines and the latest failures.
     static func lines(_ status: RunStatus, width: Int) -> [String] {
         let renderer = ProgressRenderer(width: width, maxRunningLines: 12, title: "\(status.strategy) on \(status.vcenter)")
@@ -89,6 +107,7 @@ struct StatusCommand: AsyncParsableCommand {
         default: break
         }
         lines.insert(phase, at: 1)
+        lines.insert(contentsOf: forecastLines(status), at: 2)
         let failures = status.progress.recentFailures.suffix(5)
         if failures.count > 1 {
             // The renderer shows the last one; list the few before it too.

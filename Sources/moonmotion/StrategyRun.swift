@@ -73,6 +73,15 @@ struct StrategyRun {
             configuration.clock = { serverBase.addingTimeInterval(Date().timeIntervalSince(localBase) * speed) }
             configuration.clockSpeed = speed
         }
+        // The ETA the display, /api/status, /metrics and `status` show: re-forecast from the rates
+        // the run measures (at most once a minute of run time, sooner after a rate shift).
+        configuration.forecast = ForecastTrigger()
+        do {
+            try Self.applyForecastTuning(ProcessInfo.processInfo.environment["MOONMOTION_FORECAST"], to: &configuration)
+        } catch {
+            writeStandardError("moonmotion: \(error)\n")
+            return 1
+        }
         do {
             if let simulator = backend.simulator { try Backend.followSimulatedClock(simulator, in: runtime) }
         } catch {
@@ -325,4 +334,43 @@ struct StrategyRun {
         case .completed, .held, .windowClosed: return summary.failed.contains { !$0.isProactive } ? 1 : 0
         }
     }
+}
+
+extension StrategyRun {
+    /// Applies `MOONMOTION_FORECAST` (`min_interval=60,refresh=600,shift=0.25,half_life=1800,overhead=15,rate=157`:
+    /// seconds of the runner's clock, shift a fraction, rate in MB per second of the runner's
+    /// clock — what a copy or a vMotion is assumed to move before one is measured): for a test vCenter on scaled time,
+    /// whose runner runs on real time, the forecast's intervals scaled down with it; `off`
+    /// shows the rate-based ETA only.
+    static func applyForecastTuning(_ text: String?, to configuration: inout RunConfiguration) throws {
+        guard let text, !text.isEmpty else { return }
+        if text == "off" {
+            configuration.forecast = nil
+            return
+        }
+        var trigger = configuration.forecast ?? ForecastTrigger()
+        for item in text.split(separator: ",") {
+            let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard kv.count == 2, let value = Double(kv[1]), value >= 0, value.isFinite else {
+                throw ForecastTuningError(description: "MOONMOTION_FORECAST: '\(item)' is not name=number")
+            }
+            switch kv[0] {
+            case "min_interval": trigger.minimumInterval = value
+            case "refresh": trigger.refreshInterval = value
+            case "shift": trigger.shiftThreshold = value
+            case "half_life": configuration.forecastHalfLife = value
+            case "overhead": configuration.scheduler.predictedOverhead = value
+            case "rate": configuration.scheduler.predictedRate = value * 1_000_000
+            default:
+                throw ForecastTuningError(description: "MOONMOTION_FORECAST: unknown setting '\(kv[0])' (min_interval, refresh, shift, half_life, overhead, rate, or off)")
+            }
+        }
+        trigger.refreshInterval = max(trigger.refreshInterval, trigger.minimumInterval)
+        configuration.forecast = trigger
+    }
+}
+
+/// A `MOONMOTION_FORECAST` setting that cannot be read.
+struct ForecastTuningError: Error, CustomStringConvertible {
+    let description: String
 }

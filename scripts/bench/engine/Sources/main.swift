@@ -6,6 +6,9 @@
 //   runner      MigrationRunner (the real async driver) on a lean virtual-time vCenter
 //   tracked     the same, every event fed to a ProgressTracker
 //   simulator   MigrationRunner on VCenterSimulator's SimulatedVCenter (what `plan` runs)
+//   forecast    one forecast of the run's end (ForecastSimulation) at 10 % of the jobs done:
+//               the snapshot taken on the runner's executor, then the re-simulation of the
+//               remaining jobs (run off the executor in a live run)
 import Foundation
 import Glibc
 import HeapModule
@@ -104,6 +107,68 @@ if runAll || phases.contains("scheduler") {
     let after = Usage.now()
     let done = scheduler.jobs.filter { $0.state == .done }.count
     report("scheduler", before, after, "\(done) done, \(starts) starts, peak \(peak) concurrent, makespan \(ProgressRenderer.duration(now)), audit: \(scheduler.audit().isEmpty ? "ok" : "PROBLEMS")")
+}
+
+// MARK: One forecast at 10 % done
+
+if runAll || phases.contains("forecast") {
+    let rate = 150.0 * 1_048_576
+    let scheduler = try Scheduler(inventory: inventory, strategy: classicStrategy(targets), configuration: config)
+    scheduler.recordsEvents = false
+    struct End: Comparable { var at: Double; var job: Int; static func < (a: End, b: End) -> Bool { (a.at, a.job) < (b.at, b.job) } }
+    var ends = Heap<End>()
+    var now = 0.0
+    let epoch = Date(timeIntervalSince1970: 1_700_000_000)
+    var rates = RateBook()
+    var done = 0
+    var pending = try scheduler.add(classicStrategy(targets).select(inventory), now: epoch)
+    // Run the live scheduler to 10 % of its jobs done, each ended move a rate sample.
+    while done < inventory.vms.count / 10 {
+        var follow: [SchedulerAction] = []
+        for action in pending {
+            if case .start(let id, _, _, _) = action {
+                let job = scheduler.job(id)
+                ends.insert(End(at: now + 15 + Double(job.size) / rate, job: id.rawValue))
+                follow += scheduler.taskStarted(id, task: MoRef("Task", "t"), now: epoch.addingTimeInterval(now))
+            }
+        }
+        if !follow.isEmpty { pending = follow; continue }
+        guard let e = ends.popMin() else { break }
+        now = e.at
+        let info = TaskInfo(ref: MoRef("Task", "t"), name: "VirtualMachine.relocate", state: .success)
+        pending = scheduler.taskFinished(JobID(e.job), info: info, now: epoch.addingTimeInterval(now))
+        let job = scheduler.job(JobID(e.job))
+        if job.state == .done, let started = job.startedAt {
+            rates.recordStorageMove(job.moves, seconds: epoch.addingTimeInterval(now).timeIntervalSince(started), now: epoch.addingTimeInterval(now))
+            done += 1
+        }
+    }
+    let before = Usage.now()
+    let input = scheduler.forecastInput(rates: rates, now: epoch.addingTimeInterval(now))
+    let copied = Usage.now()
+    report("snapshot", before, copied, "forecast input copied on the runner's executor: \(input.jobs.count) jobs")
+    let forecast = ForecastSimulation.run(input)
+    let after = Usage.now()
+    let left = input.jobs.filter { !$0.state.isTerminal }.count
+    report("forecast", copied, after, "\(left) jobs re-simulated, predicted end +\(ProgressRenderer.duration((forecast?.end ?? epoch).timeIntervalSince(epoch))), "
+        + "\(forecast?.clusters.count ?? 0) clusters, complete: \(forecast?.complete ?? false)")
+    // The rest of the run, to compare with the prediction (same durations: exact rates).
+    while true {
+        var follow: [SchedulerAction] = []
+        for action in pending {
+            if case .start(let id, _, _, _) = action {
+                let job = scheduler.job(id)
+                ends.insert(End(at: now + 15 + Double(job.size) / rate, job: id.rawValue))
+                follow += scheduler.taskStarted(id, task: MoRef("Task", "t"), now: epoch.addingTimeInterval(now))
+            }
+        }
+        if !follow.isEmpty { pending = follow; continue }
+        guard let e = ends.popMin() else { break }
+        now = e.at
+        pending = scheduler.taskFinished(JobID(e.job), info: TaskInfo(ref: MoRef("Task", "t"), name: "VirtualMachine.relocate", state: .success),
+                                         now: epoch.addingTimeInterval(now))
+    }
+    print("forecast: actual end +\(ProgressRenderer.duration(now))")
 }
 
 // MARK: Runner on a lean virtual-time backend
