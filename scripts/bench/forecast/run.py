@@ -14,7 +14,9 @@ Two runs, each journaled (`--journal`), the figures read back from the journal a
     and the rate it assumes before a measurement (150 MiB/s, a vMotion's too) by speed,
     MOONMOTION_POLLER its progress reads (10 simulated seconds apart, as unscaled), and the
     rate-based ETA's 15-minute window is taken as 15 simulated minutes (900 / speed run
-    seconds), as on an unscaled run.
+    seconds), as on an unscaled run. With --scaled-clock the run instead takes the test
+    vCenter's clock as its own (MOONMOTION_CLOCK_SPEED, as the windows bench does): the
+    forecast keeps its defaults and the journal is in simulated time.
 
 Progress is the share of the storage moves' bytes whose move has ended (what the journal
 knows; `moonmotion status` counts the same). At the first instant T it reaches k/10 (k = 1..9):
@@ -158,24 +160,30 @@ def test_vcenter(args):
         env = dict(os.environ, GOVC_URL="", MOONMOTION_INSECURE_HTTP="1")
         env.pop("MOONMOTION_PATH", None)
         s = float(args.speed)
-        env["MOONMOTION_FORECAST"] = "min_interval=%g,refresh=%g,half_life=%g,overhead=%g,rate=%g" % (
-            60 / s, 600 / s, 1800 / s, args.setup / s, 150 * 1.048576 * s)
+        if args.scaled_clock:
+            # The run takes the test vCenter's clock, running s x, as its own (what the windows
+            # bench does): the forecast's defaults and the journal are in simulated time.
+            env["MOONMOTION_CLOCK_SPEED"] = "%g" % s
+        else:
+            env["MOONMOTION_FORECAST"] = "min_interval=%g,refresh=%g,half_life=%g,overhead=%g,rate=%g" % (
+                60 / s, 600 / s, 1800 / s, args.setup / s, 150 * 1.048576 * s)
         # The poller reads running tasks' progress every 10 s of its (real) clock: 10 simulated
         # seconds, as on an unscaled run, not 10 x speed.
         env["MOONMOTION_POLLER"] = "progress=%g" % (10 / s)
         cmd = [args.moonmotion, "run", "--url", url, os.path.join(REPO, "examples", "storage-migration.lua"),
                "--journal", journal, "from=legacy-*", "to=new-*"]
         wall = run(cmd, env, tmp, args.deadline)
-        result = analyse(journal, 900 / s)
+        clock = 1 if args.scaled_clock else s   # simulated seconds per journal second
+        result = analyse(journal, 900 / clock)
         if args.keep:
             import shutil
             shutil.copy(journal, os.path.join(args.keep, "vcsim.journal"))
     # Back to simulated time for the table.
-    result["duration"] *= s
+    result["duration"] *= clock
     for r in result["rows"]:
         for key in ("at", "left", "forecast_end", "rate_end"):
             if r[key] is not None:
-                r[key] *= s
+                r[key] *= clock
     print_table("test vCenter, %s at half speed" % args.slow, result,
                 "%.0f s wall at %gx (PropertyCollector tick 0.25 s = %g simulated s per completion)" % (wall, s, 0.25 * s))
 
@@ -191,6 +199,9 @@ def main():
     ap.add_argument("--vms", type=int, default=40)
     ap.add_argument("--rate", type=float, default=100, help="test vCenter: MB/s of one copy")
     ap.add_argument("--setup", type=float, default=15, help="simulated setup seconds of a Storage vMotion")
+    ap.add_argument("--scaled-clock", action="store_true",
+                    help="test vCenter: the run takes its scaled clock as its own (MOONMOTION_CLOCK_SPEED) "
+                         "instead of scaling MOONMOTION_FORECAST's settings")
     ap.add_argument("--slow", default="legacy-02", help="the datastore copying at half speed")
     ap.add_argument("--progress-steps", type=int, default=20, help="test vCenter: progress reports per task (vSphere: ~1 %%)")
     ap.add_argument("--seed", type=int, default=1)
