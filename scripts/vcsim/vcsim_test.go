@@ -1327,6 +1327,10 @@ func TestRelocationRefusals(t *testing.T) {
 // that would hold one Storage vMotion.
 func TestColdMigrationsCostTheHostOne(t *testing.T) {
 	c := login(t)
+	// Nothing running anywhere first: an earlier test's task still on esx-c1-04 would last for
+	// ever at speed 0.05 and hold the host's cost, so only one of the nine ran (seen once in
+	// ten suite runs on an idle machine: 1 running + 8 queued).
+	waitIdle(t)
 	setSpeed(t, 0.05) // each move takes 200 s: all 9 are submitted and seen before one ends, however loaded the machine
 	control(t, "POST", "config", map[string]interface{}{"datastore_max_cost": 16})
 	defer control(t, "POST", "config", map[string]interface{}{"datastore_max_cost": 128})
