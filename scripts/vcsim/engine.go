@@ -232,6 +232,13 @@ func (e *engine) stop() {
 // It decides the task's fate and cost; the loop starts it when the limits allow.
 func (e *engine) submit(t *mmTask) {
 	e.mu.Lock()
+	e.admitLocked(t)
+	e.mu.Unlock()
+	e.poke()
+}
+
+// admitLocked is submit's decision under mu: the task's fate, cost and place in the queue.
+func (e *engine) admitLocked(t *mmTask) {
 	now := e.clock.now()
 	t.state = string(types.TaskInfoStateQueued)
 	t.createdSim, t.createdWall = now, time.Now()
@@ -259,8 +266,6 @@ func (e *engine) submit(t *mmTask) {
 	e.tasks[t.id] = t
 	e.order = append(e.order, t)
 	e.incoming = append(e.incoming, t)
-	e.mu.Unlock()
-	e.poke()
 }
 
 // cancelTask implements CancelTask for the engine's tasks. It returns false when the task is
@@ -406,6 +411,10 @@ func (e *engine) dispatchLocked(now float64) []func() {
 	var acts []func()
 	kept := e.queue[:0]
 	for _, t := range e.queue {
+		// Each action below runs after the loop: it must hold this iteration's task, not the
+		// range variable Go 1.19 shares across iterations (two tasks started in one step once
+		// both updated the later one, and the earlier showed "queued" while it ran).
+		t := t
 		if blocked := e.blockedLocked(t); len(blocked) > 0 {
 			for _, b := range blocked {
 				if !t.queuedBy[b.name] {
