@@ -21,7 +21,19 @@ extension PlanReport {
         let kinds = totals.tasksByKind.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
             .map { "\(PlanFormat.count($0.value)) \(Self.kindName($0.key))" }.joined(separator: ", ")
         summary.append(("Moved", "\(PlanFormat.count(totals.vmsMoved)) VM\(totals.vmsMoved == 1 ? "" : "s"), \(PlanFormat.bytes(totals.bytesMoved)) in \(PlanFormat.count(totals.tasks)) task\(totals.tasks == 1 ? "" : "s")" + (kinds.isEmpty ? "" : " (\(kinds))")))
-        summary.append(("Failures", totals.failed == 0 ? "none" : "\(PlanFormat.count(totals.failed)) task\(totals.failed == 1 ? "" : "s") failed: " + Self.faultList(totals.failuresByFault)))
+        var failures: [String] = []
+        if totals.failed > 0 {
+            failures.append("\(PlanFormat.count(totals.failed)) task\(totals.failed == 1 ? "" : "s") failed: " + Self.faultList(totals.failuresByFault))
+        }
+        if totals.jobsFailedWithoutTask > 0 {
+            let n = totals.jobsFailedWithoutTask
+            failures.append("\(PlanFormat.count(n)) job\(n == 1 ? "" : "s") failed before any task (the engine's reasons below)")
+        }
+        summary.append(("Failures", failures.isEmpty ? "none" : failures.joined(separator: "; ")))
+        if totals.jobsHeld > 0 {
+            let n = totals.jobsHeld
+            summary.append(("Held", "\(PlanFormat.count(n)) job\(n == 1 ? "" : "s") held by the strategy never started (not failures)"))
+        }
         if totals.unfinished > 0 {
             summary.append(("Unfinished", "\(PlanFormat.count(totals.unfinished)) task\(totals.unfinished == 1 ? "" : "s") still queued or running: the makespan is not final"))
         }

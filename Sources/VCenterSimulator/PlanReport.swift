@@ -157,6 +157,12 @@ public struct PlanReport: Sendable {
         /// Most copies of any one file of a VM by successful relocations: 1 unless some VM's
         /// home or disk was copied twice.
         public var maxCopiesPerVM: Int
+        /// Jobs the engine failed before any task of theirs ran (no target with the free space,
+        /// never got room): no task failed for them, so `failed` alone would say "none". Set by
+        /// the caller from the engine's summary (the simulator sees only tasks).
+        public var jobsFailedWithoutTask: Int = 0
+        /// Jobs the strategy held (its `target` hook answered nil) that never started.
+        public var jobsHeld: Int = 0
     }
 
     /// Slot use over all clusters.

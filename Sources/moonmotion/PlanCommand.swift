@@ -227,10 +227,15 @@ struct PlanCommand: AsyncParsableCommand {
 
         let costs = SchedulerConfiguration().costs
         let slots = Self.clusterSlots(summary.peakUsage, inventory: inventory, costs: costs)
-        let report = PlanReport(stats: simulator.stats, inventory: inventory, configuration: simConfig, runStart: simStart,
+        var report = PlanReport(stats: simulator.stats, inventory: inventory, configuration: simConfig, runStart: simStart,
                                 clusterSlots: slots, datastoreSlots: Self.datastoreSlots(summary.peakUsage, costs: costs), windowStart: windowStart,
                                 title: "\((script as NSString).lastPathComponent), simulated on \(source == "generated" ? "a generated inventory" : source) "
                                     + "(\(Backend.describe(inventory)))")
+        // The header counts what the engine decided too, so that it agrees with the Engine line:
+        // a job that failed before any task (no target with room) is no failed task.
+        let engineJobs = summary.jobs.filter { !$0.isProactive }
+        report.totals.jobsFailedWithoutTask = engineJobs.filter { $0.state == .failed && $0.attempts == 0 }.count
+        report.totals.jobsHeld = engineJobs.filter { $0.state == .pending && $0.heldByStrategy }.count
         let width = isatty(1) != 0 ? ProgressDisplay.terminalWidth() : 100
         var written: [URL] = []
         if let out {
