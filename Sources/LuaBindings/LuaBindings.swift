@@ -27,7 +27,33 @@ public final class LuaBindings: Sendable {
             module.function("wait_any") { call in try TaskWaits.waitAny(call) }
         }
         try LuaStrategy.installNames(into: runtime)
+        try installFaultMetatable(in: runtime)
         return bindings
+    }
+
+    /// The registry key of the metatable of the fault tables scripts get (`t:wait`,
+    /// `mm.wait_any`/`wait_all`, `t.error`, a failed synchronous call's `err`).
+    static let faultMetatableKey = "moonmotion.Fault"
+
+    /// Registers the fault tables' metatable: `__tostring` reads the table's own fields raw
+    /// (`Timeout: web-01 … did not end within 30 s`; a script may have changed them, and
+    /// nothing may raise), and `__metatable` so a script can neither read nor replace it.
+    static func installFaultMetatable(in runtime: LuaRuntime) throws {
+        try runtime.performSync { state in
+            let slot = LuaThreadStack(state: state)
+            _ = try slot.registryValue(faultMetatableKey) {
+                try slot.newTable(fields: 3)
+                slot.push(function: "fault.__tostring") { call in
+                    call.push(LuaStrategy.describeFailure(table: 1, on: call))
+                    return .values(1)
+                }
+                slot.setRawField("__tostring")
+                slot.push("moonmotion.Error")
+                slot.setRawField("__name")
+                slot.push("moonmotion.Error")
+                slot.setRawField("__metatable")
+            }
+        }
     }
 
     /// Logs out every connection still open (the script ended without `conn:close()`).

@@ -139,11 +139,12 @@ final class LuaTaskObject: LuaUserdata, @unchecked Sendable {
 }
 
 extension VCenterFault {
-    /// `{type=, message=}` for Lua.
+    /// `{type=, message=}` for Lua; `tostring(err)` reads `Type: message` (the metatable
+    /// `LuaBindings.installFaultMetatable` registers), not `table: 0x…`.
     var luaTable: LuaTable {
         var fields: [String: LuaValue] = ["type": .string(type), "message": .string(message)]
         if let faultString, faultString != message { fields["fault_string"] = .string(faultString) }
-        return LuaTable(fields: fields)
+        return LuaTable(fields: fields, metatable: LuaBindings.faultMetatableKey)
     }
 }
 

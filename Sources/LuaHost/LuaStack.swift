@@ -101,6 +101,15 @@ enum LuaStack {
                 push(element, on: L, depth: depth + 1)
                 lua_rawset(L, -3)
             }
+            if let key = t.metatable {
+                // Raw read of the registry (scripts cannot reach it): no metamethod runs here.
+                push(string: key, on: L)
+                if lua_rawget(L, mm_registryindex()) == LUA_TTABLE {
+                    lua_setmetatable(L, -2)
+                } else {
+                    lua_settop(L, -2)
+                }
+            }
         }
     }
 

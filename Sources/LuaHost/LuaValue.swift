@@ -23,11 +23,16 @@ public struct LuaTable: Sendable, Hashable {
     public var array: [LuaValue]
     /// Values at string keys.
     public var fields: [String: LuaValue]
+    /// The registry key of a metatable the pushed table gets (one registered once per state
+    /// with `registryValue`, e.g. `__tostring` for error tables); nil, or a key with nothing
+    /// registered: none. Reading a table back never fills it.
+    public var metatable: String?
 
     /// Creates a table from an array part and string-keyed fields.
-    public init(array: [LuaValue] = [], fields: [String: LuaValue] = [:]) {
+    public init(array: [LuaValue] = [], fields: [String: LuaValue] = [:], metatable: String? = nil) {
         self.array = array
         self.fields = fields
+        self.metatable = metatable
     }
 
     /// The value at a string key, `.nil` when absent.
