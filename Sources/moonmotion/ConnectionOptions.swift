@@ -16,7 +16,7 @@ import VSphereSOAP
 struct ConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "vCenter to connect to: [https://][user[:password]@]host[:port][/sdk] (default: GOVC_URL).",
-        discussion: "Without --url or GOVC_URL, run, plan and repl use the built-in simulated vCenter; inventory and tasks need --simulate for it.",
+        discussion: "Without --url or GOVC_URL, run, plan and repl use the built-in simulated vCenter; inventory needs --simulate for it (tasks lists a real vCenter's tasks only).",
         valueName: "url"))
     var url: String?
 

@@ -26,6 +26,10 @@ struct TasksCommand: AsyncParsableCommand {
             PropertyCollector long-poll — one pending call, however many tasks — never from \
             listing again. Tasks started after the command began are not added.
 
+            There is no `tasks --simulate`: the built-in simulated vCenter exists only inside \
+            the command that runs it (see a simulated run's tasks in its display, in \
+            `moonmotion status JOURNAL` or with conn:tasks() in `moonmotion repl --simulate`).
+
             Examples:
               moonmotion tasks --state running
               moonmotion tasks --entity db-01 --watch
@@ -49,7 +53,26 @@ struct TasksCommand: AsyncParsableCommand {
         }
     }
 
+    /// Why `tasks --simulate` is refused rather than answered "no tasks": the built-in simulator
+    /// lives inside the process that runs it, so a new one never has any (issue 13: it once
+    /// printed "no tasks" while a simulated run elsewhere had hundreds).
+    static let simulateRefusal = """
+        moonmotion: tasks --simulate has nothing to list: the built-in simulated vCenter lives inside \
+        the command that runs it, and a new one has no tasks. A simulated run's tasks are in its own \
+        display (or its page with run --listen), in `moonmotion status JOURNAL`, and in \
+        `conn:tasks()` inside `moonmotion repl --simulate`.
+        """
+
     mutating func run() async throws {
+        if connection.simulate {
+            writeStandardError(Self.simulateRefusal + "\n")
+            throw ExitCode(64)
+        }
+        guard connection.isServerConfigured else {
+            // Not the shared message: its "or --simulate" would lead to the refusal above.
+            writeStandardError("moonmotion: no vCenter configured: give --url [user@]host (or set GOVC_URL, with GOVC_USERNAME and GOVC_PASSWORD)\n")
+            throw ExitCode.failure
+        }
         let connected: ConnectedVCenter
         do {
             connected = try await connection.connect()

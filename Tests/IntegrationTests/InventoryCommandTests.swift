@@ -198,13 +198,14 @@ import TestSupport
         #expect(lua.stdout.hasPrefix("false\tTimeout: 127.0.0.1:\(trickle.port) "), "\(lua.stdout)")
     }
 
-    @Test("no vCenter configured: inventory and tasks refuse in one line unless --simulate or --generate")
+    @Test("no vCenter configured: inventory and tasks refuse in one line unless --simulate or --generate; tasks --simulate says where simulated tasks are")
     func noVCenterNeedsSimulate() async throws {
         let dir = try scriptDirectory([:])
         defer { try? FileManager.default.removeItem(at: dir) }
         for command in [["inventory", "--json"], ["inventory"], ["tasks"]] {
             let line = Self.oneLine(try await runMoonmotion(command, directory: dir, environment: noVCenter, timeout: 60), "\(command)")
-            #expect(line == "moonmotion: no vCenter configured: give --url [user@]host (or set GOVC_URL, with GOVC_USERNAME and GOVC_PASSWORD), or --simulate to use the built-in simulated vCenter",
+            let simulate = command[0] == "tasks" ? "" : ", or --simulate to use the built-in simulated vCenter"
+            #expect(line == "moonmotion: no vCenter configured: give --url [user@]host (or set GOVC_URL, with GOVC_USERNAME and GOVC_PASSWORD)" + simulate,
                     "\(command): \(line)")
         }
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("inv.json").path))
@@ -218,13 +219,19 @@ import TestSupport
         #expect(generated.status == 0, "\(generated.stderr)")
         #expect(try InventoryDocument.decode(Data(generated.stdout.utf8)).vms.count == 7)
 
-        let tasks = try await runMoonmotion(["tasks", "--simulate"], directory: dir, environment: noVCenter, timeout: 60)
-        #expect(tasks.status == 0, "\(tasks.stderr)")
-        #expect(tasks.stdout == "no tasks\n", "\(tasks.stdout)")
+        // A new simulator never has tasks: tasks --simulate says where a simulated run's are
+        // instead of answering "no tasks" (issue 13, finding 4), with or without GOVC_URL.
+        for environment in [noVCenter, ["GOVC_URL": "http://u:p@127.0.0.1:1"]] {
+            let tasks = try await runMoonmotion(["tasks", "--simulate"], directory: dir, environment: environment, timeout: 60)
+            #expect(tasks.status == 64 && tasks.stdout.isEmpty, "\(tasks.stdout) \(tasks.stderr)")
+            #expect(tasks.stderr.hasPrefix("moonmotion: tasks --simulate has nothing to list: the built-in simulated vCenter lives inside"),
+                    "\(tasks.stderr)")
+            #expect(tasks.stderr.contains("moonmotion status JOURNAL") && tasks.stderr.contains("conn:tasks()"), "\(tasks.stderr)")
+        }
 
         // --simulate ignores GOVC_URL, and contradicts an explicit --url.
-        let ignored = try await runMoonmotion(["tasks", "--simulate"], directory: dir, environment: ["GOVC_URL": "http://u:p@127.0.0.1:1"], timeout: 60)
-        #expect(ignored.status == 0 && ignored.stdout == "no tasks\n", "\(ignored.stderr)")
+        let ignored = try await runMoonmotion(["inventory", "--json", "--simulate"], directory: dir, environment: ["GOVC_URL": "http://u:p@127.0.0.1:1"], timeout: 120)
+        #expect(ignored.status == 0, "\(ignored.stderr)")
         let both = try await runMoonmotion(["inventory", "--simulate", "--url", "vc01"], directory: dir, environment: noVCenter, timeout: 60)
         #expect(both.status == 64 && both.stderr.contains("--simulate and --url contradict each other"), "\(both.stderr)")
         let help = try await runMoonmotion(["inventory", "--help"], directory: dir)
