@@ -36,6 +36,24 @@ struct ForecastTests {
         #expect(abs(book.rate(from: Self.ds("x"), to: Self.ds("y")) - 2_000_000_000 / 30) < 1, "every move's rate")
     }
 
+    @Test("a datastore's capability is its best pair, not its mean: a slow partner does not make it slow for others")
+    func capabilityIsTheBestPair() {
+        var book = RateBook(halfLife: 1800, overhead: 0, assumedRate: 1)
+        // slow (50 MB/s) → new1, fast → new1 and fast → new2 at 100 MB/s.
+        book.recordStorageMove(Self.move("slow", "new1", bytes: 1_000_000_000), seconds: 20, now: Self.t0)
+        book.recordStorageMove(Self.move("fast", "new1", bytes: 1_000_000_000), seconds: 10, now: Self.t0)
+        book.recordStorageMove(Self.move("fast", "new2", bytes: 1_000_000_000), seconds: 10, now: Self.t0)
+        #expect(book.capability(of: Self.ds("new1")) == 100_000_000)
+        #expect(book.capability(of: Self.ds("slow")) == 50_000_000)
+        // Unmeasured pairs: a fast source to new1 copies at new1's best (the mean, 66.7 MB/s,
+        // was what this book answered before); the slow one is slow with any partner.
+        #expect(book.rate(from: Self.ds("other"), to: Self.ds("new1")) == 100_000_000)
+        #expect(book.rate(from: Self.ds("slow"), to: Self.ds("new2")) == 50_000_000)
+        // A pair that slows down lowers its datastores' best too.
+        book.recordStorageMove(Self.move("fast", "new2", bytes: 1_000_000_000), seconds: 1000, now: Self.t0)
+        #expect(book.capability(of: Self.ds("new2"))! < 5_000_000)
+    }
+
     @Test("a running move's progress measures a pair no finished move has measured yet, and only such a pair")
     func progressSamples() {
         var book = RateBook(halfLife: 1800, overhead: 0, assumedRate: 1)
