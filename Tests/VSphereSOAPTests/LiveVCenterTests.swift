@@ -279,7 +279,18 @@ import VCenterModel
         defer { second.stop() }
         #expect(second.thumbprintSHA256 != first.thumbprintSHA256)
         do {
-            _ = try await vc.virtualMachines()
+            // A pooled connection the first server closed may carry the first try and fail
+            // with ConnectionFailed ("I/O on closed channel", once in ten suite runs under
+            // load); the rule is about new connections, so a few tries are allowed for one.
+            var attempt = 0
+            while true {
+                do {
+                    _ = try await vc.virtualMachines()
+                    break
+                } catch let fault as VCenterFault where fault.type == "ConnectionFailed" && attempt < 3 {
+                    attempt += 1
+                }
+            }
             Issue.record("a connection to a server with another certificate must be refused")
         } catch let fault as VCenterFault {
             #expect(fault.type == "TLSThumbprintMismatch", "\(fault)")
