@@ -208,6 +208,8 @@ def main():
     ap.add_argument("--deadline", type=float, default=1800)
     ap.add_argument("--keep", help="a directory to copy the runs' journals to")
     args = ap.parse_args()
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)   # copied to after the figures were read: never lose a run to it
     if not args.moonmotion:
         scratch = os.environ.get("MM_BENCH_SCRATCH", os.path.join(REPO, ".build-release"))
         sys.stderr.write("building moonmotion (release, %s) ...\n" % scratch)
