@@ -26,9 +26,15 @@ struct ForecastStatusTests {
                 if j.status == 0, let doc = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any],
                    let overall = doc["overall"] as? [String: Any], overall["etaSource"] as? String == "forecast",
                    (doc["phase"] as? String) == "dispatching" {
-                    seen = doc
-                    text = try await runMoonmotion(["status", journal], directory: dir).stdout
-                    break
+                    // The text view is a second process: under load the run has ended before it
+                    // read the journal (once in ten suite runs: "status: done"). Both views must
+                    // come from the running run, so a late text view means another try.
+                    let view = try await runMoonmotion(["status", journal], directory: dir).stdout
+                    if view.contains("predicted end: ") {
+                        seen = doc
+                        text = view
+                        break
+                    }
                 }
             }
             try await Task.sleep(for: .milliseconds(200))
