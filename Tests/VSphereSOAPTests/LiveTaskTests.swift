@@ -163,15 +163,16 @@ import VCenterModel
 
     @Test func terminatedSessionMidWaitLosesNoTask() async throws {
         // Slow enough that the tasks are still running when the session dies.
-        let (server, vc, inventory) = try await Self.connect(.init(clusters: 2, hosts: 4, vms: 10, speed: 200, progressSteps: 1, minTaskSeconds: 1200))
+        let (server, vc, inventory) = try await Self.connect(.init(clusters: 2, hosts: 4, vms: 10, speed: 200, progressSteps: 1, minTaskSeconds: 3600))
         defer { server.stop() }
         let target = try Self.newDatastore(inventory)
         var tasks: [LiveTask] = []
         for vm in inventory.vms.prefix(8) {
             tasks.append(try await vc.relocateVM(vm.ref, spec: RelocateSpec(datastore: target.ref), priority: .defaultPriority))
         }
-        // The session dies while the poller waits on its collector (the tasks take 6 s; they
-        // must still be running then). Real time: the test vCenter runs on its own clock.
+        // The session dies while the poller waits on its collector (the tasks take 18 s; they
+        // must still be running then, and 6 s was once not enough under load for the poller to
+        // reach its wait first). Real time: the test vCenter runs on its own clock.
         #expect(try await PollerFixtureTests.until(within: 10) { vc.poller.phase == .waiting })
         #expect(tasks.allSatisfy { !$0.isDone })
         try await server.terminateSessions()
