@@ -266,7 +266,10 @@ struct RunStrategyTests {
         let finished = try eventObjects(events).last
         #expect(finished?["outcome"] as? String == "stopped")
 
-        // Twice: abandon; the tasks keep running in vCenter.
+        // Twice: abandon; the tasks keep running in vCenter. Slowed down meanwhile: at 500×
+        // a copy lasts about 2 real s, and under load the abandoned tasks had once ended
+        // before the stats below were read (CI run of d2d2536).
+        try await vc.setConfig(.init(speed: 20))
         let events2 = dir.appendingPathComponent("events2.jsonl")
         let second = try RunningMoonmotion(arguments + ["--resume", "--events", events2.path], directory: dir)
         #expect(await second.waitFor("\"state\":\"running\"", in: events2))
@@ -283,6 +286,7 @@ struct RunStrategyTests {
         #expect(try eventObjects(events2).last?["outcome"] as? String == "abandoned")
         stats = try await vc.stats()
         #expect((stats.taskCounts["running"] ?? 0) + (stats.taskCounts["queued"] ?? 0) > 0, "\(stats.taskCounts)")
+        try await vc.setConfig(.init(speed: 500))
 
         // The journal knows those tasks: --resume re-attaches them and finishes.
         let resumed = try await runMoonmotion(arguments + ["--resume"], directory: dir, timeout: 120)
