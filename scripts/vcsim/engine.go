@@ -329,8 +329,12 @@ func (e *engine) loop() {
 func (e *engine) step() ([]func(), time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.stepLocked(e.clock.now())
+}
+
+// stepLocked is step's decisions at now, under mu: the actions to apply and how long to sleep.
+func (e *engine) stepLocked(now float64) ([]func(), time.Duration) {
 	var acts []func()
-	now := e.clock.now()
 
 	// Events first, each at its own simulated time (a late wake-up changes nothing), then
 	// what arrived since the last step, at now.
