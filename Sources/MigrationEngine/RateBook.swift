@@ -77,6 +77,11 @@ public struct RateBook: Sendable, Hashable {
     /// Each datastore's best pair rate (`capability(of:)`), kept as samples arrive: decay
     /// scales a pair's bytes and seconds alike, so only a new sample changes a pair's rate.
     private var capabilities: [MoRef: Double] = [:]
+    /// The datastores some measured pair shows to be its slow end (`isBottleneck(_:)`).
+    private var bottlenecks: Set<MoRef> = []
+    /// The best rate of any measured pair: what a datastore never seen to be a copy's slow end
+    /// is assumed able to do.
+    private var bestCapability: Double?
     public private(set) var storage = Samples()
     public private(set) var hosts: [MoRef: Samples] = [:]
     public private(set) var kinds: [String: Samples] = [:]
@@ -92,6 +97,15 @@ public struct RateBook: Sendable, Hashable {
     /// from → to and bytes). Returns the keys whose rate changed.
     @discardableResult
     public mutating func recordStorageMove(_ moves: [FileMove], seconds: TimeInterval, now: Date) -> [Key] {
+        var touched: Set<MoRef> = []
+        let keys = addStorageSample(moves, seconds: seconds, now: now, touched: &touched)
+        refreshCapabilities(of: touched)
+        return keys
+    }
+
+    /// Adds one storage move's samples without re-deriving capabilities (`withProgress` adds
+    /// many, then derives once); collects the datastores it touched.
+    private mutating func addStorageSample(_ moves: [FileMove], seconds: TimeInterval, now: Date, touched: inout Set<MoRef>) -> [Key] {
         let copy = seconds - overhead
         let total = moves.reduce(0.0) { $0 + Double($1.bytes) }
         guard copy > 0, total > 0 else { return [] }
@@ -107,14 +121,55 @@ public struct RateBook: Sendable, Hashable {
                 datastores[ds, default: Samples()].add(bytes: bytes, seconds: share, now: now, halfLife: halfLife)
             }
             keys.append(.pair(pair))
-        }
-        // A pair's rate can fall as well as rise: recompute the touched datastores' best.
-        let touched = Set(byPair.keys.flatMap { [$0.from, $0.to].compactMap { $0 } })
-        for ds in touched {
-            capabilities[ds] = pairs.lazy.filter { $0.key.from == ds || $0.key.to == ds }.compactMap(\.value.rate).max()
+            touched.formUnion([pair.from, pair.to].compactMap { $0 })
         }
         return keys
     }
+
+    /// A pair's rate can fall as well as rise: recomputes the touched datastores' best, then
+    /// which datastores the measured pairs show to be slow.
+    ///
+    /// A copy runs at its slower end, so a pair measured at rate r says one of its two
+    /// datastores can do no more than r. Which one: the end whose partner has done clearly
+    /// better (by more than `Self.tolerance`) with another datastore is not it, so the other
+    /// is. When neither partner has (the first moves of a run: each datastore seen in one pair),
+    /// the evidence cannot tell; the source is taken as the slow end, since a migration reads
+    /// from the storage being retired, the older array, and writes to its replacement. The
+    /// next pair either datastore joins settles it. When both have done better elsewhere, the
+    /// pair itself was slow (a busy link, another tenant) and marks neither.
+    ///
+    /// Without this, `rate(from:to:)` took the slower of the two ends' best pairs: on the test
+    /// vCenter's ETA run the half-speed `legacy-02`'s first move, to `new-03`, made `new-03`
+    /// look half-speed to every other source as well, and the forecasts made from 1 to 1.5 h
+    /// said 6.1–6.3 h for a 5.72 h run (12.8 % of the time left at 10 % done).
+    private mutating func refreshCapabilities(of touched: Set<MoRef>) {
+        guard !touched.isEmpty else { return }
+        for ds in touched {
+            capabilities[ds] = pairs.lazy.filter { $0.key.from == ds || $0.key.to == ds }.compactMap(\.value.rate).max()
+        }
+        var slow: Set<MoRef> = []
+        for (pair, samples) in pairs {
+            guard let r = samples.rate else { continue }
+            guard let from = pair.from else {
+                slow.insert(pair.to)
+                continue
+            }
+            let fromDidBetter = (capabilities[from] ?? 0) > r * (1 + Self.tolerance)
+            let toDidBetter = (capabilities[pair.to] ?? 0) > r * (1 + Self.tolerance)
+            switch (fromDidBetter, toDidBetter) {
+            case (true, false): slow.insert(pair.to)
+            case (false, true): slow.insert(from)
+            case (false, false): slow.insert(from)
+            case (true, true): break
+            }
+        }
+        bottlenecks = slow
+        bestCapability = capabilities.values.max()
+    }
+
+    /// How much faster than a pair a datastore's best must be to clear it of the pair's
+    /// slowness: measured rates of one datastore vary by a few percent from move to move.
+    static let tolerance = 0.1
 
     /// A vMotion (memory `bytes`) from `host` ended well after `seconds`.
     @discardableResult
@@ -139,6 +194,7 @@ public struct RateBook: Sendable, Hashable {
     /// is its sample.
     public func withProgress(of running: [(job: Job, mark: TaskProgressMark)]) -> RateBook {
         var book = self
+        var touched: Set<MoRef> = []
         for (job, mark) in running where job.kind.movesStorage && mark.percent >= 10 && mark.percent < 100 {
             guard let started = job.startedAt, !job.moves.isEmpty else { continue }
             guard job.moves.contains(where: { pairs[Pair(from: $0.from, to: $0.to)] == nil }) else { continue }
@@ -146,14 +202,18 @@ public struct RateBook: Sendable, Hashable {
             let moves = job.moves.map { m in
                 FileMove(file: m.file, label: m.label, from: m.from, to: m.to, bytes: Int64(Double(m.bytes) * share))
             }
-            book.recordStorageMove(moves, seconds: mark.at.timeIntervalSince(started), now: mark.at)
+            _ = book.addStorageSample(moves, seconds: mark.at.timeIntervalSince(started), now: mark.at, touched: &touched)
         }
+        // Not in a `defer`: that would run after `book` had been copied out as the result.
+        book.refreshCapabilities(of: touched)
         return book
     }
 
     /// The rate for copying from `from` to `to`: the pair's when measured, else the slower of
-    /// the two datastores' capabilities (a slow datastore is slow with any partner), else every
-    /// move's, else the assumed rate.
+    /// the two datastores' estimates, else every move's, else the assumed rate. A datastore
+    /// some pair shows to be its slow end (`isBottleneck(_:)`) is estimated at its capability
+    /// (a slow datastore is slow with any partner); one never seen to be the slow end at the
+    /// best rate any pair has reached, since its own pairs only bound it from below.
     ///
     /// A datastore's capability is the best rate of the pairs that touch it, not the mean of
     /// its moves: a copy runs at its slower end, so a fast datastore's moves from a slow one
@@ -162,10 +222,17 @@ public struct RateBook: Sendable, Hashable {
     /// the forecast late (the test vCenter's ETA run: 12.8 % at 10 % done, 15.6 % at 50 %).
     public func rate(from: MoRef?, to: MoRef) -> Double {
         if let r = pairs[Pair(from: from, to: to)]?.rate { return r }
-        let each = [from, to].compactMap { $0 }.compactMap { capabilities[$0] }
+        let each = [from, to].compactMap { $0 }.compactMap { ds -> Double? in
+            guard let capability = capabilities[ds] else { return nil }
+            return bottlenecks.contains(ds) ? capability : max(capability, bestCapability ?? capability)
+        }
         if let slowest = each.min() { return slowest }
         return storage.rate ?? assumedRate
     }
+
+    /// Whether a measured pair shows `datastore` to be the slow end of its copies
+    /// (`refreshCapabilities(of:)` says how that is decided).
+    public func isBottleneck(_ datastore: MoRef) -> Bool { bottlenecks.contains(datastore) }
 
     /// The best rate of any measured pair touching `datastore` (nil before one).
     public func capability(of datastore: MoRef) -> Double? { capabilities[datastore] }

@@ -32,7 +32,8 @@ struct ForecastTests {
         book.recordStorageMove(Self.move("a", "b", bytes: 1_000_000_000), seconds: 25, now: Self.t0)  // 10 s of copy
         book.recordStorageMove(Self.move("c", "d", bytes: 1_000_000_000), seconds: 35, now: Self.t0)  // 20 s of copy
         #expect(book.rate(from: Self.ds("a"), to: Self.ds("b")) == 100_000_000)
-        #expect(book.rate(from: Self.ds("a"), to: Self.ds("d")) == 50_000_000, "d is the slower of the two")
+        #expect(book.rate(from: Self.ds("c"), to: Self.ds("b")) == 50_000_000, "c, the source of the slow pair, is slow with any partner")
+        #expect(book.rate(from: Self.ds("a"), to: Self.ds("d")) == 100_000_000, "d was only seen with c: nothing says it is slow")
         #expect(abs(book.rate(from: Self.ds("x"), to: Self.ds("y")) - 2_000_000_000 / 30) < 1, "every move's rate")
     }
 
@@ -54,6 +55,39 @@ struct ForecastTests {
         #expect(book.capability(of: Self.ds("new2"))! < 5_000_000)
     }
 
+    @Test("which end of a slow pair is slow: the one whose partner did better elsewhere; when neither did, the source")
+    func slowEnd() {
+        var book = RateBook(halfLife: 1800, overhead: 0, assumedRate: 1)
+        func record(_ from: String, _ to: String, seconds: TimeInterval) {
+            book.recordStorageMove(Self.move(from, to, bytes: 1_000_000_000), seconds: seconds, now: Self.t0)
+        }
+        record("legacy1", "new1", seconds: 10)  // 100 MB/s
+        record("legacy2", "new3", seconds: 20)  // 50 MB/s: each end seen once, so the source is taken as slow
+        #expect(book.isBottleneck(Self.ds("legacy2")) && !book.isBottleneck(Self.ds("new3")))
+        #expect(book.rate(from: Self.ds("legacy1"), to: Self.ds("new3")) == 100_000_000, "new3 is not slowed for other sources")
+        #expect(book.rate(from: Self.ds("legacy2"), to: Self.ds("new1")) == 50_000_000)
+        // A destination that is slow: legacy1 did 100 MB/s with new1, so new4 is the slow end.
+        record("legacy1", "new4", seconds: 25)  // 40 MB/s
+        #expect(book.isBottleneck(Self.ds("new4")))
+        #expect(book.rate(from: Self.ds("legacy1"), to: Self.ds("new2")) == 100_000_000, "legacy1 stays at its best")
+        #expect(book.rate(from: Self.ds("legacy3"), to: Self.ds("new4")) == 40_000_000)
+        // A later pair settles an early guess: x → y was slow, then x copies fast elsewhere.
+        record("x", "y", seconds: 20)
+        #expect(book.isBottleneck(Self.ds("x")))
+        record("x", "new1", seconds: 10)
+        #expect(book.isBottleneck(Self.ds("y")), "x did 100 MB/s with new1: y is the slow end")
+        #expect(book.rate(from: Self.ds("x"), to: Self.ds("new2")) == 100_000_000)
+        #expect(book.rate(from: Self.ds("legacy1"), to: Self.ds("y")) == 50_000_000)
+        // A pair slower than both its ends' other pairs (a busy link) marks neither.
+        record("legacy1", "new1b", seconds: 10)
+        record("legacy4", "new1b", seconds: 10)
+        record("legacy4", "new5", seconds: 10)
+        record("legacy1", "new5", seconds: 30)
+        #expect(!book.isBottleneck(Self.ds("new5")), "new5 did 100 MB/s with legacy4")
+        #expect(book.rate(from: Self.ds("legacy9"), to: Self.ds("new5")) == 100_000_000)
+        #expect(book.rate(from: Self.ds("legacy1"), to: Self.ds("new5")) < 34_000_000, "the pair itself keeps its own rate")
+    }
+
     @Test("a running move's progress measures a pair no finished move has measured yet, and only such a pair")
     func progressSamples() {
         var book = RateBook(halfLife: 1800, overhead: 0, assumedRate: 1)
@@ -68,6 +102,10 @@ struct ForecastTests {
         #expect(book.rate(from: Self.ds("slow"), to: Self.ds("b2")) != 10_000_000, "the book itself keeps only finished moves")
         let measured = book.withProgress(of: [(job: running("a", "b"), mark: mark)])
         #expect(measured.rate(from: Self.ds("a"), to: Self.ds("b")) == 100_000_000, "a finished move's pair keeps its own rate")
+        // What progress shows counts for other pairs too: slow is slow with any partner.
+        #expect(slow.capability(of: Self.ds("slow")) == 10_000_000)
+        #expect(slow.isBottleneck(Self.ds("slow")))
+        #expect(slow.rate(from: Self.ds("slow"), to: Self.ds("b")) == 10_000_000)
     }
 
     // MARK: ForecastTrigger
