@@ -105,6 +105,11 @@ struct AdaptivePacerTests {
         // 2 → 3 copies of 50 MB/s: +50%; each step up is recorded with its gain.
         if case .rose(let g) = raises[1].reason { #expect(abs(g! - 0.5) < 0.05) } else { Issue.record("not a rise") }
         #expect(raises.allSatisfy { $0.to == $0.from + 1 })
+        // A rise, however large (+50 % … +20 %), takes the whole window (settle 20 s + 60 s):
+        // its figure is the next level's reference.
+        for (before, after) in zip(raises, raises.dropFirst()) {
+            #expect(after.time.timeIntervalSince(before.time) >= 80, "\(before.summary) → \(after.summary)")
+        }
     }
 
     @Test("coarse progress (5% steps, about 2 per copy per window) measures each level without a false knee")
@@ -144,6 +149,21 @@ struct AdaptivePacerTests {
         let last = changes.last!
         #expect(last.from == 4 && last.to == 3)
         if case .fell(let g) = last.reason { #expect(g < -0.15 && g > -0.25) } else { Issue.record("expected a fall, got \(last.reason)") }
+        // A fall of 20 % shows within half a window: the back-off comes before the window's end.
+        let raise = changes.last { $0.to == 4 }!
+        let held = last.time.timeIntervalSince(raise.time)
+        #expect(held >= 20 + 30 && held < 20 + 60, "settle 20 s, then half of a 60-s window (held \(held) s)")
+    }
+
+    @Test("a knee, or a fall of less than twice the threshold, takes the whole window")
+    func kneeTakesTheWholeWindow() {
+        // B = 300, r = 100, knee 3, loss 8%: 4 copies give 276 MB/s, −8 %: a fall, but not a clear one.
+        let (pacer, changes, _) = Self.run(Model(bandwidth: 300, rate: 100, knee: 3, loss: 0.08), Self.quick, seconds: 3_000)
+        #expect(pacer.limit(of: "array") == 3)
+        let last = changes.last!
+        #expect(last.from == 4 && last.to == 3)
+        let raise = changes.last { $0.to == 4 }!
+        #expect(last.time.timeIntervalSince(raise.time) >= 20 + 60)
     }
 
     @Test("re-probes after holding, and keeps the knee when the probe does not pay")
