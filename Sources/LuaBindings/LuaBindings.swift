@@ -35,24 +35,29 @@ public final class LuaBindings: Sendable {
     /// `mm.wait_any`/`wait_all`, `t.error`, a failed synchronous call's `err`).
     static let faultMetatableKey = "moonmotion.Fault"
 
-    /// Registers the fault tables' metatable: `__tostring` reads the table's own fields raw
-    /// (`Timeout: web-01 … did not end within 30 s`; a script may have changed them, and
-    /// nothing may raise), and `__metatable` so a script can neither read nor replace it.
+    /// Registers the fault tables' metatable (`faultMetatable(on:)`).
     static func installFaultMetatable(in runtime: LuaRuntime) throws {
-        try runtime.performSync { state in
-            let slot = LuaThreadStack(state: state)
-            _ = try slot.registryValue(faultMetatableKey) {
-                try slot.newTable(fields: 3)
-                slot.push(function: "fault.__tostring") { call in
-                    call.push(LuaStrategy.describeFailure(table: 1, on: call))
-                    return .values(1)
-                }
-                slot.setRawField("__tostring")
-                slot.push("moonmotion.Error")
-                slot.setRawField("__name")
-                slot.push("moonmotion.Error")
-                slot.setRawField("__metatable")
+        try runtime.performSync { state in _ = try faultMetatable(on: LuaThreadStack(state: state)) }
+    }
+
+    /// The one metatable of every fault table a script sees — `t:wait`'s, `mm.wait_any`/
+    /// `wait_all`'s, `t.error`, a failed synchronous call's and the strategy hooks' `err` —
+    /// made on first use and kept in the registry under `faultMetatableKey`: `__tostring` reads
+    /// the table's own fields raw (`Timeout: web-01 … did not end within 30 s`; a script may
+    /// have changed them, and nothing may raise), and `__metatable` so a script can neither
+    /// read nor replace it.
+    static func faultMetatable(on slot: LuaThreadStack) throws -> LuaRef {
+        try slot.registryValue(faultMetatableKey) {
+            try slot.newTable(fields: 3)
+            slot.push(function: "fault.__tostring") { call in
+                call.push(LuaStrategy.describeFailure(table: 1, on: call))
+                return .values(1)
             }
+            slot.setRawField("__tostring")
+            slot.push("moonmotion.Error")
+            slot.setRawField("__name")
+            slot.push("moonmotion.Error")
+            slot.setRawField("__metatable")
         }
     }
 

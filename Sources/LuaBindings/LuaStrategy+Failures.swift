@@ -60,21 +60,9 @@ extension LuaStrategy {
         if let errorMetatable { slot.setMetatable(of: -1, to: errorMetatable) }
     }
 
-    /// The metatable of error tables: `__tostring` (`describeFailure`), and `__metatable` so a
-    /// script can neither read nor replace it.
+    /// The metatable of error tables: the fault tables' own (`LuaBindings.faultMetatable(on:)`).
     func makeErrorMetatable(state: LuaState) throws -> LuaRef {
-        let slot = LuaThreadStack(state: state)
-        try slot.newTable(fields: 3)
-        slot.push(function: "err.__tostring") { call in
-            call.push(LuaStrategy.describeFailure(table: 1, on: call))
-            return .values(1)
-        }
-        slot.setRawField("__tostring")
-        slot.push("moonmotion.Error")
-        slot.setRawField("__name")
-        slot.push("moonmotion.Error")
-        slot.setRawField("__metatable")
-        return slot.popReference()
+        try LuaBindings.faultMetatable(on: LuaThreadStack(state: state))
     }
 
     /// `FileLocked: the file is locked (attempt 2 of job web-01)`, from the table's own fields
