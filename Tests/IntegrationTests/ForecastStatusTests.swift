@@ -12,20 +12,24 @@ struct ForecastStatusTests {
         let dir = try scriptDirectory([:])
         defer { try? FileManager.default.removeItem(at: dir) }
         let journal = dir.appendingPathComponent("forecast.journal").path
-        // About 2 simulated hours at 300× time: some 25 s of run, the first task ending after a few.
+        // About 3 simulated hours at 150× time: some 70 s of run, the first task ending after
+        // some 20 s. (At 300× the loaded suite once left too few status reads of a forecast in
+        // the run's 34 s: each read is two processes of a debug build.)
         let run = try BackgroundMoonmotion(
-            ["run", examplePath("storage-migration.lua"), "--generate", "clusters=2,hosts=4,vms=40", "--speed", "300",
+            ["run", examplePath("storage-migration.lua"), "--generate", "clusters=2,hosts=4,vms=40", "--speed", "150",
              "--journal", journal], directory: dir)
         var seen: [String: Any]?
         var text = ""
+        var reads: [String] = []  // what each status read showed, for the failure message
         let deadline = Date().addingTimeInterval(120)
         // Wait for an observed event: a status whose ETA is the forecast's (bounded by the run's end).
         while run.isRunning, Date() < deadline {
             if try await journalHoldsRun(journal) {
                 let j = try await runMoonmotion(["status", journal, "--json"], directory: dir)
-                if j.status == 0, let doc = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any],
-                   let overall = doc["overall"] as? [String: Any], overall["etaSource"] as? String == "forecast",
-                   (doc["phase"] as? String) == "dispatching" {
+                let doc = j.status == 0 ? try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any] : nil
+                let overall = doc?["overall"] as? [String: Any]
+                reads.append("exit \(j.status) phase \(doc?["phase"] ?? "–") eta \(overall?["etaSource"] ?? "–")")
+                if let doc, overall?["etaSource"] as? String == "forecast", (doc["phase"] as? String) == "dispatching" {
                     // The text view is a second process: under load the run has ended before it
                     // read the journal (once in ten suite runs: "status: done"). Both views must
                     // come from the running run, so a late text view means another try.
@@ -35,13 +39,14 @@ struct ForecastStatusTests {
                         text = view
                         break
                     }
+                    reads.append("text view without a predicted end: \(view.prefix(300))")
                 }
             }
             try await Task.sleep(for: .milliseconds(200))
         }
         let outcome = await run.finish(timeout: 300)
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        let doc = try #require(seen, "no status showed a forecast while the run went: \(outcome.stdout.suffix(2000))")
+        let doc = try #require(seen, "no status showed a forecast while the run went; reads: \(reads.joined(separator: "; "))\n\(outcome.stdout.suffix(2000))")
         let overall = try #require(doc["overall"] as? [String: Any])
         let now = try #require((doc["now"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) })
         let end = try #require((overall["predictedEnd"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) })
