@@ -34,6 +34,7 @@ import json
 import os
 import subprocess
 import sys
+import shutil
 import tempfile
 import time
 
@@ -126,6 +127,9 @@ def one_run(args, value):
             if pace:
                 cmd.append("pace=%s" % ",".join(pace))
         code, wall, out, err = run_process(cmd, args.deadline, env=env, cwd=tmp)
+        if args.keep:
+            os.makedirs(args.keep, exist_ok=True)
+            shutil.copy(os.path.join(tmp, "bench.journal"), os.path.join(args.keep, "max_concurrent-%s.journal" % value))
         if code != 0:
             sys.stderr.write("moonmotion exited %s at max_concurrent=%s:\n%s\n%s\n" % (code, value, out[-3000:], err[-3000:]))
         stats = vc.stats(files=False)
@@ -172,6 +176,7 @@ def main():
     ap.add_argument("--no-default", action="store_true", help="skip the hosts/2 run (the example's default)")
     ap.add_argument("--deadline", type=float, default=3600, help="real seconds before a run is killed")
     ap.add_argument("--json", action="store_true", help="also print the rows as one JSON line")
+    ap.add_argument("--keep", help="copy each run's journal into this directory (max_concurrent-VALUE.journal)")
     args = ap.parse_args()
     if not args.moonmotion:
         scratch = os.path.join(REPO, ".build-release")
