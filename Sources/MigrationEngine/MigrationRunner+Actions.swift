@@ -134,8 +134,8 @@ extension MigrationRunner {
 
     /// Counts an outside task against the limits and watches it until it ends.
     func adoptExternal(_ info: TaskInfo, scheduler: Scheduler) async {
+        // Its event stays with the scheduler until the next flush, after `run-started`.
         guard scheduler.externalTaskStarted(info, now: now) else { return }
-        flushEvents()
         let inbox = self.inbox
         await launch { [vcenter, callCount] in
             callCount.add()

@@ -74,13 +74,17 @@ extension MigrationRunner {
         try wrapJournal { try journal.resumeRun(run.id, at: resumeTime) }
         for info in try await existingTasks(known: known) { await adoptExternal(info, scheduler: scheduler) }
         let actions = scheduler.restore(jobs, ranks: saved.map(\.rank), calls: calls, now: resumeTime)
+        // `run-started` is the run's first event for every reader (`--events`, the journal,
+        // the status page): the jobs the reconciliation above changed, and the external tasks
+        // adopted, follow it. (They came first when a kill had left a task ended or a VM
+        // already moved: the crash test's `--events` log then began with `job-changed`.)
+        let bytes = scheduler.jobs.filter { $0.kind.movesStorage && !$0.state.isTerminal }.reduce(Int64(0)) { $0 + $1.size }
+        emitDirect(.runStarted(RunStart(jobs: scheduler.jobs.count, bytes: bytes, resumed: true, names: Self.names(scheduler.inventory))))
         for (job, from) in changed {
             pendingBatch.jobs[job.id] = scheduler.job(job.id)
             emitDirect(.jobChanged(scheduler.job(job.id), from: from))
         }
         pendingBatch.taskRefs.append(contentsOf: adoptedRefs)
-        let bytes = scheduler.jobs.filter { $0.kind.movesStorage && !$0.state.isTerminal }.reduce(Int64(0)) { $0 + $1.size }
-        emitDirect(.runStarted(RunStart(jobs: scheduler.jobs.count, bytes: bytes, resumed: true, names: Self.names(scheduler.inventory))))
         for text in warnings { emitDirect(.warning(text, job: nil)) }
         try flush()
         for (id, task) in live { watch(id, task) }

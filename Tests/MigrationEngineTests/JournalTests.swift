@@ -118,10 +118,18 @@ struct JournalTests {
             #expect(journal.hasCrashed)
 
             let reopened = try Journal(path: path)
+            let seen = Locked<[EngineEvent]>([])
             let second = MigrationRunner(vcenter: vc, strategy: ClosureStrategy(select: TestInventory.moveAll),
-                                         configuration: Self.config(resume: true), journal: reopened)
+                                         configuration: Self.config(resume: true), journal: reopened,
+                                         onEvent: { event in seen.withLock { $0.append(event) } })
             let summary = try await second.run()
             #expect(summary.outcome == .completed, "\(point) #\(nth)")
+            // The resumed run's first event is `run-started`, before the jobs its reconciliation
+            // changed (a task that ended while nothing ran, a VM found moved).
+            let opening = seen.withLock { $0.first }
+            if case .runStarted(let start)? = opening?.kind { #expect(start.resumed) } else {
+                Issue.record("\(point) #\(nth): the first event is \(String(describing: opening?.kind))")
+            }
             #expect(summary.done.count == inv.vms.count, "\(point) #\(nth): \(summary.failed.map(\.lastError))")
             #expect(vc.storageMoves.count == inv.vms.count, "\(point) #\(nth)")
             #expect(vc.storageMoves.values.allSatisfy { $0 == 1 }, "\(point) #\(nth): \(vc.storageMoves)")
