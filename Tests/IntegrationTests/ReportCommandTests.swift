@@ -19,6 +19,10 @@ struct ReportCommandTests {
     func reportOfKilledRun() async throws {
         let vc = try await TestVCenter.start(Self.topology)
         defer { vc.stop() }
+        // 150×, not the suite's 500×, until the kill: at 500× the whole run takes some 35 s,
+        // and once in ten loaded suite runs it ended before a journal read (a Python process,
+        // which returns nothing while the writer holds the file) saw a third of it done.
+        try await vc.setConfig(.init(speed: 150))
         let dir = try scriptDirectory([:])
         defer { try? FileManager.default.removeItem(at: dir) }
         let journal = dir.appendingPathComponent("wave.journal").path
@@ -38,6 +42,7 @@ struct ReportCommandTests {
         let killed = await run.finish()
         #expect(stillRunning && killed.status == SIGKILL, "the run ended before kill -9: \(killed.stdout)\n\(killed.stderr)")
         #expect(done.count >= Self.vmCount / 3 && done.count < Self.vmCount, "\(done.count) done at the kill")
+        try await vc.setConfig(.init(speed: Self.topology.speed))
 
         let out = dir.appendingPathComponent("report")
         let report = try await runMoonmotion(["report", journal, "--out", out.path], directory: dir, timeout: 60)
