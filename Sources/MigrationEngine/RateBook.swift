@@ -158,8 +158,7 @@ public struct RateBook: Sendable, Hashable {
             let toDidBetter = (capabilities[pair.to] ?? 0) > r * (1 + Self.tolerance)
             switch (fromDidBetter, toDidBetter) {
             case (true, false): slow.insert(pair.to)
-            case (false, true): slow.insert(from)
-            case (false, false): slow.insert(from)
+            case (false, _): slow.insert(from)  // the destination did better, or neither: the source
             case (true, true): break
             }
         }
@@ -224,7 +223,7 @@ public struct RateBook: Sendable, Hashable {
         if let r = pairs[Pair(from: from, to: to)]?.rate { return r }
         let each = [from, to].compactMap { $0 }.compactMap { ds -> Double? in
             guard let capability = capabilities[ds] else { return nil }
-            return bottlenecks.contains(ds) ? capability : max(capability, bestCapability ?? capability)
+            return bottlenecks.contains(ds) ? capability : bestCapability ?? capability
         }
         if let slowest = each.min() { return slowest }
         return storage.rate ?? assumedRate
