@@ -24,7 +24,11 @@ import Foundation
 ///   by more than twice the threshold (`clearlyFell`): past the knee, waiting costs throughput.
 /// * **Re-probe** after holding `reprobeAfter` seconds: one more copy again, kept only if it
 ///   pays (the array's load from outside may have changed). The held level's throughput is
-///   re-measured while holding, so the probe is compared with a fresh figure.
+///   re-measured while holding, so the probe is compared with a fresh figure. No re-probe
+///   when the work waiting for the group (`backlog`) would keep it busy for less than
+///   `reprobeMinWork` measurements (settle plus window each): a probe past the knee costs a
+///   measurement at the worse level plus the drain of its copy, and pays a few percent of
+///   what is left at best — in a run's tail it can only cost.
 /// * **Never above** `max` (the strategy's bound); the scheduler's own limits (vSphere's
 ///   costs) still apply on top, and a group they hold below its limit never fills its
 ///   windows, so the pacer never raises past what can run.
@@ -141,7 +145,14 @@ public struct AdaptivePacer: Sendable {
         var below: Level?
         /// While holding at the knee: when to re-probe.
         var holdUntil: Date?
+        /// Bytes of work waiting to start in the group, and when the scheduler last said so
+        /// (nil: never said; re-probes are then not bounded by it).
+        var backlog: (bytes: Double, time: Date)?
     }
+
+    /// Measurements (settle plus window each) of waiting work below which a held group is not
+    /// re-probed.
+    static let reprobeMinWork = 4.0
 
     /// A running task: its groups, the bytes it had copied at its last sample, when that
     /// sample came, its first sample (the rate's baseline) and its rate since then.
@@ -177,6 +188,21 @@ public struct AdaptivePacer: Sendable {
 
     /// The names of the paced groups.
     public var groupNames: [String] { groups.keys.sorted() }
+
+    /// Whether `group` is due to re-probe and wants to know its backlog (`setBacklog`) for it:
+    /// holding past its re-probe time, and not told within the last quarter window. The
+    /// scheduler counts the backlog only then — it walks the waiting jobs.
+    public func wantsBacklog(_ group: String, now: Date) -> Bool {
+        guard let g = groups[group], let hold = g.holdUntil, now >= hold else { return false }
+        guard let told = g.backlog?.time else { return true }
+        return now.timeIntervalSince(told) >= g.configuration.window / 4
+    }
+
+    /// The bytes the group's waiting jobs (not started yet) will copy.
+    public mutating func setBacklog(_ group: String, bytes: Int64, now: Date) {
+        guard groups[group] != nil else { return }
+        groups[group]!.backlog = (Double(max(0, bytes)), now)
+    }
 
     /// The changes since the last call, oldest first.
     public mutating func drainChanges() -> [Change] {
@@ -310,9 +336,10 @@ public struct AdaptivePacer: Sendable {
     mutating func decide(_ g: inout Group, _ name: String, _ m: Level, now: Date) {
         let c = g.configuration
         if let hold = g.holdUntil {
-            // Holding at the knee: refresh the held level's figure; re-probe when due.
+            // Holding at the knee: refresh the held level's figure; re-probe when due, if
+            // enough work waits for a probe to pay.
             g.below = m
-            if now >= hold, g.limit < c.max {
+            if now >= hold, g.limit < c.max, worthProbing(g, m) {
                 g.holdUntil = nil
                 set(&g, name, to: g.limit + 1, .reprobe, m, nil, now: now)
             } else {
@@ -343,6 +370,13 @@ public struct AdaptivePacer: Sendable {
             set(&g, name, to: below.limit, gain < -c.threshold ? .fell(gain: gain) : .knee(gain: gain), m, below.throughput, now: now)
             hold(&g, name, now: now)
         }
+    }
+
+    /// Whether the group's waiting work is enough for a re-probe to pay (see `reprobeMinWork`).
+    func worthProbing(_ g: Group, _ held: Level) -> Bool {
+        guard let backlog = g.backlog, held.throughput > 0 else { return true }
+        let c = g.configuration
+        return backlog.bytes / held.throughput >= Self.reprobeMinWork * (c.settle + c.window)
     }
 
     mutating func hold(_ g: inout Group, _ name: String, now: Date) {

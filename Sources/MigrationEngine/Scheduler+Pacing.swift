@@ -30,6 +30,14 @@ extension Scheduler {
         return out
     }
 
+    /// What the storage moves not started yet will copy from or to each paced group (name →
+    /// bytes): the work a re-probe would pay on. Walks the pending jobs.
+    public var pacingBacklog: [String: Int64] {
+        var out: [String: Int64] = [:]
+        for (g, name) in pacing.names.enumerated() { out[name] = pacingBacklog(g) }
+        return out
+    }
+
     /// Creates a pacing resource per group of the datastores mounted by paced clusters.
     /// A datastore mounted by several paced clusters takes the first one's pacing.
     func buildPacing() {
@@ -92,6 +100,21 @@ extension Scheduler {
         }
     }
 
+    /// The bytes the storage moves not started yet will copy from or to paced group `g`'s
+    /// datastores (a re-probe is worth its cost only when enough of them wait). Walks the
+    /// pending jobs: asked only when a group is due to re-probe.
+    func pacingBacklog(_ g: Int) -> Int64 {
+        let r = pacing.resources[g]
+        let inGroup = { (d: Int32) in d >= 0 && Int(d) < self.pacing.dsResource.count && self.pacing.dsResource[Int(d)] == r }
+        var total: Int64 = 0
+        for j in jobs.indices where jobs[j].state == .pending && jobs[j].kind.movesStorage {
+            for f in movingFiles(Int32(j)) where inGroup(f.from) || f.allowed.contains(where: inGroup) {
+                total += f.written
+            }
+        }
+        return total
+    }
+
     /// The limit resource `r`'s peak is audited against: its capacity, but for a paced group
     /// the highest limit it has had (after a back-off the copies above the new limit run on
     /// until they end; the scheduler only never starts one above the limit of the moment).
@@ -128,6 +151,9 @@ extension Scheduler {
         for (j, total) in pacing.running where !jobs[Int(j)].state.isActive {
             pacing.running[j] = nil
             pacing.pacer.taskEnded(Int(j), bytes: jobs[Int(j)].state == .done ? total : nil, now: now)
+        }
+        for (g, name) in pacing.names.enumerated() where pacing.pacer.wantsBacklog(name, now: now) {
+            pacing.pacer.setBacklog(name, bytes: pacingBacklog(g), now: now)
         }
         let changes = pacing.pacer.drainChanges()
         guard !changes.isEmpty else { return }

@@ -22,6 +22,8 @@ struct AdaptivePacerTests {
         var work: Int?
         /// Percent between two progress reports.
         var step: Double = 1
+        /// Bytes of work waiting, told to the pacer whenever it asks (nil: never told).
+        var backlog: Int64?
 
         func throughput(_ n: Int) -> Double {
             guard n > 0 else { return 0 }
@@ -65,6 +67,7 @@ struct AdaptivePacerTests {
                 }
             }
             copies = still
+            if let b = model.backlog, pacer.wantsBacklog(group, now: later) { pacer.setBacklog(group, bytes: b, now: later) }
             pacer.tick(now: later)
             changes += pacer.drainChanges()
         }
@@ -185,6 +188,21 @@ struct AdaptivePacerTests {
             #expect(backOff.map { p.time.timeIntervalSince($0.time) >= 600 } == true)
         }
         #expect(pacer.limit(of: "array")! <= 5)
+    }
+
+    @Test("no re-probe while too little work waits for one to pay; one when enough does")
+    func reprobeNeedsWork() {
+        var c = Self.quick
+        c.reprobeAfter = 300
+        // 200 MB/s held; a measurement is settle 20 + window 60 = 80 s: four of them, 64,000 MB.
+        var little = Model(bandwidth: 200)
+        little.backlog = Int64(3 * 80 * 200 * Self.mb)
+        let (_, few, _) = Self.run(little, c, seconds: 3_000)
+        #expect(!few.contains { $0.reason == .reprobe }, "\(few.map(\.summary))")
+        var plenty = Model(bandwidth: 200)
+        plenty.backlog = Int64(5 * 80 * 200 * Self.mb)
+        let (_, many, _) = Self.run(plenty, c, seconds: 3_000)
+        #expect(many.filter { $0.reason == .reprobe }.count >= 2)
     }
 
     @Test("re-probing finds a bandwidth that grew while holding")

@@ -63,6 +63,25 @@ struct SchedulerPacingTests {
         #expect(h.scheduler.pacingLimits == ["old": 5, "new": 5])
     }
 
+    @Test("a group's backlog is the bytes its moves not started yet will copy")
+    func backlog() throws {
+        let inv = Self.inventory()
+        let pacing = AdaptivePacing(configuration: AdaptivePacer.Configuration(min: 2, max: 2),
+                                    arrays: [.init(pattern: "old-*", name: "old")])
+        let h = try SchedulerHarness(inventory: inv, strategy: ClosureStrategy(limits: { _ in LimitOverrides(adaptive: pacing) }))
+        try h.add(TestInventory.moveAll(inv))
+        // Every VM reads from old-* and writes to new-*, a group of its own per datastore; the
+        // first two copies started when the jobs were added, the rest wait.
+        let waiting = h.scheduler.jobs.filter { $0.state == .pending }
+        #expect(waiting.count == inv.vms.count - 2)
+        let bytes = waiting.reduce(Int64(0)) { $0 + $1.size }
+        #expect(bytes > 0 && h.scheduler.pacingBacklog["old"] == bytes)
+        // A target group counts the moves that may land on it: both new datastores, all of them.
+        #expect(h.scheduler.pacingBacklog["new-0"] == bytes && h.scheduler.pacingBacklog["new-1"] == bytes)
+        #expect(h.run() == .completed)
+        #expect(h.scheduler.pacingBacklog == ["old": 0, "new-0": 0, "new-1": 0])
+    }
+
     @Test("a raised limit starts the waiting copies at once")
     func raiseStartsMore() throws {
         // Copies report progress; with 2 of them copying at a steady rate the first window
