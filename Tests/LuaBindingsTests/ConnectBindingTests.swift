@@ -7,7 +7,7 @@ import VCenterModel
 import VCenterSimulator
 
 /// `mm.connect{...}`: what reaches the connector, errors, and closing.
-@Suite(.timeLimit(.minutes(1))) struct ConnectBindingTests {
+@Suite(.timeLimit(.minutes(3))) struct ConnectBindingTests {
     @Test func theScriptsFieldsReachTheConnectorAndThePasswordIsNeverShown() async throws {
         let sim = try smallSimulator()
         let seen = Locked<[ConnectRequest]>([])

@@ -9,7 +9,7 @@ import VCenterSimulator
 /// Under `--sandbox` a script calls vSphere methods by name (`conn:invoke`, custom jobs)
 /// only when the operator allowed them (`--allow-method`); the migration operations and the
 /// reads stay.
-@Suite(.timeLimit(.minutes(1))) struct SandboxMethodTests {
+@Suite(.timeLimit(.minutes(3))) struct SandboxMethodTests {
     @Test func invokeRefusesEveryMethodUnlessAllowed() async throws {
         let sim = try smallSimulator()
         let h = try BindingsHarness(backend: sim, sandbox: .restricted)

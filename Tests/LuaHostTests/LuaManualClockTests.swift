@@ -5,7 +5,7 @@ import Testing
 /// and the `--timeout` deadline fire exactly when `advanceClock(by:)` reaches them, in
 /// deadline order, and never on their own — however slow the machine, no test sleeps.
 /// (Bounded: a timer that never fires would leave a run waiting forever.)
-@Suite(.timeLimit(.minutes(1))) struct LuaManualClockTests {
+@Suite(.timeLimit(.minutes(3))) struct LuaManualClockTests {
     static func makeRuntime(_ sandbox: SandboxOptions = .none) throws -> LuaRuntime {
         try LuaRuntime(options: .init(sandbox: sandbox, configuresModulePath: false, manualClock: true))
     }

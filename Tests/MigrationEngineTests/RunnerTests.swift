@@ -238,7 +238,7 @@ struct RunnerTests {
 
     // Bounded: a task whose end the runner misses (it ended before the observer was in
     // place, which this backend makes likely) would leave the run waiting forever.
-    @Test("a real-time backend (no virtual clock) works through the same runner", .timeLimit(.minutes(1)))
+    @Test("a real-time backend (no virtual clock) works through the same runner", .timeLimit(.minutes(3)))
     func realTime() async throws {
         var spec = TestInventory()
         spec.hostsPerCluster = 2
@@ -254,7 +254,7 @@ struct RunnerTests {
     }
 
     // Bounded: a retry timer that never fires would leave the run waiting forever.
-    @Test("a simulated backend on its own (scaled) clock drives time itself; retries still fire", .timeLimit(.minutes(1)))
+    @Test("a simulated backend on its own (scaled) clock drives time itself; retries still fire", .timeLimit(.minutes(3)))
     func selfDrivenClock() async throws {
         var spec = TestInventory()
         spec.hostsPerCluster = 2
