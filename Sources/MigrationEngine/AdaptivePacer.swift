@@ -29,6 +29,11 @@ import Foundation
 ///   `reprobeMinWork` measurements (settle plus window each): a probe past the knee costs a
 ///   measurement at the worse level plus the drain of its copy, and pays a few percent of
 ///   what is left at best — in a run's tail it can only cost.
+/// * **Probe short**: while a level is on probation (`probeBytes`), the scheduler fills its
+///   extra copy with the shortest waiting move that lasts the measurement. Past the knee the extra copy cannot be taken
+///   back — Storage vMotion cannot be paused — so a failed probe costs until some copy ends:
+///   on the test vCenter's slow array the first copies run 8,690 s, and the 4th copy the climb
+///   started cost more than the window that found it too many.
 /// * **Never above** `max` (the strategy's bound); the scheduler's own limits (vSphere's
 ///   costs) still apply on top, and a group they hold below its limit never fills its
 ///   windows, so the pacer never raises past what can run.
@@ -188,6 +193,22 @@ public struct AdaptivePacer: Sendable {
 
     /// The names of the paced groups.
     public var groupNames: [String] { groups.keys.sorted() }
+
+    /// While `group` runs one copy more than a level it measured and has not decided yet
+    /// whether that copy pays (a raise or a re-probe, until its window closes): the bytes one
+    /// copy moves in a measurement (settle plus window) at the per-copy rate of the level
+    /// below. nil when the group is not probing.
+    ///
+    /// The scheduler gives the copy a raise adds the smallest waiting move of at least that
+    /// size: it lasts the measurement (a copy that ends within it leaves a gap while the next
+    /// starts, and short copies churning make the figure noise), and should the copy not pay,
+    /// what runs above the knee until it ends is a move just long enough, not a big one.
+    public func probeBytes(_ group: String) -> Int64? {
+        guard let g = groups[group], g.holdUntil == nil, let below = g.below,
+              below.limit == g.limit - 1, below.limit > 0 else { return nil }
+        let c = g.configuration
+        return Int64(below.throughput / Double(below.limit) * (c.settle + c.window))
+    }
 
     /// Whether `group` is due to re-probe and wants to know its backlog (`setBacklog`) for it:
     /// holding past its re-probe time, and not told within the last quarter window. The

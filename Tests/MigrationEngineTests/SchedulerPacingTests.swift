@@ -7,18 +7,19 @@ import VCenterModel
 /// paced group at the pacer's limit, on top of vSphere's limits.
 @Suite("Scheduler pacing")
 struct SchedulerPacingTests {
-    static func inventory() -> Inventory {
+    static func inventory(size: ((Int) -> Int64)? = nil) -> Inventory {
         var spec = TestInventory()
         spec.hostsPerCluster = 4
         spec.vmsPerHost = 4
         spec.oldDatastores = 2
         spec.newDatastores = 2
+        if let size { spec.size = size }
         return spec.make()
     }
 
     /// Runs every VM's move under `pacing`; returns the harness and the most copies running at once.
-    static func run(_ pacing: AdaptivePacing) throws -> (SchedulerHarness, Int) {
-        let inv = Self.inventory()
+    static func run(_ pacing: AdaptivePacing, size: ((Int) -> Int64)? = nil) throws -> (SchedulerHarness, Int) {
+        let inv = Self.inventory(size: size)
         let h = try SchedulerHarness(inventory: inv, strategy: ClosureStrategy(limits: { _ in LimitOverrides(adaptive: pacing) }))
         var peak = 0
         h.afterStep = { peak = max(peak, $0.scheduler.activeJobs) }
@@ -56,9 +57,12 @@ struct SchedulerPacingTests {
     @Test("copies measured only by their ends still raise the limit, never above max, audit clean")
     func growsToMax() throws {
         // The harness's copies run at a fixed rate each (no array): more copies, more throughput.
+        // All of one size: measured by their ends alone, a window's bytes are the copies that
+        // happened to end in it, and with sizes of 10–99 GB (a probe's copy the smallest) that
+        // is noise of ±70 %.
         let pacing = AdaptivePacing(configuration: AdaptivePacer.Configuration(min: 2, max: 5, window: 120, settle: 0),
                                     arrays: [.init(pattern: "old-*", name: "old"), .init(pattern: "new-*", name: "new")])
-        let (h, peak) = try Self.run(pacing)
+        let (h, peak) = try Self.run(pacing, size: { _ in 20_000_000_000 })
         #expect(peak == 5)
         #expect(h.scheduler.pacingLimits == ["old": 5, "new": 5])
     }
@@ -110,5 +114,37 @@ struct SchedulerPacingTests {
         }
         #expect(raisedAt != nil && raisedAt! >= 10 && raisedAt! <= 12, "raised at \(String(describing: raisedAt))")
         #expect(started.count == 3 && s.pacingLimits["old"] == 3)
+    }
+
+    @Test("the copy a raise adds is the shortest waiting move that lasts a measurement")
+    func probeIsShort() throws {
+        // As above, with VMs of 10–99 GB: 2 copies at 1 % a second measure (a + b) / 100 bytes
+        // a second, a copy's share over the 10-s window (settle 0) is (a + b) / 20 bytes; the
+        // third copy is the smallest waiting VM at least that big, not the strategy's next.
+        let inv = Self.inventory()
+        let pacing = AdaptivePacing(configuration: AdaptivePacer.Configuration(min: 2, window: 10, settle: 0),
+                                    arrays: [.init(pattern: "old-*", name: "old"), .init(pattern: "new-*", name: "new")])
+        let s = try Scheduler(inventory: inv, strategy: ClosureStrategy(limits: { _ in LimitOverrides(adaptive: pacing) }))
+        let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+        var started: [JobID] = []
+        func take(_ actions: [SchedulerAction], _ now: Date) {
+            for case .start(let id, _, _, _) in actions {
+                started.append(id)
+                take(s.taskStarted(id, task: MoRef("Task", "task-\(id.rawValue)"), now: now), now)
+            }
+        }
+        take(try s.add(TestInventory.moveAll(inv), now: t0), t0)
+        let first = started
+        let share = first.reduce(Int64(0)) { $0 + s.job($1).size } / 20
+        let waiting = s.jobs.filter { $0.state == .pending }
+        let byRank = waiting.min { s.rank(of: $0.id) < s.rank(of: $1.id) }!
+        let expected = waiting.filter { $0.size >= share }.min { ($0.size, $0.id.rawValue) < ($1.size, $1.id.rawValue) }!
+        #expect(expected.id != byRank.id, "the test needs the strategy's next move to be another one")
+        for second in 1...30 where started.count == 2 {
+            let now = t0.addingTimeInterval(Double(second))
+            for id in first { take(s.taskProgressed(id, percent: second, now: now), now) }
+        }
+        #expect(started.count == 3 && s.pacingLimits["old"] == 3)
+        #expect(started.last == expected.id, "\(started.last.map { s.job($0).size } ?? 0) bytes started, smallest ≥ \(share): \(expected.size)")
     }
 }
