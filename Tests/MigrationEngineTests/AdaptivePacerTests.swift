@@ -190,6 +190,24 @@ struct AdaptivePacerTests {
         #expect(pacer.limit(of: "array")! <= 5)
     }
 
+    @Test("a small gain confirmed by a second window is held; one that is not, backs off")
+    func smallGainConfirmed() {
+        // B = 206, r = 50: 4 copies move 200 MB/s, a 5th +3 % (within the 5 % threshold), a 6th nothing.
+        let (pacer, changes, limits) = Self.run(Model(bandwidth: 206), Self.quick, seconds: 3_000)
+        #expect(pacer.limit(of: "array") == 5, "\(changes.map(\.summary))")
+        #expect(limits.max() == 5)
+        let held = changes.last!
+        #expect(held.from == 5 && held.to == 5)
+        if case .knee(let g) = held.reason { #expect(g > 0.01 && g <= 0.05) } else { Issue.record("expected the knee, got \(held.reason)") }
+        #expect(held.summary.contains("holds 5"))
+        // Two windows at 5: the raise, then settle and a window, then a second window.
+        let raise = changes.last { $0.to == 5 && $0.from == 4 }!
+        #expect(held.time.timeIntervalSince(raise.time) >= 20 + 2 * 60)
+        // A gain of 1 %, within a window's noise, is not confirmed: B = 202 holds at 4.
+        let (flat, flatChanges, _) = Self.run(Model(bandwidth: 202), Self.quick, seconds: 3_000)
+        #expect(flat.limit(of: "array") == 4, "\(flatChanges.map(\.summary))")
+    }
+
     @Test("no re-probe while too little work waits for one to pay; one when enough does")
     func reprobeNeedsWork() {
         var c = Self.quick
