@@ -198,9 +198,17 @@ extension SOAPResponseParser {
     /// so the pointer identifies the name for the whole parse.
     func name(_ localname: UnsafePointer<xmlChar>) -> String {
         let key = UnsafeRawPointer(localname)
-        if let known = namesByPointer[key] { return known }
-        let value = String(cString: localname)
-        namesByPointer[key] = value
+        // Names are at least 8-byte aligned apart; the bits above the low 3 spread them.
+        let slot = Int(truncatingIfNeeded: UInt(bitPattern: key) >> 3) & (nameSlotCount - 1)
+        if nameSlots[slot].key == key { return nameSlots[slot].name }
+        let value: String
+        if let known = namesByPointer[key] {
+            value = known
+        } else {
+            value = String(cString: localname)
+            namesByPointer[key] = value
+        }
+        nameSlots[slot] = NameSlot(key: key, name: value)
         return value
     }
 
@@ -226,15 +234,39 @@ extension SOAPResponseParser {
     }
 
     /// A shared string for a short attribute value (object types, `xsi:type`s repeat a lot).
+    /// A value whose slot holds another is made anew and takes the slot: sharing saves
+    /// memory, it is not needed for correctness.
     private func intern(_ bytes: UnsafePointer<xmlChar>, _ count: Int) -> String {
         let buffer = UnsafeBufferPointer(start: bytes, count: count)
         guard count <= 64 else { return String(decoding: buffer, as: UTF8.self) }
         var hash = 14_695_981_039_346_656_037 as UInt64
         for byte in buffer { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
-        let key = Int(truncatingIfNeeded: hash)
-        if let known = internedValues[key], known.utf8.elementsEqual(buffer) { return known }
+        let slot = Int(truncatingIfNeeded: hash) & (valueSlotCount - 1)
+        if valueSlots[slot].hash == hash, var known = valueSlots[slot].value, known.utf8.count == count {
+            // withUTF8 on a copy: the stored string is native, so this neither copies nor allocates.
+            if known.withUTF8({ memcmp($0.baseAddress!, bytes, count) == 0 }) { return known }
+        }
         let value = String(decoding: buffer, as: UTF8.self)
-        internedValues[key] = value
+        valueSlots[slot] = ValueSlot(hash: hash, value: value)
         return value
     }
+}
+
+/// How many element names `SOAPResponseParser.name` keeps in its direct-mapped table (a power
+/// of two; a vSphere response uses a few hundred names at most).
+let nameSlotCount = 1024
+
+/// How many attribute values `SOAPResponseParser.intern` keeps (a power of two).
+let valueSlotCount = 1024
+
+/// One entry of `SOAPResponseParser.nameSlots`: an element name by libxml2's pointer to it.
+struct NameSlot {
+    var key: UnsafeRawPointer?
+    var name = ""
+}
+
+/// One entry of `SOAPResponseParser.valueSlots`: an attribute value with its FNV-1a hash.
+struct ValueSlot {
+    var hash: UInt64 = 0
+    var value: String?
 }
