@@ -113,7 +113,7 @@ extension SOAPResponseParser {
             if tree.nodes[index].firstChild < 0, !text.isEmpty {
                 tree.nodes[index].text = String(decoding: text, as: UTF8.self)
             }
-            text.removeAll(keepingCapacity: true)
+            clearText()
             if depth == collectDepth {
                 collectDepth = 0
                 endPiece()
@@ -121,6 +121,14 @@ extension SOAPResponseParser {
             return
         }
         if depth == 2, sawBody { bodyClosed = true }
+    }
+
+    /// Empties the text buffer, keeping its storage. Only when it holds text: most elements
+    /// have none, and `removeAll(keepingCapacity:)` costs a generic range replacement even on
+    /// an empty array (1.5 % of a VM retrieval's CPU when called for every element).
+    @inline(__always)
+    private func clearText() {
+        if !text.isEmpty { text.removeAll(keepingCapacity: true) }
     }
 
     func characters(_ bytes: UnsafePointer<xmlChar>?, _ length: Int) {
@@ -187,7 +195,7 @@ extension SOAPResponseParser {
             }
         }
         if mayBeSkipped, let skipRule, skipRule.skips(elementName, xsiType: xsiType) { return false }
-        text.removeAll(keepingCapacity: true)
+        clearText()
         let parent = openNodes.last ?? -1
         let index = tree.append(name: elementName, xsiType: xsiType, typeAttribute: typeAttribute, parent: parent)
         openNodes.append(index)
