@@ -18,7 +18,11 @@ import Foundation
 ///   after a change, and only once the group runs exactly its limit (after a back-off the
 ///   extra copy must end first).
 /// * **Raise** by one while a level's throughput beats the level below by more than
-///   `threshold` (5%): one more copy still buys bandwidth.
+///   `threshold` (5%): one more copy still buys bandwidth — by two while each copy still moves
+///   as much as at the level below (the array is nowhere near full: every level of a one-copy
+///   climb costs a settle and a window at a level the array could exceed, 1,900 s of the test
+///   vCenter's fast array's 35,000). When two more copies did not pay, the level between is
+///   tried against the one below before the pacer holds.
 /// * **Back off** by one and **hold** when one more copy did not raise the throughput by more
 ///   than the threshold (the knee) or lowered it — as soon as half a window shows it lowered
 ///   by more than twice the threshold (`clearlyFell`): past the knee, waiting costs throughput.
@@ -86,6 +90,9 @@ public struct AdaptivePacer: Sendable {
         /// One more copy raised the throughput by `gain` (a fraction) over the level below, or
         /// this is the first level measured (`gain` nil): try one more.
         case rose(gain: Double?)
+        /// Two more copies did not pay (`gain` against the level below them): the level between
+        /// is tried next.
+        case between(gain: Double)
         /// One more copy changed the throughput by only `gain` (within ± threshold): the knee.
         /// `from == to` when the gain held in two windows and the higher level is kept.
         case knee(gain: Double)
@@ -120,11 +127,12 @@ public struct AdaptivePacer: Sendable {
             switch reason {
             case .start: return "pacing \(group): start at \(to) copies"
             case .rose(let g):
-                return "pacing \(group) \(from) → \(to): " + (g.map { "\(pct($0)) with one more copy" } ?? "first measurement") + figures
+                return "pacing \(group) \(from) → \(to): " + (g.map { "\(pct($0)) over the level below" } ?? "first measurement") + figures
             case .knee(let g) where from == to:
                 return "pacing \(group) holds \(to): the knee, one more copy gave \(pct(g)) in two windows" + figures
             case .knee(let g): return "pacing \(group) \(from) → \(to): the knee, one more copy gave \(pct(g))" + figures + ", holding"
             case .fell(let g): return "pacing \(group) \(from) → \(to): one more copy lowered throughput \(pct(g))" + figures + ", holding"
+            case .between(let g): return "pacing \(group) \(from) → \(to): two more copies gave \(pct(g))" + figures + ", trying the level between"
             case .reprobe: return "pacing \(group) \(from) → \(to): re-probing after holding" + figures
             }
         }
@@ -172,6 +180,8 @@ public struct AdaptivePacer: Sendable {
         var holdUntil: Date?
         /// While a small gain is confirmed: the level below it, which the next window must beat.
         var confirming: Level?
+        /// A level two more copies reached without paying: the climb stops below it.
+        var didNotPay: Int?
         /// Bytes of work waiting to start in the group, and when the scheduler last said so
         /// (nil: never said; re-probes are then not bounded by it).
         var backlog: (bytes: Double, time: Date)?
@@ -232,7 +242,7 @@ public struct AdaptivePacer: Sendable {
     /// what runs above the knee until it ends is a move just long enough, not a big one.
     public func probeBytes(_ group: String) -> Int64? {
         guard let g = groups[group], g.holdUntil == nil, let below = g.below,
-              below.limit == g.limit - 1, below.limit > 0 else { return nil }
+              below.limit < g.limit, below.limit > 0 else { return nil }
         let c = g.configuration
         return Int64(below.throughput / Double(below.limit) * (c.settle + c.window))
     }
@@ -380,7 +390,7 @@ public struct AdaptivePacer: Sendable {
     func clearlyFell(_ g: Group, _ name: String, _ w: Window, span: TimeInterval, now: Date) -> Bool {
         let c = g.configuration
         guard span >= c.window / 2, g.holdUntil == nil, w.saturated >= c.minSaturation * span,
-              let below = g.below, below.limit == g.limit - 1, below.throughput > 0 else { return false }
+              let below = g.below, below.limit < g.limit, below.throughput > 0 else { return false }
         // Only while every copy of the group reports progress: copies measured by their ends
         // alone make half a window's bytes a matter of which copies happened to end in it.
         guard tasks.values.allSatisfy({ !$0.groups.contains(name) || $0.rate > 0 }) else { return false }
@@ -427,7 +437,7 @@ public struct AdaptivePacer: Sendable {
             }
             return
         }
-        guard let below = g.below, below.limit == m.limit - 1, below.throughput > 0 else {
+        guard let below = g.below, below.limit < m.limit, below.throughput > 0 else {
             // The first level measured (or one with nothing to compare): one more copy.
             g.below = m
             if g.limit < c.max {
@@ -440,11 +450,18 @@ public struct AdaptivePacer: Sendable {
         let gain = m.throughput / below.throughput - 1
         if gain > c.threshold {
             g.below = m
-            if g.limit < c.max {
-                set(&g, name, to: g.limit + 1, .rose(gain: gain), m, below.throughput, now: now)
+            // By two while each copy still moves as much as one level below (within the threshold).
+            let full = m.throughput / Double(m.limit) >= (1 - c.threshold) * below.throughput / Double(below.limit)
+            let to = min(g.limit + (full ? 2 : 1), c.max, (g.didNotPay ?? .max) - 1)
+            if to > g.limit {
+                set(&g, name, to: to, .rose(gain: gain), m, below.throughput, now: now)
             } else {
                 hold(&g, name, now: now)
             }
+        } else if m.limit - below.limit > 1 {
+            // Two more copies did not pay: the level between, against the one below.
+            g.didNotPay = m.limit
+            set(&g, name, to: below.limit + 1, .between(gain: gain), m, below.throughput, now: now)
         } else if gain > Self.smallGain * c.threshold {
             // A small gain: measure this level once more before holding it.
             g.confirming = below
@@ -464,6 +481,7 @@ public struct AdaptivePacer: Sendable {
     }
 
     mutating func hold(_ g: inout Group, _ name: String, now: Date) {
+        g.didNotPay = nil
         g.holdUntil = now.addingTimeInterval(g.configuration.reprobeAfter)
         reopen(&g, name, now: now)
     }

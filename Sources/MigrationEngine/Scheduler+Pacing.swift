@@ -196,7 +196,11 @@ extension Scheduler {
         }
         let changes = pacing.pacer.drainChanges()
         guard !changes.isEmpty else { return }
-        defer { if changes.contains(where: { $0.to > $0.from && $0.from > 0 }) { promoteForProbe() } }
+        defer {
+            // As many short moves as the largest raise added (the groups raise together).
+            let added = changes.map { $0.from > 0 ? $0.to - $0.from : 0 }.max() ?? 0
+            for _ in 0..<max(0, added) { promoteForProbe() }
+        }
         for change in changes {
             emit(.pacingChanged(change), now)
             guard let g = pacing.names.firstIndex(of: change.group) else { continue }
