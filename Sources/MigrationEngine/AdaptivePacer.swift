@@ -408,11 +408,7 @@ public struct AdaptivePacer: Sendable {
             let gain = m.throughput / low.throughput - 1
             if gain > c.threshold {
                 g.below = m
-                if g.limit < c.max {
-                    set(&g, name, to: g.limit + 1, .rose(gain: gain), m, low.throughput, now: now)
-                } else {
-                    hold(&g, name, now: now)
-                }
+                raise(&g, name, to: g.limit + 1, .rose(gain: gain), m, low.throughput, now: now)
                 return
             }
             if gain > Self.smallGain * c.threshold {
@@ -440,11 +436,7 @@ public struct AdaptivePacer: Sendable {
         guard let below = g.below, below.limit < m.limit, below.throughput > 0 else {
             // The first level measured (or one with nothing to compare): one more copy.
             g.below = m
-            if g.limit < c.max {
-                set(&g, name, to: g.limit + 1, .rose(gain: nil), m, nil, now: now)
-            } else {
-                hold(&g, name, now: now)
-            }
+            raise(&g, name, to: g.limit + 1, .rose(gain: nil), m, nil, now: now)
             return
         }
         let gain = m.throughput / below.throughput - 1
@@ -452,12 +444,7 @@ public struct AdaptivePacer: Sendable {
             g.below = m
             // By two while each copy still moves as much as one level below (within the threshold).
             let full = m.throughput / Double(m.limit) >= (1 - c.threshold) * below.throughput / Double(below.limit)
-            let to = min(g.limit + (full ? 2 : 1), c.max, (g.didNotPay ?? .max) - 1)
-            if to > g.limit {
-                set(&g, name, to: to, .rose(gain: gain), m, below.throughput, now: now)
-            } else {
-                hold(&g, name, now: now)
-            }
+            raise(&g, name, to: g.limit + (full ? 2 : 1), .rose(gain: gain), m, below.throughput, now: now)
         } else if m.limit - below.limit > 1 {
             // Two more copies did not pay: the level between, against the one below.
             g.didNotPay = m.limit
@@ -478,6 +465,17 @@ public struct AdaptivePacer: Sendable {
         guard let backlog = g.backlog, held.throughput > 0 else { return true }
         let c = g.configuration
         return backlog.bytes / held.throughput >= Self.reprobeMinWork * (c.settle + c.window)
+    }
+
+    /// Raises the limit towards `limit`, never above `max` nor to a level two more copies
+    /// reached without paying; holds when neither leaves room.
+    mutating func raise(_ g: inout Group, _ name: String, to limit: Int, _ reason: Reason, _ m: Level, _ compared: Double?, now: Date) {
+        let to = min(limit, g.configuration.max, (g.didNotPay ?? .max) - 1)
+        if to > g.limit {
+            set(&g, name, to: to, reason, m, compared, now: now)
+        } else {
+            hold(&g, name, now: now)
+        }
     }
 
     mutating func hold(_ g: inout Group, _ name: String, now: Date) {
