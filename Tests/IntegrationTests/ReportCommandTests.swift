@@ -90,6 +90,9 @@ struct ReportCommandTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let journal = dir.appendingPathComponent("wave.journal").path
         let out = dir.appendingPathComponent("out")
+        // 150×, as for the kill test above: at 500× the run once ended (status 0) before the
+        // journal reads saw three moves done and the Ctrl-C came.
+        try await vc.setConfig(.init(speed: 150))
         let run = try BackgroundMoonmotion(["run", "--url", vc.urlWithCredentials.absoluteString, examplePath("storage-migration.lua"),
                                             "--journal", journal, "--report", out.path], directory: dir)
         let start = Date()
