@@ -86,34 +86,50 @@ struct SchedulerPacingTests {
         #expect(h.scheduler.pacingBacklog == ["old": 0, "new-0": 0, "new-1": 0])
     }
 
+    /// A scheduler under `max_concurrent = "auto"` (start at 2 copies, 10-s windows, no settle)
+    /// driven by hand: every start it asks for is taken at once.
+    final class Driver {
+        let scheduler: Scheduler
+        let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+        /// The jobs started, in order.
+        private(set) var started: [JobID] = []
+
+        init(_ inv: Inventory) throws {
+            let pacing = AdaptivePacing(configuration: AdaptivePacer.Configuration(min: 2, window: 10, settle: 0),
+                                        arrays: [.init(pattern: "old-*", name: "old"), .init(pattern: "new-*", name: "new")])
+            scheduler = try Scheduler(inventory: inv, strategy: ClosureStrategy(limits: { _ in LimitOverrides(adaptive: pacing) }))
+            take(try scheduler.add(TestInventory.moveAll(inv), now: t0), t0)
+        }
+
+        func take(_ actions: [SchedulerAction], _ now: Date) {
+            for case .start(let id, _, _, _) in actions {
+                started.append(id)
+                take(scheduler.taskStarted(id, task: MoRef("Task", "task-\(id.rawValue)"), now: now), now)
+            }
+        }
+
+        /// Second by second up to 30 s, the first two copies report as many percent as seconds
+        /// have passed, until a third copy starts; returns that second (nil: none started).
+        func progressUntilRaised() -> Int? {
+            let first = Array(started.prefix(2))
+            for second in 1...30 {
+                let now = t0.addingTimeInterval(Double(second))
+                for id in first { take(scheduler.taskProgressed(id, percent: second, now: now), now) }
+                if started.count > 2 { return second }
+            }
+            return nil
+        }
+    }
+
     @Test("a raised limit starts the waiting copies at once")
     func raiseStartsMore() throws {
         // Copies report progress; with 2 of them copying at a steady rate the first window
         // measures a level and the pacer tries 3 — the third copy starts on that input.
-        let inv = Self.inventory()
-        let pacing = AdaptivePacing(configuration: AdaptivePacer.Configuration(min: 2, window: 10, settle: 0),
-                                    arrays: [.init(pattern: "old-*", name: "old"), .init(pattern: "new-*", name: "new")])
-        let s = try Scheduler(inventory: inv, strategy: ClosureStrategy(limits: { _ in LimitOverrides(adaptive: pacing) }))
-        let t0 = Date(timeIntervalSince1970: 1_700_000_000)
-        var started: [JobID] = []
-        func take(_ actions: [SchedulerAction], _ now: Date) {
-            for case .start(let id, _, _, _) in actions {
-                started.append(id)
-                take(s.taskStarted(id, task: MoRef("Task", "task-\(id.rawValue)"), now: now), now)
-            }
-        }
-        take(try s.add(TestInventory.moveAll(inv), now: t0), t0)
-        #expect(started.count == 2 && s.activeJobs == 2)
-        var raisedAt: Int?
-        for second in 1...30 where raisedAt == nil {
-            let now = t0.addingTimeInterval(Double(second))
-            for id in started {
-                take(s.taskProgressed(id, percent: second, now: now), now)
-            }
-            if started.count > 2 { raisedAt = second }
-        }
+        let d = try Driver(Self.inventory())
+        #expect(d.started.count == 2 && d.scheduler.activeJobs == 2)
+        let raisedAt = d.progressUntilRaised()
         #expect(raisedAt != nil && raisedAt! >= 10 && raisedAt! <= 12, "raised at \(String(describing: raisedAt))")
-        #expect(started.count == 3 && s.pacingLimits["old"] == 3)
+        #expect(d.started.count == 3 && d.scheduler.pacingLimits["old"] == 3)
     }
 
     @Test("the copy a raise adds is the shortest waiting move that lasts a measurement")
@@ -121,30 +137,15 @@ struct SchedulerPacingTests {
         // As above, with VMs of 10–99 GB: 2 copies at 1 % a second measure (a + b) / 100 bytes
         // a second, a copy's share over the 10-s window (settle 0) is (a + b) / 20 bytes; the
         // third copy is the smallest waiting VM at least that big, not the strategy's next.
-        let inv = Self.inventory()
-        let pacing = AdaptivePacing(configuration: AdaptivePacer.Configuration(min: 2, window: 10, settle: 0),
-                                    arrays: [.init(pattern: "old-*", name: "old"), .init(pattern: "new-*", name: "new")])
-        let s = try Scheduler(inventory: inv, strategy: ClosureStrategy(limits: { _ in LimitOverrides(adaptive: pacing) }))
-        let t0 = Date(timeIntervalSince1970: 1_700_000_000)
-        var started: [JobID] = []
-        func take(_ actions: [SchedulerAction], _ now: Date) {
-            for case .start(let id, _, _, _) in actions {
-                started.append(id)
-                take(s.taskStarted(id, task: MoRef("Task", "task-\(id.rawValue)"), now: now), now)
-            }
-        }
-        take(try s.add(TestInventory.moveAll(inv), now: t0), t0)
-        let first = started
-        let share = first.reduce(Int64(0)) { $0 + s.job($1).size } / 20
+        let d = try Driver(Self.inventory())
+        let s = d.scheduler
+        let share = d.started.reduce(Int64(0)) { $0 + s.job($1).size } / 20
         let waiting = s.jobs.filter { $0.state == .pending }
         let byRank = waiting.min { s.rank(of: $0.id) < s.rank(of: $1.id) }!
         let expected = waiting.filter { $0.size >= share }.min { ($0.size, $0.id.rawValue) < ($1.size, $1.id.rawValue) }!
         #expect(expected.id != byRank.id, "the test needs the strategy's next move to be another one")
-        for second in 1...30 where started.count == 2 {
-            let now = t0.addingTimeInterval(Double(second))
-            for id in first { take(s.taskProgressed(id, percent: second, now: now), now) }
-        }
-        #expect(started.count == 3 && s.pacingLimits["old"] == 3)
-        #expect(started.last == expected.id, "\(started.last.map { s.job($0).size } ?? 0) bytes started, smallest ≥ \(share): \(expected.size)")
+        _ = d.progressUntilRaised()
+        #expect(d.started.count == 3 && s.pacingLimits["old"] == 3)
+        #expect(d.started.last == expected.id, "\(d.started.last.map { s.job($0).size } ?? 0) bytes started, smallest ≥ \(share): \(expected.size)")
     }
 }
