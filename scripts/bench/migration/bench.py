@@ -15,7 +15,7 @@ Figures per peer, all counted at the test vCenter except CPU and RSS:
     full (limit_queued), and resources whose peak running cost went above the limit;
   * SOAP calls per migrated VM: every call after the counters were zeroed (log-in, inventory,
     monitoring and the relocations themselves) / VMs moved;
-  * the runner's CPU seconds (user+sys) and peak RSS, from wait4 on its process;
+  * the runner's CPU seconds (user+sys, from wait4) and peak RSS (GNU time's: see run_process);
   * wall seconds, VMs moved (storage), VMs whose disks were copied twice ("twice"), host-only
     moves (pro-active vMotions, by RelocateVM_Task or MigrateVM_Task), failed tasks.
 
@@ -26,6 +26,7 @@ import collections
 import json
 import socket
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,19 +40,28 @@ sys.path.insert(0, os.path.join(REPO, "scripts", "vcsim"))
 import vcsim  # noqa: E402
 
 MIB = 1 << 20
+# GNU time, for the peak RSS of a command alone (see run_process).
+TIME = "/usr/bin/time"
 
 
 def run_process(args, deadline, env=None, cwd=None):
-    """Runs args to the end (killed at the deadline). Returns (exit status, wall s, cpu s, peak RSS MB, stdout, stderr)."""
+    """Runs args to the end (killed at the deadline). Returns (exit status, wall s, cpu s, peak RSS MB, stdout, stderr).
+
+    The peak RSS is GNU time's (%M): Linux carries the exec'ing memory's high-water mark into
+    the new program's ru_maxrss, and Python spawns with vfork, so wait4 on a child of this
+    script reads at least this script's own peak (a child of `/usr/bin/time` starts from
+    time's ~1 MB). CPU is wait4's, time's own included (a millisecond)."""
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    rss_file = tempfile.NamedTemporaryFile(suffix=".rss")
     start = time.monotonic()
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd)
+    proc = subprocess.Popen([TIME, "-f", "%M", "-o", rss_file.name] + list(args), stdin=subprocess.DEVNULL,
+                            stdout=out, stderr=err, env=env, cwd=cwd, start_new_session=True)
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid != 0:
             break
         if time.monotonic() - start > deadline:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             pid, status, usage = os.wait4(proc.pid, 0)
             break
         time.sleep(0.05)
@@ -59,7 +69,11 @@ def run_process(args, deadline, env=None, cwd=None):
     out.seek(0)
     err.seek(0)
     code = os.waitstatus_to_exitcode(status)
-    return (code, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0,
+    # time writes "Command exited with non-zero status N" before %M when the command fails.
+    lines = open(rss_file.name).read().split()
+    rss = int(lines[-1]) / 1024.0 if lines and lines[-1].isdigit() else float("nan")
+    rss_file.close()
+    return (code, wall, usage.ru_utime + usage.ru_stime, rss,
             out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 
 
