@@ -3,7 +3,8 @@
 /// failure (`ConnectionFailed`, `TLSThumbprintMismatch`, `NotVSphere`, `Timeout`, …).
 ///
 /// `description` is one line, `Type: message`, suitable for a terminal. It never
-/// contains a password or a session cookie: producers must not put them in.
+/// contains a password or a session cookie: producers must not put them in, and the session
+/// key vCenter writes into the names of a session's objects is cut on the way in.
 public struct VCenterFault: Error, Sendable, Hashable, CustomStringConvertible {
     /// The fault's vSphere type (the `xsi:type` of the fault detail or of
     /// `LocalizedMethodFault.fault`), or a client-side code for failures that
@@ -14,11 +15,12 @@ public struct VCenterFault: Error, Sendable, Hashable, CustomStringConvertible {
     /// The SOAP `faultstring`, when it differs from `message`.
     public var faultString: String?
 
-    /// Creates a fault value.
+    /// Creates a fault value. A session-scoped object's session key in `message` or
+    /// `faultString` is cut (`MoRef.redactingSessionKeys`): vCenter's messages name such objects.
     public init(type: String, message: String, faultString: String? = nil) {
         self.type = type
-        self.message = message
-        self.faultString = faultString
+        self.message = MoRef.redactingSessionKeys(message)
+        self.faultString = faultString.map(MoRef.redactingSessionKeys)
     }
 
     public var description: String {

@@ -34,7 +34,32 @@ public struct MoRef: Hashable, Sendable, Comparable, CustomStringConvertible {
         return nil
     }
 
-    public var description: String { "\(type):\(value)" }
+    /// `Type:value`, with the session key of a session-scoped object cut (`redactedValue`).
+    public var description: String { "\(type):\(redactedValue)" }
+
+    /// `value` with its session key cut: vCenter names the objects a session creates
+    /// (property collectors, views, filters) `session[<session key>]<id>`.
+    public var redactedValue: String { Self.redactingSessionKeys(value) }
+
+    /// `text` with the key of every session-scoped reference in it cut to `session[…]`.
+    ///
+    /// Why: vCenter names the objects a session creates `session[<session key>]<id>` and puts
+    /// those names in fault messages (`ManagedObjectNotFound`: "The object
+    /// 'vim.PropertyCollector:session[52…]52…' has already been deleted"). The key identifies
+    /// the login session — the test vCenter's is the session cookie itself — and nothing may
+    /// leave the process with it: `description` and every `VCenterFault` pass through here.
+    public static func redactingSessionKeys(_ text: String) -> String {
+        guard text.contains("session[") else { return text }
+        var out = ""
+        var rest = Substring(text)
+        while let open = rest.firstRange(of: "session[") {
+            out += rest[..<open.upperBound]
+            out += "…"
+            guard let close = rest[open.upperBound...].firstIndex(of: "]") else { return out }
+            rest = rest[close...]
+        }
+        return out + rest
+    }
 
     public static func < (lhs: MoRef, rhs: MoRef) -> Bool {
         (lhs.type, lhs.value) < (rhs.type, rhs.value)
@@ -53,6 +78,7 @@ extension MoRef: Codable {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
-        try c.encode(description)
+        // The whole value: a reference is read back from this text.
+        try c.encode("\(type):\(value)")
     }
 }

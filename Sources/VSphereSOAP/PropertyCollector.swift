@@ -175,7 +175,7 @@ struct PropertyCollector: Sendable {
         do {
             try await session.call("DestroyView", on: view)
         } catch {
-            session.logger.debug("DestroyView failed after the retrieval; the view ends with its session", metadata: ["view": "\(view.value)", "error": "\(error)"])
+            session.logger.debug("DestroyView failed after the retrieval; the view ends with its session", metadata: ["view": "\(view.redactedValue)", "error": "\(error)"])
         }
         return result
     }
