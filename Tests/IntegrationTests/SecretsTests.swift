@@ -3,7 +3,8 @@ import Testing
 import TestSupport
 
 /// No password, session cookie or session id (vim25's cookie, the Automation API's
-/// `vmware-api-session-id`, its basic-auth login) reaches anything moonmotion writes or shows:
+/// `vmware-api-session-id`, its basic-auth login; every key and id the test vCenter handed out,
+/// also after the run's sessions were ended under it) reaches anything moonmotion writes or shows:
 /// stdout, stderr (at trace logging), the journal, the events file, the run report, plan outputs, or the
 /// process's command line as other users see it (`/proc/PID/cmdline`). One test drives every
 /// command against a TLS test vCenter whose password contains `/`, `@`, `:` and `!`, then
@@ -71,6 +72,13 @@ import TestSupport
             }
             try await Task.sleep(nanoseconds: 5_000_000)
         }
+        // End every session once the run watches tasks: its task poller's collector is gone
+        // (a ManagedObjectNotFound naming `session[<key>]…`, logged) and it logs in again.
+        for _ in 0..<400 where run.isRunning {
+            if (try? await vc.stats().tasks.contains { $0.method == "RelocateVM_Task" }) == true { break }
+            try await Task.sleep(nanoseconds: 25_000_000)
+        }
+        try await vc.terminateSessions()
         let finished = await run.finish(timeout: 300)
         #expect(finished.status == 0, "\(finished.stderr)")
         #expect(finished.stdout.contains("run completed after"), "\(finished.stdout)")
@@ -125,10 +133,14 @@ import TestSupport
         keep("wrong password", refused)
 
         #expect(produced.count >= 21)
+        // Every session key (the session cookie's value) and Automation API session id handed
+        // out to the commands above: the run's two logins at least, and the tags' sessions.
+        let keys = try await vc.sessionKeys()
+        #expect(keys.count >= 8, "\(keys.count) session keys")
         for (what, bytes) in produced {
             // The Automation API's basic-auth login carries user:password in base64.
             let basic = Data("\(vc.username):\(Self.password)".utf8).base64EncodedString()
-            for secret in Self.forbidden + [wrong, basic] {
+            for secret in Self.forbidden + [wrong, basic] + keys {
                 #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(what) contains \(secret)")
             }
         }

@@ -132,6 +132,13 @@ extension TestVCenter {
         _ = try await control("POST", "terminate-sessions")
     }
 
+    /// Every vim25 session key (the session cookie's value) and Automation API session id the
+    /// test vCenter has handed out so far, live or not (`GET /_mm/session-keys`).
+    public func sessionKeys() async throws -> [String] {
+        struct Answer: Decodable { var keys: [String]? }
+        return try JSONDecoder().decode(Answer.self, from: try await control("GET", "session-keys")).keys ?? []
+    }
+
     /// Adds a fault rule (`POST /_mm/faults`).
     public func injectFault(_ rule: FaultRule) async throws {
         _ = try await control("POST", "faults", body: try JSONEncoder().encode(rule))

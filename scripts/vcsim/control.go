@@ -90,6 +90,14 @@ func (s *Server) controlHandler() http.Handler {
 		s.logf("terminated %d sessions", n)
 		writeJSON(w, 200, map[string]interface{}{"ok": true, "terminated": n})
 	})
+	mux.HandleFunc("/_mm/session-keys", func(w http.ResponseWriter, r *http.Request) {
+		// Every vim25 session key (the session cookie's value) and Automation API session id
+		// handed out so far, live or not: a test searches a client's output for them.
+		if !onlyMethods(w, r, http.MethodGet) {
+			return
+		}
+		writeJSON(w, 200, map[string]interface{}{"keys": s.sessions.issuedKeys()})
+	})
 	mux.HandleFunc("/_mm/faults", func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet:

@@ -150,7 +150,7 @@ func startServerWithPlan(cfg Config, p *plan, t0 time.Time, logf func(string, ..
 	mux.HandleFunc("/sdk/", s.serveSDK)
 	mux.Handle("/_mm/", s.controlHandler())
 	if !cfg.NoREST {
-		rest, err := newRESTHandler(svc.Listen, p, w, cfg.Username, cfg.Password, s.rest)
+		rest, err := newRESTHandler(svc.Listen, p, w, cfg.Username, cfg.Password, s.rest, s.sessions)
 		if err != nil {
 			s.listener.Close()
 			w.removeTempDirs()
@@ -203,14 +203,34 @@ func (s *Server) Close() {
 type sessionTracker struct {
 	mu    sync.Mutex
 	valid map[string]bool
+	// issued: every session key and Automation API session id handed out, for
+	// GET /_mm/session-keys (tests search a client's output for them).
+	issued []string
 }
 
 func newSessionTracker() *sessionTracker { return &sessionTracker{valid: map[string]bool{}} }
 
 func (t *sessionTracker) add(key string) {
 	t.mu.Lock()
+	if !t.valid[key] {
+		t.issued = append(t.issued, key)
+	}
 	t.valid[key] = true
 	t.mu.Unlock()
+}
+
+// issue records an Automation API session id (never valid for SOAP).
+func (t *sessionTracker) issue(id string) {
+	t.mu.Lock()
+	t.issued = append(t.issued, id)
+	t.mu.Unlock()
+}
+
+// issuedKeys returns every key and id handed out so far, oldest first.
+func (t *sessionTracker) issuedKeys() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.issued...)
 }
 
 func (t *sessionTracker) remove(key string) {

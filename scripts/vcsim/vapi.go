@@ -28,6 +28,7 @@ type restHandler struct {
 	inner              http.Handler
 	username, password string
 	stats              *soapStats
+	sessions           *sessionTracker
 }
 
 // sessionLoginPath is the session endpoint; a POST without ~action is a login.
@@ -41,6 +42,21 @@ func (h *restHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
+		// The session id is the answer's {"value": …}: recorded for GET /_mm/session-keys.
+		rec := httptest.NewRecorder()
+		h.inner.ServeHTTP(rec, r)
+		var answer struct {
+			Value string `json:"value"`
+		}
+		if json.Unmarshal(rec.Body.Bytes(), &answer) == nil && answer.Value != "" && h.sessions != nil {
+			h.sessions.issue(answer.Value)
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+		return
 	}
 	h.inner.ServeHTTP(w, r)
 }
@@ -61,9 +77,9 @@ func restCallName(r *http.Request) string {
 // newRESTHandler builds the vAPI simulator for the server at listen and seeds it with the
 // plan's tags: one category per name before the ':' (cardinality SINGLE unless some VM has
 // two of its tags), its tags, each attached to its VMs in one call.
-func newRESTHandler(listen *url.URL, p *plan, w *world, username, password string, stats *soapStats) (http.Handler, error) {
+func newRESTHandler(listen *url.URL, p *plan, w *world, username, password string, stats *soapStats, sessions *sessionTracker) (http.Handler, error) {
 	_, inner := vapisim.New(listen, simulator.Map.OptionManager().Setting)
-	h := &restHandler{inner: inner, username: username, password: password, stats: stats}
+	h := &restHandler{inner: inner, username: username, password: password, stats: stats, sessions: sessions}
 	if err := seedTags(inner, p, w, username, password); err != nil {
 		return nil, fmt.Errorf("seeding tags: %v", err)
 	}
