@@ -138,28 +138,27 @@ struct InventoryJSONWriter {
     // MARK: JSON pieces
 
     /// Appends `{`, after a comma if a value came before.
-    mutating func beginObject() {
-        separate()
-        bytes.append(UInt8(ascii: "{"))
-        needsComma = false
-    }
+    mutating func beginObject() { open(UInt8(ascii: "{")) }
 
     /// Appends `}`.
-    mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
-        needsComma = true
-    }
+    mutating func endObject() { close(UInt8(ascii: "}")) }
 
     /// Appends `[`, after a comma if a value came before.
-    mutating func beginArray() {
+    mutating func beginArray() { open(UInt8(ascii: "[")) }
+
+    /// Appends `]`.
+    mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    /// Appends an opening bracket after a comma if a value came before; its first member needs none.
+    private mutating func open(_ bracket: UInt8) {
         separate()
-        bytes.append(UInt8(ascii: "["))
+        bytes.append(bracket)
         needsComma = false
     }
 
-    /// Appends `]`.
-    mutating func endArray() {
-        bytes.append(UInt8(ascii: "]"))
+    /// Appends a closing bracket; the value it ends is followed by a comma.
+    private mutating func close(_ bracket: UInt8) {
+        bytes.append(bracket)
         needsComma = true
     }
 
